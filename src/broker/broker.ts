@@ -1,0 +1,105 @@
+// Broker lifecycle: load metadata, open logs (recovery), start background tasks, listen.
+// close() stops listening, flushes and closes every log, and writes the clean-shutdown marker.
+import { mkdir } from 'node:fs/promises';
+import { EmbeddedMetadataStore } from '../cluster/embedded-store.js';
+import type { MetadataStore } from '../cluster/metadata-store.js';
+import { ReplicaManager } from '../cluster/replica-manager.js';
+import { KafkaServer } from '../net/server.js';
+import { LogManager } from '../storage/index.js';
+import { BrokerConfig } from './config.js';
+import { Dispatcher } from './dispatcher.js';
+import type { Handler } from './handler.js';
+import { allHandlers } from './handlers/index.js';
+import { ProducerIdManager } from './producer-ids.js';
+import { TopicAdmin } from './topic-admin.js';
+
+export interface BrokerOptions {
+  dataDir: string;
+  host?: string;
+  port?: number;
+  /** Kafka broker configs (`log.retention.ms`, `num.partitions`, ...). */
+  config?: Record<string, string>;
+  /** Host advertised to clients in Metadata; defaults to the listen host (127.0.0.1 for wildcards). */
+  advertisedHost?: string;
+  logger?: (msg: string) => void;
+}
+
+export class Broker {
+  readonly config: BrokerConfig;
+  readonly nodeId: number;
+  readonly metadata: MetadataStore;
+  readonly logs: LogManager;
+  readonly replicas: ReplicaManager;
+  readonly topics: TopicAdmin;
+  readonly producerIds: ProducerIdManager;
+  readonly handlers: ReadonlyMap<number, Handler>;
+  readonly log: (msg: string) => void;
+  private server: KafkaServer | undefined;
+  host = '127.0.0.1';
+  port = 0;
+  advertisedHost = '127.0.0.1';
+  private closing: Promise<void> | undefined;
+
+  private constructor(readonly options: BrokerOptions) {
+    this.config = new BrokerConfig(options.config ?? {});
+    this.nodeId = this.config.nodeId;
+    this.log = options.logger ?? (() => {});
+    this.metadata = new EmbeddedMetadataStore(options.dataDir, this.nodeId);
+    this.logs = new LogManager(options.dataDir, {
+      flushMode: this.config.get('fjord.flush.mode') === 'kafka' ? 'interval' : 'group-commit',
+      groupCommitMs: this.config.getInt('fjord.group.commit.ms'),
+      retentionCheckIntervalMs: this.config.logRetentionCheckIntervalMs,
+    });
+    this.replicas = new ReplicaManager(this.nodeId, this.config, this.metadata, this.logs);
+    this.topics = new TopicAdmin(this.nodeId, this.config, this.metadata, this.replicas);
+    this.producerIds = new ProducerIdManager(this.metadata);
+    this.handlers = new Map(allHandlers.map((h) => [h.apiKey, h]));
+  }
+
+  static async start(options: BrokerOptions): Promise<Broker> {
+    const broker = new Broker(options);
+    await broker.startup();
+    return broker;
+  }
+
+  get clusterId(): string {
+    return this.metadata.clusterId;
+  }
+
+  get bootstrap(): string {
+    return `${this.advertisedHost}:${this.port}`;
+  }
+
+  private async startup(): Promise<void> {
+    await mkdir(this.options.dataDir, { recursive: true });
+    await this.metadata.load();
+    await this.logs.load();
+    for (const topic of this.metadata.topics()) await this.replicas.ensureTopic(topic);
+    this.logs.startBackgroundTasks();
+    const server = new KafkaServer(
+      new Dispatcher(this, this.handlers),
+      {
+        maxFrameBytes: this.config.socketRequestMaxBytes,
+        maxInFlight: 64,
+        maxQueuedResponseBytes: 64 * 1024 * 1024,
+      },
+      this.log,
+    );
+    const listening = await server.listen({ host: this.options.host ?? '127.0.0.1', port: this.options.port ?? 9092 });
+    this.server = server;
+    this.host = listening.host;
+    this.port = listening.port;
+    const wildcard = listening.host === '0.0.0.0' || listening.host === '::';
+    this.advertisedHost = this.options.advertisedHost ?? (wildcard ? '127.0.0.1' : listening.host);
+    await this.metadata.registerBroker({ nodeId: this.nodeId, host: this.advertisedHost, port: this.port, rack: null });
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.server?.close();
+      await this.logs.close();
+      await this.metadata.close();
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,27 @@
+import { ApiKey } from '../../protocol/gen/index.js';
+import type { ApiVersionsRequest, ApiVersionsResponseInput } from '../../protocol/gen/api-versions.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import { defineHandler, type Handler } from '../handler.js';
+
+export function supportedApiVersions(handlers: ReadonlyMap<number, Handler>) {
+  return [...handlers.values()]
+    .sort((a, b) => a.apiKey - b.apiKey)
+    .map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }));
+}
+
+export default defineHandler<ApiVersionsRequest, ApiVersionsResponseInput>({
+  apiKey: ApiKey.ApiVersions,
+  minVersion: 0,
+  maxVersion: 4,
+  handle(_req, ctx) {
+    return {
+      errorCode: ErrorCode.NONE,
+      apiKeys: supportedApiVersions(ctx.broker.handlers),
+      throttleTimeMs: 0,
+      // No feature flags are finalized: clients fall back to plain version negotiation.
+      supportedFeatures: [],
+      finalizedFeaturesEpoch: -1,
+      finalizedFeatures: [],
+    };
+  },
+});

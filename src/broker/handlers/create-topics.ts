@@ -1,0 +1,64 @@
+import { ErrorCode } from '../../protocol/errors.js';
+import type { CreateTopicsRequest, CreateTopicsResponseInput } from '../../protocol/gen/create-topics.js';
+import { ApiKey } from '../../protocol/gen/index.js';
+import { ZERO_UUID } from '../../protocol/primitives.js';
+import { resolveTopicConfig } from '../config.js';
+import { errorCodeOf } from '../errors.js';
+import { defineHandler } from '../handler.js';
+import { configSourceCode } from './describe-configs.js';
+
+type Result = NonNullable<CreateTopicsResponseInput['topics']>[number];
+
+export default defineHandler<CreateTopicsRequest, CreateTopicsResponseInput>({
+  apiKey: ApiKey.CreateTopics,
+  minVersion: 2,
+  maxVersion: 7,
+  async handle(req, ctx) {
+    const { broker } = ctx;
+    const results: Result[] = [];
+    const seen = new Map<string, number>();
+    for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
+    for (const t of req.topics) {
+      if (seen.get(t.name)! > 1) {
+        results.push({ name: t.name, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Duplicate topic name.' });
+        continue;
+      }
+      const configs: Record<string, string | null> = {};
+      for (const c of t.configs) configs[c.name] = c.value;
+      const request = {
+        name: t.name,
+        numPartitions: t.numPartitions,
+        replicationFactor: t.replicationFactor,
+        assignments: t.assignments,
+        configs,
+      };
+      try {
+        const record = req.validateOnly ? broker.topics.plan(request) : await broker.topics.create(request);
+        const resolved = resolveTopicConfig(broker.config, record.configs);
+        results.push({
+          name: t.name,
+          topicId: req.validateOnly ? ZERO_UUID : record.topicId,
+          errorCode: ErrorCode.NONE,
+          errorMessage: null,
+          numPartitions: record.partitions.length,
+          replicationFactor: record.partitions[0]?.replicas.length ?? -1,
+          configs: [...resolved.values()].map((v) => ({
+            name: v.def.name,
+            value: v.def.sensitive ? null : v.value,
+            readOnly: v.def.dynamic === 'read-only',
+            configSource: configSourceCode(v.source),
+            isSensitive: v.def.sensitive ?? false,
+          })),
+        });
+      } catch (err) {
+        results.push({
+          name: t.name,
+          errorCode: errorCodeOf(err, ErrorCode.UNKNOWN_SERVER_ERROR),
+          errorMessage: (err as Error).message,
+          configs: null,
+        });
+      }
+    }
+    return { throttleTimeMs: 0, topics: results };
+  },
+});

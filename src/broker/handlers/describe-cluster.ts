@@ -1,0 +1,32 @@
+import { ErrorCode } from '../../protocol/errors.js';
+import type { DescribeClusterRequest, DescribeClusterResponseInput } from '../../protocol/gen/describe-cluster.js';
+import { ApiKey } from '../../protocol/gen/index.js';
+import { defineHandler } from '../handler.js';
+
+const ENDPOINT_TYPE_BROKER = 1;
+
+export default defineHandler<DescribeClusterRequest, DescribeClusterResponseInput>({
+  apiKey: ApiKey.DescribeCluster,
+  minVersion: 0,
+  maxVersion: 1,
+  handle(req, ctx) {
+    const { broker } = ctx;
+    if (req.endpointType !== ENDPOINT_TYPE_BROKER) {
+      return {
+        errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,
+        errorMessage: 'Only broker endpoints are served.',
+        clusterId: broker.clusterId,
+        brokers: [],
+      };
+    }
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      endpointType: ENDPOINT_TYPE_BROKER,
+      clusterId: broker.clusterId,
+      controllerId: broker.metadata.controllerId(),
+      brokers: broker.metadata.brokers().map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
+    };
+  },
+});

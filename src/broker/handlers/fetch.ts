@@ -1,0 +1,124 @@
+import type { Partition } from '../../cluster/partition.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import type { FetchRequest, FetchResponseInput, FetchResponsePartitionDataInput } from '../../protocol/gen/fetch.js';
+import { ApiKey } from '../../protocol/gen/index.js';
+import type { Broker } from '../broker.js';
+import { errorCodeOf } from '../errors.js';
+import { defineHandler } from '../handler.js';
+
+type PartitionOut = FetchResponsePartitionDataInput;
+interface TopicOut {
+  topic: string;
+  topicId: string;
+  partitions: PartitionOut[];
+}
+
+interface Wanted {
+  topicOut: TopicOut;
+  out: PartitionOut;
+  partition: Partition | undefined;
+  fetchOffset: number;
+  maxBytes: number;
+}
+
+function resolveTopic(broker: Broker, name: string, topicId: string, version: number) {
+  return version >= 13 ? broker.metadata.topicById(topicId) : broker.metadata.topic(name);
+}
+
+/** Reads every wanted partition once; returns the bytes gathered. */
+async function readAll(wanted: Wanted[], responseMaxBytes: number, readCommitted: boolean): Promise<number> {
+  let total = 0;
+  for (const w of wanted) {
+    const p = w.partition;
+    if (!p) continue;
+    const log = p.log;
+    const out = w.out;
+    out.highWatermark = log.highWatermark;
+    out.lastStableOffset = log.highWatermark;
+    out.logStartOffset = log.logStartOffset;
+    out.abortedTransactions = readCommitted ? [] : null;
+    const budget = Math.min(w.maxBytes, responseMaxBytes - total);
+    if (budget <= 0 && total > 0) {
+      out.records = null;
+      continue;
+    }
+    try {
+      // The first partition with data may exceed the limits by one batch so consumers always progress.
+      const result = await log.read(w.fetchOffset, Math.max(0, budget), log.highWatermark, total === 0);
+      out.errorCode = ErrorCode.NONE;
+      out.records = result.chunks.length ? result.chunks : null;
+      total += result.bytes;
+    } catch (err) {
+      out.errorCode = errorCodeOf(err, ErrorCode.UNKNOWN_SERVER_ERROR);
+      out.records = null;
+    }
+  }
+  return total;
+}
+
+export default defineHandler<FetchRequest, FetchResponseInput>({
+  apiKey: ApiKey.Fetch,
+  // KIP-896: v0-3 are gone in Kafka 4.
+  minVersion: 4,
+  maxVersion: 16,
+  async handle(req, ctx) {
+    const { broker, apiVersion } = ctx;
+    const responses: TopicOut[] = [];
+    const wanted: Wanted[] = [];
+    for (const t of req.topics) {
+      const topic = resolveTopic(broker, t.topic, t.topicId, apiVersion);
+      const topicOut: TopicOut = { topic: t.topic, topicId: t.topicId, partitions: [] };
+      responses.push(topicOut);
+      for (const fp of t.partitions) {
+        const partition = topic ? broker.replicas.get(topic.name, fp.partition) : undefined;
+        let errorCode: number = ErrorCode.NONE;
+        if (!topic) errorCode = apiVersion >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        else if (!partition) errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        else if (partition.leaderId !== broker.nodeId) errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+        else if (fp.currentLeaderEpoch !== -1 && fp.currentLeaderEpoch > partition.leaderEpoch) {
+          errorCode = ErrorCode.UNKNOWN_LEADER_EPOCH;
+        } else if (fp.currentLeaderEpoch !== -1 && fp.currentLeaderEpoch < partition.leaderEpoch) {
+          errorCode = ErrorCode.FENCED_LEADER_EPOCH;
+        }
+        const out: PartitionOut = {
+          partitionIndex: fp.partition,
+          errorCode,
+          highWatermark: -1,
+          lastStableOffset: -1,
+          logStartOffset: -1,
+          abortedTransactions: null,
+          preferredReadReplica: -1,
+          records: null,
+        };
+        topicOut.partitions.push(out);
+        wanted.push({
+          topicOut,
+          out,
+          partition: errorCode === ErrorCode.NONE ? partition : undefined,
+          fetchOffset: fp.fetchOffset,
+          maxBytes: fp.partitionMaxBytes,
+        });
+      }
+    }
+    const readCommitted = req.isolationLevel === 1;
+    const maxBytes = req.maxBytes > 0 ? req.maxBytes : 0x7fffffff;
+    const deadline = Date.now() + Math.max(0, req.maxWaitMs);
+    let bytes = await readAll(wanted, maxBytes, readCommitted);
+    const live = wanted.filter((w) => w.partition).map((w) => w.partition!);
+    // Long poll: park until an append reaches one of these partitions or maxWait passes.
+    while (req.minBytes > 0 && bytes < req.minBytes && live.length > 0 && !ctx.connection.isClosed) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) break;
+      if (wanted.some((w) => w.out.errorCode !== ErrorCode.NONE)) break;
+      await broker.replicas.waitForAppend(live, remaining);
+      bytes = await readAll(wanted, maxBytes, readCommitted);
+    }
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.NONE,
+      // Sessionless: every fetch is a full fetch (KIP-227 allows a broker to decline sessions).
+      sessionId: 0,
+      responses,
+    };
+  },
+});

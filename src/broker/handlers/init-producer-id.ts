@@ -1,0 +1,20 @@
+import { ErrorCode } from '../../protocol/errors.js';
+import { ApiKey } from '../../protocol/gen/index.js';
+import type { InitProducerIdRequest, InitProducerIdResponseInput } from '../../protocol/gen/init-producer-id.js';
+import { defineHandler } from '../handler.js';
+
+export default defineHandler<InitProducerIdRequest, InitProducerIdResponseInput>({
+  apiKey: ApiKey.InitProducerId,
+  minVersion: 0,
+  maxVersion: 5,
+  async handle(req, ctx) {
+    if (req.transactionalId !== null) {
+      // The transaction coordinator arrives with the transactions work; until then say so plainly.
+      return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, producerId: -1, producerEpoch: -1 };
+    }
+    // Idempotent producer (no transactional id): a fresh id each time, epoch 0. A producer that
+    // re-initialises after a sequence error (KIP-360) simply gets a new id.
+    const producerId = await ctx.broker.producerIds.allocate();
+    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId, producerEpoch: 0 };
+  },
+});

@@ -1,0 +1,111 @@
+import type { AppendResult } from '../../storage/index.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import { ApiKey } from '../../protocol/gen/index.js';
+import type {
+  ProduceRequest,
+  ProduceResponseInput,
+  ProduceResponsePartitionProduceResponseInput,
+} from '../../protocol/gen/produce.js';
+import { setLogAppendTime, validateBatches } from '../../protocol/records/batch.js';
+import type { Broker } from '../broker.js';
+import { errorCodeOf } from '../errors.js';
+import { defineHandler } from '../handler.js';
+
+type PartitionOut = ProduceResponsePartitionProduceResponseInput;
+
+function failed(index: number, errorCode: number, errorMessage: string | null = null): PartitionOut {
+  return { index, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors: [], errorMessage };
+}
+
+/**
+ * Validates and appends one partition's records. The append is started synchronously (offsets
+ * are assigned in request order), and the returned promise settles when it is durable.
+ */
+function produceToPartition(
+  broker: Broker,
+  topic: string,
+  index: number,
+  records: Buffer | null,
+  acks: number,
+): Promise<PartitionOut> | PartitionOut {
+  const partition = broker.replicas.get(topic, index);
+  if (!partition) {
+    return failed(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.');
+  }
+  if (partition.leaderId !== broker.nodeId) return failed(index, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+  if (records === null || records.length === 0) {
+    return failed(index, ErrorCode.CORRUPT_MESSAGE, 'Produce request carries no record batch.');
+  }
+  const checked = validateBatches(records, partition.settings.maxMessageBytes, { singleBatch: true, apiVersion });
+  if ('error' in checked) return failed(index, checked.error, checked.message);
+  for (const b of checked.batches) {
+    if (b.isControl) return failed(index, ErrorCode.INVALID_RECORD, 'Clients may not produce control batches.');
+    if (b.isTransactional) {
+      return failed(index, ErrorCode.TRANSACTIONAL_ID_NOT_FOUND, 'Transactions are not supported by this broker yet.');
+    }
+  }
+  if (acks === -1) {
+    const minIsr = partition.settings.minInsyncReplicas;
+    if (partition.isr.length < minIsr) {
+      return failed(
+        index,
+        ErrorCode.NOT_ENOUGH_REPLICAS,
+        `The size of the current ISR ${partition.isr.length} is insufficient to satisfy the min.isr requirement of ${minIsr}.`,
+      );
+    }
+  }
+  let logAppendTime: number | undefined;
+  if (partition.settings.messageTimestampType === 'LogAppendTime') {
+    logAppendTime = Date.now();
+    for (const b of checked.batches) setLogAppendTime(records, b.position, logAppendTime);
+  } else {
+    const now = Date.now();
+    const before = partition.settings.timestampBeforeMaxMs;
+    const after = partition.settings.timestampAfterMaxMs;
+    for (const b of checked.batches) {
+      if (b.baseTimestamp < now - before || b.maxTimestamp > now + after) {
+        return failed(
+          index,
+          ErrorCode.INVALID_TIMESTAMP,
+          `Timestamp of a record in the batch is out of the range allowed by message.timestamp.before.max.ms/after.max.ms.`,
+        );
+      }
+    }
+  }
+  return partition.appendAsLeader(records, checked.batches, logAppendTime).then(
+    (r: AppendResult) => ({
+      index,
+      errorCode: ErrorCode.NONE,
+      baseOffset: r.baseOffset,
+      logAppendTimeMs: r.logAppendTime,
+      logStartOffset: r.logStartOffset,
+      recordErrors: [],
+      errorMessage: null,
+    }),
+    (err: unknown) => failed(index, errorCodeOf(err, ErrorCode.UNKNOWN_SERVER_ERROR), (err as Error).message ?? null),
+  );
+}
+
+export default defineHandler<ProduceRequest, ProduceResponseInput>({
+  apiKey: ApiKey.Produce,
+  // KIP-896: v0-2 (message format v0/v1) are gone in Kafka 4.
+  minVersion: 3,
+  maxVersion: 11,
+  async handle(req, ctx) {
+    const { broker } = ctx;
+    const acks = req.acks;
+    const pending: { name: string; partitions: (Promise<PartitionOut> | PartitionOut)[] }[] = [];
+    for (const topic of req.topicData) {
+      const partitions = topic.partitionData.map((p) =>
+        acks === 0 || acks === 1 || acks === -1
+          ? produceToPartition(broker, topic.name, p.index, p.records, acks)
+          : failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS),
+      );
+      pending.push({ name: topic.name, partitions });
+    }
+    const responses = [];
+    for (const t of pending) responses.push({ name: t.name, partitionResponses: await Promise.all(t.partitions) });
+    if (acks === 0) return null;
+    return { responses, throttleTimeMs: 0 };
+  },
+});

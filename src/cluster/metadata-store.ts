@@ -1,0 +1,70 @@
+// The cluster metadata store: topics, partition assignments and state, brokers, producer-id blocks.
+// Single-node Fjord uses EmbeddedMetadataStore (a file in the data dir); a cluster will use an
+// etcd implementation of the same interface, with compare-and-set on partition state.
+
+export interface PartitionAssignment {
+  partition: number;
+  replicas: number[];
+}
+
+export interface PartitionState {
+  leader: number;
+  leaderEpoch: number;
+  isr: number[];
+  /** Bumped on every change; compare-and-set token for ISR updates in a cluster. */
+  version: number;
+}
+
+export interface TopicRecord {
+  name: string;
+  /** Kafka topic id: base64url of 16 random bytes. */
+  topicId: string;
+  partitions: PartitionAssignment[];
+  /** Topic-level config overrides (validated). */
+  configs: Record<string, string>;
+  createdAt: number;
+}
+
+export interface BrokerRegistration {
+  nodeId: number;
+  host: string;
+  port: number;
+  rack: string | null;
+}
+
+export type MetadataChange =
+  | { kind: 'topic-created'; topic: TopicRecord }
+  | { kind: 'topic-deleted'; name: string; topicId: string }
+  | { kind: 'topic-updated'; topic: TopicRecord }
+  | { kind: 'partition-state'; topic: string; partition: number; state: PartitionState };
+
+export interface MetadataStore {
+  load(): Promise<void>;
+  readonly clusterId: string;
+  /** The broker that acts as controller (single node: itself). */
+  controllerId(): number;
+  brokers(): BrokerRegistration[];
+  registerBroker(broker: BrokerRegistration): Promise<void>;
+
+  topics(): Iterable<TopicRecord>;
+  topic(name: string): TopicRecord | undefined;
+  topicById(topicId: string): TopicRecord | undefined;
+  createTopic(topic: TopicRecord, states: PartitionState[]): Promise<void>;
+  deleteTopic(name: string): Promise<void>;
+  updateTopicConfigs(name: string, configs: Record<string, string>): Promise<void>;
+  addPartitions(name: string, added: PartitionAssignment[], states: PartitionState[]): Promise<void>;
+
+  partitionState(topic: string, partition: number): PartitionState | undefined;
+  /** Compare-and-set: applies only when the stored version equals expectedVersion. */
+  updatePartitionState(topic: string, partition: number, state: PartitionState, expectedVersion: number): Promise<boolean>;
+
+  /** Reserves a block of producer ids (like Kafka's AllocateProducerIds); returns the first id. */
+  allocateProducerIdBlock(size: number): Promise<number>;
+
+  /** Dynamic broker config overrides (AlterConfigs on the broker resource). */
+  brokerConfigs(): Record<string, string>;
+  updateBrokerConfigs(configs: Record<string, string>): Promise<void>;
+
+  onChange(listener: (change: MetadataChange) => void): void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,51 @@
+// A partition replica hosted on this broker: its log, leadership and the high watermark, plus
+// the parked fetches woken when the high watermark moves. Single node: this broker leads every
+// partition and the high watermark follows the durable log end (acks=all == acks=1 here).
+import type { AppendResult, PartitionLog } from '../storage/index.js';
+import type { TopicSettings } from './replica-manager.js';
+
+export type BatchInfoForAppend = Parameters<PartitionLog['append']>[1];
+
+export class Partition {
+  private readonly waiters = new Set<() => void>();
+
+  constructor(
+    readonly topic: string,
+    readonly index: number,
+    public topicId: string,
+    readonly log: PartitionLog,
+    public settings: TopicSettings,
+    public leaderId: number,
+    public leaderEpoch: number,
+    public replicas: number[],
+    public isr: number[],
+  ) {}
+
+  get highWatermark(): number {
+    return this.log.highWatermark;
+  }
+
+  /** Appends validated batches as leader; resolves once the write is durable and visible. */
+  async appendAsLeader(buf: Buffer, batches: BatchInfoForAppend, logAppendTime?: number): Promise<AppendResult> {
+    const result = await this.log.append(buf, batches, this.leaderEpoch, logAppendTime === undefined ? undefined : { logAppendTime });
+    // Single node: the ISR is this broker alone, so the high watermark is the durable end.
+    if (result.lastOffset + 1 > this.log.highWatermark) {
+      this.log.setHighWatermark(result.lastOffset + 1);
+      this.wakeWaiters();
+    }
+    return result;
+  }
+
+  /** Registers a one-shot callback for the next high watermark advance; returns its canceller. */
+  onNextAdvance(callback: () => void): () => void {
+    this.waiters.add(callback);
+    return () => this.waiters.delete(callback);
+  }
+
+  wakeWaiters(): void {
+    if (this.waiters.size === 0) return;
+    const current = [...this.waiters];
+    this.waiters.clear();
+    for (const w of current) w();
+  }
+}

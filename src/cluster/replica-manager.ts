@@ -1,0 +1,129 @@
+// Owns the partitions hosted on this broker: creates their logs from topic metadata, looks them
+// up for produce/fetch, and parks fetch requests until data arrives.
+import type { BrokerConfig } from '../broker/config.js';
+import { resolveTopicConfig } from '../broker/config.js';
+import type { LogConfig, LogManager } from '../storage/index.js';
+import type { MetadataStore, TopicRecord } from './metadata-store.js';
+import { Partition } from './partition.js';
+
+/** What the request path needs to know about a topic's configs: the log's plus produce-time checks. */
+export interface TopicSettings extends LogConfig {
+  minInsyncReplicas: number;
+  timestampBeforeMaxMs: number;
+  timestampAfterMaxMs: number;
+  compressionType: string;
+}
+
+function key(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+export class ReplicaManager {
+  private readonly partitions = new Map<string, Partition>();
+
+  constructor(
+    private readonly nodeId: number,
+    private readonly config: BrokerConfig,
+    private readonly metadata: MetadataStore,
+    private readonly logs: LogManager,
+  ) {}
+
+  get(topic: string, partition: number): Partition | undefined {
+    return this.partitions.get(key(topic, partition));
+  }
+
+  all(): Iterable<Partition> {
+    return this.partitions.values();
+  }
+
+  /** Effective settings of a topic: its overrides over the broker's defaults. */
+  settingsFor(topic: TopicRecord): TopicSettings {
+    const resolved = resolveTopicConfig(this.config, topic.configs);
+    const num = (name: string): number => Number(resolved.get(name)?.value ?? NaN);
+    const str = (name: string): string => resolved.get(name)?.value ?? '';
+    const flushMs = num('flush.ms');
+    return {
+      segmentBytes: num('segment.bytes'),
+      segmentMs: num('segment.ms'),
+      retentionMs: num('retention.ms'),
+      retentionBytes: num('retention.bytes'),
+      flushMessages: num('flush.messages'),
+      flushMs,
+      indexIntervalBytes: num('index.interval.bytes'),
+      maxMessageBytes: num('max.message.bytes'),
+      cleanupPolicy: str('cleanup.policy'),
+      messageTimestampType: str('message.timestamp.type') === 'LogAppendTime' ? 'LogAppendTime' : 'CreateTime',
+      fileDeleteDelayMs: num('file.delete.delay.ms'),
+      minInsyncReplicas: num('min.insync.replicas'),
+      timestampBeforeMaxMs: num('message.timestamp.before.max.ms'),
+      timestampAfterMaxMs: num('message.timestamp.after.max.ms'),
+      compressionType: str('compression.type'),
+    };
+  }
+
+  /** Opens (creating when missing) the local replicas of a topic. */
+  async ensureTopic(topic: TopicRecord): Promise<void> {
+    const settings = this.settingsFor(topic);
+    for (const assignment of topic.partitions) {
+      if (!assignment.replicas.includes(this.nodeId)) continue;
+      if (this.partitions.has(key(topic.name, assignment.partition))) continue;
+      const state = this.metadata.partitionState(topic.name, assignment.partition);
+      const log =
+        this.logs.get(topic.name, assignment.partition) ??
+        (await this.logs.create(topic.name, assignment.partition, topic.topicId, settings));
+      const partition = new Partition(
+        topic.name,
+        assignment.partition,
+        topic.topicId,
+        log,
+        settings,
+        state?.leader ?? this.nodeId,
+        state?.leaderEpoch ?? 0,
+        assignment.replicas,
+        state?.isr ?? [this.nodeId],
+      );
+      // Single node: everything durable in the log is committed.
+      if (log.highWatermark < log.logEndOffset) log.setHighWatermark(log.logEndOffset);
+      this.partitions.set(key(topic.name, assignment.partition), partition);
+    }
+  }
+
+  /** Applies changed topic configs to the open logs. */
+  updateTopicConfig(topic: TopicRecord): void {
+    const settings = this.settingsFor(topic);
+    for (const p of this.partitions.values()) {
+      if (p.topic !== topic.name) continue;
+      p.settings = settings;
+      p.log.updateConfig(settings);
+    }
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    for (const [k, p] of this.partitions) {
+      if (p.topic !== name) continue;
+      this.partitions.delete(k);
+      p.wakeWaiters();
+    }
+    await this.logs.deleteTopic(name);
+  }
+
+  /**
+   * Waits until any of the partitions' high watermark advances, or the timeout passes.
+   * Used by Fetch long-polls.
+   */
+  waitForAppend(partitions: Partition[], timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const cancels: (() => void)[] = [];
+      let finished = false;
+      const finish = () => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(timer);
+        for (const c of cancels) c();
+        resolve();
+      };
+      const timer = setTimeout(finish, Math.max(0, timeoutMs));
+      for (const p of partitions) cancels.push(p.onNextAdvance(finish));
+    });
+  }
+}

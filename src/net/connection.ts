@@ -1,0 +1,197 @@
+// One client connection: frames requests, dispatches them, and writes responses strictly in
+// request order even when later requests finish first. Memory per connection is bounded:
+// reading pauses while too many requests are in flight or the client is not reading responses.
+import type { Socket } from 'node:net';
+
+/** What the dispatcher returns for one request: response chunks, or null for "no response" (acks=0). */
+export type ResponseChunks = Buffer[] | null;
+
+export interface RequestDispatcher {
+  /** Handles one complete frame (without its size prefix). Throwing closes the connection. */
+  dispatch(frame: Buffer, connection: Connection): Promise<ResponseChunks> | ResponseChunks;
+}
+
+export interface ConnectionLimits {
+  /** socket.request.max.bytes: larger (or negative) frame sizes close the connection. */
+  maxFrameBytes: number;
+  /** Requests processed concurrently before reading pauses. */
+  maxInFlight: number;
+  /** Unsent response bytes before reading pauses. */
+  maxQueuedResponseBytes: number;
+}
+
+interface Slot {
+  done: boolean;
+  chunks: ResponseChunks;
+}
+
+export class Connection {
+  readonly id: number;
+  readonly remote: string;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private nextFrameSize = -1;
+  private readonly slots: Slot[] = [];
+  private inFlight = 0;
+  private queuedResponseBytes = 0;
+  private paused = false;
+  private closed = false;
+
+  constructor(
+    readonly socket: Socket,
+    id: number,
+    private readonly dispatcher: RequestDispatcher,
+    private readonly limits: ConnectionLimits,
+    private readonly onError: (conn: Connection, err: unknown) => void,
+  ) {
+    this.id = id;
+    this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.updateFlow());
+    socket.on('error', () => this.close());
+    socket.on('close', () => {
+      this.closed = true;
+    });
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    this.drainFrames();
+  }
+
+  private drainFrames(): void {
+    while (!this.closed && !this.paused) {
+      if (this.nextFrameSize < 0) {
+        if (this.pendingBytes < 4) return;
+        const size = this.readSizePrefix();
+        if (size <= 0 || size > this.limits.maxFrameBytes) {
+          this.onError(this, new Error(`invalid request frame size ${size} from ${this.remote}`));
+          this.close();
+          return;
+        }
+        this.nextFrameSize = size;
+      }
+      if (this.pendingBytes < this.nextFrameSize) return;
+      const frame = this.take(this.nextFrameSize);
+      this.nextFrameSize = -1;
+      this.startRequest(frame);
+    }
+  }
+
+  private readSizePrefix(): number {
+    const head = this.take(4);
+    return head.readInt32BE(0);
+  }
+
+  /** Removes n bytes from the pending chunks; a slice when they lie in one chunk (the common case). */
+  private take(n: number): Buffer {
+    const first = this.pending[0]!;
+    if (first.length >= n) {
+      const out = first.subarray(0, n);
+      if (first.length === n) this.pending.shift();
+      else this.pending[0] = first.subarray(n);
+      this.pendingBytes -= n;
+      return out;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let filled = 0;
+    while (filled < n) {
+      const chunk = this.pending[0]!;
+      const want = n - filled;
+      if (chunk.length <= want) {
+        chunk.copy(out, filled);
+        filled += chunk.length;
+        this.pending.shift();
+      } else {
+        chunk.copy(out, filled, 0, want);
+        this.pending[0] = chunk.subarray(want);
+        filled += want;
+      }
+    }
+    this.pendingBytes -= n;
+    return out;
+  }
+
+  private startRequest(frame: Buffer): void {
+    const slot: Slot = { done: false, chunks: null };
+    this.slots.push(slot);
+    this.inFlight++;
+    this.updateFlow();
+    let result: Promise<ResponseChunks> | ResponseChunks;
+    try {
+      result = this.dispatcher.dispatch(frame, this);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (chunks) => this.complete(slot, chunks),
+        (err) => this.fail(err),
+      );
+    } else {
+      this.complete(slot, result);
+    }
+  }
+
+  private complete(slot: Slot, chunks: ResponseChunks): void {
+    if (this.closed) return;
+    slot.done = true;
+    slot.chunks = chunks;
+    this.inFlight--;
+    this.flushReadySlots();
+    this.updateFlow();
+  }
+
+  private flushReadySlots(): void {
+    let corked = false;
+    while (this.slots.length > 0 && this.slots[0]!.done) {
+      const slot = this.slots.shift()!;
+      if (slot.chunks === null) continue;
+      if (!corked) {
+        this.socket.cork();
+        corked = true;
+      }
+      for (const c of slot.chunks) {
+        this.queuedResponseBytes += c.length;
+        this.socket.write(c);
+      }
+    }
+    if (corked) this.socket.uncork();
+    this.queuedResponseBytes = this.socket.writableLength;
+  }
+
+  private fail(err: unknown): void {
+    this.onError(this, err);
+    this.close();
+  }
+
+  /** Pauses reading while this connection holds too much work; resumes when it drains. */
+  private updateFlow(): void {
+    if (this.closed) return;
+    this.queuedResponseBytes = this.socket.writableLength;
+    const overloaded =
+      this.inFlight >= this.limits.maxInFlight || this.queuedResponseBytes >= this.limits.maxQueuedResponseBytes;
+    if (overloaded && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    } else if (!overloaded && this.paused) {
+      this.paused = false;
+      this.socket.resume();
+      this.drainFrames();
+    }
+  }
+}

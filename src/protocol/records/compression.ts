@@ -1,0 +1,242 @@
+// Compression codecs for the records section of a v2 batch.
+//   gzip   node:zlib
+//   snappy raw snappy (napi `snappy`), plus Java's "xerial" framing: decoded always when the
+//          magic header is present, written by default (Java and librdkafka both read it)
+//   lz4    LZ4 frame format (lz4-napi / lz4_flex), independent blocks, as Kafka expects
+//   zstd   @mongodb-js/zstd; async only (no sync API in that library). Decodes frames
+//          without a content-size field (streaming encoders, e.g. librdkafka / zstd-jni).
+import { promisify } from 'node:util';
+import * as zlib from 'node:zlib';
+import * as snappy from 'snappy';
+import * as lz4 from 'lz4-napi';
+import * as zstd from '@mongodb-js/zstd';
+import { Compression } from './layout.js';
+
+const gzipAsync = promisify(zlib.gzip);
+const gunzipAsync = promisify(zlib.gunzip);
+
+export class CompressionError extends Error {}
+
+/** Default zstd level (Kafka's default compression.zstd.level is 3). */
+export const ZSTD_DEFAULT_LEVEL = 3;
+
+// ---------------------------------------------------------------- xerial snappy framing
+
+/** 0x82 'S' 'N' 'A' 'P' 'P' 'Y' 0x00 */
+export const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
+/** Magic (8) + version int32 + compatible version int32. */
+export const XERIAL_HEADER_SIZE = 16;
+/** Block size used by Java's SnappyOutputStream by default. */
+export const XERIAL_BLOCK_SIZE = 32 * 1024;
+
+export function isXerial(data: Uint8Array): boolean {
+  if (data.length < XERIAL_HEADER_SIZE) return false;
+  for (let i = 0; i < 8; i++) if (data[i] !== XERIAL_MAGIC[i]) return false;
+  return true;
+}
+
+function startsWithXerialMagic(data: Uint8Array, pos: number): boolean {
+  if (data.length - pos < XERIAL_HEADER_SIZE) return false;
+  for (let i = 0; i < 8; i++) if (data[pos + i] !== XERIAL_MAGIC[i]) return false;
+  return true;
+}
+
+/** Splits a xerial stream into its raw snappy blocks (views, no copies). */
+function xerialBlocks(data: Buffer): Buffer[] {
+  const blocks: Buffer[] = [];
+  let pos = XERIAL_HEADER_SIZE;
+  while (pos < data.length) {
+    // Java's SnappyInputStream accepts concatenated streams, each with its own header.
+    if (startsWithXerialMagic(data, pos)) {
+      pos += XERIAL_HEADER_SIZE;
+      continue;
+    }
+    if (data.length - pos < 4) throw new CompressionError('xerial snappy: truncated block length');
+    const len = data.readInt32BE(pos);
+    pos += 4;
+    if (len < 0 || len > data.length - pos) throw new CompressionError('xerial snappy: truncated block');
+    blocks.push(data.subarray(pos, pos + len));
+    pos += len;
+  }
+  return blocks;
+}
+
+function xerialHeader(): Buffer {
+  const h = Buffer.allocUnsafe(XERIAL_HEADER_SIZE);
+  XERIAL_MAGIC.copy(h, 0);
+  h.writeInt32BE(1, 8); // version
+  h.writeInt32BE(1, 12); // minimum compatible version
+  return h;
+}
+
+function joinXerial(compressedBlocks: Buffer[]): Buffer {
+  let size = XERIAL_HEADER_SIZE;
+  for (const b of compressedBlocks) size += 4 + b.length;
+  const out = Buffer.allocUnsafe(size);
+  xerialHeader().copy(out, 0);
+  let pos = XERIAL_HEADER_SIZE;
+  for (const b of compressedBlocks) {
+    out.writeInt32BE(b.length, pos);
+    pos += 4;
+    b.copy(out, pos);
+    pos += b.length;
+  }
+  return out;
+}
+
+function splitBlocks(data: Buffer): Buffer[] {
+  const blocks: Buffer[] = [];
+  for (let pos = 0; pos < data.length; pos += XERIAL_BLOCK_SIZE) {
+    blocks.push(data.subarray(pos, Math.min(pos + XERIAL_BLOCK_SIZE, data.length)));
+  }
+  return blocks;
+}
+
+function asBuffer(x: string | Buffer): Buffer {
+  return typeof x === 'string' ? Buffer.from(x) : x;
+}
+
+/** Snappy decode: xerial-framed (Java) when the magic header is present, else raw snappy. */
+export function snappyDecompressSync(data: Buffer): Buffer {
+  try {
+    if (!isXerial(data)) return asBuffer(snappy.uncompressSync(data));
+    const blocks = xerialBlocks(data);
+    if (blocks.length === 1) return asBuffer(snappy.uncompressSync(blocks[0]!));
+    return Buffer.concat(blocks.map((b) => asBuffer(snappy.uncompressSync(b))));
+  } catch (e) {
+    if (e instanceof CompressionError) throw e;
+    throw new CompressionError(`snappy: ${(e as Error).message}`);
+  }
+}
+
+export async function snappyDecompress(data: Buffer): Promise<Buffer> {
+  try {
+    if (!isXerial(data)) return asBuffer(await snappy.uncompress(data));
+    const parts = await Promise.all(xerialBlocks(data).map((b) => snappy.uncompress(b)));
+    return parts.length === 1 ? asBuffer(parts[0]!) : Buffer.concat(parts.map(asBuffer));
+  } catch (e) {
+    if (e instanceof CompressionError) throw e;
+    throw new CompressionError(`snappy: ${(e as Error).message}`);
+  }
+}
+
+/** Snappy encode. `xerial` (default true) writes Java's framing; false writes raw snappy. */
+export function snappyCompressSync(data: Buffer, xerial = true): Buffer {
+  if (!xerial) return snappy.compressSync(data);
+  return joinXerial(splitBlocks(data).map((b) => snappy.compressSync(b)));
+}
+
+export async function snappyCompress(data: Buffer, xerial = true): Promise<Buffer> {
+  if (!xerial) return snappy.compress(data);
+  return joinXerial(await Promise.all(splitBlocks(data).map((b) => snappy.compress(b))));
+}
+
+// ---------------------------------------------------------------- generic API
+
+function unknownCodec(codec: number): never {
+  throw new CompressionError(`unsupported compression codec ${codec}`);
+}
+
+/** Compresses a records section with the given codec (None returns `data` itself). */
+export async function compress(codec: Compression, data: Buffer, level?: number): Promise<Buffer> {
+  switch (codec) {
+    case Compression.None:
+      return data;
+    case Compression.Gzip:
+      return gzipAsync(data, level === undefined ? {} : { level });
+    case Compression.Snappy:
+      return snappyCompress(data);
+    case Compression.Lz4:
+      return lz4.compressFrame(data);
+    case Compression.Zstd:
+      return zstd.compress(data, level ?? ZSTD_DEFAULT_LEVEL);
+    default:
+      return unknownCodec(codec);
+  }
+}
+
+/** Decompresses a records section. Errors are thrown as CompressionError. */
+export async function decompress(codec: Compression, data: Buffer): Promise<Buffer> {
+  try {
+    switch (codec) {
+      case Compression.None:
+        return data;
+      case Compression.Gzip:
+        return await gunzipAsync(data);
+      case Compression.Snappy:
+        return await snappyDecompress(data);
+      case Compression.Lz4:
+        return await lz4.decompressFrame(data);
+      case Compression.Zstd:
+        return await zstd.decompress(data);
+      default:
+        return unknownCodec(codec);
+    }
+  } catch (e) {
+    if (e instanceof CompressionError) throw e;
+    throw new CompressionError(`${codecName(codec)}: ${(e as Error).message}`);
+  }
+}
+
+/** True when the codec has a synchronous implementation (everything but zstd). */
+export function hasSyncCodec(codec: Compression): boolean {
+  return codec !== Compression.Zstd;
+}
+
+/** Synchronous compress; throws CompressionError for zstd (the library is async only). */
+export function compressSync(codec: Compression, data: Buffer, level?: number): Buffer {
+  switch (codec) {
+    case Compression.None:
+      return data;
+    case Compression.Gzip:
+      return zlib.gzipSync(data, level === undefined ? {} : { level });
+    case Compression.Snappy:
+      return snappyCompressSync(data);
+    case Compression.Lz4:
+      return lz4.compressFrameSync(data);
+    case Compression.Zstd:
+      throw new CompressionError('zstd has no synchronous implementation; use compress()');
+    default:
+      return unknownCodec(codec);
+  }
+}
+
+/** Synchronous decompress; throws CompressionError for zstd (the library is async only). */
+export function decompressSync(codec: Compression, data: Buffer): Buffer {
+  try {
+    switch (codec) {
+      case Compression.None:
+        return data;
+      case Compression.Gzip:
+        return zlib.gunzipSync(data);
+      case Compression.Snappy:
+        return snappyDecompressSync(data);
+      case Compression.Lz4:
+        return lz4.decompressFrameSync(data);
+      case Compression.Zstd:
+        throw new CompressionError('zstd has no synchronous implementation; use decompress()');
+      default:
+        return unknownCodec(codec);
+    }
+  } catch (e) {
+    if (e instanceof CompressionError) throw e;
+    throw new CompressionError(`${codecName(codec)}: ${(e as Error).message}`);
+  }
+}
+
+export function codecName(codec: number): string {
+  switch (codec) {
+    case Compression.None:
+      return 'none';
+    case Compression.Gzip:
+      return 'gzip';
+    case Compression.Snappy:
+      return 'snappy';
+    case Compression.Lz4:
+      return 'lz4';
+    case Compression.Zstd:
+      return 'zstd';
+    default:
+      return `codec(${codec})`;
+  }
+}

@@ -1,0 +1,183 @@
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { defaultLogConfig, type LogConfig } from './config.js';
+import {
+  formatOffsetCheckpoint,
+  parsePartitionDirName,
+  partitionDirName,
+  readOffsetCheckpoint,
+  writeFileAtomic,
+} from './files.js';
+import { FlushScheduler, type FlushSchedulerOptions } from './flush-scheduler.js';
+import { CLEAN_SHUTDOWN_FILE, PartitionLog } from './partition-log.js';
+
+export const RECOVERY_POINT_CHECKPOINT = 'recovery-point-offset-checkpoint';
+export const LOG_START_OFFSET_CHECKPOINT = 'log-start-offset-checkpoint';
+
+export interface LogManagerOptions {
+  /** A shared scheduler, or options to create one. Default: group commit, 2 ms window. */
+  flush?: FlushScheduler | FlushSchedulerOptions;
+  /** Config for partitions found on disk at load(); default: defaultLogConfig. */
+  configFor?: (topic: string) => LogConfig;
+  /** log.retention.check.interval.ms (default 300000). */
+  retentionCheckIntervalMs?: number;
+  /** log.flush.offset.checkpoint.interval.ms (default 60000). */
+  checkpointIntervalMs?: number;
+  /** How often segment.ms rolls and flush.ms flushes are checked (default 1000). */
+  tickMs?: number;
+  /** Parallel partition opens during load (default 8). */
+  loadConcurrency?: number;
+}
+
+/** All partition logs under one data directory. */
+export class LogManager {
+  readonly scheduler: FlushScheduler;
+  private readonly logs = new Map<string, PartitionLog>();
+  private timers: NodeJS.Timeout[] = [];
+  private closed = false;
+  /** Whether the last load() found a clean-shutdown marker. */
+  lastLoadWasClean = false;
+
+  constructor(
+    readonly dataDir: string,
+    private readonly opts: LogManagerOptions = {},
+  ) {
+    this.scheduler = opts.flush instanceof FlushScheduler ? opts.flush : new FlushScheduler(opts.flush ?? { mode: 'group-commit' });
+  }
+
+  private key(topic: string, partition: number): string {
+    return partitionDirName(topic, partition);
+  }
+
+  /** Opens every `<topic>-<partition>` directory (running recovery when the last shutdown was not clean). */
+  async load(): Promise<void> {
+    await fsp.mkdir(this.dataDir, { recursive: true });
+    const marker = path.join(this.dataDir, CLEAN_SHUTDOWN_FILE);
+    let clean = false;
+    try {
+      await fsp.access(marker);
+      clean = true;
+    } catch {
+      clean = false;
+    }
+    this.lastLoadWasClean = clean;
+    const recoveryPoints = await readOffsetCheckpoint(path.join(this.dataDir, RECOVERY_POINT_CHECKPOINT));
+    const logStarts = await readOffsetCheckpoint(path.join(this.dataDir, LOG_START_OFFSET_CHECKPOINT));
+    const entries = await fsp.readdir(this.dataDir, { withFileTypes: true });
+    const todo: { dir: string; topic: string; partition: number }[] = [];
+    for (const e of entries) {
+      if (!e.isDirectory()) continue;
+      if (e.name.endsWith('-delete')) {
+        await fsp.rm(path.join(this.dataDir, e.name), { recursive: true, force: true });
+        continue;
+      }
+      const tp = parsePartitionDirName(e.name);
+      if (tp) todo.push({ dir: e.name, ...tp });
+    }
+    const configFor = this.opts.configFor ?? (() => defaultLogConfig);
+    const conc = this.opts.loadConcurrency ?? 8;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < todo.length) {
+        const t = todo[next++]!;
+        const topicId = (await PartitionLog.readTopicId(path.join(this.dataDir, t.dir))) ?? '';
+        const log = await PartitionLog.open(this.dataDir, t.topic, t.partition, topicId, configFor(t.topic), this.scheduler, {
+          cleanShutdown: clean,
+          recoveryPoint: recoveryPoints.get(t.dir) ?? 0,
+          logStartOffset: logStarts.get(t.dir) ?? 0,
+        });
+        this.logs.set(t.dir, log);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(conc, todo.length) }, worker));
+    // From now on a crash must be detected: remove the marker, then checkpoint what was recovered.
+    await fsp.rm(marker, { force: true });
+    await this.checkpointRecoveryPoints();
+  }
+
+  get(topic: string, partition: number): PartitionLog | undefined {
+    return this.logs.get(this.key(topic, partition));
+  }
+
+  /** Creates (or returns the existing) log for a partition. */
+  async create(topic: string, partition: number, topicId: string, config: LogConfig): Promise<PartitionLog> {
+    const k = this.key(topic, partition);
+    const existing = this.logs.get(k);
+    if (existing) return existing;
+    const log = await PartitionLog.open(this.dataDir, topic, partition, topicId, config, this.scheduler, {
+      cleanShutdown: false,
+    });
+    this.logs.set(k, log);
+    return log;
+  }
+
+  /** Deletes every partition of a topic (files included). */
+  async deleteTopic(topic: string): Promise<void> {
+    for (const [k, log] of [...this.logs]) {
+      if (log.topic !== topic) continue;
+      this.logs.delete(k);
+      await log.delete();
+    }
+    await this.checkpointRecoveryPoints();
+  }
+
+  all(): Iterable<PartitionLog> {
+    return this.logs.values();
+  }
+
+  /** Writes recovery-point-offset-checkpoint and log-start-offset-checkpoint (Kafka formats). */
+  async checkpointRecoveryPoints(): Promise<void> {
+    const logs = [...this.logs.values()];
+    await writeFileAtomic(
+      path.join(this.dataDir, RECOVERY_POINT_CHECKPOINT),
+      formatOffsetCheckpoint(logs.map((l) => ({ topic: l.topic, partition: l.partition, offset: l.recoveryPoint }))),
+    );
+    await writeFileAtomic(
+      path.join(this.dataDir, LOG_START_OFFSET_CHECKPOINT),
+      formatOffsetCheckpoint(logs.map((l) => ({ topic: l.topic, partition: l.partition, offset: l.logStartOffset }))),
+    );
+  }
+
+  /** Retention, segment.ms rolls, flush.ms flushes and recovery-point checkpoints on timers. */
+  startBackgroundTasks(): void {
+    if (this.timers.length) return;
+    const retention = setInterval(() => void this.runRetention(Date.now()), this.opts.retentionCheckIntervalMs ?? 300000);
+    const tick = setInterval(() => {
+      const now = Date.now();
+      for (const l of this.logs.values()) {
+        l.maybeRoll(now);
+        void l.maybeFlush(now)?.catch(() => undefined);
+      }
+    }, this.opts.tickMs ?? 1000);
+    const checkpoint = setInterval(() => void this.checkpointRecoveryPoints().catch(() => undefined), this.opts.checkpointIntervalMs ?? 60000);
+    for (const t of [retention, tick, checkpoint]) {
+      t.unref();
+      this.timers.push(t);
+    }
+  }
+
+  /** One retention pass over all logs; returns the number of deleted segments. */
+  async runRetention(now: number): Promise<number> {
+    let n = 0;
+    for (const l of this.logs.values()) {
+      try {
+        n += await l.applyRetention(now);
+      } catch {
+        // a failing log must not stop retention for the others
+      }
+    }
+    return n;
+  }
+
+  /** Stops tasks, closes every log, writes checkpoints and the clean-shutdown marker. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    await this.scheduler.flushAll();
+    for (const l of this.logs.values()) await l.close();
+    await this.checkpointRecoveryPoints();
+    await writeFileAtomic(path.join(this.dataDir, CLEAN_SHUTDOWN_FILE), '');
+  }
+}

@@ -1,0 +1,914 @@
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { PARTITION_LEADER_EPOCH, TIMESTAMP_TYPE_LOG_APPEND, ATTRIBUTES } from '../protocol/records/layout.js';
+import { isCompressed, readControlRecord, uncompressedRecords, type BatchInfo } from './batch-header.js';
+import type { LogConfig } from './config.js';
+import { ErrorCode, StorageError } from './errors.js';
+import {
+  exists,
+  offsetFileName,
+  parseOffsetFileName,
+  partitionDirName,
+  readFileOrUndefined,
+  syncDir,
+  writeFileAtomic,
+} from './files.js';
+import type { FlushScheduler, Syncable } from './flush-scheduler.js';
+import { LeaderEpochCache } from './leader-epoch-cache.js';
+import { ProducerStateManager, type ProducerStateEntry, type ProducerStateView } from './producer-state.js';
+import { LogSegment } from './segment.js';
+
+export const CLEAN_SHUTDOWN_FILE = '.kafka_cleanshutdown';
+const INT32_MAX = 0x7fffffff;
+
+/** One already-validated batch inside the buffer passed to append(). */
+export interface AppendBatch {
+  position: number;
+  size: number;
+  producerId: number;
+  producerEpoch: number;
+  baseSequence: number;
+  recordCount: number;
+  lastOffsetDelta: number;
+  maxTimestamp: number;
+  isTransactional: boolean;
+  isControl: boolean;
+}
+
+export interface AppendResult {
+  baseOffset: number;
+  lastOffset: number;
+  /** -1 for CreateTime topics. */
+  logAppendTime: number;
+  logStartOffset: number;
+  /** True when the batch was a retry of one already in the log (original offsets returned). */
+  duplicate?: boolean;
+}
+
+export interface ReadResult {
+  chunks: Buffer[];
+  bytes: number;
+}
+
+export interface OpenOptions {
+  /** Flushed offset from recovery-point-offset-checkpoint; segments from the one holding it on are scanned after a crash. */
+  recoveryPoint?: number;
+  /** From log-start-offset-checkpoint. */
+  logStartOffset?: number;
+  /** Whether the previous shutdown was clean; default: `<dataDir>/.kafka_cleanshutdown` exists. */
+  cleanShutdown?: boolean;
+}
+
+type WriteOp = { kind: 'write'; seg: LogSegment; pos: number; bufs: Buffer[]; bytes: number; endOffset: number; messages: number };
+type TaskOp = { kind: 'task'; fn: () => Promise<void> };
+type Op = WriteOp | TaskOp;
+
+interface Waiter {
+  endOffset: number;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+/**
+ * One topic-partition's log: segment files in Kafka's layout, offset assignment, idempotent
+ * producer checks, durable appends (group commit or flush.messages/flush.ms), reads by offset
+ * or timestamp, retention and recovery.
+ *
+ * Offsets progress through these marks (each <= the previous):
+ *   logEndOffset      assigned (synchronously in append order)
+ *   writtenEndOffset  written to the segment file (readable)
+ *   durableEndOffset  satisfies the flush policy: fsynced (group commit) or written (interval mode)
+ *   highWatermark     visible to consumers. With `autoAdvanceHighWatermark` (the single-node
+ *                     default) HW follows durableEndOffset; a replicated setup turns it off and
+ *                     calls setHighWatermark(ISR minimum).
+ *   recoveryPoint     fsynced; recovery after a crash scans from here.
+ */
+export class PartitionLog implements Syncable {
+  readonly dir: string;
+  topicId: string;
+  config: LogConfig;
+  /** Single-node mode: HW = durableEndOffset. Set false when replication manages the HW. */
+  autoAdvanceHighWatermark = true;
+  /** Fired when the high watermark advances (wake parked fetches, complete acks=all). */
+  onHighWatermark?: (hw: number) => void;
+  /** Optional exact-record resolver for compressed batches in offsetForTimestamp (e.g. using the codec). */
+  recordTimestamps?: (batch: Buffer) => Iterable<{ offsetDelta: number; timestamp: number }>;
+
+  private segments: LogSegment[] = [];
+  private _logStartOffset = 0;
+  private _logEndOffset = 0;
+  private _writtenEndOffset = 0;
+  private _durableEndOffset = 0;
+  private _highWatermark = 0;
+  private _recoveryPoint = 0;
+  private readonly producerState = new ProducerStateManager();
+  readonly leaderEpochCache = new LeaderEpochCache();
+  private ops: Op[] = [];
+  private writing = false;
+  private drainWaiters: (() => void)[] = [];
+  private waiters: Waiter[] = [];
+  private dirtySegments = new Set<LogSegment>();
+  private syncing: Promise<void> | undefined;
+  private resync = false;
+  private unflushedMessages = 0;
+  private lastFlushMs = Date.now();
+  private failed: StorageError | undefined;
+  private closed = false;
+  private epochWrite: Promise<void> = Promise.resolve();
+  private epochDirty = false;
+
+  private constructor(
+    readonly dataDir: string,
+    readonly topic: string,
+    readonly partition: number,
+    topicId: string,
+    config: LogConfig,
+    private readonly syncer: FlushScheduler,
+  ) {
+    this.dir = path.join(dataDir, partitionDirName(topic, partition));
+    this.topicId = topicId;
+    this.config = config;
+    this.leaderEpochCache.onChange = () => this.scheduleEpochCheckpoint();
+  }
+
+  // ---------------------------------------------------------------- open / recovery
+
+  /** Opens (creating if needed) `<dataDir>/<topic>-<partition>` and runs recovery. */
+  static async open(
+    dataDir: string,
+    topic: string,
+    partition: number,
+    topicId: string,
+    config: LogConfig,
+    syncer: FlushScheduler,
+    opts: OpenOptions = {},
+  ): Promise<PartitionLog> {
+    const log = new PartitionLog(dataDir, topic, partition, topicId, config, syncer);
+    const clean = opts.cleanShutdown ?? (await exists(path.join(dataDir, CLEAN_SHUTDOWN_FILE)));
+    await log.load(clean, opts.recoveryPoint ?? 0, opts.logStartOffset ?? 0);
+    return log;
+  }
+
+  /** Reads `<dir>/partition.metadata` (topic id), or undefined. */
+  static async readTopicId(dir: string): Promise<string | undefined> {
+    const buf = await readFileOrUndefined(path.join(dir, 'partition.metadata'));
+    if (!buf) return undefined;
+    const m = /topic_id:\s*(\S+)/.exec(buf.toString('utf8'));
+    return m?.[1];
+  }
+
+  private async load(clean: boolean, recoveryPoint: number, logStartCheckpoint: number): Promise<void> {
+    await fsp.mkdir(this.dir, { recursive: true });
+    // partition.metadata
+    const existingId = await PartitionLog.readTopicId(this.dir);
+    if (existingId && this.topicId && existingId !== this.topicId) {
+      throw new StorageError(
+        ErrorCode.INCONSISTENT_TOPIC_ID,
+        `${this.topic}-${this.partition}: directory has topic id ${existingId}, expected ${this.topicId}`,
+      );
+    }
+    if (!existingId && this.topicId) {
+      await writeFileAtomic(path.join(this.dir, 'partition.metadata'), `version: 0\ntopic_id: ${this.topicId}\n`);
+    }
+    if (!this.topicId && existingId) this.topicId = existingId;
+
+    const names = await fsp.readdir(this.dir);
+    const bases: number[] = [];
+    const snapshots: number[] = [];
+    for (const n of names) {
+      if (n.endsWith('.tmp') || n.endsWith('.deleted') || n.endsWith('.cleaned')) {
+        await fsp.rm(path.join(this.dir, n), { force: true });
+        continue;
+      }
+      const b = parseOffsetFileName(n, '.log');
+      if (b !== undefined) bases.push(b);
+      const s = parseOffsetFileName(n, '.snapshot');
+      if (s !== undefined) snapshots.push(s);
+    }
+    bases.sort((a, b) => a - b);
+    const baseSet = new Set(bases);
+    for (const n of names) {
+      for (const suffix of ['.index', '.timeindex']) {
+        const b = parseOffsetFileName(n, suffix);
+        if (b !== undefined && !baseSet.has(b)) await fsp.rm(path.join(this.dir, n), { force: true });
+      }
+    }
+    for (const b of bases) this.segments.push(await LogSegment.load(this.dir, b));
+    for (const s of this.segments) s.indexIntervalBytes = this.config.indexIntervalBytes;
+
+    // leader epochs from the checkpoint (tail epochs are re-derived while scanning)
+    const epochText = await readFileOrUndefined(path.join(this.dir, 'leader-epoch-checkpoint'));
+    if (epochText) this.leaderEpochCache.parse(epochText.toString('utf8'));
+    const scannedEpochs: { epoch: number; offset: number }[] = [];
+
+    // segments
+    for (let i = 0; i < this.segments.length; i++) {
+      const seg = this.segments[i]!;
+      const next = this.segments[i + 1];
+      const isLast = next === undefined;
+      const bound = next ? next.baseOffset : Number.MAX_SAFE_INTEGER;
+      const mayHoldUnflushed = isLast || next.baseOffset > recoveryPoint;
+      let needsRecovery = !clean && mayHoldUnflushed;
+      if (!needsRecovery) {
+        const ok = await seg.loadIndexes(bound);
+        if (!ok) needsRecovery = true;
+        else if (isLast) {
+          if (!(await seg.scanTailAfterCleanShutdown())) needsRecovery = true;
+        } else {
+          seg.nextOffset = next.baseOffset; // not scanned: the next segment starts after it
+          seg.bytesSinceLastIndexEntry = 0;
+        }
+      }
+      if (needsRecovery) {
+        const cut = await seg.recover(true, (info) => {
+          const last = scannedEpochs[scannedEpochs.length - 1];
+          if (info.partitionLeaderEpoch >= 0 && (!last || info.partitionLeaderEpoch > last.epoch)) {
+            scannedEpochs.push({ epoch: info.partitionLeaderEpoch, offset: info.baseOffset });
+          }
+        });
+        await seg.persistIndexes(true);
+        if (seg.nextOffset > bound) {
+          // overlaps the next segment: treat as corruption at the end of this one
+          const pos = await seg.positionOf(bound);
+          await seg.truncateAt(pos);
+          await seg.recover(false);
+          await seg.persistIndexes(true);
+        }
+        if (cut > 0) {
+          // Everything after a torn/corrupt batch is unreliable: drop later segments.
+          for (const later of this.segments.splice(i + 1)) await later.delete(0);
+          break;
+        }
+      }
+    }
+    if (this.segments.length === 0) {
+      this.segments.push(LogSegment.createSync(this.dir, logStartCheckpoint, -1));
+      this.segments[0]!.indexIntervalBytes = this.config.indexIntervalBytes;
+    }
+    const active = this.active;
+    active.firstAppendMs = active.size > 0 ? await this.firstAppendTime(active) : -1;
+
+    const leo = active.nextOffset;
+    this._logEndOffset = this._writtenEndOffset = this._durableEndOffset = leo;
+    this._logStartOffset = Math.min(Math.max(logStartCheckpoint, this.segments[0]!.baseOffset), leo);
+    this._recoveryPoint = leo;
+    this._highWatermark = leo;
+    if (!clean) await active.sync();
+
+    // leader epoch cache
+    this.leaderEpochCache.onChange = undefined;
+    this.leaderEpochCache.truncateFromEnd(leo);
+    for (const e of scannedEpochs) if (e.offset < leo) this.leaderEpochCache.assign(e.epoch, e.offset);
+    this.leaderEpochCache.truncateFromStart(this._logStartOffset);
+    this.leaderEpochCache.onChange = () => this.scheduleEpochCheckpoint();
+    this.scheduleEpochCheckpoint();
+
+    // producer state: latest snapshot at or below LEO, then replay batch headers after it
+    await this.rebuildProducerState(snapshots, leo);
+    await syncDir(this.dir);
+  }
+
+  private async firstAppendTime(seg: LogSegment): Promise<number> {
+    const ts = await seg.firstBatchTimestamp();
+    const now = Date.now();
+    return ts > 0 && ts <= now ? ts : now;
+  }
+
+  private snapshotPath(offset: number): string {
+    return path.join(this.dir, offsetFileName(offset, '.snapshot'));
+  }
+
+  private async listSnapshots(): Promise<number[]> {
+    const out: number[] = [];
+    for (const n of await fsp.readdir(this.dir)) {
+      const s = parseOffsetFileName(n, '.snapshot');
+      if (s !== undefined) out.push(s);
+    }
+    return out.sort((a, b) => a - b);
+  }
+
+  private async rebuildProducerState(snapshots: number[], leo: number): Promise<void> {
+    snapshots = snapshots.slice().sort((a, b) => a - b);
+    let from = this.segments[0]!.baseOffset;
+    this.producerState.clear();
+    for (let i = snapshots.length - 1; i >= 0; i--) {
+      const s = snapshots[i]!;
+      if (s > leo) {
+        await fsp.rm(this.snapshotPath(s), { force: true });
+        continue;
+      }
+      const buf = await readFileOrUndefined(this.snapshotPath(s));
+      if (buf && this.producerState.deserialize(buf)) {
+        from = s;
+        break;
+      }
+      await fsp.rm(this.snapshotPath(s), { force: true }); // corrupt
+    }
+    if (from >= leo) return;
+    for (const seg of this.segments) {
+      if (seg.nextOffset <= from) continue;
+      await seg.scanBatches(from, leo, (info, _pos, batch) => this.replayBatch(info, batch));
+    }
+  }
+
+  private replayBatch(info: BatchInfo, batch: Buffer | undefined): void {
+    if (info.producerId < 0) return;
+    const ctl = info.isControl && batch ? readControlRecord(batch) : undefined;
+    const entry = ProducerStateManager.apply(
+      this.producerState.get(info.producerId),
+      info,
+      info.baseOffset,
+      info.lastOffset,
+      ctl,
+    );
+    this.producerState.set(entry);
+  }
+
+  // ---------------------------------------------------------------- accessors
+
+  get logStartOffset(): number {
+    return this._logStartOffset;
+  }
+  get logEndOffset(): number {
+    return this._logEndOffset;
+  }
+  get writtenEndOffset(): number {
+    return this._writtenEndOffset;
+  }
+  /** End offset of data that satisfies the flush policy (what acks=1/all may acknowledge on one node). */
+  get durableEndOffset(): number {
+    return this._durableEndOffset;
+  }
+  get highWatermark(): number {
+    return this._highWatermark;
+  }
+  /** Offset up to which the log is fsynced. */
+  get recoveryPoint(): number {
+    return this._recoveryPoint;
+  }
+  /** min(first open transaction offset, HW): the read_committed fetch bound. */
+  get lastStableOffset(): number {
+    const fuo = this.producerState.firstUnstableOffset();
+    return fuo >= 0 ? Math.min(fuo, this._highWatermark) : this._highWatermark;
+  }
+  get sizeBytes(): number {
+    let s = 0;
+    for (const seg of this.segments) s += seg.size;
+    return s;
+  }
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+  /** Base offsets of all segments (oldest first). */
+  segmentBaseOffsets(): number[] {
+    return this.segments.map((s) => s.baseOffset);
+  }
+  private get active(): LogSegment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  setHighWatermark(offset: number): void {
+    const hw = Math.min(Math.max(offset, this._logStartOffset), this._logEndOffset);
+    if (hw === this._highWatermark) return;
+    const advanced = hw > this._highWatermark;
+    this._highWatermark = hw;
+    if (advanced) this.onHighWatermark?.(hw);
+  }
+
+  producerStates(): Iterable<ProducerStateView> {
+    return this.producerState.views();
+  }
+
+  endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number } {
+    return this.leaderEpochCache.endOffsetFor(epoch, this._logEndOffset);
+  }
+
+  updateConfig(config: LogConfig): void {
+    this.config = config;
+    for (const s of this.segments) s.indexIntervalBytes = config.indexIntervalBytes;
+  }
+
+  // ---------------------------------------------------------------- append
+
+  /**
+   * Appends validated batches. Offsets are assigned synchronously (before this returns its
+   * promise); the promise resolves once the data is durable per the flush policy.
+   */
+  append(
+    buf: Buffer,
+    batches: AppendBatch[],
+    leaderEpoch: number,
+    opts: { logAppendTime?: number } = {},
+  ): Promise<AppendResult> {
+    try {
+      return this.appendSync(buf, batches, leaderEpoch, opts);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  private appendSync(
+    buf: Buffer,
+    batches: AppendBatch[],
+    leaderEpoch: number,
+    opts: { logAppendTime?: number },
+  ): Promise<AppendResult> {
+    if (this.failed) throw this.failed;
+    if (this.closed) throw new StorageError(ErrorCode.KAFKA_STORAGE_ERROR, `${this.topic}-${this.partition} is closed`);
+    if (batches.length === 0) throw new StorageError(ErrorCode.CORRUPT_MESSAGE, 'no batches');
+    const logAppendTime = this.config.messageTimestampType === 'LogAppendTime' && opts.logAppendTime !== undefined ? opts.logAppendTime : -1;
+
+    // 1. offsets + producer checks (staged; nothing changes if any batch fails)
+    let next = this._logEndOffset;
+    const staged = new Map<number, ProducerStateEntry>();
+    let total = 0;
+    for (const b of batches) {
+      const first = next;
+      const last = first + b.lastOffsetDelta;
+      if (b.producerId >= 0) {
+        const cur = staged.get(b.producerId) ?? this.producerState.get(b.producerId);
+        const v = ProducerStateManager.validate(cur, b);
+        if (v.kind === 'duplicate') {
+          const r: AppendResult = {
+            baseOffset: v.batch.firstOffset,
+            lastOffset: v.batch.lastOffset,
+            logAppendTime,
+            logStartOffset: this._logStartOffset,
+            duplicate: true,
+          };
+          return this.waitDurable(this._logEndOffset).then(() => r);
+        }
+        const ctl = b.isControl ? readControlRecord(buf.subarray(b.position, b.position + b.size)) : undefined;
+        staged.set(b.producerId, ProducerStateManager.apply(cur, b, first, last, ctl));
+      }
+      next = last + 1;
+      total += b.size;
+    }
+    const baseOffset = this._logEndOffset;
+    const lastOffset = next - 1;
+
+    // 2. roll if needed
+    const now = Date.now();
+    let seg = this.active;
+    if (
+      seg.size > 0 &&
+      (seg.size + total > Math.min(this.config.segmentBytes, INT32_MAX) ||
+        lastOffset - seg.baseOffset > INT32_MAX ||
+        (seg.firstAppendMs >= 0 && now - seg.firstAppendMs >= this.config.segmentMs))
+    ) {
+      seg = this.roll(now);
+    }
+    if (seg.firstAppendMs < 0) seg.firstAppendMs = now;
+
+    // 3. assign: rewrite baseOffset + partitionLeaderEpoch in place, update indexes
+    let off = baseOffset;
+    let pos = seg.size;
+    const startPos = pos;
+    const bufs: Buffer[] = [];
+    for (const b of batches) {
+      buf.writeBigInt64BE(BigInt(off), b.position);
+      buf.writeInt32BE(leaderEpoch, b.position + PARTITION_LEADER_EPOCH);
+      const last = off + b.lastOffsetDelta;
+      const maxTs = logAppendTime >= 0 ? logAppendTime : b.maxTimestamp;
+      seg.trackAppend(last, maxTs, pos, b.size);
+      const prev = bufs[bufs.length - 1];
+      const slice = buf.subarray(b.position, b.position + b.size);
+      if (prev && prev.buffer === slice.buffer && prev.byteOffset + prev.length === slice.byteOffset) {
+        bufs[bufs.length - 1] = buf.subarray(prev.byteOffset - buf.byteOffset, b.position + b.size);
+      } else bufs.push(slice);
+      pos += b.size;
+      off = last + 1;
+    }
+    seg.size = pos;
+    for (const e of staged.values()) this.producerState.set(e);
+    if (leaderEpoch > this.leaderEpochCache.latestEpoch()) this.leaderEpochCache.assign(leaderEpoch, baseOffset);
+    this._logEndOffset = next;
+    let messages = 0;
+    for (const b of batches) messages += b.recordCount;
+    this.enqueueWrite(seg, startPos, bufs, total, next, messages);
+
+    const result: AppendResult = { baseOffset, lastOffset, logAppendTime, logStartOffset: this._logStartOffset };
+    return this.waitDurable(next).then(() => result);
+  }
+
+  private waitDurable(endOffset: number): Promise<void> {
+    if (endOffset <= this._durableEndOffset) return Promise.resolve();
+    if (this.failed) return Promise.reject(this.failed);
+    return new Promise((resolve, reject) => this.waiters.push({ endOffset, resolve, reject }));
+  }
+
+  private enqueueWrite(seg: LogSegment, pos: number, bufs: Buffer[], bytes: number, endOffset: number, messages: number): void {
+    const last = this.ops[this.ops.length - 1];
+    if (last && last.kind === 'write' && last.seg === seg && last.pos + last.bytes === pos && last.bufs.length < 512) {
+      last.bufs.push(...bufs);
+      last.bytes += bytes;
+      last.endOffset = endOffset;
+      last.messages += messages;
+    } else {
+      this.ops.push({ kind: 'write', seg, pos, bufs, bytes, endOffset, messages });
+    }
+    this.kick();
+  }
+
+  private enqueueTask(fn: () => Promise<void>): void {
+    this.ops.push({ kind: 'task', fn });
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.writing) return;
+    this.writing = true;
+    void this.runOps();
+  }
+
+  private async runOps(): Promise<void> {
+    try {
+      while (this.ops.length) {
+        const op = this.ops.shift()!;
+        if (op.kind === 'write') {
+          await op.seg.write(op.bufs, op.pos);
+          this._writtenEndOffset = Math.max(this._writtenEndOffset, op.endOffset);
+          this.dirtySegments.add(op.seg);
+          this.afterWrite(op.messages);
+        } else {
+          await op.fn();
+        }
+      }
+    } catch (e) {
+      this.fail(e as Error);
+    } finally {
+      this.writing = false;
+      const d = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const f of d) f();
+    }
+  }
+
+  /** Resolves when every queued write/task has run. */
+  private drain(): Promise<void> {
+    if (!this.writing && this.ops.length === 0) return Promise.resolve();
+    return new Promise((r) => this.drainWaiters.push(r));
+  }
+
+  private afterWrite(messages: number): void {
+    if (this.syncer.groupCommit) {
+      this.syncer.request(this);
+      return;
+    }
+    this.markDurable(this._writtenEndOffset);
+    this.unflushedMessages += messages;
+    if (this.unflushedMessages >= this.config.flushMessages) {
+      this.unflushedMessages = 0;
+      void this.syncNow().catch(() => undefined);
+    }
+  }
+
+  private markDurable(endOffset: number): void {
+    if (endOffset > this._durableEndOffset) this._durableEndOffset = endOffset;
+    let n = 0;
+    while (n < this.waiters.length && this.waiters[n]!.endOffset <= this._durableEndOffset) n++;
+    if (n > 0) {
+      const done = this.waiters.splice(0, n);
+      for (const w of done) w.resolve();
+    }
+    if (this.autoAdvanceHighWatermark) this.setHighWatermark(this._durableEndOffset);
+  }
+
+  private fail(e: Error): void {
+    this.failed = new StorageError(ErrorCode.KAFKA_STORAGE_ERROR, `${this.topic}-${this.partition}: ${e.message}`);
+    const ws = this.waiters;
+    this.waiters = [];
+    for (const w of ws) w.reject(this.failed);
+  }
+
+  /** fdatasyncs every segment with written data; called by the FlushScheduler (or flush()). */
+  syncNow(): Promise<void> {
+    if (this.syncing) {
+      this.resync = true;
+      return this.syncing;
+    }
+    this.syncing = (async () => {
+      try {
+        do {
+          this.resync = false;
+          const target = this._writtenEndOffset;
+          const segs = [...this.dirtySegments];
+          this.dirtySegments.clear();
+          for (const s of segs) {
+            await s.sync();
+            this.syncer.fsyncCount++;
+          }
+          this.lastFlushMs = Date.now();
+          if (target > this._recoveryPoint) this._recoveryPoint = target;
+          if (this.syncer.groupCommit) this.markDurable(target);
+        } while (this.resync);
+      } catch (e) {
+        this.fail(e as Error);
+        throw this.failed;
+      } finally {
+        this.syncing = undefined;
+      }
+    })();
+    return this.syncing;
+  }
+
+  /** flush.ms in interval mode (called by the LogManager's background task). */
+  maybeFlush(now: number): Promise<void> | undefined {
+    if (this.syncer.groupCommit || this.closed) return undefined;
+    if (this._recoveryPoint < this._writtenEndOffset && now - this.lastFlushMs >= this.config.flushMs) {
+      this.unflushedMessages = 0;
+      return this.syncNow();
+    }
+    return undefined;
+  }
+
+  // ---------------------------------------------------------------- roll
+
+  /** Rolls when the active segment is older than segment.ms. Returns true when it rolled. */
+  maybeRoll(now: number): boolean {
+    const seg = this.active;
+    if (this.closed || seg.size === 0 || seg.firstAppendMs < 0) return false;
+    if (now - seg.firstAppendMs < this.config.segmentMs) return false;
+    this.roll(now);
+    return true;
+  }
+
+  /** Starts a new active segment at the log end offset (synchronously); finishing the old one is queued. */
+  roll(now = Date.now()): LogSegment {
+    const old = this.active;
+    if (old.size === 0) return old;
+    const leo = this._logEndOffset;
+    old.finalizeTimeIndex();
+    const seg = LogSegment.createSync(this.dir, leo, -1);
+    seg.indexIntervalBytes = this.config.indexIntervalBytes;
+    this.segments.push(seg);
+    const snapshot = this.producerState.serialize();
+    void now;
+    this.enqueueTask(async () => {
+      await old.persistIndexes(true);
+      await old.sync();
+      await writeFileAtomic(this.snapshotPath(leo), snapshot);
+      await this.pruneSnapshots();
+    });
+    return seg;
+  }
+
+  /** Keeps snapshots at or after the first segment's base, and at most the latest 2. */
+  private async pruneSnapshots(): Promise<void> {
+    const snaps = await this.listSnapshots();
+    const first = this.segments[0]!.baseOffset;
+    for (let i = 0; i < snaps.length; i++) {
+      if (i < snaps.length - 2 || snaps[i]! < first) await fsp.rm(this.snapshotPath(snaps[i]!), { force: true });
+    }
+  }
+
+  // ---------------------------------------------------------------- read
+
+  /**
+   * Raw batches starting with the one holding fetchOffset: whole batches only, never one whose
+   * last offset is >= maxOffset, at most maxBytes unless minOneBatch lets the first one through.
+   */
+  async read(fetchOffset: number, maxBytes: number, maxOffset: number, minOneBatch: boolean): Promise<ReadResult> {
+    if (fetchOffset < this._logStartOffset || fetchOffset > this._logEndOffset) {
+      throw new StorageError(
+        ErrorCode.OFFSET_OUT_OF_RANGE,
+        `offset ${fetchOffset} is out of range [${this._logStartOffset}, ${this._logEndOffset}] for ${this.topic}-${this.partition}`,
+      );
+    }
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    if (fetchOffset >= maxOffset) return { chunks, bytes };
+    const segs = this.segments;
+    let i = this.segmentIndexFor(fetchOffset);
+    let off = fetchOffset;
+    for (; i < segs.length && bytes < maxBytes; i++) {
+      const seg = segs[i]!;
+      if (seg.nextOffset <= off && i < segs.length - 1) continue;
+      const r = await seg.read(off, maxOffset, maxBytes - bytes, minOneBatch && bytes === 0);
+      if (r.chunk) {
+        chunks.push(r.chunk);
+        bytes += r.chunk.length;
+      }
+      if (r.stop) break;
+      const nextSeg = segs[i + 1];
+      if (!nextSeg || nextSeg.baseOffset >= maxOffset) break;
+      off = Math.max(off, nextSeg.baseOffset);
+    }
+    return { chunks, bytes };
+  }
+
+  /** Index of the last segment with baseOffset <= offset (0 when none). */
+  private segmentIndexFor(offset: number): number {
+    const segs = this.segments;
+    let lo = 0;
+    let hi = segs.length - 1;
+    let found = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (segs[mid]!.baseOffset <= offset) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found;
+  }
+
+  /** Earliest offset whose timestamp is >= ts (ListOffsets by timestamp), or null. */
+  async offsetForTimestamp(ts: number): Promise<{ offset: number; timestamp: number } | null> {
+    for (const seg of this.segments) {
+      if (seg.maxTimestamp < ts || seg.nextOffset <= this._logStartOffset) continue;
+      const found = await seg.findByTimestamp(ts);
+      if (!found) continue;
+      const { info, pos } = found;
+      const minOffset = this._logStartOffset;
+      const batch = await seg.readBatchAt(pos, info.size);
+      const isLogAppend = (batch.readInt16BE(ATTRIBUTES) & TIMESTAMP_TYPE_LOG_APPEND) !== 0;
+      if (isLogAppend) return { offset: Math.max(info.baseOffset, minOffset), timestamp: info.maxTimestamp };
+      let records: Iterable<{ offsetDelta: number; timestamp: number }> | undefined;
+      if (!isCompressed(batch)) records = uncompressedRecords(batch);
+      else if (this.recordTimestamps) records = this.recordTimestamps(batch);
+      if (records) {
+        try {
+          for (const r of records) {
+            const o = info.baseOffset + r.offsetDelta;
+            if (o >= minOffset && r.timestamp >= ts) return { offset: o, timestamp: r.timestamp };
+          }
+        } catch {
+          // unparseable records: fall back to the batch
+        }
+      }
+      return { offset: Math.max(info.baseOffset, minOffset), timestamp: info.maxTimestamp };
+    }
+    return null;
+  }
+
+  /** ListOffsets MAX_TIMESTAMP: the largest timestamp and the last offset of its batch. */
+  maxTimestampOffset(): { offset: number; timestamp: number } {
+    let best = { offset: -1, timestamp: -1 };
+    for (const seg of this.segments) {
+      if (seg.maxTimestamp > best.timestamp && seg.offsetOfMaxTimestamp >= this._logStartOffset) {
+        best = { offset: seg.offsetOfMaxTimestamp, timestamp: seg.maxTimestamp };
+      }
+    }
+    return best;
+  }
+
+  // ---------------------------------------------------------------- deletion / retention
+
+  /** DeleteRecords: moves logStartOffset to `offset` (<= HW) and deletes segments wholly below it. */
+  async deleteRecordsBefore(offset: number): Promise<number> {
+    if (offset > this._highWatermark || offset < 0) {
+      throw new StorageError(
+        ErrorCode.OFFSET_OUT_OF_RANGE,
+        `cannot delete records before ${offset}: high watermark is ${this._highWatermark}`,
+      );
+    }
+    if (offset <= this._logStartOffset) return this._logStartOffset;
+    this._logStartOffset = offset;
+    this.leaderEpochCache.truncateFromStart(offset);
+    let n = 0;
+    while (n + 1 < this.segments.length && this.segments[n + 1]!.baseOffset <= offset) n++;
+    await this.deleteOldest(n);
+    return this._logStartOffset;
+  }
+
+  /** Deletes whole non-active segments past retention.ms / retention.bytes; returns how many. */
+  async applyRetention(now: number): Promise<number> {
+    if (!this.config.cleanupPolicy.split(',').map((s) => s.trim()).includes('delete')) return 0;
+    const segs = this.segments;
+    // candidates: non-active segments entirely below the high watermark
+    let limit = 0;
+    while (limit < segs.length - 1 && segs[limit + 1]!.baseOffset <= this._highWatermark) limit++;
+    let n = 0;
+    if (this.config.retentionMs >= 0) {
+      while (n < limit && segs[n]!.maxTimestamp >= 0 && now - segs[n]!.maxTimestamp > this.config.retentionMs) n++;
+    }
+    if (this.config.retentionBytes >= 0) {
+      let diff = this.sizeBytes - this.config.retentionBytes;
+      for (let i = 0; i < n; i++) diff -= segs[i]!.size;
+      while (n < limit && diff - segs[n]!.size >= 0) {
+        diff -= segs[n]!.size;
+        n++;
+      }
+    }
+    if (n === 0) return 0;
+    await this.deleteOldest(n);
+    return n;
+  }
+
+  private async deleteOldest(n: number): Promise<void> {
+    if (n <= 0) return;
+    const gone = this.segments.splice(0, n);
+    const newStart = this.segments[0]!.baseOffset;
+    if (newStart > this._logStartOffset) {
+      this._logStartOffset = newStart;
+      this.leaderEpochCache.truncateFromStart(newStart);
+    }
+    for (const s of gone) {
+      this.dirtySegments.delete(s);
+      await s.delete(this.config.fileDeleteDelayMs ?? 0);
+    }
+    await this.pruneSnapshots();
+  }
+
+  /** Removes everything at or after `offset` (replica truncation). */
+  async truncateTo(offset: number): Promise<void> {
+    if (offset >= this._logEndOffset) return;
+    await this.drain();
+    if (this.syncing) await this.syncing.catch(() => undefined);
+    offset = Math.max(offset, 0);
+    if (offset <= this._logStartOffset || offset <= this.segments[0]!.baseOffset) {
+      // truncate fully and restart at offset
+      for (const s of this.segments.splice(0)) await s.delete(0);
+      const seg = LogSegment.createSync(this.dir, offset, -1);
+      seg.indexIntervalBytes = this.config.indexIntervalBytes;
+      this.segments.push(seg);
+      this._logStartOffset = offset;
+    } else {
+      while (this.segments.length > 1 && this.active.baseOffset >= offset) {
+        const s = this.segments.pop()!;
+        this.dirtySegments.delete(s);
+        await s.delete(0);
+      }
+      const seg = this.active;
+      const pos = await seg.positionOf(offset);
+      await seg.truncateAt(pos);
+      await seg.recover(false);
+      await seg.persistIndexes(true);
+      if (seg.size === 0) seg.firstAppendMs = -1;
+    }
+    const leo = this.active.nextOffset;
+    this._logEndOffset = this._writtenEndOffset = leo;
+    this._durableEndOffset = Math.min(this._durableEndOffset, leo);
+    this._recoveryPoint = Math.min(this._recoveryPoint, leo);
+    if (this._highWatermark > leo) this._highWatermark = leo;
+    this.leaderEpochCache.truncateFromEnd(leo);
+    for (const s of await this.listSnapshots()) if (s > leo) await fsp.rm(this.snapshotPath(s), { force: true });
+    await this.rebuildProducerState(await this.listSnapshots(), leo);
+  }
+
+  // ---------------------------------------------------------------- checkpoints, flush, close
+
+  private scheduleEpochCheckpoint(): void {
+    if (this.epochDirty) return;
+    this.epochDirty = true;
+    this.epochWrite = this.epochWrite.then(async () => {
+      this.epochDirty = false;
+      if (this.closed && !this.closingEpoch) return;
+      await writeFileAtomic(path.join(this.dir, 'leader-epoch-checkpoint'), this.leaderEpochCache.format()).catch(
+        () => undefined,
+      );
+    });
+  }
+  private closingEpoch = false;
+
+  /** Writes all queued data, index tails and fsyncs. */
+  async flush(): Promise<void> {
+    await this.drain();
+    for (const s of this.segments) await s.persistIndexes(false);
+    for (const s of this.segments) this.dirtySegments.add(s);
+    await this.syncNow();
+    this.dirtySegments.clear();
+    if (this.failed) throw this.failed;
+  }
+
+  /** Flushes, writes indexes and a producer-state snapshot at the log end, closes files. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (!this.failed) {
+      await this.drain();
+      this.active.finalizeTimeIndex();
+      await this.flush().catch(() => undefined);
+      for (const s of this.segments) await s.persistIndexes(true).catch(() => undefined);
+      await writeFileAtomic(this.snapshotPath(this._logEndOffset), this.producerState.serialize()).catch(() => undefined);
+      await this.pruneSnapshots().catch(() => undefined);
+    }
+    this.closingEpoch = true;
+    this.closed = true;
+    this.syncer.cancel(this);
+    await this.epochWrite;
+    for (const s of this.segments) await s.closeFd();
+  }
+
+  /** Closes and removes the partition directory (topic deletion). */
+  async delete(): Promise<void> {
+    this.closed = true;
+    this.syncer.cancel(this);
+    await this.drain();
+    await this.epochWrite;
+    for (const s of this.segments) await s.closeFd();
+    const ws = this.waiters;
+    this.waiters = [];
+    for (const w of ws) w.reject(new StorageError(ErrorCode.KAFKA_STORAGE_ERROR, 'log deleted'));
+    await fsp.rm(this.dir, { recursive: true, force: true });
+  }
+
+  /** Test/diagnostic hook: abandons the log like a crash (no flush, no snapshot, no index writes). */
+  async abandonForTest(): Promise<void> {
+    await this.drain();
+    this.closed = true;
+    this.syncer.cancel(this);
+    await this.epochWrite;
+    for (const s of this.segments) await s.closeFd();
+  }
+}

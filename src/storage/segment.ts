@@ -1,0 +1,408 @@
+import * as fs from 'node:fs';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { BATCH_HEADER_SIZE, BASE_OFFSET, LAST_OFFSET_DELTA, LOG_OVERHEAD, MAX_TIMESTAMP } from '../protocol/records/layout.js';
+import { batchSizeAt, checkBatch, readBatchInfo, readBigAsNumber, type BatchInfo } from './batch-header.js';
+import { offsetFileName } from './files.js';
+import { pClose, pFdatasync, pFstatSize, pFtruncate, pOpen, pReadFull, pWritevAll } from './fsio.js';
+import { OffsetIndex, TimeIndex } from './indexes.js';
+
+const WINDOW = 256 * 1024;
+
+/** Reads a file through a sliding window so that header scans need few syscalls. */
+class WindowReader {
+  private buf: Buffer = Buffer.alloc(0);
+  private start = 0;
+  constructor(
+    private readonly fd: number,
+    private readonly end: number,
+    private readonly windowSize = WINDOW,
+  ) {}
+  /** Ensures [pos, pos+len) is buffered; returns the buffer and the offset of pos in it, or undefined past end. */
+  async at(pos: number, len: number): Promise<{ buf: Buffer; off: number } | undefined> {
+    if (pos + len > this.end) return undefined;
+    if (pos < this.start || pos + len > this.start + this.buf.length) {
+      const size = Math.min(this.end - pos, Math.max(this.windowSize, len));
+      const b = Buffer.allocUnsafe(size);
+      const n = await pReadFull(this.fd, b, 0, size, pos);
+      this.buf = b.subarray(0, n);
+      this.start = pos;
+      if (n < len) return undefined;
+    }
+    return { buf: this.buf, off: pos - this.start };
+  }
+}
+
+export interface SegmentReadResult {
+  chunk: Buffer | undefined;
+  /** True when the read must not continue into the next segment (limit reached). */
+  stop: boolean;
+}
+
+/** One segment: <base>.log + .index + .timeindex. */
+export class LogSegment {
+  readonly logPath: string;
+  readonly indexPath: string;
+  readonly timeIndexPath: string;
+  fd: number | undefined;
+  /** Bytes assigned (including writes still queued). */
+  size = 0;
+  /** Bytes written to the file (readable). */
+  writtenSize = 0;
+  /** Offset after the last batch assigned to this segment (baseOffset when empty). */
+  nextOffset: number;
+  readonly index: OffsetIndex;
+  readonly timeIndex: TimeIndex;
+  bytesSinceLastIndexEntry = 0;
+  maxTimestamp = -1;
+  offsetOfMaxTimestamp = -1;
+  /** Wall-clock ms of the first append (for segment.ms), -1 when empty. */
+  firstAppendMs = -1;
+  private readers = 0;
+  private deleted = false;
+  private fdOpening: Promise<number> | undefined;
+
+  constructor(
+    readonly dir: string,
+    readonly baseOffset: number,
+  ) {
+    this.logPath = path.join(dir, offsetFileName(baseOffset, '.log'));
+    this.indexPath = path.join(dir, offsetFileName(baseOffset, '.index'));
+    this.timeIndexPath = path.join(dir, offsetFileName(baseOffset, '.timeindex'));
+    this.nextOffset = baseOffset;
+    this.index = new OffsetIndex(baseOffset);
+    this.timeIndex = new TimeIndex(baseOffset);
+  }
+
+  /** Creates a new empty segment synchronously (so that offset assignment stays synchronous). */
+  static createSync(dir: string, baseOffset: number, now: number): LogSegment {
+    const s = new LogSegment(dir, baseOffset);
+    s.fd = fs.openSync(s.logPath, 'w+');
+    s.firstAppendMs = now;
+    return s;
+  }
+
+  /** Opens an existing segment's log file (indexes are loaded separately). */
+  static async load(dir: string, baseOffset: number): Promise<LogSegment> {
+    const s = new LogSegment(dir, baseOffset);
+    s.fd = await pOpen(s.logPath, 'r+');
+    s.size = s.writtenSize = await pFstatSize(s.fd);
+    return s;
+  }
+
+  async ensureFd(): Promise<number> {
+    if (this.fd !== undefined) return this.fd;
+    this.fdOpening ??= pOpen(this.logPath, 'r+').then((fd) => (this.fd = fd));
+    return this.fdOpening;
+  }
+
+  get lastOffset(): number {
+    return this.nextOffset - 1;
+  }
+
+  /** Updates indexes and counters for a batch placed at `position` (Kafka's index rules). */
+  trackAppend(lastOffset: number, maxTimestamp: number, position: number, size: number): void {
+    if (maxTimestamp > this.maxTimestamp) {
+      this.maxTimestamp = maxTimestamp;
+      this.offsetOfMaxTimestamp = lastOffset;
+    }
+    if (this.bytesSinceLastIndexEntry > this.indexIntervalBytes) {
+      this.index.append(lastOffset, position);
+      this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp);
+      this.bytesSinceLastIndexEntry = 0;
+    }
+    this.bytesSinceLastIndexEntry += size;
+    this.nextOffset = lastOffset + 1;
+  }
+  indexIntervalBytes = 4096;
+
+  /** Adds the final time index entry (Kafka does this when a segment becomes inactive / closes). */
+  finalizeTimeIndex(): void {
+    if (this.maxTimestamp >= 0) this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp);
+  }
+
+  /** Writes index bytes not yet on disk; optionally fsyncs them. */
+  async persistIndexes(sync: boolean): Promise<void> {
+    for (const [idx, file] of [
+      [this.index, this.indexPath],
+      [this.timeIndex, this.timeIndexPath],
+    ] as const) {
+      const tail = idx.unpersisted();
+      if (tail.length === 0 && idx.fileBytes === idx.byteLength && !sync) continue;
+      const fd = await pOpen(file, fs.existsSync(file) ? 'r+' : 'w+');
+      try {
+        if (tail.length) await pWritevAll(fd, [Buffer.from(tail)], idx.persistedBytes);
+        if (idx.fileBytes > idx.byteLength) await pFtruncate(fd, idx.byteLength);
+        idx.persistedBytes = idx.fileBytes = idx.byteLength;
+        if (sync) await pFdatasync(fd);
+      } finally {
+        await pClose(fd);
+      }
+    }
+  }
+
+  /** Loads .index/.timeindex; false when missing or implausible (caller rebuilds by recover()). */
+  async loadIndexes(nextOffsetBound: number): Promise<boolean> {
+    let idx: Buffer;
+    let tidx: Buffer;
+    try {
+      idx = await fsp.readFile(this.indexPath);
+      tidx = await fsp.readFile(this.timeIndexPath);
+    } catch {
+      return false;
+    }
+    if (!this.index.load(idx, this.writtenSize)) return false;
+    if (!this.timeIndex.load(tidx, nextOffsetBound)) return false;
+    if (this.index.entries && this.index.lastOffset() >= nextOffsetBound) return false;
+    if (this.timeIndex.entries) {
+      this.maxTimestamp = this.timeIndex.lastTimestamp();
+      this.offsetOfMaxTimestamp = this.timeIndex.offsetAt(this.timeIndex.entries - 1);
+    }
+    return true;
+  }
+
+  /**
+   * Scans batch headers from the last index entry to the end of the file (clean-shutdown path):
+   * restores nextOffset, max timestamp and index counters. Returns false when the tail does not
+   * parse (the caller then runs a full recover()).
+   */
+  async scanTailAfterCleanShutdown(): Promise<boolean> {
+    const fd = await this.ensureFd();
+    let pos = this.index.entries ? this.index.positionAt(this.index.entries - 1) : 0;
+    const r = new WindowReader(fd, this.writtenSize);
+    this.bytesSinceLastIndexEntry = 0;
+    while (pos < this.writtenSize) {
+      const h = await r.at(pos, BATCH_HEADER_SIZE);
+      if (!h) return false;
+      const size = batchSizeAt(h.buf, h.off);
+      if (size < BATCH_HEADER_SIZE || pos + size > this.writtenSize) return false;
+      const info = readBatchInfo(h.buf, h.off);
+      if (info.lastOffset < this.nextOffset - 1 || info.baseOffset < this.baseOffset) return false;
+      this.bytesSinceLastIndexEntry += size;
+      if (info.maxTimestamp > this.maxTimestamp) {
+        this.maxTimestamp = info.maxTimestamp;
+        this.offsetOfMaxTimestamp = info.lastOffset;
+      }
+      this.nextOffset = info.lastOffset + 1;
+      pos += size;
+    }
+    return true;
+  }
+
+  /**
+   * Full scan: validates every batch (length, magic, CRC, monotonic offsets), rebuilds both
+   * indexes, and truncates the file at the first invalid byte. Returns the number of bytes cut.
+   */
+  async recover(verifyCrc: boolean, onBatch?: (info: BatchInfo, batch: Buffer) => void): Promise<number> {
+    const fd = await this.ensureFd();
+    const fileSize = await pFstatSize(fd);
+    this.index.clear();
+    this.timeIndex.clear();
+    this.index.fileBytes = this.timeIndex.fileBytes = Number.MAX_SAFE_INTEGER; // force rewrite+truncate
+    this.maxTimestamp = -1;
+    this.offsetOfMaxTimestamp = -1;
+    this.bytesSinceLastIndexEntry = 0;
+    this.nextOffset = this.baseOffset;
+    const r = new WindowReader(fd, fileSize, 1024 * 1024);
+    let pos = 0;
+    while (pos < fileSize) {
+      const h = await r.at(pos, BATCH_HEADER_SIZE);
+      if (!h) break;
+      const size = batchSizeAt(h.buf, h.off);
+      if (size < BATCH_HEADER_SIZE || pos + size > fileSize) break;
+      const w = await r.at(pos, size);
+      if (!w) break;
+      if (checkBatch(w.buf, w.off, size, verifyCrc) < 0) break;
+      const info = readBatchInfo(w.buf, w.off);
+      if (info.baseOffset < this.nextOffset || info.lastOffset - this.baseOffset > 0x7fffffff) break;
+      onBatch?.(info, w.buf.subarray(w.off, w.off + size));
+      this.trackAppend(info.lastOffset, info.maxTimestamp, pos, size);
+      pos += size;
+    }
+    const cut = fileSize - pos;
+    if (cut > 0) {
+      await pFtruncate(fd, pos);
+      await pFdatasync(fd);
+    }
+    this.size = this.writtenSize = pos;
+    return cut;
+  }
+
+  /**
+   * Iterates batch headers (whole batch bytes for control batches) starting at the batch that
+   * holds `fromOffset`, up to (excluding) `endOffset`.
+   */
+  async scanBatches(
+    fromOffset: number,
+    endOffset: number,
+    cb: (info: BatchInfo, pos: number, batch: Buffer | undefined) => void,
+  ): Promise<void> {
+    const fd = await this.ensureFd();
+    const r = new WindowReader(fd, this.writtenSize);
+    let pos = this.index.lookup(fromOffset);
+    while (pos < this.writtenSize) {
+      const h = await r.at(pos, BATCH_HEADER_SIZE);
+      if (!h) return;
+      const info = readBatchInfo(h.buf, h.off);
+      if (info.baseOffset >= endOffset) return;
+      if (info.lastOffset >= fromOffset) {
+        let batch: Buffer | undefined;
+        if (info.isControl) {
+          const w = await r.at(pos, info.size);
+          batch = w ? w.buf.subarray(w.off, w.off + info.size) : undefined;
+        }
+        cb(info, pos, batch);
+      }
+      pos += info.size;
+    }
+  }
+
+  /** Reads the whole batch starting at pos. */
+  async readBatchAt(pos: number, size: number): Promise<Buffer> {
+    const fd = await this.ensureFd();
+    const b = Buffer.allocUnsafe(size);
+    const n = await pReadFull(fd, b, 0, size, pos);
+    return b.subarray(0, n);
+  }
+
+  /** Finds the batch holding the first record with maxTimestamp >= ts. */
+  async findByTimestamp(ts: number): Promise<{ pos: number; info: BatchInfo } | undefined> {
+    const fd = await this.ensureFd();
+    const startOffset = this.timeIndex.lookupBefore(ts);
+    let pos = startOffset < 0 ? 0 : this.index.lookup(startOffset);
+    const r = new WindowReader(fd, this.writtenSize, 64 * 1024);
+    while (pos < this.writtenSize) {
+      const h = await r.at(pos, BATCH_HEADER_SIZE);
+      if (!h) return undefined;
+      const info = readBatchInfo(h.buf, h.off);
+      if (info.maxTimestamp >= ts) return { pos, info };
+      pos += info.size;
+    }
+    return undefined;
+  }
+
+  /** First file position of a batch whose lastOffset >= offset (writtenSize when none). */
+  async positionOf(offset: number): Promise<number> {
+    const fd = await this.ensureFd();
+    const r = new WindowReader(fd, this.writtenSize, 64 * 1024);
+    let pos = this.index.lookup(offset);
+    while (pos < this.writtenSize) {
+      const h = await r.at(pos, BATCH_HEADER_SIZE);
+      if (!h) break;
+      const last = readBigAsNumber(h.buf, h.off + BASE_OFFSET) + h.buf.readInt32BE(h.off + LAST_OFFSET_DELTA);
+      if (last >= offset) return pos;
+      pos += batchSizeAt(h.buf, h.off);
+    }
+    return this.writtenSize;
+  }
+
+  /**
+   * Reads whole batches starting with the one holding fetchOffset, up to maxBytes, never a
+   * batch whose last offset is >= maxOffset, and only bytes already written.
+   */
+  async read(fetchOffset: number, maxOffset: number, maxBytes: number, minOneBatch: boolean): Promise<SegmentReadResult> {
+    this.readers++;
+    try {
+      const fd = await this.ensureFd();
+      const end = this.writtenSize;
+      let pos = this.index.lookup(fetchOffset);
+      const windowSize = Math.max(64 * 1024, Math.min(maxBytes, 16 * 1024 * 1024) + 2 * this.indexIntervalBytes);
+      const r = new WindowReader(fd, end, windowSize);
+      // locate the first batch
+      for (;;) {
+        const h = await r.at(pos, BATCH_HEADER_SIZE);
+        if (!h) return { chunk: undefined, stop: false }; // segment exhausted
+        const base = readBigAsNumber(h.buf, h.off + BASE_OFFSET);
+        const last = base + h.buf.readInt32BE(h.off + LAST_OFFSET_DELTA);
+        if (last >= fetchOffset) break;
+        pos += batchSizeAt(h.buf, h.off);
+      }
+      const start = pos;
+      let stop = false;
+      let bytes = 0;
+      while (pos < end) {
+        const h = await r.at(pos, BATCH_HEADER_SIZE);
+        if (!h) break;
+        const base = readBigAsNumber(h.buf, h.off + BASE_OFFSET);
+        const last = base + h.buf.readInt32BE(h.off + LAST_OFFSET_DELTA);
+        const size = batchSizeAt(h.buf, h.off);
+        if (last >= maxOffset) {
+          stop = true;
+          break;
+        }
+        if (pos + size > end) break;
+        if (bytes + size > maxBytes) {
+          stop = true;
+          if (bytes === 0 && minOneBatch) bytes = size;
+          break;
+        }
+        bytes += size;
+        pos += size;
+      }
+      if (bytes === 0) return { chunk: undefined, stop };
+      const w = await r.at(start, bytes);
+      if (w) return { chunk: w.buf.subarray(w.off, w.off + bytes), stop };
+      const b = Buffer.allocUnsafe(bytes);
+      const n = await pReadFull(fd, b, 0, bytes, start);
+      return { chunk: b.subarray(0, n), stop };
+    } finally {
+      this.release();
+    }
+  }
+
+  acquire(): void {
+    this.readers++;
+  }
+  release(): void {
+    this.readers--;
+    if (this.deleted && this.readers === 0) void this.closeFd();
+  }
+
+  /** Writes buffers at pos (the caller orders writes). */
+  async write(bufs: Buffer[], pos: number): Promise<void> {
+    await pWritevAll(await this.ensureFd(), bufs, pos);
+    if (pos + bufs.reduce((a, b) => a + b.length, 0) > this.writtenSize) {
+      this.writtenSize = pos + bufs.reduce((a, b) => a + b.length, 0);
+    }
+  }
+
+  async sync(): Promise<void> {
+    if (this.fd !== undefined && !this.deleted) await pFdatasync(this.fd);
+  }
+
+  /** Cuts the log at pos (a batch boundary), dropping index entries beyond it. */
+  async truncateAt(pos: number): Promise<void> {
+    const fd = await this.ensureFd();
+    await pFtruncate(fd, pos);
+    this.size = this.writtenSize = pos;
+  }
+
+  async closeFd(): Promise<void> {
+    const fd = this.fd;
+    this.fd = undefined;
+    this.fdOpening = undefined;
+    if (fd !== undefined) await pClose(fd).catch(() => undefined);
+  }
+
+  /** Unlinks the files now; the fd is closed once no read uses it (after delayMs). */
+  async delete(delayMs: number): Promise<void> {
+    this.deleted = true;
+    for (const f of [this.logPath, this.indexPath, this.timeIndexPath]) await fsp.rm(f, { force: true });
+    const close = (): void => {
+      if (this.readers === 0) void this.closeFd();
+    };
+    if (delayMs > 0) setTimeout(close, delayMs).unref();
+    else close();
+  }
+
+  /** Reads the first batch's max timestamp (for segment.ms of a loaded active segment). */
+  async firstBatchTimestamp(): Promise<number> {
+    if (this.writtenSize < BATCH_HEADER_SIZE) return -1;
+    const fd = await this.ensureFd();
+    const b = Buffer.allocUnsafe(BATCH_HEADER_SIZE);
+    await pReadFull(fd, b, 0, BATCH_HEADER_SIZE, 0);
+    return readBigAsNumber(b, MAX_TIMESTAMP);
+  }
+}
+
+export { LOG_OVERHEAD };
