@@ -46,8 +46,15 @@ export class Broker {
     this.log = options.logger ?? (() => {});
     this.metadata = new EmbeddedMetadataStore(options.dataDir, this.nodeId);
     this.logs = new LogManager(options.dataDir, {
-      flushMode: this.config.get('fjord.flush.mode') === 'kafka' ? 'interval' : 'group-commit',
-      groupCommitMs: this.config.getInt('fjord.group.commit.ms'),
+      flush: {
+        // Group commit (fsync before ack) unless the user asks for Kafka's flush.messages/flush.ms behaviour.
+        mode: this.config.get('fjord.flush.mode') === 'kafka' ? 'interval' : 'group-commit',
+        groupCommitMs: this.config.getInt('fjord.group.commit.ms'),
+      },
+      configFor: (topic) => {
+        const record = this.metadata.topic(topic);
+        return this.replicas.settingsFor(record ?? { name: topic, topicId: '', partitions: [], configs: {}, createdAt: 0 });
+      },
       retentionCheckIntervalMs: this.config.logRetentionCheckIntervalMs,
     });
     this.replicas = new ReplicaManager(this.nodeId, this.config, this.metadata, this.logs);

@@ -120,21 +120,35 @@ export class Reader {
   /** Unsigned LEB128 varint, at most 5 bytes (32 bits). */
   uvarint(): number {
     const b = this.buf;
+    const o = this.offset;
+    if (o < b.length) {
+      const x = b[o]!;
+      if (x < 0x80) {
+        this.offset = o + 1;
+        return x;
+      }
+    }
+    return this.uvarintSlow();
+  }
+
+  private uvarintSlow(): number {
+    const b = this.buf;
     let o = this.offset;
     let result = 0;
-    let shift = 0;
-    for (let i = 0; i < 5; i++) {
+    for (let shift = 0; shift < 28; shift += 7) {
       if (o >= b.length) throw short(1, 0);
       const byte = b[o++]!;
-      if (i === 4 && byte > 0x0f) throw new ProtocolError('Varint is too long');
-      result += (byte & 0x7f) * 2 ** shift;
+      result |= (byte & 0x7f) << shift;
       if ((byte & 0x80) === 0) {
         this.offset = o;
         return result;
       }
-      shift += 7;
     }
-    throw new ProtocolError('Varint is too long');
+    if (o >= b.length) throw short(1, 0);
+    const last = b[o++]!;
+    if (last > 0x0f) throw new ProtocolError('Varint is too long');
+    this.offset = o;
+    return result + last * 268435456;
   }
 
   /** Zig-zag signed 32-bit varint. */

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { BATCH_HEADER_SIZE, BASE_OFFSET, LAST_OFFSET_DELTA, LOG_OVERHEAD, MAX_TIMESTAMP } from '../protocol/records/layout.js';
+import { BATCH_HEADER_SIZE, BASE_OFFSET, LAST_OFFSET_DELTA, MAX_TIMESTAMP } from '../protocol/records/layout.js';
 import { batchSizeAt, checkBatch, readBatchInfo, readBigAsNumber, type BatchInfo } from './batch-header.js';
 import { offsetFileName } from './files.js';
 import { pClose, pFdatasync, pFstatSize, pFtruncate, pOpen, pReadFull, pWritevAll } from './fsio.js';
@@ -405,4 +405,3 @@ export class LogSegment {
   }
 }
 
-export { LOG_OVERHEAD };

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { describe, it } from 'node:test';
-import { Kafka, logLevel } from 'kafkajs';
+import kafkajs from 'kafkajs';
+const { Kafka, logLevel } = kafkajs;
 import { freePort, spawnBroker, tempDir } from '../helpers/broker.js';
 import { fetchAll } from '../helpers/raw-client.js';
 
@@ -16,7 +17,7 @@ describe('crash recovery', () => {
       clientId: 'crash-test',
       brokers: [broker.bootstrap],
       logLevel: logLevel.NOTHING,
-      retry: { retries: 0 },
+      retry: { retries: 2, initialRetryTime: 50, maxRetryTime: 200 },
     });
     const admin = kafka.admin();
     await admin.connect();

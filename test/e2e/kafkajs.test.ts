@@ -2,9 +2,10 @@
 // kafkajs can send, offsets and offsets-for-times, idempotent producer.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CompressionCodecs, CompressionTypes, Kafka, logLevel } from 'kafkajs';
+import kafkajs from 'kafkajs';
 import { compress, decompress } from '../../src/protocol/records/compression.js';
 import { Compression } from '../../src/protocol/records/layout.js';
+const { CompressionCodecs, CompressionTypes, Kafka, logLevel } = kafkajs;
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { fetchAll } from '../helpers/raw-client.js';
 
@@ -22,7 +23,7 @@ function plugin(codec: Compression) {
 
 describe('kafkajs', () => {
   let broker: TestBroker;
-  let kafka: Kafka;
+  let kafka: InstanceType<typeof Kafka>;
   before(async () => {
     broker = await startTestBroker();
     kafka = new Kafka({ clientId: 'fjord-e2e', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });

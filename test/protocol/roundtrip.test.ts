@@ -69,6 +69,10 @@ function roundTrip(spec: MessageSpec, fns: { decode: any; encode: any; dflt: any
     const decoded = fns.decode(r, v);
     assert.equal(r.remaining(), 0);
     assert.deepStrictEqual(decoded, fns.dflt(), `${spec.name} v${v}: defaults`);
+    // The default object (with default-valued tagged structs) encodes to the same bytes as {}.
+    const w3 = new Writer();
+    fns.encode(w3, v, fns.dflt());
+    assert.ok(w3.toBuffer().equals(w.toBuffer()), `${spec.name} v${v}: default object re-encodes differently`);
   }
   return cases;
 }

@@ -33,7 +33,7 @@ test('request header v2 keeps client_id as an int16 string; ApiVersions v3 body 
 
   const w = new Writer();
   encodeRequestHeader(w, 2, h);
-  assert.deepEqual(w.toBuffer(), frame.subarray(0, 11));
+  assert.deepEqual(w.toBuffer(), frame.subarray(0, 13));
   // null client id
   const w2 = new Writer();
   encodeRequestHeader(w2, 1, { requestApiKey: 3, requestApiVersion: 1, correlationId: 1, clientId: null });
@@ -68,12 +68,10 @@ test('ApiVersionsResponse v3 tagged fields: known tags decode, unknown tags are 
       '00000000', // throttle
       '03', // 3 tagged fields
       '01 08 0000000000000005', // tag 1 FinalizedFeaturesEpoch = 5
-      '02 0a 02 06 6d657461 0007 0001 00', // hmm: tag 2 FinalizedFeatures, size 10: [1 x {name "meta", max 7, min 1, no tags}]
+      '02 0b 02 05 6d657461 0007 0001 00', // tag 2 FinalizedFeatures, 11 bytes: [{name "meta", max 7, min 1, no tags}]
       '09 03 aabbcc', // unknown tag 9, 3 bytes
     ].join(''),
   );
-  // fix the size of tag 2: 1 (array len) + 1+4 (name) + 2 + 2 + 1 (tags) = 11
-  bytes[bytes.indexOf(0x0a, 20)] = 0x0b;
   const r = new Reader(bytes);
   const m = decodeApiVersionsResponse(r, 3);
   assert.equal(r.remaining(), 0);
@@ -86,7 +84,7 @@ test('ApiVersionsResponse v3 tagged fields: known tags decode, unknown tags are 
   // Re-encode: only non-default tags, ascending; the unknown tag is dropped.
   const w = new Writer();
   encodeApiVersionsResponse(w, 3, m);
-  const expected = Buffer.concat([bytes.subarray(0, 13), hex('02'), bytes.subarray(14, 14 + 10 + 13)]);
+  const expected = Buffer.concat([bytes.subarray(0, 14), hex('02'), bytes.subarray(15, 15 + 10 + 13)]);
   assert.deepEqual(w.toBuffer(), expected);
 
   // A default-valued tagged field is not written at all.
@@ -128,8 +126,11 @@ test('null vs empty compact arrays and nullable strings', () => {
   encodeMetadataRequest(w2, 0, { topics: null }); // not nullable at v0: written empty
   assert.deepEqual(w2.toBuffer(), hex('00000000'));
   const w3 = new Writer();
-  encodeMetadataRequest(w3, 1, {}); // default null at v1+
-  assert.deepEqual(w3.toBuffer(), hex('ffffffff'));
+  encodeMetadataRequest(w3, 1, {}); // default is an empty list (null must be explicit)
+  assert.deepEqual(w3.toBuffer(), hex('00000000'));
+  const w4 = new Writer();
+  encodeMetadataRequest(w4, 1, { topics: null });
+  assert.deepEqual(w4.toBuffer(), hex('ffffffff'));
 });
 
 test('records: chunk list written without concatenation, decoded as a slice', () => {

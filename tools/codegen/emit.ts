@@ -106,6 +106,7 @@ export class MessageEmitter {
   private byJson = new Map<string, StructInfo>();
   private common = new Map<string, FieldSpec[]>();
   readonly top: StructInfo;
+  private needIsDefault = new Set<StructInfo>();
 
   constructor(spec: MessageSpec) {
     this.spec = spec;
@@ -382,7 +383,12 @@ export class MessageEmitter {
     const d = this.defaultExpr(f);
     if (isArray(f)) return d === 'null' ? `${t} != null` : `${t} != null && ${t}.length > 0`;
     if (base === 'records') return `${t} != null`;
-    if (!PRIMITIVES.has(base)) return `${t} != null`;
+    if (!PRIMITIVES.has(base)) {
+      if (d === 'null') return `${t} != null`;
+      const st = this.struct(f);
+      this.needIsDefault.add(st);
+      return `${t} != null && !isDefault${st.tsName}(${t})`;
+    }
     if (base === 'bytes') return d === 'null' ? `${t} != null` : `${t} !== undefined && (${t} === null || ${t}.length > 0)`;
     return `${t} !== undefined && ${t} !== ${d}`;
   }
@@ -541,11 +547,50 @@ export class MessageEmitter {
     return out;
   }
 
+  /** `value is default` predicate for a struct (used to decide whether a tagged struct is written). */
+  private emitIsDefault(s: StructInfo): string[] {
+    const conds: string[] = [];
+    for (const f of s.fields) {
+      const v = `m.${lowerFirst(f.name)}`;
+      const base = elemType(f.type);
+      const d = this.defaultExpr(f);
+      if (isArray(f)) {
+        conds.push(d === 'null' ? `${v} == null` : `(${v} === undefined || (${v} !== null && ${v}.length === 0))`);
+      } else if (base === 'records') {
+        conds.push(`${v} == null`);
+      } else if (!PRIMITIVES.has(base)) {
+        if (d === 'null') conds.push(`${v} == null`);
+        else {
+          const st = this.struct(f);
+          this.needIsDefault.add(st);
+          conds.push(`(${v} === undefined || (${v} !== null && isDefault${st.tsName}(${v})))`);
+        }
+      } else if (base === 'bytes') {
+        conds.push(d === 'null' ? `${v} == null` : `(${v} === undefined || (${v} !== null && ${v}.length === 0))`);
+      } else {
+        conds.push(`(${v} === undefined || ${v} === ${d})`);
+      }
+    }
+    return [
+      `export function isDefault${s.tsName}(m: ${s.tsName}Input): boolean {`,
+      `  return ${conds.length ? conds.join(' &&\n    ') : 'true'};`,
+      '}',
+      '',
+    ];
+  }
+
   emit(): string[] {
     const out: string[] = [];
     out.push(`// ---------------- ${this.spec.name} ----------------`, '');
     out.push(...this.emitStruct(this.top, true));
     for (const s of this.structs) out.push(...this.emitStruct(s, false));
+    const done = new Set<StructInfo>();
+    for (;;) {
+      const next = [...this.needIsDefault].find((s) => !done.has(s));
+      if (!next) break;
+      done.add(next);
+      out.push(...this.emitIsDefault(next));
+    }
     return out;
   }
 }

@@ -107,9 +107,12 @@ export function loadSpec(file: string): MessageSpec {
 export function locateProtocolDir(): string {
   const env = process.env.FJORD_PROTOCOL_DIR;
   if (env) return resolve(env);
+  const tried: string[] = [];
+  const fromCwd = resolve(process.cwd(), '..', 'shared', 'kafka-protocol');
+  tried.push(fromCwd);
+  if (existsSync(join(fromCwd, 'messages'))) return fromCwd;
   // Walk up from this file (works from tools/codegen and from a compiled dist/ copy).
   let dir = dirname(fileURLToPath(import.meta.url));
-  const tried: string[] = [];
   for (;;) {
     for (const c of [join(dir, 'shared', 'kafka-protocol'), join(dir, 'kafka-protocol')]) {
       tried.push(c);
@@ -131,6 +134,7 @@ export function loadDir(dir: string): MessageSpec[] {
 
 export function kebab(name: string): string {
   return name
+    .replace(/KRaft/g, 'Kraft')
     .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
     .replace(/([A-Z]+)([A-Z][a-z])/g, '$1-$2')
     .toLowerCase();

@@ -27,6 +27,7 @@ function produceToPartition(
   index: number,
   records: Buffer | null,
   acks: number,
+  apiVersion: number,
 ): Promise<PartitionOut> | PartitionOut {
   const partition = broker.replicas.get(topic, index);
   if (!partition) {
@@ -98,7 +99,7 @@ export default defineHandler<ProduceRequest, ProduceResponseInput>({
     for (const topic of req.topicData) {
       const partitions = topic.partitionData.map((p) =>
         acks === 0 || acks === 1 || acks === -1
-          ? produceToPartition(broker, topic.name, p.index, p.records, acks)
+          ? produceToPartition(broker, topic.name, p.index, p.records, acks, ctx.apiVersion)
           : failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS),
       );
       pending.push({ name: topic.name, partitions });

@@ -567,7 +567,7 @@ export function encodeFetchSnapshotResponsePartitionSnapshot(w: Writer, version:
   w.records(m.unalignedRecords, true);
   let nt = 0;
   const t0 = m.currentLeader;
-  const h0 = t0 != null;
+  const h0 = t0 != null && !isDefaultFetchSnapshotResponseLeaderIdAndEpoch(t0);
   if (h0) nt++;
   w.uvarint(nt);
   if (h0) {
@@ -694,4 +694,9 @@ export function encodeFetchSnapshotResponseNodeEndpoint(w: Writer, version: numb
   w.compactString(m.host ?? '');
   w.uint16(m.port ?? 0);
   w.uvarint(0);
+}
+
+export function isDefaultFetchSnapshotResponseLeaderIdAndEpoch(m: FetchSnapshotResponseLeaderIdAndEpochInput): boolean {
+  return (m.leaderId === undefined || m.leaderId === 0) &&
+    (m.leaderEpoch === undefined || m.leaderEpoch === 0);
 }

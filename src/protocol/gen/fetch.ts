@@ -236,7 +236,7 @@ export function encodeFetchRequest(w: Writer, version: number, m: FetchRequestIn
     const h0 = t0 !== undefined && t0 !== null;
     if (h0) nt++;
     const t1 = m.replicaState;
-    const h1 = (version >= 15) && t1 != null;
+    const h1 = (version >= 15) && t1 != null && !isDefaultFetchRequestReplicaState(t1);
     if (h1) nt++;
     w.uvarint(nt);
     if (h0) {
@@ -588,6 +588,11 @@ export function encodeFetchRequestForgottenTopic(w: Writer, version: number, m: 
   if (version >= 12) {
     w.uvarint(0);
   }
+}
+
+export function isDefaultFetchRequestReplicaState(m: FetchRequestReplicaStateInput): boolean {
+  return (m.replicaId === undefined || m.replicaId === -1) &&
+    (m.replicaEpoch === undefined || m.replicaEpoch === -1);
 }
 
 // ---------------- FetchResponse ----------------
@@ -1014,13 +1019,13 @@ export function encodeFetchResponsePartitionData(w: Writer, version: number, m: 
   if (version >= 12) {
     let nt = 0;
     const t0 = m.divergingEpoch;
-    const h0 = t0 != null;
+    const h0 = t0 != null && !isDefaultFetchResponseEpochEndOffset(t0);
     if (h0) nt++;
     const t1 = m.currentLeader;
-    const h1 = t1 != null;
+    const h1 = t1 != null && !isDefaultFetchResponseLeaderIdAndEpoch(t1);
     if (h1) nt++;
     const t2 = m.snapshotId;
-    const h2 = t2 != null;
+    const h2 = t2 != null && !isDefaultFetchResponseSnapshotId(t2);
     if (h2) nt++;
     w.uvarint(nt);
     if (h0) {
@@ -1246,4 +1251,19 @@ export function encodeFetchResponseNodeEndpoint(w: Writer, version: number, m: F
   w.int32(m.port ?? 0);
   w.compactNullableString(m.rack === undefined ? null : m.rack);
   w.uvarint(0);
+}
+
+export function isDefaultFetchResponseEpochEndOffset(m: FetchResponseEpochEndOffsetInput): boolean {
+  return (m.epoch === undefined || m.epoch === -1) &&
+    (m.endOffset === undefined || m.endOffset === -1);
+}
+
+export function isDefaultFetchResponseLeaderIdAndEpoch(m: FetchResponseLeaderIdAndEpochInput): boolean {
+  return (m.leaderId === undefined || m.leaderId === -1) &&
+    (m.leaderEpoch === undefined || m.leaderEpoch === -1);
+}
+
+export function isDefaultFetchResponseSnapshotId(m: FetchResponseSnapshotIdInput): boolean {
+  return (m.endOffset === undefined || m.endOffset === -1) &&
+    (m.epoch === undefined || m.epoch === -1);
 }

@@ -576,7 +576,7 @@ export function encodeProduceResponsePartitionProduceResponse(w: Writer, version
   if (version >= 9) {
     let nt = 0;
     const t0 = m.currentLeader;
-    const h0 = (version >= 10) && t0 != null;
+    const h0 = (version >= 10) && t0 != null && !isDefaultProduceResponseLeaderIdAndEpoch(t0);
     if (h0) nt++;
     w.uvarint(nt);
     if (h0) {
@@ -722,4 +722,9 @@ export function encodeProduceResponseNodeEndpoint(w: Writer, version: number, m:
   w.int32(m.port ?? 0);
   w.compactNullableString(m.rack === undefined ? null : m.rack);
   w.uvarint(0);
+}
+
+export function isDefaultProduceResponseLeaderIdAndEpoch(m: ProduceResponseLeaderIdAndEpochInput): boolean {
+  return (m.leaderId === undefined || m.leaderId === -1) &&
+    (m.leaderEpoch === undefined || m.leaderEpoch === -1);
 }

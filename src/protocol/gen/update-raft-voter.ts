@@ -249,7 +249,7 @@ export function encodeUpdateRaftVoterResponse(w: Writer, version: number, m: Upd
   w.int16(m.errorCode ?? 0);
   let nt = 0;
   const t0 = m.currentLeader;
-  const h0 = t0 != null;
+  const h0 = t0 != null && !isDefaultUpdateRaftVoterResponseCurrentLeader(t0);
   if (h0) nt++;
   w.uvarint(nt);
   if (h0) {
@@ -312,4 +312,11 @@ export function encodeUpdateRaftVoterResponseCurrentLeader(w: Writer, version: n
   w.compactString(m.host ?? '');
   w.int32(m.port ?? 0);
   w.uvarint(0);
+}
+
+export function isDefaultUpdateRaftVoterResponseCurrentLeader(m: UpdateRaftVoterResponseCurrentLeaderInput): boolean {
+  return (m.leaderId === undefined || m.leaderId === -1) &&
+    (m.leaderEpoch === undefined || m.leaderEpoch === -1) &&
+    (m.host === undefined || m.host === '') &&
+    (m.port === undefined || m.port === 0);
 }
