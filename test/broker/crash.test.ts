@@ -4,9 +4,10 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
-const { Kafka, logLevel } = kafkajs;
 import { freePort, spawnBroker, tempDir } from '../helpers/broker.js';
 import { fetchAll } from '../helpers/raw-client.js';
+
+const { Kafka, logLevel } = kafkajs;
 
 describe('crash recovery', () => {
   it('keeps every acknowledged record across kill -9', { timeout: 120_000 }, async () => {

@@ -5,9 +5,10 @@ import { after, before, describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
 import { compress, decompress } from '../../src/protocol/records/compression.js';
 import { Compression } from '../../src/protocol/records/layout.js';
-const { CompressionCodecs, CompressionTypes, Kafka, logLevel } = kafkajs;
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { fetchAll } from '../helpers/raw-client.js';
+
+const { CompressionCodecs, CompressionTypes, Kafka, logLevel } = kafkajs;
 
 // kafkajs ships only gzip; snappy/lz4/zstd come as plugins. Plug in codecs that speak the
 // formats Kafka uses on the wire (xerial snappy, lz4 frame, zstd frame).

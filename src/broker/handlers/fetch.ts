@@ -7,6 +7,9 @@ import { errorCodeOf } from '../errors.js';
 import { defineHandler } from '../handler.js';
 
 type PartitionOut = FetchResponsePartitionDataInput;
+/** Empty record set. Never null: librdkafka (<= 2.x) rejects MessageSetSize -1 as a parse failure
+ * ("invalid MessageSetSize -1") and never sees end-of-partition; Kafka sends empty records too. */
+const NO_RECORDS = Buffer.alloc(0);
 interface TopicOut {
   topic: string;
   topicId: string;
@@ -34,23 +37,25 @@ async function readAll(wanted: Wanted[], responseMaxBytes: number, readCommitted
     const log = p.log;
     const out = w.out;
     out.highWatermark = log.highWatermark;
-    out.lastStableOffset = log.highWatermark;
+    out.lastStableOffset = log.lastStableOffset;
     out.logStartOffset = log.logStartOffset;
     out.abortedTransactions = readCommitted ? [] : null;
     const budget = Math.min(w.maxBytes, responseMaxBytes - total);
     if (budget <= 0 && total > 0) {
-      out.records = null;
+      out.records = NO_RECORDS;
       continue;
     }
     try {
       // The first partition with data may exceed the limits by one batch so consumers always progress.
-      const result = await log.read(w.fetchOffset, Math.max(0, budget), log.highWatermark, total === 0);
+      // read_committed stops at the last stable offset (the first offset of an open transaction).
+      const upTo = readCommitted ? log.lastStableOffset : log.highWatermark;
+      const result = await log.read(w.fetchOffset, Math.max(0, budget), upTo, total === 0);
       out.errorCode = ErrorCode.NONE;
-      out.records = result.chunks.length ? result.chunks : null;
+      out.records = result.chunks.length ? result.chunks : NO_RECORDS;
       total += result.bytes;
     } catch (err) {
       out.errorCode = errorCodeOf(err, ErrorCode.UNKNOWN_SERVER_ERROR);
-      out.records = null;
+      out.records = NO_RECORDS;
     }
   }
   return total;
@@ -88,7 +93,7 @@ export default defineHandler<FetchRequest, FetchResponseInput>({
           logStartOffset: -1,
           abortedTransactions: null,
           preferredReadReplica: -1,
-          records: null,
+          records: NO_RECORDS,
         };
         topicOut.partitions.push(out);
         wanted.push({

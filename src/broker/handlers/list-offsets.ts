@@ -42,7 +42,12 @@ export default defineHandler<ListOffsetsRequest, ListOffsetsResponseInput>({
         try {
           switch (p.timestamp) {
             case LATEST:
-              partitions.push({ ...base, errorCode: ErrorCode.NONE, offset: log.highWatermark, leaderEpoch });
+              partitions.push({
+                ...base,
+                errorCode: ErrorCode.NONE,
+                offset: req.isolationLevel === 1 ? log.lastStableOffset : log.highWatermark,
+                leaderEpoch,
+              });
               break;
             case EARLIEST:
             case EARLIEST_LOCAL:

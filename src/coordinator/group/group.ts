@@ -1,0 +1,72 @@
+// The group abstraction shared by every group type the coordinator hosts.
+//
+// HOW A GROUP TYPE PLUGS IN (classic is `ClassicGroup` in ./classic-group.ts; the KIP-848
+// `ConsumerGroup` lives in ./consumer-protocol/):
+//
+//  - The coordinator (`GroupCoordinator`, ./coordinator.ts, reachable as `broker.groups`) keeps ONE
+//    map `groupId → GroupLike`. Use `coordinator.getGroup(id)`, `coordinator.putGroup(group)` (add
+//    a new group of your type), `coordinator.removeGroup(id)`. A classic group and a consumer group
+//    never share an id: when ConsumerGroupHeartbeat finds a group of the other type, answer
+//    GROUP_ID_NOT_FOUND (or convert per group.consumer.migration.policy, if you implement it).
+//  - Committed offsets are stored by the coordinator, not by groups (`coordinator.offsets`), and
+//    are shared by both types. OffsetCommit calls `group.validateOffsetCommit(...)` (the
+//    generation id for classic groups is the member epoch for consumer groups) and OffsetFetch
+//    (v9+, with memberId/memberEpoch) calls `group.validateOffsetFetch(...)`. An offset commit
+//    for an id that has no group creates an empty *classic* group ("simple" commits, like
+//    Kafka), unless the request carries a member id / generation.
+//  - ListGroups / DescribeGroups / DeleteGroups use `type`, `state`, `protocolType`,
+//    `isEmpty()`. DescribeGroups on a consumer group answers like Kafka 4 does: the classic
+//    DescribeGroups gives errorCode GROUP_ID_NOT_FOUND; the consumer-protocol helper serves
+//    ConsumerGroupDescribe. DeleteGroups calls `group.close()` then writes the tombstones:
+//    the coordinator asks `group.tombstones()` for the keys to delete (besides offsets).
+//  - Persistence: `coordinator.appendRecords(groupId, records)` appends key/value pairs to the
+//    group's `__consumer_offsets` partition (keys/values are full Kafka record bytes: int16
+//    version + body; value null = tombstone) and resolves when durable. On startup the
+//    coordinator replays every record; keys with versions 0/1 (offsets) and 2 (classic group
+//    metadata) are handled by the coordinator; for other key versions (3..8 = ConsumerGroup*
+//    records) push an installer at module load time:
+//        groupTypeInstallers.push((c) => c.registerReplayer([3,4,5,6,7,8], (v, key, value) => ...));
+//    The GroupCoordinator constructor runs every installer (so importing your module from your
+//    handler file, which handlers/index.ts imports, is enough). `fn(keyVersion, keyBytes,
+//    valueBytes | null)` is called in log order per partition; `afterLoad` hooks
+//    (`c.onLoaded(fn)`) run once everything is replayed (rebuild timers there).
+//  - Timers: a group owns its timers and clears them in `close()`; the coordinator calls close()
+//    on every group at broker shutdown.
+//  - `onExpire()` is optional: the periodic offset-expiration sweep deletes an empty group with
+//    no offsets left (tombstones from `tombstones()`).
+import type { GroupCoordinator } from './coordinator.js';
+
+/** An ErrorCode value (`ErrorCode.NONE`, ...). */
+export type ErrorCodeValue = number;
+
+export type GroupType = 'classic' | 'consumer';
+
+export interface GroupLike {
+  readonly groupId: string;
+  readonly type: GroupType;
+  /**
+   * State as ListGroups / DescribeGroups print it. Classic: 'Empty' | 'PreparingRebalance' |
+   * 'CompletingRebalance' | 'Stable' | 'Dead'. Consumer: 'Empty' | 'Assigning' | 'Reconciling' |
+   * 'Stable' | 'Dead'.
+   */
+  readonly state: string;
+  /** Protocol type ('consumer' for consumers, '' for simple/offset-only groups, 'connect', ...). */
+  readonly protocolType: string;
+  /** True when the group has no members (DeleteGroups allowed, expiry allowed). */
+  isEmpty(): boolean;
+  /**
+   * Checks an OffsetCommit / TxnOffsetCommit from this member. Return ErrorCode.NONE to accept.
+   * Classic: generationId -1 with empty memberId = "simple" commit, allowed only when empty.
+   * Consumer (KIP-848): generationIdOrMemberEpoch is the member epoch (STALE_MEMBER_EPOCH, ...).
+   */
+  validateOffsetCommit(memberId: string, generationIdOrMemberEpoch: number, groupInstanceId: string | null): ErrorCodeValue;
+  /** OffsetFetch v9+ carries memberId/memberEpoch (null/-1 for admin fetches, always allowed). */
+  validateOffsetFetch(memberId: string | null, memberEpoch: number): ErrorCodeValue;
+  /** Extra keys to tombstone when the group is deleted (classic: its GroupMetadataKey). */
+  tombstones(): Buffer[];
+  /** Clears timers; pending requests are answered with COORDINATOR_NOT_AVAILABLE. */
+  close(): void;
+}
+
+/** Hooks run by every GroupCoordinator's constructor (see the top of this file). */
+export const groupTypeInstallers: ((coordinator: GroupCoordinator) => void)[] = [];
