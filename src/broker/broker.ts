@@ -6,12 +6,15 @@ import type { MetadataStore } from '../cluster/metadata-store.js';
 import { ReplicaManager } from '../cluster/replica-manager.js';
 import { KafkaServer } from '../net/server.js';
 import { LogManager } from '../storage/index.js';
+import { ConfigAdmin } from './config-admin.js';
 import { BrokerConfig } from './config.js';
 import { Dispatcher } from './dispatcher.js';
 import type { Handler } from './handler.js';
 import { allHandlers } from './handlers/index.js';
 import { ProducerIdManager } from './producer-ids.js';
+import { ClientQuotas } from './quotas.js';
 import { TopicAdmin } from './topic-admin.js';
+import { GroupCoordinator } from '../coordinator/group/coordinator.js';
 
 export interface BrokerOptions {
   dataDir: string;
@@ -32,6 +35,10 @@ export class Broker {
   readonly replicas: ReplicaManager;
   readonly topics: TopicAdmin;
   readonly producerIds: ProducerIdManager;
+  readonly configAdmin: ConfigAdmin;
+  readonly quotas: ClientQuotas;
+  /** Group coordinator: classic + consumer groups, committed offsets in __consumer_offsets. */
+  readonly groups: GroupCoordinator;
   readonly handlers: ReadonlyMap<number, Handler>;
   readonly log: (msg: string) => void;
   private server: KafkaServer | undefined;
@@ -60,6 +67,9 @@ export class Broker {
     this.replicas = new ReplicaManager(this.nodeId, this.config, this.metadata, this.logs);
     this.topics = new TopicAdmin(this.nodeId, this.config, this.metadata, this.replicas);
     this.producerIds = new ProducerIdManager(this.metadata);
+    this.configAdmin = new ConfigAdmin(this.nodeId, this.config, this.metadata, this.replicas);
+    this.quotas = new ClientQuotas(this.metadata);
+    this.groups = new GroupCoordinator(this);
     this.handlers = new Map(allHandlers.map((h) => [h.apiKey, h]));
   }
 
@@ -80,8 +90,10 @@ export class Broker {
   private async startup(): Promise<void> {
     await mkdir(this.options.dataDir, { recursive: true });
     await this.metadata.load();
+    this.configAdmin.loadDynamicBrokerConfigs(this.log);
     await this.logs.load();
     for (const topic of this.metadata.topics()) await this.replicas.ensureTopic(topic);
+    await this.groups.load();
     this.logs.startBackgroundTasks();
     const server = new KafkaServer(
       new Dispatcher(this, this.handlers),
@@ -103,6 +115,7 @@ export class Broker {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.groups.close();
       await this.server?.close();
       await this.logs.close();
       await this.metadata.close();

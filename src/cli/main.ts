@@ -1,45 +1,177 @@
-// The `fjord` command.
-import { ConfigError } from '../broker/config.js';
+// The `fjord` command: broker runners (dev, broker) and Kafka client commands (kcat + Kafka's
+// shell scripts in one). Exit codes: 0 ok, 1 operation failed, 2 usage error.
 import { UsageError } from './args.js';
-import { brokerCommand, brokerUsage, devCommand, devUsage } from './broker-commands.js';
+import { CliError, describeError, GLOBAL_SPEC, setLeadingGlobals } from './common.js';
 
-const commands: Record<string, { run: (argv: string[]) => Promise<void>; usage: string; summary: string }> = {
-  dev: { run: devCommand, usage: devUsage, summary: 'run a local broker with embedded defaults (127.0.0.1:9092, ./.fjord)' },
-  broker: { run: brokerCommand, usage: brokerUsage, summary: 'run a broker: --listen HOST:PORT --data-dir DIR [--config k=v]' },
+interface Command {
+  /** Loaded on demand: `fjord topic list` should not compile the broker, nor `fjord dev` the client. */
+  load: () => Promise<{ run: (argv: string[]) => Promise<void>; usage: string }>;
+  summary: string;
+  /** Client commands accept the global -b/--json flags before the command name too. */
+  client: boolean;
+}
+
+const commands: Record<string, Command> = {
+  dev: {
+    load: async () => {
+      const m = await import('./broker-commands.js');
+      return { run: m.devCommand, usage: m.devUsage };
+    },
+    summary: 'run a local broker with embedded defaults (127.0.0.1:9092, ./.fjord)',
+    client: false,
+  },
+  broker: {
+    load: async () => {
+      const m = await import('./broker-commands.js');
+      return { run: m.brokerCommand, usage: m.brokerUsage };
+    },
+    summary: 'run a broker: --listen HOST:PORT --data-dir DIR [--config k=v]',
+    client: false,
+  },
+  topic: {
+    load: async () => {
+      const m = await import('./topic-commands.js');
+      return { run: m.topicCommand, usage: m.topicUsage };
+    },
+    summary: 'create | list | describe | delete | alter-config | add-partitions',
+    client: true,
+  },
+  produce: {
+    load: async () => {
+      const m = await import('./produce.js');
+      return { run: m.produceCommand, usage: m.produceUsage };
+    },
+    summary: 'send lines from stdin or a file as records',
+    client: true,
+  },
+  consume: {
+    load: async () => {
+      const m = await import('./consume.js');
+      return { run: m.consumeCommand, usage: m.consumeUsage };
+    },
+    summary: 'print records (kcat-style --format, --json)',
+    client: true,
+  },
+  group: {
+    load: async () => {
+      const m = await import('./group-commands.js');
+      return { run: m.groupCommand, usage: m.groupUsage };
+    },
+    summary: 'list | describe | delete | reset-offsets',
+    client: true,
+  },
+  config: {
+    load: async () => {
+      const m = await import('./config-commands.js');
+      return { run: m.configCommand, usage: m.configUsage };
+    },
+    summary: 'get | set topic and broker configs',
+    client: true,
+  },
+  cluster: {
+    load: async () => {
+      const m = await import('./cluster-commands.js');
+      return { run: m.clusterCommand, usage: m.clusterUsage };
+    },
+    summary: 'info: brokers, controller, cluster id',
+    client: true,
+  },
+  records: {
+    load: async () => {
+      const m = await import('./cluster-commands.js');
+      return { run: m.recordsCommand, usage: m.recordsUsage };
+    },
+    summary: 'delete: drop records below an offset',
+    client: true,
+  },
 };
 
 function help(): string {
-  const lines = ['usage: fjord <command> [options]', '', 'commands:'];
+  const lines = ['usage: fjord [-b HOST:PORT] [--json] <command> [options]', '', 'commands:'];
   for (const [name, c] of Object.entries(commands)) lines.push(`  ${name.padEnd(10)} ${c.summary}`);
-  lines.push('', 'fjord <command> --help shows a command\'s options.');
+  lines.push(
+    '',
+    'global options (client commands):',
+    '  -b, --bootstrap HOST:PORT[,...]  brokers to contact (env FJORD_BOOTSTRAP, default localhost:9092)',
+    '  --json                           machine-readable output',
+    '',
+    'exit status: 0 ok, 1 operation failed, 2 usage error',
+    "fjord <command> --help shows a command's options.",
+  );
   return lines.join('\n');
 }
 
+let bootstrapForErrors: string | undefined;
+
 async function main(argv: string[]): Promise<void> {
-  const [name, ...rest] = argv;
+  // Global flags given before the command name move behind it.
+  const globals: string[] = [];
+  let i = 0;
+  while (i < argv.length && argv[i]!.startsWith('-') && argv[i] !== '--help' && argv[i] !== '-h') {
+    const a = argv[i]!;
+    const name = a.includes('=') ? a.slice(0, a.indexOf('=')) : a;
+    if (!(name in GLOBAL_SPEC)) throw new UsageError(`unknown option ${name}\n\n${help()}`);
+    globals.push(a);
+    if (GLOBAL_SPEC[name] && !a.includes('=')) {
+      if (argv[i + 1] === undefined) throw new UsageError(`option ${name} needs a value`);
+      globals.push(argv[++i]!);
+    }
+    i++;
+  }
+  const [name, ...rest] = argv.slice(i);
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(help() + '\n');
+    if (name === 'help' && rest[0] && commands[rest[0]]) process.stdout.write((await commands[rest[0]]!.load()).usage + '\n');
+    else process.stdout.write(help() + '\n');
     return;
   }
   const command = commands[name];
   if (!command) throw new UsageError(`unknown command "${name}"\n\n${help()}`);
-  if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(command.usage + '\n');
+  if (globals.length && !command.client) throw new UsageError(`fjord ${name} does not take ${globals[0]}`);
+  const dashdash = rest.indexOf('--');
+  const flagsPart = dashdash >= 0 ? rest.slice(0, dashdash) : rest;
+  const loaded = await command.load();
+  if (flagsPart.includes('--help') || flagsPart.includes('-h')) {
+    process.stdout.write(loaded.usage + '\n');
     return;
   }
-  await command.run(rest);
+  const all = [...globals, ...rest];
+  const b = all.findIndex((a) => a === '-b' || a === '--bootstrap');
+  bootstrapForErrors = b >= 0 ? all[b + 1] : (all.find((a) => a.startsWith('--bootstrap='))?.slice(12) ?? (process.env.FJORD_BOOTSTRAP || 'localhost:9092'));
+  setLeadingGlobals(globals);
+  await loaded.run(rest);
 }
 
-main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof UsageError || err instanceof ConfigError) {
-    process.stderr.write(`fjord: ${err.message}\n`);
-    process.exit(2);
+/** Exits once everything written to stdout/stderr has been handed to the OS (pipes are async). */
+function flushThen(exit: () => void): void {
+  let pending = 2;
+  const done = () => {
+    if (--pending === 0) exit();
+  };
+  for (const s of [process.stdout, process.stderr]) {
+    if (s.destroyed || !s.writable) done();
+    else s.write('', () => done());
   }
+}
+
+main(process.argv.slice(2)).then(
+  () => flushThen(() => process.exit(process.exitCode ?? 0)),
+  (err: unknown) => {
+    const [message, code] = failure(err);
+    process.stderr.write(`fjord: ${message}\n`);
+    flushThen(() => process.exit(code));
+  },
+);
+
+/** The one-line message and exit status for an error. */
+function failure(err: unknown): [string, number] {
+  // ConfigError (bad broker config) is matched by name so this file need not load the broker.
+  if (err instanceof UsageError || (err instanceof Error && err.constructor.name === 'ConfigError')) return [(err as Error).message, 2];
+  if (err instanceof CliError) return [err.message, err.exitCode];
   const e = err as NodeJS.ErrnoException;
-  if (e?.code === 'EADDRINUSE') {
-    process.stderr.write(`fjord: address already in use: ${e.message}\n`);
-    process.exit(1);
+  if (e?.code === 'EADDRINUSE') return [`address already in use: ${e.message}`, 1];
+  if (e && typeof e === 'object' && typeof e.code === 'string' && (e.code.startsWith('PLT_KFK') || 'errors' in e)) {
+    const g = bootstrapForErrors ? { bootstrap: bootstrapForErrors, brokers: [bootstrapForErrors], json: false } : undefined;
+    return [describeError(err, g), 1];
   }
-  process.stderr.write(`fjord: ${e?.stack ?? String(err)}\n`);
-  process.exit(1);
-});
+  return [e?.stack ?? String(err), 1];
+}

@@ -6,6 +6,7 @@ import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type {
   BrokerRegistration,
+  ClientQuotaRecord,
   MetadataChange,
   MetadataStore,
   PartitionAssignment,
@@ -20,6 +21,8 @@ interface StoredState {
   topics: TopicRecord[];
   partitionStates: Record<string, PartitionState[]>;
   brokerConfigs: Record<string, string>;
+  /** Absent in files written before client quotas existed. */
+  clientQuotas?: ClientQuotaRecord[];
 }
 
 export const METADATA_FILE = 'fjord-metadata.json';
@@ -165,6 +168,15 @@ export class EmbeddedMetadataStore implements MetadataStore {
 
   async updateBrokerConfigs(configs: Record<string, string>): Promise<void> {
     this.state.brokerConfigs = { ...configs };
+    await this.persist();
+  }
+
+  clientQuotas(): ClientQuotaRecord[] {
+    return this.state.clientQuotas ?? [];
+  }
+
+  async updateClientQuotas(quotas: ClientQuotaRecord[]): Promise<void> {
+    this.state.clientQuotas = quotas.filter((q) => Object.keys(q.values).length > 0);
     await this.persist();
   }
 

@@ -32,6 +32,19 @@ export interface BrokerRegistration {
   rack: string | null;
 }
 
+/** One client-quota entity (KIP-546): user / client-id / ip components; name null = the default entity. */
+export interface ClientQuotaEntityComponent {
+  entityType: string;
+  entityName: string | null;
+}
+
+/** Quota values of one entity (producer_byte_rate, consumer_byte_rate, request_percentage, ...). */
+export interface ClientQuotaRecord {
+  /** Components sorted by entity type. */
+  entity: ClientQuotaEntityComponent[];
+  values: Record<string, number>;
+}
+
 export type MetadataChange =
   | { kind: 'topic-created'; topic: TopicRecord }
   | { kind: 'topic-deleted'; name: string; topicId: string }
@@ -64,6 +77,11 @@ export interface MetadataStore {
   /** Dynamic broker config overrides (AlterConfigs on the broker resource). */
   brokerConfigs(): Record<string, string>;
   updateBrokerConfigs(configs: Record<string, string>): Promise<void>;
+
+  /** Client quotas (AlterClientQuotas); stored, listed, not enforced yet. */
+  clientQuotas(): ClientQuotaRecord[];
+  /** Replaces the whole quota list (entities without values are dropped). */
+  updateClientQuotas(quotas: ClientQuotaRecord[]): Promise<void>;
 
   onChange(listener: (change: MetadataChange) => void): void;
   close(): Promise<void>;

@@ -16,11 +16,19 @@ export interface LogConfig {
   indexIntervalBytes: number;
   /** max.message.bytes (validated by the broker; kept here for the cleaner). */
   maxMessageBytes: number;
-  /** cleanup.policy: 'delete', 'compact' or 'compact,delete'. Compaction is not implemented yet. */
+  /** cleanup.policy: 'delete', 'compact' or 'compact,delete' (see isCompacted / isDeleteEnabled). */
   cleanupPolicy: string;
   messageTimestampType: 'CreateTime' | 'LogAppendTime';
   /** file.delete.delay.ms: how long a deleted segment's fd stays open for in-flight reads. */
   fileDeleteDelayMs?: number;
+  /** delete.retention.ms: how long tombstones survive after the cleaner first saw them (default 86400000). */
+  deleteRetentionMs?: number;
+  /** min.compaction.lag.ms: segments holding records younger than this are not cleaned (default 0). */
+  minCompactionLagMs?: number;
+  /** max.compaction.lag.ms: dirty records older than this force a clean regardless of the ratio (default: never). */
+  maxCompactionLagMs?: number;
+  /** min.cleanable.dirty.ratio: dirty bytes / cleanable bytes needed before a log is cleaned (default 0.5). */
+  minCleanableDirtyRatio?: number;
 }
 
 /** Kafka's "Long.MAX_VALUE" for flush.messages / flush.ms, i.e. "never flush explicitly". */
@@ -38,4 +46,31 @@ export const defaultLogConfig: LogConfig = {
   cleanupPolicy: 'delete',
   messageTimestampType: 'CreateTime',
   fileDeleteDelayMs: 60000,
+  deleteRetentionMs: 86400000,
+  minCompactionLagMs: 0,
+  maxCompactionLagMs: NEVER,
+  minCleanableDirtyRatio: 0.5,
 };
+
+function policies(config: Pick<LogConfig, 'cleanupPolicy'>): string[] {
+  return config.cleanupPolicy.split(',').map((s) => s.trim().toLowerCase());
+}
+
+/** cleanup.policy contains 'compact': the cleaner keeps the latest record per key. */
+export function isCompacted(config: Pick<LogConfig, 'cleanupPolicy'>): boolean {
+  return policies(config).includes('compact');
+}
+
+/** cleanup.policy contains 'delete': retention.ms / retention.bytes delete old segments. */
+export function isDeleteEnabled(config: Pick<LogConfig, 'cleanupPolicy'>): boolean {
+  return policies(config).includes('delete');
+}
+
+/**
+ * Whether the produce path must reject records without a key (Kafka answers INVALID_RECORD,
+ * "Compacted topic cannot accept message without key"): true for compacted topics. The cleaner
+ * drops key-less records it finds anyway.
+ */
+export function requiresRecordKeys(config: Pick<LogConfig, 'cleanupPolicy'>): boolean {
+  return isCompacted(config);
+}

@@ -1,6 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { defaultLogConfig, type LogConfig } from './config.js';
+import type { CleanResult } from './cleaner.js';
+import { defaultLogConfig, isCompacted, type LogConfig } from './config.js';
 import {
   formatOffsetCheckpoint,
   parsePartitionDirName,
@@ -9,10 +10,11 @@ import {
   writeFileAtomic,
 } from './files.js';
 import { FlushScheduler, type FlushSchedulerOptions } from './flush-scheduler.js';
-import { CLEAN_SHUTDOWN_FILE, PartitionLog } from './partition-log.js';
+import { CLEAN_SHUTDOWN_FILE, PartitionLog, type CompactOptions } from './partition-log.js';
 
 export const RECOVERY_POINT_CHECKPOINT = 'recovery-point-offset-checkpoint';
 export const LOG_START_OFFSET_CHECKPOINT = 'log-start-offset-checkpoint';
+export const CLEANER_OFFSET_CHECKPOINT = 'cleaner-offset-checkpoint';
 
 export interface LogManagerOptions {
   /** A shared scheduler, or options to create one. Default: group commit, 2 ms window. */
@@ -27,6 +29,12 @@ export interface LogManagerOptions {
   tickMs?: number;
   /** Parallel partition opens during load (default 8). */
   loadConcurrency?: number;
+  /** log.cleaner.enable: run the cleaner for compacted logs in the background (default true). */
+  cleanerEnabled?: boolean;
+  /** log.cleaner.backoff.ms: pause between cleaner passes over all compacted logs (default 15000). */
+  cleanerBackoffMs?: number;
+  /** Called when cleaning a log fails (the log is skipped until the next pass). */
+  onCleanerError?: (log: PartitionLog, error: Error) => void;
 }
 
 /** All partition logs under one data directory. */
@@ -35,6 +43,8 @@ export class LogManager {
   private readonly logs = new Map<string, PartitionLog>();
   private timers: NodeJS.Timeout[] = [];
   private closed = false;
+  private cleanerPass: Promise<Map<string, CleanResult>> | undefined;
+  private cleanerTimer: NodeJS.Timeout | undefined;
   /** Whether the last load() found a clean-shutdown marker. */
   lastLoadWasClean = false;
 
@@ -63,6 +73,7 @@ export class LogManager {
     this.lastLoadWasClean = clean;
     const recoveryPoints = await readOffsetCheckpoint(path.join(this.dataDir, RECOVERY_POINT_CHECKPOINT));
     const logStarts = await readOffsetCheckpoint(path.join(this.dataDir, LOG_START_OFFSET_CHECKPOINT));
+    const cleanerPoints = await readOffsetCheckpoint(path.join(this.dataDir, CLEANER_OFFSET_CHECKPOINT));
     const entries = await fsp.readdir(this.dataDir, { withFileTypes: true });
     const todo: { dir: string; topic: string; partition: number }[] = [];
     for (const e of entries) {
@@ -85,6 +96,7 @@ export class LogManager {
           cleanShutdown: clean,
           recoveryPoint: recoveryPoints.get(t.dir) ?? 0,
           logStartOffset: logStarts.get(t.dir) ?? 0,
+          cleanerCheckpoint: cleanerPoints.get(t.dir),
         });
         this.logs.set(t.dir, log);
       }
@@ -154,6 +166,54 @@ export class LogManager {
       t.unref();
       this.timers.push(t);
     }
+    if (this.opts.cleanerEnabled !== false) this.scheduleCleaner();
+  }
+
+  /** The cleaner re-arms after each pass (a long pass never overlaps the next one). */
+  private scheduleCleaner(): void {
+    if (this.closed) return;
+    this.cleanerTimer = setTimeout(() => {
+      this.cleanerTimer = undefined;
+      void this.runCleaner(Date.now())
+        .catch(() => undefined)
+        .finally(() => this.scheduleCleaner());
+    }, this.opts.cleanerBackoffMs ?? 15000);
+    this.cleanerTimer.unref();
+  }
+
+  /**
+   * One cleaner pass over every compacted log (cleanup.policy contains 'compact'), then the
+   * cleaner-offset-checkpoint file. Results by "<topic>-<partition>". A pass already running is
+   * awaited instead of starting a second one.
+   */
+  runCleaner(now = Date.now(), opts: CompactOptions = {}): Promise<Map<string, CleanResult>> {
+    if (this.cleanerPass) return this.cleanerPass;
+    const p = (async () => {
+      const out = new Map<string, CleanResult>();
+      for (const [k, log] of [...this.logs]) {
+        if (this.closed) break;
+        if (!isCompacted(log.config)) continue;
+        try {
+          out.set(k, await log.compact(now, opts));
+        } catch (e) {
+          this.opts.onCleanerError?.(log, e as Error);
+        }
+      }
+      if (!this.closed) await this.checkpointCleaner().catch(() => undefined);
+      return out;
+    })().finally(() => {
+      this.cleanerPass = undefined;
+    });
+    this.cleanerPass = p;
+    return p;
+  }
+
+  /** Writes cleaner-offset-checkpoint (Kafka's format) for compacted logs that were cleaned. */
+  async checkpointCleaner(): Promise<void> {
+    const entries = [...this.logs.values()]
+      .filter((l) => isCompacted(l.config) && l.cleanerCheckpoint >= 0)
+      .map((l) => ({ topic: l.topic, partition: l.partition, offset: l.cleanerCheckpoint }));
+    await writeFileAtomic(path.join(this.dataDir, CLEANER_OFFSET_CHECKPOINT), formatOffsetCheckpoint(entries));
   }
 
   /** One retention pass over all logs; returns the number of deleted segments. */
@@ -175,9 +235,13 @@ export class LogManager {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    if (this.cleanerTimer) clearTimeout(this.cleanerTimer);
+    this.cleanerTimer = undefined;
     await this.scheduler.flushAll();
-    for (const l of this.logs.values()) await l.close();
+    for (const l of this.logs.values()) await l.close(); // each close stops its cleaning first
+    await this.cleanerPass?.catch(() => undefined);
     await this.checkpointRecoveryPoints();
+    await this.checkpointCleaner().catch(() => undefined);
     await writeFileAtomic(path.join(this.dataDir, CLEAN_SHUTDOWN_FILE), '');
   }
 }

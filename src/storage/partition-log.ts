@@ -2,7 +2,16 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { PARTITION_LEADER_EPOCH, TIMESTAMP_TYPE_LOG_APPEND, ATTRIBUTES } from '../protocol/records/layout.js';
 import { isCompressed, readControlRecord, uncompressedRecords, type BatchInfo } from './batch-header.js';
-import type { LogConfig } from './config.js';
+import {
+  cleanerSettings,
+  cleanLog,
+  commitCleaned,
+  emptyCleanResult,
+  finishSwap,
+  recoverSwaps,
+  type CleanResult,
+} from './cleaner.js';
+import { NEVER, isCompacted, isDeleteEnabled, type LogConfig } from './config.js';
 import { ErrorCode, StorageError } from './errors.js';
 import {
   exists,
@@ -16,7 +25,7 @@ import {
 import type { FlushScheduler, Syncable } from './flush-scheduler.js';
 import { LeaderEpochCache } from './leader-epoch-cache.js';
 import { ProducerStateManager, type ProducerStateEntry, type ProducerStateView } from './producer-state.js';
-import { LogSegment } from './segment.js';
+import { LogSegment, SegmentGoneError } from './segment.js';
 
 export const CLEAN_SHUTDOWN_FILE = '.kafka_cleanshutdown';
 const INT32_MAX = 0x7fffffff;
@@ -57,6 +66,13 @@ export interface OpenOptions {
   logStartOffset?: number;
   /** Whether the previous shutdown was clean; default: `<dataDir>/.kafka_cleanshutdown` exists. */
   cleanShutdown?: boolean;
+  /** From cleaner-offset-checkpoint: offsets below it were cleaned already (compacted logs). */
+  cleanerCheckpoint?: number;
+}
+
+export interface CompactOptions {
+  /** Clean even when min.cleanable.dirty.ratio / max.compaction.lag.ms would not ask for it. */
+  force?: boolean;
 }
 
 type WriteOp = { kind: 'write'; seg: LogSegment; pos: number; bufs: Buffer[]; bytes: number; endOffset: number; messages: number };
@@ -116,6 +132,13 @@ export class PartitionLog implements Syncable {
   private closed = false;
   private epochWrite: Promise<void> = Promise.resolve();
   private epochDirty = false;
+  /** Serializes changes of the segment list that delete files (retention, truncation, cleaner swaps). */
+  private segmentsLock: Promise<unknown> = Promise.resolve();
+  private _cleanerCheckpoint = -1;
+  private cleaning: Promise<CleanResult> | undefined;
+  private stopCleaner = false;
+  /** Earliest delete horizon of a tombstone the cleaner kept (-1: none known). */
+  private deleteHorizonDue = -1;
 
   private constructor(
     readonly dataDir: string,
@@ -146,6 +169,7 @@ export class PartitionLog implements Syncable {
     const log = new PartitionLog(dataDir, topic, partition, topicId, config, syncer);
     const clean = opts.cleanShutdown ?? (await exists(path.join(dataDir, CLEAN_SHUTDOWN_FILE)));
     await log.load(clean, opts.recoveryPoint ?? 0, opts.logStartOffset ?? 0);
+    if (opts.cleanerCheckpoint !== undefined) log._cleanerCheckpoint = opts.cleanerCheckpoint;
     return log;
   }
 
@@ -172,6 +196,8 @@ export class PartitionLog implements Syncable {
     }
     if (!this.topicId && existingId) this.topicId = existingId;
 
+    // finish (or discard) a cleaner swap interrupted by a crash
+    await recoverSwaps(this.dir);
     const names = await fsp.readdir(this.dir);
     const bases: number[] = [];
     const snapshots: number[] = [];
@@ -669,6 +695,24 @@ export class PartitionLog implements Syncable {
    * last offset is >= maxOffset, at most maxBytes unless minOneBatch lets the first one through.
    */
   async read(fetchOffset: number, maxBytes: number, maxOffset: number, minOneBatch: boolean): Promise<ReadResult> {
+    return this.retryOnSegmentGone(() => this.readOnce(fetchOffset, maxBytes, maxOffset, minOneBatch));
+  }
+
+  /**
+   * Runs a read-only operation over the segment list; when a segment it reached was deleted
+   * meanwhile (retention, cleaner swap) and its fd already closed, retries with the new list.
+   */
+  private async retryOnSegmentGone<T>(fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (!(e instanceof SegmentGoneError) || attempt >= 8) throw e;
+      }
+    }
+  }
+
+  private async readOnce(fetchOffset: number, maxBytes: number, maxOffset: number, minOneBatch: boolean): Promise<ReadResult> {
     if (fetchOffset < this._logStartOffset || fetchOffset > this._logEndOffset) {
       throw new StorageError(
         ErrorCode.OFFSET_OUT_OF_RANGE,
@@ -678,8 +722,8 @@ export class PartitionLog implements Syncable {
     const chunks: Buffer[] = [];
     let bytes = 0;
     if (fetchOffset >= maxOffset) return { chunks, bytes };
-    const segs = this.segments;
-    let i = this.segmentIndexFor(fetchOffset);
+    const segs = this.segments; // replaced (never spliced) when segments are removed
+    let i = this.segmentIndexFor(fetchOffset, segs);
     let off = fetchOffset;
     for (; i < segs.length && bytes < maxBytes; i++) {
       const seg = segs[i]!;
@@ -698,8 +742,7 @@ export class PartitionLog implements Syncable {
   }
 
   /** Index of the last segment with baseOffset <= offset (0 when none). */
-  private segmentIndexFor(offset: number): number {
-    const segs = this.segments;
+  private segmentIndexFor(offset: number, segs = this.segments): number {
     let lo = 0;
     let hi = segs.length - 1;
     let found = 0;
@@ -715,29 +758,43 @@ export class PartitionLog implements Syncable {
 
   /** Earliest offset whose timestamp is >= ts (ListOffsets by timestamp), or null. */
   async offsetForTimestamp(ts: number): Promise<{ offset: number; timestamp: number } | null> {
+    return this.retryOnSegmentGone(() => this.offsetForTimestampOnce(ts));
+  }
+
+  private async offsetForTimestampOnce(ts: number): Promise<{ offset: number; timestamp: number } | null> {
     for (const seg of this.segments) {
       if (seg.maxTimestamp < ts || seg.nextOffset <= this._logStartOffset) continue;
-      const found = await seg.findByTimestamp(ts);
-      if (!found) continue;
-      const { info, pos } = found;
-      const minOffset = this._logStartOffset;
-      const batch = await seg.readBatchAt(pos, info.size);
-      const isLogAppend = (batch.readInt16BE(ATTRIBUTES) & TIMESTAMP_TYPE_LOG_APPEND) !== 0;
-      if (isLogAppend) return { offset: Math.max(info.baseOffset, minOffset), timestamp: info.maxTimestamp };
-      let records: Iterable<{ offsetDelta: number; timestamp: number }> | undefined;
-      if (!isCompressed(batch)) records = uncompressedRecords(batch);
-      else if (this.recordTimestamps) records = this.recordTimestamps(batch);
-      if (records) {
-        try {
-          for (const r of records) {
-            const o = info.baseOffset + r.offsetDelta;
-            if (o >= minOffset && r.timestamp >= ts) return { offset: o, timestamp: r.timestamp };
+      let from = -1;
+      for (;;) {
+        const found = await seg.findByTimestamp(ts, from);
+        if (!found) break;
+        const { info, pos } = found;
+        from = pos + info.size;
+        const minOffset = this._logStartOffset;
+        if (info.lastOffset < minOffset) continue;
+        const batch = await seg.readBatchAt(pos, info.size);
+        const isLogAppend = (batch.readInt16BE(ATTRIBUTES) & TIMESTAMP_TYPE_LOG_APPEND) !== 0;
+        if (isLogAppend) return { offset: Math.max(info.baseOffset, minOffset), timestamp: info.maxTimestamp };
+        let records: Iterable<{ offsetDelta: number; timestamp: number }> | undefined;
+        if (!isCompressed(batch)) records = uncompressedRecords(batch);
+        else if (this.recordTimestamps) records = this.recordTimestamps(batch);
+        if (records) {
+          let parsed = false;
+          try {
+            for (const r of records) {
+              const o = info.baseOffset + r.offsetDelta;
+              if (o >= minOffset && r.timestamp >= ts) return { offset: o, timestamp: r.timestamp };
+            }
+            parsed = true;
+          } catch {
+            // unparseable records: fall back to the batch
           }
-        } catch {
-          // unparseable records: fall back to the batch
+          // a batch compacted by the cleaner may no longer hold the record behind maxTimestamp
+          // (or be empty): look further
+          if (parsed) continue;
         }
+        return { offset: Math.max(info.baseOffset, minOffset), timestamp: info.maxTimestamp };
       }
-      return { offset: Math.max(info.baseOffset, minOffset), timestamp: info.maxTimestamp };
     }
     return null;
   }
@@ -753,6 +810,145 @@ export class PartitionLog implements Syncable {
     return best;
   }
 
+  // ---------------------------------------------------------------- compaction
+
+  /** Offsets below this were cleaned by the last pass (-1: unknown, the whole log counts as dirty). */
+  get cleanerCheckpoint(): number {
+    return this._cleanerCheckpoint;
+  }
+
+  /**
+   * One cleaner pass (cleanup.policy contains 'compact'): keeps the latest record per key in the
+   * non-active segments below the high watermark / last stable offset / min.compaction.lag.ms
+   * boundary, when min.cleanable.dirty.ratio, max.compaction.lag.ms or an expired tombstone
+   * delete horizon asks for it (or opts.force). Never touches the active segment. Concurrent
+   * calls return 'busy'.
+   */
+  compact(now = Date.now(), opts: CompactOptions = {}): Promise<CleanResult> {
+    if (!isCompacted(this.config)) return Promise.resolve(emptyCleanResult('not-compacted'));
+    if (this.closed || this.stopCleaner || this.failed) return Promise.resolve(emptyCleanResult('closed'));
+    if (this.cleaning) return Promise.resolve(emptyCleanResult('busy'));
+    const p = this.runCleanerPass(now, opts).finally(() => {
+      if (this.cleaning === p) this.cleaning = undefined;
+    });
+    this.cleaning = p;
+    return p;
+  }
+
+  private async stopCleaning(): Promise<void> {
+    this.stopCleaner = true;
+    if (this.cleaning) await this.cleaning.catch(() => undefined);
+  }
+
+  private async runCleanerPass(now: number, opts: CompactOptions): Promise<CleanResult> {
+    const settings = cleanerSettings(this.config);
+    const segs = this.segments;
+    const logStart = this._logStartOffset;
+    // Cleanable: a prefix of the non-active segments, wholly below the LSO (<= HW), none
+    // holding a record younger than min.compaction.lag.ms.
+    const bound = this.lastStableOffset;
+    const lagLimit = now - settings.minCompactionLagMs;
+    let end = 0;
+    while (
+      end < segs.length - 1 &&
+      segs[end + 1]!.baseOffset <= bound &&
+      (settings.minCompactionLagMs <= 0 || segs[end]!.maxTimestamp <= lagLimit)
+    ) {
+      end++;
+    }
+    // segments wholly below the log start offset are left to retention / DeleteRecords
+    let first = 0;
+    while (first < end && segs[first + 1]!.baseOffset <= logStart) first++;
+    if (end <= first) return emptyCleanResult('nothing-cleanable');
+    const endOffset = segs[end]!.baseOffset;
+    let firstDirty = this._cleanerCheckpoint;
+    if (firstDirty < logStart || firstDirty > this._logEndOffset) firstDirty = logStart;
+    let cleanBytes = 0;
+    let dirtyBytes = 0;
+    for (let i = first; i < end; i++) {
+      if (segs[i + 1]!.baseOffset <= firstDirty) cleanBytes += segs[i]!.size;
+      else dirtyBytes += segs[i]!.size;
+    }
+    const ratio = cleanBytes + dirtyBytes > 0 ? dirtyBytes / (cleanBytes + dirtyBytes) : 0;
+    let due = opts.force === true;
+    if (!due && dirtyBytes > 0 && ratio >= settings.minCleanableDirtyRatio) due = true;
+    if (!due && this.deleteHorizonDue >= 0 && this.deleteHorizonDue <= now) due = true;
+    if (!due && dirtyBytes > 0 && settings.maxCompactionLagMs < NEVER) {
+      const firstDirtySeg = segs.find((_s, i) => i >= first && i < end && segs[i + 1]!.baseOffset > firstDirty);
+      const ts = firstDirtySeg ? await firstDirtySeg.firstBatchTimestamp().catch(() => -1) : -1;
+      if (ts >= 0 && now - ts >= settings.maxCompactionLagMs) due = true;
+    }
+    if (!due) return emptyCleanResult('below-dirty-ratio', firstDirty, endOffset, ratio);
+
+    const producerLast = new Map<number, number>();
+    for (const e of this.producerState.producers.values()) {
+      const last = e.batches[e.batches.length - 1];
+      if (last) producerLast.set(e.producerId, last.lastOffset);
+    }
+    const result = await cleanLog(
+      {
+        dir: this.dir,
+        sources: segs.slice(first, end),
+        allSegments: segs.slice(),
+        firstDirty,
+        endOffset,
+        scanEnd: this._highWatermark,
+        now,
+        config: this.config,
+        producerLast,
+        shouldStop: () => this.stopCleaner || this.closed || this.failed !== undefined,
+        swap: (group, sizes, cleaned) => this.swapCleaned(group, sizes, cleaned),
+      },
+      emptyCleanResult('cleaned', firstDirty, endOffset, ratio),
+    );
+    if (result.reason === 'cleaned' || result.reason === 'unchanged') {
+      this._cleanerCheckpoint = endOffset;
+      this.deleteHorizonDue = result.nextDeleteHorizon;
+    }
+    return result;
+  }
+
+  /**
+   * Replaces `group` by the cleaned segment (files still at `.cleaned` names). Runs in the
+   * write queue (after pending index writes of rolled segments) under the segments lock. The
+   * old segments' fds stay open for in-flight reads (file.delete.delay.ms).
+   */
+  private swapCleaned(group: LogSegment[], sizes: number[], cleaned: LogSegment): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      this.enqueueTask(async () => {
+        try {
+          resolve(await this.withSegmentsLock(() => this.swapLocked(group, sizes, cleaned)));
+        } catch (e) {
+          reject(e as Error);
+        }
+      });
+    });
+  }
+
+  private async swapLocked(group: LogSegment[], sizes: number[], cleaned: LogSegment): Promise<boolean> {
+    if (this.closed || this.stopCleaner || this.failed) return false;
+    const i = this.segments.indexOf(group[0]!);
+    if (i < 0 || i + group.length >= this.segments.length) return false;
+    for (let k = 0; k < group.length; k++) {
+      if (this.segments[i + k] !== group[k] || group[k]!.size !== sizes[k]) return false;
+    }
+    await commitCleaned(cleaned); // commit point: recovery completes the swap from here on
+    try {
+      const next = this.segments.slice();
+      next.splice(i, group.length, cleaned);
+      this.segments = next; // copy-on-write: in-flight reads keep the old list
+      for (const old of group) {
+        this.dirtySegments.delete(old);
+        await old.delete(this.config.fileDeleteDelayMs ?? 0);
+      }
+      await finishSwap(cleaned);
+    } catch (e) {
+      this.fail(e as Error);
+      throw e;
+    }
+    return true;
+  }
+
   // ---------------------------------------------------------------- deletion / retention
 
   /** DeleteRecords: moves logStartOffset to `offset` (<= HW) and deletes segments wholly below it. */
@@ -766,39 +962,58 @@ export class PartitionLog implements Syncable {
     if (offset <= this._logStartOffset) return this._logStartOffset;
     this._logStartOffset = offset;
     this.leaderEpochCache.truncateFromStart(offset);
-    let n = 0;
-    while (n + 1 < this.segments.length && this.segments[n + 1]!.baseOffset <= offset) n++;
-    await this.deleteOldest(n);
+    await this.withSegmentsLock(async () => {
+      let n = 0;
+      while (n + 1 < this.segments.length && this.segments[n + 1]!.baseOffset <= this._logStartOffset) n++;
+      await this.deleteOldest(n);
+    });
     return this._logStartOffset;
   }
 
-  /** Deletes whole non-active segments past retention.ms / retention.bytes; returns how many. */
+  /**
+   * Deletes whole non-active segments past retention.ms / retention.bytes (cleanup.policy
+   * 'delete' or 'compact,delete'); returns how many.
+   */
   async applyRetention(now: number): Promise<number> {
-    if (!this.config.cleanupPolicy.split(',').map((s) => s.trim()).includes('delete')) return 0;
-    const segs = this.segments;
-    // candidates: non-active segments entirely below the high watermark
-    let limit = 0;
-    while (limit < segs.length - 1 && segs[limit + 1]!.baseOffset <= this._highWatermark) limit++;
-    let n = 0;
-    if (this.config.retentionMs >= 0) {
-      while (n < limit && segs[n]!.maxTimestamp >= 0 && now - segs[n]!.maxTimestamp > this.config.retentionMs) n++;
-    }
-    if (this.config.retentionBytes >= 0) {
-      let diff = this.sizeBytes - this.config.retentionBytes;
-      for (let i = 0; i < n; i++) diff -= segs[i]!.size;
-      while (n < limit && diff - segs[n]!.size >= 0) {
-        diff -= segs[n]!.size;
-        n++;
+    if (!isDeleteEnabled(this.config)) return 0;
+    return this.withSegmentsLock(async () => {
+      const segs = this.segments;
+      // candidates: non-active segments entirely below the high watermark
+      let limit = 0;
+      while (limit < segs.length - 1 && segs[limit + 1]!.baseOffset <= this._highWatermark) limit++;
+      let n = 0;
+      if (this.config.retentionMs >= 0) {
+        // an empty non-active segment (left by the cleaner) has nothing to keep
+        const expired = (s: LogSegment): boolean =>
+          s.size === 0 || (s.maxTimestamp >= 0 && now - s.maxTimestamp > this.config.retentionMs);
+        while (n < limit && expired(segs[n]!)) n++;
       }
-    }
-    if (n === 0) return 0;
-    await this.deleteOldest(n);
-    return n;
+      if (this.config.retentionBytes >= 0) {
+        let diff = this.sizeBytes - this.config.retentionBytes;
+        for (let i = 0; i < n; i++) diff -= segs[i]!.size;
+        while (n < limit && diff - segs[n]!.size >= 0) {
+          diff -= segs[n]!.size;
+          n++;
+        }
+      }
+      if (n === 0) return 0;
+      await this.deleteOldest(n);
+      return n;
+    });
   }
 
+  /** Runs fn while no other segment-list change that deletes files runs. */
+  private withSegmentsLock<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.segmentsLock.then(fn, fn);
+    this.segmentsLock = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Caller holds the segments lock. */
   private async deleteOldest(n: number): Promise<void> {
     if (n <= 0) return;
-    const gone = this.segments.splice(0, n);
+    const gone = this.segments.slice(0, n);
+    this.segments = this.segments.slice(n); // copy-on-write: in-flight reads keep their list
     const newStart = this.segments[0]!.baseOffset;
     if (newStart > this._logStartOffset) {
       this._logStartOffset = newStart;
@@ -816,15 +1031,23 @@ export class PartitionLog implements Syncable {
     if (offset >= this._logEndOffset) return;
     await this.drain();
     if (this.syncing) await this.syncing.catch(() => undefined);
+    await this.withSegmentsLock(() => this.truncateLocked(offset));
+  }
+
+  private async truncateLocked(offset: number): Promise<void> {
+    if (offset >= this._logEndOffset) return;
     offset = Math.max(offset, 0);
     if (offset <= this._logStartOffset || offset <= this.segments[0]!.baseOffset) {
       // truncate fully and restart at offset
-      for (const s of this.segments.splice(0)) await s.delete(0);
+      const old = this.segments;
+      this.segments = [];
+      for (const s of old) await s.delete(0);
       const seg = LogSegment.createSync(this.dir, offset, -1);
       seg.indexIntervalBytes = this.config.indexIntervalBytes;
       this.segments.push(seg);
       this._logStartOffset = offset;
     } else {
+      this.segments = this.segments.slice();
       while (this.segments.length > 1 && this.active.baseOffset >= offset) {
         const s = this.segments.pop()!;
         this.dirtySegments.delete(s);
@@ -845,6 +1068,7 @@ export class PartitionLog implements Syncable {
     this.leaderEpochCache.truncateFromEnd(leo);
     for (const s of await this.listSnapshots()) if (s > leo) await fsp.rm(this.snapshotPath(s), { force: true });
     await this.rebuildProducerState(await this.listSnapshots(), leo);
+    if (this._cleanerCheckpoint > leo) this._cleanerCheckpoint = -1;
   }
 
   // ---------------------------------------------------------------- checkpoints, flush, close
@@ -875,6 +1099,7 @@ export class PartitionLog implements Syncable {
   /** Flushes, writes indexes and a producer-state snapshot at the log end, closes files. */
   async close(): Promise<void> {
     if (this.closed) return;
+    await this.stopCleaning();
     if (!this.failed) {
       await this.drain();
       this.active.finalizeTimeIndex();
@@ -892,6 +1117,7 @@ export class PartitionLog implements Syncable {
 
   /** Closes and removes the partition directory (topic deletion). */
   async delete(): Promise<void> {
+    await this.stopCleaning();
     this.closed = true;
     this.syncer.cancel(this);
     await this.drain();
@@ -905,6 +1131,7 @@ export class PartitionLog implements Syncable {
 
   /** Test/diagnostic hook: abandons the log like a crash (no flush, no snapshot, no index writes). */
   async abandonForTest(): Promise<void> {
+    await this.stopCleaning();
     await this.drain();
     this.closed = true;
     this.syncer.cancel(this);

@@ -33,6 +33,17 @@ class WindowReader {
   }
 }
 
+/**
+ * Thrown when a segment is used after it was deleted (retention, truncation or a cleaner swap)
+ * and its file descriptor is already closed: the caller retries against the current segment list.
+ */
+export class SegmentGoneError extends Error {
+  constructor(file: string) {
+    super(`segment ${file} was deleted`);
+    this.name = 'SegmentGoneError';
+  }
+}
+
 export interface SegmentReadResult {
   chunk: Buffer | undefined;
   /** True when the read must not continue into the next segment (limit reached). */
@@ -92,6 +103,8 @@ export class LogSegment {
 
   async ensureFd(): Promise<number> {
     if (this.fd !== undefined) return this.fd;
+    // never reopen a deleted segment by path: a cleaner swap may have put another file there
+    if (this.deleted) throw new SegmentGoneError(this.logPath);
     this.fdOpening ??= pOpen(this.logPath, 'r+').then((fd) => (this.fd = fd));
     return this.fdOpening;
   }
@@ -123,6 +136,7 @@ export class LogSegment {
 
   /** Writes index bytes not yet on disk; optionally fsyncs them. */
   async persistIndexes(sync: boolean): Promise<void> {
+    if (this.deleted) return; // the paths may belong to a replacement segment now
     for (const [idx, file] of [
       [this.index, this.indexPath],
       [this.timeIndex, this.timeIndexPath],
@@ -237,48 +251,62 @@ export class LogSegment {
     endOffset: number,
     cb: (info: BatchInfo, pos: number, batch: Buffer | undefined) => void,
   ): Promise<void> {
-    const fd = await this.ensureFd();
-    const r = new WindowReader(fd, this.writtenSize);
-    let pos = this.index.lookup(fromOffset);
-    while (pos < this.writtenSize) {
-      const h = await r.at(pos, BATCH_HEADER_SIZE);
-      if (!h) return;
-      const info = readBatchInfo(h.buf, h.off);
-      if (info.baseOffset >= endOffset) return;
-      if (info.lastOffset >= fromOffset) {
-        let batch: Buffer | undefined;
-        if (info.isControl) {
-          const w = await r.at(pos, info.size);
-          batch = w ? w.buf.subarray(w.off, w.off + info.size) : undefined;
+    return this.withReader(async (fd) => {
+      const r = new WindowReader(fd, this.writtenSize);
+      let pos = this.index.lookup(fromOffset);
+      while (pos < this.writtenSize) {
+        const h = await r.at(pos, BATCH_HEADER_SIZE);
+        if (!h) return;
+        const info = readBatchInfo(h.buf, h.off);
+        if (info.baseOffset >= endOffset) return;
+        if (info.lastOffset >= fromOffset) {
+          let batch: Buffer | undefined;
+          if (info.isControl) {
+            const w = await r.at(pos, info.size);
+            batch = w ? w.buf.subarray(w.off, w.off + info.size) : undefined;
+          }
+          cb(info, pos, batch);
         }
-        cb(info, pos, batch);
+        pos += info.size;
       }
-      pos += info.size;
-    }
+    });
   }
 
   /** Reads the whole batch starting at pos. */
   async readBatchAt(pos: number, size: number): Promise<Buffer> {
-    const fd = await this.ensureFd();
-    const b = Buffer.allocUnsafe(size);
-    const n = await pReadFull(fd, b, 0, size, pos);
-    return b.subarray(0, n);
+    return this.withReader(async (fd) => {
+      const b = Buffer.allocUnsafe(size);
+      const n = await pReadFull(fd, b, 0, size, pos);
+      return b.subarray(0, n);
+    });
   }
 
-  /** Finds the batch holding the first record with maxTimestamp >= ts. */
-  async findByTimestamp(ts: number): Promise<{ pos: number; info: BatchInfo } | undefined> {
-    const fd = await this.ensureFd();
-    const startOffset = this.timeIndex.lookupBefore(ts);
-    let pos = startOffset < 0 ? 0 : this.index.lookup(startOffset);
-    const r = new WindowReader(fd, this.writtenSize, 64 * 1024);
-    while (pos < this.writtenSize) {
-      const h = await r.at(pos, BATCH_HEADER_SIZE);
-      if (!h) return undefined;
-      const info = readBatchInfo(h.buf, h.off);
-      if (info.maxTimestamp >= ts) return { pos, info };
-      pos += info.size;
+  /** Runs fn with the fd while counting as a reader (a deleted segment's fd stays open meanwhile). */
+  private async withReader<T>(fn: (fd: number) => Promise<T>): Promise<T> {
+    this.readers++;
+    try {
+      return await fn(await this.ensureFd());
+    } finally {
+      this.release();
     }
-    return undefined;
+  }
+
+  /** Finds the first batch (at or after file position `from`, when given) with maxTimestamp >= ts. */
+  async findByTimestamp(ts: number, from = -1): Promise<{ pos: number; info: BatchInfo } | undefined> {
+    return this.withReader(async (fd) => {
+      const startOffset = this.timeIndex.lookupBefore(ts);
+      let pos = startOffset < 0 ? 0 : this.index.lookup(startOffset);
+      if (from > pos) pos = from;
+      const r = new WindowReader(fd, this.writtenSize, 64 * 1024);
+      while (pos < this.writtenSize) {
+        const h = await r.at(pos, BATCH_HEADER_SIZE);
+        if (!h) return undefined;
+        const info = readBatchInfo(h.buf, h.off);
+        if (info.maxTimestamp >= ts) return { pos, info };
+        pos += info.size;
+      }
+      return undefined;
+    });
   }
 
   /** First file position of a batch whose lastOffset >= offset (writtenSize when none). */
@@ -348,6 +376,10 @@ export class LogSegment {
     } finally {
       this.release();
     }
+  }
+
+  get isDeleted(): boolean {
+    return this.deleted;
   }
 
   acquire(): void {

@@ -2,7 +2,8 @@ import { ErrorCode } from '../../protocol/errors.js';
 import type { DescribeConfigsRequest, DescribeConfigsResponseInput } from '../../protocol/gen/describe-configs.js';
 import { ApiKey } from '../../protocol/gen/index.js';
 import type { Broker } from '../broker.js';
-import { resolveTopicConfig, type ConfigDef } from '../config.js';
+import { resolveTopicConfig, topicConfigDefs, type ConfigDef } from '../config.js';
+import { errorCodeOf } from '../errors.js';
 import { defineHandler } from '../handler.js';
 
 export const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
@@ -73,16 +74,53 @@ function describeTopic(broker: Broker, name: string, keys: string[] | null, req:
     };
   }
   const resolved = resolveTopicConfig(broker.config, topic.configs);
+  const wanted = keysFilter(keys);
   const configs: Entry[] = [];
   for (const [configName, d] of resolved) {
-    if (keys && !keys.includes(configName)) continue;
+    if (!wanted(configName)) continue;
     configs.push(toEntry(d, req));
   }
   return { errorCode: ErrorCode.NONE, errorMessage: null, resourceType: ResourceType.TOPIC, resourceName: name, configs };
 }
 
+/**
+ * Broker configs that are synonyms of each other (log.retention.ms/minutes/hours, log.roll.ms/
+ * hours, ...): DescribeConfigs lists every layer of every member as synonyms, like Kafka.
+ */
+const synonymGroups = new Map<string, string[]>();
+for (const def of topicConfigDefs.values()) {
+  const names = (def.brokerSynonyms ?? []).map((s) => s.name);
+  if (names.length > 1) for (const n of names) synonymGroups.set(n, names);
+}
+
+function brokerSynonyms(broker: Broker, name: string): Described['synonyms'] {
+  const group = synonymGroups.get(name) ?? [name];
+  return group.flatMap((n) => broker.config.layers(n));
+}
+
+function keysFilter(keys: string[] | null): ((name: string) => boolean) {
+  if (keys === null || keys.length === 0) return () => true;
+  const set = new Set(keys);
+  return (name) => set.has(name);
+}
+
 function describeBroker(broker: Broker, name: string, keys: string[] | null, req: DescribeConfigsRequest): Result {
-  if (name !== '' && name !== String(broker.nodeId)) {
+  const wanted = keysFilter(keys);
+  const configs: Entry[] = [];
+  if (name === '') {
+    // The cluster-wide default resource holds only the dynamic defaults that are set.
+    for (const e of broker.config.entries()) {
+      if (!wanted(e.def.name)) continue;
+      const layer = broker.config.layers(e.def.name).find((l) => l.source === 'DYNAMIC_DEFAULT_BROKER_CONFIG');
+      if (!layer) continue;
+      configs.push(toEntry({ def: e.def, value: layer.value, source: layer.source, synonyms: [layer] }, req));
+    }
+  } else if (name === String(broker.nodeId)) {
+    for (const e of broker.config.entries()) {
+      if (!wanted(e.def.name)) continue;
+      configs.push(toEntry({ def: e.def, value: e.value, source: e.source, synonyms: brokerSynonyms(broker, e.def.name) }, req));
+    }
+  } else {
     return {
       errorCode: ErrorCode.INVALID_REQUEST,
       errorMessage: `Unexpected broker id, expected ${broker.nodeId} or empty string, but received ${name}`,
@@ -91,12 +129,38 @@ function describeBroker(broker: Broker, name: string, keys: string[] | null, req
       configs: [],
     };
   }
-  const configs: Entry[] = [];
-  for (const e of broker.config.entries()) {
-    if (keys && !keys.includes(e.def.name)) continue;
-    configs.push(toEntry({ def: e.def, value: e.value, source: e.source, synonyms: [{ name: e.def.name, value: e.value, source: e.source }] }, req));
-  }
   return { errorCode: ErrorCode.NONE, errorMessage: null, resourceType: ResourceType.BROKER, resourceName: name, configs };
+}
+
+const LOGGER_DEF: Omit<ConfigDef, 'name'> = {
+  type: 'string',
+  default: 'INFO',
+  doc: 'Log level of this logger (TRACE, DEBUG, INFO, WARN, ERROR, FATAL, OFF).',
+  scope: 'broker',
+  dynamic: 'per-broker',
+  supported: true,
+};
+
+function describeLoggers(broker: Broker, name: string, keys: string[] | null, req: DescribeConfigsRequest): Result {
+  const wanted = keysFilter(keys);
+  try {
+    const configs = broker.configAdmin
+      .loggers(name)
+      .filter((l) => wanted(l.name))
+      .map((l) => {
+        const source = l.set ? 'DYNAMIC_BROKER_LOGGER_CONFIG' : 'DEFAULT_CONFIG';
+        return toEntry({ def: { ...LOGGER_DEF, name: l.name }, value: l.level, source, synonyms: [{ name: l.name, value: l.level, source }] }, req);
+      });
+    return { errorCode: ErrorCode.NONE, errorMessage: null, resourceType: ResourceType.BROKER_LOGGER, resourceName: name, configs };
+  } catch (err) {
+    return {
+      errorCode: errorCodeOf(err, ErrorCode.UNKNOWN_SERVER_ERROR),
+      errorMessage: (err as Error).message,
+      resourceType: ResourceType.BROKER_LOGGER,
+      resourceName: name,
+      configs: [],
+    };
+  }
 }
 
 export default defineHandler<DescribeConfigsRequest, DescribeConfigsResponseInput>({
@@ -107,6 +171,7 @@ export default defineHandler<DescribeConfigsRequest, DescribeConfigsResponseInpu
     const results: Result[] = req.resources.map((r) => {
       if (r.resourceType === ResourceType.TOPIC) return describeTopic(ctx.broker, r.resourceName, r.configurationKeys, req);
       if (r.resourceType === ResourceType.BROKER) return describeBroker(ctx.broker, r.resourceName, r.configurationKeys, req);
+      if (r.resourceType === ResourceType.BROKER_LOGGER) return describeLoggers(ctx.broker, r.resourceName, r.configurationKeys, req);
       return {
         errorCode: ErrorCode.INVALID_REQUEST,
         errorMessage: `Unsupported resource type ${r.resourceType}`,

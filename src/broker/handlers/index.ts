@@ -1,5 +1,33 @@
 // Every API this broker serves, one file each. ApiVersions advertises exactly this list.
 import type { Handler } from '../handler.js';
+// Admin APIs (issue #4)
+import alterClientQuotas from './alter-client-quotas.js';
+import alterConfigs from './alter-configs.js';
+import alterPartitionReassignments from './alter-partition-reassignments.js';
+import deleteRecords from './delete-records.js';
+import describeClientQuotas from './describe-client-quotas.js';
+import describeLogDirs from './describe-log-dirs.js';
+import describeProducers from './describe-producers.js';
+import describeTopicPartitions from './describe-topic-partitions.js';
+import electLeaders from './elect-leaders.js';
+import incrementalAlterConfigs from './incremental-alter-configs.js';
+import listPartitionReassignments from './list-partition-reassignments.js';
+import offsetForLeaderEpoch from './offset-for-leader-epoch.js';
+// KIP-848 consumer groups (issue #3)
+import consumerGroupDescribe from './consumer-group-describe.js';
+import consumerGroupHeartbeat from './consumer-group-heartbeat.js';
+// Classic group coordinator (issue #3)
+import deleteGroups from './delete-groups.js';
+import describeGroups from './describe-groups.js';
+import findCoordinator from './find-coordinator.js';
+import heartbeat from './heartbeat.js';
+import joinGroup from './join-group.js';
+import leaveGroup from './leave-group.js';
+import listGroups from './list-groups.js';
+import offsetCommit from './offset-commit.js';
+import offsetDelete from './offset-delete.js';
+import offsetFetch from './offset-fetch.js';
+import syncGroup from './sync-group.js';
 import apiVersions from './api-versions.js';
 import createPartitions from './create-partitions.js';
 import createTopics from './create-topics.js';
@@ -13,6 +41,34 @@ import metadata from './metadata.js';
 import produce from './produce.js';
 
 export const allHandlers: Handler[] = [
+  // Classic group coordinator (issue #3)
+  findCoordinator,
+  joinGroup,
+  syncGroup,
+  heartbeat,
+  leaveGroup,
+  offsetCommit,
+  offsetFetch,
+  listGroups,
+  describeGroups,
+  deleteGroups,
+  offsetDelete,
+  // Admin APIs (issue #4)
+  alterClientQuotas,
+  alterConfigs,
+  alterPartitionReassignments,
+  deleteRecords,
+  describeClientQuotas,
+  describeLogDirs,
+  describeProducers,
+  describeTopicPartitions,
+  electLeaders,
+  incrementalAlterConfigs,
+  listPartitionReassignments,
+  offsetForLeaderEpoch,
+  // KIP-848 consumer groups (issue #3)
+  consumerGroupHeartbeat,
+  consumerGroupDescribe,
   produce,
   fetch,
   listOffsets,

@@ -6,8 +6,19 @@ import type {
   ProduceResponseInput,
   ProduceResponsePartitionProduceResponseInput,
 } from '../../protocol/gen/produce.js';
-import { setLogAppendTime, validateBatches } from '../../protocol/records/batch.js';
+import { setLogAppendTime, validateBatches, type BatchInfo } from '../../protocol/records/batch.js';
+import type { Partition } from '../../cluster/partition.js';
 import type { Broker } from '../broker.js';
+import { topicLogConfig } from '../config.js';
+import {
+  canCheckKeysSync,
+  codecForCompressionType,
+  findRecordWithoutKey,
+  findRecordWithoutKeySync,
+  needsRecompression,
+  recompressBatches,
+  type KeylessRecord,
+} from '../recompress.js';
 import { errorCodeOf } from '../errors.js';
 import { defineHandler } from '../handler.js';
 
@@ -55,15 +66,90 @@ function produceToPartition(
       );
     }
   }
+  // compression.type forcing a codec and the key check of compacted topics need the records
+  // (../recompress.ts). That work may be async (zstd), so it runs in a per-partition queue that
+  // keeps appends in request order; later appends to the partition wait behind it.
+  const target = codecForCompressionType(partition.settings.compressionType);
+  const recompress = needsRecompression(checked.batches, target);
+  const compacted = partition.settings.cleanupPolicy.includes('compact');
+  if (!recompress && !appendQueues.has(partition)) {
+    if (!compacted) return appendChecked(partition, index, records, checked.batches);
+    if (canCheckKeysSync(checked.batches)) {
+      let bad: KeylessRecord | null;
+      try {
+        bad = findRecordWithoutKeySync(records, checked.batches, `${topic}-${index}`);
+      } catch (err) {
+        return failed(index, ErrorCode.CORRUPT_MESSAGE, (err as Error).message);
+      }
+      if (bad) return keylessFailure(index, bad);
+      return appendChecked(partition, index, records, checked.batches);
+    }
+  }
+  return enqueueAppend(partition, index, async () => {
+    let buf = records;
+    let batches = checked.batches;
+    if (recompress) {
+      const lc = topicLogConfig(broker.config, broker.metadata.topic(topic)?.configs ?? {});
+      buf = await recompressBatches(buf, batches, target!, { gzip: lc.compressionGzipLevel, zstd: lc.compressionZstdLevel });
+      const again = validateBatches(buf, partition.settings.maxMessageBytes, { apiVersion });
+      if ('error' in again) return failed(index, again.error, again.message);
+      batches = again.batches;
+    }
+    if (compacted) {
+      const bad = await findRecordWithoutKey(buf, batches, `${topic}-${index}`);
+      if (bad) return keylessFailure(index, bad);
+    }
+    return { records: buf, batches };
+  });
+}
+
+function keylessFailure(index: number, bad: KeylessRecord): PartitionOut {
+  return { ...failed(index, ErrorCode.INVALID_RECORD, bad.message), recordErrors: [{ batchIndex: bad.batchIndex, batchIndexErrorMessage: bad.message }] };
+}
+
+/** Partitions with appends waiting for async preparation; the promise settles once the last has been started. */
+const appendQueues = new WeakMap<Partition, Promise<void>>();
+
+function enqueueAppend(
+  partition: Partition,
+  index: number,
+  prepare: () => Promise<PartitionOut | { records: Buffer; batches: BatchInfo[] }>,
+): Promise<PartitionOut> {
+  const prev = appendQueues.get(partition) ?? Promise.resolve();
+  let settle!: (r: Promise<PartitionOut> | PartitionOut) => void;
+  const result = new Promise<PartitionOut>((res) => (settle = res));
+  const step = prev.then(async () => {
+    try {
+      const prepared = await prepare();
+      // appendChecked assigns offsets synchronously, before the next queued append starts.
+      settle('batches' in prepared ? appendChecked(partition, index, prepared.records, prepared.batches) : prepared);
+    } catch (err) {
+      settle(failed(index, errorCodeOf(err, ErrorCode.CORRUPT_MESSAGE), (err as Error).message ?? null));
+    }
+  });
+  appendQueues.set(partition, step);
+  void step.then(() => {
+    if (appendQueues.get(partition) === step) appendQueues.delete(partition);
+  });
+  return result;
+}
+
+/** Timestamp checks (or LogAppendTime stamping) and the append itself, for validated batches. */
+function appendChecked(
+  partition: Partition,
+  index: number,
+  records: Buffer,
+  batches: BatchInfo[],
+): Promise<PartitionOut> | PartitionOut {
   let logAppendTime: number | undefined;
   if (partition.settings.messageTimestampType === 'LogAppendTime') {
     logAppendTime = Date.now();
-    for (const b of checked.batches) setLogAppendTime(records, b.position, logAppendTime);
+    for (const b of batches) setLogAppendTime(records, b.position, logAppendTime);
   } else {
     const now = Date.now();
     const before = partition.settings.timestampBeforeMaxMs;
     const after = partition.settings.timestampAfterMaxMs;
-    for (const b of checked.batches) {
+    for (const b of batches) {
       if (b.baseTimestamp < now - before || b.maxTimestamp > now + after) {
         return failed(
           index,
@@ -73,7 +159,7 @@ function produceToPartition(
       }
     }
   }
-  return partition.appendAsLeader(records, checked.batches, logAppendTime).then(
+  return partition.appendAsLeader(records, batches, logAppendTime).then(
     (r: AppendResult) => ({
       index,
       errorCode: ErrorCode.NONE,

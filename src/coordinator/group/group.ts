@@ -15,10 +15,10 @@
 //    for an id that has no group creates an empty *classic* group ("simple" commits, like
 //    Kafka), unless the request carries a member id / generation.
 //  - ListGroups / DescribeGroups / DeleteGroups use `type`, `state`, `protocolType`,
-//    `isEmpty()`. DescribeGroups on a consumer group answers like Kafka 4 does: the classic
-//    DescribeGroups gives errorCode GROUP_ID_NOT_FOUND; the consumer-protocol helper serves
-//    ConsumerGroupDescribe. DeleteGroups calls `group.close()` then writes the tombstones:
-//    the coordinator asks `group.tombstones()` for the keys to delete (besides offsets).
+//    `isEmpty()`. DescribeGroups on a consumer group answers like Kafka 4 does for v0-5: state
+//    'Dead', no members (the consumer-protocol helper serves ConsumerGroupDescribe).
+//    DeleteGroups (only when isEmpty()) calls `group.close()`, removes the group and writes
+//    tombstones for its offsets plus every key from `group.tombstones()`.
 //  - Persistence: `coordinator.appendRecords(groupId, records)` appends key/value pairs to the
 //    group's `__consumer_offsets` partition (keys/values are full Kafka record bytes: int16
 //    version + body; value null = tombstone) and resolves when durable. On startup the
@@ -32,8 +32,11 @@
 //    (`c.onLoaded(fn)`) run once everything is replayed (rebuild timers there).
 //  - Timers: a group owns its timers and clears them in `close()`; the coordinator calls close()
 //    on every group at broker shutdown.
-//  - `onExpire()` is optional: the periodic offset-expiration sweep deletes an empty group with
-//    no offsets left (tombstones from `tombstones()`).
+//  - The periodic offset-expiration sweep (`offsetExpirationBaseTimestamp`) deletes an empty group
+//    once it has no offsets left (close() + tombstones()).
+//  - Coordinator placement: `coordinator.checkCoordinator(groupId)` → NONE | NOT_COORDINATOR |
+//    COORDINATOR_NOT_AVAILABLE | COORDINATOR_LOAD_IN_PROGRESS | INVALID_GROUP_ID; call it first in
+//    every group request handler.
 import type { GroupCoordinator } from './coordinator.js';
 
 /** An ErrorCode value (`ErrorCode.NONE`, ...). */
@@ -62,6 +65,19 @@ export interface GroupLike {
   validateOffsetCommit(memberId: string, generationIdOrMemberEpoch: number, groupInstanceId: string | null): ErrorCodeValue;
   /** OffsetFetch v9+ carries memberId/memberEpoch (null/-1 for admin fetches, always allowed). */
   validateOffsetFetch(memberId: string | null, memberEpoch: number): ErrorCodeValue;
+  /**
+   * OffsetDelete: GROUP_ID_NOT_FOUND when dead, NON_EMPTY_GROUP when active and not a consumer
+   * group; NONE lets the per-partition check (`isSubscribedToTopic`) run.
+   */
+  validateOffsetDelete(): ErrorCodeValue;
+  /** True when an active member subscribes to the topic (OffsetDelete → GROUP_SUBSCRIBED_TO_TOPIC). */
+  isSubscribedToTopic(topic: string): boolean;
+  /**
+   * Offset expiry (offsets.retention.minutes): the time an offset committed at commitTimestamp
+   * starts ageing from, or null while it must not expire (group has members). Classic: the time
+   * the group became empty (consumer groups), or the commit time (simple groups).
+   */
+  offsetExpirationBaseTimestamp(commitTimestamp: number): number | null;
   /** Extra keys to tombstone when the group is deleted (classic: its GroupMetadataKey). */
   tombstones(): Buffer[];
   /** Clears timers; pending requests are answered with COORDINATOR_NOT_AVAILABLE. */

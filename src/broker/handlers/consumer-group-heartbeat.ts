@@ -1,0 +1,21 @@
+// ConsumerGroupHeartbeat (KIP-848): join, heartbeat, leave of consumer-protocol group members.
+import { consumerGroupsOf } from '../../coordinator/group/consumer-protocol/index.js';
+import type {
+  ConsumerGroupHeartbeatRequest,
+  ConsumerGroupHeartbeatResponseInput,
+} from '../../protocol/gen/consumer-group-heartbeat.js';
+import { ApiKey } from '../../protocol/gen/index.js';
+import { defineHandler } from '../handler.js';
+
+export default defineHandler<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponseInput>({
+  apiKey: ApiKey.ConsumerGroupHeartbeat,
+  minVersion: 0,
+  maxVersion: 1,
+  handle(req, ctx) {
+    return consumerGroupsOf(ctx.broker).heartbeat(req, {
+      apiVersion: ctx.apiVersion,
+      clientId: ctx.clientId ?? '',
+      clientHost: `/${ctx.connection.socket.remoteAddress ?? ''}`,
+    });
+  },
+});

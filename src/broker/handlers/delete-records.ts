@@ -1,0 +1,58 @@
+// DeleteRecords (v0-2): moves a partition's log start offset (offset -1 = the high watermark);
+// segments wholly below it are deleted. Returns the new low watermark.
+import { ErrorCode } from '../../protocol/errors.js';
+import type { DeleteRecordsRequest, DeleteRecordsResponseInput } from '../../protocol/gen/delete-records.js';
+import { ApiKey } from '../../protocol/gen/index.js';
+import { errorCodeOf } from '../errors.js';
+import { defineHandler } from '../handler.js';
+
+type TopicOut = NonNullable<DeleteRecordsResponseInput['topics']>[number];
+type PartitionOut = NonNullable<TopicOut['partitions']>[number];
+
+export default defineHandler<DeleteRecordsRequest, DeleteRecordsResponseInput>({
+  apiKey: ApiKey.DeleteRecords,
+  minVersion: 0,
+  maxVersion: 2,
+  async handle(req, ctx) {
+    const { broker } = ctx;
+    const topics: TopicOut[] = [];
+    let moved = false;
+    for (const t of req.topics) {
+      const partitions: PartitionOut[] = [];
+      for (const p of t.partitions) {
+        const fail = (errorCode: number): PartitionOut => ({ partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode });
+        const partition = broker.replicas.get(t.name, p.partitionIndex);
+        if (!partition) {
+          partitions.push(fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
+          continue;
+        }
+        if (partition.leaderId !== broker.nodeId) {
+          partitions.push(fail(ErrorCode.NOT_LEADER_OR_FOLLOWER));
+          continue;
+        }
+        // Kafka: records of a compact-only topic cannot be deleted by offset.
+        if (!partition.settings.cleanupPolicy.split(',').map((s) => s.trim()).includes('delete')) {
+          partitions.push(fail(ErrorCode.POLICY_VIOLATION));
+          continue;
+        }
+        const target = p.offset === -1 ? partition.log.highWatermark : p.offset;
+        if (target < 0 || target > partition.log.highWatermark) {
+          partitions.push(fail(ErrorCode.OFFSET_OUT_OF_RANGE));
+          continue;
+        }
+        try {
+          const before = partition.log.logStartOffset;
+          const low = await partition.log.deleteRecordsBefore(target);
+          if (low !== before) moved = true;
+          partitions.push({ partitionIndex: p.partitionIndex, lowWatermark: low, errorCode: ErrorCode.NONE });
+        } catch (err) {
+          partitions.push(fail(errorCodeOf(err, ErrorCode.UNKNOWN_SERVER_ERROR)));
+        }
+      }
+      topics.push({ name: t.name, partitions });
+    }
+    // Make the new log start offsets survive a crash.
+    if (moved) await broker.logs.checkpointRecoveryPoints().catch(() => undefined);
+    return { throttleTimeMs: 0, topics };
+  },
+});

@@ -1,0 +1,42 @@
+import { ErrorCode } from '../../protocol/errors.js';
+import type { OffsetFetchRequest, OffsetFetchResponseInput } from '../../protocol/gen/offset-fetch.js';
+import { ApiKey } from '../../protocol/gen/index.js';
+import { defineHandler } from '../handler.js';
+
+export default defineHandler<OffsetFetchRequest, OffsetFetchResponseInput>({
+  apiKey: ApiKey.OffsetFetch,
+  minVersion: 0,
+  maxVersion: 9,
+  async handle(req, ctx) {
+    const v = ctx.apiVersion;
+    const { groups } = ctx.broker;
+    if (v >= 8) {
+      const out = await Promise.all(
+        req.groups.map(async (g) => {
+          const r = await groups.fetchOffsets(g.groupId, g.topics, v >= 9 ? g.memberId : null, v >= 9 ? g.memberEpoch : -1);
+          return { groupId: g.groupId, errorCode: r.errorCode, topics: r.topics };
+        }),
+      );
+      return { throttleTimeMs: 0, groups: out };
+    }
+    // v0-1 have no "all topics" form and no top-level error: errors go on every partition.
+    const topics = v >= 2 ? req.topics : (req.topics ?? []);
+    const r = await groups.fetchOffsets(req.groupId, topics, null, -1);
+    if (r.errorCode !== ErrorCode.NONE && v < 2) {
+      return {
+        throttleTimeMs: 0,
+        topics: (topics ?? []).map((t) => ({
+          name: t.name,
+          partitions: t.partitionIndexes.map((partitionIndex) => ({
+            partitionIndex,
+            committedOffset: -1,
+            committedLeaderEpoch: -1,
+            metadata: '',
+            errorCode: r.errorCode,
+          })),
+        })),
+      };
+    }
+    return { throttleTimeMs: 0, errorCode: r.errorCode, topics: r.topics };
+  },
+});

@@ -1,0 +1,570 @@
+// The group coordinator service (`broker.groups`): hosts the groups whose `__consumer_offsets`
+// partition this broker leads, stores committed offsets (shared by every group type), persists
+// both to `__consumer_offsets` in Kafka's formats and replays them at startup, and expires empty
+// groups' offsets per offsets.retention.minutes. One method per API; handlers only translate.
+import type { Broker } from '../../broker/broker.js';
+import { errorCodeOf } from '../../broker/errors.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import {
+  OffsetsTopic,
+  decodeCoordinatorRecord,
+  groupMetadataKey,
+  groupMetadataValue,
+  offsetCommitKey,
+  offsetCommitValue,
+  type CoordinatorRecord,
+} from '../offsets-topic.js';
+import { ClassicGroup, type ClassicGroupHost, type JoinParams, type JoinResult, type SyncResult } from './classic-group.js';
+import { groupTypeInstallers, type ErrorCodeValue, type GroupLike } from './group.js';
+
+export interface OffsetEntry {
+  topic: string;
+  partition: number;
+  offset: number;
+  leaderEpoch: number;
+  metadata: string;
+  commitTimestamp: number;
+  expireTimestamp: number;
+}
+
+export interface CommitPartition {
+  partitionIndex: number;
+  committedOffset: number;
+  committedLeaderEpoch: number;
+  committedMetadata: string | null;
+}
+
+export interface FetchedOffset {
+  partitionIndex: number;
+  committedOffset: number;
+  committedLeaderEpoch: number;
+  metadata: string | null;
+  errorCode: number;
+}
+
+export interface DescribedGroup {
+  errorCode: number;
+  groupId: string;
+  groupState: string;
+  protocolType: string;
+  protocolData: string;
+  members: {
+    memberId: string;
+    groupInstanceId: string | null;
+    clientId: string;
+    clientHost: string;
+    memberMetadata: Buffer;
+    memberAssignment: Buffer;
+  }[];
+}
+
+type Replayer = (keyVersion: number, key: Buffer, value: Buffer | null) => void;
+
+function tpKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+export class GroupCoordinator {
+  readonly offsetsTopic: OffsetsTopic;
+  private readonly groups = new Map<string, GroupLike>();
+  /** groupId → (topic, partition) → committed offset. */
+  readonly offsets = new Map<string, Map<string, OffsetEntry>>();
+  private readonly replayers = new Map<number, Replayer>();
+  private readonly loadedHooks: (() => void)[] = [];
+  private loaded = false;
+  private closed = false;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private readonly classicHost: ClassicGroupHost;
+
+  constructor(private readonly broker: Broker) {
+    this.offsetsTopic = new OffsetsTopic(broker);
+    const config = broker.config;
+    this.classicHost = {
+      get initialRebalanceDelayMs() {
+        return config.groupInitialRebalanceDelayMs;
+      },
+      get maxSize() {
+        return config.groupMaxSize;
+      },
+      persist: (group) =>
+        this.appendRecords(group.groupId, [{ key: groupMetadataKey(group.groupId), value: groupMetadataValue(group.toRecord()) }]),
+      log: (msg) => broker.log(msg),
+    };
+    for (const install of groupTypeInstallers) install(this);
+  }
+
+  // ------------------------------------------------------------------ extension points
+
+  registerReplayer(keyVersions: readonly number[], fn: Replayer): void {
+    for (const v of keyVersions) this.replayers.set(v, fn);
+  }
+
+  onLoaded(fn: () => void): void {
+    this.loadedHooks.push(fn);
+  }
+
+  getGroup(groupId: string): GroupLike | undefined {
+    return this.groups.get(groupId);
+  }
+
+  putGroup(group: GroupLike): void {
+    this.groups.set(group.groupId, group);
+  }
+
+  removeGroup(groupId: string): void {
+    this.groups.delete(groupId);
+  }
+
+  allGroups(): Iterable<GroupLike> {
+    return this.groups.values();
+  }
+
+  appendRecords(groupId: string, records: CoordinatorRecord[]): Promise<void> {
+    return this.offsetsTopic.append(groupId, records);
+  }
+
+  /** Creates a classic group (used by JoinGroup and simple offset commits). */
+  createClassicGroup(groupId: string): ClassicGroup {
+    const g = new ClassicGroup(groupId, this.classicHost);
+    this.groups.set(groupId, g);
+    return g;
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  /** Replays `__consumer_offsets` (every partition this broker leads) into memory. */
+  async load(): Promise<void> {
+    await this.offsetsTopic.replay((_partition, key, value) => {
+      let rec;
+      try {
+        rec = decodeCoordinatorRecord(key, value);
+      } catch (err) {
+        this.broker.log(`__consumer_offsets: skipping undecodable record: ${(err as Error).message}`);
+        return;
+      }
+      if (rec.kind === 'offset') {
+        const { group, topic, partition } = rec.key;
+        if (rec.value === null) {
+          this.offsets.get(group)?.delete(tpKey(topic, partition));
+          if (this.offsets.get(group)?.size === 0) this.offsets.delete(group);
+        } else {
+          this.storeOffset(group, {
+            topic,
+            partition,
+            offset: rec.value.offset,
+            leaderEpoch: rec.value.leaderEpoch,
+            metadata: rec.value.metadata,
+            commitTimestamp: rec.value.commitTimestamp,
+            expireTimestamp: rec.value.expireTimestamp,
+          });
+        }
+      } else if (rec.kind === 'group') {
+        const existing = this.groups.get(rec.group);
+        if (rec.value === null) {
+          if (existing?.type === 'classic') this.groups.delete(rec.group);
+        } else {
+          this.groups.set(rec.group, ClassicGroup.fromRecord(rec.group, rec.value, this.classicHost));
+        }
+      } else {
+        this.replayers.get(rec.keyVersion)?.(rec.keyVersion, rec.key, rec.value);
+      }
+    });
+    // Offsets without group metadata belong to "simple" (offset-only) classic groups.
+    for (const groupId of this.offsets.keys()) if (!this.groups.has(groupId)) this.createClassicGroup(groupId);
+    for (const g of this.groups.values()) if (g instanceof ClassicGroup) g.startSessionTimers();
+    for (const hook of this.loadedHooks) hook();
+    this.loaded = true;
+    const interval = Math.max(1000, this.broker.config.offsetsRetentionCheckIntervalMs);
+    this.expiryTimer = setInterval(() => {
+      this.runExpiration(Date.now()).catch((err) => this.broker.log(`offset expiration failed: ${(err as Error).message}`));
+    }, interval);
+    this.expiryTimer.unref?.();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.loaded = false;
+    clearInterval(this.expiryTimer);
+    for (const g of this.groups.values()) g.close();
+  }
+
+  // ------------------------------------------------------------------ placement
+
+  /**
+   * NONE when this broker coordinates the group; NOT_COORDINATOR when another broker does;
+   * COORDINATOR_LOAD_IN_PROGRESS before the replay finished; INVALID_GROUP_ID for ''.
+   */
+  async checkCoordinator(groupId: string): Promise<ErrorCodeValue> {
+    if (this.closed) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (!this.loaded) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+    try {
+      await this.offsetsTopic.ensure();
+    } catch {
+      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    }
+    const leader = this.offsetsTopic.leaderFor(groupId);
+    if (leader < 0) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (leader !== this.broker.nodeId) return ErrorCode.NOT_COORDINATOR;
+    return ErrorCode.NONE;
+  }
+
+  /** FindCoordinator for a group key: the leader of the group's `__consumer_offsets` partition. */
+  async findGroupCoordinator(
+    groupId: string,
+  ): Promise<{ errorCode: number; errorMessage: string | null; nodeId: number; host: string; port: number }> {
+    const none = { nodeId: -1, host: '', port: -1 };
+    try {
+      await this.offsetsTopic.ensure();
+    } catch (err) {
+      return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: (err as Error).message, ...none };
+    }
+    const leader = this.offsetsTopic.leaderFor(groupId);
+    const node = this.broker.metadata.brokers().find((b) => b.nodeId === leader);
+    if (leader < 0 || !node) {
+      return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: 'The coordinator is not available.', ...none };
+    }
+    if (leader === this.broker.nodeId && !this.loaded) {
+      return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, errorMessage: null, ...none };
+    }
+    return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: node.nodeId, host: node.host, port: node.port };
+  }
+
+  // ------------------------------------------------------------------ classic protocol
+
+  async joinGroup(groupId: string, p: JoinParams): Promise<JoinResult> {
+    const fail = (errorCode: number): JoinResult => ({
+      errorCode,
+      generationId: -1,
+      protocolType: null,
+      protocolName: null,
+      leader: '',
+      skipAssignment: false,
+      memberId: p.memberId,
+      members: [],
+    });
+    if (groupId === '') return fail(ErrorCode.INVALID_GROUP_ID);
+    const err = await this.checkCoordinator(groupId);
+    if (err !== ErrorCode.NONE) return fail(err);
+    const cfg = this.broker.config;
+    if (p.sessionTimeoutMs < cfg.groupMinSessionTimeoutMs || p.sessionTimeoutMs > cfg.groupMaxSessionTimeoutMs) {
+      return fail(ErrorCode.INVALID_SESSION_TIMEOUT);
+    }
+    let group = this.groups.get(groupId);
+    if (group && group.type !== 'classic') {
+      if (!group.isEmpty()) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+      // An empty consumer-protocol group converts to a classic one (like Kafka's migration).
+      group.close();
+      this.groups.delete(groupId);
+      group = undefined;
+    }
+    if (!group) {
+      if (p.memberId !== '') return fail(ErrorCode.UNKNOWN_MEMBER_ID);
+      group = this.createClassicGroup(groupId);
+    }
+    return (group as ClassicGroup).join(p);
+  }
+
+  private async classicGroupFor(groupId: string): Promise<ClassicGroup | ErrorCodeValue> {
+    if (groupId === '') return ErrorCode.INVALID_GROUP_ID;
+    const err = await this.checkCoordinator(groupId);
+    if (err !== ErrorCode.NONE) return err;
+    const group = this.groups.get(groupId);
+    if (!group) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (!(group instanceof ClassicGroup)) return ErrorCode.GROUP_ID_NOT_FOUND;
+    return group;
+  }
+
+  async syncGroup(
+    groupId: string,
+    memberId: string,
+    groupInstanceId: string | null,
+    generationId: number,
+    protocolType: string | null,
+    protocolName: string | null,
+    assignments: { memberId: string; assignment: Buffer }[],
+  ): Promise<SyncResult> {
+    const g = await this.classicGroupFor(groupId);
+    if (typeof g === 'number') return { errorCode: g, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) };
+    return g.sync(memberId, groupInstanceId, generationId, protocolType, protocolName, assignments);
+  }
+
+  async heartbeat(groupId: string, memberId: string, groupInstanceId: string | null, generationId: number): Promise<ErrorCodeValue> {
+    const g = await this.classicGroupFor(groupId);
+    if (typeof g === 'number') return g;
+    return g.heartbeat(memberId, groupInstanceId, generationId);
+  }
+
+  async leaveGroup(
+    groupId: string,
+    members: { memberId: string; groupInstanceId: string | null }[],
+  ): Promise<{ errorCode: ErrorCodeValue; members: ErrorCodeValue[] }> {
+    const g = await this.classicGroupFor(groupId);
+    if (typeof g === 'number') return { errorCode: g, members: members.map(() => g) };
+    return { errorCode: ErrorCode.NONE, members: g.leave(members) };
+  }
+
+  // ------------------------------------------------------------------ offsets
+
+  private storeOffset(groupId: string, e: OffsetEntry): void {
+    let m = this.offsets.get(groupId);
+    if (!m) this.offsets.set(groupId, (m = new Map()));
+    m.set(tpKey(e.topic, e.partition), e);
+  }
+
+  /** OffsetCommit: validates against the group, appends durably, then updates memory. */
+  async commitOffsets(
+    groupId: string,
+    memberId: string,
+    generationIdOrMemberEpoch: number,
+    groupInstanceId: string | null,
+    topics: { name: string; partitions: CommitPartition[] }[],
+    apiVersion: number,
+  ): Promise<{ name: string; partitions: { partitionIndex: number; errorCode: number }[] }[]> {
+    const all = (code: number) => topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code })) }));
+    if (groupId === '') return all(ErrorCode.INVALID_GROUP_ID);
+    const err = await this.checkCoordinator(groupId);
+    if (err !== ErrorCode.NONE) return all(err);
+    let group = this.groups.get(groupId);
+    if (!group) {
+      if (generationIdOrMemberEpoch >= 0) {
+        return all(apiVersion >= 9 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.ILLEGAL_GENERATION);
+      }
+      group = this.createClassicGroup(groupId);
+    }
+    const verdict = group.validateOffsetCommit(memberId, generationIdOrMemberEpoch, groupInstanceId);
+    if (verdict !== ErrorCode.NONE) return all(verdict);
+    const now = Date.now();
+    const maxMeta = this.broker.config.offsetMetadataMaxBytes;
+    const records: CoordinatorRecord[] = [];
+    const entries: OffsetEntry[] = [];
+    const result = topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => {
+        const meta = p.committedMetadata ?? '';
+        let code: number = ErrorCode.NONE;
+        const topic = this.broker.metadata.topic(t.name);
+        if (!topic || p.partitionIndex < 0 || p.partitionIndex >= topic.partitions.length) code = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        else if (Buffer.byteLength(meta) > maxMeta) code = ErrorCode.OFFSET_METADATA_TOO_LARGE;
+        else {
+          const e: OffsetEntry = {
+            topic: t.name,
+            partition: p.partitionIndex,
+            offset: p.committedOffset,
+            leaderEpoch: p.committedLeaderEpoch,
+            metadata: meta,
+            commitTimestamp: now,
+            expireTimestamp: -1,
+          };
+          entries.push(e);
+          records.push({
+            key: offsetCommitKey(groupId, t.name, p.partitionIndex),
+            value: offsetCommitValue({ offset: e.offset, leaderEpoch: e.leaderEpoch, metadata: meta, commitTimestamp: now }),
+          });
+        }
+        return { partitionIndex: p.partitionIndex, errorCode: code };
+      }),
+    }));
+    if (records.length === 0) return result;
+    try {
+      await this.appendRecords(groupId, records);
+    } catch (e) {
+      const code = errorCodeOf(e, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      for (const t of result) for (const p of t.partitions) if (p.errorCode === ErrorCode.NONE) p.errorCode = code;
+      return result;
+    }
+    // The group may have been deleted meanwhile (DeleteGroups); the commit still stands, like Kafka.
+    if (!this.groups.has(groupId)) this.createClassicGroup(groupId);
+    for (const e of entries) this.storeOffset(groupId, e);
+    return result;
+  }
+
+  /** OffsetFetch for one group; topics null = every committed offset. */
+  async fetchOffsets(
+    groupId: string,
+    topics: { name: string; partitionIndexes: number[] }[] | null,
+    memberId: string | null,
+    memberEpoch: number,
+  ): Promise<{ errorCode: number; topics: { name: string; partitions: FetchedOffset[] }[] }> {
+    const err = groupId === '' ? ErrorCode.INVALID_GROUP_ID : await this.checkCoordinator(groupId);
+    if (err !== ErrorCode.NONE) return { errorCode: err, topics: [] };
+    const group = this.groups.get(groupId);
+    if (group) {
+      const v = group.validateOffsetFetch(memberId, memberEpoch);
+      if (v !== ErrorCode.NONE) return { errorCode: v, topics: [] };
+    } else if (memberId !== null && memberEpoch >= 0) {
+      return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] };
+    }
+    const stored = this.offsets.get(groupId);
+    if (topics === null) {
+      const byTopic = new Map<string, FetchedOffset[]>();
+      for (const e of stored?.values() ?? []) {
+        let list = byTopic.get(e.topic);
+        if (!list) byTopic.set(e.topic, (list = []));
+        list.push({ partitionIndex: e.partition, committedOffset: e.offset, committedLeaderEpoch: e.leaderEpoch, metadata: e.metadata, errorCode: ErrorCode.NONE });
+      }
+      return {
+        errorCode: ErrorCode.NONE,
+        topics: [...byTopic].map(([name, partitions]) => ({ name, partitions: partitions.sort((a, b) => a.partitionIndex - b.partitionIndex) })),
+      };
+    }
+    return {
+      errorCode: ErrorCode.NONE,
+      topics: topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitionIndexes.map((i) => {
+          const e = stored?.get(tpKey(t.name, i));
+          return e
+            ? { partitionIndex: i, committedOffset: e.offset, committedLeaderEpoch: e.leaderEpoch, metadata: e.metadata, errorCode: ErrorCode.NONE }
+            : { partitionIndex: i, committedOffset: -1, committedLeaderEpoch: -1, metadata: '', errorCode: ErrorCode.NONE };
+        }),
+      })),
+    };
+  }
+
+  /** OffsetDelete. */
+  async deleteOffsets(
+    groupId: string,
+    topics: { name: string; partitions: number[] }[],
+  ): Promise<{ errorCode: number; topics: { name: string; partitions: { partitionIndex: number; errorCode: number }[] }[] }> {
+    const err = groupId === '' ? ErrorCode.INVALID_GROUP_ID : await this.checkCoordinator(groupId);
+    if (err !== ErrorCode.NONE) return { errorCode: err, topics: [] };
+    const group = this.groups.get(groupId);
+    if (!group) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] };
+    const v = group.validateOffsetDelete();
+    if (v !== ErrorCode.NONE) return { errorCode: v, topics: [] };
+    const stored = this.offsets.get(groupId);
+    const records: CoordinatorRecord[] = [];
+    const toDelete: string[] = [];
+    const out = topics.map((t) => {
+      const subscribed = !group.isEmpty() && group.isSubscribedToTopic(t.name);
+      return {
+        name: t.name,
+        partitions: t.partitions.map((partitionIndex) => {
+          if (subscribed) return { partitionIndex, errorCode: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC };
+          const k = tpKey(t.name, partitionIndex);
+          if (stored?.has(k)) {
+            toDelete.push(k);
+            records.push({ key: offsetCommitKey(groupId, t.name, partitionIndex), value: null });
+          }
+          return { partitionIndex, errorCode: ErrorCode.NONE };
+        }),
+      };
+    });
+    if (records.length > 0) {
+      try {
+        await this.appendRecords(groupId, records);
+      } catch (e) {
+        return { errorCode: errorCodeOf(e, ErrorCode.COORDINATOR_NOT_AVAILABLE), topics: [] };
+      }
+      for (const k of toDelete) stored?.delete(k);
+      if (stored?.size === 0) this.offsets.delete(groupId);
+    }
+    return { errorCode: ErrorCode.NONE, topics: out };
+  }
+
+  // ------------------------------------------------------------------ admin
+
+  listGroups(statesFilter: string[], typesFilter: string[]): { groupId: string; protocolType: string; groupState: string; groupType: string }[] {
+    if (!this.loaded) return [];
+    const states = new Set(statesFilter.map((s) => s.toLowerCase()));
+    const types = new Set(typesFilter.map((s) => s.toLowerCase()));
+    const out = [];
+    for (const g of this.groups.values()) {
+      if (this.offsetsTopic.leaderFor(g.groupId) !== this.broker.nodeId) continue;
+      if (states.size > 0 && !states.has(g.state.toLowerCase())) continue;
+      if (types.size > 0 && !types.has(g.type)) continue;
+      out.push({ groupId: g.groupId, protocolType: g.protocolType, groupState: g.state, groupType: g.type });
+    }
+    return out;
+  }
+
+  async describeGroup(groupId: string): Promise<DescribedGroup> {
+    const base = { groupId, groupState: 'Dead', protocolType: '', protocolData: '', members: [] };
+    const err = await this.checkCoordinator(groupId);
+    if (err !== ErrorCode.NONE) return { errorCode: err, ...base };
+    const g = this.groups.get(groupId);
+    if (!(g instanceof ClassicGroup)) return { errorCode: ErrorCode.NONE, ...base };
+    const stable = g.state === 'Stable';
+    return {
+      errorCode: ErrorCode.NONE,
+      groupId,
+      groupState: g.state,
+      protocolType: g.protocolType,
+      protocolData: stable ? (g.protocolName ?? '') : '',
+      members: [...g.members.values()].map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.groupInstanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        memberMetadata: stable ? (m.protocols.find((p) => p.name === g.protocolName)?.metadata ?? Buffer.alloc(0)) : Buffer.alloc(0),
+        memberAssignment: stable ? m.assignment : Buffer.alloc(0),
+      })),
+    };
+  }
+
+  async deleteGroup(groupId: string): Promise<ErrorCodeValue> {
+    const err = groupId === '' ? ErrorCode.INVALID_GROUP_ID : await this.checkCoordinator(groupId);
+    if (err !== ErrorCode.NONE) return err;
+    const g = this.groups.get(groupId);
+    if (!g || g.state === 'Dead') return ErrorCode.GROUP_ID_NOT_FOUND;
+    if (!g.isEmpty()) return ErrorCode.NON_EMPTY_GROUP;
+    return this.removeGroupDurably(g);
+  }
+
+  private async removeGroupDurably(g: GroupLike): Promise<ErrorCodeValue> {
+    const stored = this.offsets.get(g.groupId);
+    const records: CoordinatorRecord[] = [];
+    for (const e of stored?.values() ?? []) records.push({ key: offsetCommitKey(g.groupId, e.topic, e.partition), value: null });
+    for (const key of g.tombstones()) records.push({ key, value: null });
+    try {
+      await this.appendRecords(g.groupId, records);
+    } catch (e) {
+      return errorCodeOf(e, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    }
+    if (this.groups.get(g.groupId) === g) {
+      if (g instanceof ClassicGroup) g.markDead();
+      else g.close();
+      this.groups.delete(g.groupId);
+    }
+    this.offsets.delete(g.groupId);
+    return ErrorCode.NONE;
+  }
+
+  /** Deletes expired offsets and empty groups left without offsets. Returns offsets removed. */
+  async runExpiration(now: number): Promise<number> {
+    if (!this.loaded) return 0;
+    const retentionMs = this.broker.config.offsetsRetentionMs;
+    let removed = 0;
+    for (const g of [...this.groups.values()]) {
+      if (this.offsetsTopic.leaderFor(g.groupId) !== this.broker.nodeId) continue;
+      const stored = this.offsets.get(g.groupId);
+      const expired: OffsetEntry[] = [];
+      for (const e of stored?.values() ?? []) {
+        const base = g.offsetExpirationBaseTimestamp(e.commitTimestamp);
+        if (base === null) continue;
+        const gone = e.expireTimestamp >= 0 ? now >= e.expireTimestamp : now - base >= retentionMs;
+        if (gone) expired.push(e);
+      }
+      if (expired.length > 0) {
+        try {
+          await this.appendRecords(
+            g.groupId,
+            expired.map((e) => ({ key: offsetCommitKey(g.groupId, e.topic, e.partition), value: null })),
+          );
+        } catch (err) {
+          this.broker.log(`expiring offsets of ${g.groupId} failed: ${(err as Error).message}`);
+          continue;
+        }
+        for (const e of expired) stored?.delete(tpKey(e.topic, e.partition));
+        removed += expired.length;
+        if (stored?.size === 0) this.offsets.delete(g.groupId);
+      }
+      const pending = g instanceof ClassicGroup ? g.pendingMemberCount : 0;
+      if (g.isEmpty() && pending === 0 && !this.offsets.has(g.groupId) && g.state === 'Empty' && this.groups.get(g.groupId) === g) {
+        await this.removeGroupDurably(g);
+      }
+    }
+    return removed;
+  }
+}
