@@ -150,7 +150,7 @@ static int cmd_produce(const char *bootstrap, const char *topic, int argc, char 
   set(c, "compression.type", "none");
   set(c, "enable.idempotence", "false");
   set(c, "max.in.flight.requests.per.connection", "5");
-  set(c, "queue.buffering.max.kbytes", "262144");
+  set(c, "queue.buffering.max.kbytes", "65536");
   set(c, "queue.buffering.max.messages", "1000000");
   set(c, "message.timeout.ms", "60000");
   rd_kafka_conf_set_dr_msg_cb(c, dr_cb);

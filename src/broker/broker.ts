@@ -63,6 +63,9 @@ export class Broker {
         return this.replicas.settingsFor(record ?? { name: topic, topicId: '', partitions: [], configs: {}, createdAt: 0 });
       },
       retentionCheckIntervalMs: this.config.logRetentionCheckIntervalMs,
+      cleanerEnabled: this.config.getBool('log.cleaner.enable'),
+      cleanerBackoffMs: this.config.getLong('log.cleaner.backoff.ms'),
+      onCleanerError: (log, err) => this.log(`log cleaner failed on ${log.topic}-${log.partition}: ${err.message}`),
     });
     this.replicas = new ReplicaManager(this.nodeId, this.config, this.metadata, this.logs);
     this.topics = new TopicAdmin(this.nodeId, this.config, this.metadata, this.replicas);

@@ -27,6 +27,11 @@ class FakeTopics implements TopicView {
     this.v++;
     return this;
   }
+  remove(name: string): this {
+    this.topics.delete(name);
+    this.v++;
+    return this;
+  }
   byName(name: string) {
     return this.topics.get(name);
   }
@@ -291,6 +296,22 @@ describe('KIP-848 consumer group state machine', () => {
       const b2 = g.heartbeat(hb('B', b1.memberEpoch!, owned(b1)), ctx);
       assert.equal(parts(b2)!.length, 2);
       assertSingleOwner(g);
+    } finally {
+      g.close();
+    }
+  });
+
+  it('drops partitions of a deleted topic without a revocation step', () => {
+    const topics = new FakeTopics().add('t', 2).add('u', 1);
+    const g = new ConsumerGroup('g', topics, settings);
+    try {
+      const a1 = g.heartbeat(join('A', ['t', 'u']), ctx);
+      assert.equal(parts(a1)!.length, 3);
+      topics.remove('t');
+      const a2 = g.heartbeat(hb('A', a1.memberEpoch!, owned(a1)), ctx);
+      assert.equal(a2.memberEpoch, 2);
+      assert.deepEqual(parts(a2), ['id-u:0']);
+      assert.equal(g.members.get('A')!.state, 'stable');
     } finally {
       g.close();
     }

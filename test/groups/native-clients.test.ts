@@ -52,12 +52,11 @@ describe('classic groups with librdkafka clients', () => {
     await broker.dispose();
   });
 
-  it('@confluentinc/kafka-javascript consumers share a group and commit', async () => {
-    const topic = 'ckjs-t';
-    const groupId = 'ckjs-group';
+  for (const strategy of ['range', 'cooperative-sticky']) it(`@confluentinc/kafka-javascript consumers (${strategy}) share a group and commit`, async () => {
+    const topic = `ckjs-${strategy}`;
+    const groupId = `ckjs-group-${strategy}`;
     await admin.createTopics({ topics: [{ topic, numPartitions: 4 }] });
     const values = Array.from({ length: 40 }, (_, i) => `c${i}`);
-    await producer.send({ topic, messages: values.map((value, i) => ({ value, partition: i % 4 })) });
 
     const ck = new confluent.KafkaJS.Kafka({ kafkaJS: { brokers: [broker.bootstrap], logLevel: confluent.KafkaJS.logLevel.NOTHING } });
     const seen = new Map<string, number>();
@@ -66,7 +65,7 @@ describe('classic groups with librdkafka clients', () => {
       ck.consumer({
         kafkaJS: { groupId, fromBeginning: true, sessionTimeout: 6000, heartbeatInterval: 300 },
         'group.protocol': 'classic',
-        'partition.assignment.strategy': 'range',
+        'partition.assignment.strategy': strategy,
       }),
     );
     try {
@@ -83,17 +82,28 @@ describe('classic groups with librdkafka clients', () => {
       }
       await waitFor(async () => {
         const d = await admin.describeGroups([groupId]);
-        return d.groups[0]!.state === 'Stable' && d.groups[0]!.members.length === 2;
-      }, 30_000, 'two librdkafka members in a stable group');
+        const g = d.groups[0]!;
+        // Cooperative rebalancing takes two rounds: wait for the final, complete assignment.
+        const owned = g.members.map((m) => kafkajs.AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment[topic] ?? []);
+        return g.state === 'Stable' && g.members.length === 2 && owned.every((p) => p.length === 2);
+      }, 30_000, 'two librdkafka members in a stable group with two partitions each');
+      // Produce once the group is stable, so no record is consumed before the final assignment.
+      await producer.send({ topic, messages: values.map((value, i) => ({ value, partition: i % 4 })) });
       await waitFor(() => values.every((v) => seen.has(v)), 30_000, 'all records consumed');
       const d = await admin.describeGroups([groupId]);
       assert.equal(d.groups[0]!.protocolType, 'consumer');
-      assert.equal(d.groups[0]!.protocol, 'range');
+      assert.equal(d.groups[0]!.protocol, strategy);
+      // Each member ends up owning two of the four partitions.
+      const owned = d.groups[0]!.members.map((m) => kafkajs.AssignerProtocol.MemberAssignment.decode(m.memberAssignment)!.assignment[topic] ?? []);
+      assert.deepEqual(owned.map((p) => p.length), [2, 2]);
+      assert.deepEqual(owned.flat().sort(), [0, 1, 2, 3]);
     } finally {
       for (const c of consumers) await c.disconnect();
     }
     // Both members consumed, from disjoint partitions, nothing twice.
     for (const v of values) assert.equal(seen.get(v), 1, `${v} once`);
+    assert.deepEqual(perConsumer.map((s) => s.size), [2, 2]);
+    assert.deepEqual([...perConsumer[0]!, ...perConsumer[1]!].sort(), [0, 1, 2, 3]);
     await waitFor(
       async () => (await admin.fetchOffsets({ groupId, topics: [topic] }))[0]!.partitions.every((p) => p.offset === '10'),
       10_000,

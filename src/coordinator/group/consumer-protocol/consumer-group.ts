@@ -499,6 +499,7 @@ export class ConsumerGroup implements GroupLike {
         return o !== undefined && o !== member.memberId;
       },
       owned,
+      topicExists: (t) => this.topics.byId(t) !== undefined,
     });
     if (next !== member) {
       this.clearOwnership(member);

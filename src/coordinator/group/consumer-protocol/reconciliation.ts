@@ -10,6 +10,7 @@
 //    another member still owns (assigned or pending revocation) is held back: the member is then
 //    UNRELEASED_PARTITIONS at the new epoch and gets it on a later heartbeat, after the old owner
 //    let go. So a partition never has two owners.
+//  - Partitions of a deleted topic are dropped at once: nobody else can get them.
 import { addPartition, cloneAssignment, intersects, type TopicPartitions } from './assignment.js';
 
 export type MemberState = 'stable' | 'unrevoked_partitions' | 'unreleased_partitions';
@@ -31,6 +32,8 @@ export interface ReconcileInput {
   readonly ownedByOther: (topicId: string, partition: number) => boolean;
   /** Partitions the member says it owns in this heartbeat; null when it did not say. */
   readonly owned: TopicPartitions | null;
+  /** False for deleted topics: their partitions are dropped without a revocation step. */
+  readonly topicExists?: (topicId: string) => boolean;
 }
 
 /** The member's next state. Returns the same object when nothing changes. */
@@ -57,10 +60,11 @@ function computeNext(member: MemberAssignmentState, input: ReconcileInput): Memb
   for (const t of topics) {
     const target = input.target.get(t) ?? new Set<number>();
     const current = member.assigned.get(t) ?? new Set<number>();
+    const deleted = input.topicExists ? !input.topicExists(t) : false;
     for (const p of current) {
       if (target.has(p)) addPartition(kept, t, p);
       else {
-        addPartition(revoking, t, p);
+        if (!deleted) addPartition(revoking, t, p);
         withNew.get(t)?.delete(p);
         if (withNew.get(t)?.size === 0) withNew.delete(t);
       }

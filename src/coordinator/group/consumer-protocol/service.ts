@@ -90,7 +90,6 @@ export function settingsFromConfig(config: {
 
 export class ConsumerGroupService {
   readonly registry: GroupRegistry;
-  private readonly created: ConsumerGroup[] = [];
 
   constructor(private readonly options: ConsumerGroupServiceOptions) {
     this.registry = options.registry ?? new LocalGroupRegistry();
@@ -151,7 +150,6 @@ export class ConsumerGroupService {
   newGroup(groupId: string): ConsumerGroup {
     const group = new ConsumerGroup(groupId, this.options.topics, this.options.settings, this.options.listener);
     this.registry.putGroup(group);
-    this.created.push(group);
     return group;
   }
 
@@ -175,9 +173,9 @@ export class ConsumerGroupService {
     });
   }
 
-  /** Clears every group's timers (broker shutdown). */
+  /** Clears every group's timers (standalone use; the GroupCoordinator closes its own groups). */
   close(): void {
-    for (const g of this.created) g.close();
+    if (this.registry instanceof LocalGroupRegistry) for (const g of this.registry.groups.values()) g.close();
   }
 }
 

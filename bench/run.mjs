@@ -1,0 +1,606 @@
+#!/usr/bin/env node
+// Fjord benchmark harness (issue #5): `npm run bench [-- --quick] [-- --only fjord,peers,...]`.
+// One run measures, on the same machine and with the same 1 KiB messages:
+//   1. ceilings (plain Node): loopback TCP, durable append pipeline (write + fdatasync/10 ms);
+//   2. Fjord (`fjord broker`, fresh data dir, default group-commit durability) driven by
+//      bench/.build/fjord-load (C, librdkafka): produce acks=1 / acks=all, consume, e2e latency;
+//   3. peers: Redis Streams XADD (in-memory and appendfsync always), NATS JetStream file store;
+//   4. `fjord dev` cold start + idle RSS, produce with 1 / 100 / 1000 partitions;
+// then prints a table of ratios vs targets and writes bench/results/latest.json.
+// Needs: `bash scripts/setup-bench.sh` (Debian packages + native load generators) and a built
+// broker (`npx tsc -p tsconfig.json`; run.mjs builds it when dist/ is missing).
+// MB = 1,000,000 bytes of message payload (1 KiB values), everywhere.
+import { spawn, spawnSync } from 'node:child_process';
+import { connect, createServer } from 'node:net';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem, release, tmpdir, hostname } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const BUILD = join(ROOT, 'bench', '.build');
+const LOAD = join(BUILD, 'fjord-load');
+const NATS_PUB = join(BUILD, 'nats-pub');
+const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+
+const argv = process.argv.slice(2);
+const QUICK = argv.includes('--quick');
+const onlyArg = argv.find((a) => a.startsWith('--only='))?.slice(7) ?? (argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined);
+const ONLY = onlyArg ? new Set(onlyArg.split(',')) : null;
+const want = (section) => !ONLY || ONLY.has(section);
+const DATA_ROOT = (() => {
+  const i = argv.indexOf('--data-root');
+  return i >= 0 ? resolve(argv[i + 1]) : tmpdir();
+})();
+
+// Durations (s) and sizes: --quick keeps the whole run under ~3 minutes.
+const P = QUICK
+  ? { tcpS: 2, durableS: 3, produceS: 4, latencyS: 5, latencyWarmS: 1, partitionsS: 3, redisN: 200_000, redisFsyncN: 100_000, natsS: 4, startupRuns: 3 }
+  : { tcpS: 5, durableS: 8, produceS: 10, latencyS: 11, latencyWarmS: 1, partitionsS: 8, redisN: 500_000, redisFsyncN: 300_000, natsS: 10, startupRuns: 5 };
+const MSG = 1024;
+const PARTITIONS = 6;
+const LAT_RATE = 5000;
+
+const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const round = (x, d = 1) => (x == null || !Number.isFinite(x) ? null : Math.round(x * 10 ** d) / 10 ** d);
+
+// ------------------------------------------------------------------ process helpers
+const children = new Set();
+function killAll() {
+  for (const c of children) {
+    try { c.kill('SIGKILL'); } catch {}
+  }
+}
+process.on('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { killAll(); process.exit(130); });
+
+/** Runs a command to completion (bounded by timeoutS); resolves { code, stdout, stderr, timedOut }. */
+function run(cmd, args, { timeoutS = 60, cwd = ROOT, env } = {}) {
+  return new Promise((resolveRun) => {
+    const child = spawn(cmd, args, { cwd, env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { if (stderr.length < 200_000) stderr += d; });
+    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeoutS * 1000);
+    child.on('error', (err) => { stderr += String(err); });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      children.delete(child);
+      resolveRun({ code, stdout, stderr, timedOut });
+    });
+  });
+}
+
+/** The last JSON line of a finished run, or throws with a reason. */
+function jsonResult(r, what) {
+  const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  if (r.timedOut) throw new Error(`${what}: timed out${line ? ` (partial: ${line})` : ''}`);
+  if (!line) throw new Error(`${what}: exit ${r.code}, no result; stderr: ${lastLines(r.stderr)}`);
+  const out = JSON.parse(line);
+  if (r.code !== 0) out.exitCode = r.code;
+  return out;
+}
+const lastLines = (s, n = 4) => s.trim().split('\n').filter((l) => !/PROTOERR|brokers are down/.test(l)).slice(-n).join(' | ') || '(empty)';
+
+/** Starts a long-running process; resolves once `ready(stdoutSoFar)` is true (or rejects). */
+function startDaemon(cmd, args, { ready, timeoutS = 20, cwd = ROOT, name = cmd }) {
+  return new Promise((resolveStart, rejectStart) => {
+    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let out = '';
+    let err = '';
+    let settled = false;
+    const timer = setTimeout(() => finish(new Error(`${name} not ready after ${timeoutS}s: ${lastLines(out + err)}`)), timeoutS * 1000);
+    const finish = (e) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (e) { stop(child); rejectStart(e); } else resolveStart(child);
+    };
+    const check = async () => {
+      try { if (await ready(out + err)) finish(); } catch {}
+    };
+    child.stdout.on('data', (d) => { out += d; if (out.length > 100_000) out = out.slice(-50_000); check(); });
+    child.stderr.on('data', (d) => { err += d; if (err.length > 100_000) err = err.slice(-50_000); check(); });
+    child.on('error', (e) => finish(e));
+    child.on('exit', (code) => { children.delete(child); finish(new Error(`${name} exited (${code}): ${lastLines(out + err)}`)); });
+    child.getOutput = () => out + err;
+  });
+}
+
+/** SIGTERM, then SIGKILL after graceS; resolves when the process is gone. */
+function stop(child, graceS = 10) {
+  return new Promise((r) => {
+    if (child.exitCode !== null || child.signalCode !== null) return r();
+    const t = setTimeout(() => { try { child.kill('SIGKILL'); } catch {} }, graceS * 1000);
+    child.once('exit', () => { clearTimeout(t); children.delete(child); r(); });
+    try { child.kill('SIGTERM'); } catch { r(); }
+  });
+}
+
+function freePort() {
+  return new Promise((r, j) => {
+    const s = createServer();
+    s.on('error', j);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => r(port)); });
+  });
+}
+
+async function waitForPort(port, timeoutS = 10) {
+  const end = Date.now() + timeoutS * 1000;
+  while (Date.now() < end) {
+    const ok = await new Promise((r) => {
+      const s = connect({ port, host: '127.0.0.1' }, () => { s.destroy(); r(true); });
+      s.on('error', () => r(false));
+    });
+    if (ok) return;
+    await sleep(20);
+  }
+  throw new Error(`port ${port} not open after ${timeoutS}s`);
+}
+
+/** utime+stime (s) of a process from /proc/<pid>/stat; null if gone. */
+const CLK_TCK = 100;
+function cpuSeconds(pid) {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / CLK_TCK; // fields 14 and 15
+  } catch { return null; }
+}
+/** Wraps an async step and reports the CPU share (cores) a process used during it. */
+async function withCpu(pid, fn) {
+  const c0 = cpuSeconds(pid);
+  const t0 = performance.now();
+  const result = await fn();
+  const c1 = cpuSeconds(pid);
+  const el = (performance.now() - t0) / 1000;
+  return { result, cpuShare: c0 == null || c1 == null ? null : round((c1 - c0) / el, 2) };
+}
+function rssMB(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch { return null; }
+}
+
+function tmp(prefix) {
+  mkdirSync(DATA_ROOT, { recursive: true });
+  return mkdtempSync(join(DATA_ROOT, `fjord-bench-${prefix}-`));
+}
+const tmpDirs = [];
+function tmpTracked(prefix) { const d = tmp(prefix); tmpDirs.push(d); return d; }
+
+// ------------------------------------------------------------------ machine
+function machine() {
+  const cpuInfo = (() => { try { return readFileSync('/proc/cpuinfo', 'utf8'); } catch { return ''; } })();
+  const model = /model name\s*:\s*(.*)/.exec(cpuInfo)?.[1] ?? cpus()[0]?.model ?? 'unknown';
+  const df = spawnSync('findmnt', ['-n', '-o', 'SOURCE,FSTYPE,OPTIONS', '-T', DATA_ROOT], { encoding: 'utf8' });
+  const src = df.stdout?.trim().split(/\s+/) ?? [];
+  let rotational = null;
+  let diskModel = null;
+  const dev = src[0]?.match(/^\/dev\/([a-z]+)/)?.[1];
+  if (dev) {
+    try { rotational = readFileSync(`/sys/block/${dev}/queue/rotational`, 'utf8').trim() === '1'; } catch {}
+    try { diskModel = readFileSync(`/sys/block/${dev}/device/model`, 'utf8').trim(); } catch {}
+  }
+  return {
+    host: hostname(),
+    cpuModel: model,
+    cores: cpus().length,
+    memoryGB: round(totalmem() / 2 ** 30, 1),
+    disk: { dataRoot: DATA_ROOT, device: src[0] ?? null, fsType: src[1] ?? null, mountOptions: src[2] ?? null, rotational, model: diskModel },
+    kernel: release(),
+    node: process.version,
+  };
+}
+
+// ------------------------------------------------------------------ 1. ceilings
+async function ceilingPair(serverRole, serverArgs, clientRole, clientArgs, timeoutS) {
+  const script = join(ROOT, 'bench', 'ceilings.mjs');
+  let port;
+  const server = await startDaemon(process.execPath, [script, serverRole, ...serverArgs], {
+    name: serverRole,
+    ready: (out) => { const m = /\{"port":(\d+)\}/.exec(out); if (m) port = Number(m[1]); return !!m; },
+  });
+  try {
+    const { result, cpuShare } = await withCpu(server.pid, () => run(process.execPath, [script, clientRole, String(port), ...clientArgs], { timeoutS }));
+    const res = jsonResult(result, clientRole);
+    res.serverCpuShare = cpuShare;
+    return res;
+  } finally {
+    await stop(server, 3);
+  }
+}
+
+async function ceilings(results) {
+  log(`ceiling: loopback TCP, 64 KiB writes, ${P.tcpS}s`);
+  try {
+    const r = await ceilingPair('tcp-server', [], 'tcp-client', [String(P.tcpS)], P.tcpS + 30);
+    results.ceilings.tcpMBps = round(r.MBps);
+    results.details.tcp = r;
+  } catch (e) { results.ceilings.tcpMBps = null; results.reasons.tcp = e.message; log(`  failed: ${e.message}`); }
+
+  log(`ceiling: durable append pipeline (512 KiB requests x8 in flight, write + fdatasync every 10 ms), ${P.durableS}s`);
+  const dir = tmpTracked('durable');
+  try {
+    const r = await ceilingPair('durable-server', [dir], 'durable-client', [String(P.durableS), String(512 * 1024), '8'], P.durableS + 60);
+    results.ceilings.durableMBps = round(r.MBps);
+    results.details.durable = r;
+  } catch (e) { results.ceilings.durableMBps = null; results.reasons.durable = e.message; log(`  failed: ${e.message}`); }
+}
+
+// ------------------------------------------------------------------ 2. Fjord
+async function ensureBuilt() {
+  if (existsSync(MAIN)) return;
+  log('dist/ missing: building the broker (npx tsc -p tsconfig.json)');
+  const r = await run('npx', ['tsc', '-p', 'tsconfig.json'], { timeoutS: 300 });
+  if (!existsSync(MAIN)) throw new Error(`build failed: ${lastLines(r.stdout + r.stderr)}`);
+}
+
+async function startBroker(dataDir) {
+  const port = await freePort();
+  const child = await startDaemon(process.execPath, [MAIN, 'broker', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
+    name: 'fjord broker',
+    ready: (out) => /listening on/.test(out),
+    timeoutS: 30,
+  });
+  return { child, bootstrap: `127.0.0.1:${port}` };
+}
+
+async function load(args, timeoutS) {
+  return jsonResult(await run(LOAD, args, { timeoutS }), `fjord-load ${args[0]}`);
+}
+
+async function fjordThroughput(results) {
+  const dataDir = tmpTracked('fjord');
+  const { child, bootstrap } = await startBroker(dataDir);
+  const pid = child.pid;
+  const F = results.fjord;
+  try {
+    const produce = async (key, topic, acks) => {
+      await load(['create', bootstrap, topic, String(PARTITIONS)], 60);
+      log(`fjord: produce acks=${acks}, ${PARTITIONS} partitions, 1 KiB, linger.ms=5, batch.size=1 MB, ${P.produceS}s`);
+      const { result, cpuShare } = await withCpu(pid, () =>
+        load(['produce', bootstrap, topic, '--acks', acks, '--seconds', String(P.produceS), '--size', String(MSG), '--linger-ms', '5', '--batch-bytes', '1048576'], P.produceS + 90));
+      result.brokerCpuShare = cpuShare;
+      results.details[key] = result;
+      if (result.failed) throw new Error(`${result.failed} messages failed: ${result.lastError}`);
+      return result;
+    };
+    try {
+      const r = await produce('produceAcks1', 'bench-acks1', '1');
+      F.produceAcks1MBps = round(r.MBps);
+    } catch (e) { F.produceAcks1MBps = null; results.reasons.produceAcks1 = e.message; log(`  failed: ${e.message}`); }
+
+    let acksAll = null;
+    try {
+      acksAll = await produce('produceAcksAll', 'bench-acksall', 'all');
+      F.produceAcksAllMBps = round(acksAll.MBps);
+    } catch (e) { F.produceAcksAllMBps = null; results.reasons.produceAcksAll = e.message; log(`  failed: ${e.message}`); }
+
+    if (acksAll?.msgs) {
+      log(`fjord: consume ${acksAll.msgs} messages (the acks=all topic, from page cache)`);
+      try {
+        const { result, cpuShare } = await withCpu(pid, () =>
+          load(['consume', bootstrap, 'bench-acksall', '--partitions', String(PARTITIONS), '--expect', String(acksAll.msgs), '--timeout-s', String(P.produceS * 6 + 30)], P.produceS * 6 + 60));
+        result.brokerCpuShare = cpuShare;
+        results.details.consume = result;
+        if (result.msgs < result.expected) throw new Error(`consumed ${result.msgs} of ${result.expected} (${result.lastError})`);
+        F.consumeMBps = round(result.MBps);
+      } catch (e) { F.consumeMBps = null; results.reasons.consume = e.message; log(`  failed: ${e.message}`); }
+    } else { F.consumeMBps = null; results.reasons.consume = 'nothing produced with acks=all'; }
+
+    log(`fjord: end-to-end latency at ${LAT_RATE} msg/s, acks=all, linger.ms=0, ${P.latencyS}s (first ${P.latencyWarmS}s not counted)`);
+    try {
+      await load(['create', bootstrap, 'bench-latency', String(PARTITIONS)], 60);
+      const { result, cpuShare } = await withCpu(pid, () =>
+        load(['latency', bootstrap, 'bench-latency', '--partitions', String(PARTITIONS), '--rate', String(LAT_RATE), '--seconds', String(P.latencyS), '--warmup-s', String(P.latencyWarmS), '--size', String(MSG), '--acks', 'all', '--linger-ms', '0'], P.latencyS + 60));
+      result.brokerCpuShare = cpuShare;
+      results.details.latency = result;
+      if (!result.samples) throw new Error(`no latency samples (sent ${result.sent}, received ${result.received})`);
+      F.e2eP50Ms = round(result.p50Ms, 2);
+      F.e2eP99Ms = round(result.p99Ms, 2);
+      F.e2eP999Ms = round(result.p999Ms, 2);
+      if (result.received < result.sent) results.reasons.latency = `only ${result.received} of ${result.sent} messages arrived`;
+    } catch (e) { F.e2eP50Ms = F.e2eP99Ms = F.e2eP999Ms = null; results.reasons.latency = e.message; log(`  failed: ${e.message}`); }
+  } finally {
+    await stop(child);
+  }
+}
+
+async function fjordPartitions(results) {
+  const F = results.fjord;
+  F.producePartitionsMBps = {};
+  for (const n of [1, 100, 1000]) {
+    const dataDir = tmpTracked(`fjord-p${n}`);
+    let broker;
+    try {
+      broker = await startBroker(dataDir);
+      await load(['create', broker.bootstrap, `bench-p${n}`, String(n)], 120);
+      log(`fjord: produce acks=1 to ${n} partition(s), messages spread round-robin, ${P.partitionsS}s`);
+      const { result, cpuShare } = await withCpu(broker.child.pid, () =>
+        load(['produce', broker.bootstrap, `bench-p${n}`, '--acks', '1', '--seconds', String(P.partitionsS), '--size', String(MSG), '--linger-ms', '5', '--batch-bytes', '1048576', '--spread', 'rr', '--partitions', String(n)], P.partitionsS + 90));
+      result.brokerCpuShare = cpuShare;
+      results.details[`produce${n}Partitions`] = result;
+      if (result.failed) throw new Error(`${result.failed} messages failed: ${result.lastError}`);
+      F.producePartitionsMBps[n] = round(result.MBps);
+    } catch (e) {
+      F.producePartitionsMBps[n] = null;
+      results.reasons[`produce${n}Partitions`] = e.message;
+      log(`  failed: ${e.message}`);
+    } finally {
+      if (broker) await stop(broker.child);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+  F.produce1PartitionMBps = F.producePartitionsMBps[1];
+  F.produce100PartitionsMBps = F.producePartitionsMBps[100];
+  F.produce1000PartitionsMBps = F.producePartitionsMBps[1000];
+}
+
+// ------------------------------------------------------------------ 4. cold start + idle RSS
+/** One Metadata v1 request (all topics) over a raw socket; resolves true on a matching response with ≥1 broker. */
+function metadataProbe(port) {
+  return new Promise((resolveProbe) => {
+    const clientId = Buffer.from('fjord-bench');
+    const body = Buffer.alloc(2 + 2 + 4 + 2 + clientId.length + 4);
+    let o = 0;
+    o = body.writeInt16BE(3, o); // Metadata
+    o = body.writeInt16BE(1, o); // v1
+    o = body.writeInt32BE(4242, o);
+    o = body.writeInt16BE(clientId.length, o);
+    o += clientId.copy(body, o);
+    body.writeInt32BE(-1, o); // topics: null = all
+    const frame = Buffer.alloc(4 + body.length);
+    frame.writeInt32BE(body.length, 0);
+    body.copy(frame, 4);
+    let buf = Buffer.alloc(0);
+    const s = connect({ port, host: '127.0.0.1' }, () => s.write(frame));
+    const done = (ok) => { s.destroy(); resolveProbe(ok); };
+    s.setTimeout(2000, () => done(false));
+    s.on('error', () => done(false));
+    s.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      if (buf.length < 4 || buf.length < 4 + buf.readInt32BE(0)) return;
+      done(buf.readInt32BE(4) === 4242 && buf.length >= 12 && buf.readInt32BE(8) >= 1);
+    });
+  });
+}
+
+async function coldStart(results) {
+  const startups = [];
+  const rss = [];
+  for (let i = 0; i < P.startupRuns; i++) {
+    const dataDir = tmpTracked('dev');
+    const port = await freePort();
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [MAIN, 'dev', '--port', String(port), '--data-dir', dataDir], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    children.add(child);
+    let err = '';
+    child.stderr.on('data', (d) => { if (err.length < 10_000) err += d; });
+    try {
+      let ok = false;
+      const deadline = t0 + 15_000;
+      while (!ok && performance.now() < deadline && child.exitCode === null) {
+        ok = await metadataProbe(port);
+        if (!ok) await sleep(2);
+      }
+      if (!ok) throw new Error(`fjord dev gave no Metadata response within 15 s: ${lastLines(err)}`);
+      startups.push(performance.now() - t0);
+      await sleep(1000);
+      rss.push(rssMB(child.pid));
+    } catch (e) {
+      results.reasons.startup = e.message;
+      log(`  failed: ${e.message}`);
+    } finally {
+      await stop(child);
+    }
+  }
+  // Reference: spawn of a bare `node -e 0` to exit, on the same (possibly busy) machine.
+  const bare = [];
+  for (let i = 0; i < P.startupRuns; i++) {
+    const t = performance.now();
+    await run(process.execPath, ['-e', '0'], { timeoutS: 30 });
+    bare.push(performance.now() - t);
+  }
+  const median = (a) => { const s = a.filter((x) => x != null).sort((x, y) => x - y); return s.length ? s[Math.floor(s.length / 2)] : null; };
+  results.fjord.startupMs = round(median(startups), 0);
+  results.fjord.idleRssMB = round(median(rss), 1);
+  results.fjord.nodeBareStartMs = round(median(bare), 0);
+  results.details.startup = { bareNodeRuns: bare.map((x) => round(x, 1)), runs: startups.map((x) => round(x, 1)), rssMB: rss.map((x) => round(x, 1)), note: 'spawn of `node dist/src/cli/main.js dev` to first Metadata v1 response; median of runs' };
+}
+
+// ------------------------------------------------------------------ 3. peers
+function which(cmd) {
+  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+async function redisRun(results, key, extraArgs, n, label) {
+  if (!which('redis-server') || !which('redis-benchmark')) {
+    results.peers[key] = null;
+    results.reasons[key] = 'redis-server / redis-benchmark not installed (run scripts/setup-bench.sh)';
+    log(`  ${label}: skipped, ${results.reasons[key]}`);
+    return;
+  }
+  const dir = tmpTracked('redis');
+  const port = await freePort();
+  let server;
+  try {
+    server = await startDaemon('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--protected-mode', 'no', ...extraArgs], {
+      name: 'redis-server', ready: (out) => /Ready to accept connections/.test(out), timeoutS: 15,
+    });
+    log(`peer: ${label}: redis-benchmark -P 32 -c 50 -n ${n} XADD <1 KiB>`);
+    const value = 'x'.repeat(MSG);
+    const { result, cpuShare } = await withCpu(server.pid, () =>
+      run('redis-benchmark', ['-h', '127.0.0.1', '-p', String(port), '-c', '50', '-P', '32', '-n', String(n), '--csv', 'XADD', 'bench', '*', 'v', value], { timeoutS: 180 }));
+    if (result.timedOut) throw new Error('redis-benchmark timed out after 180 s');
+    const line = result.stdout.trim().split('\n').pop() ?? '';
+    const rps = Number(/^"[^"]*","([\d.]+)"/.exec(line)?.[1]);
+    if (!Number.isFinite(rps) || rps <= 0) throw new Error(`could not parse redis-benchmark output: ${lastLines(result.stdout + result.stderr, 2).slice(0, 300)}`);
+    results.peers[key] = round((rps * MSG) / 1e6);
+    results.details[key] = { requestsPerSec: rps, serverCpuShare: cpuShare, config: extraArgs.join(' ') || 'appendonly no, save ""' };
+  } catch (e) {
+    results.peers[key] = null;
+    results.reasons[key] = e.message;
+    log(`  failed: ${e.message}`);
+  } finally {
+    if (server) await stop(server, 5);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function nats(results) {
+  if (!which('nats-server') || !existsSync(NATS_PUB)) {
+    results.peers.natsJetStreamMBps = null;
+    results.reasons.nats = !which('nats-server') ? 'nats-server not installed (run scripts/setup-bench.sh)' : 'bench/.build/nats-pub missing (run scripts/setup-bench.sh)';
+    log(`  NATS: skipped, ${results.reasons.nats}`);
+    return;
+  }
+  const dir = tmpTracked('nats');
+  const port = await freePort();
+  let server;
+  try {
+    server = await startDaemon('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], {
+      name: 'nats-server', ready: (out) => /Server is ready/.test(out), timeoutS: 15,
+    });
+    log(`peer: NATS JetStream file store, async publish 1 KiB (bench/.build/nats-pub, 4000 in flight), ${P.natsS}s`);
+    const { result, cpuShare } = await withCpu(server.pid, () =>
+      run(NATS_PUB, ['-url', `nats://127.0.0.1:${port}`, '-seconds', String(P.natsS), '-size', String(MSG), '-inflight', '4000'], { timeoutS: P.natsS + 90 }));
+    const r = jsonResult(result, 'nats-pub');
+    r.serverCpuShare = cpuShare;
+    results.peers.natsJetStreamMBps = round(r.MBps);
+    results.details.nats = r;
+  } catch (e) {
+    results.peers.natsJetStreamMBps = null;
+    results.reasons.nats = e.message;
+    log(`  failed: ${e.message}`);
+  } finally {
+    if (server) await stop(server, 5);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ------------------------------------------------------------------ 5. table
+function table(results) {
+  const { ceilings: C, fjord: F, peers: R } = results;
+  const ratio = (a, b) => (a == null || b == null || b === 0 ? null : a / b);
+  const rows = [
+    ['ceiling: loopback TCP (64 KiB writes)', C.tcpMBps, 'MB/s'],
+    ['ceiling: durable append (fdatasync/10 ms)', C.durableMBps, 'MB/s'],
+    ['redis XADD in-memory (-P 32)', R.redisMBps, 'MB/s'],
+    ['redis XADD appendfsync always', R.redisFsyncAlwaysMBps, 'MB/s'],
+    ['NATS JetStream file, async publish', R.natsJetStreamMBps, 'MB/s'],
+    ['fjord produce acks=1', F.produceAcks1MBps, 'MB/s'],
+    ['fjord produce acks=all', F.produceAcksAllMBps, 'MB/s'],
+    ['fjord consume', F.consumeMBps, 'MB/s'],
+    [`fjord e2e p50 @${LAT_RATE}/s`, F.e2eP50Ms, 'ms'],
+    ['fjord e2e p99', F.e2eP99Ms, 'ms'],
+    ['fjord e2e p99.9', F.e2eP999Ms, 'ms'],
+    ['fjord dev cold start', F.startupMs, 'ms'],
+    ['(reference: bare `node -e 0` spawn to exit)', F.nodeBareStartMs, 'ms'],
+    ['fjord dev idle RSS', F.idleRssMB, 'MB'],
+    ['fjord produce 1 partition', F.produce1PartitionMBps, 'MB/s'],
+    ['fjord produce 100 partitions', F.produce100PartitionsMBps, 'MB/s'],
+    ['fjord produce 1000 partitions', F.produce1000PartitionsMBps, 'MB/s'],
+  ];
+  const checks = [
+    ['acks=all / durable ceiling', ratio(F.produceAcksAllMBps, C.durableMBps), '>= 0.65', (x) => x >= 0.65],
+    ['acks=all / redis fsync always', ratio(F.produceAcksAllMBps, R.redisFsyncAlwaysMBps), '>= 1.4', (x) => x >= 1.4],
+    ['acks=all / NATS JetStream', ratio(F.produceAcksAllMBps, R.natsJetStreamMBps), '>= 2', (x) => x >= 2],
+    ['acks=1 / redis in-memory', ratio(F.produceAcks1MBps, R.redisMBps), '>= 1.3', (x) => x >= 1.3],
+    ['consume / TCP ceiling', ratio(F.consumeMBps, C.tcpMBps), '>= 0.45', (x) => x >= 0.45],
+    ['e2e p99 (ms)', F.e2eP99Ms, '<= 2', (x) => x <= 2],
+    ['e2e p99.9 (ms)', F.e2eP999Ms, '<= 10', (x) => x <= 10],
+    ['cold start (ms)', F.startupMs, '< 300', (x) => x < 300],
+    ['idle RSS (MB)', F.idleRssMB, '< 80', (x) => x < 80],
+    ['1000 partitions / 1 partition', ratio(F.produce1000PartitionsMBps, F.produce1PartitionMBps), '>= 0.7', (x) => x >= 0.7],
+  ];
+  results.checks = Object.fromEntries(checks.map(([name, v, target, ok]) => [name, { value: round(v, 3), target, pass: v == null ? null : ok(v) }]));
+  const pad = (s, n) => String(s).padEnd(n);
+  const lines = [];
+  lines.push('', `Fjord bench ${results.quick ? '(--quick) ' : ''}${results.timestamp}  ${results.machine.cpuModel} x${results.machine.cores}, ${results.machine.memoryGB} GB, kernel ${results.machine.kernel}, node ${results.machine.node}`);
+  lines.push('', pad('measurement', 44) + pad('value', 12) + 'unit');
+  lines.push('-'.repeat(64));
+  for (const [name, v, unit] of rows) lines.push(pad(name, 44) + pad(v == null ? 'n/a' : v, 12) + unit);
+  lines.push('', pad('target', 44) + pad('value', 12) + pad('goal', 10) + 'status');
+  lines.push('-'.repeat(76));
+  for (const [name, v, target, ok] of checks) {
+    const status = v == null ? 'n/a' : ok(v) ? 'PASS' : 'miss';
+    lines.push(pad(name, 44) + pad(v == null ? 'n/a' : round(v, 2), 12) + pad(target, 10) + status);
+  }
+  const cpu = [];
+  const d = results.details;
+  for (const k of ['produceAcks1', 'produceAcksAll', 'consume', 'latency', 'produce1000Partitions']) {
+    if (d[k]) cpu.push(`${k}: client ${d[k].cpuShare ?? 'n/a'} / broker ${d[k].brokerCpuShare ?? 'n/a'}`);
+  }
+  if (cpu.length) lines.push('', `CPU share in cores (${results.machine.cores} available): ${cpu.join('; ')}`);
+  const reasons = Object.entries(results.reasons);
+  if (reasons.length) {
+    lines.push('', 'not measured / notes:');
+    for (const [k, v] of reasons) lines.push(`  ${k}: ${v}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+// ------------------------------------------------------------------ main
+async function main() {
+  const t0 = performance.now();
+  const results = {
+    timestamp: new Date().toISOString(),
+    quick: QUICK,
+    machine: machine(),
+    settings: { messageBytes: MSG, partitions: PARTITIONS, latencyRate: LAT_RATE, mbIs: '1e6 bytes of message payload', ...P },
+    ceilings: {},
+    fjord: {},
+    peers: {},
+    checks: {},
+    details: {},
+    reasons: {},
+  };
+  if (!existsSync(LOAD)) {
+    throw new Error('bench/.build/fjord-load missing: run `bash scripts/setup-bench.sh` first');
+  }
+  const v = spawnSync(LOAD, ['version'], { encoding: 'utf8' });
+  results.machine.loadGenerator = `bench/.build/fjord-load (C, ${v.stdout.trim() || 'librdkafka ?'})`;
+
+  if (want('ceilings')) await ceilings(results);
+  if (want('fjord') || want('startup') || want('partitions')) await ensureBuilt();
+  if (want('fjord')) await fjordThroughput(results);
+  if (want('peers')) {
+    await redisRun(results, 'redisMBps', ['--appendonly', 'no'], P.redisN, 'Redis Streams in-memory');
+    await redisRun(results, 'redisFsyncAlwaysMBps', ['--appendonly', 'yes', '--appendfsync', 'always'], P.redisFsyncN, 'Redis Streams appendonly yes + appendfsync always');
+    await nats(results);
+  }
+  if (want('startup')) {
+    log(`fjord dev: cold start to first Metadata response, idle RSS after 1 s (${P.startupRuns} runs)`);
+    await coldStart(results);
+  }
+  if (want('partitions')) await fjordPartitions(results);
+
+  for (const k of ['tcpMBps', 'durableMBps']) if (!(k in results.ceilings)) results.ceilings[k] = null;
+  for (const k of ['produceAcks1MBps', 'produceAcksAllMBps', 'consumeMBps', 'e2eP50Ms', 'e2eP99Ms', 'e2eP999Ms', 'startupMs', 'idleRssMB', 'produce1000PartitionsMBps'])
+    if (!(k in results.fjord)) results.fjord[k] = null;
+  for (const k of ['redisMBps', 'redisFsyncAlwaysMBps', 'natsJetStreamMBps']) if (!(k in results.peers)) results.peers[k] = null;
+
+  results.durationS = round((performance.now() - t0) / 1000, 1);
+  const text = table(results);
+  process.stdout.write(text);
+  const outDir = join(ROOT, 'bench', 'results');
+  mkdirSync(outDir, { recursive: true });
+  const outFile = ONLY ? join(outDir, 'partial.json') : join(outDir, 'latest.json');
+  writeFileSync(outFile, JSON.stringify(results, null, 2) + '\n');
+  log(`wrote ${outFile.slice(ROOT.length + 1)} (${results.durationS}s)`);
+}
+
+main()
+  .catch((e) => { log(`error: ${e.stack ?? e}`); process.exitCode = 1; })
+  .finally(() => {
+    killAll();
+    for (const d of tmpDirs) rmSync(d, { recursive: true, force: true });
+  });
