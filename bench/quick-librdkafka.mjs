@@ -67,7 +67,7 @@ async function startBroker() {
   dataDir = await mkdtemp(join(tmpdir(), 'fjord-bench-'));
   const compiled = join(root, 'dist', 'src', 'cli', 'main.js');
   const args = existsSync(compiled) ? [compiled] : ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts')];
-  child = spawn(process.execPath, [...args, 'broker', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
+  child = spawn(process.execPath, [...(process.env.FJORD_BROKER_NODE_ARGS ? process.env.FJORD_BROKER_NODE_ARGS.split(" ") : []), ...args, 'broker', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -256,6 +256,12 @@ async function load(args, timeoutS) {
   return jsonResult(await run(LOAD, args, { timeoutS }), `fjord-load ${args[0]}`);
 }
 
+/** A produce run only counts if every message was acknowledged. */
+function checkProduce(r) {
+  if (r.flushTimedOut) throw new Error(`broker stopped acknowledging: ${r.undelivered} of ${r.sent} messages still unacknowledged 20 s after the last send (${r.msgs} acknowledged)`);
+  if (r.failed) throw new Error(`${r.failed} messages failed: ${r.lastError}`);
+}
+
 async function fjordThroughput(results) {
   const dataDir = tmpTracked('fjord');
   const { child, bootstrap } = await startBroker(dataDir);
@@ -266,10 +272,10 @@ async function fjordThroughput(results) {
       await load(['create', bootstrap, topic, String(PARTITIONS)], 60);
       log(`fjord: produce acks=${acks}, ${PARTITIONS} partitions, 1 KiB, linger.ms=5, batch.size=1 MB, ${P.produceS}s`);
       const { result, cpuShare } = await withCpu(pid, () =>
-        load(['produce', bootstrap, topic, '--acks', acks, '--seconds', String(P.produceS), '--size', String(MSG), '--linger-ms', '5', '--batch-bytes', '1048576'], P.produceS + 90));
+        load(['produce', bootstrap, topic, '--acks', acks, '--seconds', String(P.produceS), '--size', String(MSG), '--linger-ms', '5', '--batch-bytes', '1048576'], P.produceS + 40));
       result.brokerCpuShare = cpuShare;
       results.details[key] = result;
-      if (result.failed) throw new Error(`${result.failed} messages failed: ${result.lastError}`);
+      checkProduce(result);
       return result;
     };
     try {
@@ -324,10 +330,10 @@ async function fjordPartitions(results) {
       await load(['create', broker.bootstrap, `bench-p${n}`, String(n)], 120);
       log(`fjord: produce acks=1 to ${n} partition(s), messages spread round-robin, ${P.partitionsS}s`);
       const { result, cpuShare } = await withCpu(broker.child.pid, () =>
-        load(['produce', broker.bootstrap, `bench-p${n}`, '--acks', '1', '--seconds', String(P.partitionsS), '--size', String(MSG), '--linger-ms', '5', '--batch-bytes', '1048576', '--spread', 'rr', '--partitions', String(n)], P.partitionsS + 90));
+        load(['produce', broker.bootstrap, `bench-p${n}`, '--acks', '1', '--seconds', String(P.partitionsS), '--size', String(MSG), '--linger-ms', '5', '--batch-bytes', '1048576', '--spread', 'rr', '--partitions', String(n)], P.partitionsS + 40));
       result.brokerCpuShare = cpuShare;
       results.details[`produce${n}Partitions`] = result;
-      if (result.failed) throw new Error(`${result.failed} messages failed: ${result.lastError}`);
+      checkProduce(result);
       F.producePartitionsMBps[n] = round(result.MBps);
     } catch (e) {
       F.producePartitionsMBps[n] = null;

@@ -180,14 +180,19 @@ static int cmd_produce(const char *bootstrap, const char *topic, int argc, char 
     if ((sent & 1023) == 0) rd_kafka_poll(rk, 0);
   }
   double t_sent = now_s();
-  rd_kafka_flush(rk, 60000);
+  int flush_ms = atoi(opt(argc, argv, "--flush-timeout-ms", "20000"));
+  int timed_out = rd_kafka_flush(rk, flush_ms) == RD_KAFKA_RESP_ERR__TIMED_OUT;
+  int undelivered = rd_kafka_outq_len(rk);
   double t1 = now_s(), c1 = cpu_s();
   double el = t1 - t0;
-  printf("{\"msgs\":%lld,\"bytes\":%lld,\"failed\":%lld,\"seconds\":%.3f,\"sendSeconds\":%.3f,"
+  printf("{\"msgs\":%lld,\"bytes\":%lld,\"failed\":%lld,\"sent\":%lld,\"flushTimedOut\":%s,\"undelivered\":%d,"
+         "\"seconds\":%.3f,\"sendSeconds\":%.3f,"
          "\"MBps\":%.2f,\"msgsPerSec\":%.0f,\"cpuSec\":%.3f,\"cpuShare\":%.3f,\"lastError\":\"%s\"}\n",
-         g_delivered, g_delivered_bytes, g_failed, el, t_sent - t0, g_delivered_bytes / el / 1e6,
-         g_delivered / el, c1 - c0, (c1 - c0) / el, g_last_err);
+         g_delivered, g_delivered_bytes, g_failed, sent, timed_out ? "true" : "false", undelivered, el, t_sent - t0,
+         g_delivered_bytes / el / 1e6, g_delivered / el, c1 - c0, (c1 - c0) / el, g_last_err);
+  fflush(stdout);
   rd_kafka_topic_destroy(rkt);
+  if (timed_out) _exit(1); /* rd_kafka_destroy would wait for the stuck messages */
   rd_kafka_destroy(rk);
   free(payload);
   return g_failed ? 1 : 0;

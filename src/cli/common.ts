@@ -3,19 +3,9 @@
 import { connect } from 'node:net';
 import { Admin, Consumer, Producer, type BaseOptions } from '@platformatic/kafka';
 import { lastFlag, parseArgs, UsageError, type ParsedArgs } from './args.js';
+import { CliError, GLOBAL_SPEC, leadingGlobals } from './globals.js';
 
-/** An operation failed: one-line message, exit code 1 unless told otherwise. */
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-  }
-}
-
-/** Flags every client command accepts (anywhere on the command line). */
-export const GLOBAL_SPEC: Record<string, boolean> = { '-b': true, '--bootstrap': true, '--json': false };
+export { CliError, GLOBAL_SPEC, setLeadingGlobals } from './globals.js';
 
 export const GLOBAL_USAGE = `global options:
   -b, --bootstrap HOST:PORT[,HOST:PORT]  brokers to contact (env FJORD_BOOTSTRAP, default localhost:9092)
@@ -27,16 +17,9 @@ export interface Globals {
   json: boolean;
 }
 
-let leadingGlobals: string[] = [];
-
-/** Global flags given before the command name (`fjord -b host:port topic list`). */
-export function setLeadingGlobals(argv: string[]): void {
-  leadingGlobals = argv;
-}
-
 export function parseCommand(argv: string[], spec: Record<string, boolean>): { args: ParsedArgs; globals: Globals } {
   const args = parseArgs(argv, { ...GLOBAL_SPEC, ...spec });
-  const lead = parseArgs(leadingGlobals, GLOBAL_SPEC);
+  const lead = parseArgs(leadingGlobals(), GLOBAL_SPEC);
   const bootstrap =
     lastFlag(args, '--bootstrap', '-b') ?? lastFlag(lead, '--bootstrap', '-b') ?? (process.env.FJORD_BOOTSTRAP || 'localhost:9092');
   if (lead.flags.has('--json')) args.flags.set('--json', ['true']);

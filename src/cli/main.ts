@@ -1,7 +1,7 @@
 // The `fjord` command: broker runners (dev, broker) and Kafka client commands (kcat + Kafka's
 // shell scripts in one). Exit codes: 0 ok, 1 operation failed, 2 usage error.
 import { UsageError } from './args.js';
-import { CliError, describeError, GLOBAL_SPEC, setLeadingGlobals } from './common.js';
+import { CliError, GLOBAL_SPEC, setLeadingGlobals } from './globals.js';
 
 interface Command {
   /** Loaded on demand: `fjord topic list` should not compile the broker, nor `fjord dev` the client. */
@@ -155,15 +155,15 @@ function flushThen(exit: () => void): void {
 
 main(process.argv.slice(2)).then(
   () => flushThen(() => process.exit(process.exitCode ?? 0)),
-  (err: unknown) => {
-    const [message, code] = failure(err);
+  async (err: unknown) => {
+    const [message, code] = await failure(err);
     process.stderr.write(`fjord: ${message}\n`);
     flushThen(() => process.exit(code));
   },
 );
 
 /** The one-line message and exit status for an error. */
-function failure(err: unknown): [string, number] {
+async function failure(err: unknown): Promise<[string, number]> {
   // ConfigError (bad broker config) is matched by name so this file need not load the broker.
   if (err instanceof UsageError || (err instanceof Error && err.constructor.name === 'ConfigError')) return [(err as Error).message, 2];
   if (err instanceof CliError) return [err.message, err.exitCode];
@@ -171,6 +171,7 @@ function failure(err: unknown): [string, number] {
   if (e?.code === 'EADDRINUSE') return [`address already in use: ${e.message}`, 1];
   if (e && typeof e === 'object' && typeof e.code === 'string' && (e.code.startsWith('PLT_KFK') || 'errors' in e)) {
     const g = bootstrapForErrors ? { bootstrap: bootstrapForErrors, brokers: [bootstrapForErrors], json: false } : undefined;
+    const { describeError } = await import('./common.js');
     return [describeError(err, g), 1];
   }
   return [e?.stack ?? String(err), 1];

@@ -28,10 +28,14 @@ describe('KIP-848 with librdkafka (group.protocol=consumer)', { skip: available 
   const consumers: { name: string; consumer: any; stopped: boolean }[] = [];
   /** "partition:offset" → consumer names that processed it. */
   const seen = new Map<string, string[]>();
+  const commitErrors: string[] = [];
 
   before(async () => {
     broker = await startTestBroker({
-      'group.consumer.heartbeat.interval.ms': '300',
+      // librdkafka uses the heartbeat interval as the heartbeat request timeout, and a timed-out
+      // request resets the coordinator connection (failing in-flight commits): keep it well above
+      // the commit latency of a loaded machine.
+      'group.consumer.heartbeat.interval.ms': '2000',
       'group.consumer.min.heartbeat.interval.ms': '100',
       'group.consumer.session.timeout.ms': '6000',
       'group.consumer.min.session.timeout.ms': '1000',
@@ -57,7 +61,12 @@ describe('KIP-848 with librdkafka (group.protocol=consumer)', { skip: available 
       eachMessage: async ({ partition, message }: { partition: number; message: { offset: string } }) => {
         const key = `${partition}:${message.offset}`;
         seen.set(key, [...(seen.get(key) ?? []), name]);
-        await consumer.commitOffsets([{ topic: TOPIC, partition, offset: String(Number(message.offset) + 1) }]);
+        try {
+          await consumer.commitOffsets([{ topic: TOPIC, partition, offset: String(Number(message.offset) + 1) }]);
+        } catch (err) {
+          commitErrors.push(`${name} ${key}: ${(err as Error).message}`);
+          throw err;
+        }
       },
     });
     const entry = { name, consumer, stopped: false };
@@ -124,7 +133,9 @@ describe('KIP-848 with librdkafka (group.protocol=consumer)', { skip: available 
 
     await produce(60, 'first');
     await waitFor(() => seen.size >= 60, 20_000, '60 records consumed');
-    await waitFor(async () => [...(await committed()).values()].reduce((s, v) => s + v, 0n) === 60n, 10_000, 'offsets committed');
+    await waitFor(async () => [...(await committed()).values()].reduce((s, v) => s + v, 0n) === 60n, 10_000, 'offsets committed').catch(async (err) => {
+      throw new Error(`${(err as Error).message}; commit errors: ${JSON.stringify(commitErrors)}; committed: ${JSON.stringify([...(await committed())].map(([p, o]) => [p, String(o)]))}`);
+    });
     for (const [key, who] of seen) assert.equal(who.length, 1, `${key} consumed by ${who.join(',')}`);
     // Every member consumed only its own partitions.
     const consumers3 = new Set([...seen.values()].map((w) => w[0]));
@@ -145,7 +156,9 @@ describe('KIP-848 with librdkafka (group.protocol=consumer)', { skip: available 
 
     await produce(60, 'second');
     await waitFor(() => seen.size >= 120, 20_000, '120 records consumed');
-    await waitFor(async () => [...(await committed()).values()].reduce((s, v) => s + v, 0n) === 120n, 10_000, 'offsets committed');
+    await waitFor(async () => [...(await committed()).values()].reduce((s, v) => s + v, 0n) === 120n, 10_000, 'offsets committed').catch(async (err) => {
+      throw new Error(`${(err as Error).message}; commit errors: ${JSON.stringify(commitErrors)}; committed: ${JSON.stringify([...(await committed())].map(([p, o]) => [p, String(o)]))}`);
+    });
     assert.equal(seen.size, 120);
     for (const [key, who] of seen) assert.equal(who.length, 1, `${key} consumed by ${who.join(',')}`);
     const late = [...seen.entries()].filter(([, who]) => who[0] === leaving.name).length;

@@ -208,6 +208,7 @@ export class ConsumerGroup implements GroupLike {
     let memberChanged = false;
     let member: ConsumerGroupMember;
     const before = { epoch: -100, assigned: new Map() as TopicPartitions };
+    const owned = req.topicPartitions === null ? null : fromWire(req.topicPartitions);
     if (req.memberEpoch === JOIN_EPOCH) {
       const joined = this.joinMember(req, ctx);
       member = joined.member;
@@ -220,7 +221,6 @@ export class ConsumerGroup implements GroupLike {
       if (member.instanceId !== null && req.instanceId !== null && req.instanceId !== member.instanceId) {
         throw new ConsumerGroupError(ErrorCode.FENCED_INSTANCE_ID, `Instance id ${req.instanceId} does not match member ${member.memberId}.`);
       }
-      const owned = req.topicPartitions === null ? null : fromWire(req.topicPartitions);
       if (req.memberEpoch > member.memberEpoch) {
         throw new ConsumerGroupError(ErrorCode.FENCED_MEMBER_EPOCH, `Member epoch ${req.memberEpoch} is newer than ${member.memberEpoch}.`);
       }
@@ -277,7 +277,6 @@ export class ConsumerGroup implements GroupLike {
     }
     if (this.groupEpoch > this.assignmentEpoch) this.computeTargetAssignment();
 
-    const owned = req.topicPartitions === null ? null : fromWire(req.topicPartitions);
     this.reconcileMember(member, owned);
     this.scheduleSessionTimeout(member);
 

@@ -113,7 +113,11 @@ export class ConsumerGroupRecordWriter implements ConsumerGroupListener {
     const records = this.pending.get(groupId);
     if (!records || records.length === 0) return Promise.resolve();
     this.pending.delete(groupId);
-    return this.append(groupId, records);
+    return this.append(groupId, records).catch((err: unknown) => {
+      // Keep them for the next flush: memory already moved on, the log must catch up.
+      this.pending.set(groupId, [...records, ...(this.pending.get(groupId) ?? [])]);
+      throw err;
+    });
   }
 
   memberMetadataUpdated(g: ConsumerGroup, m: ConsumerGroupMember): void {

@@ -1,6 +1,7 @@
 // The consumer-protocol (KIP-848) side of the group coordinator: validates ConsumerGroupHeartbeat
 // requests, finds or creates the ConsumerGroup, and serves ConsumerGroupDescribe. Groups live in
 // the coordinator's shared group map (one id → one group of either type) when a registry is given.
+import { errorCodeOf } from '../../../broker/errors.js';
 import { ErrorCode } from '../../../protocol/errors.js';
 import type {
   ConsumerGroupHeartbeatRequest,
@@ -111,7 +112,15 @@ export class ConsumerGroupService {
       if (code !== ErrorCode.NONE) return errorResponse(code, null);
     }
     const res = this.heartbeatSync(req, ctx);
-    if (this.options.flush && req.groupId !== '') await this.options.flush(req.groupId);
+    if (this.options.flush && req.groupId !== '') {
+      try {
+        await this.options.flush(req.groupId);
+      } catch (err) {
+        // The write failed (e.g. the __consumer_offsets partition moved or is not ready): the
+        // member retries; Kafka answers such heartbeats with the write's (retriable) error too.
+        return errorResponse(errorCodeOf(err, ErrorCode.COORDINATOR_NOT_AVAILABLE), (err as Error).message);
+      }
+    }
     return res;
   }
 
