@@ -173,7 +173,11 @@ static int cmd_produce(const char *bootstrap, const char *topic, int argc, char 
     if ((sent & 255) == 0 && now_s() >= deadline) break;
     int32_t part = rr ? (int32_t)(sent % partitions) : RD_KAFKA_PARTITION_UA;
     if (rd_kafka_produce(rkt, part, RD_KAFKA_MSG_F_COPY, payload, size, NULL, 0, NULL)) {
-      if (rd_kafka_last_error() == RD_KAFKA_RESP_ERR__QUEUE_FULL) { rd_kafka_poll(rk, 1); continue; }
+      if (rd_kafka_last_error() == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        rd_kafka_poll(rk, 1);
+        if (now_s() >= deadline) break;
+        continue;
+      }
       die("produce", rd_kafka_err2str(rd_kafka_last_error()));
     }
     sent++;

@@ -19,21 +19,21 @@ export class Partition {
     public leaderEpoch: number,
     public replicas: number[],
     public isr: number[],
-  ) {}
+  ) {
+    log.onHighWatermark = () => this.wakeWaiters();
+  }
 
   get highWatermark(): number {
     return this.log.highWatermark;
   }
 
-  /** Appends validated batches as leader; resolves once the write is durable and visible. */
-  async appendAsLeader(buf: Buffer, batches: BatchInfoForAppend, logAppendTime?: number): Promise<AppendResult> {
-    const result = await this.log.append(buf, batches, this.leaderEpoch, logAppendTime === undefined ? undefined : { logAppendTime });
-    // Single node: the ISR is this broker alone, so the high watermark is the durable end.
-    if (result.lastOffset + 1 > this.log.highWatermark) {
-      this.log.setHighWatermark(result.lastOffset + 1);
-      this.wakeWaiters();
-    }
-    return result;
+  /**
+   * Appends validated batches as leader; resolves once the write is durable and visible.
+   * Single node: the ISR is this broker alone, so the log advances the high watermark to its
+   * durable end by itself, and each advance wakes the parked fetches (see the constructor).
+   */
+  appendAsLeader(buf: Buffer, batches: BatchInfoForAppend, logAppendTime?: number): Promise<AppendResult> {
+    return this.log.append(buf, batches, this.leaderEpoch, logAppendTime === undefined ? undefined : { logAppendTime });
   }
 
   /** Registers a one-shot callback for the next high watermark advance; returns its canceller. */

@@ -613,29 +613,36 @@ export class PartitionLog implements Syncable {
       this.resync = true;
       return this.syncing;
     }
-    this.syncing = (async () => {
-      try {
-        do {
-          this.resync = false;
-          const target = this._writtenEndOffset;
-          const segs = [...this.dirtySegments];
-          this.dirtySegments.clear();
-          for (const s of segs) {
-            await s.sync();
-            this.syncer.fsyncCount++;
-          }
-          this.lastFlushMs = Date.now();
-          if (target > this._recoveryPoint) this._recoveryPoint = target;
-          if (this.syncer.groupCommit) this.markDurable(target);
-        } while (this.resync);
-      } catch (e) {
-        this.fail(e as Error);
-        throw this.failed;
-      } finally {
-        this.syncing = undefined;
-      }
-    })();
-    return this.syncing;
+    // Cleared in a .finally callback, which always runs after this assignment: an async body that
+    // completes synchronously (nothing dirty) must not leave a settled promise behind as "syncing".
+    const syncing = this.syncLoop().finally(() => {
+      this.syncing = undefined;
+      // A request that arrived after the loop's last check would otherwise wait for the next write.
+      if (this.resync && !this.failed) void this.syncNow().catch(() => undefined);
+    });
+    this.syncing = syncing;
+    return syncing;
+  }
+
+  private async syncLoop(): Promise<void> {
+    try {
+      do {
+        this.resync = false;
+        const target = this._writtenEndOffset;
+        const segs = [...this.dirtySegments];
+        this.dirtySegments.clear();
+        for (const s of segs) {
+          await s.sync();
+          this.syncer.fsyncCount++;
+        }
+        this.lastFlushMs = Date.now();
+        if (target > this._recoveryPoint) this._recoveryPoint = target;
+        if (this.syncer.groupCommit) this.markDurable(target);
+      } while (this.resync);
+    } catch (e) {
+      this.fail(e as Error);
+      throw this.failed;
+    }
   }
 
   /** flush.ms in interval mode (called by the LogManager's background task). */

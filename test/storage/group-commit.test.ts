@@ -36,6 +36,25 @@ test('group commit: many concurrent appends, few fsyncs, ordered offsets, HW aft
   await log.close();
 });
 
+test('group commit keeps acknowledging after a sync that found nothing dirty', async () => {
+  // Regression: a sync with no dirty segment finished synchronously and left a settled promise
+  // marked as "in progress", so every later append waited forever.
+  const sched = new FlushScheduler({ mode: 'group-commit', groupCommitMs: 0 });
+  const log = await PartitionLog.open(sub(), 'gc-idle', 0, '', cfg(), sched);
+  await log.syncNow();
+  await log.syncNow();
+  for (let round = 0; round < 50; round++) {
+    const b = simpleBatch(`r${round}`);
+    const appended = log.append(b, describe(b), 0);
+    if (round % 3 === 0) void log.syncNow();
+    const timeout = new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`append ${round} never became durable`)), 5000));
+    const r = await Promise.race([appended, timeout]);
+    assert.equal(r.baseOffset, round);
+  }
+  assert.equal(log.highWatermark, 50);
+  await log.close();
+});
+
 test('interval mode: appends resolve after the write, fsync every flush.messages', async () => {
   const sched = new FlushScheduler({ mode: 'interval' });
   const log = await PartitionLog.open(sub(), 'iv', 0, '', cfg({ flushMessages: 10 }), sched);

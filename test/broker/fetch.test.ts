@@ -1,0 +1,96 @@
+// Fetch semantics over the wire: long polls woken by appends, maxWait honoured, minBytes=0
+// immediate, the first batch returned whole even past maxBytes, per-partition limits.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ApiKey } from '../../src/protocol/gen/index.js';
+import { buildBatch } from '../../src/protocol/records/batch.js';
+import { startTestBroker, type TestBroker } from '../helpers/broker.js';
+import { RawClient } from '../helpers/raw-client.js';
+
+function fetchBody(topic: string, offset: number, opts: { maxWaitMs: number; minBytes: number; maxBytes?: number; partitionMaxBytes?: number }) {
+  return {
+    replicaId: -1,
+    maxWaitMs: opts.maxWaitMs,
+    minBytes: opts.minBytes,
+    maxBytes: opts.maxBytes ?? 50 * 1024 * 1024,
+    isolationLevel: 0,
+    sessionId: 0,
+    sessionEpoch: -1,
+    topics: [{ topic, partitions: [{ partition: 0, fetchOffset: offset, partitionMaxBytes: opts.partitionMaxBytes ?? 1024 * 1024 }] }],
+    forgottenTopicsData: [],
+    rackId: '',
+  };
+}
+
+async function produce(client: RawClient, topic: string, value: Buffer, correlationId: number): Promise<void> {
+  const records = await buildBatch({ records: [{ key: null, value }] });
+  client.request(ApiKey.Produce, 9, correlationId, {
+    transactionalId: null,
+    acks: -1,
+    timeoutMs: 5000,
+    topicData: [{ name: topic, partitionData: [{ index: 0, records }] }],
+  });
+  const res = await client.response(ApiKey.Produce, 9);
+  assert.equal(res!.body.responses[0].partitionResponses[0].errorCode, 0);
+}
+
+describe('fetch', () => {
+  let broker: TestBroker;
+  before(async () => {
+    broker = await startTestBroker();
+    await broker.broker.topics.create({ name: 'poll', numPartitions: 1, replicationFactor: -1 });
+    await broker.broker.topics.create({ name: 'big', numPartitions: 1, replicationFactor: -1 });
+  });
+  after(async () => broker.dispose());
+
+  it('wakes a parked long poll as soon as a record is appended', async () => {
+    const consumer = await RawClient.open(broker.port);
+    const producer = await RawClient.open(broker.port);
+    const started = Date.now();
+    consumer.request(ApiKey.Fetch, 12, 1, fetchBody('poll', 0, { maxWaitMs: 10_000, minBytes: 1 }));
+    await new Promise((r) => setTimeout(r, 100));
+    await produce(producer, 'poll', Buffer.from('wake up'), 1);
+    const res = await consumer.response(ApiKey.Fetch, 12);
+    const elapsed = Date.now() - started;
+    const p = res!.body.responses[0].partitions[0];
+    assert.equal(p.errorCode, 0);
+    assert.ok(p.records && p.records.length > 0, 'the fetch carries the new record');
+    assert.ok(elapsed < 2000, `long poll answered after ${elapsed} ms, not at maxWait`);
+    consumer.close();
+    producer.close();
+  });
+
+  it('waits maxWaitMs when nothing arrives, and answers minBytes=0 at once', async () => {
+    const c = await RawClient.open(broker.port);
+    let t = Date.now();
+    c.request(ApiKey.Fetch, 12, 1, fetchBody('poll', 1000, { maxWaitMs: 300, minBytes: 1 }));
+    let res = await c.response(ApiKey.Fetch, 12);
+    // Offset 1000 is past the end: an error answers at once.
+    assert.equal(res!.body.responses[0].partitions[0].errorCode, 1, 'OFFSET_OUT_OF_RANGE');
+    const end = res!.body.responses[0].partitions[0].highWatermark;
+    t = Date.now();
+    c.request(ApiKey.Fetch, 12, 2, fetchBody('poll', end, { maxWaitMs: 300, minBytes: 1 }));
+    res = await c.response(ApiKey.Fetch, 12);
+    const waited = Date.now() - t;
+    assert.ok(waited >= 250 && waited < 2000, `waited ${waited} ms for maxWait 300`);
+    t = Date.now();
+    c.request(ApiKey.Fetch, 12, 3, fetchBody('poll', end, { maxWaitMs: 5000, minBytes: 0 }));
+    res = await c.response(ApiKey.Fetch, 12);
+    assert.ok(Date.now() - t < 1000, 'minBytes=0 answers immediately');
+    assert.equal(res!.body.responses[0].partitions[0].errorCode, 0);
+    c.close();
+  });
+
+  it('returns the first batch whole even when it exceeds maxBytes, and respects partition limits after it', async () => {
+    const c = await RawClient.open(broker.port);
+    await produce(c, 'big', Buffer.alloc(64 * 1024, 7), 1);
+    await produce(c, 'big', Buffer.alloc(64 * 1024, 8), 2);
+    c.request(ApiKey.Fetch, 12, 3, fetchBody('big', 0, { maxWaitMs: 0, minBytes: 0, maxBytes: 1024, partitionMaxBytes: 1024 }));
+    const res = await c.response(ApiKey.Fetch, 12);
+    const records: Buffer = res!.body.responses[0].partitions[0].records;
+    const firstSize = 12 + records.readInt32BE(8);
+    assert.ok(firstSize > 64 * 1024, 'the first batch is whole');
+    assert.equal(records.length, firstSize, 'and nothing more than the first batch');
+    c.close();
+  });
+});
