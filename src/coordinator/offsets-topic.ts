@@ -116,6 +116,8 @@ export class OffsetsTopic {
 
   /** Creates the topic on first need (compacted, internal). */
   ensure(): Promise<void> {
+    // While a creation runs, the topic is in the metadata before its replicas are open: wait for it.
+    if (this.creating) return this.creating;
     if (this.exists()) return Promise.resolve();
     this.creating ??= (async () => {
       const cfg = this.broker.config;

@@ -76,7 +76,7 @@ export class GroupCoordinator {
   private expiryTimer: NodeJS.Timeout | undefined;
   private readonly classicHost: ClassicGroupHost;
 
-  constructor(private readonly broker: Broker) {
+  constructor(readonly broker: Broker) {
     this.offsetsTopic = new OffsetsTopic(broker);
     const config = broker.config;
     this.classicHost = {

@@ -9,7 +9,7 @@ import type { GroupCoordinator } from '../coordinator.js';
 import { groupTypeInstallers } from '../group.js';
 import { ConsumerGroup } from './consumer-group.js';
 import { CONSUMER_GROUP_KEY_VERSIONS, ConsumerGroupRecordWriter, replayRecord } from './records.js';
-import { ConsumerGroupService, settingsFromConfig, topicViewOf, type GroupRegistry } from './service.js';
+import { ConsumerGroupService, settingsFromConfig, topicViewOf } from './service.js';
 
 export { ConsumerGroup, ConsumerGroupError, ConsumerGroupMember } from './consumer-group.js';
 export { ConsumerGroupService, LocalGroupRegistry, validateHeartbeat } from './service.js';
@@ -18,9 +18,7 @@ export { rangeAssignor, uniformAssignor, resolveAssignors, type ServerAssignor }
 const services = new WeakMap<Broker, ConsumerGroupService>();
 
 function install(coordinator: GroupCoordinator): void {
-  // The coordinator keeps its broker private; it is the broker whose groups it hosts.
-  const broker = (coordinator as unknown as { broker: Broker }).broker;
-  if (!broker) return;
+  const broker = coordinator.broker;
   const writer = new ConsumerGroupRecordWriter(
     (groupId, records) => coordinator.appendRecords(groupId, records),
     (msg) => broker.log(msg),
@@ -28,7 +26,7 @@ function install(coordinator: GroupCoordinator): void {
   const service = new ConsumerGroupService({
     settings: settingsFromConfig(broker.config),
     topics: topicViewOf(broker.metadata),
-    registry: coordinator as unknown as GroupRegistry,
+    registry: coordinator,
     listener: writer,
     flush: (groupId) => writer.flush(groupId),
   });
