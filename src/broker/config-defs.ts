@@ -446,7 +446,7 @@ const brokerOnly: ConfigDef[] = [
   b('fjord.flush.mode', 'string', 'group-commit',
     'group-commit: one fsync per tick covers all appends before they are acknowledged; kafka: follow flush.messages/flush.ms like Kafka.',
     { validValues: ['group-commit', 'kafka'] }),
-  b('fjord.group.commit.ms', 'int', '2', 'Longest time appends wait to share one fsync in group-commit mode.', { min: 0, max: 1000 }),
+  b('fjord.group.commit.ms', 'int', '0', 'Extra time appends wait to share one fsync in group-commit mode (0: sync at once; appends arriving during an fsync share the next one).', { min: 0, max: 1000 }),
   b('fjord.etcd.endpoints', 'list', '',
     'etcd endpoints (http://host:port,...) for cluster metadata and controller election; empty = single-node embedded store.',
     { validator: hostPortList }),

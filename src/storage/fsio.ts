@@ -55,3 +55,23 @@ export async function pWritevAll(fd: number, bufs: Buffer[], pos: number): Promi
     written += n;
   }
 }
+
+/** Synchronous writev of all buffers at pos, retrying short writes (small appends only). */
+export function writevAllSync(fd: number, bufs: Buffer[], pos: number, total: number): void {
+  let written = fs.writevSync(fd, bufs, pos);
+  while (written < total) {
+    let skip = written;
+    const rest: Buffer[] = [];
+    for (const b of bufs) {
+      if (skip >= b.length) {
+        skip -= b.length;
+        continue;
+      }
+      rest.push(skip > 0 ? b.subarray(skip) : b);
+      skip = 0;
+    }
+    const n = fs.writevSync(fd, rest, pos + written);
+    if (n === 0) throw new Error('short write');
+    written += n;
+  }
+}

@@ -4,8 +4,11 @@ import * as path from 'node:path';
 import { BATCH_HEADER_SIZE, BASE_OFFSET, LAST_OFFSET_DELTA, MAX_TIMESTAMP } from '../protocol/records/layout.js';
 import { batchSizeAt, checkBatch, readBatchInfo, readBigAsNumber, type BatchInfo } from './batch-header.js';
 import { offsetFileName } from './files.js';
-import { pClose, pFdatasync, pFstatSize, pFtruncate, pOpen, pReadFull, pWritevAll } from './fsio.js';
+import { pClose, pFdatasync, pFstatSize, pFtruncate, pOpen, pReadFull, pWritevAll, writevAllSync } from './fsio.js';
 import { OffsetIndex, TimeIndex } from './indexes.js';
+
+/** Appends up to this size are written synchronously (see LogSegment.write). */
+const SYNC_WRITE_MAX = 1024 * 1024;
 
 const WINDOW = 256 * 1024;
 
@@ -390,12 +393,18 @@ export class LogSegment {
     if (this.deleted && this.readers === 0) void this.closeFd();
   }
 
-  /** Writes buffers at pos (the caller orders writes). */
+  /**
+   * Writes buffers at pos (the caller orders writes). Up to SYNC_WRITE_MAX bytes go straight into
+   * the page cache on this thread: a memcpy of that size costs less than a thread-pool round trip,
+   * and the produce-to-consume latency has one hop fewer. Larger writes use the thread pool.
+   */
   async write(bufs: Buffer[], pos: number): Promise<void> {
-    await pWritevAll(await this.ensureFd(), bufs, pos);
-    if (pos + bufs.reduce((a, b) => a + b.length, 0) > this.writtenSize) {
-      this.writtenSize = pos + bufs.reduce((a, b) => a + b.length, 0);
-    }
+    const fd = this.fd ?? (await this.ensureFd());
+    let total = 0;
+    for (const b of bufs) total += b.length;
+    if (total <= SYNC_WRITE_MAX) writevAllSync(fd, bufs, pos, total);
+    else await pWritevAll(fd, bufs, pos);
+    if (pos + total > this.writtenSize) this.writtenSize = pos + total;
   }
 
   async sync(): Promise<void> {

@@ -90,7 +90,7 @@ describe('definitions', () => {
     assert.ok(isUnbounded(c.logFlushIntervalMessages));
     assert.equal(c.logFlushIntervalMessages, LONG_MAX);
     assert.equal(c.fjordFlushMode, 'group-commit');
-    assert.equal(c.fjordGroupCommitMs, 2);
+    assert.equal(c.fjordGroupCommitMs, 0);
     assert.deepEqual(c.fjordEtcdEndpoints, []);
     assert.deepEqual(c.listeners, ['PLAINTEXT://:9092']);
     assert.deepEqual(c.advertisedListeners, ['PLAINTEXT://:9092']);

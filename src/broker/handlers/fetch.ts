@@ -28,35 +28,53 @@ function resolveTopic(broker: Broker, name: string, topicId: string, version: nu
   return version >= 13 ? broker.metadata.topicById(topicId) : broker.metadata.topic(name);
 }
 
+/** Fills a partition's response with up to budget bytes from fetchOffset; returns the bytes read. */
+async function readOne(w: Wanted, budget: number, minOneBatch: boolean, readCommitted: boolean): Promise<number> {
+  const log = w.partition!.log;
+  const out = w.out;
+  out.highWatermark = log.highWatermark;
+  out.lastStableOffset = log.lastStableOffset;
+  out.logStartOffset = log.logStartOffset;
+  out.abortedTransactions = readCommitted ? [] : null;
+  try {
+    // read_committed stops at the last stable offset (the first offset of an open transaction).
+    const upTo = readCommitted ? log.lastStableOffset : log.highWatermark;
+    const result = await log.read(w.fetchOffset, Math.max(0, budget), upTo, minOneBatch);
+    out.errorCode = ErrorCode.NONE;
+    out.records = result.chunks.length ? result.chunks : NO_RECORDS;
+    return result.bytes;
+  } catch (err) {
+    out.errorCode = errorCodeOf(err, ErrorCode.UNKNOWN_SERVER_ERROR);
+    out.records = NO_RECORDS;
+    return 0;
+  }
+}
+
 /** Reads every wanted partition once; returns the bytes gathered. */
 async function readAll(wanted: Wanted[], responseMaxBytes: number, readCommitted: boolean): Promise<number> {
+  const live = wanted.filter((w) => w.partition);
+  let sumOfLimits = 0;
+  for (const w of live) sumOfLimits += w.maxBytes;
+  if (live.length > 1 && sumOfLimits <= responseMaxBytes) {
+    // Every partition's limit fits in the response: read them all at once, so the thread pool
+    // overlaps the file reads instead of paying them one after another.
+    const sizes = await Promise.all(live.map((w) => readOne(w, w.maxBytes, false, readCommitted)));
+    const total = sizes.reduce((a, b) => a + b, 0);
+    // Nothing fit: a first batch may be larger than its limit, so take the sequential path below,
+    // which returns the first batch whole (consumers must always make progress).
+    const starved = (w: Wanted) =>
+      w.out.errorCode === ErrorCode.NONE && w.fetchOffset < (readCommitted ? w.out.lastStableOffset! : w.out.highWatermark!);
+    if (total > 0 || !live.some(starved)) return total;
+  }
   let total = 0;
-  for (const w of wanted) {
-    const p = w.partition;
-    if (!p) continue;
-    const log = p.log;
-    const out = w.out;
-    out.highWatermark = log.highWatermark;
-    out.lastStableOffset = log.lastStableOffset;
-    out.logStartOffset = log.logStartOffset;
-    out.abortedTransactions = readCommitted ? [] : null;
+  for (const w of live) {
     const budget = Math.min(w.maxBytes, responseMaxBytes - total);
     if (budget <= 0 && total > 0) {
-      out.records = NO_RECORDS;
+      w.out.records = NO_RECORDS;
       continue;
     }
-    try {
-      // The first partition with data may exceed the limits by one batch so consumers always progress.
-      // read_committed stops at the last stable offset (the first offset of an open transaction).
-      const upTo = readCommitted ? log.lastStableOffset : log.highWatermark;
-      const result = await log.read(w.fetchOffset, Math.max(0, budget), upTo, total === 0);
-      out.errorCode = ErrorCode.NONE;
-      out.records = result.chunks.length ? result.chunks : NO_RECORDS;
-      total += result.bytes;
-    } catch (err) {
-      out.errorCode = errorCodeOf(err, ErrorCode.UNKNOWN_SERVER_ERROR);
-      out.records = NO_RECORDS;
-    }
+    // The first partition with data may exceed the limits by one batch so consumers always progress.
+    total += await readOne(w, budget, total === 0, readCommitted);
   }
   return total;
 }

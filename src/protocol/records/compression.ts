@@ -7,10 +7,29 @@
 //          without a content-size field (streaming encoders, e.g. librdkafka / zstd-jni).
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
-import * as snappy from 'snappy';
-import * as lz4 from 'lz4-napi';
-import * as zstd from '@mongodb-js/zstd';
+import { createRequire } from 'node:module';
+import type * as SnappyModule from 'snappy';
+import type * as Lz4Module from 'lz4-napi';
+import type * as ZstdModule from '@mongodb-js/zstd';
 import { Compression } from './layout.js';
+
+// The native codecs load on first use: the produce and fetch paths never decompress, and each
+// addon costs several MB of resident memory at startup.
+const requireNative = createRequire(import.meta.url);
+let snappyModule: typeof SnappyModule | undefined;
+let lz4Module: typeof Lz4Module | undefined;
+let zstdModule: typeof ZstdModule | undefined;
+const codecs = {
+  get snappy(): typeof SnappyModule {
+    return (snappyModule ??= requireNative('snappy') as typeof SnappyModule);
+  },
+  get lz4(): typeof Lz4Module {
+    return (lz4Module ??= requireNative('lz4-napi') as typeof Lz4Module);
+  },
+  get zstd(): typeof ZstdModule {
+    return (zstdModule ??= requireNative('@mongodb-js/zstd') as typeof ZstdModule);
+  },
+};
 
 const gzipAsync = promisify(zlib.gzip);
 const gunzipAsync = promisify(zlib.gunzip);
@@ -99,10 +118,10 @@ function asBuffer(x: string | Buffer): Buffer {
 /** Snappy decode: xerial-framed (Java) when the magic header is present, else raw snappy. */
 export function snappyDecompressSync(data: Buffer): Buffer {
   try {
-    if (!isXerial(data)) return asBuffer(snappy.uncompressSync(data));
+    if (!isXerial(data)) return asBuffer(codecs.snappy.uncompressSync(data));
     const blocks = xerialBlocks(data);
-    if (blocks.length === 1) return asBuffer(snappy.uncompressSync(blocks[0]!));
-    return Buffer.concat(blocks.map((b) => asBuffer(snappy.uncompressSync(b))));
+    if (blocks.length === 1) return asBuffer(codecs.snappy.uncompressSync(blocks[0]!));
+    return Buffer.concat(blocks.map((b) => asBuffer(codecs.snappy.uncompressSync(b))));
   } catch (e) {
     if (e instanceof CompressionError) throw e;
     throw new CompressionError(`snappy: ${(e as Error).message}`);
@@ -111,8 +130,8 @@ export function snappyDecompressSync(data: Buffer): Buffer {
 
 export async function snappyDecompress(data: Buffer): Promise<Buffer> {
   try {
-    if (!isXerial(data)) return asBuffer(await snappy.uncompress(data));
-    const parts = await Promise.all(xerialBlocks(data).map((b) => snappy.uncompress(b)));
+    if (!isXerial(data)) return asBuffer(await codecs.snappy.uncompress(data));
+    const parts = await Promise.all(xerialBlocks(data).map((b) => codecs.snappy.uncompress(b)));
     return parts.length === 1 ? asBuffer(parts[0]!) : Buffer.concat(parts.map(asBuffer));
   } catch (e) {
     if (e instanceof CompressionError) throw e;
@@ -122,13 +141,13 @@ export async function snappyDecompress(data: Buffer): Promise<Buffer> {
 
 /** Snappy encode. `xerial` (default true) writes Java's framing; false writes raw snappy. */
 export function snappyCompressSync(data: Buffer, xerial = true): Buffer {
-  if (!xerial) return snappy.compressSync(data);
-  return joinXerial(splitBlocks(data).map((b) => snappy.compressSync(b)));
+  if (!xerial) return codecs.snappy.compressSync(data);
+  return joinXerial(splitBlocks(data).map((b) => codecs.snappy.compressSync(b)));
 }
 
 export async function snappyCompress(data: Buffer, xerial = true): Promise<Buffer> {
-  if (!xerial) return snappy.compress(data);
-  return joinXerial(await Promise.all(splitBlocks(data).map((b) => snappy.compress(b))));
+  if (!xerial) return codecs.snappy.compress(data);
+  return joinXerial(await Promise.all(splitBlocks(data).map((b) => codecs.snappy.compress(b))));
 }
 
 // ---------------------------------------------------------------- generic API
@@ -147,9 +166,9 @@ export async function compress(codec: Compression, data: Buffer, level?: number)
     case Compression.Snappy:
       return snappyCompress(data);
     case Compression.Lz4:
-      return lz4.compressFrame(data);
+      return codecs.lz4.compressFrame(data);
     case Compression.Zstd:
-      return zstd.compress(data, level ?? ZSTD_DEFAULT_LEVEL);
+      return codecs.zstd.compress(data, level ?? ZSTD_DEFAULT_LEVEL);
     default:
       return unknownCodec(codec);
   }
@@ -166,9 +185,9 @@ export async function decompress(codec: Compression, data: Buffer): Promise<Buff
       case Compression.Snappy:
         return await snappyDecompress(data);
       case Compression.Lz4:
-        return await lz4.decompressFrame(data);
+        return await codecs.lz4.decompressFrame(data);
       case Compression.Zstd:
-        return await zstd.decompress(data);
+        return await codecs.zstd.decompress(data);
       default:
         return unknownCodec(codec);
     }
@@ -193,7 +212,7 @@ export function compressSync(codec: Compression, data: Buffer, level?: number): 
     case Compression.Snappy:
       return snappyCompressSync(data);
     case Compression.Lz4:
-      return lz4.compressFrameSync(data);
+      return codecs.lz4.compressFrameSync(data);
     case Compression.Zstd:
       throw new CompressionError('zstd has no synchronous implementation; use compress()');
     default:
@@ -212,7 +231,7 @@ export function decompressSync(codec: Compression, data: Buffer): Buffer {
       case Compression.Snappy:
         return snappyDecompressSync(data);
       case Compression.Lz4:
-        return lz4.decompressFrameSync(data);
+        return codecs.lz4.decompressFrameSync(data);
       case Compression.Zstd:
         throw new CompressionError('zstd has no synchronous implementation; use decompress()');
       default:
