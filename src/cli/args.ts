@@ -75,3 +75,16 @@ export function parseConfigPairs(pairs: string[]): Record<string, string> {
   }
   return out;
 }
+
+/** Runs `<command> <subcommand> ...` from a table, with the usual usage errors. */
+export function runSubcommand(
+  argv: string[],
+  command: string,
+  usage: string,
+  table: Record<string, (argv: string[]) => Promise<void>>,
+): Promise<void> {
+  const [sub, ...rest] = argv;
+  if (sub === undefined) throw new UsageError(`missing subcommand\n\n${usage}`);
+  if (!Object.hasOwn(table, sub)) throw new UsageError(`unknown ${command} subcommand "${sub}"\n\n${usage}`);
+  return table[sub]!(rest);
+}

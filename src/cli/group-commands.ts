@@ -1,7 +1,7 @@
 // `fjord group list|describe|delete|reset-offsets` (ListGroups, DescribeGroups, OffsetFetch,
 // DeleteGroups, OffsetCommit through the admin client).
 import type { Admin } from '@platformatic/kafka';
-import { lastFlag, UsageError } from './args.js';
+import { lastFlag, runSubcommand, UsageError } from './args.js';
 import {
   attempt,
   bigintArg,
@@ -31,24 +31,15 @@ export const groupUsage = `fjord group <subcommand>
 
 ${GLOBAL_USAGE}`;
 
-export async function groupCommand(argv: string[]): Promise<void> {
-  const [sub, ...rest] = argv;
-  switch (sub) {
-    case 'list':
-    case 'ls':
-      return list(rest);
-    case 'describe':
-      return describe(rest);
-    case 'delete':
-    case 'rm':
-      return del(rest);
-    case 'reset-offsets':
-      return resetOffsets(rest);
-    case undefined:
-      throw new UsageError(`missing subcommand\n\n${groupUsage}`);
-    default:
-      throw new UsageError(`unknown group subcommand "${sub}"\n\n${groupUsage}`);
-  }
+export function groupCommand(argv: string[]): Promise<void> {
+  return runSubcommand(argv, 'group', groupUsage, {
+    list,
+    ls: list,
+    describe,
+    delete: del,
+    rm: del,
+    'reset-offsets': resetOffsets,
+  });
 }
 
 async function list(argv: string[]): Promise<void> {

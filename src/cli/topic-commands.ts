@@ -1,6 +1,6 @@
 // `fjord topic create|list|describe|delete|alter-config|add-partitions`.
 import type { Admin } from '@platformatic/kafka';
-import { allFlags, UsageError } from './args.js';
+import { allFlags, runSubcommand, UsageError } from './args.js';
 import {
   attempt,
   CliError,
@@ -31,28 +31,17 @@ export const topicUsage = `fjord topic <subcommand>
 
 ${GLOBAL_USAGE}`;
 
-export async function topicCommand(argv: string[]): Promise<void> {
-  const [sub, ...rest] = argv;
-  switch (sub) {
-    case 'create':
-      return create(rest);
-    case 'list':
-    case 'ls':
-      return list(rest);
-    case 'describe':
-      return describe(rest);
-    case 'delete':
-    case 'rm':
-      return del(rest);
-    case 'alter-config':
-      return alterConfig(rest);
-    case 'add-partitions':
-      return addPartitions(rest);
-    case undefined:
-      throw new UsageError(`missing subcommand\n\n${topicUsage}`);
-    default:
-      throw new UsageError(`unknown topic subcommand "${sub}"\n\n${topicUsage}`);
-  }
+export function topicCommand(argv: string[]): Promise<void> {
+  return runSubcommand(argv, 'topic', topicUsage, {
+    create,
+    list,
+    ls: list,
+    describe,
+    delete: del,
+    rm: del,
+    'alter-config': alterConfig,
+    'add-partitions': addPartitions,
+  });
 }
 
 async function create(argv: string[]): Promise<void> {

@@ -39,18 +39,7 @@ export async function pWritevAll(fd: number, bufs: Buffer[], pos: number): Promi
   for (const b of bufs) total += b.length;
   let written = await pWritevOnce(fd, bufs, pos);
   while (written < total) {
-    // drop fully written buffers, slice the partial one
-    let skip = written;
-    const rest: Buffer[] = [];
-    for (const b of bufs) {
-      if (skip >= b.length) {
-        skip -= b.length;
-        continue;
-      }
-      rest.push(skip > 0 ? b.subarray(skip) : b);
-      skip = 0;
-    }
-    const n = await pWritevOnce(fd, rest, pos + written);
+    const n = await pWritevOnce(fd, unwritten(bufs, written), pos + written);
     if (n === 0) throw new Error('short write');
     written += n;
   }
@@ -60,18 +49,23 @@ export async function pWritevAll(fd: number, bufs: Buffer[], pos: number): Promi
 export function writevAllSync(fd: number, bufs: Buffer[], pos: number, total: number): void {
   let written = fs.writevSync(fd, bufs, pos);
   while (written < total) {
-    let skip = written;
-    const rest: Buffer[] = [];
-    for (const b of bufs) {
-      if (skip >= b.length) {
-        skip -= b.length;
-        continue;
-      }
-      rest.push(skip > 0 ? b.subarray(skip) : b);
-      skip = 0;
-    }
-    const n = fs.writevSync(fd, rest, pos + written);
+    const n = fs.writevSync(fd, unwritten(bufs, written), pos + written);
     if (n === 0) throw new Error('short write');
     written += n;
   }
+}
+
+/** The part of bufs not yet written after a short write of `written` bytes. */
+function unwritten(bufs: Buffer[], written: number): Buffer[] {
+  let skip = written;
+  const rest: Buffer[] = [];
+  for (const b of bufs) {
+    if (skip >= b.length) {
+      skip -= b.length;
+      continue;
+    }
+    rest.push(skip > 0 ? b.subarray(skip) : b);
+    skip = 0;
+  }
+  return rest;
 }

@@ -9,7 +9,7 @@ import type {
 import { ApiKey } from '../../protocol/gen/index.js';
 import { ZERO_UUID } from '../../protocol/primitives.js';
 import { defineHandler } from '../handler.js';
-import { isInternalTopic } from './metadata.js';
+import { describePartition, isInternalTopic } from './metadata.js';
 
 type TopicOut = NonNullable<DescribeTopicPartitionsResponseInput['topics']>[number];
 type PartitionOut = NonNullable<TopicOut['partitions']>[number];
@@ -59,18 +59,7 @@ export default defineHandler<DescribeTopicPartitionsRequest, DescribeTopicPartit
           nextCursor = { topicName: name, partitionIndex: p.partition };
           break;
         }
-        const state = broker.metadata.partitionState(name, p.partition);
-        partitions.push({
-          errorCode: ErrorCode.NONE,
-          partitionIndex: p.partition,
-          leaderId: state?.leader ?? -1,
-          leaderEpoch: state?.leaderEpoch ?? -1,
-          replicaNodes: p.replicas,
-          isrNodes: state?.isr ?? [],
-          eligibleLeaderReplicas: [],
-          lastKnownElr: [],
-          offlineReplicas: [],
-        });
+        partitions.push({ ...describePartition(broker, name, p), eligibleLeaderReplicas: [], lastKnownElr: [] });
         remaining--;
       }
       topics.push({

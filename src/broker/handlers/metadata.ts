@@ -1,4 +1,4 @@
-import type { TopicRecord } from '../../cluster/metadata-store.js';
+import type { PartitionAssignment, TopicRecord } from '../../cluster/metadata-store.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/gen/index.js';
 import type { MetadataRequest, MetadataResponseInput } from '../../protocol/gen/metadata.js';
@@ -20,18 +20,21 @@ export function describeTopic(broker: Broker, topic: TopicRecord): TopicOut {
     name: topic.name,
     topicId: topic.topicId,
     isInternal: isInternalTopic(topic.name),
-    partitions: topic.partitions.map((p) => {
-      const state = broker.metadata.partitionState(topic.name, p.partition);
-      return {
-        errorCode: ErrorCode.NONE,
-        partitionIndex: p.partition,
-        leaderId: state?.leader ?? -1,
-        leaderEpoch: state?.leaderEpoch ?? -1,
-        replicaNodes: p.replicas,
-        isrNodes: state?.isr ?? [],
-        offlineReplicas: [],
-      };
-    }),
+    partitions: topic.partitions.map((p) => describePartition(broker, topic.name, p)),
+  };
+}
+
+/** Leader, epoch, replicas and ISR of one partition, as Metadata and DescribeTopicPartitions report them. */
+export function describePartition(broker: Broker, topic: string, p: PartitionAssignment) {
+  const state = broker.metadata.partitionState(topic, p.partition);
+  return {
+    errorCode: ErrorCode.NONE,
+    partitionIndex: p.partition,
+    leaderId: state?.leader ?? -1,
+    leaderEpoch: state?.leaderEpoch ?? -1,
+    replicaNodes: p.replicas,
+    isrNodes: state?.isr ?? [],
+    offlineReplicas: [],
   };
 }
 
