@@ -31,7 +31,7 @@ export async function startTestBroker(config: Record<string, string> = {}, dataD
     close: () => running.close(),
     async dispose() {
       await running.close();
-      await rm(dir, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     },
   };
 }
