@@ -59,6 +59,15 @@ export class Connection {
     return this.closed;
   }
 
+  /** Whether reading is paused for back-pressure (too much work in flight or unsent). */
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  get inFlightCount(): number {
+    return this.inFlight;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

@@ -144,4 +144,36 @@ describe('hostile input', () => {
     assert.equal(await apiVersionsWorks(broker.port), true);
     for (const s of sockets) s.destroy();
   });
+
+  it('stops reading from a connection that piles up requests, and answers them all in order later', async () => {
+    // 150 long polls on one connection: past the in-flight limit (64) the broker stops reading
+    // that socket instead of buffering without bound; other clients are unaffected.
+    const greedy = await RawClient.open(broker.port);
+    const end = broker.broker.replicas.get('victim', 0)!.log.logEndOffset;
+    const body = {
+      replicaId: -1,
+      maxWaitMs: 1500,
+      minBytes: 1,
+      maxBytes: 1024,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [{ topic: 'victim', partitions: [{ partition: 0, fetchOffset: end, partitionMaxBytes: 1024 }] }],
+      forgottenTopicsData: [],
+      rackId: '',
+    };
+    for (let i = 0; i < 150; i++) greedy.request(ApiKey.Fetch, 12, 1000 + i, body);
+    await new Promise((r) => setTimeout(r, 300));
+    const server = (broker.broker as unknown as { server: { connections: Set<{ remote: string; isPaused: boolean; inFlightCount: number }> } }).server;
+    const conn = [...server.connections].find((c) => c.remote.endsWith(`:${greedy.socket.localPort}`))!;
+    assert.ok(conn, 'the greedy connection is known to the server');
+    assert.equal(conn.isPaused, true, 'reading is paused');
+    assert.ok(conn.inFlightCount <= 64, `in flight: ${conn.inFlightCount}`);
+    assert.equal(await apiVersionsWorks(broker.port), true, 'other clients are served meanwhile');
+    for (let i = 0; i < 150; i++) {
+      const res = await greedy.response(ApiKey.Fetch, 12);
+      assert.equal(res!.correlationId, 1000 + i);
+    }
+    greedy.close();
+  });
 });
