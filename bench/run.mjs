@@ -7,8 +7,8 @@
 //   3. peers: Redis Streams XADD (in-memory and appendfsync always), NATS JetStream file store;
 //   4. `fjord dev` cold start + idle RSS, produce with 1 / 100 / 1000 partitions;
 // then prints a table of ratios vs targets and writes bench/results/latest.json.
-// Needs: `bash scripts/setup-bench.sh` (Debian packages + native load generators) and a built
-// broker (`npx tsc -p tsconfig.json`; run.mjs builds it when dist/ is missing).
+// Runs `scripts/setup-bench.sh` first (Debian packages + native load generators; --no-setup skips
+// it) and builds the broker when dist/ is missing.
 // MB = 1,000,000 bytes of message payload (1 KiB values), everywhere.
 import { spawn, spawnSync } from 'node:child_process';
 import { connect, createServer } from 'node:net';
@@ -572,6 +572,13 @@ async function main() {
     details: {},
     reasons: {},
   };
+  // Install the peers and build the load generators when missing (idempotent, ~1 s when all is
+  // there), so `npm run bench` works on a fresh machine. --no-setup skips it.
+  if (!argv.includes('--no-setup')) {
+    log('bench: checking peers and load generators (scripts/setup-bench.sh)');
+    const setup = spawnSync('bash', [join(ROOT, 'scripts', 'setup-bench.sh')], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+    if (setup.status !== 0) log(`bench: setup-bench.sh exited ${setup.status}; measuring what is available`);
+  }
   if (!existsSync(LOAD)) {
     throw new Error('bench/.build/fjord-load missing: run `bash scripts/setup-bench.sh` first');
   }
