@@ -23,6 +23,8 @@ APT_PACKAGES=(
   # Python clients: kafka-python 2.0.2 (its codecs: lz4, snappy, zstd) and confluent-kafka 1.7.0
   python3-kafka python3-lz4 python3-snappy python3-zstandard
   python3-confluent-kafka
+  # codec interop tests (reference zstd and lz4 command-line tools)
+  zstd lz4
   # cluster tests
   etcd-server etcd-client
 )

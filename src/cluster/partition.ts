@@ -1,6 +1,7 @@
 // A partition replica hosted on this broker: its log, leadership and the high watermark, plus
 // the parked fetches woken when the high watermark moves. Single node: this broker leads every
 // partition and the high watermark follows the durable log end (acks=all == acks=1 here).
+import { decodeRecordsSync } from '../protocol/records/batch.js';
 import type { AppendResult, PartitionLog } from '../storage/index.js';
 import type { TopicSettings } from './replica-manager.js';
 
@@ -21,6 +22,8 @@ export class Partition {
     public isr: number[],
   ) {
     log.onHighWatermark = () => this.wakeWaiters();
+    // ListOffsets by timestamp must find the exact record inside compressed batches too.
+    log.recordTimestamps = (batch) => decodeRecordsSync(batch);
   }
 
   get highWatermark(): number {

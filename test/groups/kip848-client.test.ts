@@ -20,7 +20,8 @@ const ckjs: any = available ? createRequire(clientPkg)('@confluentinc/kafka-java
 const TOPIC = 'kip848-e2e';
 const GROUP = 'kip848-e2e-group';
 
-describe('KIP-848 with librdkafka (group.protocol=consumer)', { skip: available ? false : 'test clients not installed (scripts/setup-test-clients.sh)' }, () => {
+describe('KIP-848 with librdkafka (group.protocol=consumer)', () => {
+  before(() => assert.ok(available, '@confluentinc/kafka-javascript is missing: run scripts/setup-test-clients.sh'));
   let broker: TestBroker;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   let kafka: any;

@@ -19,6 +19,27 @@ const requireNative = createRequire(import.meta.url);
 let snappyModule: typeof SnappyModule | undefined;
 let lz4Module: typeof Lz4Module | undefined;
 let zstdModule: typeof ZstdModule | undefined;
+interface SyncZstd {
+  Encoder: new (level: number) => { encodeSync(data: Buffer): Buffer };
+  Decoder: new () => { decodeSync(data: Buffer): Buffer };
+}
+let syncZstd: { encoders: Map<number, { encodeSync(data: Buffer): Buffer }>; decoder: { decodeSync(data: Buffer): Buffer }; lib: SyncZstd } | undefined;
+
+/** @mongodb-js/zstd is async only; the synchronous paths (timestamp lookups, the CLI) use a second prebuilt binding. */
+function zstdSync() {
+  if (!syncZstd) {
+    const lib = requireNative('@toondepauw/node-zstd') as SyncZstd;
+    syncZstd = { lib, encoders: new Map(), decoder: new lib.Decoder() };
+  }
+  return syncZstd;
+}
+
+function zstdCompressSync(data: Buffer, level: number): Buffer {
+  const z = zstdSync();
+  let encoder = z.encoders.get(level);
+  if (!encoder) z.encoders.set(level, (encoder = new z.lib.Encoder(level)));
+  return encoder.encodeSync(data);
+}
 const codecs = {
   get snappy(): typeof SnappyModule {
     return (snappyModule ??= requireNative('snappy') as typeof SnappyModule);
@@ -197,12 +218,12 @@ export async function decompress(codec: Compression, data: Buffer): Promise<Buff
   }
 }
 
-/** True when the codec has a synchronous implementation (everything but zstd). */
+/** True when the codec has a synchronous implementation (all of them: zstd through a second binding). */
 export function hasSyncCodec(codec: Compression): boolean {
-  return codec !== Compression.Zstd;
+  return codec >= Compression.None && codec <= Compression.Zstd;
 }
 
-/** Synchronous compress; throws CompressionError for zstd (the library is async only). */
+/** Synchronous compress (the async variants keep big zstd work off the event loop). */
 export function compressSync(codec: Compression, data: Buffer, level?: number): Buffer {
   switch (codec) {
     case Compression.None:
@@ -214,7 +235,7 @@ export function compressSync(codec: Compression, data: Buffer, level?: number): 
     case Compression.Lz4:
       return codecs.lz4.compressFrameSync(data);
     case Compression.Zstd:
-      throw new CompressionError('zstd has no synchronous implementation; use compress()');
+      return zstdCompressSync(data, level ?? ZSTD_DEFAULT_LEVEL);
     default:
       return unknownCodec(codec);
   }
@@ -233,7 +254,7 @@ export function decompressSync(codec: Compression, data: Buffer): Buffer {
       case Compression.Lz4:
         return codecs.lz4.decompressFrameSync(data);
       case Compression.Zstd:
-        throw new CompressionError('zstd has no synchronous implementation; use decompress()');
+        return zstdSync().decoder.decodeSync(data);
       default:
         return unknownCodec(codec);
     }
