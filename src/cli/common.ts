@@ -1,8 +1,9 @@
 // Shared plumbing for the client commands (topic, produce, consume, group, config, cluster,
 // records): global options, Kafka clients, error translation, output (JSON, tables).
 import { connect } from 'node:net';
-import { createRequire } from 'node:module';
 import { Admin, Consumer, Producer, compressionsAlgorithms, type BaseOptions } from '@platformatic/kafka';
+import { compressSync, decompressSync } from '../protocol/records/compression.js';
+import { Compression } from '../protocol/records/layout.js';
 import { lastFlag, parseArgs, UsageError, type ParsedArgs } from './args.js';
 import { CliError, GLOBAL_SPEC, leadingGlobals } from './globals.js';
 
@@ -82,22 +83,16 @@ interface ZstdCodec {
 
 /**
  * @platformatic/kafka takes zstd from node:zlib, which has it only from Node 22.15. Elsewhere,
- * plug a prebuilt native zstd (synchronous, as the library's codec hook requires) into its table,
- * so `produce --compression zstd` and consuming zstd batches work on every supported Node.
+ * plug Fjord's synchronous zstd (a prebuilt binding, as the library's codec hook is synchronous)
+ * into its table, so `produce --compression zstd` and consuming zstd batches work on every Node.
  */
 function ensureZstd(): void {
   const codec = (compressionsAlgorithms as unknown as Record<string, ZstdCodec>).zstd;
   if (!codec || codec.available) return;
-  const { Encoder, Decoder } = createRequire(import.meta.url)('@toondepauw/node-zstd') as {
-    Encoder: new (level: number) => { encodeSync(data: Buffer): Buffer };
-    Decoder: new () => { decodeSync(data: Buffer): Buffer };
-  };
-  const encoder = new Encoder(3);
-  const decoder = new Decoder();
   // The library hands over either a Buffer or its DynamicBuffer, whose `buffer` is the bytes.
   const bytes = (data: unknown): Buffer => (Buffer.isBuffer(data) ? data : (data as { buffer: Buffer }).buffer);
-  codec.compressSync = (data) => encoder.encodeSync(bytes(data));
-  codec.decompressSync = (data) => decoder.decodeSync(bytes(data));
+  codec.compressSync = (data) => compressSync(Compression.Zstd, bytes(data));
+  codec.decompressSync = (data) => decompressSync(Compression.Zstd, bytes(data));
   codec.available = true;
 }
 ensureZstd();
