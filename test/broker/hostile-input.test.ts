@@ -112,6 +112,12 @@ describe('hostile input', () => {
     const unknown = await c.response(ApiKey.Produce, 9);
     assert.equal(unknown!.body.responses[0].partitionResponses[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
 
+    // Clients may not write into the coordinators' internal topics.
+    await broker.broker.groups.offsetsTopic.ensure();
+    c.request(ApiKey.Produce, 9, 5, produceBody('__consumer_offsets', good));
+    const internal = await c.response(ApiKey.Produce, 9);
+    assert.equal(internal!.body.responses[0].partitionResponses[0].errorCode, ErrorCode.INVALID_TOPIC_EXCEPTION);
+
     // The log holds exactly the one good batch.
     const log = broker.broker.replicas.get('victim', 0)!.log;
     assert.equal(log.logEndOffset, 1);

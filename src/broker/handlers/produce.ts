@@ -21,6 +21,7 @@ import {
 } from '../recompress.js';
 import { errorCodeOf } from '../errors.js';
 import { defineHandler } from '../handler.js';
+import { isInternalTopic } from './metadata.js';
 
 type PartitionOut = ProduceResponsePartitionProduceResponseInput;
 
@@ -45,6 +46,10 @@ function produceToPartition(
     return failed(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.');
   }
   if (partition.leaderId !== broker.nodeId) return failed(index, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+  // Internal topics hold the coordinators' state in Kafka's formats; only the broker writes them.
+  if (isInternalTopic(topic)) {
+    return failed(index, ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${topic}`);
+  }
   if (records === null || records.length === 0) {
     return failed(index, ErrorCode.CORRUPT_MESSAGE, 'Produce request carries no record batch.');
   }
