@@ -1,19 +1,11 @@
 // The CLI's error contract: one-line messages and exit codes (0 ok, 1 failed, 2 usage).
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { startTestBroker, type TestBroker } from '../helpers/broker.js';
-import { fjord, ok } from './run.js';
+import { describe, it } from 'node:test';
+import { fjord, ok, suiteBroker } from './run.js';
 
 describe('fjord errors', { timeout: 90_000 }, () => {
-  let broker: TestBroker;
-  let b: string[];
-  before(async () => {
-    broker = await startTestBroker();
-    b = ['-b', broker.bootstrap];
-  });
-  after(async () => {
-    await broker?.dispose();
-  });
+  const suite = suiteBroker();
+  const b = suite.b;
 
   it('fails with exit 1 and one clear line for an unknown topic', async () => {
     const results = await Promise.all([

@@ -1,19 +1,11 @@
 // fjord consume --group and fjord group list / describe / reset-offsets / delete.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { startTestBroker, type TestBroker } from '../helpers/broker.js';
-import { fjord, ok } from './run.js';
+import { describe, it } from 'node:test';
+import { fjord, ok, suiteBroker } from './run.js';
 
 describe('fjord group', { timeout: 90_000 }, () => {
-  let broker: TestBroker;
-  let b: string[];
-  before(async () => {
-    broker = await startTestBroker();
-    b = ['-b', broker.bootstrap];
-  });
-  after(async () => {
-    await broker?.dispose();
-  });
+  const suite = suiteBroker();
+  const b = suite.b;
 
   it('consumes as a group, commits, shows lag, resets offsets and deletes the group', async () => {
     await ok(['topic', 'create', 'jobs', '-p', '2', ...b]);

@@ -1,22 +1,14 @@
-// fjord produce / consume / records delete against a real broker.
+// fjord produce / consume / records delete against a real suite.broker.
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { startTestBroker, type TestBroker } from '../helpers/broker.js';
+import { describe, it } from 'node:test';
 import { fetchAll } from '../helpers/raw-client.js';
-import { fjord, ok } from './run.js';
+import { fjord, ok, suiteBroker } from './run.js';
 
 describe('fjord produce and consume', { timeout: 90_000 }, () => {
-  let broker: TestBroker;
-  let b: string[];
-  before(async () => {
-    broker = await startTestBroker();
-    b = ['-b', broker.bootstrap];
-  });
-  after(async () => {
-    await broker?.dispose();
-  });
+  const suite = suiteBroker();
+  const b = suite.b;
 
   it('produces keyed lines with headers from stdin and consumes them with --format and --json', async () => {
     await ok(['topic', 'create', 'events', '-p', '1', ...b]);
@@ -55,7 +47,7 @@ describe('fjord produce and consume', { timeout: 90_000 }, () => {
     for (const c of ['none', 'gzip', 'snappy', 'lz4']) {
       await ok(['produce', 'zipped', '--compression', c, '--partition', '1', '-q', ...b], { input: `${c}-a\n${c}-b\n` });
     }
-    const file = join(broker.dataDir, 'input.jsonl');
+    const file = join(suite.broker.dataDir, 'input.jsonl');
     await writeFile(
       file,
       [
@@ -86,9 +78,9 @@ describe('fjord produce and consume', { timeout: 90_000 }, () => {
     await ok(['topic', 'create', 'zstd-t', '-p', '1', ...b]);
     await ok(['produce', 'zstd-t', '--compression', 'zstd', '-q', ...b], { input: 'z1\nz2\n' });
     assert.equal(await ok(['consume', 'zstd-t', '--from-beginning', '-e', ...b]), 'z1\nz2\n');
-    const stored = await fetchAll(broker.port, 'zstd-t', 0);
+    const stored = await fetchAll(suite.broker.port, 'zstd-t', 0);
     assert.deepEqual(stored.map((r) => r.value!.toString()), ['z1', 'z2']);
-    const log = broker.broker.replicas.get('zstd-t', 0)!.log;
+    const log = suite.broker.broker.replicas.get('zstd-t', 0)!.log;
     const { chunks } = await log.read(0, 1 << 20, log.highWatermark, true);
     assert.equal(chunks[0]!.readInt16BE(21) & 0x07, 4, 'the stored batch is zstd-compressed');
   });

@@ -1,6 +1,8 @@
 // Runs the real `fjord` CLI as a child process and collects its output.
 import { spawn } from 'node:child_process';
 import { fjordCommand, repoRoot } from '../helpers/broker.js';
+import { after, before } from 'node:test';
+import { startTestBroker, type TestBroker } from '../helpers/broker.js';
 
 export interface Run {
   code: number | null;
@@ -42,3 +44,20 @@ export async function ok(args: string[], opts: Parameters<typeof fjord>[1] = {})
   if (r.code !== 0) throw new Error(`fjord ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
   return r.stdout;
 }
+
+/**
+ * A broker for one describe() block of CLI tests: started before its tests, disposed after.
+ * `b` is filled with the `-b HOST:PORT` arguments once the broker runs.
+ */
+export function suiteBroker(): { broker: TestBroker; b: string[] } {
+  const suite = { broker: undefined as unknown as TestBroker, b: [] as string[] };
+  before(async () => {
+    suite.broker = await startTestBroker();
+    suite.b.push('-b', suite.broker.bootstrap);
+  });
+  after(async () => {
+    await suite.broker?.dispose();
+  });
+  return suite;
+}
+

@@ -1,19 +1,11 @@
-// fjord topic / config / cluster commands against a real broker.
+// fjord topic / config / cluster commands against a real suite.broker.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { startTestBroker, type TestBroker } from '../helpers/broker.js';
-import { fjord, ok } from './run.js';
+import { describe, it } from 'node:test';
+import { fjord, ok, suiteBroker } from './run.js';
 
 describe('fjord topic, config, cluster', { timeout: 90_000 }, () => {
-  let broker: TestBroker;
-  let b: string[];
-  before(async () => {
-    broker = await startTestBroker();
-    b = ['-b', broker.bootstrap];
-  });
-  after(async () => {
-    await broker?.dispose();
-  });
+  const suite = suiteBroker();
+  const b = suite.b;
 
   it('creates, lists, describes and deletes a topic (human and --json)', async () => {
     const created = await ok(['topic', 'create', 'orders', '-p', '3', '-r', '1', '--config', 'retention.ms=3600000', ...b]);
@@ -88,12 +80,12 @@ describe('fjord topic, config, cluster', { timeout: 90_000 }, () => {
     const info = JSON.parse(await ok(['cluster', 'info', '--json', ...b]));
     assert.deepEqual(Object.keys(info), ['clusterId', 'controllerId', 'brokers']);
     assert.equal(info.controllerId, 0);
-    assert.deepEqual(info.brokers, [{ id: 0, host: '127.0.0.1', port: broker.port, rack: null }]);
+    assert.deepEqual(info.brokers, [{ id: 0, host: '127.0.0.1', port: suite.broker.port, rack: null }]);
     const human = await ok(['cluster', 'info', ...b]);
     assert.match(human, new RegExp(`cluster id\\s+${info.clusterId}`));
-    assert.match(human, new RegExp(`^0\\s+127\\.0\\.0\\.1\\s+${broker.port}\\s+-\\s+yes$`, 'm'));
+    assert.match(human, new RegExp(`^0\\s+127\\.0\\.0\\.1\\s+${suite.broker.port}\\s+-\\s+yes$`, 'm'));
     // FJORD_BOOTSTRAP stands in for -b.
-    const viaEnv = JSON.parse(await ok(['cluster', 'info', '--json'], { env: { FJORD_BOOTSTRAP: broker.bootstrap } }));
+    const viaEnv = JSON.parse(await ok(['cluster', 'info', '--json'], { env: { FJORD_BOOTSTRAP: suite.broker.bootstrap } }));
     assert.equal(viaEnv.clusterId, info.clusterId);
   });
 
