@@ -21,7 +21,7 @@ import {
 } from '../recompress.js';
 import { errorCodeOf } from '../errors.js';
 import { defineHandler } from '../handler.js';
-import { isInternalTopic } from './metadata.js';
+import { isInternalTopic } from '../../coordinator/runtime/internal-topics.js';
 
 type PartitionOut = ProduceResponsePartitionProduceResponseInput;
 
