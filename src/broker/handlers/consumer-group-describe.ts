@@ -1,5 +1,4 @@
 // ConsumerGroupDescribe (KIP-848): members, epochs, current and target assignments of consumer groups.
-import { consumerGroupsOf } from '../../coordinator/group/consumer-protocol/index.js';
 import type {
   ConsumerGroupDescribeRequest,
   ConsumerGroupDescribeResponseInput,
@@ -15,7 +14,7 @@ export default defineHandler<ConsumerGroupDescribeRequest, ConsumerGroupDescribe
   minVersion: 0,
   maxVersion: 1,
   handle(req, ctx) {
-    return consumerGroupsOf(ctx.broker)
+    return ctx.broker.groups.consumerGroups
       .describeGroups(req.groupIds)
       // v1 (KIP-1099) tells the member type: every member here joined with the consumer protocol.
       .then((groups) => ({
