@@ -9,9 +9,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 SUBSET=(
-  test/protocol test/records test/storage test/broker test/admin test/hostile test/cli
-  test/e2e/kafkajs test/e2e/kcat test/e2e/python
-  test/groups/kafkajs test/groups/kip848-platformatic test/groups/kip848-protocol test/groups/protocol
+  test/protocol test/records test/storage/partition-log test/storage/recovery test/broker/fetch test/cli
+  test/e2e/kafkajs test/e2e/kcat test/e2e/python test/groups/kafkajs-group test/groups/kip848-platformatic
 )
 majors=("$@")
 [ ${#majors[@]} -eq 0 ] && majors=(22 24)
