@@ -11,7 +11,7 @@ type Result = NonNullable<CreateTopicsResponseInput['topics']>[number];
 
 export default defineHandler<CreateTopicsRequest, CreateTopicsResponseInput>({
   apiKey: ApiKey.CreateTopics,
-  minVersion: 2,
+  minVersion: 0, // v0-1 (removed by Kafka 4, KIP-896) differ only in fields the codec leaves out
   maxVersion: 7,
   async handle(req, ctx) {
     const { broker } = ctx;
