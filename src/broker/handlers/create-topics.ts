@@ -5,6 +5,7 @@ import { ZERO_UUID } from '../../protocol/primitives.js';
 import { resolveTopicConfig } from '../config.js';
 import { errorCodeOf } from '../errors.js';
 import { defineHandler } from '../handler.js';
+import { warnRemovedTopicConfigs } from '../removed-configs.js';
 import { configSourceCode } from './describe-configs.js';
 
 type Result = NonNullable<CreateTopicsResponseInput['topics']>[number];
@@ -15,6 +16,7 @@ export default defineHandler<CreateTopicsRequest, CreateTopicsResponseInput>({
   maxVersion: 7,
   async handle(req, ctx) {
     const { broker } = ctx;
+    for (const t of req.topics) warnRemovedTopicConfigs(broker.log, t.name, t.configs.map((c) => c.name));
     const results: Result[] = [];
     const seen = new Map<string, number>();
     for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
