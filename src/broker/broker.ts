@@ -6,6 +6,7 @@ import type { MetadataStore } from '../cluster/metadata-store.js';
 import { ReplicaManager } from '../cluster/replica-manager.js';
 import { KafkaServer } from '../net/server.js';
 import { LogManager } from '../storage/index.js';
+import { DataDirLock, ensureMetaProperties } from '../storage/data-dir.js';
 import { ConfigAdmin } from './config-admin.js';
 import { BrokerConfig } from './config.js';
 import { Dispatcher } from './dispatcher.js';
@@ -46,6 +47,7 @@ export class Broker {
   port = 0;
   advertisedHost = '127.0.0.1';
   private closing: Promise<void> | undefined;
+  private dirLock: DataDirLock | undefined;
 
   private constructor(readonly options: BrokerOptions) {
     this.config = new BrokerConfig(options.config ?? {});
@@ -78,7 +80,12 @@ export class Broker {
 
   static async start(options: BrokerOptions): Promise<Broker> {
     const broker = new Broker(options);
-    await broker.startup();
+    try {
+      await broker.startup();
+    } catch (err) {
+      await broker.dirLock?.release();
+      throw err;
+    }
     return broker;
   }
 
@@ -92,7 +99,10 @@ export class Broker {
 
   private async startup(): Promise<void> {
     await mkdir(this.options.dataDir, { recursive: true });
+    // One process per data dir, and the dir must belong to this cluster and node.
+    this.dirLock = await DataDirLock.acquire(this.options.dataDir);
     await this.metadata.load();
+    await ensureMetaProperties(this.options.dataDir, this.metadata.clusterId, this.nodeId);
     this.configAdmin.loadDynamicBrokerConfigs(this.log);
     await this.logs.load();
     for (const topic of this.metadata.topics()) await this.replicas.ensureTopic(topic);
@@ -122,6 +132,7 @@ export class Broker {
       await this.server?.close();
       await this.logs.close();
       await this.metadata.close();
+      await this.dirLock?.release();
     })();
     return this.closing;
   }
