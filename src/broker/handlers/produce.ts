@@ -14,7 +14,7 @@ import { checkBatchRecords } from '../../protocol/records/validate.js';
 import { codecForCompressionType, needsRecompression, recompressBatches, type KeylessRecord } from '../recompress.js';
 import { errorCodeOf } from '../errors.js';
 import { defineHandler } from '../handler.js';
-import { isInternalTopic } from './metadata.js';
+import { isInternalTopic } from '../../coordinator/runtime/internal-topics.js';
 
 type PartitionOut = ProduceResponsePartitionProduceResponseInput;
 
