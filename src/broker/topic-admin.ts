@@ -97,7 +97,7 @@ export class TopicAdmin {
   async create(req: CreateTopicRequest): Promise<TopicRecord> {
     const record = this.plan(req);
     await this.metadata.createTopic(record, record.partitions.map((p) => this.initialState(p)));
-    await this.replicas.ensureTopic(record);
+    await this.replicas.applied(record.name);
     return record;
   }
 
@@ -114,7 +114,7 @@ export class TopicAdmin {
       throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.');
     }
     await this.metadata.deleteTopic(name);
-    await this.replicas.deleteTopic(name);
+    await this.replicas.applied(name);
   }
 
   /** CreatePartitions: grow a topic to `count` partitions. */
@@ -155,7 +155,7 @@ export class TopicAdmin {
     }
     if (validateOnly) return;
     await this.metadata.addPartitions(name, added, added.map((p) => this.initialState(p)));
-    await this.replicas.ensureTopic(this.metadata.topic(name)!);
+    await this.replicas.applied(name);
   }
 
   private initialState(p: PartitionAssignment): PartitionState {
