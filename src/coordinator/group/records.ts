@@ -18,6 +18,8 @@ import {
 } from '../../protocol/gen/internal/offset-commit-value.js';
 import { Reader, Writer } from '../../protocol/primitives.js';
 
+// Keys start with the record type (Kafka's coordinator-record "apiKey"); the key struct after it is
+// at schema version 0 (older specs called the type the key's version). Values carry their own version.
 function withVersion(version: number, encode: (w: Writer) => void): Buffer {
   const w = new Writer();
   w.int16(version);
@@ -26,7 +28,7 @@ function withVersion(version: number, encode: (w: Writer) => void): Buffer {
 }
 
 export function offsetCommitKey(group: string, topic: string, partition: number): Buffer {
-  return withVersion(1, (w) => encodeOffsetCommitKey(w, 1, { group, topic, partition }));
+  return withVersion(1, (w) => encodeOffsetCommitKey(w, 0, { group, topic, partition }));
 }
 
 export function offsetCommitValue(v: OffsetCommitValueInput): Buffer {
@@ -34,7 +36,7 @@ export function offsetCommitValue(v: OffsetCommitValueInput): Buffer {
 }
 
 export function groupMetadataKey(group: string): Buffer {
-  return withVersion(2, (w) => encodeGroupMetadataKey(w, 2, { group }));
+  return withVersion(2, (w) => encodeGroupMetadataKey(w, 0, { group }));
 }
 
 export function groupMetadataValue(v: GroupMetadataValueInput): Buffer {
@@ -51,14 +53,14 @@ export function decodeCoordinatorRecord(key: Buffer, value: Buffer | null): Deco
   const kr = new Reader(key);
   const keyVersion = kr.int16();
   if (keyVersion === 0 || keyVersion === 1) {
-    const k = decodeOffsetCommitKey(kr, keyVersion);
+    const k = decodeOffsetCommitKey(kr, 0); // type 0 (legacy) and 1 share the layout
     if (value === null) return { kind: 'offset', key: k, value: null };
     const vr = new Reader(value);
     const vv = vr.int16();
     return { kind: 'offset', key: k, value: decodeOffsetCommitValue(vr, vv) };
   }
   if (keyVersion === 2) {
-    const k = decodeGroupMetadataKey(kr, 2);
+    const k = decodeGroupMetadataKey(kr, 0);
     if (value === null) return { kind: 'group', group: k.group, value: null };
     const vr = new Reader(value);
     const vv = vr.int16();
