@@ -11,8 +11,8 @@ import type { MetadataStore } from '../cluster/metadata-store.js';
 import { ReplicaManager } from '../cluster/replica-manager.js';
 import { KafkaServer } from '../net/server.js';
 import { LogManager } from '../storage/index.js';
-import { ConfigAdmin } from './config-admin.js';
-import { BrokerConfig } from './config.js';
+import { ConfigAdmin } from '../config/config-admin.js';
+import { BrokerConfig } from '../config/config.js';
 import { Dispatcher } from './dispatcher.js';
 import type { BrokerServices, Handler } from './handler.js';
 import { allHandlers } from './handlers/index.js';
@@ -179,6 +179,7 @@ export class Broker implements BrokerServices {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.groups.close();
+      this.replicas.close();
       await Promise.all(this.servers.map((s) => s.close()));
       await this.logs.close();
       await this.metadata.close();

@@ -4,7 +4,7 @@ import { randomKafkaUuid } from '../cluster/embedded-store.js';
 import type { MetadataStore, PartitionAssignment, PartitionState, TopicRecord } from '../cluster/metadata-store.js';
 import type { ReplicaManager } from '../cluster/replica-manager.js';
 import { ErrorCode } from '../protocol/errors.js';
-import { ConfigError, validateTopicConfigs, type BrokerConfig } from './config.js';
+import { ConfigError, validateTopicConfigs, type BrokerConfig } from '../config/config.js';
 import { KafkaError } from './errors.js';
 
 const LEGAL_TOPIC_NAME = /^[a-zA-Z0-9._-]+$/;

@@ -3,8 +3,8 @@
 // up for produce/fetch, and parks fetch requests until data arrives. Nobody calls it to create a
 // topic: whoever changes the store (the admin path here, another broker in a cluster) is heard
 // through onChange, and `applied(topic)` waits until that change is reflected locally.
-import type { BrokerConfig } from '../broker/config.js';
-import { resolveTopicConfig } from '../broker/config.js';
+import type { BrokerConfig } from '../config/config.js';
+import { topicLogConfig } from '../config/topic-config.js';
 import type { LogConfig, LogManager } from '../storage/index.js';
 import type { MetadataChange, MetadataStore, TopicRecord } from './metadata-store.js';
 import { Partition } from './partition.js';
@@ -26,6 +26,7 @@ export class ReplicaManager {
   /** Per topic, the tail of the queue of changes being applied (one at a time, in store order). */
   private readonly pending = new Map<string, Promise<void>>();
   private readonly failures = new Map<string, Error>();
+  private expiryTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly nodeId: number,
@@ -39,6 +40,20 @@ export class ReplicaManager {
   async start(): Promise<void> {
     for (const topic of this.metadata.topics()) await this.ensureTopic(topic);
     this.metadata.onChange((change) => this.onMetadataChange(change));
+    this.expiryTimer = setInterval(() => this.expireProducers(Date.now()), this.config.getInt('producer.id.expiration.check.interval.ms'));
+    this.expiryTimer.unref?.();
+  }
+
+  close(): void {
+    clearInterval(this.expiryTimer);
+  }
+
+  /** producer.id.expiration.ms: forgets idle producers on every hosted partition. Returns the count. */
+  expireProducers(now: number): number {
+    const expirationMs = this.config.getInt('producer.id.expiration.ms');
+    let removed = 0;
+    for (const p of this.partitions.values()) removed += p.log.expireProducers(now, expirationMs);
+    return removed;
   }
 
   /**
@@ -107,30 +122,27 @@ export class ReplicaManager {
 
   /** Effective settings of a topic: its overrides over the broker's defaults. */
   settingsFor(topic: TopicRecord): TopicSettings {
-    const resolved = resolveTopicConfig(this.config, topic.configs);
-    const num = (name: string): number => Number(resolved.get(name)?.value ?? NaN);
-    const str = (name: string): string => resolved.get(name)?.value ?? '';
-    const flushMs = num('flush.ms');
+    const c = topicLogConfig(this.config, topic.configs);
     return {
-      segmentBytes: num('segment.bytes'),
-      segmentMs: num('segment.ms'),
-      retentionMs: num('retention.ms'),
-      retentionBytes: num('retention.bytes'),
-      flushMessages: num('flush.messages'),
-      flushMs,
-      indexIntervalBytes: num('index.interval.bytes'),
-      maxMessageBytes: num('max.message.bytes'),
-      cleanupPolicy: str('cleanup.policy'),
-      messageTimestampType: str('message.timestamp.type') === 'LogAppendTime' ? 'LogAppendTime' : 'CreateTime',
-      fileDeleteDelayMs: num('file.delete.delay.ms'),
-      deleteRetentionMs: num('delete.retention.ms'),
-      minCompactionLagMs: num('min.compaction.lag.ms'),
-      maxCompactionLagMs: num('max.compaction.lag.ms'),
-      minCleanableDirtyRatio: num('min.cleanable.dirty.ratio'),
-      minInsyncReplicas: num('min.insync.replicas'),
-      timestampBeforeMaxMs: num('message.timestamp.before.max.ms'),
-      timestampAfterMaxMs: num('message.timestamp.after.max.ms'),
-      compressionType: str('compression.type'),
+      segmentBytes: c.segmentBytes,
+      segmentMs: c.segmentMs,
+      retentionMs: c.retentionMs,
+      retentionBytes: c.retentionBytes,
+      flushMessages: c.flushMessages,
+      flushMs: c.flushMs,
+      indexIntervalBytes: c.indexIntervalBytes,
+      maxMessageBytes: c.maxMessageBytes,
+      cleanupPolicy: c.cleanupPolicy.join(','),
+      messageTimestampType: c.messageTimestampType === 'LogAppendTime' ? 'LogAppendTime' : 'CreateTime',
+      fileDeleteDelayMs: c.fileDeleteDelayMs,
+      deleteRetentionMs: c.deleteRetentionMs,
+      minCompactionLagMs: c.minCompactionLagMs,
+      maxCompactionLagMs: c.maxCompactionLagMs,
+      minCleanableDirtyRatio: c.minCleanableDirtyRatio,
+      minInsyncReplicas: c.minInsyncReplicas,
+      timestampBeforeMaxMs: c.messageTimestampBeforeMaxMs,
+      timestampAfterMaxMs: c.messageTimestampAfterMaxMs,
+      compressionType: c.compressionType,
     };
   }
 
@@ -155,14 +167,20 @@ export class ReplicaManager {
         assignment.replicas,
         state?.isr ?? [this.nodeId],
       );
+      log.cleanerDedupeBufferBytes = () => this.config.getLong('log.cleaner.dedupe.buffer.size');
       // Single node: everything durable in the log is committed.
       if (log.highWatermark < log.logEndOffset) log.setHighWatermark(log.logEndOffset);
       this.partitions.set(key(topic.name, assignment.partition), partition);
     }
   }
 
+  /** Re-resolves every topic's configs against the broker defaults (a broker config changed). */
+  reapplyTopicConfigs(): void {
+    for (const t of this.metadata.topics()) this.updateTopicConfig(t);
+  }
+
   /** Applies changed topic configs to the open logs. */
-  updateTopicConfig(topic: TopicRecord): void {
+  private updateTopicConfig(topic: TopicRecord): void {
     const settings = this.settingsFor(topic);
     for (const p of this.partitions.values()) {
       if (p.topic !== topic.name) continue;

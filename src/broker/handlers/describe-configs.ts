@@ -1,7 +1,8 @@
 import { ErrorCode } from '../../protocol/errors.js';
 import type { DescribeConfigsRequest, DescribeConfigsResponseInput } from '../../protocol/gen/describe-configs.js';
 import { ApiKey } from '../../protocol/gen/index.js';
-import { resolveTopicConfig, topicConfigDefs, type ConfigDef } from '../config.js';
+import { topicConfigDefs, type ConfigDef } from '../../config/config.js';
+import { resolveTopicConfig } from '../../config/topic-config.js';
 import { errorCodeOf } from '../errors.js';
 import { defineHandler, type BrokerServices } from '../handler.js';
 

@@ -8,7 +8,7 @@ import type {
 } from '../../protocol/gen/produce.js';
 import { setLogAppendTime, validateBatches, type BatchInfo } from '../../protocol/records/batch.js';
 import type { Partition } from '../../cluster/partition.js';
-import { topicLogConfig } from '../config.js';
+import { topicLogConfig } from '../../config/topic-config.js';
 import { checkBatchRecords } from '../../protocol/records/validate.js';
 import { codecForCompressionType, needsRecompression, recompressBatches, type KeylessRecord } from '../recompress.js';
 import { errorCodeOf } from '../errors.js';

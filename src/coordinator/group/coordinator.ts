@@ -3,7 +3,7 @@
 // both to `__consumer_offsets` in Kafka's formats through the coordinator runtime (which replays
 // a partition when its leadership arrives and unloads it when it leaves), and expires empty
 // groups' offsets per offsets.retention.minutes. One method per API; handlers only translate.
-import type { BrokerConfig } from '../../broker/config.js';
+import type { BrokerConfig } from '../../config/config.js';
 import { errorCodeOf } from '../../protocol/kafka-error.js';
 import type { MetadataStore } from '../../cluster/metadata-store.js';
 import { ErrorCode } from '../../protocol/errors.js';

@@ -11,8 +11,6 @@
 //    topic config (log.retention.ms, compression.type, ...) is re-applied to every topic.
 //  - broker loggers (BROKER_LOGGER): log levels, kept in memory like Kafka's (not persisted).
 import { ErrorCode } from '../protocol/errors.js';
-import type { MetadataStore } from '../cluster/metadata-store.js';
-import type { ReplicaManager } from '../cluster/replica-manager.js';
 import {
   BrokerConfig,
   ConfigError,
@@ -21,7 +19,7 @@ import {
   topicConfigDefs,
   validateTopicConfigs,
 } from './config.js';
-import { KafkaError } from './errors.js';
+import { KafkaError } from '../protocol/kafka-error.js';
 
 export const ConfigResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
 
@@ -57,12 +55,29 @@ function splitList(v: string | null | undefined): string[] {
 
 type BrokerLevel = 'per-broker' | 'cluster-default';
 
+/** Where configs are persisted: the part of the cluster metadata store that ConfigAdmin uses. */
+export interface ConfigStore {
+  topic(name: string): { configs: Record<string, string> } | undefined;
+  updateTopicConfigs(name: string, configs: Record<string, string>): Promise<void>;
+  brokers(): { nodeId: number }[];
+  brokerConfigs(): Record<string, string>;
+  updateBrokerConfigs(configs: Record<string, string>): Promise<void>;
+}
+
+/** Who applies topic configs to open logs (the replica manager). */
+export interface TopicConfigTarget {
+  /** Resolves once the store's latest change to the topic is applied locally. */
+  applied(topic: string): Promise<void>;
+  /** Re-resolves every topic's configs (a broker-level default changed). */
+  reapplyTopicConfigs(): void;
+}
+
 export class ConfigAdmin {
   constructor(
     private readonly nodeId: number,
     private readonly config: BrokerConfig,
-    private readonly metadata: MetadataStore,
-    private readonly replicas: Pick<ReplicaManager, 'applied' | 'updateTopicConfig'>,
+    private readonly metadata: ConfigStore,
+    private readonly replicas: TopicConfigTarget,
     private readonly loggerLevels: LoggerLevels,
     private readonly levelNames: readonly string[],
     private readonly loggerNames: readonly string[],
@@ -280,7 +295,7 @@ export class ConfigAdmin {
       }
     }
     if ([...changed].some((n) => brokerConfigDefs.get(n)?.topicName !== undefined || isTopicSynonym(n))) {
-      for (const t of this.metadata.topics()) this.replicas.updateTopicConfig(t);
+      this.replicas.reapplyTopicConfigs();
     }
   }
 
