@@ -2,7 +2,7 @@ import { ErrorCode } from '../../protocol/errors.js';
 import type { CreateTopicsRequest, CreateTopicsResponseInput } from '../../protocol/gen/create-topics.js';
 import { ApiKey } from '../../protocol/gen/index.js';
 import { ZERO_UUID } from '../../protocol/primitives.js';
-import { resolveTopicConfig } from '../config.js';
+import { resolveTopicConfig } from '../../config/topic-config.js';
 import { errorCodeOf } from '../errors.js';
 import { defineHandler } from '../handler.js';
 import { configSourceCode } from './describe-configs.js';

@@ -4,14 +4,13 @@ import { ApiKey } from '../../protocol/gen/index.js';
 import type { MetadataRequest, MetadataResponseInput } from '../../protocol/gen/metadata.js';
 import { ZERO_UUID } from '../../protocol/primitives.js';
 import { isInternalTopic } from '../../coordinator/runtime/internal-topics.js';
-import type { Broker } from '../broker.js';
 import { errorCodeOf } from '../errors.js';
-import { defineHandler } from '../handler.js';
+import { defineHandler, type BrokerServices } from '../handler.js';
 
 type TopicOut = NonNullable<MetadataResponseInput['topics']>[number];
 
 
-export function describeTopic(broker: Broker, topic: TopicRecord): TopicOut {
+export function describeTopic(broker: BrokerServices, topic: TopicRecord): TopicOut {
   return {
     errorCode: ErrorCode.NONE,
     name: topic.name,
@@ -22,7 +21,7 @@ export function describeTopic(broker: Broker, topic: TopicRecord): TopicOut {
 }
 
 /** Leader, epoch, replicas and ISR of one partition, as Metadata and DescribeTopicPartitions report them. */
-export function describePartition(broker: Broker, topic: string, p: PartitionAssignment) {
+export function describePartition(broker: BrokerServices, topic: string, p: PartitionAssignment) {
   const state = broker.metadata.partitionState(topic, p.partition);
   return {
     errorCode: ErrorCode.NONE,

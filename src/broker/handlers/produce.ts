@@ -8,13 +8,11 @@ import type {
 } from '../../protocol/gen/produce.js';
 import { setLogAppendTime, validateBatches, type BatchInfo } from '../../protocol/records/batch.js';
 import type { Partition } from '../../cluster/partition.js';
-import type { Broker } from '../broker.js';
-import { topicLogConfig } from '../config.js';
+import { topicLogConfig } from '../../config/topic-config.js';
 import { checkBatchRecords } from '../../protocol/records/validate.js';
 import { codecForCompressionType, needsRecompression, recompressBatches, type KeylessRecord } from '../recompress.js';
 import { errorCodeOf } from '../errors.js';
-import { defineHandler } from '../handler.js';
-import { isInternalTopic } from '../../coordinator/runtime/internal-topics.js';
+import { defineHandler, type BrokerServices } from '../handler.js';
 
 type PartitionOut = ProduceResponsePartitionProduceResponseInput;
 
@@ -27,7 +25,7 @@ function failed(index: number, errorCode: number, errorMessage: string | null = 
  * are assigned in request order), and the returned promise settles when it is durable.
  */
 function produceToPartition(
-  broker: Broker,
+  broker: BrokerServices,
   topic: string,
   index: number,
   records: Buffer | null,
@@ -40,7 +38,7 @@ function produceToPartition(
   }
   if (partition.leaderId !== broker.nodeId) return failed(index, ErrorCode.NOT_LEADER_OR_FOLLOWER);
   // Internal topics hold the coordinators' state in Kafka's formats; only the broker writes them.
-  if (isInternalTopic(topic)) {
+  if (broker.internalTopics.isInternal(topic)) {
     return failed(index, ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${topic}`);
   }
   if (records === null || records.length === 0) {

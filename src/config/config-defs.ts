@@ -424,6 +424,7 @@ const brokerOnly: ConfigDef[] = [
   b('transaction.two.phase.commit.enable', 'boolean', 'false', 'Allow producers to take part in two-phase commit (KIP-939).', NO),
   b('producer.id.expiration.ms', 'int', '86400000', 'Idempotent producer state is dropped after this long without writes.',
     { min: 1, dynamic: 'cluster-wide' }),
+  b('producer.id.expiration.check.interval.ms', 'int', '600000', 'How often producer state past producer.id.expiration.ms is removed.', { min: 1 }),
 
   // --- security (accepted for later TLS/SASL work) ---------------------------------------------
   b('authorizer.class.name', 'string', '', 'Authorizer implementation (empty = no authorization).', NO),
