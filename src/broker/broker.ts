@@ -15,6 +15,8 @@ import { ProducerIdManager } from './producer-ids.js';
 import { ClientQuotas } from './quotas.js';
 import { TopicAdmin } from './topic-admin.js';
 import { GroupCoordinator } from '../coordinator/group/coordinator.js';
+import { SecurityManager } from '../security/security-manager.js';
+import { usesTls } from '../security/session.js';
 
 export interface BrokerOptions {
   dataDir: string;
@@ -40,8 +42,12 @@ export class Broker {
   /** Group coordinator: classic + consumer groups, committed offsets in __consumer_offsets. */
   readonly groups: GroupCoordinator;
   readonly handlers: ReadonlyMap<number, Handler>;
+  /** Listeners, TLS, SASL credentials and the ACL authorizer. */
+  readonly security: SecurityManager;
   readonly log: (msg: string) => void;
-  private server: KafkaServer | undefined;
+  private readonly servers: KafkaServer[] = [];
+  /** Every listener with the address it is bound to (port 0 resolved), in configuration order. */
+  listenerEndpoints: { name: string; protocol: string; host: string; port: number }[] = [];
   host = '127.0.0.1';
   port = 0;
   advertisedHost = '127.0.0.1';
@@ -73,6 +79,7 @@ export class Broker {
     this.configAdmin = new ConfigAdmin(this.nodeId, this.config, this.metadata, this.replicas);
     this.quotas = new ClientQuotas(this.metadata);
     this.groups = new GroupCoordinator(this);
+    this.security = new SecurityManager(this.config, options.dataDir);
     this.handlers = new Map(allHandlers.map((h) => [h.apiKey, h]));
   }
 
@@ -98,28 +105,45 @@ export class Broker {
     for (const topic of this.metadata.topics()) await this.replicas.ensureTopic(topic);
     await this.groups.load();
     this.logs.startBackgroundTasks();
-    const server = new KafkaServer(
-      new Dispatcher(this, this.handlers),
-      {
-        maxFrameBytes: this.config.socketRequestMaxBytes,
-        maxInFlight: 64,
-        maxQueuedResponseBytes: 64 * 1024 * 1024,
-      },
-      this.log,
-    );
-    const listening = await server.listen({ host: this.options.host ?? '127.0.0.1', port: this.options.port ?? 9092 });
-    this.server = server;
-    this.host = listening.host;
-    this.port = listening.port;
-    const wildcard = listening.host === '0.0.0.0' || listening.host === '::';
-    this.advertisedHost = this.options.advertisedHost ?? (wildcard ? '127.0.0.1' : listening.host);
-    await this.metadata.registerBroker({ nodeId: this.nodeId, host: this.advertisedHost, port: this.port, rack: null });
+    await this.security.load();
+    const limits = {
+      maxFrameBytes: this.config.socketRequestMaxBytes,
+      maxInFlight: 64,
+      maxQueuedResponseBytes: 64 * 1024 * 1024,
+    };
+    const dispatcher = new Dispatcher(this, this.handlers);
+    for (const spec of this.security.listeners(this.options.host ?? '127.0.0.1', this.options.port ?? 9092)) {
+      const server = new KafkaServer(dispatcher, limits, this.log);
+      const tls = usesTls(spec.protocol);
+      const listening = await server.listen({
+        host: spec.host,
+        port: spec.port,
+        listener: { name: spec.name, protocol: spec.protocol },
+        tls: tls ? () => this.security.tlsOptions() : undefined,
+        certificatePrincipal: tls ? (socket) => (socket.authorized ? this.security.principalFromCertificate(socket.getPeerCertificate().subject as never) : null) : undefined,
+      });
+      this.servers.push(server);
+      const wildcard = listening.host === '0.0.0.0' || listening.host === '::';
+      const advertised = this.options.advertisedHost ?? (wildcard ? '127.0.0.1' : listening.host);
+      this.listenerEndpoints.push({ name: spec.name, protocol: spec.protocol, host: advertised, port: listening.port });
+    }
+    const primary = this.listenerEndpoints[0]!;
+    this.host = primary.host;
+    this.port = primary.port;
+    this.advertisedHost = primary.host;
+    await this.metadata.registerBroker({
+      nodeId: this.nodeId,
+      host: this.advertisedHost,
+      port: this.port,
+      rack: null,
+      endpoints: this.listenerEndpoints.map(({ name, host, port }) => ({ name, host, port })),
+    });
   }
 
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.groups.close();
-      await this.server?.close();
+      await Promise.all(this.servers.map((s) => s.close()));
       await this.logs.close();
       await this.metadata.close();
     })();

@@ -2,6 +2,7 @@
 // request order even when later requests finish first. Memory per connection is bounded:
 // reading pauses while too many requests are in flight or the client is not reading responses.
 import type { Socket } from 'node:net';
+import { ConnectionSession, PLAINTEXT_LISTENER } from '../security/session.js';
 
 /** What the dispatcher returns for one request: response chunks, or null for "no response" (acks=0). */
 export type ResponseChunks = Buffer[] | null;
@@ -28,6 +29,8 @@ interface Slot {
 export class Connection {
   readonly id: number;
   readonly remote: string;
+  /** Listener, SASL state and principal of this client (set by the listener that accepted it). */
+  session = new ConnectionSession(PLAINTEXT_LISTENER, '');
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private nextFrameSize = -1;

@@ -1,5 +1,7 @@
+import { ErrorCode } from '../../protocol/errors.js';
 import type { DescribeGroupsRequest, DescribeGroupsResponseInput } from '../../protocol/gen/describe-groups.js';
 import { ApiKey } from '../../protocol/gen/index.js';
+import { allowedOnGroup, allowedOnTopic, Op } from '../../security/authz.js';
 import { defineHandler } from '../handler.js';
 
 /** "Not provided" for authorizedOperations (Kafka's Integer.MIN_VALUE) when the client did not ask. */
@@ -14,7 +16,9 @@ export default defineHandler<DescribeGroupsRequest, DescribeGroupsResponseInput>
   async handle(req, ctx) {
     const groups = await Promise.all(
       req.groups.map(async (id) => ({
-        ...(await ctx.broker.groups.describeGroup(id)),
+        ...(allowedOnGroup(ctx, Op.DESCRIBE, id)
+          ? await ctx.broker.groups.describeGroup(id)
+          : { ...(await ctx.broker.groups.describeGroup('')), groupId: id, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED }),
         authorizedOperations: req.includeAuthorizedOperations ? GROUP_OPERATIONS : OPERATIONS_NOT_REQUESTED,
       })),
     );

@@ -1,5 +1,7 @@
+import { ErrorCode } from '../../protocol/errors.js';
 import type { OffsetCommitRequest, OffsetCommitResponseInput } from '../../protocol/gen/offset-commit.js';
 import { ApiKey } from '../../protocol/gen/index.js';
+import { allowedOnGroup, allowedOnTopic, Op } from '../../security/authz.js';
 import { defineHandler } from '../handler.js';
 
 export default defineHandler<OffsetCommitRequest, OffsetCommitResponseInput>({
@@ -8,6 +10,14 @@ export default defineHandler<OffsetCommitRequest, OffsetCommitResponseInput>({
   maxVersion: 9,
   async handle(req, ctx) {
     const v = ctx.apiVersion;
+    // READ on the group, then READ on each topic; denied partitions get their own error.
+    const deny = (code: number, only?: (topic: string) => boolean) =>
+      req.topics
+        .filter((t) => !only || only(t.name))
+        .map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code })) }));
+    if (!allowedOnGroup(ctx, Op.READ, req.groupId)) return { throttleTimeMs: 0, topics: deny(ErrorCode.GROUP_AUTHORIZATION_FAILED) };
+    const deniedTopics = deny(ErrorCode.TOPIC_AUTHORIZATION_FAILED, (t) => !allowedOnTopic(ctx, Op.READ, t));
+    if (deniedTopics.length > 0) req = { ...req, topics: req.topics.filter((t) => allowedOnTopic(ctx, Op.READ, t.name)) };
     const topics = await ctx.broker.groups.commitOffsets(
       req.groupId,
       v >= 1 ? req.memberId : '',
@@ -24,6 +34,6 @@ export default defineHandler<OffsetCommitRequest, OffsetCommitResponseInput>({
       })),
       v,
     );
-    return { throttleTimeMs: 0, topics };
+    return { throttleTimeMs: 0, topics: [...topics, ...deniedTopics] };
   },
 });

@@ -20,6 +20,7 @@ import {
   type KeylessRecord,
 } from '../recompress.js';
 import { errorCodeOf } from '../errors.js';
+import { allowed, allowedOnTopic, Op, Resource } from '../../security/authz.js';
 import { defineHandler } from '../handler.js';
 import { isInternalTopic } from './metadata.js';
 
@@ -187,11 +188,15 @@ export default defineHandler<ProduceRequest, ProduceResponseInput>({
     const { broker } = ctx;
     const acks = req.acks;
     const pending: { name: string; partitions: (Promise<PartitionOut> | PartitionOut)[] }[] = [];
+    const txnDenied = req.transactionalId !== null && !allowed(ctx, Op.WRITE, Resource.TRANSACTIONAL_ID, req.transactionalId);
     for (const topic of req.topicData) {
+      const denied = txnDenied ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED : !allowedOnTopic(ctx, Op.WRITE, topic.name) ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : 0;
       const partitions = topic.partitionData.map((p) =>
-        acks === 0 || acks === 1 || acks === -1
-          ? produceToPartition(broker, topic.name, p.index, p.records, acks, ctx.apiVersion)
-          : failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS),
+        denied !== 0
+          ? failed(p.index, denied)
+          : acks === 0 || acks === 1 || acks === -1
+            ? produceToPartition(broker, topic.name, p.index, p.records, acks, ctx.apiVersion)
+            : failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS),
       );
       pending.push({ name: topic.name, partitions });
     }
