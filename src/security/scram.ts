@@ -136,7 +136,9 @@ export class ScramServerExchange {
     if (proofAt < 0) throw new SaslAuthenticationError('SCRAM client-final message lacks a proof');
     const withoutProof = message.slice(0, proofAt);
     const attrs = parseAttributes(message);
-    if (attrs.get('r') !== this.nonce) throw new SaslAuthenticationError('Invalid SCRAM nonce');
+    // Kafka accepts a final nonce that ends with the server's (librdkafka up to 2.x prefixes the
+    // client nonce twice); the proof still binds the whole exchange.
+    if (!(attrs.get('r') ?? '').endsWith(this.nonce)) throw new SaslAuthenticationError('Invalid client nonce in the final client message.');
     if (attrs.get('c') !== Buffer.from(this.gs2Header).toString('base64')) throw new SaslAuthenticationError('Invalid SCRAM channel binding');
     const proof = Buffer.from(attrs.get('p') ?? '', 'base64');
     const cred = this.credential;
