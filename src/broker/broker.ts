@@ -15,6 +15,7 @@ import { ProducerIdManager } from './producer-ids.js';
 import { ClientQuotas } from './quotas.js';
 import { TopicAdmin } from './topic-admin.js';
 import { GroupCoordinator } from '../coordinator/group/coordinator.js';
+import { QuotaManager } from '../security/quota-manager.js';
 import { SecurityManager } from '../security/security-manager.js';
 import { usesTls } from '../security/session.js';
 
@@ -44,6 +45,8 @@ export class Broker {
   readonly handlers: ReadonlyMap<number, Handler>;
   /** Listeners, TLS, SASL credentials and the ACL authorizer. */
   readonly security: SecurityManager;
+  /** Enforces the client byte-rate quotas stored by AlterClientQuotas. */
+  readonly quotaManager: QuotaManager;
   readonly log: (msg: string) => void;
   private readonly servers: KafkaServer[] = [];
   /** Every listener with the address it is bound to (port 0 resolved), in configuration order. */
@@ -80,6 +83,11 @@ export class Broker {
     this.quotas = new ClientQuotas(this.metadata);
     this.groups = new GroupCoordinator(this);
     this.security = new SecurityManager(this.config, options.dataDir);
+    this.quotaManager = new QuotaManager(
+      () => this.metadata.clientQuotas(),
+      () => this.config.getInt('quota.window.size.seconds') * 1000,
+      () => this.config.getInt('quota.window.num'),
+    );
     this.handlers = new Map(allHandlers.map((h) => [h.apiKey, h]));
   }
 

@@ -453,6 +453,9 @@ const brokerOnly: ConfigDef[] = [
     { validValues: ['required', 'requested', 'none'], dynamic: 'per-broker' }),
   b('ssl.principal.mapping.rules', 'string', 'DEFAULT', 'Rules mapping a client certificate DN to a user name (RULE:pattern/replacement/[LU], DEFAULT).'),
 
+  b('quota.window.num', 'int', '11', 'Number of samples kept for client quota rates.', { min: 1 }),
+  b('quota.window.size.seconds', 'int', '1', 'Time span of one client quota sample.', { min: 1 }),
+
   // --- Fjord-specific --------------------------------------------------------------------------
   b('fjord.flush.mode', 'string', 'group-commit',
     'group-commit: one fsync per tick covers all appends before they are acknowledged; kafka: follow flush.messages/flush.ms like Kafka.',

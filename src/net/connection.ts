@@ -38,6 +38,8 @@ export class Connection {
   private inFlight = 0;
   private queuedResponseBytes = 0;
   private paused = false;
+  /** KIP-219: after a throttled response the connection reads nothing until this time. */
+  private mutedUntil = 0;
   private closed = false;
 
   constructor(
@@ -69,6 +71,14 @@ export class Connection {
 
   get inFlightCount(): number {
     return this.inFlight;
+  }
+
+  /** Mutes reading for `ms` (quota throttling); responses already due still go out. */
+  throttle(ms: number): void {
+    if (ms <= 0 || this.closed) return;
+    this.mutedUntil = Math.max(this.mutedUntil, Date.now() + ms);
+    setTimeout(() => this.updateFlow(), ms + 1).unref();
+    this.updateFlow();
   }
 
   close(): void {
@@ -196,7 +206,9 @@ export class Connection {
     if (this.closed) return;
     this.queuedResponseBytes = this.socket.writableLength;
     const overloaded =
-      this.inFlight >= this.limits.maxInFlight || this.queuedResponseBytes >= this.limits.maxQueuedResponseBytes;
+      this.inFlight >= this.limits.maxInFlight ||
+      this.queuedResponseBytes >= this.limits.maxQueuedResponseBytes ||
+      Date.now() < this.mutedUntil;
     if (overloaded && !this.paused) {
       this.paused = true;
       this.socket.pause();

@@ -4,7 +4,7 @@ import type { FetchRequest, FetchResponseInput, FetchResponsePartitionDataInput 
 import { ApiKey } from '../../protocol/gen/index.js';
 import type { Broker } from '../broker.js';
 import { errorCodeOf } from '../errors.js';
-import { allowedOnCluster, allowedOnTopic, Op } from '../../security/authz.js';
+import { allowedOnCluster, allowedOnTopic, Op, throttleFor } from '../../security/authz.js';
 import { defineHandler } from '../handler.js';
 
 type PartitionOut = FetchResponsePartitionDataInput;
@@ -142,7 +142,7 @@ export default defineHandler<FetchRequest, FetchResponseInput>({
       bytes = await readAll(wanted, maxBytes, readCommitted);
     }
     return {
-      throttleTimeMs: 0,
+      throttleTimeMs: throttleFor(ctx, 'consumer_byte_rate', bytes),
       errorCode: ErrorCode.NONE,
       // Sessionless: every fetch is a full fetch (KIP-227 allows a broker to decline sessions).
       sessionId: 0,

@@ -20,7 +20,7 @@ import {
   type KeylessRecord,
 } from '../recompress.js';
 import { errorCodeOf } from '../errors.js';
-import { allowed, allowedOnTopic, Op, Resource } from '../../security/authz.js';
+import { allowed, allowedOnTopic, Op, Resource, throttleFor } from '../../security/authz.js';
 import { defineHandler } from '../handler.js';
 import { isInternalTopic } from './metadata.js';
 
@@ -202,7 +202,10 @@ export default defineHandler<ProduceRequest, ProduceResponseInput>({
     }
     const responses = [];
     for (const t of pending) responses.push({ name: t.name, partitionResponses: await Promise.all(t.partitions) });
+    let requestBytes = 0;
+    for (const t of req.topicData) for (const p of t.partitionData) requestBytes += p.records?.length ?? 0;
+    const throttleTimeMs = throttleFor(ctx, 'producer_byte_rate', requestBytes);
     if (acks === 0) return null;
-    return { responses, throttleTimeMs: 0 };
+    return { responses, throttleTimeMs };
   },
 });
