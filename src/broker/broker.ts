@@ -81,7 +81,14 @@ export class Broker {
     this.producerIds = new ProducerIdManager(this.metadata);
     this.configAdmin = new ConfigAdmin(this.nodeId, this.config, this.metadata, this.replicas);
     this.quotas = new ClientQuotas(this.metadata);
-    this.groups = new GroupCoordinator(this);
+    this.groups = new GroupCoordinator({
+      nodeId: this.nodeId,
+      config: this.config,
+      metadata: this.metadata,
+      partitions: this.replicas,
+      topics: this.topics,
+      log: (msg) => this.log(msg),
+    });
     this.security = new SecurityManager(this.config, options.dataDir);
     this.quotaManager = new QuotaManager(
       () => this.metadata.clientQuotas(),
@@ -111,7 +118,7 @@ export class Broker {
     this.configAdmin.loadDynamicBrokerConfigs(this.log);
     await this.logs.load();
     for (const topic of this.metadata.topics()) await this.replicas.ensureTopic(topic);
-    await this.groups.load();
+    await this.groups.start();
     this.logs.startBackgroundTasks();
     await this.security.load();
     const limits = {

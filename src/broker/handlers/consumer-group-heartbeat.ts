@@ -1,6 +1,5 @@
 import { ErrorCode } from '../../protocol/errors.js';
 // ConsumerGroupHeartbeat (KIP-848): join, heartbeat, leave of consumer-protocol group members.
-import { consumerGroupsOf } from '../../coordinator/group/consumer-protocol/index.js';
 import type {
   ConsumerGroupHeartbeatRequest,
   ConsumerGroupHeartbeatResponseInput,
@@ -17,7 +16,7 @@ export default defineHandler<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbe
     if (!allowedOnGroup(ctx, Op.READ, req.groupId)) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, errorMessage: 'Group authorization failed.', memberId: null, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null };
     }
-    return consumerGroupsOf(ctx.broker).heartbeat(req, {
+    return ctx.broker.groups.consumerGroups.heartbeat(req, {
       apiVersion: ctx.apiVersion,
       clientId: ctx.clientId ?? '',
       clientHost: `/${ctx.connection.socket.remoteAddress ?? ''}`,
