@@ -49,6 +49,10 @@ export class Broker {
   readonly quotaManager: QuotaManager;
   readonly log: (msg: string) => void;
   private readonly servers: KafkaServer[] = [];
+  /** The first listener's server (its connections are what tests inspect). */
+  get server(): KafkaServer | undefined {
+    return this.servers[0];
+  }
   /** Every listener with the address it is bound to (port 0 resolved), in configuration order. */
   listenerEndpoints: { name: string; protocol: string; host: string; port: number }[] = [];
   host = '127.0.0.1';
