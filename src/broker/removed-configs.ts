@@ -1,6 +1,6 @@
 // Topic configs Kafka 4.0 removed (message.format.version, ...) are still sent by older tools:
 // Fjord accepts them (DescribeConfigs documents them as removed and ignored) and says so in the log.
-import { REMOVED_TOPIC_CONFIGS } from './config-defs.js';
+import { REMOVED_TOPIC_CONFIGS } from '../config/config-defs.js';
 
 const TOPIC_RESOURCE = 2;
 

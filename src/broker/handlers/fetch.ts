@@ -2,9 +2,9 @@ import type { Partition } from '../../cluster/partition.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import type { FetchRequest, FetchResponseInput, FetchResponsePartitionDataInput } from '../../protocol/gen/fetch.js';
 import { ApiKey } from '../../protocol/gen/index.js';
-import type { Broker } from '../broker.js';
 import { errorCodeOf } from '../errors.js';
-import { defineHandler } from '../handler.js';
+import { allowedOnCluster, allowedOnTopic, Op, throttleFor } from '../../security/authz.js';
+import { defineHandler, type BrokerServices } from '../handler.js';
 import { downconvertBatches } from '../../protocol/records/legacy.js';
 
 type PartitionOut = FetchResponsePartitionDataInput;
@@ -25,7 +25,7 @@ interface Wanted {
   maxBytes: number;
 }
 
-function resolveTopic(broker: Broker, name: string, topicId: string, version: number) {
+function resolveTopic(broker: BrokerServices, name: string, topicId: string, version: number) {
   return version >= 13 ? broker.metadata.topicById(topicId) : broker.metadata.topic(name);
 }
 
@@ -114,7 +114,11 @@ export default defineHandler<FetchRequest, FetchResponseInput>({
       for (const fp of t.partitions) {
         const partition = topic ? broker.replicas.get(topic.name, fp.partition) : undefined;
         let errorCode: number = ErrorCode.NONE;
-        if (!topic) errorCode = apiVersion >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        // Follower fetches (replica id >= 0) need CLUSTER_ACTION; consumers need READ on the topic.
+        const replicaFetch = (req.replicaId ?? -1) >= 0 || (req.replicaState?.replicaId ?? -1) >= 0;
+        if (replicaFetch ? !allowedOnCluster(ctx, Op.CLUSTER_ACTION) : !allowedOnTopic(ctx, Op.READ, topic?.name ?? t.topic)) {
+          errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+        } else if (!topic) errorCode = apiVersion >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         else if (!partition) errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         else if (partition.leaderId !== broker.nodeId) errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
         else if (fp.currentLeaderEpoch !== -1 && fp.currentLeaderEpoch > partition.leaderEpoch) {
@@ -157,7 +161,7 @@ export default defineHandler<FetchRequest, FetchResponseInput>({
     }
     if (apiVersion < 4) await downconvert(wanted, apiVersion >= 2 ? 1 : 0);
     return {
-      throttleTimeMs: 0,
+      throttleTimeMs: throttleFor(ctx, 'consumer_byte_rate', bytes),
       errorCode: ErrorCode.NONE,
       // Sessionless: every fetch is a full fetch (KIP-227 allows a broker to decline sessions).
       sessionId: 0,
