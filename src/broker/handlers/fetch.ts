@@ -83,7 +83,7 @@ export default defineHandler<FetchRequest, FetchResponseInput>({
   apiKey: ApiKey.Fetch,
   // KIP-896: v0-3 are gone in Kafka 4.
   minVersion: 4,
-  maxVersion: 16,
+  maxVersion: 18, // 17 and 18 add follower-only tagged fields (KIP-853, KIP-1166); consumers see no change
   async handle(req, ctx) {
     const { broker, apiVersion } = ctx;
     const responses: TopicOut[] = [];

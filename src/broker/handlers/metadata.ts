@@ -38,7 +38,7 @@ export function describePartition(broker: Broker, topic: string, p: PartitionAss
 export default defineHandler<MetadataRequest, MetadataResponseInput>({
   apiKey: ApiKey.Metadata,
   minVersion: 0,
-  maxVersion: 12,
+  maxVersion: 13, // v13: top-level ErrorCode (always NONE: no request-level error applies here)
   async handle(req, ctx) {
     const { broker, apiVersion } = ctx;
     const topics: TopicOut[] = [];

@@ -175,21 +175,27 @@ export default defineHandler<ProduceRequest, ProduceResponseInput>({
   apiKey: ApiKey.Produce,
   // KIP-896: v0-2 (message format v0/v1) are gone in Kafka 4.
   minVersion: 3,
-  maxVersion: 11,
+  // v12 is v11 (KIP-890; a transactional client uses it only with transaction version 2, which
+  // this broker does not advertise). v13 names topics by id (KIP-516).
+  maxVersion: 13,
   async handle(req, ctx) {
     const { broker } = ctx;
     const acks = req.acks;
-    const pending: { name: string; partitions: (Promise<PartitionOut> | PartitionOut)[] }[] = [];
+    const byId = ctx.apiVersion >= 13;
+    const pending: { name: string; topicId: string; partitions: (Promise<PartitionOut> | PartitionOut)[] }[] = [];
     for (const topic of req.topicData) {
+      const name = byId ? broker.metadata.topicById(topic.topicId)?.name : topic.name;
       const partitions = topic.partitionData.map((p) =>
-        acks === 0 || acks === 1 || acks === -1
-          ? produceToPartition(broker, topic.name, p.index, p.records, acks, ctx.apiVersion)
-          : failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS),
+        name === undefined
+          ? failed(p.index, ErrorCode.UNKNOWN_TOPIC_ID)
+          : acks === 0 || acks === 1 || acks === -1
+            ? produceToPartition(broker, name, p.index, p.records, acks, ctx.apiVersion)
+            : failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS),
       );
-      pending.push({ name: topic.name, partitions });
+      pending.push({ name: topic.name, topicId: topic.topicId, partitions });
     }
     const responses = [];
-    for (const t of pending) responses.push({ name: t.name, partitionResponses: await Promise.all(t.partitions) });
+    for (const t of pending) responses.push({ name: t.name, topicId: t.topicId, partitionResponses: await Promise.all(t.partitions) });
     if (acks === 0) return null;
     return { responses, throttleTimeMs: 0 };
   },
