@@ -221,10 +221,6 @@ export function describeError(err: unknown, g?: Globals): string {
   return ls.map((l) => l.message.replace(/\.$/, '')).filter(Boolean)[0] ?? top;
 }
 
-export function hasApiError(err: unknown, apiId: string): boolean {
-  return leaves(err).some((l) => l.apiId === apiId);
-}
-
 export function isUnsupportedApi(err: unknown): boolean {
   return leaves(err).some((l) => l.code === 'PLT_KFK_UNSUPPORTED_API' || /unsupported api/i.test(l.message) || l.apiId === 'UNSUPPORTED_VERSION');
 }

@@ -3,7 +3,7 @@ import { ApiKey } from '../../protocol/gen/index.js';
 import { defineHandler } from '../handler.js';
 
 /** Kafka prints client hosts as InetAddress.toString(): "/127.0.0.1". */
-export function clientHostOf(remoteAddress: string | undefined): string {
+function clientHostOf(remoteAddress: string | undefined): string {
   const ip = (remoteAddress ?? '').replace(/^::ffff:/, '');
   return `/${ip}`;
 }
