@@ -11,6 +11,7 @@ import type { MetadataStore } from '../cluster/metadata-store.js';
 import { ReplicaManager } from '../cluster/replica-manager.js';
 import { KafkaServer } from '../net/server.js';
 import { LogManager } from '../storage/index.js';
+import { DataDirLock, ensureMetaProperties } from '../storage/data-dir.js';
 import { ConfigAdmin } from '../config/config-admin.js';
 import { BrokerConfig } from '../config/config.js';
 import { Dispatcher } from './dispatcher.js';
@@ -20,6 +21,9 @@ import { ProducerIdManager } from './producer-ids.js';
 import { ClientQuotas } from './quotas.js';
 import { TopicAdmin } from './topic-admin.js';
 import { GroupCoordinator } from '../coordinator/group/coordinator.js';
+import { QuotaManager } from '../security/quota-manager.js';
+import { SecurityManager } from '../security/security-manager.js';
+import { usesTls } from '../security/session.js';
 
 /** One endpoint the broker listens on (each may speak its own protocol later: TLS, SASL). */
 export interface ListenerSpec {
@@ -66,6 +70,10 @@ export class Broker implements BrokerServices {
   readonly coordinators: Map<number, CoordinatorLocator>;
   readonly internalTopics = { isInternal: isInternalTopic };
   readonly loggers: BrokerLoggers;
+  /** Listeners, TLS, SASL credentials and the ACL authorizer. */
+  readonly security: SecurityManager;
+  /** Enforces the client byte-rate quotas stored by AlterClientQuotas. */
+  readonly quotaManager: QuotaManager;
   readonly log: (msg: string) => void;
   private readonly servers: KafkaServer[] = [];
   /** The first listener's server (tests inspect its connections). */
@@ -73,12 +81,15 @@ export class Broker implements BrokerServices {
   private get server(): KafkaServer | undefined {
     return this.servers[0];
   }
-  /** Bound address of every listener, in the order given. */
-  readonly listening: { name: string; host: string; port: number }[] = [];
+  /** Every listener with its security protocol and the address it is bound to, in the order given. */
+  readonly listening: { name: string; protocol: string; host: string; port: number }[] = [];
+  /** The advertised endpoint of every listener (what Metadata hands to clients of that listener). */
+  readonly listenerEndpoints: { name: string; protocol: string; host: string; port: number }[] = [];
   host = '127.0.0.1';
   port = 0;
   advertisedHost = '127.0.0.1';
   private closing: Promise<void> | undefined;
+  private dirLock: DataDirLock | undefined;
 
   private constructor(readonly options: BrokerOptions) {
     this.config = new BrokerConfig(options.config ?? {});
@@ -121,12 +132,23 @@ export class Broker implements BrokerServices {
       log: this.loggers.info('fjord.coordinator'),
     });
     this.coordinators = new Map<number, CoordinatorLocator>([[CoordinatorKeyType.GROUP, this.groups.offsetsTopic]]);
+    this.security = new SecurityManager(this.config, options.dataDir);
+    this.quotaManager = new QuotaManager(
+      () => this.metadata.clientQuotas(),
+      () => this.config.getInt('quota.window.size.seconds') * 1000,
+      () => this.config.getInt('quota.window.num'),
+    );
     this.handlers = new Map(allHandlers.map((h) => [h.apiKey, h]));
   }
 
   static async start(options: BrokerOptions): Promise<Broker> {
     const broker = new Broker(options);
-    await broker.startup();
+    try {
+      await broker.startup();
+    } catch (err) {
+      await broker.dirLock?.release();
+      throw err;
+    }
     return broker;
   }
 
@@ -144,18 +166,20 @@ export class Broker implements BrokerServices {
 
   private async startup(): Promise<void> {
     await mkdir(this.options.dataDir, { recursive: true });
+    // One process per data dir, and the dir must belong to this cluster and node.
+    this.dirLock = await DataDirLock.acquire(this.options.dataDir);
     await this.metadata.load();
+    await ensureMetaProperties(this.options.dataDir, this.metadata.clusterId, this.nodeId);
     this.configAdmin.loadDynamicBrokerConfigs(this.log);
     await this.logs.load();
     await this.replicas.start();
     await this.groups.start();
     this.logs.startBackgroundTasks();
+    await this.security.load();
     const dispatcher = new Dispatcher(this, this.handlers);
-    const listeners = this.options.listeners ?? [
-      { name: 'PLAINTEXT', host: this.options.host ?? '127.0.0.1', port: this.options.port ?? 9092 },
-    ];
+    const listeners = this.security.listeners(this.options.listeners, this.options.host ?? '127.0.0.1', this.options.port ?? 9092);
     if (listeners.length === 0) throw new Error('a broker needs at least one listener');
-    for (const listener of listeners) {
+    for (const spec of listeners) {
       const server = new KafkaServer(
         dispatcher,
         {
@@ -166,15 +190,32 @@ export class Broker implements BrokerServices {
         this.loggers.info('fjord.net'),
       );
       this.servers.push(server);
-      const bound = await server.listen({ host: listener.host, port: listener.port });
-      this.listening.push({ name: listener.name, ...bound });
+      const tls = usesTls(spec.protocol);
+      const bound = await server.listen({
+        host: spec.host,
+        port: spec.port,
+        listener: { name: spec.name, protocol: spec.protocol },
+        tls: tls ? () => this.security.tlsOptions() : undefined,
+        certificatePrincipal: tls
+          ? (socket) => (socket.authorized ? this.security.principalFromCertificate(socket.getPeerCertificate().subject as never) : null)
+          : undefined,
+      });
+      this.listening.push({ name: spec.name, protocol: spec.protocol, ...bound });
+      const wildcard = bound.host === '0.0.0.0' || bound.host === '::';
+      const advertised = this.options.advertisedHost ?? (wildcard ? '127.0.0.1' : bound.host);
+      this.listenerEndpoints.push({ name: spec.name, protocol: spec.protocol, host: advertised, port: bound.port });
     }
-    const first = this.listening[0]!;
-    this.host = first.host;
+    const first = this.listenerEndpoints[0]!;
+    this.host = this.listening[0]!.host;
     this.port = first.port;
-    const wildcard = first.host === '0.0.0.0' || first.host === '::';
-    this.advertisedHost = this.options.advertisedHost ?? (wildcard ? '127.0.0.1' : first.host);
-    await this.metadata.registerBroker({ nodeId: this.nodeId, host: this.advertisedHost, port: this.port, rack: null });
+    this.advertisedHost = first.host;
+    await this.metadata.registerBroker({
+      nodeId: this.nodeId,
+      host: this.advertisedHost,
+      port: this.port,
+      rack: null,
+      endpoints: this.listenerEndpoints.map(({ name, host, port }) => ({ name, host, port })),
+    });
   }
 
   close(): Promise<void> {
@@ -184,6 +225,7 @@ export class Broker implements BrokerServices {
       await Promise.all(this.servers.map((s) => s.close()));
       await this.logs.close();
       await this.metadata.close();
+      await this.dirLock?.release();
     })();
     return this.closing;
   }

@@ -13,7 +13,7 @@ type TopicOut = NonNullable<DirOut['topics']>[number];
 export default defineHandler<DescribeLogDirsRequest, DescribeLogDirsResponseInput>({
   apiKey: ApiKey.DescribeLogDirs,
   minVersion: 0,
-  maxVersion: 4,
+  maxVersion: 5, // v5 adds IsCordoned (KIP-1066): Fjord never cordons a log dir
   async handle(req, ctx) {
     const { broker } = ctx;
     const dir = resolve(broker.dataDir);

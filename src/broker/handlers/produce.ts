@@ -13,6 +13,7 @@ import { checkBatchRecords } from '../../protocol/records/validate.js';
 import { codecForCompressionType, needsRecompression, recompressBatches, type KeylessRecord } from '../recompress.js';
 import { errorCodeOf } from '../errors.js';
 import { defineHandler, type BrokerServices } from '../handler.js';
+import { allowed, allowedOnTopic, Op, Resource, throttleFor } from '../../security/authz.js';
 
 type PartitionOut = ProduceResponsePartitionProduceResponseInput;
 
@@ -173,22 +174,39 @@ export default defineHandler<ProduceRequest, ProduceResponseInput>({
   apiKey: ApiKey.Produce,
   // KIP-896: v0-2 (message format v0/v1) are gone in Kafka 4.
   minVersion: 3,
-  maxVersion: 11,
+  // v12 is v11 (KIP-890; a transactional client uses it only with transaction version 2, which
+  // this broker does not advertise). v13 names topics by id (KIP-516).
+  maxVersion: 13,
   async handle(req, ctx) {
     const { broker } = ctx;
     const acks = req.acks;
-    const pending: { name: string; partitions: (Promise<PartitionOut> | PartitionOut)[] }[] = [];
+    const byId = ctx.apiVersion >= 13;
+    const pending: { name: string; topicId: string; partitions: (Promise<PartitionOut> | PartitionOut)[] }[] = [];
+    const txnDenied = req.transactionalId !== null && !allowed(ctx, Op.WRITE, Resource.TRANSACTIONAL_ID, req.transactionalId);
     for (const topic of req.topicData) {
+      const name = byId ? broker.metadata.topicById(topic.topicId)?.name : topic.name;
+      const denied = txnDenied
+        ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+        : name !== undefined && !allowedOnTopic(ctx, Op.WRITE, name)
+          ? ErrorCode.TOPIC_AUTHORIZATION_FAILED
+          : 0;
       const partitions = topic.partitionData.map((p) =>
-        acks === 0 || acks === 1 || acks === -1
-          ? produceToPartition(broker, topic.name, p.index, p.records, acks, ctx.apiVersion)
-          : failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS),
+        denied !== 0
+          ? failed(p.index, denied)
+          : name === undefined
+            ? failed(p.index, ErrorCode.UNKNOWN_TOPIC_ID)
+            : acks === 0 || acks === 1 || acks === -1
+              ? produceToPartition(broker, name, p.index, p.records, acks, ctx.apiVersion)
+            : failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS),
       );
-      pending.push({ name: topic.name, partitions });
+      pending.push({ name: topic.name, topicId: topic.topicId, partitions });
     }
     const responses = [];
-    for (const t of pending) responses.push({ name: t.name, partitionResponses: await Promise.all(t.partitions) });
+    for (const t of pending) responses.push({ name: t.name, topicId: t.topicId, partitionResponses: await Promise.all(t.partitions) });
+    let requestBytes = 0;
+    for (const t of req.topicData) for (const p of t.partitionData) requestBytes += p.records?.length ?? 0;
+    const throttleTimeMs = throttleFor(ctx, 'producer_byte_rate', requestBytes);
     if (acks === 0) return null;
-    return { responses, throttleTimeMs: 0 };
+    return { responses, throttleTimeMs };
   },
 });
