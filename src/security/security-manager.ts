@@ -30,7 +30,7 @@ export interface ListenerSpec {
 
 const PROTOCOLS: readonly SecurityProtocol[] = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'];
 
-export function parseListeners(listeners: string[], protocolMap: string[]): ListenerSpec[] {
+function parseListeners(listeners: string[], protocolMap: string[]): ListenerSpec[] {
   const map = new Map<string, SecurityProtocol>();
   for (const entry of protocolMap) {
     const [name, proto] = entry.split(':');
