@@ -78,6 +78,7 @@ export class Broker implements BrokerServices {
   readonly log: (msg: string) => void;
   private readonly servers: KafkaServer[] = [];
   /** The first listener's server (tests inspect its connections). */
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: read by test/broker/hostile-input.test.ts
   private get server(): KafkaServer | undefined {
     return this.servers[0];
   }

@@ -40,7 +40,7 @@ function protocolMap(entries: string[]): Map<string, SecurityProtocol> {
   return map;
 }
 
-export function parseListeners(listeners: string[], protocolMapEntries: string[]): ListenerSpec[] {
+function parseListeners(listeners: string[], protocolMapEntries: string[]): ListenerSpec[] {
   const map = protocolMap(protocolMapEntries);
   return listeners.map((l) => {
     const m = /^([A-Za-z0-9_]+):\/\/(\[[^\]]*\]|[^:]*):(\d+)$/.exec(l.trim());
