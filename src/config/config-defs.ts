@@ -46,7 +46,7 @@ export interface ConfigDef {
 /** Long.MAX_VALUE as Kafka prints it. */
 export const LONG_MAX_STRING = '9223372036854775807';
 /** Int.MAX_VALUE. */
-export const INT_MAX = 2147483647;
+const INT_MAX = 2147483647;
 /** Double.MAX_VALUE as Java prints it. */
 const DOUBLE_MAX_STRING = '1.7976931348623157E308';
 
@@ -74,7 +74,7 @@ const throttledReplicaList: ConfigDef['validator'] = (v) => {
   return undefined;
 };
 
-const LISTENER_RE = /^[A-Za-z0-9_-]+:\/\/(\[[0-9A-Fa-f:.]*\]|[^:/\[\]]*):\d{1,5}$/;
+const LISTENER_RE = /^[A-Za-z0-9_-]+:\/\/(\[[0-9A-Fa-f:.]*\]|[^:/[\]]*):\d{1,5}$/;
 const listenerList: ConfigDef['validator'] = (v) => {
   const seen = new Set<string>();
   for (const e of v as string[]) {
@@ -134,7 +134,6 @@ function mk(name: string, type: ConfigType, dflt: string | null, doc: string, sc
   return def;
 }
 
-const CLUSTER: Opts = { dynamic: 'cluster-wide' };
 const NO: Opts = { supported: false };
 
 // ---------------------------------------------------------------------------------------------

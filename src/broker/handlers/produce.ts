@@ -15,7 +15,6 @@ import { errorCodeOf } from '../errors.js';
 import { defineHandler, type BrokerServices } from '../handler.js';
 import { allowed, allowedOnTopic, Op, Resource, throttleFor } from '../../security/authz.js';
 import { upconvertMessageSet } from '../../protocol/records/legacy.js';
-import { isInternalTopic } from '../../coordinator/runtime/internal-topics.js';
 
 type PartitionOut = ProduceResponsePartitionProduceResponseInput;
 
