@@ -42,7 +42,7 @@ import type { GroupCoordinator } from './coordinator.js';
 /** An ErrorCode value (`ErrorCode.NONE`, ...). */
 export type ErrorCodeValue = number;
 
-export type GroupType = 'classic' | 'consumer';
+export type GroupType = 'classic' | 'consumer' | 'share';
 
 export interface GroupLike {
   readonly groupId: string;
