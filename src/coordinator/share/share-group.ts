@@ -5,12 +5,24 @@
 // Reuses the KIP-848 building blocks: TopicView (topics by name/id with a change counter), the
 // TopicPartitions assignment helpers and the join/leave epoch constants.
 import { ErrorCode } from '../../protocol/errors.js';
+import { encodeShareGroupMetadataKey } from '../../protocol/gen/internal/share-group-metadata-key.js';
+import { Writer } from '../../protocol/primitives.js';
 import { assignmentsEqual, toWire, type TopicPartitions } from '../group/consumer-protocol/assignment.js';
 import { ConsumerGroupError, JOIN_EPOCH, LEAVE_EPOCH, type TopicView } from '../group/consumer-protocol/consumer-group.js';
 import type { GroupLike } from '../group/group.js';
 import { simpleShareAssignor, type ShareAssignor } from './assignor.js';
 
 export { ConsumerGroupError as ShareGroupError, JOIN_EPOCH, LEAVE_EPOCH };
+
+/** ShareGroupMetadataKey record type in __consumer_offsets. */
+export const SHARE_GROUP_METADATA_KEY_TYPE = 11;
+
+export function shareGroupMetadataKey(groupId: string): Buffer {
+  const w = new Writer(32);
+  w.int16(SHARE_GROUP_METADATA_KEY_TYPE);
+  encodeShareGroupMetadataKey(w, 0, { groupId });
+  return w.toBuffer();
+}
 
 export interface ShareGroupSettings {
   heartbeatIntervalMs: number;
@@ -99,7 +111,7 @@ export class ShareGroup implements GroupLike {
     return null;
   }
   tombstones(): Buffer[] {
-    return [];
+    return [shareGroupMetadataKey(this.groupId)];
   }
 
   close(): void {
