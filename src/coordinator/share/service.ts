@@ -18,7 +18,7 @@ import { ShareGroup, JOIN_EPOCH, LEAVE_EPOCH, SHARE_GROUP_METADATA_KEY_TYPE, sha
 import { ShareStateTopic, type ShareStateKey } from './share-state-topic.js';
 
 const FINAL_SESSION_EPOCH = -1;
-/** Kafka error 133 (newer than this build's error table). */
+/** Kafka error 133 (newer than the vendored errors table). */
 const SHARE_SESSION_LIMIT_REACHED = 133;
 
 // ------------------------------------------------------------------ request/response shapes

@@ -9,6 +9,12 @@ import { KafkaError } from '../../broker/errors.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { Reader, Writer } from '../../protocol/primitives.js';
 import { batchPositions, buildBatch, decodeRecords, readBatchHeader, validateBatches } from '../../protocol/records/batch.js';
+import { decodeShareSnapshotKey, encodeShareSnapshotKey as encodeShareSnapshotKeyBody } from '../../protocol/gen/internal/share-snapshot-key.js';
+import {
+  decodeShareSnapshotValue as decodeShareSnapshotValueBody,
+  encodeShareSnapshotValue as encodeShareSnapshotValueBody,
+} from '../../protocol/gen/internal/share-snapshot-value.js';
+import { decodeShareUpdateKey } from '../../protocol/gen/internal/share-update-key.js';
 import { javaStringHashCode } from '../offsets-topic.js';
 import type { StateBatch } from './share-partition.js';
 
@@ -39,28 +45,14 @@ export function shareStateKeyString(k: ShareStateKey): string {
 export function encodeShareSnapshotKey(k: ShareStateKey): Buffer {
   const w = new Writer(64);
   w.int16(SNAPSHOT_KEY_TYPE);
-  w.string(k.groupId);
-  w.uuid(k.topicId);
-  w.int32(k.partition);
+  encodeShareSnapshotKeyBody(w, 0, k);
   return w.toBuffer();
 }
 
 export function encodeShareSnapshotValue(v: ShareSnapshot): Buffer {
   const w = new Writer(64 + v.stateBatches.length * 24);
   w.int16(0);
-  w.uint16(v.snapshotEpoch & 0xffff);
-  w.int32(v.stateEpoch);
-  w.int32(v.leaderEpoch);
-  w.int64(v.startOffset);
-  w.uvarint(v.stateBatches.length + 1);
-  for (const b of v.stateBatches) {
-    w.int64(b.firstOffset);
-    w.int64(b.lastOffset);
-    w.int8(b.deliveryState);
-    w.int16(b.deliveryCount);
-    w.uvarint(0);
-  }
-  w.uvarint(0);
+  encodeShareSnapshotValueBody(w, 0, { ...v, snapshotEpoch: v.snapshotEpoch & 0xffff });
   return w.toBuffer();
 }
 
@@ -68,30 +60,14 @@ export function encodeShareSnapshotValue(v: ShareSnapshot): Buffer {
 export function decodeShareStateKey(key: Buffer): { type: number; key: ShareStateKey } | null {
   const r = new Reader(key);
   const type = r.int16();
-  if (type !== SNAPSHOT_KEY_TYPE && type !== UPDATE_KEY_TYPE) return null;
-  return { type, key: { groupId: r.string(), topicId: r.uuid(), partition: r.int32() } };
+  if (type === SNAPSHOT_KEY_TYPE) return { type, key: decodeShareSnapshotKey(r, 0) };
+  if (type === UPDATE_KEY_TYPE) return { type, key: decodeShareUpdateKey(r, 0) };
+  return null;
 }
 
 export function decodeShareSnapshotValue(value: Buffer): ShareSnapshot {
   const r = new Reader(value);
-  const version = r.int16();
-  if (version !== 0) throw new Error(`ShareSnapshotValue: unsupported version ${version}`);
-  const snapshotEpoch = r.uint16();
-  const stateEpoch = r.int32();
-  const leaderEpoch = r.int32();
-  const startOffset = r.int64();
-  const n = r.compactArrayLength();
-  const stateBatches: StateBatch[] = [];
-  for (let i = 0; i < n; i++) {
-    const firstOffset = r.int64();
-    const lastOffset = r.int64();
-    const deliveryState = r.int8();
-    const deliveryCount = r.int16();
-    r.skipTaggedFields();
-    stateBatches.push({ firstOffset, lastOffset, deliveryState, deliveryCount });
-  }
-  r.skipTaggedFields();
-  return { snapshotEpoch, stateEpoch, leaderEpoch, startOffset, stateBatches };
+  return decodeShareSnapshotValueBody(r, r.int16());
 }
 
 // ---------------------------------------------------------------- the topic
