@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { KafkaClient, type ShareConsumer } from '@kafkats/client';
-import { shareGroupsOf } from '../../src/coordinator/share/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/gen/index.js';
 import { startTestBroker, waitFor, type TestBroker } from '../helpers/broker.js';
@@ -113,7 +112,7 @@ describe('share groups with @kafkats/client ShareConsumer', () => {
       const d = await call(raw, ApiKey.DescribeShareGroupOffsets, 1, { groups: [{ groupId: 'workers', topics: [{ topicName: 'jobs', partitions: [0, 1] }] }] });
       return d.groups[0].topics[0].partitions.every((p: { lag: number }) => p.lag === 0);
     }, 10_000, 'lag 0').catch((err) => {
-      throw new Error(`${(err as Error).message}: ${JSON.stringify(shareGroupsOf(broker.broker).inFlightOf('workers'))}`);
+      throw new Error(`${(err as Error).message}: ${JSON.stringify(broker.broker.groups.shareGroups.inFlightOf('workers'))}`);
     });
     assert.equal(seen.size, total);
     assert.deepEqual([...seen.values()].filter((n) => n !== 1), [], 'no job processed twice');

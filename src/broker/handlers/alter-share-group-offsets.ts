@@ -1,5 +1,4 @@
 // AlterShareGroupOffsets (KIP-932): sets share-partition start offsets of an empty share group.
-import { shareGroupsOf } from '../../coordinator/share/index.js';
 import type { AlterShareGroupOffsetsRequest, AlterShareGroupOffsetsResponseInput } from '../../protocol/gen/alter-share-group-offsets.js';
 import { ApiKey } from '../../protocol/gen/index.js';
 import { defineHandler } from '../handler.js';
@@ -9,6 +8,6 @@ export default defineHandler<AlterShareGroupOffsetsRequest, AlterShareGroupOffse
   minVersion: 0,
   maxVersion: 0,
   async handle(req, ctx) {
-    return { throttleTimeMs: 0, ...(await shareGroupsOf(ctx.broker).alterOffsets(req.groupId, req.topics)) };
+    return { throttleTimeMs: 0, ...(await ctx.broker.groups.shareGroups.alterOffsets(req.groupId, req.topics)) };
   },
 });

@@ -1,5 +1,4 @@
 // DeleteShareGroupOffsets (KIP-932): forgets an empty share group's state for whole topics.
-import { shareGroupsOf } from '../../coordinator/share/index.js';
 import type { DeleteShareGroupOffsetsRequest, DeleteShareGroupOffsetsResponseInput } from '../../protocol/gen/delete-share-group-offsets.js';
 import { ApiKey } from '../../protocol/gen/index.js';
 import { defineHandler } from '../handler.js';
@@ -9,7 +8,7 @@ export default defineHandler<DeleteShareGroupOffsetsRequest, DeleteShareGroupOff
   minVersion: 0,
   maxVersion: 0,
   async handle(req, ctx) {
-    const res = await shareGroupsOf(ctx.broker).deleteOffsets(req.groupId, req.topics.map((t) => t.topicName));
+    const res = await ctx.broker.groups.shareGroups.deleteOffsets(req.groupId, req.topics.map((t) => t.topicName));
     return { throttleTimeMs: 0, ...res };
   },
 });

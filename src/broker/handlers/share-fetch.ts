@@ -1,6 +1,5 @@
 // ShareFetch (KIP-932): acquires records for a share-group member (share sessions, piggy-backed
 // acknowledgements, record limits and acquire modes, long poll).
-import { shareGroupsOf } from '../../coordinator/share/index.js';
 import { ApiKey } from '../../protocol/gen/index.js';
 import type { ShareFetchRequest, ShareFetchResponseInput } from '../../protocol/gen/share-fetch.js';
 import { defineHandler } from '../handler.js';
@@ -10,6 +9,6 @@ export default defineHandler<ShareFetchRequest, ShareFetchResponseInput>({
   minVersion: 1,
   maxVersion: 2,
   handle(req, ctx) {
-    return shareGroupsOf(ctx.broker).shareFetch(req, ctx.apiVersion);
+    return ctx.broker.groups.shareGroups.shareFetch(req, ctx.apiVersion);
   },
 });

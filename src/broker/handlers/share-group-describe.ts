@@ -1,5 +1,4 @@
 // ShareGroupDescribe (KIP-932): members, epochs and assignments of share groups.
-import { shareGroupsOf } from '../../coordinator/share/index.js';
 import { ApiKey } from '../../protocol/gen/index.js';
 import type { ShareGroupDescribeRequest, ShareGroupDescribeResponseInput } from '../../protocol/gen/share-group-describe.js';
 import { defineHandler } from '../handler.js';
@@ -9,6 +8,6 @@ export default defineHandler<ShareGroupDescribeRequest, ShareGroupDescribeRespon
   minVersion: 1,
   maxVersion: 1,
   async handle(req, ctx) {
-    return { throttleTimeMs: 0, groups: await shareGroupsOf(ctx.broker).describe(req.groupIds) };
+    return { throttleTimeMs: 0, groups: await ctx.broker.groups.shareGroups.describe(req.groupIds) };
   },
 });

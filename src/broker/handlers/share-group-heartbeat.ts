@@ -1,5 +1,4 @@
 // ShareGroupHeartbeat (KIP-932): join, heartbeat, leave of share-group members.
-import { shareGroupsOf } from '../../coordinator/share/index.js';
 import { ApiKey } from '../../protocol/gen/index.js';
 import type { ShareGroupHeartbeatRequest, ShareGroupHeartbeatResponseInput } from '../../protocol/gen/share-group-heartbeat.js';
 import { defineHandler } from '../handler.js';
@@ -9,7 +8,7 @@ export default defineHandler<ShareGroupHeartbeatRequest, ShareGroupHeartbeatResp
   minVersion: 1,
   maxVersion: 1,
   async handle(req, ctx) {
-    const res = await shareGroupsOf(ctx.broker).heartbeat(req, {
+    const res = await ctx.broker.groups.shareGroups.heartbeat(req, {
       clientId: ctx.clientId ?? '',
       clientHost: `/${ctx.connection.socket.remoteAddress ?? ''}`,
     });

@@ -2,7 +2,8 @@
 // group side (groups live in the GroupCoordinator's map, their epoch persisted as
 // ShareGroupMetadata records in __consumer_offsets), ShareFetch / ShareAcknowledge with share
 // sessions on the partition side, and the share-group offset admin APIs. Handlers only translate.
-import type { Broker } from '../../broker/broker.js';
+import type { BrokerConfig } from '../../broker/config.js';
+import type { MetadataStore } from '../../cluster/metadata-store.js';
 import { errorCodeOf } from '../../broker/errors.js';
 import type { Partition } from '../../cluster/partition.js';
 import { ErrorCode } from '../../protocol/errors.js';
@@ -11,11 +12,12 @@ import { decodeShareGroupMetadataKey } from '../../protocol/gen/internal/share-g
 import { decodeShareGroupMetadataValue, encodeShareGroupMetadataValue } from '../../protocol/gen/internal/share-group-metadata-value.js';
 import { topicViewOf } from '../group/consumer-protocol/service.js';
 import { ConsumerGroupError, type TopicView } from '../group/consumer-protocol/consumer-group.js';
-import type { GroupCoordinator } from '../group/coordinator.js';
+import type { CoordinatorRecord, CoordinatorRuntimeDeps } from '../runtime/runtime.js';
+import type { GroupLike } from '../group/group.js';
 import { AckError, AckType } from './share-partition.js';
 import { SharePartitions, parseAutoOffsetReset, type AutoOffsetReset, type SharePartitionHandle } from './share-partitions.js';
 import { ShareGroup, JOIN_EPOCH, LEAVE_EPOCH, SHARE_GROUP_METADATA_KEY_TYPE, shareGroupMetadataKey, type ShareGroupSettings } from './share-group.js';
-import { ShareStateTopic, type ShareStateKey } from './share-state-topic.js';
+import { ShareStateStore, type ShareStateKey } from './share-state-topic.js';
 
 const FINAL_SESSION_EPOCH = -1;
 /** Kafka error 133 (newer than the vendored errors table). */
@@ -96,7 +98,7 @@ export interface ShareServiceSettings extends ShareGroupSettings {
   maxSessions: number;
 }
 
-export function shareSettingsFromConfig(config: Broker['config']): ShareServiceSettings {
+export function shareSettingsFromConfig(config: BrokerConfig): ShareServiceSettings {
   return {
     enabled: config.getBool('group.share.enable'),
     heartbeatIntervalMs: config.getInt('group.share.heartbeat.interval.ms'),
@@ -109,44 +111,62 @@ export function shareSettingsFromConfig(config: Broker['config']): ShareServiceS
   };
 }
 
+/** What share groups need from the broker: the runtime's services plus configs and topics. */
+export interface ShareGroupDeps extends CoordinatorRuntimeDeps {
+  readonly config: BrokerConfig;
+  readonly metadata: CoordinatorRuntimeDeps['metadata'] & Pick<MetadataStore, 'topicById' | 'topics'>;
+}
+
+/** The group coordinator's side: the shared group map and __consumer_offsets appends. */
+export interface ShareGroupRegistry {
+  getGroup(groupId: string): GroupLike | undefined;
+  putGroup(group: GroupLike): void;
+  removeGroup(groupId: string): void;
+  checkCoordinator(groupId: string): Promise<number>;
+  appendRecords(groupId: string, records: CoordinatorRecord[]): Promise<void>;
+}
+
 const tp = (topicId: string, partition: number) => `${topicId}:${partition}`;
 
 export class ShareGroupService {
   readonly topics: TopicView;
   readonly partitions: SharePartitions;
-  readonly stateTopic: ShareStateTopic;
+  /** The share coordinator's store in `__share_group_state`. */
+  readonly store: ShareStateStore;
+  readonly settings: ShareServiceSettings;
   private readonly sessions = new Map<string, ShareSession>();
-  /** Group configs (share.auto.offset.reset, ...), set with IncrementalAlterConfigs on GROUP resources. */
+  /** Group configs (share.auto.offset.reset, ...) by group id. */
   readonly groupConfigs = new Map<string, Map<string, string>>();
-  private ready: Promise<void> = Promise.resolve();
   private closed = false;
 
   constructor(
-    readonly broker: Broker,
-    readonly coordinator: GroupCoordinator,
-    readonly settings: ShareServiceSettings,
+    private readonly deps: ShareGroupDeps,
+    readonly coordinator: ShareGroupRegistry,
   ) {
-    this.topics = topicViewOf(broker.metadata);
-    this.stateTopic = new ShareStateTopic(broker, {
-      numPartitions: broker.config.getInt('share.coordinator.state.topic.num.partitions'),
-      replicationFactor: broker.config.getInt('share.coordinator.state.topic.replication.factor'),
+    const settings = (this.settings = shareSettingsFromConfig(deps.config));
+    this.topics = topicViewOf(deps.metadata);
+    this.store = new ShareStateStore(deps, {
+      numPartitions: () => deps.config.getInt('share.coordinator.state.topic.num.partitions'),
+      replicationFactor: () => deps.config.getInt('share.coordinator.state.topic.replication.factor'),
     });
-    this.partitions = new SharePartitions(broker, {
+    this.partitions = new SharePartitions({
       settings: () => ({ deliveryCountLimit: settings.deliveryCountLimit, lockDurationMs: settings.lockDurationMs, maxInFlight: settings.maxRecordLocks }),
       autoOffsetReset: (groupId) => this.autoOffsetReset(groupId),
-      stateTopic: this.stateTopic,
-      log: (msg) => broker.log(msg),
+      store: this.store,
+      partitions: deps.partitions,
+      log: (msg) => deps.log(msg),
     });
   }
 
-  /** Starts the replay of `__share_group_state`; share requests wait for it. */
-  startLoading(): void {
-    this.ready = this.partitions.load().catch((err) => this.broker.log(`share state replay failed: ${(err as Error).message}`));
+  /** Loads the `__share_group_state` partitions this broker leads. */
+  async start(): Promise<void> {
+    if (this.settings.enabled) await this.store.runtime.start();
   }
 
   close(): void {
     this.closed = true;
     this.partitions.close();
+    this.store.runtime.close();
   }
 
   autoOffsetReset(groupId: string): AutoOffsetReset {
@@ -183,6 +203,14 @@ export class ShareGroupService {
 
   /** Replays a ShareGroupMetadata record of __consumer_offsets. */
   replay(key: Buffer, value: Buffer | null): void {
+    try {
+      this.replayMetadata(key, value);
+    } catch (err) {
+      this.deps.log(`__consumer_offsets: skipping undecodable share group record: ${(err as Error).message}`);
+    }
+  }
+
+  private replayMetadata(key: Buffer, value: Buffer | null): void {
     const kr = new Reader(key);
     kr.int16();
     const { groupId } = decodeShareGroupMetadataKey(kr, 0);
@@ -285,11 +313,11 @@ export class ShareGroupService {
   }
 
   private resolvePartition(topicId: string, index: number): { partition: Partition; topicName: string } | { code: number } {
-    const topic = this.broker.metadata.topicById(topicId);
+    const topic = this.deps.metadata.topicById(topicId);
     if (!topic) return { code: ErrorCode.UNKNOWN_TOPIC_ID };
-    const partition = this.broker.replicas.get(topic.name, index);
+    const partition = this.deps.partitions.get(topic.name, index);
     if (!partition) return { code: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
-    if (partition.leaderId !== this.broker.nodeId) return { code: ErrorCode.NOT_LEADER_OR_FOLLOWER };
+    if (partition.leaderId !== this.deps.nodeId) return { code: ErrorCode.NOT_LEADER_OR_FOLLOWER };
     return { partition, topicName: topic.name };
   }
 
@@ -340,7 +368,6 @@ export class ShareGroupService {
   // ------------------------------------------------------------------ ShareFetch
 
   async shareFetch(req: ShareFetchIn, apiVersion: number): Promise<ShareFetchOut> {
-    await this.ready;
     const lockMs = this.settings.lockDurationMs;
     const top = (code: number, message: string | null): ShareFetchOut => ({
       throttleTimeMs: 0, errorCode: code, errorMessage: message, acquisitionLockTimeoutMs: lockMs, responses: [], nodeEndpoints: [],
@@ -360,7 +387,7 @@ export class ShareGroupService {
       if (!o) {
         o = {
           partitionIndex: index, errorCode: ErrorCode.NONE, errorMessage: null, acknowledgeErrorCode: ErrorCode.NONE, acknowledgeErrorMessage: null,
-          currentLeader: { leaderId: this.broker.nodeId, leaderEpoch: 0 }, records: [], acquiredRecords: [],
+          currentLeader: { leaderId: this.deps.nodeId, leaderEpoch: 0 }, records: [], acquiredRecords: [],
         };
         outs.set(tp(topicId, index), o);
       }
@@ -422,7 +449,7 @@ export class ShareGroupService {
   ): Promise<void> {
     const maxRecords = req.maxRecords > 0 ? req.maxRecords : 500;
     const strict = req.shareAcquireMode === 1;
-    const maxBytes = req.maxBytes > 0 ? Math.min(req.maxBytes, this.broker.config.fetchMaxBytes) : this.broker.config.fetchMaxBytes;
+    const maxBytes = req.maxBytes > 0 ? Math.min(req.maxBytes, this.deps.config.fetchMaxBytes) : this.deps.config.fetchMaxBytes;
     const deadline = Date.now() + Math.max(0, req.maxWaitMs);
     const targets: { topicId: string; index: number; handle: SharePartitionHandle; partition: Partition }[] = [];
     for (const key of session.partitions) {
@@ -497,7 +524,6 @@ export class ShareGroupService {
   // ------------------------------------------------------------------ ShareAcknowledge
 
   async shareAcknowledge(req: ShareAckIn, apiVersion: number): Promise<ShareAckOut> {
-    await this.ready;
     const top = (code: number, message: string | null): ShareAckOut => ({
       throttleTimeMs: 0, errorCode: code, errorMessage: message, acquisitionLockTimeoutMs: this.settings.lockDurationMs, responses: [], nodeEndpoints: [],
     });
@@ -514,8 +540,8 @@ export class ShareGroupService {
         partitions: await Promise.all(
           t.partitions.map(async (p) => {
             const r = await this.acknowledgePartition(groupId, memberId, t.topicId, p.partitionIndex, p.acknowledgementBatches, apiVersion >= 2 && req.isRenewAck);
-            const partition = this.broker.metadata.topicById(t.topicId);
-            const leader = partition ? this.broker.replicas.get(partition.name, p.partitionIndex) : undefined;
+            const partition = this.deps.metadata.topicById(t.topicId);
+            const leader = partition ? this.deps.partitions.get(partition.name, p.partitionIndex) : undefined;
             return {
               partitionIndex: p.partitionIndex,
               errorCode: r.code,
@@ -538,7 +564,6 @@ export class ShareGroupService {
 
   /** DescribeShareGroupOffsets: start offsets and lag; topics null = every topic with state. */
   async describeOffsets(groupId: string, topics: { topicName: string; partitions: number[] }[] | null) {
-    await this.ready;
     const code = groupId === '' ? ErrorCode.INVALID_GROUP_ID : await this.coordinator.checkCoordinator(groupId);
     if (code !== ErrorCode.NONE) return { groupId, topics: [], errorCode: code, errorMessage: null };
     const g = this.coordinator.getGroup(groupId);
@@ -549,7 +574,7 @@ export class ShareGroupService {
     if (wanted === null) {
       const byTopic = new Map<string, number[]>();
       for (const k of this.partitions.keysOfGroup(groupId)) {
-        const name = this.broker.metadata.topicById(k.topicId)?.name;
+        const name = this.deps.metadata.topicById(k.topicId)?.name;
         if (!name) continue;
         let list = byTopic.get(name);
         if (!list) byTopic.set(name, (list = []));
@@ -562,14 +587,14 @@ export class ShareGroupService {
       errorCode: ErrorCode.NONE,
       errorMessage: null,
       topics: wanted.map((t) => {
-        const topic = this.broker.metadata.topic(t.topicName);
+        const topic = this.deps.metadata.topic(t.topicName);
         return {
           topicName: t.topicName,
           topicId: topic?.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA',
           partitions: t.partitions.map((index) => {
             if (!topic) return { partitionIndex: index, startOffset: -1, leaderEpoch: -1, lag: -1, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null };
             const state = this.partitions.peek({ groupId, topicId: topic.topicId, partition: index });
-            const partition = this.broker.replicas.get(topic.name, index);
+            const partition = this.deps.partitions.get(topic.name, index);
             if (!state || !partition) return { partitionIndex: index, startOffset: -1, leaderEpoch: -1, lag: -1, errorCode: ErrorCode.NONE, errorMessage: null };
             const lag = Math.max(0, partition.highWatermark - state.startOffset - state.completeInFlight);
             return { partitionIndex: index, startOffset: state.startOffset, leaderEpoch: partition.leaderEpoch, lag, errorCode: ErrorCode.NONE, errorMessage: null };
@@ -581,7 +606,7 @@ export class ShareGroupService {
 
   /** Details for the CLI/describe: per share-partition start offset and in-flight counts. */
   inFlightOf(groupId: string) {
-    return this.partitions.keysOfGroup(groupId).map((k) => ({ ...k, topic: this.broker.metadata.topicById(k.topicId)?.name ?? '', ...this.partitions.peek(k)! }));
+    return this.partitions.keysOfGroup(groupId).map((k) => ({ ...k, topic: this.deps.metadata.topicById(k.topicId)?.name ?? '', ...this.partitions.peek(k)! }));
   }
 
   private async emptyShareGroup(groupId: string, create: boolean): Promise<ShareGroup | { code: number; message: string | null }> {
@@ -602,15 +627,14 @@ export class ShareGroupService {
 
   /** AlterShareGroupOffsets: only while the group has no members (like Kafka). */
   async alterOffsets(groupId: string, topics: { topicName: string; partitions: { partitionIndex: number; startOffset: number }[] }[]) {
-    await this.ready;
     const g = await this.emptyShareGroup(groupId, true);
     if (!(g instanceof ShareGroup)) return { errorCode: g.code, errorMessage: g.message, responses: [] };
     const responses = [];
     for (const t of topics) {
-      const topic = this.broker.metadata.topic(t.topicName);
+      const topic = this.deps.metadata.topic(t.topicName);
       const partitions = [];
       for (const p of t.partitions) {
-        const partition = topic ? this.broker.replicas.get(topic.name, p.partitionIndex) : undefined;
+        const partition = topic ? this.deps.partitions.get(topic.name, p.partitionIndex) : undefined;
         if (!topic || !partition) {
           partitions.push({ partitionIndex: p.partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null });
           continue;
@@ -637,12 +661,11 @@ export class ShareGroupService {
 
   /** DeleteShareGroupOffsets: forgets the group's state for whole topics (group must be empty). */
   async deleteOffsets(groupId: string, topicNames: string[]) {
-    await this.ready;
     const g = await this.emptyShareGroup(groupId, false);
     if (!(g instanceof ShareGroup)) return { errorCode: g.code, errorMessage: g.message, responses: [] };
     const responses = [];
     for (const name of topicNames) {
-      const topic = this.broker.metadata.topic(name);
+      const topic = this.deps.metadata.topic(name);
       if (!topic) {
         responses.push({ topicName: name, topicId: 'AAAAAAAAAAAAAAAAAAAAAA', errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null });
         continue;
@@ -659,7 +682,6 @@ export class ShareGroupService {
 
   /** After DeleteGroups removed a share group: its share-partition state goes too. */
   async deleteGroupState(groupId: string): Promise<void> {
-    await this.ready;
     this.groupConfigs.delete(groupId);
     const keys = this.partitions.keysOfGroup(groupId);
     if (keys.length > 0) await this.partitions.delete(keys);

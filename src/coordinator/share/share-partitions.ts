@@ -1,11 +1,10 @@
 // The broker's share-partitions: one SharePartition per (share group, topic id, partition),
 // created on first ShareFetch (from `__share_group_state`, else per share.auto.offset.reset),
 // with its acquisition-lock timer, its waiters (parked ShareFetches) and its durable writes.
-import type { Broker } from '../../broker/broker.js';
 import type { Partition } from '../../cluster/partition.js';
 import { batchPositions, readBatchHeader } from '../../protocol/records/batch.js';
 import { SharePartition, type AcquiredRange, type BatchSpan, type SharePartitionSettings } from './share-partition.js';
-import { ShareStateTopic, shareStateKeyString, type ShareSnapshot, type ShareStateKey } from './share-state-topic.js';
+import { ShareStateStore, shareStateKeyString, type ShareSnapshot, type ShareStateKey } from './share-state-topic.js';
 
 const CONTROL_BATCH = 0x20;
 
@@ -69,7 +68,8 @@ export class SharePartitionHandle {
 export interface SharePartitionsOptions {
   settings: () => SharePartitionSettings;
   autoOffsetReset: (groupId: string) => AutoOffsetReset;
-  stateTopic: ShareStateTopic;
+  store: ShareStateStore;
+  partitions: { get(topic: string, partition: number): Partition | undefined };
   log: (msg: string) => void;
 }
 
@@ -82,17 +82,13 @@ export interface AcquireResult {
 export class SharePartitions {
   private readonly handles = new Map<string, SharePartitionHandle>();
   private readonly initializing = new Map<string, Promise<SharePartitionHandle>>();
-  /** Snapshots replayed at startup, taken over when the share-partition is first used. */
-  private stored = new Map<string, { key: ShareStateKey; snapshot: ShareSnapshot }>();
   private closed = false;
 
-  constructor(
-    private readonly broker: Broker,
-    private readonly options: SharePartitionsOptions,
-  ) {}
+  constructor(private readonly options: SharePartitionsOptions) {}
 
-  async load(): Promise<void> {
-    this.stored = await this.options.stateTopic.replay(this.options.log);
+  /** Snapshots replayed from __share_group_state, taken over when a share-partition is first used. */
+  private get stored(): Map<string, { key: ShareStateKey; snapshot: ShareSnapshot }> {
+    return this.options.store.stored;
   }
 
   close(): void {
@@ -149,6 +145,9 @@ export class SharePartitions {
 
   private async initialize(key: ShareStateKey, partition: Partition): Promise<SharePartitionHandle> {
     const id = shareStateKeyString(key);
+    await this.options.store.ready(key);
+    const existing = this.handles.get(id);
+    if (existing) return existing;
     const settings = this.options.settings();
     const stored = this.stored.get(id);
     let sp: SharePartition;
@@ -162,7 +161,7 @@ export class SharePartitions {
     if (stored) handle.snapshotEpoch = stored.snapshot.snapshotEpoch;
     // The starting point must be durable before records are handed out: a restart must not
     // re-resolve "latest" to a later offset and skip what was produced in between.
-    if (!stored) await this.options.stateTopic.write([{ key, snapshot: handle.snapshot(partition.leaderEpoch) }]);
+    if (!stored) await this.options.store.write([{ key, snapshot: handle.snapshot(partition.leaderEpoch) }]);
     handle.persistedVersion = sp.version;
     this.stored.delete(id);
     this.handles.set(id, handle);
@@ -181,6 +180,7 @@ export class SharePartitions {
   /** Sets a start offset (AlterShareGroupOffsets), creating the state when there is none. */
   async setStartOffset(key: ShareStateKey, topicName: string, startOffset: number, leaderEpoch: number): Promise<void> {
     const id = shareStateKeyString(key);
+    await this.options.store.ready(key);
     let h = this.handles.get(id);
     if (!h) {
       h = new SharePartitionHandle(key, topicName, new SharePartition(startOffset, this.options.settings()));
@@ -194,7 +194,7 @@ export class SharePartitions {
 
   /** Forgets a share-partition's state durably (DeleteShareGroupOffsets, DeleteGroups). */
   async delete(keys: ShareStateKey[]): Promise<void> {
-    await this.options.stateTopic.write(keys.map((key) => ({ key, snapshot: null })));
+    await this.options.store.write(keys.map((key) => ({ key, snapshot: null })));
     for (const key of keys) {
       const id = shareStateKeyString(key);
       const h = this.handles.get(id);
@@ -205,7 +205,7 @@ export class SharePartitions {
   }
 
   persist(h: SharePartitionHandle, leaderEpoch: number): Promise<void> {
-    return h.persist((handle) => this.options.stateTopic.write([{ key: handle.key, snapshot: handle.snapshot(leaderEpoch) }]));
+    return h.persist((handle) => this.options.store.write([{ key: handle.key, snapshot: handle.snapshot(leaderEpoch) }]));
   }
 
   /**
@@ -277,7 +277,7 @@ export class SharePartitions {
       if (only && !only.has(`${h.key.topicId}:${h.key.partition}`)) continue;
       if (h.sp.releaseMember(memberId)) {
         h.wake();
-        const partition = this.broker.replicas.get(h.topicName, h.key.partition);
+        const partition = this.options.partitions.get(h.topicName, h.key.partition);
         this.persist(h, partition?.leaderEpoch ?? 0).catch((err) => this.options.log(`share state write failed: ${(err as Error).message}`));
       }
     }
