@@ -31,6 +31,7 @@ import syncGroup from './sync-group.js';
 // KIP-932 share groups (issue #13)
 import alterShareGroupOffsets from './alter-share-group-offsets.js';
 import deleteShareGroupOffsets from './delete-share-group-offsets.js';
+import readShareGroupState from './read-share-group-state.js';
 import describeShareGroupOffsets from './describe-share-group-offsets.js';
 import shareAcknowledge from './share-acknowledge.js';
 import shareFetch from './share-fetch.js';
@@ -85,6 +86,7 @@ export const allHandlers: Handler[] = [
   describeShareGroupOffsets,
   alterShareGroupOffsets,
   deleteShareGroupOffsets,
+  readShareGroupState,
   produce,
   fetch,
   listOffsets,

@@ -604,6 +604,34 @@ export class ShareGroupService {
     };
   }
 
+  /**
+   * ReadShareGroupState (Kafka's internal share-coordinator API): a share-partition's start offset
+   * and state batches. Fjord answers from the live state, so ACQUIRED (1) records show as such.
+   */
+  async readState(groupId: string, topics: { topicId: string; partitions: { partition: number }[] }[]) {
+    return Promise.all(
+      topics.map(async (t) => ({
+        topicId: t.topicId,
+        partitions: await Promise.all(
+          t.partitions.map(async ({ partition }) => {
+            const key: ShareStateKey = { groupId, topicId: t.topicId, partition };
+            const base = { partition, errorCode: ErrorCode.NONE, errorMessage: null as string | null, stateEpoch: 0, startOffset: -1, stateBatches: [] as { firstOffset: number; lastOffset: number; deliveryState: number; deliveryCount: number }[] };
+            try {
+              await this.store.ready(key);
+            } catch (err) {
+              return { ...base, errorCode: errorCodeOf(err, ErrorCode.COORDINATOR_NOT_AVAILABLE), errorMessage: (err as Error).message };
+            }
+            const h = this.partitions.get(key);
+            if (h) return { ...base, startOffset: h.sp.startOffset, stateBatches: h.sp.stateBatches(true) };
+            const stored = this.store.stored.get(`${groupId}:${t.topicId}:${partition}`);
+            if (stored) return { ...base, startOffset: stored.snapshot.startOffset, stateBatches: stored.snapshot.stateBatches };
+            return base;
+          }),
+        ),
+      })),
+    );
+  }
+
   /** Details for the CLI/describe: per share-partition start offset and in-flight counts. */
   inFlightOf(groupId: string) {
     return this.partitions.keysOfGroup(groupId).map((k) => ({ ...k, topic: this.deps.metadata.topicById(k.topicId)?.name ?? '', ...this.partitions.peek(k)! }));

@@ -317,13 +317,14 @@ export class SharePartition {
     this.advanceStart();
   }
 
-  /** The persisted form: in-flight records as runs of equal state, ACQUIRED written as AVAILABLE. */
-  stateBatches(): StateBatch[] {
+  /** The persisted form: in-flight records as runs of equal state, ACQUIRED written as AVAILABLE
+   * (unless `live`, for describing). */
+  stateBatches(live = false): StateBatch[] {
     const out: StateBatch[] = [];
     for (let o = this.startOffset; o < this.endOffset; o++) {
       const r = this.records.get(o);
       if (!r) continue;
-      const state = r.state === RecordState.ACQUIRED ? RecordState.AVAILABLE : r.state;
+      const state = r.state === RecordState.ACQUIRED && !live ? RecordState.AVAILABLE : r.state;
       const last = out[out.length - 1];
       if (last && last.lastOffset === o - 1 && last.deliveryState === state && last.deliveryCount === r.deliveryCount) last.lastOffset = o;
       else out.push({ firstOffset: o, lastOffset: o, deliveryState: state, deliveryCount: r.deliveryCount });
