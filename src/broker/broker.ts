@@ -15,6 +15,8 @@ import { ProducerIdManager } from './producer-ids.js';
 import { ClientQuotas } from './quotas.js';
 import { TopicAdmin } from './topic-admin.js';
 import { GroupCoordinator } from '../coordinator/group/coordinator.js';
+import { TransactionCoordinator } from '../coordinator/transaction/coordinator.js';
+import { TxnOffsetStore } from '../coordinator/transaction/txn-offsets.js';
 
 export interface BrokerOptions {
   dataDir: string;
@@ -39,6 +41,10 @@ export class Broker {
   readonly quotas: ClientQuotas;
   /** Group coordinator: classic + consumer groups, committed offsets in __consumer_offsets. */
   readonly groups: GroupCoordinator;
+  /** Transaction coordinator: transactional ids, their state in __transaction_state, markers. */
+  readonly transactions: TransactionCoordinator;
+  /** Offsets committed inside transactions, pending until their marker (group side). */
+  readonly txnOffsets: TxnOffsetStore;
   readonly handlers: ReadonlyMap<number, Handler>;
   readonly log: (msg: string) => void;
   private server: KafkaServer | undefined;
@@ -73,6 +79,8 @@ export class Broker {
     this.configAdmin = new ConfigAdmin(this.nodeId, this.config, this.metadata, this.replicas);
     this.quotas = new ClientQuotas(this.metadata);
     this.groups = new GroupCoordinator(this);
+    this.transactions = new TransactionCoordinator(this);
+    this.txnOffsets = new TxnOffsetStore(this);
     this.handlers = new Map(allHandlers.map((h) => [h.apiKey, h]));
   }
 
@@ -97,6 +105,7 @@ export class Broker {
     await this.logs.load();
     for (const topic of this.metadata.topics()) await this.replicas.ensureTopic(topic);
     await this.groups.load();
+    await this.transactions.load();
     this.logs.startBackgroundTasks();
     const server = new KafkaServer(
       new Dispatcher(this, this.handlers),
@@ -119,6 +128,7 @@ export class Broker {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.groups.close();
+      this.transactions.close();
       await this.server?.close();
       await this.logs.close();
       await this.metadata.close();

@@ -99,6 +99,16 @@ export interface CoordinatorRecord {
 /** Access to `__consumer_offsets` for one broker. */
 export class OffsetsTopic {
   private creating: Promise<void> | undefined;
+  /**
+   * Receives what replay() meets of transactions (offsets committed inside one are pending until
+   * their marker): records of transactional batches and the markers (transaction/txn-offsets.ts).
+   */
+  transactionalReplay:
+    | {
+        record(partition: number, producerId: number, key: Buffer, value: Buffer | null): void;
+        marker(partition: number, producerId: number, commit: boolean): void;
+      }
+    | undefined;
 
   constructor(private readonly broker: Broker) {}
 
@@ -191,10 +201,18 @@ export class OffsetsTopic {
           for (const [pos] of batchPositions(chunk)) {
             const h = readBatchHeader(chunk, pos);
             next = Math.max(next, h.baseOffset + h.lastOffsetDelta + 1);
-            if ((h.attributes & 0x20) !== 0) continue; // control batch
+            const txn = this.transactionalReplay;
+            if ((h.attributes & 0x20) !== 0) {
+              // control batch: a transaction marker (key: version int16, type int16; 1 = commit)
+              const marker = txn ? (await decodeRecords(chunk, pos))[0] : undefined;
+              if (txn && marker?.key && marker.key.length >= 4) txn.marker(index, h.producerId, marker.key.readInt16BE(2) === 1);
+              continue;
+            }
+            const transactional = (h.attributes & 0x10) !== 0;
             for (const rec of await decodeRecords(chunk, pos)) {
               if (rec.offset < offset || rec.key === null) continue;
-              onRecord(index, rec.key, rec.value);
+              if (transactional) txn?.record(index, h.producerId, rec.key, rec.value);
+              else onRecord(index, rec.key, rec.value);
             }
           }
         }

@@ -18,10 +18,12 @@ export default defineHandler<ApiVersionsRequest, ApiVersionsResponseInput>({
       errorCode: ErrorCode.NONE,
       apiKeys: supportedApiVersions(ctx.broker.handlers),
       throttleTimeMs: 0,
-      // No feature flags are finalized: clients fall back to plain version negotiation.
-      supportedFeatures: [],
-      finalizedFeaturesEpoch: -1,
-      finalizedFeatures: [],
+      // transaction.version as Kafka 4.0 reports it; level 1 = KIP-890 part 1 (partition
+      // verification). Level 2 (part 2: EndTxn v5, implicit AddPartitions) is not served yet, so
+      // clients keep the transaction protocol they know.
+      supportedFeatures: [{ name: 'transaction.version', minVersion: 0, maxVersion: 1 }],
+      finalizedFeaturesEpoch: 0,
+      finalizedFeatures: [{ name: 'transaction.version', maxVersionLevel: 1, minVersionLevel: 1 }],
     };
   },
 });

@@ -21,6 +21,7 @@ export const CoordinatorKeyType = { GROUP: 0, TRANSACTION: 1, SHARE: 2 } as cons
  */
 export const coordinatorResolvers = new Map<number, (broker: Broker, key: string) => Promise<CoordinatorAnswer>>([
   [CoordinatorKeyType.GROUP, (broker, key) => broker.groups.findGroupCoordinator(key)],
+  [CoordinatorKeyType.TRANSACTION, (broker, key) => broker.transactions.findCoordinator(key)],
 ]);
 
 async function resolve(broker: Broker, keyType: number, key: string): Promise<CoordinatorAnswer> {

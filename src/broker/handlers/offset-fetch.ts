@@ -1,7 +1,24 @@
 import { ErrorCode } from '../../protocol/errors.js';
 import type { OffsetFetchRequest, OffsetFetchResponseInput } from '../../protocol/gen/offset-fetch.js';
 import { ApiKey } from '../../protocol/gen/index.js';
+import type { Broker } from '../broker.js';
 import { defineHandler } from '../handler.js';
+
+type FetchedTopics = { name: string; partitions: { partitionIndex: number; committedOffset: number; errorCode: number }[] }[];
+
+/** require_stable (v7+): offsets still pending in a transaction answer UNSTABLE_OFFSET_COMMIT. */
+function markUnstable<T extends FetchedTopics>(broker: Broker, groupId: string, topics: T): T {
+  if (!broker.txnOffsets.hasAnyPending(groupId)) return topics;
+  for (const t of topics) {
+    for (const p of t.partitions) {
+      if (broker.txnOffsets.hasPending(groupId, t.name, p.partitionIndex)) {
+        p.errorCode = ErrorCode.UNSTABLE_OFFSET_COMMIT;
+        p.committedOffset = -1;
+      }
+    }
+  }
+  return topics;
+}
 
 export default defineHandler<OffsetFetchRequest, OffsetFetchResponseInput>({
   apiKey: ApiKey.OffsetFetch,
@@ -14,7 +31,8 @@ export default defineHandler<OffsetFetchRequest, OffsetFetchResponseInput>({
       const out = await Promise.all(
         req.groups.map(async (g) => {
           const r = await groups.fetchOffsets(g.groupId, g.topics, v >= 9 ? g.memberId : null, v >= 9 ? g.memberEpoch : -1);
-          return { groupId: g.groupId, errorCode: r.errorCode, topics: r.topics };
+          const topics = req.requireStable ? markUnstable(ctx.broker, g.groupId, r.topics) : r.topics;
+          return { groupId: g.groupId, errorCode: r.errorCode, topics };
         }),
       );
       return { throttleTimeMs: 0, groups: out };
@@ -37,6 +55,7 @@ export default defineHandler<OffsetFetchRequest, OffsetFetchResponseInput>({
         })),
       };
     }
-    return { throttleTimeMs: 0, errorCode: r.errorCode, topics: r.topics };
+    const stable = v >= 7 && req.requireStable ? markUnstable(ctx.broker, req.groupId, r.topics) : r.topics;
+    return { throttleTimeMs: 0, errorCode: r.errorCode, topics: stable };
   },
 });

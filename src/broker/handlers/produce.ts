@@ -22,6 +22,7 @@ import {
 import { errorCodeOf } from '../errors.js';
 import { defineHandler } from '../handler.js';
 import { isInternalTopic } from './metadata.js';
+import { verifyTransactionalProduce } from '../../coordinator/transaction/produce-verification.js';
 
 type PartitionOut = ProduceResponsePartitionProduceResponseInput;
 
@@ -40,6 +41,7 @@ function produceToPartition(
   records: Buffer | null,
   acks: number,
   apiVersion: number,
+  transactionalId: string | null,
 ): Promise<PartitionOut> | PartitionOut {
   const partition = broker.replicas.get(topic, index);
   if (!partition) {
@@ -58,7 +60,8 @@ function produceToPartition(
   for (const b of checked.batches) {
     if (b.isControl) return failed(index, ErrorCode.INVALID_RECORD, 'Clients may not produce control batches.');
     if (b.isTransactional) {
-      return failed(index, ErrorCode.TRANSACTIONAL_ID_NOT_FOUND, 'Transactions are not supported by this broker yet.');
+      const code = verifyTransactionalProduce(broker, transactionalId, partition, b);
+      if (code !== ErrorCode.NONE) return failed(index, code, 'The partition is not part of an ongoing transaction of this producer.');
     }
   }
   if (acks === -1) {
@@ -190,7 +193,7 @@ export default defineHandler<ProduceRequest, ProduceResponseInput>({
     for (const topic of req.topicData) {
       const partitions = topic.partitionData.map((p) =>
         acks === 0 || acks === 1 || acks === -1
-          ? produceToPartition(broker, topic.name, p.index, p.records, acks, ctx.apiVersion)
+          ? produceToPartition(broker, topic.name, p.index, p.records, acks, ctx.apiVersion, req.transactionalId)
           : failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS),
       );
       pending.push({ name: topic.name, partitions });
