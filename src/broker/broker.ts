@@ -17,6 +17,7 @@ import { TopicAdmin } from './topic-admin.js';
 import { GroupCoordinator } from '../coordinator/group/coordinator.js';
 import { TransactionCoordinator } from '../coordinator/transaction/coordinator.js';
 import { TxnOffsetStore } from '../coordinator/transaction/txn-offsets.js';
+import { LocalTxnMarkerChannel } from '../coordinator/transaction/markers.js';
 
 export interface BrokerOptions {
   dataDir: string;
@@ -78,9 +79,34 @@ export class Broker {
     this.producerIds = new ProducerIdManager(this.metadata);
     this.configAdmin = new ConfigAdmin(this.nodeId, this.config, this.metadata, this.replicas);
     this.quotas = new ClientQuotas(this.metadata);
-    this.groups = new GroupCoordinator(this);
-    this.transactions = new TransactionCoordinator(this);
-    this.txnOffsets = new TxnOffsetStore(this);
+    this.groups = new GroupCoordinator({
+      nodeId: this.nodeId,
+      config: this.config,
+      metadata: this.metadata,
+      partitions: this.replicas,
+      topics: this.topics,
+      log: (msg) => this.log(msg),
+    });
+    this.txnOffsets = new TxnOffsetStore(this.groups, {
+      config: this.config,
+      metadata: this.metadata,
+      partitions: this.replicas,
+      transactions: { verifyPartition: (...args) => this.transactions.verifyPartition(...args) },
+    });
+    this.transactions = new TransactionCoordinator({
+      nodeId: this.nodeId,
+      config: this.config,
+      metadata: this.metadata,
+      partitions: this.replicas,
+      topics: this.topics,
+      log: (msg) => this.log(msg),
+      producerIds: this.producerIds,
+      offsetsPartitionFor: async (groupId) => {
+        await this.groups.offsetsTopic.ensure();
+        return this.groups.offsetsTopic.partitionFor(groupId);
+      },
+      markerChannel: new LocalTxnMarkerChannel(this),
+    });
     this.handlers = new Map(allHandlers.map((h) => [h.apiKey, h]));
   }
 
@@ -104,8 +130,8 @@ export class Broker {
     this.configAdmin.loadDynamicBrokerConfigs(this.log);
     await this.logs.load();
     for (const topic of this.metadata.topics()) await this.replicas.ensureTopic(topic);
-    await this.groups.load();
-    await this.transactions.load();
+    await this.groups.start();
+    await this.transactions.start();
     this.logs.startBackgroundTasks();
     const server = new KafkaServer(
       new Dispatcher(this, this.handlers),

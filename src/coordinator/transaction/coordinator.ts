@@ -3,11 +3,12 @@
 // Empty → Ongoing → PrepareCommit/PrepareAbort → CompleteCommit/CompleteAbort; every transition
 // is durable in `__transaction_state` before it takes effect, and a restart replays the topic and
 // finishes every transaction it finds prepared. One method per API; handlers only translate.
-import type { Broker } from '../../broker/broker.js';
+import type { BrokerConfig } from '../../broker/config.js';
 import { errorCodeOf } from '../../broker/errors.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { OFFSETS_TOPIC } from '../offsets-topic.js';
-import { LocalTxnMarkerChannel, isRetriableMarkerError, type TxnMarkerChannel } from './markers.js';
+import { CONSUMER_OFFSETS_TOPIC as OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from '../runtime/internal-topics.js';
+import { CoordinatorRuntime, type CoordinatorRuntimeDeps, type CoordinatorShard } from '../runtime/runtime.js';
+import { isRetriableMarkerError, type TxnMarkerChannel } from './markers.js';
 import {
   MAX_PRODUCER_EPOCH,
   TxnStates,
@@ -18,7 +19,17 @@ import {
   type TxnMetadata,
   type TxnState,
 } from './metadata.js';
-import { TransactionStateTopic, decodeTransactionLogRecord, transactionLogKey, transactionLogValue } from './state-topic.js';
+import { decodeTransactionLogRecord, transactionLogKey, transactionLogValue } from './records.js';
+
+/** What the transaction coordinator needs from the broker. */
+export interface TransactionCoordinatorDeps extends CoordinatorRuntimeDeps {
+  readonly config: BrokerConfig;
+  readonly producerIds: { allocate(): Promise<number> };
+  /** The `__consumer_offsets` partition of a group (AddOffsetsToTxn), creating the topic if needed. */
+  offsetsPartitionFor(groupId: string): Promise<number>;
+  /** Where markers go; a cluster passes a channel that sends WriteTxnMarkers. */
+  readonly markerChannel: TxnMarkerChannel;
+}
 
 export interface ProducerIdAndEpoch {
   errorCode: number;
@@ -50,48 +61,54 @@ export interface ListedTransaction {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref?.());
 
-export class TransactionCoordinator {
-  readonly stateTopic: TransactionStateTopic;
-  /** Where markers go; a cluster replaces it with a channel that sends WriteTxnMarkers. */
-  markerChannel: TxnMarkerChannel;
+export class TransactionCoordinator implements CoordinatorShard {
+  /** The runtime of `__transaction_state`. */
+  readonly stateTopic: CoordinatorRuntime;
   private readonly txns = new Map<string, TxnMetadata>();
   private readonly locks = new Map<string, Promise<unknown>>();
   /** Transactions whose markers are being written (state PrepareCommit/PrepareAbort). */
   private readonly completions = new Map<string, Promise<void>>();
-  private loaded = false;
   private closed = false;
   private timers: NodeJS.Timeout[] = [];
+  private readonly config: BrokerConfig;
+  private readonly log: (msg: string) => void;
 
-  constructor(private readonly broker: Broker) {
-    this.stateTopic = new TransactionStateTopic(broker);
-    this.markerChannel = new LocalTxnMarkerChannel(broker);
+  constructor(private readonly deps: TransactionCoordinatorDeps) {
+    const config = (this.config = deps.config);
+    this.log = deps.log;
+    this.stateTopic = new CoordinatorRuntime(
+      deps,
+      {
+        name: TRANSACTION_STATE_TOPIC,
+        numPartitions: () => config.getInt('transaction.state.log.num.partitions'),
+        replicationFactor: () => config.getInt('transaction.state.log.replication.factor'),
+        configs: () => ({
+          'cleanup.policy': 'compact',
+          'compression.type': 'uncompressed',
+          'segment.bytes': String(config.getInt('transaction.state.log.segment.bytes')),
+          'unclean.leader.election.enable': 'false',
+        }),
+        loadBufferBytes: () => config.getInt('transaction.state.log.load.buffer.size'),
+      },
+      this,
+    );
+  }
+
+  get markerChannel(): TxnMarkerChannel {
+    return this.deps.markerChannel;
   }
 
   // ------------------------------------------------------------------ lifecycle
 
-  /** Replays `__transaction_state`, then finishes every transaction that was being committed or aborted. */
-  async load(): Promise<void> {
-    await this.stateTopic.replay((_partition, key, value) => {
-      let rec;
-      try {
-        rec = decodeTransactionLogRecord(key, value);
-      } catch (err) {
-        this.broker.log(`__transaction_state: skipping undecodable record: ${(err as Error).message}`);
-        return;
-      }
-      if (rec.value === null) this.txns.delete(rec.transactionalId);
-      else this.txns.set(rec.transactionalId, fromLogValue(rec.transactionalId, rec.value));
-    });
-    this.loaded = true;
-    for (const m of this.txns.values()) {
-      if (m.state === 'PrepareCommit' || m.state === 'PrepareAbort') this.startCompletion(m);
-    }
-    const cfg = this.broker.config;
+  /** Loads the `__transaction_state` partitions led here and starts the timeout / expiry timers. */
+  async start(): Promise<void> {
+    await this.stateTopic.start();
+    const cfg = this.config;
     const abortEvery = Math.max(10, cfg.getInt('transaction.abort.timed.out.transaction.cleanup.interval.ms'));
     const expireEvery = Math.max(10, cfg.getInt('transaction.remove.expired.transaction.cleanup.interval.ms'));
     const every = (ms: number, fn: () => Promise<unknown>, what: string) => {
       const t = setInterval(() => {
-        fn().catch((err) => this.broker.log(`${what} failed: ${(err as Error).message}`));
+        fn().catch((err) => this.log(`${what} failed: ${(err as Error).message}`));
       }, ms);
       t.unref?.();
       this.timers.push(t);
@@ -100,11 +117,41 @@ export class TransactionCoordinator {
     every(expireEvery, () => this.expireTransactionalIds(Date.now()), 'expiring transactional ids');
   }
 
+  /** CoordinatorShard: one `__transaction_state` record of a loading partition. */
+  replay(_partition: number, key: Buffer, value: Buffer | null): void {
+    let rec;
+    try {
+      rec = decodeTransactionLogRecord(key, value);
+    } catch (err) {
+      this.log(`__transaction_state: skipping undecodable record: ${(err as Error).message}`);
+      return;
+    }
+    if (rec.value === null) this.txns.delete(rec.transactionalId);
+    else this.txns.set(rec.transactionalId, fromLogValue(rec.transactionalId, rec.value));
+  }
+
+  /** CoordinatorShard: the partition is loaded; finish the transactions it left prepared (restart in PrepareCommit). */
+  loaded(partition: number): void {
+    for (const m of this.txns.values()) {
+      if (this.stateTopic.partitionFor(m.transactionalId) !== partition) continue;
+      if (m.state === 'PrepareCommit' || m.state === 'PrepareAbort') this.startCompletion(m);
+    }
+  }
+
+  /** CoordinatorShard: leadership of the partition left; forget its transactional ids. */
+  unloaded(partition: number): void {
+    for (const id of [...this.txns.keys()]) if (this.stateTopic.partitionFor(id) === partition) this.txns.delete(id);
+  }
+
   close(): void {
     this.closed = true;
-    this.loaded = false;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    this.stateTopic.close();
+  }
+
+  private isLoaded(transactionalId: string): boolean {
+    return this.stateTopic.ownsKey(transactionalId);
   }
 
   /** Runs fn after every earlier operation on the same transactional id. */
@@ -121,41 +168,23 @@ export class TransactionCoordinator {
 
   private async persist(next: TxnMetadata): Promise<void> {
     const version = next.clientTransactionVersion >= 2 ? 1 : 0;
-    await this.stateTopic.append(next.transactionalId, transactionLogKey(next.transactionalId), transactionLogValue(toLogValue(next), version));
+    await this.stateTopic.append(next.transactionalId, [
+      { key: transactionLogKey(next.transactionalId), value: transactionLogValue(toLogValue(next), version) },
+    ]);
     this.txns.set(next.transactionalId, next);
   }
 
   // ------------------------------------------------------------------ placement
 
-  async checkCoordinator(transactionalId: string): Promise<number> {
-    if (this.closed) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-    try {
-      await this.stateTopic.ensure();
-    } catch {
-      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-    }
-    const leader = this.stateTopic.leaderFor(transactionalId);
-    if (leader < 0) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-    if (leader !== this.broker.nodeId) return ErrorCode.NOT_COORDINATOR;
-    if (!this.loaded) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
-    return ErrorCode.NONE;
+  /** NONE when this broker coordinates the id; NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS, ... otherwise. */
+  checkCoordinator(transactionalId: string): Promise<number> {
+    if (this.closed) return Promise.resolve(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    return this.stateTopic.status(transactionalId);
   }
 
   /** FindCoordinator key type 1: the leader of the id's `__transaction_state` partition. */
-  async findCoordinator(
-    transactionalId: string,
-  ): Promise<{ errorCode: number; errorMessage: string | null; nodeId: number; host: string; port: number }> {
-    const none = { nodeId: -1, host: '', port: -1 };
-    try {
-      await this.stateTopic.ensure();
-    } catch (err) {
-      return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: (err as Error).message, ...none };
-    }
-    const leader = this.stateTopic.leaderFor(transactionalId);
-    const node = this.broker.metadata.brokers().find((b) => b.nodeId === leader);
-    if (leader < 0 || !node) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: 'The coordinator is not available.', ...none };
-    if (leader === this.broker.nodeId && !this.loaded) return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, errorMessage: null, ...none };
-    return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: node.nodeId, host: node.host, port: node.port };
+  findCoordinator(transactionalId: string): Promise<{ errorCode: number; errorMessage: string | null; nodeId: number; host: string; port: number }> {
+    return this.stateTopic.locate(transactionalId);
   }
 
   get(transactionalId: string): TxnMetadata | undefined {
@@ -172,7 +201,7 @@ export class TransactionCoordinator {
   ): Promise<ProducerIdAndEpoch> {
     const fail = (errorCode: number): ProducerIdAndEpoch => ({ errorCode, producerId: -1, producerEpoch: -1 });
     if (transactionalId === '') return fail(ErrorCode.INVALID_REQUEST);
-    if (timeoutMs <= 0 || timeoutMs > this.broker.config.getInt('transaction.max.timeout.ms')) return fail(ErrorCode.INVALID_TRANSACTION_TIMEOUT);
+    if (timeoutMs <= 0 || timeoutMs > this.config.getInt('transaction.max.timeout.ms')) return fail(ErrorCode.INVALID_TRANSACTION_TIMEOUT);
     const err = await this.checkCoordinator(transactionalId);
     if (err !== ErrorCode.NONE) return fail(err);
     return this.withLock(transactionalId, async () => {
@@ -182,7 +211,7 @@ export class TransactionCoordinator {
         if (!cur) {
           const fresh: TxnMetadata = {
             transactionalId,
-            producerId: await this.broker.producerIds.allocate(),
+            producerId: await this.deps.producerIds.allocate(),
             previousProducerId: -1,
             producerEpoch: 0,
             lastProducerEpoch: -1,
@@ -242,7 +271,7 @@ export class TransactionCoordinator {
   private async bumpEpoch(m: TxnMetadata): Promise<void> {
     if (m.producerEpoch >= MAX_PRODUCER_EPOCH - 1) {
       m.previousProducerId = m.producerId;
-      m.producerId = await this.broker.producerIds.allocate();
+      m.producerId = await this.deps.producerIds.allocate();
       m.lastProducerEpoch = -1;
       m.producerEpoch = 0;
     } else {
@@ -338,12 +367,12 @@ export class TransactionCoordinator {
 
   /** AddOffsetsToTxn: the group's `__consumer_offsets` partition joins the transaction. */
   async addOffsets(transactionalId: string, producerId: number, producerEpoch: number, groupId: string): Promise<number> {
+    let partition: number;
     try {
-      await this.broker.groups.offsetsTopic.ensure();
+      partition = await this.deps.offsetsPartitionFor(groupId);
     } catch {
       return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     }
-    const partition = this.broker.groups.offsetsTopic.partitionFor(groupId);
     return this.addPartitions(transactionalId, producerId, producerEpoch, [{ name: OFFSETS_TOPIC, partitions: [partition] }]);
   }
 
@@ -396,7 +425,7 @@ export class TransactionCoordinator {
   private startCompletion(m: TxnMetadata): void {
     if (this.completions.has(m.transactionalId)) return;
     const p = this.completeTransaction(m)
-      .catch((err) => this.broker.log(`completing transaction ${m.transactionalId} failed: ${(err as Error).message}`))
+      .catch((err) => this.log(`completing transaction ${m.transactionalId} failed: ${(err as Error).message}`))
       .finally(() => {
         if (this.completions.get(m.transactionalId) === p) this.completions.delete(m.transactionalId);
       });
@@ -406,7 +435,8 @@ export class TransactionCoordinator {
   /** Writes the markers to every partition (retrying until written), then the Complete* state. */
   private async completeTransaction(prepared: TxnMetadata): Promise<void> {
     const commit = prepared.state === 'PrepareCommit';
-    const coordinatorEpoch = this.stateTopic.coordinatorEpochFor(prepared.transactionalId);
+    // The coordinator epoch is the leader epoch of the id's __transaction_state partition.
+    const coordinatorEpoch = this.deps.partitions.get(TRANSACTION_STATE_TOPIC, this.stateTopic.partitionFor(prepared.transactionalId))?.leaderEpoch ?? -1;
     let pending: { topic: string; partition: number }[] = [];
     for (const [topic, set] of prepared.partitions) for (const partition of set) pending.push({ topic, partition });
     let backoff = 20;
@@ -415,8 +445,8 @@ export class TransactionCoordinator {
       const byLeader = new Map<number, Map<string, number[]>>();
       const retry: { topic: string; partition: number }[] = [];
       for (const tp of pending) {
-        if (!this.broker.metadata.topic(tp.topic)) continue; // topic deleted: nothing to mark
-        const leader = this.broker.metadata.partitionState(tp.topic, tp.partition)?.leader ?? -1;
+        if (!this.deps.metadata.topic(tp.topic)) continue; // topic deleted: nothing to mark
+        const leader = this.deps.metadata.partitionState(tp.topic, tp.partition)?.leader ?? -1;
         if (leader < 0) {
           retry.push(tp);
           continue;
@@ -448,7 +478,7 @@ export class TransactionCoordinator {
               for (const p of t.partitions) {
                 if (p.errorCode === ErrorCode.NONE) continue;
                 if (isRetriableMarkerError(p.errorCode)) retry.push({ topic: t.name, partition: p.partitionIndex });
-                else this.broker.log(`transaction ${prepared.transactionalId}: marker for ${t.name}-${p.partitionIndex} failed with error ${p.errorCode}`);
+                else this.log(`transaction ${prepared.transactionalId}: marker for ${t.name}-${p.partitionIndex} failed with error ${p.errorCode}`);
               }
             }
           }
@@ -473,7 +503,7 @@ export class TransactionCoordinator {
           await this.persist(next);
           return true;
         } catch (e) {
-          this.broker.log(`transaction ${prepared.transactionalId}: writing ${next.state} failed: ${(e as Error).message}`);
+          this.log(`transaction ${prepared.transactionalId}: writing ${next.state} failed: ${(e as Error).message}`);
           return false;
         }
       });
@@ -486,14 +516,14 @@ export class TransactionCoordinator {
 
   /** Aborts (and fences) every ongoing transaction older than its timeout. Returns how many. */
   async abortTimedOutTransactions(now: number): Promise<number> {
-    if (!this.loaded) return 0;
+    
     let n = 0;
     for (const m of [...this.txns.values()]) {
       if (m.state !== 'Ongoing' || now < m.startTimestamp + m.timeoutMs) continue;
       const aborted = await this.withLock(m.transactionalId, async () => {
         const cur = this.txns.get(m.transactionalId);
         if (!cur || cur.state !== 'Ongoing' || now < cur.startTimestamp + cur.timeoutMs) return false;
-        this.broker.log(`aborting transaction ${cur.transactionalId} (producer ${cur.producerId}): it exceeded its ${cur.timeoutMs} ms timeout`);
+        this.log(`aborting transaction ${cur.transactionalId} (producer ${cur.producerId}): it exceeded its ${cur.timeoutMs} ms timeout`);
         await this.fenceAndAbort(cur, now);
         return true;
       });
@@ -504,8 +534,8 @@ export class TransactionCoordinator {
 
   /** Removes transactional ids idle for transactional.id.expiration.ms (tombstones in the log). */
   async expireTransactionalIds(now: number): Promise<number> {
-    if (!this.loaded) return 0;
-    const expiration = this.broker.config.getInt('transactional.id.expiration.ms');
+    
+    const expiration = this.config.getInt('transactional.id.expiration.ms');
     let n = 0;
     for (const m of [...this.txns.values()]) {
       const idle = m.state === 'Empty' || m.state === 'CompleteCommit' || m.state === 'CompleteAbort';
@@ -513,7 +543,7 @@ export class TransactionCoordinator {
       await this.withLock(m.transactionalId, async () => {
         const cur = this.txns.get(m.transactionalId);
         if (cur !== m) return;
-        await this.stateTopic.append(m.transactionalId, transactionLogKey(m.transactionalId), null);
+        await this.stateTopic.append(m.transactionalId, [{ key: transactionLogKey(m.transactionalId), value: null }]);
         this.txns.delete(m.transactionalId);
         n++;
       });
@@ -559,7 +589,6 @@ export class TransactionCoordinator {
     durationMs: number,
     idPattern: RegExp | null,
   ): { errorCode: number; unknownStateFilters: string[]; transactionStates: ListedTransaction[] } {
-    if (!this.loaded) return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, unknownStateFilters: [], transactionStates: [] };
     const known = new Set(Object.keys(TxnStates));
     const unknownStateFilters = stateFilters.filter((s) => !known.has(s));
     const states = new Set(stateFilters.filter((s) => known.has(s)) as TxnState[]);
@@ -567,7 +596,7 @@ export class TransactionCoordinator {
     const now = Date.now();
     const out: ListedTransaction[] = [];
     for (const m of this.txns.values()) {
-      if (this.stateTopic.leaderFor(m.transactionalId) !== this.broker.nodeId) continue;
+      if (!this.isLoaded(m.transactionalId)) continue;
       if (stateFilters.length > 0 && !states.has(m.state)) continue;
       if (pids.size > 0 && !pids.has(m.producerId)) continue;
       if (durationMs >= 0 && (m.state !== 'Ongoing' || now - m.startTimestamp < durationMs)) continue;

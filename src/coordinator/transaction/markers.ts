@@ -8,7 +8,7 @@ import { errorCodeOf } from '../../broker/errors.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { buildControlBatch } from '../../protocol/records/batch.js';
 import { MAX_TIMESTAMP as MAX_TIMESTAMP_POS } from '../../protocol/records/layout.js';
-import { OFFSETS_TOPIC } from '../offsets-topic.js';
+import { CONSUMER_OFFSETS_TOPIC as OFFSETS_TOPIC } from '../runtime/internal-topics.js';
 
 export interface TxnMarker {
   producerId: number;

@@ -5,12 +5,25 @@
 // marker reaches that partition (an ABORT marker drops them). Replaying `__consumer_offsets`
 // does the same with the batches and markers it meets, so a restart keeps exactly the committed
 // ones; OffsetFetch with require_stable answers UNSTABLE_OFFSET_COMMIT while any are pending.
-import type { Broker } from '../../broker/broker.js';
-import { KafkaError, errorCodeOf } from '../../broker/errors.js';
+import type { BrokerConfig } from '../../broker/config.js';
+import { errorCodeOf } from '../../broker/errors.js';
+import type { MetadataStore } from '../../cluster/metadata-store.js';
+import type { Partition } from '../../cluster/partition.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { buildBatch, validateBatches } from '../../protocol/records/batch.js';
-import type { OffsetEntry } from '../group/coordinator.js';
-import { OFFSETS_TOPIC, decodeCoordinatorRecord, offsetCommitKey, offsetCommitValue } from '../offsets-topic.js';
+import type { GroupCoordinator, OffsetEntry } from '../group/coordinator.js';
+import { decodeCoordinatorRecord, offsetCommitKey, offsetCommitValue } from '../group/records.js';
+import { CONSUMER_OFFSETS_TOPIC as OFFSETS_TOPIC } from '../runtime/internal-topics.js';
+
+/** What the store needs besides the group coordinator. */
+export interface TxnOffsetStoreDeps {
+  readonly config: BrokerConfig;
+  readonly metadata: Pick<MetadataStore, 'topic'>;
+  readonly partitions: { get(topic: string, partition: number): Partition | undefined };
+  /** The transaction coordinator's KIP-890 check (is the partition in the producer's transaction?). */
+  readonly transactions: {
+    verifyPartition(transactionalId: string, producerId: number, producerEpoch: number, topic: string, partition: number): number;
+  };
+}
 
 export interface TxnCommitPartition {
   partitionIndex: number;
@@ -40,9 +53,12 @@ export class TxnOffsetStore {
   /** groupId → producerId → (topic, partition) → pending offset. */
   private readonly pending = new Map<string, Map<number, Map<string, OffsetEntry>>>();
 
-  constructor(private readonly broker: Broker) {
+  constructor(
+    private readonly groups: GroupCoordinator,
+    private readonly deps: TxnOffsetStoreDeps,
+  ) {
     // Replay of __consumer_offsets hands transactional batches and markers to this store.
-    broker.groups.offsetsTopic.transactionalReplay = {
+    groups.offsetsTopic.transactionalReplay = {
       record: (_partition, producerId, key, value) => this.replayRecord(producerId, key, value),
       marker: (partition, producerId, commit) => this.complete(partition, producerId, commit),
     };
@@ -77,7 +93,7 @@ export class TxnOffsetStore {
 
   /** A marker reached `__consumer_offsets-<partition>`: apply or drop the producer's pending offsets there. */
   complete(partition: number, producerId: number, commit: boolean): void {
-    const groups = this.broker.groups;
+    const groups = this.groups;
     for (const [groupId, byProducer] of this.pending) {
       const entries = byProducer.get(producerId);
       if (!entries || groups.offsetsTopic.partitionFor(groupId) !== partition) continue;
@@ -108,13 +124,13 @@ export class TxnOffsetStore {
   async commit(req: TxnCommitRequest, apiVersion: number): Promise<TopicResult[]> {
     const all = (code: number): TopicResult[] =>
       req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code })) }));
-    const groups = this.broker.groups;
+    const groups = this.groups;
     if (req.groupId === '') return all(ErrorCode.INVALID_GROUP_ID);
     const err = await groups.checkCoordinator(req.groupId);
     if (err !== ErrorCode.NONE) return all(err);
     // KIP-890: the group's offsets partition must have been added to the transaction (AddOffsetsToTxn).
     const offsetsPartition = groups.offsetsTopic.partitionFor(req.groupId);
-    const verdict = this.broker.transactions.verifyPartition(req.transactionalId, req.producerId, req.producerEpoch, OFFSETS_TOPIC, offsetsPartition);
+    const verdict = this.deps.transactions.verifyPartition(req.transactionalId, req.producerId, req.producerEpoch, OFFSETS_TOPIC, offsetsPartition);
     if (verdict !== ErrorCode.NONE) {
       const fenced = verdict === ErrorCode.INVALID_PRODUCER_EPOCH;
       return all(fenced ? (apiVersion >= 3 ? ErrorCode.PRODUCER_FENCED : ErrorCode.INVALID_PRODUCER_EPOCH) : verdict);
@@ -127,14 +143,14 @@ export class TxnOffsetStore {
       return all(ErrorCode.ILLEGAL_GENERATION);
     }
     const now = Date.now();
-    const maxMeta = this.broker.config.offsetMetadataMaxBytes;
+    const maxMeta = this.deps.config.offsetMetadataMaxBytes;
     const entries: OffsetEntry[] = [];
-    const records: { key: Buffer; value: Buffer; timestamp: number }[] = [];
+    const records: { key: Buffer; value: Buffer }[] = [];
     const result = req.topics.map((t) => ({
       name: t.name,
       partitions: t.partitions.map((p) => {
         const meta = p.committedMetadata ?? '';
-        const topic = this.broker.metadata.topic(t.name);
+        const topic = this.deps.metadata.topic(t.name);
         let code: number = ErrorCode.NONE;
         if (!topic || p.partitionIndex < 0 || p.partitionIndex >= topic.partitions.length) code = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         else if (Buffer.byteLength(meta) > maxMeta) code = ErrorCode.OFFSET_METADATA_TOO_LARGE;
@@ -152,7 +168,6 @@ export class TxnOffsetStore {
           records.push({
             key: offsetCommitKey(req.groupId, t.name, p.partitionIndex),
             value: offsetCommitValue({ offset: e.offset, leaderEpoch: e.leaderEpoch, metadata: meta, commitTimestamp: now }),
-            timestamp: now,
           });
         }
         return { partitionIndex: p.partitionIndex, errorCode: code };
@@ -160,7 +175,7 @@ export class TxnOffsetStore {
     }));
     if (records.length === 0) return result;
     try {
-      await this.appendTransactional(offsetsPartition, req.producerId, req.producerEpoch, records);
+      await groups.offsetsTopic.append(req.groupId, records, { producerId: req.producerId, producerEpoch: req.producerEpoch });
     } catch (e) {
       let code = errorCodeOf(e, ErrorCode.COORDINATOR_NOT_AVAILABLE);
       if (code === ErrorCode.INVALID_PRODUCER_EPOCH && apiVersion >= 3) code = ErrorCode.PRODUCER_FENCED;
@@ -169,20 +184,5 @@ export class TxnOffsetStore {
     }
     for (const e of entries) this.addPending(req.groupId, req.producerId, e);
     return result;
-  }
-
-  private async appendTransactional(
-    index: number,
-    producerId: number,
-    producerEpoch: number,
-    records: { key: Buffer; value: Buffer; timestamp: number }[],
-  ): Promise<void> {
-    const partition = this.broker.replicas.get(OFFSETS_TOPIC, index);
-    if (!partition) throw new KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `${OFFSETS_TOPIC}-${index} is not hosted here.`);
-    if (partition.leaderId !== this.broker.nodeId) throw new KafkaError(ErrorCode.NOT_COORDINATOR, `This broker does not lead ${OFFSETS_TOPIC}-${index}.`);
-    const buf = await buildBatch({ records, producerId, producerEpoch, baseSequence: -1, isTransactional: true });
-    const checked = validateBatches(buf, Number.MAX_SAFE_INTEGER);
-    if ('error' in checked) throw new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, checked.message);
-    await partition.appendAsLeader(buf, checked.batches);
   }
 }
