@@ -8,8 +8,7 @@ import type {
   AddPartitionsToTxnResponseInput,
 } from '../../protocol/gen/add-partitions-to-txn.js';
 import { ApiKey } from '../../protocol/gen/index.js';
-import type { Broker } from '../broker.js';
-import { defineHandler } from '../handler.js';
+import { defineHandler, type BrokerServices } from '../handler.js';
 
 type TopicResult = AddPartitionsToTxnResponseAddPartitionsToTxnTopicResultInput;
 type Topics = { name: string; partitions: number[] }[];
@@ -21,7 +20,7 @@ function uniform(topics: Topics, code: (topic: string, p: number) => number): To
   }));
 }
 
-async function addOne(broker: Broker, id: string, producerId: number, producerEpoch: number, topics: Topics, fencedCode: number): Promise<TopicResult[]> {
+async function addOne(broker: BrokerServices, id: string, producerId: number, producerEpoch: number, topics: Topics, fencedCode: number): Promise<TopicResult[]> {
   // Unknown partitions fail the request; the others are reported as not attempted, like Kafka.
   const unknown = (t: string, p: number) => {
     const topic = broker.metadata.topic(t);

@@ -47,8 +47,24 @@ import endTxn from './end-txn.js';
 import listTransactions from './list-transactions.js';
 import txnOffsetCommit from './txn-offset-commit.js';
 import writeTxnMarkers from './write-txn-markers.js';
+// Security (issue #12)
+import alterUserScramCredentials from './alter-user-scram-credentials.js';
+import createAcls from './create-acls.js';
+import deleteAcls from './delete-acls.js';
+import describeAcls from './describe-acls.js';
+import describeUserScramCredentials from './describe-user-scram-credentials.js';
+import saslAuthenticate from './sasl-authenticate.js';
+import saslHandshake from './sasl-handshake.js';
 
 export const allHandlers: Handler[] = [
+  // Security (issue #12)
+  saslHandshake,
+  saslAuthenticate,
+  createAcls,
+  describeAcls,
+  deleteAcls,
+  describeUserScramCredentials,
+  alterUserScramCredentials,
   // Classic group coordinator (issue #3)
   findCoordinator,
   joinGroup,

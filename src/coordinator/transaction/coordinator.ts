@@ -3,7 +3,7 @@
 // Empty → Ongoing → PrepareCommit/PrepareAbort → CompleteCommit/CompleteAbort; every transition
 // is durable in `__transaction_state` before it takes effect, and a restart replays the topic and
 // finishes every transaction it finds prepared. One method per API; handlers only translate.
-import type { BrokerConfig } from '../../broker/config.js';
+import type { BrokerConfig } from '../../config/config.js';
 import { errorCodeOf } from '../../broker/errors.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { CONSUMER_OFFSETS_TOPIC as OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from '../runtime/internal-topics.js';

@@ -3,7 +3,14 @@
 // leader's broker id; the channel of a single process applies them directly, a cluster's channel
 // sends WriteTxnMarkers to that broker. Both end in applyTxnMarkers() on the leader, which the
 // WriteTxnMarkers handler calls too.
-import type { Broker } from '../../broker/broker.js';
+import type { Partition } from '../../cluster/partition.js';
+
+/** What the partition leader's side of markers uses. */
+export interface MarkerTarget {
+  readonly nodeId: number;
+  readonly replicas: { get(topic: string, partition: number): Partition | undefined };
+  readonly txnOffsets: { complete(partition: number, producerId: number, commit: boolean): void };
+}
 import { errorCodeOf } from '../../broker/errors.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { buildControlBatch } from '../../protocol/records/batch.js';
@@ -31,7 +38,7 @@ export interface TxnMarkerChannel {
 
 /** Channel of a single process: markers for this broker are applied in place. */
 export class LocalTxnMarkerChannel implements TxnMarkerChannel {
-  constructor(private readonly broker: Broker) {}
+  constructor(private readonly broker: MarkerTarget) {}
 
   async send(leaderId: number, markers: TxnMarker[]): Promise<TxnMarkerResult[]> {
     if (leaderId === this.broker.nodeId) return applyTxnMarkers(this.broker, markers);
@@ -61,7 +68,7 @@ export function isRetriableMarkerError(code: number): boolean {
 }
 
 /** Appends one marker to one partition this broker leads; resolves with a Kafka error code. */
-async function appendMarker(broker: Broker, m: TxnMarker, topic: string, index: number): Promise<number> {
+async function appendMarker(broker: MarkerTarget, m: TxnMarker, topic: string, index: number): Promise<number> {
   const partition = broker.replicas.get(topic, index);
   if (!partition) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
   if (partition.leaderId !== broker.nodeId) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
@@ -87,7 +94,6 @@ async function appendMarker(broker: Broker, m: TxnMarker, topic: string, index: 
   try {
     await partition.appendAsLeader(buf, [batch] as unknown as Parameters<typeof partition.appendAsLeader>[1]);
   } catch (err) {
-    broker.log(`marker for ${topic}-${index} (producer ${m.producerId}) failed: ${(err as Error).message}`);
     return errorCodeOf(err, ErrorCode.UNKNOWN_SERVER_ERROR);
   }
   // Offsets committed inside the transaction become visible (or are dropped) with the marker.
@@ -96,7 +102,7 @@ async function appendMarker(broker: Broker, m: TxnMarker, topic: string, index: 
 }
 
 /** The partition leader's side of WriteTxnMarkers. */
-export async function applyTxnMarkers(broker: Broker, markers: readonly TxnMarker[]): Promise<TxnMarkerResult[]> {
+export async function applyTxnMarkers(broker: MarkerTarget, markers: readonly TxnMarker[]): Promise<TxnMarkerResult[]> {
   return Promise.all(
     markers.map(async (m) => ({
       producerId: m.producerId,

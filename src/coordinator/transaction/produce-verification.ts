@@ -3,7 +3,7 @@
 // coordinator confirms the partition was added to its ongoing transaction. Without the check a
 // late or zombie write could open a transaction that no marker will ever close, stalling the
 // last stable offset forever.
-import type { Broker } from '../../broker/broker.js';
+import type { BrokerServices } from '../../broker/handler.js';
 import type { Partition } from '../../cluster/partition.js';
 import { ErrorCode } from '../../protocol/errors.js';
 
@@ -14,7 +14,7 @@ export interface TransactionalBatch {
 
 /** NONE, or the error code the produce answers for this partition. */
 export function verifyTransactionalProduce(
-  broker: Broker,
+  broker: BrokerServices,
   transactionalId: string | null,
   partition: Partition,
   batch: TransactionalBatch,

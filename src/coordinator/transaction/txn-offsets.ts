@@ -5,7 +5,7 @@
 // marker reaches that partition (an ABORT marker drops them). Replaying `__consumer_offsets`
 // does the same with the batches and markers it meets, so a restart keeps exactly the committed
 // ones; OffsetFetch with require_stable answers UNSTABLE_OFFSET_COMMIT while any are pending.
-import type { BrokerConfig } from '../../broker/config.js';
+import type { BrokerConfig } from '../../config/config.js';
 import { errorCodeOf } from '../../broker/errors.js';
 import type { MetadataStore } from '../../cluster/metadata-store.js';
 import type { Partition } from '../../cluster/partition.js';
