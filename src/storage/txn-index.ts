@@ -195,6 +195,7 @@ export class TxnIndex {
       const e = es[i]!;
       if (e.firstOffset < upperBound) out.push({ producerId: e.producerId, firstOffset: e.firstOffset });
     }
-    return out;
+    // By first offset: clients such as kafkajs walk the list in order while reading records.
+    return out.sort((a, b) => a.firstOffset - b.firstOffset);
   }
 }
