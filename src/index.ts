@@ -10,6 +10,10 @@ export interface StartBrokerOptions {
   host?: string;
   config?: Record<string, string>;
   logger?: (msg: string) => void;
+  /** Start the Schema Registry too (true: 127.0.0.1 on a free port; or host/port). */
+  registry?: boolean | { host?: string; port?: number };
+  /** Start the REST Proxy too (true: 127.0.0.1 on a free port; or host/port). */
+  rest?: boolean | { host?: string; port?: number };
 }
 
 export interface RunningBroker {
@@ -18,6 +22,10 @@ export interface RunningBroker {
   /** "host:port", ready for a client's bootstrap servers. */
   readonly bootstrap: string;
   readonly broker: Broker;
+  /** Schema Registry base URL when started with `registry`. */
+  readonly registryUrl?: string;
+  /** REST Proxy base URL when started with `rest`. */
+  readonly restUrl?: string;
   close(): Promise<void>;
 }
 
@@ -31,11 +39,42 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     logger: options.logger,
   };
   const broker = await Broker.start(brokerOptions);
+  const services: { close(): Promise<void> }[] = [];
+  let registryUrl: string | undefined;
+  let restUrl: string | undefined;
+  const closeAll = async () => {
+    for (const s of services.reverse()) await s.close().catch(() => {});
+    await broker.close();
+  };
+  try {
+    if (options.registry || options.rest) {
+      const http = await import('./http/index.js');
+      if (options.registry) {
+        const o = options.registry === true ? {} : options.registry;
+        const reg = await http.startSchemaRegistry({ bootstrap: broker.bootstrap, host: o.host ?? '127.0.0.1', port: o.port ?? 0, log: options.logger });
+        services.push(reg);
+        registryUrl = reg.url;
+      }
+      if (options.rest) {
+        const o = options.rest === true ? {} : options.rest;
+        const rest = await http.startRestProxy({ bootstrap: broker.bootstrap, host: o.host ?? '127.0.0.1', port: o.port ?? 0, registryUrl, log: options.logger });
+        services.push(rest);
+        restUrl = rest.url;
+      }
+    }
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
   return {
     host: broker.advertisedHost,
     port: broker.port,
     bootstrap: broker.bootstrap,
     broker,
-    close: () => broker.close(),
+    registryUrl,
+    restUrl,
+    close: closeAll,
   };
 }
+
+export { startSchemaRegistry, startRestProxy, type HttpServiceOptions, type RunningService } from './http/index.js';
