@@ -75,6 +75,9 @@ function diffMessage(o: protobuf.Type, u: protobuf.Type, oPkg: string, uPkg: str
     }
     if (of.partOf && !uf.partOf) out.push(`ONEOF_FIELD_REMOVED: field ${where} was moved out of oneof ${of.partOf.name}`);
   }
+  for (const uf of u.fieldsArray) {
+    if (!oById.has(uf.id) && uf.required) out.push(`REQUIRED_FIELD_ADDED: required field ${path}${u.name}.${uf.name} (field ${uf.id}) was added`);
+  }
   // Fields moved into a oneof: allowed for one existing field, not several.
   for (const oneof of u.oneofsArray) {
     const moved = oneof.fieldsArray.filter((f) => {
