@@ -13,7 +13,7 @@ export interface StartBrokerOptions {
   /** Start the Schema Registry too (true: 127.0.0.1 on a free port; or host/port). */
   registry?: boolean | { host?: string; port?: number };
   /** Start the REST Proxy too (true: 127.0.0.1 on a free port; or host/port). */
-  rest?: boolean | { host?: string; port?: number };
+  rest?: boolean | { host?: string; port?: number; consumerInstanceTimeoutMs?: number; maxRequestBytes?: number };
 }
 
 export interface RunningBroker {
@@ -57,7 +57,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
       }
       if (options.rest) {
         const o = options.rest === true ? {} : options.rest;
-        const rest = await http.startRestProxy({ bootstrap: broker.bootstrap, host: o.host ?? '127.0.0.1', port: o.port ?? 0, registryUrl, log: options.logger });
+        const rest = await http.startRestProxy({ ...o, bootstrap: broker.bootstrap, host: o.host ?? '127.0.0.1', port: o.port ?? 0, registryUrl, log: options.logger });
         services.push(rest);
         restUrl = rest.url;
       }

@@ -53,11 +53,18 @@ export async function startSchemaRegistry(o: HttpServiceOptions): Promise<Runnin
 }
 
 /** Starts the REST Proxy (v2 and v3); `registryUrl` enables Avro/JSON Schema/Protobuf payloads. */
-export async function startRestProxy(o: HttpServiceOptions & { registryUrl?: string; consumerInstanceTimeoutMs?: number }): Promise<RunningService> {
+export async function startRestProxy(
+  o: HttpServiceOptions & { registryUrl?: string; consumerInstanceTimeoutMs?: number; maxRequestBytes?: number; maxRecordBytes?: number },
+): Promise<RunningService> {
   const { restProxyPlugin, RestProxy } = await import('../rest-proxy/plugin.js');
-  const proxy = new RestProxy({ kafka: access(o, 'fjord-rest-proxy'), registryUrl: o.registryUrl, consumerInstanceTimeoutMs: o.consumerInstanceTimeoutMs });
+  const proxy = new RestProxy({
+    kafka: access(o, 'fjord-rest-proxy'),
+    registryUrl: o.registryUrl,
+    consumerInstanceTimeoutMs: o.consumerInstanceTimeoutMs,
+    maxRecordBytes: o.maxRecordBytes,
+  });
   await proxy.start();
-  const app = createHttpServer({ logLevel: o.logLevel });
+  const app = createHttpServer({ logLevel: o.logLevel, bodyLimit: o.maxRequestBytes ?? 16 * 1024 * 1024 });
   await app.register(restProxyPlugin, { proxy });
   let url: string;
   try {
