@@ -36,11 +36,26 @@ export class ConsumerInstance {
     readonly name: string,
     readonly config: ConsumerConfig,
   ) {
-    this.consumer = newConsumer(kafka, group, { maxWaitTime: 200, sessionTimeout: 30_000, heartbeatInterval: 1000 });
+    // The group coordinator may still be loading (a new __consumer_offsets): retry for ~10 s.
+    this.consumer = newConsumer(kafka, group, { maxWaitTime: 200, sessionTimeout: 30_000, heartbeatInterval: 1000, retries: 40, retryDelay: 250 });
   }
+
+  /** Requests in progress; an instance is never expired while one runs. */
+  busy = 0;
 
   touch(): void {
     this.lastUsed = Date.now();
+  }
+
+  /** Runs a request against this instance, keeping it alive meanwhile. */
+  async use<T>(fn: () => Promise<T>): Promise<T> {
+    this.busy++;
+    try {
+      return await fn();
+    } finally {
+      this.busy--;
+      this.touch();
+    }
   }
 
   async subscribe(topics: string[]): Promise<void> {
@@ -186,7 +201,7 @@ export class ConsumerInstances {
   private async expire(): Promise<void> {
     const now = Date.now();
     for (const [key, inst] of this.instances) {
-      if (now - inst.lastUsed > this.timeoutMs) {
+      if (inst.busy === 0 && now - inst.lastUsed > this.timeoutMs) {
         this.instances.delete(key);
         await inst.close();
       }

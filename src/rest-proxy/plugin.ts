@@ -4,7 +4,7 @@ import { HttpError } from '../http/server.js';
 import type { KafkaAccess } from '../http/kafka.js';
 import { ConsumerInstances, type ConsumerFormat } from './consumers.js';
 import { JsonValueSplitter } from './json-stream.js';
-import { KafkaSide, type OutRecord, type ProxyOptions } from './proxy.js';
+import { errorText, KafkaSide, type OutRecord, type ProxyOptions } from './proxy.js';
 import { SchemaSerde, type EmbeddedFormat } from './schema-serde.js';
 
 type Params = Record<string, string>;
@@ -37,8 +37,8 @@ const V2_ANY = /^application\/(vnd\.kafka(\.[a-z]+)?\.v2\+json|json)/;
 
 function kafkaErrorToHttp(err: unknown): never {
   if (err instanceof HttpError) throw err;
-  const text = `${(err as Error)?.message ?? ''} ${JSON.stringify(err, Object.getOwnPropertyNames(err ?? {}))}`;
-  if (/UNKNOWN_TOPIC_OR_PARTITION/.test(text)) throw new HttpError(404, 40401, 'Topic not found.');
+  const text = errorText(err);
+  if (/UNKNOWN_TOPIC_OR_PARTITION|Unknown topic/i.test(text)) throw new HttpError(404, 40401, "Topic not found.");
   if (/TOPIC_ALREADY_EXISTS/.test(text)) throw new HttpError(400, 40002, 'Topic already exists.');
   if (/INVALID_TOPIC_EXCEPTION|INVALID_PARTITIONS|INVALID_REPLICATION_FACTOR|INVALID_CONFIG/.test(text)) throw new HttpError(400, 40002, (err as Error).message);
   if (/RECORD_TOO_LARGE|MESSAGE_TOO_LARGE/.test(text)) throw new HttpError(413, 413, 'Record is too large.');
@@ -141,7 +141,7 @@ export async function restProxyPlugin(app: FastifyInstance, opts: RestProxyPlugi
   });
   const describeTopic = async (name: string) => {
     try {
-      const md = await k.admin.metadata({ topics: [name] });
+      const md = await k.admin.metadata({ topics: [name], forceUpdate: true });
       const t = md.topics.get(name);
       if (!t) throw new HttpError(404, 40401, `Topic ${name} not found.`);
       return t;
@@ -152,7 +152,7 @@ export async function restProxyPlugin(app: FastifyInstance, opts: RestProxyPlugi
   app.get('/v3/clusters/:cid/topics', async (req) => {
     clusterCheck((req.params as Params).cid!);
     const names = (await k.admin.listTopics({ includeInternals: true })).sort();
-    const md = names.length ? await k.admin.metadata({ topics: names }) : { topics: new Map() };
+    const md = names.length ? await k.admin.metadata({ topics: names, forceUpdate: true }) : { topics: new Map() };
     return list(
       req,
       'KafkaTopicList',
@@ -601,12 +601,13 @@ export async function restProxyPlugin(app: FastifyInstance, opts: RestProxyPlugi
       topics = (await k.admin.listTopics()).filter((t) => re.test(t));
     } else throw new HttpError(422, 422, 'Request must include "topics" or "topic_pattern"');
     for (const t of topics) await k.partitionCount(t);
-    await inst.subscribe(topics);
+    await inst.use(() => inst.subscribe(topics));
     return reply.status(204).send();
   });
   app.get('/consumers/:group/instances/:instance/subscription', async (req) => ({ topics: instOf(req).topics }));
   app.delete('/consumers/:group/instances/:instance/subscription', async (req, reply) => {
-    await instOf(req).subscribe([]);
+    const inst = instOf(req);
+    await inst.use(() => inst.subscribe([]));
     return reply.status(204).send();
   });
   app.get('/consumers/:group/instances/:instance/records', async (req, reply: FastifyReply) => {
@@ -617,7 +618,7 @@ export async function restProxyPlugin(app: FastifyInstance, opts: RestProxyPlugi
     if (m && m[1] !== inst.config.format) throw new HttpError(406, 40601, `The requested embedded format ${m[1]} does not match the consumer's format ${inst.config.format}`);
     const timeout = Math.min(Number(q.timeout ?? inst.config.requestTimeoutMs) || inst.config.requestTimeoutMs, 30_000);
     const maxBytes = Number(q.max_bytes ?? 64 * 1024 * 1024) || 64 * 1024 * 1024;
-    const msgs = await inst.records(timeout, maxBytes);
+    const msgs = await inst.use(() => inst.records(timeout, maxBytes));
     const fmt = inst.config.format;
     const conv = async (b: Buffer | null | undefined): Promise<unknown> => {
       if (!b || (b.length === 0 && fmt !== 'binary')) return null;
@@ -649,7 +650,7 @@ export async function restProxyPlugin(app: FastifyInstance, opts: RestProxyPlugi
     // Confluent's v2 commits the given offsets as "last consumed": the group resumes after them.
     const offsets = b && Array.isArray(b.offsets) ? offsetsOf(b, 'offsets').map((o) => ({ ...o, offset: o.offset + 1n })) : inst.currentPositions();
     try {
-      await inst.commit(offsets);
+      await inst.use(() => inst.commit(offsets));
     } catch (err) {
       kafkaErrorToHttp(err);
     }
@@ -664,18 +665,19 @@ export async function restProxyPlugin(app: FastifyInstance, opts: RestProxyPlugi
     return { offsets: parts.map((p) => ({ topic: p.topic, partition: p.partition, offset: Number(committed.get(`${p.topic}:${p.partition}`) ?? -1n), metadata: '' })) };
   });
   app.post('/consumers/:group/instances/:instance/positions', async (req, reply) => {
-    await instOf(req).seek(offsetsOf(req.body as Json, 'offsets'));
+    const inst = instOf(req);
+    await inst.use(() => inst.seek(offsetsOf(req.body as Json, 'offsets')));
     return reply.status(204).send();
   });
   const seekTo = async (req: FastifyRequest, ts: bigint) => {
     const inst = instOf(req);
     const parts = offsetsOf(req.body as Json, 'partitions');
-    const offsets = [];
+    const offsets: { topic: string; partition: number; offset: bigint }[] = [];
     for (const p of parts) {
       const r = await k.admin.listOffsets({ topics: [{ name: p.topic, partitions: [{ partitionIndex: p.partition, timestamp: ts }] }] });
       offsets.push({ topic: p.topic, partition: p.partition, offset: r[0]?.partitions[0]?.offset ?? 0n });
     }
-    await inst.seek(offsets);
+    await inst.use(() => inst.seek(offsets));
   };
   app.post('/consumers/:group/instances/:instance/positions/beginning', async (req, reply) => {
     await seekTo(req, -2n);

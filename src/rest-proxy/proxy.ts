@@ -54,6 +54,16 @@ export function murmur2(data: Buffer): number {
   return h;
 }
 
+/** Every API error id and message inside a client error (they nest in `errors` / `cause`). */
+export function errorText(err: unknown, depth = 0): string {
+  if (!err || typeof err !== 'object' || depth > 6) return String(err ?? '');
+  const e = err as { message?: string; apiId?: string; serverErrorMessage?: string; errors?: unknown[]; cause?: unknown };
+  const parts = [e.message ?? '', e.apiId ?? '', e.serverErrorMessage ?? ''];
+  for (const x of e.errors ?? []) parts.push(errorText(x, depth + 1));
+  if (e.cause) parts.push(errorText(e.cause, depth + 1));
+  return parts.join(' ');
+}
+
 interface TopicInfo {
   partitions: number;
   at: number;
@@ -91,10 +101,10 @@ export class KafkaSide {
     if (cached && Date.now() - cached.at < 5000) return cached.partitions;
     let count = 0;
     try {
-      const md = await this.admin.metadata({ topics: [topic] });
+      const md = await this.admin.metadata({ topics: [topic], forceUpdate: true });
       count = md.topics.get(topic)?.partitionsCount ?? md.topics.get(topic)?.partitions.length ?? 0;
     } catch (err) {
-      if (/UNKNOWN_TOPIC|does not host|unknown topic/i.test(JSON.stringify(err, Object.getOwnPropertyNames(err)) + String(err))) count = 0;
+      if (/UNKNOWN_TOPIC|does not host|unknown topic/i.test(errorText(err))) count = 0;
       else throw err;
     }
     if (count === 0) throw new HttpError(404, 40401, `Topic ${topic} not found.`);
