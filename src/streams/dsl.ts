@@ -285,11 +285,11 @@ function repartitionThrough<K, V>(stream: KStream<K, V>, topicName: string, ks: 
   const b = stream.builder;
   const existing = b.topology.internalTopics.get(topicName);
   if (existing) throw new Error(`repartition topic ${topicName} is defined twice; name your Grouped/Repartitioned operations uniquely`);
-  b.topology.internalTopics.set(topicName, { name: topicName, kind: 'repartition', partitions });
-  b.node(b.newName('KSTREAM-SINK'), (ctx, rec) => {
+  const sink = b.node(b.newName('KSTREAM-SINK'), (ctx, rec) => {
     if (rec.key === null || rec.key === undefined) return; // Kafka drops null keys before repartitioning
     sendRecord(ctx, ctx.env.internalTopic(topicName), rec, serdeOr(ks, ctx, 'key'), serdeOr(vs, ctx, 'value'), partitioner);
   }, stream.node);
+  b.topology.internalTopics.set(topicName, { name: topicName, kind: 'repartition', partitions, writers: [sink] });
   const src = b.source([topicName], Consumed.with(ks, vs), true);
   return new KStream<K, V>(b, src, ks, vs, false);
 }
@@ -493,14 +493,16 @@ function foreignKeyJoin<K, V, KO, VO>(type: JoinType, left: KTable<K, V>, right:
   const regTopic = `${base}-SUBSCRIPTION-REGISTRATION-topic`;
   const respTopic = `${base}-SUBSCRIPTION-RESPONSE-topic`;
   const subStore = `${base}-SUBSCRIPTION-STATE-STORE`;
-  b.topology.internalTopics.set(regTopic, { name: regTopic, kind: 'repartition' });
-  b.topology.internalTopics.set(respTopic, { name: respTopic, kind: 'repartition' });
+  const regInfo = { name: regTopic, kind: 'repartition' as const, writers: [] as ProcessorNode[] };
+  const respInfo = { name: respTopic, kind: 'repartition' as const, writers: [] as ProcessorNode[] };
+  b.topology.internalTopics.set(regTopic, regInfo);
+  b.topology.internalTopics.set(respTopic, respInfo);
   const json = Serdes.Json<any>();
   const fkKeyBytes = (ctx: TaskContext, fk: KO) => serdeOr(right.keySerde, ctx, 'key').serialize('', fk)!;
   const pkBytes = (ctx: TaskContext, k: K) => serdeOr(left.keySerde, ctx, 'key').serialize('', k)!;
   const valueHash = (ctx: TaskContext, v: V | null) => (v === null ? null : serdeOr(left.valueSerde, ctx, 'value').serialize('', v)!.toString('base64'));
   // Left side: send subscribe/unsubscribe to the foreign key's partition.
-  b.node(b.newName('KTABLE-FK-JOIN-SUBSCRIBE'), (ctx, rec) => {
+  const subscribe = b.node(b.newName('KTABLE-FK-JOIN-SUBSCRIBE'), (ctx, rec) => {
     const ch = rec.value as Change<V>;
     const newFk = ch.newValue === null ? null : fkExtractor(ch.newValue);
     const oldFk = ch.oldValue === null ? null : fkExtractor(ch.oldValue);
@@ -535,6 +537,8 @@ function foreignKeyJoin<K, V, KO, VO>(type: JoinType, left: KTable<K, V>, right:
     }
   }, regSource);
   regNode.stores.push(subStore, ...right.storeNames());
+  regInfo.writers.push(subscribe);
+  respInfo.writers.push(subscribe, regNode);
   const rightUpdate = b.node(b.newName('KTABLE-FK-JOIN-RIGHT-UPDATE'), (ctx, rec) => {
     const ch = rec.value as Change<VO>;
     const cur = subs(ctx).get(fkKeyBytes(ctx, rec.key));
@@ -775,12 +779,13 @@ export class KGroupedTable<K, V> {
     const b = this.table.builder;
     const storeName = aggStoreName(b, materialized);
     const topicName = `${this.grouped?.name ?? storeName}-repartition`;
-    b.topology.internalTopics.set(topicName, { name: topicName, kind: 'repartition' });
+    const topicInfo = { name: topicName, kind: 'repartition' as const, writers: [] as ProcessorNode[] };
+    b.topology.internalTopics.set(topicName, topicInfo);
     const ks = this.grouped?.keySerde ?? materialized?.keySerde;
     const vs = this.grouped?.valueSerde;
     const selector = this.selector;
     // Repartition record value: [1 byte flags][4-byte len new][new][old]; flags bit0 = has new, bit1 = has old.
-    b.node(b.newName('KTABLE-SELECT'), (ctx, rec) => {
+    const select = b.node(b.newName('KTABLE-SELECT'), (ctx, rec) => {
       const ch = rec.value as Change<any>;
       const topic = ctx.env.internalTopic(topicName);
       const kSerde = serdeOr(ks, ctx, 'key');
@@ -801,7 +806,9 @@ export class KGroupedTable<K, V> {
       }
       if (okv && okv.key !== null && okv.key !== undefined) ctx.env.send(topic, kSerde.serialize(topic, okv.key), enc(null, okv.value), rec.timestamp);
       if (nkv && nkv.key !== null && nkv.key !== undefined) ctx.env.send(topic, kSerde.serialize(topic, nkv.key), enc(nkv.value, null), rec.timestamp);
-    }, this.table.node).stores.push(...this.table.storeNames());
+    }, this.table.node);
+    select.stores.push(...this.table.storeNames());
+    topicInfo.writers.push(select);
     const src = b.source([topicName], Consumed.with(ks, Serdes.Bytes()), true);
     b.addStore({ name: storeName, kind: 'kv', keySerde: materialized?.keySerde ?? ks, valueSerde: materialized?.valueSerde, logged: materialized?.loggingEnabled ?? true, cached: materialized?.cachingEnabled ?? true, storeType: materialized?.storeType });
     const n = b.node(b.newName('KTABLE-AGGREGATE'), (ctx, rec) => {

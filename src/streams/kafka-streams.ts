@@ -168,9 +168,10 @@ export class KafkaStreams extends EventEmitter {
       maxPartitions = Math.max(maxPartitions, n);
     }
     const wanted: Array<{ name: string; partitions: number; compact: boolean }> = [];
+    const internalCounts = this.topology.internalTopicPartitions(this.partitionCounts, maxPartitions);
     for (const it of this.topology.internalTopics.values()) {
       const name = this.env.internalTopic(it.name);
-      const partitions = it.partitions ?? maxPartitions;
+      const partitions = internalCounts.get(it.name) ?? maxPartitions;
       this.partitionCounts.set(name, partitions);
       wanted.push({ name, partitions, compact: false });
     }

@@ -197,7 +197,8 @@ class CachedBytesStore {
     this.backend.write(entries.map((e) => [e.key, e.value]));
     entries.forEach((e, i) => {
       this.sink.log?.(e.key, e.value, e.ts);
-      this.flushListener?.(e.key, e.value, olds[i], e.ts);
+      // Added and removed within one cache window: nothing changed downstream.
+      if (e.value !== null || olds[i] !== null) this.flushListener?.(e.key, e.value, olds[i], e.ts);
     });
   }
 }

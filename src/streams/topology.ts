@@ -73,6 +73,8 @@ export interface InternalTopic {
   name: string;
   kind: 'repartition' | 'changelog';
   partitions?: number;
+  /** Nodes that write to it; their sub-topology decides the partition count if the reader cannot. */
+  writers?: ProcessorNode[];
 }
 
 export interface SubTopology {
@@ -215,6 +217,45 @@ export class Topology {
     }
     this.subs = order;
     return order;
+  }
+
+  /**
+   * Partition counts for internal topics, as Kafka derives them: a topic read together with user
+   * topics gets their count (co-partitioning); otherwise it inherits the count of the
+   * sub-topology that writes it.
+   */
+  internalTopicPartitions(external: Map<string, number>, fallback: number): Map<string, number> {
+    const subs = this.subTopologies();
+    const subOfNode = new Map<ProcessorNode, SubTopology>();
+    for (const st of subs) for (const n of st.nodes) subOfNode.set(n, st);
+    const out = new Map<string, number>();
+    const visiting = new Set<SubTopology>();
+    const subCount = (st: SubTopology): number => {
+      const ext = st.sourceTopics.filter((t) => !st.internalSources.has(t)).map((t) => external.get(t) ?? 0);
+      if (ext.length) return Math.max(...ext);
+      if (visiting.has(st)) return fallback;
+      visiting.add(st);
+      let n = 0;
+      for (const t of st.internalSources) n = Math.max(n, topicCount(t));
+      visiting.delete(st);
+      return n || fallback;
+    };
+    const topicCount = (t: string): number => {
+      const it = this.internalTopics.get(t)!;
+      if (it.partitions) return it.partitions;
+      let n = 0;
+      for (const w of it.writers ?? []) {
+        const st = subOfNode.get(w);
+        if (st) n = Math.max(n, subCount(st));
+      }
+      return n || fallback;
+    };
+    for (const st of subs) {
+      const n = subCount(st);
+      for (const t of st.internalSources) if (!this.internalTopics.get(t)!.partitions) out.set(t, n);
+    }
+    for (const t of this.internalTopics.keys()) if (!out.has(t)) out.set(t, topicCount(t));
+    return out;
   }
 
   /** A readable outline, like Kafka's TopologyDescription. */

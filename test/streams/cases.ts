@@ -280,11 +280,15 @@ export function summarize(out: CaseOutput, records: Array<{ key: string | null; 
       if (r.value === null) delete m[String(r.key)];
       else m[String(r.key)] = r.value;
     }
-    return m;
+    return sortKeys(m);
   }
   return records.map((r) => [r.key, r.value]).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
 }
 
+function sortKeys(m: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(m).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
 export function expectedOf(out: CaseOutput): unknown {
-  return out.compare === 'latest' ? out.expected : [...(out.expected as unknown[])].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+  return out.compare === 'latest' ? sortKeys(out.expected as Record<string, unknown>) : [...(out.expected as unknown[])].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
 }
