@@ -13,13 +13,12 @@ import {
 } from '../protocol/gen/index.js';
 import { encodeApiVersionsResponse } from '../protocol/gen/api-versions.js';
 import { Reader, Writer } from '../protocol/primitives.js';
-import type { Broker } from './broker.js';
-import type { Handler, RequestContext } from './handler.js';
+import type { BrokerServices, Handler, RequestContext } from './handler.js';
 import { supportedApiVersions } from './handlers/api-versions.js';
 
 export class Dispatcher implements RequestDispatcher {
   constructor(
-    private readonly broker: Broker,
+    private readonly broker: BrokerServices,
     private readonly handlers: ReadonlyMap<number, Handler>,
   ) {}
 

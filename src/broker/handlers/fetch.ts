@@ -2,9 +2,8 @@ import type { Partition } from '../../cluster/partition.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import type { FetchRequest, FetchResponseInput, FetchResponsePartitionDataInput } from '../../protocol/gen/fetch.js';
 import { ApiKey } from '../../protocol/gen/index.js';
-import type { Broker } from '../broker.js';
 import { errorCodeOf } from '../errors.js';
-import { defineHandler } from '../handler.js';
+import { defineHandler, type BrokerServices } from '../handler.js';
 
 type PartitionOut = FetchResponsePartitionDataInput;
 /** Empty record set. Never null: librdkafka (<= 2.x) rejects MessageSetSize -1 as a parse failure
@@ -24,7 +23,7 @@ interface Wanted {
   maxBytes: number;
 }
 
-function resolveTopic(broker: Broker, name: string, topicId: string, version: number) {
+function resolveTopic(broker: BrokerServices, name: string, topicId: string, version: number) {
   return version >= 13 ? broker.metadata.topicById(topicId) : broker.metadata.topic(name);
 }
 
@@ -83,7 +82,7 @@ export default defineHandler<FetchRequest, FetchResponseInput>({
   apiKey: ApiKey.Fetch,
   // KIP-896: v0-3 are gone in Kafka 4.
   minVersion: 4,
-  maxVersion: 16,
+  maxVersion: 18, // 17 and 18 add follower-only tagged fields (KIP-853, KIP-1166); consumers see no change
   async handle(req, ctx) {
     const { broker, apiVersion } = ctx;
     const responses: TopicOut[] = [];

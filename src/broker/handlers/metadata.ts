@@ -3,18 +3,14 @@ import { ErrorCode } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/gen/index.js';
 import type { MetadataRequest, MetadataResponseInput } from '../../protocol/gen/metadata.js';
 import { ZERO_UUID } from '../../protocol/primitives.js';
-import type { Broker } from '../broker.js';
+import { isInternalTopic } from '../../coordinator/runtime/internal-topics.js';
 import { errorCodeOf } from '../errors.js';
-import { defineHandler } from '../handler.js';
+import { defineHandler, type BrokerServices } from '../handler.js';
 
 type TopicOut = NonNullable<MetadataResponseInput['topics']>[number];
 
-/** Internal topics are flagged so clients skip them in pattern subscriptions. */
-export function isInternalTopic(name: string): boolean {
-  return name === '__consumer_offsets' || name === '__transaction_state' || name === '__share_group_state';
-}
 
-export function describeTopic(broker: Broker, topic: TopicRecord): TopicOut {
+export function describeTopic(broker: BrokerServices, topic: TopicRecord): TopicOut {
   return {
     errorCode: ErrorCode.NONE,
     name: topic.name,
@@ -25,7 +21,7 @@ export function describeTopic(broker: Broker, topic: TopicRecord): TopicOut {
 }
 
 /** Leader, epoch, replicas and ISR of one partition, as Metadata and DescribeTopicPartitions report them. */
-export function describePartition(broker: Broker, topic: string, p: PartitionAssignment) {
+export function describePartition(broker: BrokerServices, topic: string, p: PartitionAssignment) {
   const state = broker.metadata.partitionState(topic, p.partition);
   return {
     errorCode: ErrorCode.NONE,
@@ -41,7 +37,7 @@ export function describePartition(broker: Broker, topic: string, p: PartitionAss
 export default defineHandler<MetadataRequest, MetadataResponseInput>({
   apiKey: ApiKey.Metadata,
   minVersion: 0,
-  maxVersion: 12,
+  maxVersion: 13, // v13: top-level ErrorCode (always NONE: no request-level error applies here)
   async handle(req, ctx) {
     const { broker, apiVersion } = ctx;
     const topics: TopicOut[] = [];

@@ -8,20 +8,11 @@ import type {
 } from '../../protocol/gen/produce.js';
 import { setLogAppendTime, validateBatches, type BatchInfo } from '../../protocol/records/batch.js';
 import type { Partition } from '../../cluster/partition.js';
-import type { Broker } from '../broker.js';
-import { topicLogConfig } from '../config.js';
-import {
-  canCheckKeysSync,
-  codecForCompressionType,
-  findRecordWithoutKey,
-  findRecordWithoutKeySync,
-  needsRecompression,
-  recompressBatches,
-  type KeylessRecord,
-} from '../recompress.js';
+import { topicLogConfig } from '../../config/topic-config.js';
+import { checkBatchRecords } from '../../protocol/records/validate.js';
+import { codecForCompressionType, needsRecompression, recompressBatches, type KeylessRecord } from '../recompress.js';
 import { errorCodeOf } from '../errors.js';
-import { defineHandler } from '../handler.js';
-import { isInternalTopic } from './metadata.js';
+import { defineHandler, type BrokerServices } from '../handler.js';
 
 type PartitionOut = ProduceResponsePartitionProduceResponseInput;
 
@@ -34,7 +25,7 @@ function failed(index: number, errorCode: number, errorMessage: string | null = 
  * are assigned in request order), and the returned promise settles when it is durable.
  */
 function produceToPartition(
-  broker: Broker,
+  broker: BrokerServices,
   topic: string,
   index: number,
   records: Buffer | null,
@@ -47,7 +38,7 @@ function produceToPartition(
   }
   if (partition.leaderId !== broker.nodeId) return failed(index, ErrorCode.NOT_LEADER_OR_FOLLOWER);
   // Internal topics hold the coordinators' state in Kafka's formats; only the broker writes them.
-  if (isInternalTopic(topic)) {
+  if (broker.internalTopics.isInternal(topic)) {
     return failed(index, ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${topic}`);
   }
   if (records === null || records.length === 0) {
@@ -71,25 +62,29 @@ function produceToPartition(
       );
     }
   }
-  // compression.type forcing a codec and the key check of compacted topics need the records
-  // (../recompress.ts). That work may be async (zstd), so it runs in a per-partition queue that
-  // keeps appends in request order; later appends to the partition wait behind it.
+  // Records are checked before the append, as Kafka's LogValidator does: framing, count and
+  // offset deltas, compressed data inflated with a bound (../../protocol/records/validate.ts).
+  const compacted = partition.settings.cleanupPolicy.includes('compact');
+  let firstKeyless = -1;
+  let recordIndex = 0;
+  for (const b of checked.batches) {
+    const r = checkBatchRecords(records, b.position, b.size, partition.settings.maxMessageBytes);
+    if (typeof r !== 'number') return failed(index, r.error, r.message);
+    if (r >= 0 && firstKeyless < 0) firstKeyless = recordIndex + r;
+    recordIndex += b.recordCount;
+  }
+  if (compacted && firstKeyless >= 0) {
+    return keylessFailure(index, {
+      batchIndex: firstKeyless,
+      message: `Compacted topic cannot accept message without key in topic partition ${topic}-${index}.`,
+    });
+  }
+  // compression.type forcing a codec needs the records rebuilt (../recompress.ts). That work is
+  // async (zstd), so it runs in a per-partition queue that keeps appends in request order;
+  // later appends to the partition wait behind it.
   const target = codecForCompressionType(partition.settings.compressionType);
   const recompress = needsRecompression(checked.batches, target);
-  const compacted = partition.settings.cleanupPolicy.includes('compact');
-  if (!recompress && !appendQueues.has(partition)) {
-    if (!compacted) return appendChecked(partition, index, records, checked.batches);
-    if (canCheckKeysSync(checked.batches)) {
-      let bad: KeylessRecord | null;
-      try {
-        bad = findRecordWithoutKeySync(records, checked.batches, `${topic}-${index}`);
-      } catch (err) {
-        return failed(index, ErrorCode.CORRUPT_MESSAGE, (err as Error).message);
-      }
-      if (bad) return keylessFailure(index, bad);
-      return appendChecked(partition, index, records, checked.batches);
-    }
-  }
+  if (!recompress && !appendQueues.has(partition)) return appendChecked(partition, index, records, checked.batches);
   return enqueueAppend(partition, index, async () => {
     let buf = records;
     let batches = checked.batches;
@@ -99,10 +94,6 @@ function produceToPartition(
       const again = validateBatches(buf, partition.settings.maxMessageBytes, { apiVersion });
       if ('error' in again) return failed(index, again.error, again.message);
       batches = again.batches;
-    }
-    if (compacted) {
-      const bad = await findRecordWithoutKey(buf, batches, `${topic}-${index}`);
-      if (bad) return keylessFailure(index, bad);
     }
     return { records: buf, batches };
   });
@@ -182,21 +173,27 @@ export default defineHandler<ProduceRequest, ProduceResponseInput>({
   apiKey: ApiKey.Produce,
   // KIP-896: v0-2 (message format v0/v1) are gone in Kafka 4.
   minVersion: 3,
-  maxVersion: 11,
+  // v12 is v11 (KIP-890; a transactional client uses it only with transaction version 2, which
+  // this broker does not advertise). v13 names topics by id (KIP-516).
+  maxVersion: 13,
   async handle(req, ctx) {
     const { broker } = ctx;
     const acks = req.acks;
-    const pending: { name: string; partitions: (Promise<PartitionOut> | PartitionOut)[] }[] = [];
+    const byId = ctx.apiVersion >= 13;
+    const pending: { name: string; topicId: string; partitions: (Promise<PartitionOut> | PartitionOut)[] }[] = [];
     for (const topic of req.topicData) {
+      const name = byId ? broker.metadata.topicById(topic.topicId)?.name : topic.name;
       const partitions = topic.partitionData.map((p) =>
-        acks === 0 || acks === 1 || acks === -1
-          ? produceToPartition(broker, topic.name, p.index, p.records, acks, ctx.apiVersion)
-          : failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS),
+        name === undefined
+          ? failed(p.index, ErrorCode.UNKNOWN_TOPIC_ID)
+          : acks === 0 || acks === 1 || acks === -1
+            ? produceToPartition(broker, name, p.index, p.records, acks, ctx.apiVersion)
+            : failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS),
       );
-      pending.push({ name: topic.name, partitions });
+      pending.push({ name: topic.name, topicId: topic.topicId, partitions });
     }
     const responses = [];
-    for (const t of pending) responses.push({ name: t.name, partitionResponses: await Promise.all(t.partitions) });
+    for (const t of pending) responses.push({ name: t.name, topicId: t.topicId, partitionResponses: await Promise.all(t.partitions) });
     if (acks === 0) return null;
     return { responses, throttleTimeMs: 0 };
   },

@@ -1,7 +1,7 @@
 // The consumer-protocol (KIP-848) side of the group coordinator: validates ConsumerGroupHeartbeat
 // requests, finds or creates the ConsumerGroup, and serves ConsumerGroupDescribe. Groups live in
 // the coordinator's shared group map (one id → one group of either type) when a registry is given.
-import { errorCodeOf } from '../../../broker/errors.js';
+import { errorCodeOf } from '../../../protocol/kafka-error.js';
 import { ErrorCode } from '../../../protocol/errors.js';
 import type {
   ConsumerGroupHeartbeatRequest,
@@ -44,7 +44,7 @@ export class LocalGroupRegistry implements GroupRegistry {
 }
 
 /** Adapts the cluster metadata store to what groups need, with a change counter. */
-export function topicViewOf(store: MetadataStore): TopicView {
+export function topicViewOf(store: Pick<MetadataStore, 'topic' | 'topicById' | 'topics' | 'onChange'>): TopicView {
   let version = 0;
   store.onChange((c) => {
     if (c.kind !== 'partition-state') version++;
