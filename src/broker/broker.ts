@@ -21,6 +21,9 @@ import { ProducerIdManager } from './producer-ids.js';
 import { ClientQuotas } from './quotas.js';
 import { TopicAdmin } from './topic-admin.js';
 import { GroupCoordinator } from '../coordinator/group/coordinator.js';
+import { QuotaManager } from '../security/quota-manager.js';
+import { SecurityManager } from '../security/security-manager.js';
+import { usesTls } from '../security/session.js';
 
 /** One endpoint the broker listens on (each may speak its own protocol later: TLS, SASL). */
 export interface ListenerSpec {
@@ -67,14 +70,20 @@ export class Broker implements BrokerServices {
   readonly coordinators: Map<number, CoordinatorLocator>;
   readonly internalTopics = { isInternal: isInternalTopic };
   readonly loggers: BrokerLoggers;
+  /** Listeners, TLS, SASL credentials and the ACL authorizer. */
+  readonly security: SecurityManager;
+  /** Enforces the client byte-rate quotas stored by AlterClientQuotas. */
+  readonly quotaManager: QuotaManager;
   readonly log: (msg: string) => void;
   private readonly servers: KafkaServer[] = [];
   /** The first listener's server (tests inspect its connections). */
   private get server(): KafkaServer | undefined {
     return this.servers[0];
   }
-  /** Bound address of every listener, in the order given. */
-  readonly listening: { name: string; host: string; port: number }[] = [];
+  /** Every listener with its security protocol and the address it is bound to, in the order given. */
+  readonly listening: { name: string; protocol: string; host: string; port: number }[] = [];
+  /** The advertised endpoint of every listener (what Metadata hands to clients of that listener). */
+  readonly listenerEndpoints: { name: string; protocol: string; host: string; port: number }[] = [];
   host = '127.0.0.1';
   port = 0;
   advertisedHost = '127.0.0.1';
@@ -122,6 +131,12 @@ export class Broker implements BrokerServices {
       log: this.loggers.info('fjord.coordinator'),
     });
     this.coordinators = new Map<number, CoordinatorLocator>([[CoordinatorKeyType.GROUP, this.groups.offsetsTopic]]);
+    this.security = new SecurityManager(this.config, options.dataDir);
+    this.quotaManager = new QuotaManager(
+      () => this.metadata.clientQuotas(),
+      () => this.config.getInt('quota.window.size.seconds') * 1000,
+      () => this.config.getInt('quota.window.num'),
+    );
     this.handlers = new Map(allHandlers.map((h) => [h.apiKey, h]));
   }
 
@@ -159,12 +174,11 @@ export class Broker implements BrokerServices {
     await this.replicas.start();
     await this.groups.start();
     this.logs.startBackgroundTasks();
+    await this.security.load();
     const dispatcher = new Dispatcher(this, this.handlers);
-    const listeners = this.options.listeners ?? [
-      { name: 'PLAINTEXT', host: this.options.host ?? '127.0.0.1', port: this.options.port ?? 9092 },
-    ];
+    const listeners = this.security.listeners(this.options.listeners, this.options.host ?? '127.0.0.1', this.options.port ?? 9092);
     if (listeners.length === 0) throw new Error('a broker needs at least one listener');
-    for (const listener of listeners) {
+    for (const spec of listeners) {
       const server = new KafkaServer(
         dispatcher,
         {
@@ -175,15 +189,32 @@ export class Broker implements BrokerServices {
         this.loggers.info('fjord.net'),
       );
       this.servers.push(server);
-      const bound = await server.listen({ host: listener.host, port: listener.port });
-      this.listening.push({ name: listener.name, ...bound });
+      const tls = usesTls(spec.protocol);
+      const bound = await server.listen({
+        host: spec.host,
+        port: spec.port,
+        listener: { name: spec.name, protocol: spec.protocol },
+        tls: tls ? () => this.security.tlsOptions() : undefined,
+        certificatePrincipal: tls
+          ? (socket) => (socket.authorized ? this.security.principalFromCertificate(socket.getPeerCertificate().subject as never) : null)
+          : undefined,
+      });
+      this.listening.push({ name: spec.name, protocol: spec.protocol, ...bound });
+      const wildcard = bound.host === '0.0.0.0' || bound.host === '::';
+      const advertised = this.options.advertisedHost ?? (wildcard ? '127.0.0.1' : bound.host);
+      this.listenerEndpoints.push({ name: spec.name, protocol: spec.protocol, host: advertised, port: bound.port });
     }
-    const first = this.listening[0]!;
-    this.host = first.host;
+    const first = this.listenerEndpoints[0]!;
+    this.host = this.listening[0]!.host;
     this.port = first.port;
-    const wildcard = first.host === '0.0.0.0' || first.host === '::';
-    this.advertisedHost = this.options.advertisedHost ?? (wildcard ? '127.0.0.1' : first.host);
-    await this.metadata.registerBroker({ nodeId: this.nodeId, host: this.advertisedHost, port: this.port, rack: null });
+    this.advertisedHost = first.host;
+    await this.metadata.registerBroker({
+      nodeId: this.nodeId,
+      host: this.advertisedHost,
+      port: this.port,
+      rack: null,
+      endpoints: this.listenerEndpoints.map(({ name, host, port }) => ({ name, host, port })),
+    });
   }
 
   close(): Promise<void> {

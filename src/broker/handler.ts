@@ -12,6 +12,8 @@ import type { ConfigAdmin } from '../config/config-admin.js';
 import type { BrokerConfig } from '../config/config.js';
 import type { ProducerIdManager } from './producer-ids.js';
 import type { ClientQuotas } from './quotas.js';
+import type { QuotaManager } from '../security/quota-manager.js';
+import type { SecurityManager } from '../security/security-manager.js';
 import type { TopicAdmin } from './topic-admin.js';
 
 /** What handlers may use of their broker. */
@@ -33,6 +35,10 @@ export interface BrokerServices {
   readonly quotas: Pick<ClientQuotas, 'describe' | 'alter'>;
   readonly producerIds: Pick<ProducerIdManager, 'allocate'>;
   readonly handlers: ReadonlyMap<number, Handler>;
+  /** Authentication state, credentials and the ACL authorizer. */
+  readonly security: SecurityManager;
+  /** Client byte-rate quotas, enforced. */
+  readonly quotaManager: Pick<QuotaManager, 'record'>;
 }
 
 export interface RequestContext {

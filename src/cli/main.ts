@@ -68,6 +68,22 @@ const commands: Record<string, Command> = {
     summary: 'get | set topic and broker configs',
     client: true,
   },
+  user: {
+    load: async () => {
+      const m = await import('./security-commands.js');
+      return { run: m.userCommand, usage: m.userUsage };
+    },
+    summary: 'create | delete | list SCRAM users',
+    client: true,
+  },
+  acl: {
+    load: async () => {
+      const m = await import('./security-commands.js');
+      return { run: m.aclCommand, usage: m.aclUsage };
+    },
+    summary: 'create | list | delete ACLs (kafka-acls.sh)',
+    client: true,
+  },
   cluster: {
     load: async () => {
       const m = await import('./cluster-commands.js');

@@ -1,5 +1,6 @@
 import type { DeleteGroupsRequest, DeleteGroupsResponseInput } from '../../protocol/gen/delete-groups.js';
 import { ApiKey } from '../../protocol/gen/index.js';
+import { allowedOnGroup, allowedOnTopic, Op } from '../../security/authz.js';
 import { defineHandler } from '../handler.js';
 import { ErrorCode, errorName } from '../../protocol/errors.js';
 
@@ -23,7 +24,7 @@ export default defineHandler<DeleteGroupsRequest, DeleteGroupsResponseInput>({
   async handle(req, ctx) {
     const results = [];
     for (const groupId of req.groupsNames) {
-      const errorCode = await ctx.broker.groups.deleteGroup(groupId);
+      const errorCode = allowedOnGroup(ctx, Op.DELETE, groupId) ? await ctx.broker.groups.deleteGroup(groupId) : ErrorCode.GROUP_AUTHORIZATION_FAILED;
       // v3 adds a per-group ErrorMessage: the error's text, as Kafka fills it from the exception.
       results.push({ groupId, errorCode, errorMessage: errorCode === ErrorCode.NONE ? null : deleteGroupsMessage(groupId, errorCode) });
     }

@@ -3,6 +3,7 @@ import { ErrorCode } from '../../protocol/errors.js';
 import type { FetchRequest, FetchResponseInput, FetchResponsePartitionDataInput } from '../../protocol/gen/fetch.js';
 import { ApiKey } from '../../protocol/gen/index.js';
 import { errorCodeOf } from '../errors.js';
+import { allowedOnCluster, allowedOnTopic, Op, throttleFor } from '../../security/authz.js';
 import { defineHandler, type BrokerServices } from '../handler.js';
 
 type PartitionOut = FetchResponsePartitionDataInput;
@@ -94,7 +95,11 @@ export default defineHandler<FetchRequest, FetchResponseInput>({
       for (const fp of t.partitions) {
         const partition = topic ? broker.replicas.get(topic.name, fp.partition) : undefined;
         let errorCode: number = ErrorCode.NONE;
-        if (!topic) errorCode = apiVersion >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        // Follower fetches (replica id >= 0) need CLUSTER_ACTION; consumers need READ on the topic.
+        const replicaFetch = (req.replicaId ?? -1) >= 0 || (req.replicaState?.replicaId ?? -1) >= 0;
+        if (replicaFetch ? !allowedOnCluster(ctx, Op.CLUSTER_ACTION) : !allowedOnTopic(ctx, Op.READ, topic?.name ?? t.topic)) {
+          errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+        } else if (!topic) errorCode = apiVersion >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         else if (!partition) errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         else if (partition.leaderId !== broker.nodeId) errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
         else if (fp.currentLeaderEpoch !== -1 && fp.currentLeaderEpoch > partition.leaderEpoch) {
@@ -136,7 +141,7 @@ export default defineHandler<FetchRequest, FetchResponseInput>({
       bytes = await readAll(wanted, maxBytes, readCommitted);
     }
     return {
-      throttleTimeMs: 0,
+      throttleTimeMs: throttleFor(ctx, 'consumer_byte_rate', bytes),
       errorCode: ErrorCode.NONE,
       // Sessionless: every fetch is a full fetch (KIP-227 allows a broker to decline sessions).
       sessionId: 0,

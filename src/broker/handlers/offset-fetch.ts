@@ -1,6 +1,7 @@
 import { ErrorCode } from '../../protocol/errors.js';
 import type { OffsetFetchRequest, OffsetFetchResponseInput } from '../../protocol/gen/offset-fetch.js';
 import { ApiKey } from '../../protocol/gen/index.js';
+import { allowedOnGroup, Op } from '../../security/authz.js';
 import { defineHandler } from '../handler.js';
 
 export default defineHandler<OffsetFetchRequest, OffsetFetchResponseInput>({
@@ -13,6 +14,7 @@ export default defineHandler<OffsetFetchRequest, OffsetFetchResponseInput>({
     if (v >= 8) {
       const out = await Promise.all(
         req.groups.map(async (g) => {
+          if (!allowedOnGroup(ctx, Op.DESCRIBE, g.groupId)) return { groupId: g.groupId, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, topics: [] };
           if (v < 10) {
             const r = await groups.fetchOffsets(g.groupId, g.topics, v >= 9 ? g.memberId : null, v >= 9 ? g.memberEpoch : -1);
             return { groupId: g.groupId, errorCode: r.errorCode, topics: r.topics };
@@ -57,7 +59,9 @@ export default defineHandler<OffsetFetchRequest, OffsetFetchResponseInput>({
     }
     // v0-1 have no "all topics" form and no top-level error: errors go on every partition.
     const topics = v >= 2 ? req.topics : (req.topics ?? []);
-    const r = await groups.fetchOffsets(req.groupId, topics, null, -1);
+    const r = allowedOnGroup(ctx, Op.DESCRIBE, req.groupId)
+      ? await groups.fetchOffsets(req.groupId, topics, null, -1)
+      : { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, topics: [] };
     if (r.errorCode !== ErrorCode.NONE && v < 2) {
       return {
         throttleTimeMs: 0,

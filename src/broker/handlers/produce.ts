@@ -13,6 +13,8 @@ import { checkBatchRecords } from '../../protocol/records/validate.js';
 import { codecForCompressionType, needsRecompression, recompressBatches, type KeylessRecord } from '../recompress.js';
 import { errorCodeOf } from '../errors.js';
 import { defineHandler, type BrokerServices } from '../handler.js';
+import { allowed, allowedOnTopic, Op, Resource, throttleFor } from '../../security/authz.js';
+import { isInternalTopic } from '../../coordinator/runtime/internal-topics.js';
 
 type PartitionOut = ProduceResponsePartitionProduceResponseInput;
 
@@ -181,20 +183,31 @@ export default defineHandler<ProduceRequest, ProduceResponseInput>({
     const acks = req.acks;
     const byId = ctx.apiVersion >= 13;
     const pending: { name: string; topicId: string; partitions: (Promise<PartitionOut> | PartitionOut)[] }[] = [];
+    const txnDenied = req.transactionalId !== null && !allowed(ctx, Op.WRITE, Resource.TRANSACTIONAL_ID, req.transactionalId);
     for (const topic of req.topicData) {
       const name = byId ? broker.metadata.topicById(topic.topicId)?.name : topic.name;
+      const denied = txnDenied
+        ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+        : name !== undefined && !allowedOnTopic(ctx, Op.WRITE, name)
+          ? ErrorCode.TOPIC_AUTHORIZATION_FAILED
+          : 0;
       const partitions = topic.partitionData.map((p) =>
-        name === undefined
-          ? failed(p.index, ErrorCode.UNKNOWN_TOPIC_ID)
-          : acks === 0 || acks === 1 || acks === -1
-            ? produceToPartition(broker, name, p.index, p.records, acks, ctx.apiVersion)
+        denied !== 0
+          ? failed(p.index, denied)
+          : name === undefined
+            ? failed(p.index, ErrorCode.UNKNOWN_TOPIC_ID)
+            : acks === 0 || acks === 1 || acks === -1
+              ? produceToPartition(broker, name, p.index, p.records, acks, ctx.apiVersion)
             : failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS),
       );
       pending.push({ name: topic.name, topicId: topic.topicId, partitions });
     }
     const responses = [];
     for (const t of pending) responses.push({ name: t.name, topicId: t.topicId, partitionResponses: await Promise.all(t.partitions) });
+    let requestBytes = 0;
+    for (const t of req.topicData) for (const p of t.partitionData) requestBytes += p.records?.length ?? 0;
+    const throttleTimeMs = throttleFor(ctx, 'producer_byte_rate', requestBytes);
     if (acks === 0) return null;
-    return { responses, throttleTimeMs: 0 };
+    return { responses, throttleTimeMs };
   },
 });
