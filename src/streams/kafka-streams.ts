@@ -303,7 +303,7 @@ export class KafkaStreams extends EventEmitter {
         processed += batch.length;
       }
       if (processed) this.emit('processed', processed);
-      if (!this.cfg.exactlyOnce) await this.flushSends();
+      await this.flushSends(false);
       if (this.commitRequested || Date.now() - this.lastCommit >= this.cfg.commitIntervalMs) await this.commit([...this.tasks.values()]);
     }
   }
@@ -316,17 +316,40 @@ export class KafkaStreams extends EventEmitter {
     this.outbox.push({ topic, key: key ?? undefined, value: value as Buffer, partition, timestamp: BigInt(timestamp), headers } as MessageToProduce);
   }
 
-  private async flushSends(): Promise<void> {
+  /**
+   * Hands queued records to the producer. Sends are chained (one in flight, so per-partition order
+   * holds for changelogs) and not awaited unless `wait` or too much is in flight; commit waits.
+   */
+  private async flushSends(wait = true): Promise<void> {
     while (this.outbox.length) {
-      const chunk = this.outbox.splice(0, 5000);
-      if (this.cfg.exactlyOnce) {
-        if (!this.transaction) this.transaction = (await this.producer!.beginTransaction()) as unknown as StreamsTransaction;
-        await this.transaction.send({ messages: chunk });
-      } else {
-        await this.producer!.send({ messages: chunk });
-      }
+      const chunk = this.outbox.splice(0, 2000);
+      this.inFlight += chunk.length;
+      this.sendChain = this.sendChain.then(async () => {
+        if (this.sendError) return;
+        try {
+          if (this.cfg.exactlyOnce) {
+            if (!this.transaction) this.transaction = (await this.producer!.beginTransaction()) as unknown as StreamsTransaction;
+            await this.transaction.send({ messages: chunk });
+          } else {
+            await this.producer!.send({ messages: chunk });
+          }
+        } catch (err) {
+          this.sendError = err as Error;
+        } finally {
+          this.inFlight -= chunk.length;
+        }
+      });
+    }
+    if (wait || this.inFlight > 20_000) await this.sendChain;
+    if (this.sendError) {
+      const err = this.sendError;
+      this.sendError = null;
+      throw err;
     }
   }
+  private sendChain: Promise<void> = Promise.resolve();
+  private inFlight = 0;
+  private sendError: Error | null = null;
 
   /** Commit point for tasks: flush caches, send everything, then commit input offsets (in the transaction under EOS). */
   private async commit(tasks: ActiveTask[]): Promise<void> {
