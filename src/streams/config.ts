@@ -25,6 +25,8 @@ export interface StreamsConfig {
   'application.server'?: string;
   'client.id'?: string;
   'auto.offset.reset'?: 'earliest' | 'latest';
+  /** 'logAndFail' (default) stops the instance on an undecodable record; 'logAndContinue' skips it. */
+  'default.deserialization.exception.handler'?: 'logAndFail' | 'logAndContinue';
   [key: string]: unknown;
 }
 
@@ -43,6 +45,7 @@ export interface ResolvedConfig {
   applicationServer: string;
   clientId: string;
   autoOffsetReset: 'earliest' | 'latest';
+  skipUndecodable: boolean;
 }
 
 export class StreamsConfigError extends Error {}
@@ -82,5 +85,6 @@ export function resolveConfig(c: StreamsConfig, needBootstrap: boolean): Resolve
     applicationServer: (c['application.server'] as string | undefined) ?? '',
     clientId: (c['client.id'] as string | undefined) ?? `${appId}-client`,
     autoOffsetReset: c['auto.offset.reset'] ?? 'earliest',
+    skipUndecodable: c['default.deserialization.exception.handler'] === 'logAndContinue',
   };
 }

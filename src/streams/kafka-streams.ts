@@ -85,6 +85,11 @@ export class KafkaStreams extends EventEmitter {
         return g.store;
       },
       internalTopic: (name) => `${self.cfg.applicationId}-${name}`,
+      onDeserializationError: (err, topic, offset) => {
+        self.skippedRecords++;
+        self.emit('warning', new Error(`skipping undecodable record at ${topic} offset ${offset}: ${(err as Error).message}`));
+        return self.cfg.skipUndecodable;
+      },
     };
   }
 
@@ -135,6 +140,7 @@ export class KafkaStreams extends EventEmitter {
       this.member.on('consumer:group:join', (p: { assignments?: Array<{ topic: string; partitions: number[] }> }) => {
         this.pendingAssignment = p.assignments ?? [];
         this.setState('REBALANCING');
+        this.rebalances++;
         this.emit('rebalance', p.assignments);
       });
       this.member.on('consumer:group:rebalance', () => {
@@ -144,7 +150,9 @@ export class KafkaStreams extends EventEmitter {
       await this.member.joinGroup({});
       this.loop = this.run().catch((err) => {
         this.setState('ERROR');
-        this.emit('error', err);
+        // Like Kafka's default uncaught-exception handling, the instance stops; the error goes to 'error' listeners if any.
+        if (this.listenerCount('error') > 0) this.emit('error', err);
+        else process.emitWarning(`fjord streams ${this.cfg.applicationId} stopped: ${(err as Error).message}`);
       });
       await Promise.race([first, this.loop]);
       if ((this.currentState as KafkaStreamsState) === 'ERROR') throw new Error('streams failed during start');
@@ -249,7 +257,27 @@ export class KafkaStreams extends EventEmitter {
         }
       }
     }
+    // Standby replicas travel as changelog partitions in the assignment of members other than the active owner.
+    const standbys = Math.min(this.cfg.numStandbyReplicas, ids.length - 1);
+    for (let p = 0; p < maxTasks && standbys > 0; p++) {
+      for (const sub of this.subs) {
+        const changelogs = this.changelogTopicsOf(sub).filter((t) => p < (metadata.topics.get(t)?.partitionsCount ?? this.partitionCounts.get(t) ?? 0));
+        if (changelogs.length === 0) continue;
+        for (let r = 1; r <= standbys; r++) {
+          const holder = result.get(ids[(p + r) % ids.length])!;
+          for (const t of changelogs) {
+            const a = holder.get(t) ?? { topic: t, partitions: [] };
+            a.partitions.push(p);
+            holder.set(t, a);
+          }
+        }
+      }
+    }
     return ids.map((memberId) => ({ memberId, assignments: result.get(memberId)! }));
+  }
+
+  private changelogTopicsOf(sub: SubTopology): string[] {
+    return sub.stores.filter((s) => this.topology.storeDefs.get(s)?.logged).map((s) => this.env.internalTopic(`${s}-changelog`));
   }
 
   private async run(): Promise<void> {
@@ -266,6 +294,7 @@ export class KafkaStreams extends EventEmitter {
       const positions: FetchPosition[] = [];
       for (const t of this.tasks.values()) for (const [k, offset] of t.positions) positions.push({ topic: k.slice(0, k.lastIndexOf(':')), partition: Number(k.slice(k.lastIndexOf(':') + 1)), offset });
       for (const g of this.globals.values()) for (const [partition, offset] of g.positions) positions.push({ topic: g.topic, partition, offset });
+      for (const sb of this.standbys.values()) for (const [k, offset] of sb.positions) positions.push({ topic: k.slice(0, k.lastIndexOf(':')), partition: Number(k.slice(k.lastIndexOf(':') + 1)), offset });
       if (positions.length === 0) {
         await sleep(50);
         continue;
@@ -283,6 +312,15 @@ export class KafkaStreams extends EventEmitter {
           g.positions.set(p, r.next);
         }
       }
+      for (const sb of this.standbys.values()) {
+        for (const [k] of sb.positions) {
+          const r = results.get(k);
+          if (!r) continue;
+          const store = [...sb.task.ctx.stores.entries()].find(([name]) => k.startsWith(this.env.internalTopic(`${name}-changelog:`)))?.[1];
+          if (store) for (const rec of r.records) rec.key && store.restore(rec.key, rec.value);
+          sb.positions.set(k, r.next);
+        }
+      }
       let processed = 0;
       for (const at of this.tasks.values()) {
         const batch: Array<{ topic: string; rec: FetchedRecord }> = [];
@@ -291,6 +329,7 @@ export class KafkaStreams extends EventEmitter {
           if (!r) continue;
           const topic = key.slice(0, key.lastIndexOf(':'));
           for (const rec of r.records) batch.push({ topic, rec });
+          this.lag.set(key, Math.max(0, Number(r.end - r.next)));
           if (r.next !== at.positions.get(key)) {
             at.positions.set(key, r.next);
             at.dirty = true;
@@ -399,6 +438,7 @@ export class KafkaStreams extends EventEmitter {
       await this.closeTask(t, true);
       this.tasks.delete(t.task.id);
     }
+    this.reconcileStandbys(assignment, wantedIds);
     const added = wanted.filter((w) => !this.tasks.has(`${w.sub.id}_${w.partition}`));
     if (added.length === 0) return;
     // The previous owner commits right after the same rebalance; give it a moment so we start from its final offsets.
@@ -411,6 +451,57 @@ export class KafkaStreams extends EventEmitter {
     }
   }
   private generationSeen = 0;
+  /** Standby tasks: stores kept warm from the changelog, promoted when the task moves here. */
+  private readonly standbys = new Map<string, { task: Task; positions: Map<string, bigint> }>();
+
+  private reconcileStandbys(assignment: Array<{ topic: string; partitions: number[] }>, activeIds: Set<string>): void {
+    const assigned = new Set(assignment.flatMap((a) => a.partitions.map((p) => `${a.topic}:${p}`)));
+    const wanted = new Map<string, { sub: SubTopology; partition: number }>();
+    for (const sub of this.subs) {
+      const changelogs = this.changelogTopicsOf(sub);
+      const n = Math.max(...this.sourceTopicsOf(sub).map((t) => this.partitionCounts.get(t) ?? 1));
+      for (let p = 0; p < n; p++) {
+        const id = `${sub.id}_${p}`;
+        if (!activeIds.has(id) && changelogs.some((t) => assigned.has(`${t}:${p}`))) wanted.set(id, { sub, partition: p });
+      }
+    }
+    for (const [id, sb] of this.standbys) {
+      if (wanted.has(id) && !activeIds.has(id)) continue;
+      if (!activeIds.has(id)) sb.task.close(); // promoted standbys are taken over by openTask
+      else continue;
+      this.standbys.delete(id);
+    }
+    for (const [id, w] of wanted) {
+      if (this.standbys.has(id)) continue;
+      const task = new Task(this.topology, w.sub, w.partition, { ...this.env, stateDir: undefined, send: () => {} }, false);
+      for (const s of task.ctx.stores.values()) s.backend.clear();
+      this.standbys.set(id, { task, positions: new Map(this.changelogTopicsOf(w.sub).map((t) => [`${t}:${w.partition}`, 0n])) });
+    }
+  }
+
+  /** Standby task ids on this instance. */
+  standbyTasks(): string[] {
+    return [...this.standbys.keys()].sort();
+  }
+  private skippedRecords = 0;
+  private rebalances = 0;
+  private readonly lag = new Map<string, number>();
+  private readonly restored = new Map<string, number>();
+
+  /** Per-task progress (records processed, input lag), rebalances, restores, skipped records. */
+  metrics(): { state: KafkaStreamsState; rebalances: number; skippedRecords: number; tasks: Array<{ taskId: string; processed: number; lag: number; restoredRecords: number }> } {
+    return {
+      state: this.currentState,
+      rebalances: this.rebalances,
+      skippedRecords: this.skippedRecords,
+      tasks: [...this.tasks.values()].map((t) => ({
+        taskId: t.task.id,
+        processed: t.task.processed,
+        lag: [...t.positions.keys()].reduce((n, k) => n + (this.lag.get(k) ?? 0), 0),
+        restoredRecords: this.restored.get(t.task.id) ?? 0,
+      })),
+    };
+  }
 
   private taskDir(taskId: string): string {
     return join(this.cfg.stateDir, this.cfg.applicationId, taskId);
@@ -429,7 +520,21 @@ export class KafkaStreams extends EventEmitter {
       }
       unlinkSync(checkpointFile); // a crash from here on means a full restore, as in Kafka
     }
-    const task = new Task(this.topology, sub, partition, this.env, true);
+    const standby = this.standbys.get(taskId);
+    this.standbys.delete(taskId);
+    let task: Task;
+    if (standby) {
+      // Promote: same stores, now logging; only the changelog tail since the standby's position is read.
+      standby.task.close = () => {};
+      task = new Task(this.topology, sub, partition, this.env, true);
+      for (const [name, store] of task.ctx.stores) {
+        const warm = standby.task.ctx.stores.get(name)!;
+        store.backend.clear();
+        store.backend.write(warm.backend.range().map(([k, v]) => [k, v]));
+        warm.backend.close();
+        if (store instanceof WindowStore && warm instanceof WindowStore) (store as unknown as { seq: number }).seq = (warm as unknown as { seq: number }).seq;
+      }
+    } else task = new Task(this.topology, sub, partition, this.env, true);
     // Restore every logged store from its changelog partition.
     const restoreStart = Date.now();
     let restored = 0;
@@ -439,7 +544,9 @@ export class KafkaStreams extends EventEmitter {
       const topic = this.env.internalTopic(`${name}-changelog`);
       const persistent = (def.storeType ?? this.cfg.defaults.storeType) === 'persistent';
       let from: bigint;
-      if (persistent && checkpoint[name] !== undefined) from = BigInt(checkpoint[name]);
+      const warmFrom = standby?.positions.get(`${topic}:${partition}`);
+      if (warmFrom !== undefined) from = warmFrom;
+      else if (persistent && checkpoint[name] !== undefined) from = BigInt(checkpoint[name]);
       else {
         store.backend.clear();
         from = (await this.reader!.startOffsets(topic, [partition])).get(partition) ?? 0n;
@@ -451,6 +558,7 @@ export class KafkaStreams extends EventEmitter {
         restored += recs.length;
       });
     }
+    this.restored.set(taskId, restored);
     this.emit('restore', { taskId, records: restored, ms: Date.now() - restoreStart });
     const positions = new Map<string, bigint>();
     const topics = this.sourceTopicsOf(sub).filter((t) => partition < (this.partitionCounts.get(t) ?? 0));
@@ -498,6 +606,8 @@ export class KafkaStreams extends EventEmitter {
     }
     for (const t of this.tasks.values()) await this.closeTask(t, !this.killed).catch(() => {});
     this.tasks.clear();
+    for (const sb of this.standbys.values()) sb.task.close();
+    this.standbys.clear();
     if (this.member && !this.killed) await (this.member.leaveGroup() as unknown as Promise<void>).catch(() => {});
     await this.shutdownClients();
     this.setState('NOT_RUNNING');

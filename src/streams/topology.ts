@@ -105,6 +105,8 @@ export interface TaskEnvironment {
   globalStore(name: string): AnyStore;
   /** Full topic name for an internal topic name (adds the application.id prefix). */
   internalTopic(name: string): string;
+  /** A record that cannot be deserialized: true = skip it (logAndContinue), false = fail. */
+  onDeserializationError?(err: unknown, topic: string, offset: number): boolean;
 }
 
 export class TaskContext {
@@ -310,13 +312,21 @@ export class Task {
   process(topic: string, offset: number, key: Buffer | null, value: Buffer | null, timestamp: number, headers?: Map<string, Buffer>): void {
     const sources = this.sourcesByTopic.get(topic);
     if (!sources) return;
+    this.processed++;
     const ctx = this.ctx;
     ctx.topic = topic;
     ctx.offset = offset;
     const defaults = ctx.env.defaults;
     for (const s of sources) {
-      const k = key === null ? null : (s.keySerde ?? defaults.keySerde).deserialize(topic, key);
-      const v = value === null ? null : (s.valueSerde ?? defaults.valueSerde).deserialize(topic, value);
+      let k: unknown;
+      let v: unknown;
+      try {
+        k = key === null ? null : (s.keySerde ?? defaults.keySerde).deserialize(topic, key);
+        v = value === null ? null : (s.valueSerde ?? defaults.valueSerde).deserialize(topic, value);
+      } catch (err) {
+        if (ctx.env.onDeserializationError?.(err, topic, offset)) continue;
+        throw new Error(`cannot deserialize record at ${topic} offset ${offset}: ${(err as Error).message}`, { cause: err });
+      }
       let ts = timestamp;
       if (s.timestampExtractor) ts = s.timestampExtractor({ key: k, value: v, timestamp, topic, partition: ctx.partition }, ctx.streamTime);
       if (ts < 0) continue; // Kafka drops records with an invalid (negative) timestamp
@@ -334,4 +344,7 @@ export class Task {
   close(): void {
     for (const s of this.ctx.stores.values()) s.close();
   }
+
+  /** Records processed since the task was created. */
+  processed = 0;
 }

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { rm } from 'node:fs/promises';
-import { KafkaStreams, Materialized, Produced, Serdes, StreamsBuilder } from '../../src/streams/index.js';
+import { Consumed, KafkaStreams, Materialized, Produced, Serdes, StreamsBuilder } from '../../src/streams/index.js';
 import { startTestBroker, tempDir, type TestBroker } from '../helpers/broker.js';
 import { createTopics, produceBatch, readTopic, waitFor } from './helpers.js';
 
@@ -144,6 +144,87 @@ describe('streams: record cache', () => {
       assert.ok(out.length < 50, `expected few downstream updates, got ${out.length}`);
       assert.ok(changelog.length < 50, `expected few changelog records, got ${changelog.length}`);
       assert.equal(changelog.at(-1)?.value, 500);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('streams: standby replicas and bad records', () => {
+  let broker: TestBroker;
+  const dirs: string[] = [];
+  before(async () => {
+    broker = await startTestBroker({ 'group.initial.rebalance.delay.ms': '0' });
+    await createTopics(broker.bootstrap, { 'sb-in': 2, 'sb-out': 1, 'bad-in': 1, 'bad-out': 1 });
+  });
+  after(async () => {
+    await broker?.dispose();
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+
+  it('keeps standby tasks warm so a takeover reads only the changelog tail', async () => {
+    const make = async (name: string) => {
+      const dir = await tempDir(`fjord-streams-sb-${name}-`);
+      dirs.push(dir);
+      return new KafkaStreams(topology('sb-in', 'sb-out', 'sb-counts'), {
+        'application.id': 'standby-app',
+        'bootstrap.servers': broker.bootstrap,
+        'state.dir': dir,
+        'commit.interval.ms': 100,
+        'num.standby.replicas': 1,
+        'default.dsl.store': 'in_memory',
+        'statestore.cache.max.bytes': 0, // every update hits the changelog: a full restore would read ~200 records
+      });
+    };
+    const a = await make('a');
+    await a.start();
+    const b = await make('b');
+    const restores: Array<{ taskId: string; records: number }> = [];
+    b.on('restore', (r) => restores.push(r));
+    await b.start();
+    assert.ok(await waitFor(async () => a.activeTasks().length === 1 && b.activeTasks().length === 1 && b.standbyTasks().length === 1, 20_000), `a=${a.activeTasks()} b=${b.activeTasks()}/${b.standbyTasks()}`);
+    const standbyId = b.standbyTasks()[0];
+    await produceBatch(broker.bootstrap, 'sb-in', batch(400, 1));
+    await waitForCounts(broker.bootstrap, 'sb-out', 20);
+    await new Promise((r) => setTimeout(r, 500)); // standby catches up with the changelog
+    await a.close();
+    assert.ok(await waitFor(async () => b.activeTasks().length === 2 && b.state() === 'RUNNING', 20_000));
+    const takeover = restores.find((r) => r.taskId === standbyId);
+    assert.ok(takeover, JSON.stringify(restores));
+    const changelog = await readTopic(broker.bootstrap, 'standby-app-sb-counts-changelog', L);
+    const partitionRecords = changelog.filter((r) => `0_${r.partition}` === standbyId).length;
+    assert.ok(partitionRecords >= 100, `changelog partition holds ${partitionRecords}`);
+    assert.ok(takeover.records < 20, `standby should need little restore, read ${takeover.records} of ${partitionRecords} records`);
+    await produceBatch(broker.bootstrap, 'sb-in', batch(400, 2));
+    await waitForCounts(broker.bootstrap, 'sb-out', 40);
+    await b.close();
+  });
+
+  it('skips undecodable records with logAndContinue and counts them', async () => {
+    const dir = await tempDir('fjord-streams-bad-');
+    dirs.push(dir);
+    await produceBatch(broker.bootstrap, 'bad-in', [
+      { key: 'a', value: '{"n":1}' },
+      { key: 'b', value: 'not json' },
+      { key: 'c', value: '{"n":3}' },
+    ]);
+    const b = new StreamsBuilder();
+    b.stream<string, { n: number }>('bad-in', Consumed.with(S, Serdes.Json()))
+      .mapValues((v) => String(v.n))
+      .to('bad-out', Produced.with(S, S));
+    const s = new KafkaStreams(b.build(), {
+      'application.id': 'bad-app',
+      'bootstrap.servers': broker.bootstrap,
+      'state.dir': dir,
+      'commit.interval.ms': 100,
+      'default.deserialization.exception.handler': 'logAndContinue',
+    });
+    await s.start();
+    try {
+      assert.ok(await waitFor(async () => (await readTopic(broker.bootstrap, 'bad-out', S)).length === 2, 20_000));
+      assert.deepEqual((await readTopic(broker.bootstrap, 'bad-out', S)).map((r) => [r.key, r.value]), [['a', '1'], ['c', '3']]);
+      assert.equal(s.metrics().skippedRecords, 1);
+      assert.equal(s.state(), 'RUNNING');
     } finally {
       await s.close();
     }
