@@ -1,6 +1,6 @@
 import type { DeleteGroupsRequest, DeleteGroupsResponseInput } from '../../protocol/gen/delete-groups.js';
 import { ApiKey } from '../../protocol/gen/index.js';
-import { allowedOnGroup, allowedOnTopic, Op } from '../../security/authz.js';
+import { allowedOnGroup, Op } from '../../security/authz.js';
 import { defineHandler } from '../handler.js';
 import { ErrorCode, errorName } from '../../protocol/errors.js';
 

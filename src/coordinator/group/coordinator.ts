@@ -21,7 +21,7 @@ import { ConsumerGroup } from './consumer-protocol/consumer-group.js';
 import { CONSUMER_GROUP_KEY_VERSIONS, ConsumerGroupRecordWriter, replayRecord } from './consumer-protocol/records.js';
 import { ConsumerGroupService, settingsFromConfig, topicViewOf } from './consumer-protocol/service.js';
 import type { ErrorCodeValue, GroupLike } from './group.js';
-import { decodeCoordinatorRecord, groupMetadataKey, groupMetadataValue, offsetCommitKey, offsetCommitValue } from './records.js';
+import { type DecodedCoordinatorRecord, decodeCoordinatorRecord, groupMetadataKey, groupMetadataValue, offsetCommitKey, offsetCommitValue } from './records.js';
 
 export interface OffsetEntry {
   topic: string;
@@ -181,7 +181,7 @@ export class GroupCoordinator implements CoordinatorShard {
 
   /** CoordinatorShard: one `__consumer_offsets` record of a loading partition. */
   replay(_partition: number, key: Buffer, value: Buffer | null): void {
-    let rec;
+    let rec: DecodedCoordinatorRecord;
     try {
       rec = decodeCoordinatorRecord(key, value);
     } catch (err) {
