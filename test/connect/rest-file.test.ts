@@ -1,0 +1,209 @@
+// Kafka Connect's REST API driven with plain HTTP against a real worker and broker, with the
+// FileStream connectors: shapes, validation errors, lifecycle, offsets, restart of a failed task.
+import assert from 'node:assert/strict';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { startWorker, type RunningWorker } from '../../src/connect/index.js';
+import { startTestBroker, tempDir, type TestBroker } from '../helpers/broker.js';
+import { BROKER_CONFIG, http, produce, readTopic, waitFor } from './util.js';
+
+let broker: TestBroker;
+let worker: RunningWorker;
+let dir: string;
+let url: string;
+
+before(async () => {
+  broker = await startTestBroker(BROKER_CONFIG);
+  dir = await tempDir('fjord-connect-file-');
+  worker = await startWorker({
+    bootstrap: [broker.bootstrap],
+    groupId: 'rest-test',
+    port: 0,
+    config: { 'offset.flush.interval.ms': '100', 'offset.storage.partitions': '3', 'status.storage.partitions': '2' },
+  });
+  url = worker.url;
+});
+
+after(async () => {
+  await worker?.close();
+  await broker?.dispose();
+});
+
+test('GET / and /connector-plugins describe the worker', async () => {
+  const root = await http(url, 'GET', '/');
+  assert.equal(root.status, 200);
+  assert.equal(typeof root.body.version, 'string');
+  assert.ok(root.body.kafka_cluster_id);
+  const plugins = await http(url, 'GET', '/connector-plugins');
+  const classes = plugins.body.map((p: { class: string }) => p.class);
+  for (const c of [
+    'io.debezium.connector.postgresql.PostgresConnector',
+    'io.confluent.connect.jdbc.JdbcSinkConnector',
+    'org.apache.kafka.connect.file.FileStreamSourceConnector',
+    'org.apache.kafka.connect.file.FileStreamSinkConnector',
+  ]) {
+    assert.ok(classes.includes(c), c);
+  }
+  const all = await http(url, 'GET', '/connector-plugins?connectorsOnly=false');
+  assert.ok(all.body.some((p: { class: string; type: string }) => p.type === 'transformation' && p.class.endsWith('RegexRouter')));
+});
+
+test('validation errors: validate endpoint counts them, create answers 400 with error_code', async () => {
+  const v = await http(url, 'PUT', '/connector-plugins/FileStreamSourceConnector/config/validate', {
+    'connector.class': 'org.apache.kafka.connect.file.FileStreamSourceConnector',
+    'tasks.max': 'many',
+    topic: 'a,b',
+  });
+  assert.equal(v.status, 200);
+  assert.equal(v.body.name, 'org.apache.kafka.connect.file.FileStreamSourceConnector');
+  // name (required, as in Kafka), tasks.max, file, topic
+  assert.equal(v.body.error_count, 4, JSON.stringify(v.body.configs.filter((c: any) => c.value.errors.length)));
+  const file = v.body.configs.find((c: any) => c.definition.name === 'file');
+  assert.match(file.value.errors[0], /Missing required configuration "file"/);
+  const created = await http(url, 'POST', '/connectors', { name: 'bad', config: { 'connector.class': 'NoSuchConnector' } });
+  assert.equal(created.status, 400);
+  assert.equal(created.body.error_code, 400);
+  assert.match(created.body.message, /NoSuchConnector could not be found/);
+  const missing = await http(url, 'GET', '/connectors/nope/status');
+  assert.deepEqual(missing.body, { error_code: 404, message: 'Connector nope not found' });
+});
+
+test('file source → topic → file sink; pause, resume, stop, offsets, delete', async () => {
+  const input = join(dir, 'in.txt');
+  const output = join(dir, 'out.txt');
+  writeFileSync(input, 'line-1\nline-2\n');
+  const src = await http(url, 'POST', '/connectors', {
+    name: 'file-src',
+    config: {
+      'connector.class': 'FileStreamSource',
+      file: input,
+      topic: 'file-lines',
+      'value.converter': 'org.apache.kafka.connect.storage.StringConverter',
+    },
+  });
+  assert.equal(src.status, 201, JSON.stringify(src.body));
+  assert.deepEqual(src.body.tasks, [{ connector: 'file-src', task: 0 }]);
+  assert.equal(src.body.type, 'source');
+  const dup = await http(url, 'POST', '/connectors', { name: 'file-src', config: { 'connector.class': 'FileStreamSource', file: input, topic: 'x' } });
+  assert.equal(dup.status, 409);
+
+  const sink = await http(url, 'POST', '/connectors', {
+    name: 'file-sink',
+    config: {
+      'connector.class': 'org.apache.kafka.connect.file.FileStreamSinkConnector',
+      file: output,
+      topics: 'file-lines',
+      'value.converter': 'org.apache.kafka.connect.storage.StringConverter',
+    },
+  });
+  assert.equal(sink.status, 201, JSON.stringify(sink.body));
+  appendFileSync(input, 'line-3\n');
+  await waitFor('sink file has three lines', () => {
+    try {
+      return readFileSync(output, 'utf8') === 'line-1\nline-2\nline-3\n';
+    } catch {
+      return false;
+    }
+  });
+
+  const status = await http(url, 'GET', '/connectors/file-src/status');
+  assert.equal(status.body.connector.state, 'RUNNING');
+  assert.equal(status.body.tasks[0].state, 'RUNNING');
+  assert.equal(status.body.type, 'source');
+
+  const list = await http(url, 'GET', '/connectors?expand=status&expand=info');
+  assert.deepEqual(Object.keys(list.body).sort(), ['file-sink', 'file-src']);
+  assert.equal(list.body['file-src'].info.config.file, input);
+  assert.equal(list.body['file-sink'].status.type, 'sink');
+
+  const topics = await http(url, 'GET', '/connectors/file-src/topics');
+  assert.deepEqual(topics.body, { 'file-src': { topics: ['file-lines'] } });
+
+  assert.equal((await http(url, 'PUT', '/connectors/file-src/pause')).status, 202);
+  await waitFor('paused', async () => (await http(url, 'GET', '/connectors/file-src/status')).body.tasks[0].state === 'PAUSED');
+  appendFileSync(input, 'line-4\n');
+  assert.equal((await http(url, 'PUT', '/connectors/file-src/resume')).status, 202);
+  await waitFor('line-4 delivered', () => readFileSync(output, 'utf8').endsWith('line-4\n'));
+
+  // Offsets can only be changed on a stopped connector.
+  const early = await http(url, 'DELETE', '/connectors/file-src/offsets');
+  assert.equal(early.status, 400);
+  assert.match(early.body.message, /STOPPED state/);
+  assert.equal((await http(url, 'PUT', '/connectors/file-src/stop')).status, 204);
+  await waitFor('stopped', async () => (await http(url, 'GET', '/connectors/file-src/status')).body.connector.state === 'STOPPED');
+  const offsets = await http(url, 'GET', '/connectors/file-src/offsets');
+  assert.deepEqual(offsets.body, { offsets: [{ partition: { filename: input }, offset: { position: 28 } }] });
+  // Rewind to the start of line-3: after resuming, lines 3 and 4 are sent again.
+  const patched = await http(url, 'PATCH', '/connectors/file-src/offsets', { offsets: [{ partition: { filename: input }, offset: { position: 14 } }] });
+  assert.equal(patched.status, 200, JSON.stringify(patched.body));
+  assert.equal((await http(url, 'PUT', '/connectors/file-src/resume')).status, 202);
+  const records = await readTopic(broker.bootstrap, 'file-lines', (r) => r.length >= 6);
+  assert.deepEqual(
+    records.map((r) => r.value),
+    ['line-1', 'line-2', 'line-3', 'line-4', 'line-3', 'line-4'],
+  );
+
+  const sinkOffsets = await http(url, 'GET', '/connectors/file-sink/offsets');
+  assert.deepEqual(sinkOffsets.body.offsets[0].partition, { kafka_topic: 'file-lines', kafka_partition: 0 });
+
+  assert.equal((await http(url, 'DELETE', '/connectors/file-src')).status, 204);
+  assert.equal((await http(url, 'GET', '/connectors/file-src')).status, 404);
+  assert.deepEqual((await http(url, 'GET', '/connectors')).body, ['file-sink']);
+});
+
+test('a failing task is FAILED with a trace and recovers on restart; DLQ gets poison records with context headers', async () => {
+  const output = join(dir, 'json-out.txt');
+  await produce(broker.bootstrap, 'json-in', [{ value: '{"a":1}' }, { value: 'not json' }, { value: '{"a":2}' }]);
+  // errors.tolerance=none: the poison record fails the task.
+  const res = await http(url, 'POST', '/connectors', {
+    name: 'strict-sink',
+    config: {
+      'connector.class': 'FileStreamSink',
+      file: output,
+      topics: 'json-in',
+      'value.converter': 'org.apache.kafka.connect.json.JsonConverter',
+      'value.converter.schemas.enable': 'false',
+    },
+  });
+  assert.equal(res.status, 201);
+  const failed = await waitFor('task FAILED', async () => {
+    const s = (await http(url, 'GET', '/connectors/strict-sink/status')).body;
+    return s.tasks[0]?.state === 'FAILED' ? s : null;
+  });
+  assert.match(failed.tasks[0].trace, /DataError|serialization error/);
+  // Fix the config to tolerate errors with a DLQ; PUT config restarts the tasks.
+  const put = await http(url, 'PUT', '/connectors/strict-sink/config', {
+    'connector.class': 'FileStreamSink',
+    file: output,
+    topics: 'json-in',
+    'value.converter': 'org.apache.kafka.connect.json.JsonConverter',
+    'value.converter.schemas.enable': 'false',
+    'errors.tolerance': 'all',
+    'errors.deadletterqueue.topic.name': 'json-dlq',
+    'errors.deadletterqueue.context.headers.enable': 'true',
+  });
+  assert.equal(put.status, 200);
+  await waitFor('RUNNING after reconfiguration', async () => (await http(url, 'GET', '/connectors/strict-sink/status')).body.tasks[0]?.state === 'RUNNING');
+  await waitFor('good records written', () => {
+    try {
+      return readFileSync(output, 'utf8') === '{"a":1}\n{"a":2}\n';
+    } catch {
+      return false;
+    }
+  });
+  const dlq = await readTopic(broker.bootstrap, 'json-dlq', (r) => r.length >= 1);
+  assert.equal(dlq.length, 1);
+  assert.equal(dlq[0]!.value, 'not json');
+  assert.equal(String(dlq[0]!.headers['__connect.errors.topic']), 'json-in');
+  assert.equal(String(dlq[0]!.headers['__connect.errors.offset']), '1');
+  assert.equal(String(dlq[0]!.headers['__connect.errors.connector.name']), 'strict-sink');
+  assert.match(String(dlq[0]!.headers['__connect.errors.exception.message']), /serialization error/);
+
+  // Task restart through the REST API.
+  assert.equal((await http(url, 'POST', '/connectors/strict-sink/tasks/0/restart')).status, 204);
+  await waitFor('RUNNING after task restart', async () => (await http(url, 'GET', '/connectors/strict-sink/tasks/0/status')).body.state === 'RUNNING');
+  const restart = await http(url, 'POST', '/connectors/strict-sink/restart?includeTasks=true&onlyFailed=true');
+  assert.equal(restart.status, 202);
+  assert.equal(restart.body.name, 'strict-sink');
+});
