@@ -13,6 +13,11 @@ export async function startRestServer(worker: Worker, host: string, port: number
     const status = err instanceof ConnectError ? err.status : err.statusCode && err.statusCode < 500 ? err.statusCode : 500;
     void reply.code(status).send({ error_code: status, message: err.message });
   });
+  // The API listens before the internal topics are read (the worker id is its address); until the
+  // worker has rebuilt its state, requests get 503 instead of a view of nothing.
+  app.addHook('onRequest', async (_req, reply) => {
+    if (!worker.ready) return reply.code(503).send({ error_code: 503, message: 'The worker is still starting' });
+  });
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send({ error_code: 404, message: `HTTP 404 Not Found: ${req.method} ${req.url}` });
   });

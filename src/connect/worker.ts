@@ -73,6 +73,7 @@ export class Worker {
   private readonly dirty = new Set<string>();
   private stopped = false;
   clusterId = '';
+  ready = false;
   private readonly log: (msg: string) => void;
 
   constructor(readonly options: WorkerOptions) {
@@ -113,6 +114,7 @@ export class Worker {
     await this.state.start();
     for (const name of this.connectorNames()) this.scheduleReconcile(name);
     await this.settle();
+    this.ready = true;
   }
 
   async stop(): Promise<void> {
