@@ -72,7 +72,14 @@ export class Broker {
     this.producerIds = new ProducerIdManager(this.metadata);
     this.configAdmin = new ConfigAdmin(this.nodeId, this.config, this.metadata, this.replicas);
     this.quotas = new ClientQuotas(this.metadata);
-    this.groups = new GroupCoordinator(this);
+    this.groups = new GroupCoordinator({
+      nodeId: this.nodeId,
+      config: this.config,
+      metadata: this.metadata,
+      partitions: this.replicas,
+      topics: this.topics,
+      log: (msg) => this.log(msg),
+    });
     this.handlers = new Map(allHandlers.map((h) => [h.apiKey, h]));
   }
 
@@ -96,7 +103,7 @@ export class Broker {
     this.configAdmin.loadDynamicBrokerConfigs(this.log);
     await this.logs.load();
     for (const topic of this.metadata.topics()) await this.replicas.ensureTopic(topic);
-    await this.groups.load();
+    await this.groups.start();
     this.logs.startBackgroundTasks();
     const server = new KafkaServer(
       new Dispatcher(this, this.handlers),

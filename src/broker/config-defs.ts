@@ -451,6 +451,14 @@ const brokerOnly: ConfigDef[] = [
     'etcd endpoints (http://host:port,...) for cluster metadata and controller election; empty = single-node embedded store.',
     { validator: hostPortList }),
   b('fjord.etcd.prefix', 'string', '/fjord', 'Key prefix of this cluster in etcd.'),
+  b('fjord.max.partitions.per.request', 'int', '10000',
+    'Most partitions one CreateTopics or CreatePartitions request may create (Kafka\'s controller caps a user operation at 10000 records).',
+    { min: 1, dynamic: 'cluster-wide' }),
+  b('fjord.max.partitions.per.broker', 'int', '100000',
+    'Most partition replicas a broker hosts; creating more fails with POLICY_VIOLATION.', { min: 1, dynamic: 'cluster-wide' }),
+  b('fjord.storage.min.free.bytes', 'long', '67108864',
+    'Appends fail with KAFKA_STORAGE_ERROR (retriable) while a log dir has less free space than this, keeping room for checkpoints and internal topics; writes resume by themselves once space returns.',
+    { min: 0, dynamic: 'cluster-wide' }),
 ];
 
 // Broker-side synonyms of topic configs (Kafka's "server default property").

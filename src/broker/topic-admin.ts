@@ -77,7 +77,16 @@ export class TopicAdmin {
           'Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.',
         );
       }
+      this.checkPartitionLimits(req.assignments.length, req.assignments[0]!.brokerIds.length, brokers.length);
       partitions = this.checkAssignments(req.assignments, brokers);
+      partitions.forEach((p, i) => {
+        if (p.partition !== i) {
+          throw new KafkaError(
+            ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+            `Partitions should be a consecutive 0-based integer sequence; found ${p.partition} at position ${i}.`,
+          );
+        }
+      });
     } else {
       const count = req.numPartitions === -1 ? this.config.numPartitions : req.numPartitions;
       const rf = req.replicationFactor === -1 ? this.config.defaultReplicationFactor : req.replicationFactor;
@@ -89,6 +98,8 @@ export class TopicAdmin {
           `Unable to replicate the partition ${rf} time(s): The target replication factor of ${rf} cannot be reached because only ${brokers.length} broker(s) are registered.`,
         );
       }
+      // Checked before assigning: the assignment allocates per partition.
+      this.checkPartitionLimits(count, rf, brokers.length);
       partitions = this.assign(0, count, rf, brokers);
     }
     return { name: req.name, topicId: randomKafkaUuid(), partitions, configs, createdAt: Date.now() };
@@ -138,6 +149,7 @@ export class TopicAdmin {
     }
     const brokers = this.liveBrokerIds();
     const rf = topic.partitions[0]?.replicas.length ?? 1;
+    this.checkPartitionLimits(count - current, rf, brokers.length);
     let added: PartitionAssignment[];
     if (assignments && assignments.length > 0) {
       if (assignments.length !== count - current) {
@@ -156,6 +168,30 @@ export class TopicAdmin {
     if (validateOnly) return;
     await this.metadata.addPartitions(name, added, added.map((p) => this.initialState(p)));
     await this.replicas.ensureTopic(this.metadata.topic(name)!);
+  }
+
+  /**
+   * Bounds the partitions one request may create and the replicas each broker hosts, so that a
+   * single request (validate_only included) cannot make the broker allocate without limit.
+   */
+  checkPartitionLimits(newPartitions: number, rf: number, brokerCount: number): void {
+    const perRequest = this.config.getInt('fjord.max.partitions.per.request');
+    if (newPartitions > perRequest) {
+      throw new KafkaError(
+        ErrorCode.INVALID_PARTITIONS,
+        `Cannot create ${newPartitions} partitions in one request: the limit is ${perRequest} (fjord.max.partitions.per.request).`,
+      );
+    }
+    const perBroker = this.config.getInt('fjord.max.partitions.per.broker');
+    let hosted = 0;
+    for (const t of this.metadata.topics()) hosted += t.partitions.length * (t.partitions[0]?.replicas.length ?? 1);
+    const spread = Math.ceil((hosted + newPartitions * rf) / Math.max(1, brokerCount));
+    if (spread > perBroker) {
+      throw new KafkaError(
+        ErrorCode.POLICY_VIOLATION,
+        `Creating ${newPartitions} partition(s) with replication factor ${rf} would put about ${spread} partition replicas on each of ${brokerCount} broker(s); the limit is ${perBroker} (fjord.max.partitions.per.broker).`,
+      );
+    }
   }
 
   private initialState(p: PartitionAssignment): PartitionState {

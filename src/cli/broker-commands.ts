@@ -3,21 +3,37 @@ import { resolve } from 'node:path';
 import { Broker } from '../broker/broker.js';
 import { allFlags, lastFlag, parseArgs, parseConfigPairs, parseHostPort } from './args.js';
 
-async function runUntilSignalled(broker: Broker): Promise<void> {
+const PARENT_POLL_MS = 250;
+
+/**
+ * Runs until SIGINT/SIGTERM. With `watchParent`, also stops when the process that started this one
+ * exits: `npx fjord dev &` then `kill $!` signals npm's exec wrapper, which does not pass SIGTERM
+ * on, and the orphaned broker would keep the port. An orphan is re-parented, so its ppid changes.
+ */
+async function runUntilSignalled(broker: Broker, opts: { watchParent?: boolean } = {}): Promise<void> {
   await new Promise<void>((done) => {
     let stopping = false;
-    const stop = (signal: string) => {
+    let parentWatch: NodeJS.Timeout | undefined;
+    const stop = (reason: string) => {
       if (stopping) return;
       stopping = true;
-      process.stderr.write(`fjord: ${signal} received, flushing and shutting down\n`);
+      clearInterval(parentWatch);
+      process.stderr.write(`fjord: ${reason}, flushing and shutting down\n`);
       broker.close().then(done, (err) => {
         process.stderr.write(`fjord: error during shutdown: ${(err as Error).message}\n`);
         process.exitCode = 1;
         done();
       });
     };
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT received'));
+    process.on('SIGTERM', () => stop('SIGTERM received'));
+    if (opts.watchParent) {
+      const parent = process.ppid;
+      parentWatch = setInterval(() => {
+        if (process.ppid !== parent) stop(`parent process ${parent} exited`);
+      }, PARENT_POLL_MS);
+      parentWatch.unref();
+    }
   });
 }
 
@@ -71,9 +87,9 @@ export async function devCommand(argv: string[]): Promise<void> {
       `  cluster id         ${broker.clusterId}`,
       '',
       `  try:  kcat -b ${broker.bootstrap} -L`,
-      '  stop: Ctrl-C',
+      '  stop: Ctrl-C (or end the process that started it)',
       '',
     ].join('\n') + '\n',
   );
-  await runUntilSignalled(broker);
+  await runUntilSignalled(broker, { watchParent: true });
 }

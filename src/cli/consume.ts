@@ -475,21 +475,36 @@ async function consumeGroup(g: Globals, o: ConsumeOptions, group: string): Promi
     }
     const iterator = stream[Symbol.asyncIterator]();
     let lastRecordAt = Date.now();
+    // The stream advances its fetch positions (offsetsToFetch) when a fetch response arrives, before
+    // the records are handed to us, so a partition counts as read to its end only from what was
+    // delivered, or from the fetch positions at a moment the stream had nothing buffered (an idle
+    // wait): then every fetched record has been delivered, and positions past trailing control
+    // records (transaction markers) count too.
+    let idlePositions = new Map<string, bigint>();
+    const position = (p: number): bigint | undefined => {
+      const key = `${o.topic}:${p}`;
+      const delivered = committed.get(key)?.offset;
+      const idle = idlePositions.get(key);
+      if (delivered === undefined) return idle;
+      return idle !== undefined && idle > delivered ? idle : delivered;
+    };
+    const assignedPartitions = (): number[] =>
+      (consumer.assignments ?? []).flatMap((a) => (a.topic === o.topic ? a.partitions : []));
     const done = () => {
       if (o.count !== undefined && consumed >= o.count) return true;
-      if (endOffsets && consumer.assignments) {
-        const positions = stream.offsetsToFetch;
-        const assigned = consumer.assignments.flatMap((a) => (a.topic === o.topic ? a.partitions : []));
+      if (endOffsets) {
+        const assigned = assignedPartitions();
         if (assigned.length === 0) return false;
         return assigned.every((p) => {
-          const end = endOffsets!.get(p) ?? 0n;
-          const c = committed.get(`${o.topic}:${p}`)?.offset;
-          const pos = c ?? positions.get(`${o.topic}:${p}`) ?? -1n;
-          return pos >= end;
+          const pos = position(p);
+          return pos !== undefined && pos >= (endOffsets!.get(p) ?? 0n);
         });
       }
       return false;
     };
+    // One pending next() at a time: a second call would take the record after the one a timed-out
+    // wait is still owed.
+    let pending: ReturnType<typeof iterator.next> | undefined;
     try {
       for (;;) {
         if (done()) break;
@@ -498,11 +513,18 @@ async function consumeGroup(g: Globals, o: ConsumeOptions, group: string): Promi
           if (o.count !== undefined) throw new CliError(`timed out after ${o.timeoutMs} ms waiting for records (got ${consumed} of ${o.count})`);
           break;
         }
+        pending ??= iterator.next();
+        let timer: NodeJS.Timeout | undefined;
         const next = await Promise.race([
-          iterator.next(),
-          new Promise<'tick'>((r) => setTimeout(() => r('tick'), Math.min(500, Math.max(remaining, 1)))),
+          pending,
+          new Promise<'tick'>((r) => (timer = setTimeout(() => r('tick'), Math.min(500, Math.max(remaining, 1))))),
         ]);
-        if (next === 'tick') continue;
+        clearTimeout(timer);
+        if (next === 'tick') {
+          idlePositions = new Map(stream.offsetsToFetch);
+          continue;
+        }
+        pending = undefined;
         if (next.done) break;
         const m = next.value;
         o.write({
@@ -521,6 +543,11 @@ async function consumeGroup(g: Globals, o: ConsumeOptions, group: string): Promi
       }
     } catch (err) {
       fail(`error while consuming "${o.topic}" in group "${group}"`, err, g);
+    }
+    // Commit every assigned partition's position, including those that ended on control records.
+    for (const p of assignedPartitions()) {
+      const pos = position(p);
+      if (pos !== undefined) committed.set(`${o.topic}:${p}`, { topic: o.topic, partition: p, offset: pos, leaderEpoch: -1 });
     }
     if (committed.size) {
       try {

@@ -56,4 +56,28 @@ describe('fjord group', { timeout: 90_000 }, () => {
     assert.equal(gone.code, 1);
     assert.match(gone.stderr, /group "workers" does not exist/);
   });
+  it('-e in group mode reads every assigned partition to its end and commits all of them', async () => {
+    await ok(['topic', 'create', 'orders', '-p', '3', ...b]);
+    const expected: string[] = [];
+    for (const p of [0, 1, 2]) {
+      const values = Array.from({ length: 3 + p }, (_, i) => `p${p}-${i}`);
+      expected.push(...values);
+      await ok(['produce', 'orders', '-q', '--partition', String(p), ...b], { input: values.join('\n') + '\n' });
+    }
+    const out = await ok(['consume', 'orders', '-g', 'g1', '--from-beginning', '-e', ...b], { timeoutMs: 30_000 });
+    assert.deepEqual(out.trim().split('\n').sort(), expected.sort());
+
+    const d = JSON.parse(await ok(['group', 'describe', 'g1', '--json', ...b]));
+    assert.deepEqual(
+      d.partitions.map((p: { partition: number; committedOffset: number; lag: number }) => [p.partition, p.committedOffset, p.lag]),
+      [
+        [0, 3, 0],
+        [1, 4, 0],
+        [2, 5, 0],
+      ],
+    );
+    // Nothing new: a second run ends at once with no output.
+    const again = await ok(['consume', 'orders', '-g', 'g1', '-e', ...b], { timeoutMs: 30_000 });
+    assert.equal(again, '');
+  });
 });

@@ -3,7 +3,9 @@
 // LeaveGroup / OffsetFetch, list filters, OffsetDelete, and the records in __consumer_offsets.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { OFFSETS_TOPIC, decodeCoordinatorRecord, javaStringHashCode, partitionForGroup } from '../../src/coordinator/offsets-topic.js';
+import { decodeCoordinatorRecord } from '../../src/coordinator/group/records.js';
+import { CONSUMER_OFFSETS_TOPIC as OFFSETS_TOPIC } from '../../src/coordinator/runtime/internal-topics.js';
+import { javaStringHashCode, partitionForKey as partitionForGroup } from '../../src/coordinator/runtime/placement.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { encodeConsumerProtocolSubscription } from '../../src/protocol/gen/consumer-protocol-subscription.js';
 import { ApiKey } from '../../src/protocol/gen/index.js';

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import {
   type MessageSpec,
   loadDir,
+  loadMessages,
   locateProtocolDir,
   moduleBase,
   kebab,
@@ -15,7 +16,7 @@ import { Reader, Writer } from '../../src/protocol/primitives.js';
 import { SampleBuilder, assertMatches } from './sample.js';
 
 const protoDir = locateProtocolDir();
-const messages = loadDir(join(protoDir, 'messages'));
+const messages = loadMessages(protoDir);
 const internal = loadDir(join(protoDir, 'internal-records'));
 
 async function load(spec: MessageSpec, isInternal: boolean): Promise<{ decode: any; encode: any; dflt: any }> {

@@ -28,7 +28,7 @@ test('request header v2 keeps client_id as an int16 string; ApiVersions v3 body 
   const h = decodeRequestHeader(r, requestHeaderVersion(18, 3));
   assert.deepEqual(h, { requestApiKey: 18, requestApiVersion: 3, correlationId: 7, clientId: 'ab' });
   const body = decodeApiVersionsRequest(r, 3);
-  assert.deepEqual(body, { clientSoftwareName: 'kc', clientSoftwareVersion: '1.0' });
+  assert.deepEqual(body, { clientSoftwareName: 'kc', clientSoftwareVersion: '1.0', clusterId: null, nodeId: -1 });
   assert.equal(r.remaining(), 0);
 
   const w = new Writer();
@@ -41,7 +41,7 @@ test('request header v2 keeps client_id as an int16 string; ApiVersions v3 body 
 });
 
 test('header versions', () => {
-  assert.equal(requestHeaderVersion(ApiKey.ControlledShutdown, 0), 0);
+  assert.equal(requestHeaderVersion(7, 0), 0); // ControlledShutdown v0 (removed in Kafka 4, no spec left)
   assert.equal(requestHeaderVersion(ApiKey.Produce, 8), 1);
   assert.equal(requestHeaderVersion(ApiKey.Produce, 9), 2);
   assert.equal(requestHeaderVersion(ApiKey.ApiVersions, 3), 2);

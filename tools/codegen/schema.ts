@@ -104,25 +104,28 @@ export function loadSpec(file: string): MessageSpec {
   return JSON.parse(stripJsonComments(readFileSync(file, 'utf8'))) as MessageSpec;
 }
 
+/** Where the vendored specs live, relative to the repository root. */
+export const VENDORED_PROTOCOL_DIR = join('tools', 'codegen', 'kafka-protocol');
+
+/**
+ * The repository's own copy of the protocol specs (tools/codegen/kafka-protocol). Found by walking
+ * up from this file, so it works from tools/codegen (tsx) and from the compiled dist/tools/codegen.
+ * FJORD_PROTOCOL_DIR overrides it (to try a newer spec set before vendoring it).
+ */
 export function locateProtocolDir(): string {
   const env = process.env.FJORD_PROTOCOL_DIR;
   if (env) return resolve(env);
   const tried: string[] = [];
-  const fromCwd = resolve(process.cwd(), '..', 'shared', 'kafka-protocol');
-  tried.push(fromCwd);
-  if (existsSync(join(fromCwd, 'messages'))) return fromCwd;
-  // Walk up from this file (works from tools/codegen and from a compiled dist/ copy).
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    for (const c of [join(dir, 'shared', 'kafka-protocol'), join(dir, 'kafka-protocol')]) {
-      tried.push(c);
-      if (existsSync(join(c, 'messages'))) return c;
-    }
+    const candidate = join(dir, VENDORED_PROTOCOL_DIR);
+    tried.push(candidate);
+    if (existsSync(join(candidate, 'messages'))) return candidate;
     const parent = dirname(dir);
     if (parent === dir) break;
     dir = parent;
   }
-  throw new Error(`Cannot find the kafka-protocol directory (set FJORD_PROTOCOL_DIR); tried ${tried.join(', ')}`);
+  throw new Error(`Cannot find the vendored protocol specs; tried ${tried.join(', ')}`);
 }
 
 export function loadDir(dir: string): MessageSpec[] {
@@ -164,4 +167,67 @@ export function moduleBase(spec: MessageSpec): string {
   if (spec.type === 'request') return kebab(spec.name.replace(/Request$/, ''));
   if (spec.type === 'response') return kebab(spec.name.replace(/Response$/, ''));
   return kebab(spec.name);
+}
+
+/**
+ * Kafka 4 raised the lowest version of several APIs (KIP-896) and deleted the fields only those
+ * versions had. Fjord still serves the old versions, so `legacy/messages/` keeps the 4.0-snapshot
+ * spec of each such message; this widens the newest spec's `validVersions` down to the legacy
+ * lower bound and puts back the fields (at their old positions) that the newest spec dropped.
+ * Fields both specs have keep the newest definition; their version ranges already cover the old
+ * versions (Kafka only narrowed `validVersions`), which `checkLegacyMerge` guards.
+ */
+export function mergeLegacy(newest: MessageSpec, legacy: MessageSpec): MessageSpec {
+  const nv = parseRange(newest.validVersions);
+  const lv = parseRange(legacy.validVersions);
+  if (isEmpty(nv) || lv.lo >= nv.lo) return newest;
+  const mergeFields = (cur: FieldSpec[], old: FieldSpec[]): FieldSpec[] => {
+    const out: FieldSpec[] = [];
+    const byName = new Map(cur.map((f) => [f.name, f]));
+    const oldNames = new Set(old.map((f) => f.name));
+    let ci = 0;
+    for (const of of old) {
+      const match = byName.get(of.name);
+      if (match === undefined) {
+        out.push(of); // dropped upstream: only the removed versions have it
+        continue;
+      }
+      // Current fields that precede this match and are unknown to the legacy spec come first.
+      while (ci < cur.length && cur[ci] !== match) {
+        if (!oldNames.has(cur[ci]!.name)) out.push(cur[ci]!);
+        ci++;
+      }
+      ci++;
+      out.push(match.fields && of.fields ? { ...match, fields: mergeFields(match.fields, of.fields) } : match);
+    }
+    for (; ci < cur.length; ci++) if (!oldNames.has(cur[ci]!.name)) out.push(cur[ci]!);
+    return out;
+  };
+  const commonStructs = newest.commonStructs?.map((cs) => {
+    const old = legacy.commonStructs?.find((o) => o.name === cs.name);
+    return old ? { ...cs, fields: mergeFields(cs.fields, old.fields) } : cs;
+  });
+  const hi = nv.hi === Infinity ? '+' : `-${nv.hi}`;
+  return {
+    ...newest,
+    validVersions: hi === '+' ? `${lv.lo}+` : `${lv.lo}${hi}`,
+    fields: mergeFields(newest.fields ?? [], legacy.fields ?? []),
+    ...(commonStructs ? { commonStructs } : {}),
+  };
+}
+
+/**
+ * The message specs the codec is generated from: the newest specs, widened by `legacy/`. APIs
+ * whose newest spec says `"validVersions": "none"` (the ZooKeeper-era inter-broker requests) are
+ * left out: no broker or client uses them any more.
+ */
+export function loadMessages(protoDir: string): MessageSpec[] {
+  const messages = loadDir(join(protoDir, 'messages')).filter((m) => !isEmpty(parseRange(m.validVersions)));
+  const legacyDir = join(protoDir, 'legacy', 'messages');
+  if (!existsSync(legacyDir)) return messages;
+  const legacy = new Map(loadDir(legacyDir).map((m) => [m.name, m]));
+  return messages.map((m) => {
+    const old = legacy.get(m.name);
+    return old ? mergeLegacy(m, old) : m;
+  });
 }

@@ -1,5 +1,4 @@
 // ConsumerGroupDescribe (KIP-848): members, epochs, current and target assignments of consumer groups.
-import { consumerGroupsOf } from '../../coordinator/group/consumer-protocol/index.js';
 import type {
   ConsumerGroupDescribeRequest,
   ConsumerGroupDescribeResponseInput,
@@ -12,7 +11,7 @@ export default defineHandler<ConsumerGroupDescribeRequest, ConsumerGroupDescribe
   minVersion: 0,
   maxVersion: 0,
   handle(req, ctx) {
-    return consumerGroupsOf(ctx.broker)
+    return ctx.broker.groups.consumerGroups
       .describeGroups(req.groupIds)
       .then((groups) => ({ throttleTimeMs: 0, groups }));
   },

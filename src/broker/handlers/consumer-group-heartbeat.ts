@@ -1,5 +1,4 @@
 // ConsumerGroupHeartbeat (KIP-848): join, heartbeat, leave of consumer-protocol group members.
-import { consumerGroupsOf } from '../../coordinator/group/consumer-protocol/index.js';
 import type {
   ConsumerGroupHeartbeatRequest,
   ConsumerGroupHeartbeatResponseInput,
@@ -12,7 +11,7 @@ export default defineHandler<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbe
   minVersion: 0,
   maxVersion: 1,
   handle(req, ctx) {
-    return consumerGroupsOf(ctx.broker).heartbeat(req, {
+    return ctx.broker.groups.consumerGroups.heartbeat(req, {
       apiVersion: ctx.apiVersion,
       clientId: ctx.clientId ?? '',
       clientHost: `/${ctx.connection.socket.remoteAddress ?? ''}`,

@@ -18,9 +18,22 @@ export default defineHandler<CreateTopicsRequest, CreateTopicsResponseInput>({
     const results: Result[] = [];
     const seen = new Map<string, number>();
     for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
+    // The partition limit applies to the request as a whole, like Kafka's controller limit.
+    const perRequest = broker.config.getInt('fjord.max.partitions.per.request');
+    let requested = 0;
     for (const t of req.topics) {
       if (seen.get(t.name)! > 1) {
         results.push({ name: t.name, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Duplicate topic name.' });
+        continue;
+      }
+      requested += t.assignments.length > 0 ? t.assignments.length : t.numPartitions === -1 ? broker.config.numPartitions : Math.max(0, t.numPartitions);
+      if (requested > perRequest) {
+        results.push({
+          name: t.name,
+          errorCode: ErrorCode.INVALID_PARTITIONS,
+          errorMessage: `This request asks for ${requested} partitions in total; the limit is ${perRequest} (fjord.max.partitions.per.request).`,
+          configs: null,
+        });
         continue;
       }
       const configs: Record<string, string | null> = {};

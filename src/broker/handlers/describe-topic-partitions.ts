@@ -9,7 +9,8 @@ import type {
 import { ApiKey } from '../../protocol/gen/index.js';
 import { ZERO_UUID } from '../../protocol/primitives.js';
 import { defineHandler } from '../handler.js';
-import { describePartition, isInternalTopic } from './metadata.js';
+import { isInternalTopic } from '../../coordinator/runtime/internal-topics.js';
+import { describePartition } from './metadata.js';
 
 type TopicOut = NonNullable<DescribeTopicPartitionsResponseInput['topics']>[number];
 type PartitionOut = NonNullable<TopicOut['partitions']>[number];

@@ -3,16 +3,13 @@ import { ErrorCode } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/gen/index.js';
 import type { MetadataRequest, MetadataResponseInput } from '../../protocol/gen/metadata.js';
 import { ZERO_UUID } from '../../protocol/primitives.js';
+import { isInternalTopic } from '../../coordinator/runtime/internal-topics.js';
 import type { Broker } from '../broker.js';
 import { errorCodeOf } from '../errors.js';
 import { defineHandler } from '../handler.js';
 
 type TopicOut = NonNullable<MetadataResponseInput['topics']>[number];
 
-/** Internal topics are flagged so clients skip them in pattern subscriptions. */
-export function isInternalTopic(name: string): boolean {
-  return name === '__consumer_offsets' || name === '__transaction_state' || name === '__share_group_state';
-}
 
 export function describeTopic(broker: Broker, topic: TopicRecord): TopicOut {
   return {

@@ -10,18 +10,11 @@ import { setLogAppendTime, validateBatches, type BatchInfo } from '../../protoco
 import type { Partition } from '../../cluster/partition.js';
 import type { Broker } from '../broker.js';
 import { topicLogConfig } from '../config.js';
-import {
-  canCheckKeysSync,
-  codecForCompressionType,
-  findRecordWithoutKey,
-  findRecordWithoutKeySync,
-  needsRecompression,
-  recompressBatches,
-  type KeylessRecord,
-} from '../recompress.js';
+import { checkBatchRecords } from '../../protocol/records/validate.js';
+import { codecForCompressionType, needsRecompression, recompressBatches, type KeylessRecord } from '../recompress.js';
 import { errorCodeOf } from '../errors.js';
 import { defineHandler } from '../handler.js';
-import { isInternalTopic } from './metadata.js';
+import { isInternalTopic } from '../../coordinator/runtime/internal-topics.js';
 
 type PartitionOut = ProduceResponsePartitionProduceResponseInput;
 
@@ -71,25 +64,29 @@ function produceToPartition(
       );
     }
   }
-  // compression.type forcing a codec and the key check of compacted topics need the records
-  // (../recompress.ts). That work may be async (zstd), so it runs in a per-partition queue that
-  // keeps appends in request order; later appends to the partition wait behind it.
+  // Records are checked before the append, as Kafka's LogValidator does: framing, count and
+  // offset deltas, compressed data inflated with a bound (../../protocol/records/validate.ts).
+  const compacted = partition.settings.cleanupPolicy.includes('compact');
+  let firstKeyless = -1;
+  let recordIndex = 0;
+  for (const b of checked.batches) {
+    const r = checkBatchRecords(records, b.position, b.size, partition.settings.maxMessageBytes);
+    if (typeof r !== 'number') return failed(index, r.error, r.message);
+    if (r >= 0 && firstKeyless < 0) firstKeyless = recordIndex + r;
+    recordIndex += b.recordCount;
+  }
+  if (compacted && firstKeyless >= 0) {
+    return keylessFailure(index, {
+      batchIndex: firstKeyless,
+      message: `Compacted topic cannot accept message without key in topic partition ${topic}-${index}.`,
+    });
+  }
+  // compression.type forcing a codec needs the records rebuilt (../recompress.ts). That work is
+  // async (zstd), so it runs in a per-partition queue that keeps appends in request order;
+  // later appends to the partition wait behind it.
   const target = codecForCompressionType(partition.settings.compressionType);
   const recompress = needsRecompression(checked.batches, target);
-  const compacted = partition.settings.cleanupPolicy.includes('compact');
-  if (!recompress && !appendQueues.has(partition)) {
-    if (!compacted) return appendChecked(partition, index, records, checked.batches);
-    if (canCheckKeysSync(checked.batches)) {
-      let bad: KeylessRecord | null;
-      try {
-        bad = findRecordWithoutKeySync(records, checked.batches, `${topic}-${index}`);
-      } catch (err) {
-        return failed(index, ErrorCode.CORRUPT_MESSAGE, (err as Error).message);
-      }
-      if (bad) return keylessFailure(index, bad);
-      return appendChecked(partition, index, records, checked.batches);
-    }
-  }
+  if (!recompress && !appendQueues.has(partition)) return appendChecked(partition, index, records, checked.batches);
   return enqueueAppend(partition, index, async () => {
     let buf = records;
     let batches = checked.batches;
@@ -99,10 +96,6 @@ function produceToPartition(
       const again = validateBatches(buf, partition.settings.maxMessageBytes, { apiVersion });
       if ('error' in again) return failed(index, again.error, again.message);
       batches = again.batches;
-    }
-    if (compacted) {
-      const bad = await findRecordWithoutKey(buf, batches, `${topic}-${index}`);
-      if (bad) return keylessFailure(index, bad);
     }
     return { records: buf, batches };
   });

@@ -12,7 +12,7 @@ import { ErrorCode } from '../../protocol/errors.js';
 import { decodeConsumerProtocolSubscription } from '../../protocol/gen/consumer-protocol-subscription.js';
 import type { GroupMetadataValue, GroupMetadataValueInput } from '../../protocol/gen/internal/group-metadata-value.js';
 import { Reader } from '../../protocol/primitives.js';
-import { groupMetadataKey } from '../offsets-topic.js';
+import { groupMetadataKey } from './records.js';
 import type { ErrorCodeValue, GroupLike } from './group.js';
 
 export type ClassicState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';

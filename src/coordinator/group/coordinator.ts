@@ -1,21 +1,27 @@
 // The group coordinator service (`broker.groups`): hosts the groups whose `__consumer_offsets`
 // partition this broker leads, stores committed offsets (shared by every group type), persists
-// both to `__consumer_offsets` in Kafka's formats and replays them at startup, and expires empty
+// both to `__consumer_offsets` in Kafka's formats through the coordinator runtime (which replays
+// a partition when its leadership arrives and unloads it when it leaves), and expires empty
 // groups' offsets per offsets.retention.minutes. One method per API; handlers only translate.
-import type { Broker } from '../../broker/broker.js';
+import type { BrokerConfig } from '../../broker/config.js';
 import { errorCodeOf } from '../../broker/errors.js';
+import type { MetadataStore } from '../../cluster/metadata-store.js';
 import { ErrorCode } from '../../protocol/errors.js';
+import { CONSUMER_OFFSETS_TOPIC } from '../runtime/internal-topics.js';
+import { partitionForKey } from '../runtime/placement.js';
 import {
-  OffsetsTopic,
-  decodeCoordinatorRecord,
-  groupMetadataKey,
-  groupMetadataValue,
-  offsetCommitKey,
-  offsetCommitValue,
+  CoordinatorRuntime,
+  type CoordinatorLocation,
   type CoordinatorRecord,
-} from '../offsets-topic.js';
+  type CoordinatorRuntimeDeps,
+  type CoordinatorShard,
+} from '../runtime/runtime.js';
 import { ClassicGroup, type ClassicGroupHost, type JoinParams, type JoinResult, type SyncResult } from './classic-group.js';
-import { groupTypeInstallers, type ErrorCodeValue, type GroupLike } from './group.js';
+import { ConsumerGroup } from './consumer-protocol/consumer-group.js';
+import { CONSUMER_GROUP_KEY_VERSIONS, ConsumerGroupRecordWriter, replayRecord } from './consumer-protocol/records.js';
+import { ConsumerGroupService, settingsFromConfig, topicViewOf } from './consumer-protocol/service.js';
+import type { ErrorCodeValue, GroupLike } from './group.js';
+import { decodeCoordinatorRecord, groupMetadataKey, groupMetadataValue, offsetCommitKey, offsetCommitValue } from './records.js';
 
 export interface OffsetEntry {
   topic: string;
@@ -58,27 +64,48 @@ export interface DescribedGroup {
   }[];
 }
 
-type Replayer = (keyVersion: number, key: Buffer, value: Buffer | null) => void;
+/** What the group coordinator needs from the broker: the runtime's services, topics and configs. */
+export interface GroupCoordinatorDeps extends CoordinatorRuntimeDeps {
+  readonly config: BrokerConfig;
+  readonly metadata: CoordinatorRuntimeDeps['metadata'] & Pick<MetadataStore, 'topicById' | 'topics'>;
+}
 
 function tpKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
 }
 
-export class GroupCoordinator {
-  readonly offsetsTopic: OffsetsTopic;
+export class GroupCoordinator implements CoordinatorShard {
+  /** The runtime of `__consumer_offsets`. */
+  readonly offsetsTopic: CoordinatorRuntime;
+  /** KIP-848 consumer groups (ConsumerGroupHeartbeat / ConsumerGroupDescribe). */
+  readonly consumerGroups: ConsumerGroupService;
   private readonly groups = new Map<string, GroupLike>();
   /** groupId → (topic, partition) → committed offset. */
   readonly offsets = new Map<string, Map<string, OffsetEntry>>();
-  private readonly replayers = new Map<number, Replayer>();
-  private readonly loadedHooks: (() => void)[] = [];
-  private loaded = false;
   private closed = false;
   private expiryTimer: NodeJS.Timeout | undefined;
   private readonly classicHost: ClassicGroupHost;
+  private readonly config: BrokerConfig;
+  private readonly log: (msg: string) => void;
 
-  constructor(readonly broker: Broker) {
-    this.offsetsTopic = new OffsetsTopic(broker);
-    const config = broker.config;
+  constructor(private readonly deps: GroupCoordinatorDeps) {
+    const config = (this.config = deps.config);
+    this.log = deps.log;
+    this.offsetsTopic = new CoordinatorRuntime(
+      deps,
+      {
+        name: CONSUMER_OFFSETS_TOPIC,
+        numPartitions: () => config.offsetsTopicNumPartitions,
+        replicationFactor: () => config.offsetsTopicReplicationFactor,
+        configs: () => ({
+          'cleanup.policy': 'compact',
+          'compression.type': 'producer',
+          'segment.bytes': String(config.offsetsTopicSegmentBytes),
+        }),
+        loadBufferBytes: () => config.getInt('offsets.load.buffer.size'),
+      },
+      this,
+    );
     this.classicHost = {
       get initialRebalanceDelayMs() {
         return config.groupInitialRebalanceDelayMs;
@@ -88,20 +115,22 @@ export class GroupCoordinator {
       },
       persist: (group) =>
         this.appendRecords(group.groupId, [{ key: groupMetadataKey(group.groupId), value: groupMetadataValue(group.toRecord()) }]),
-      log: (msg) => broker.log(msg),
+      log: (msg) => deps.log(msg),
     };
-    for (const install of groupTypeInstallers) install(this);
+    const writer = new ConsumerGroupRecordWriter(
+      (groupId, records) => this.appendRecords(groupId, records),
+      (msg) => deps.log(msg),
+    );
+    this.consumerGroups = new ConsumerGroupService({
+      settings: settingsFromConfig(config),
+      topics: topicViewOf(deps.metadata),
+      registry: this,
+      listener: writer,
+      flush: (groupId) => writer.flush(groupId),
+    });
   }
 
-  // ------------------------------------------------------------------ extension points
-
-  registerReplayer(keyVersions: readonly number[], fn: Replayer): void {
-    for (const v of keyVersions) this.replayers.set(v, fn);
-  }
-
-  onLoaded(fn: () => void): void {
-    this.loadedHooks.push(fn);
-  }
+  // ------------------------------------------------------------------ the group map
 
   getGroup(groupId: string): GroupLike | undefined {
     return this.groups.get(groupId);
@@ -113,10 +142,6 @@ export class GroupCoordinator {
 
   removeGroup(groupId: string): void {
     this.groups.delete(groupId);
-  }
-
-  allGroups(): Iterable<GroupLike> {
-    return this.groups.values();
   }
 
   appendRecords(groupId: string, records: CoordinatorRecord[]): Promise<void> {
@@ -132,51 +157,12 @@ export class GroupCoordinator {
 
   // ------------------------------------------------------------------ lifecycle
 
-  /** Replays `__consumer_offsets` (every partition this broker leads) into memory. */
-  async load(): Promise<void> {
-    await this.offsetsTopic.replay((_partition, key, value) => {
-      let rec;
-      try {
-        rec = decodeCoordinatorRecord(key, value);
-      } catch (err) {
-        this.broker.log(`__consumer_offsets: skipping undecodable record: ${(err as Error).message}`);
-        return;
-      }
-      if (rec.kind === 'offset') {
-        const { group, topic, partition } = rec.key;
-        if (rec.value === null) {
-          this.offsets.get(group)?.delete(tpKey(topic, partition));
-          if (this.offsets.get(group)?.size === 0) this.offsets.delete(group);
-        } else {
-          this.storeOffset(group, {
-            topic,
-            partition,
-            offset: rec.value.offset,
-            leaderEpoch: rec.value.leaderEpoch,
-            metadata: rec.value.metadata,
-            commitTimestamp: rec.value.commitTimestamp,
-            expireTimestamp: rec.value.expireTimestamp,
-          });
-        }
-      } else if (rec.kind === 'group') {
-        const existing = this.groups.get(rec.group);
-        if (rec.value === null) {
-          if (existing?.type === 'classic') this.groups.delete(rec.group);
-        } else {
-          this.groups.set(rec.group, ClassicGroup.fromRecord(rec.group, rec.value, this.classicHost));
-        }
-      } else {
-        this.replayers.get(rec.keyVersion)?.(rec.keyVersion, rec.key, rec.value);
-      }
-    });
-    // Offsets without group metadata belong to "simple" (offset-only) classic groups.
-    for (const groupId of this.offsets.keys()) if (!this.groups.has(groupId)) this.createClassicGroup(groupId);
-    for (const g of this.groups.values()) if (g instanceof ClassicGroup) g.startSessionTimers();
-    for (const hook of this.loadedHooks) hook();
-    this.loaded = true;
-    const interval = Math.max(1000, this.broker.config.offsetsRetentionCheckIntervalMs);
+  /** Loads the `__consumer_offsets` partitions this broker leads and starts offset expiry. */
+  async start(): Promise<void> {
+    await this.offsetsTopic.start();
+    const interval = Math.max(1000, this.config.offsetsRetentionCheckIntervalMs);
     this.expiryTimer = setInterval(() => {
-      this.runExpiration(Date.now()).catch((err) => this.broker.log(`offset expiration failed: ${(err as Error).message}`));
+      this.runExpiration(Date.now()).catch((err) => this.log(`offset expiration failed: ${(err as Error).message}`));
     }, interval);
     this.expiryTimer.unref?.();
   }
@@ -184,9 +170,85 @@ export class GroupCoordinator {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.loaded = false;
     clearInterval(this.expiryTimer);
+    this.offsetsTopic.close();
     for (const g of this.groups.values()) g.close();
+  }
+
+  private partitionOf(groupId: string): number {
+    return partitionForKey(groupId, this.offsetsTopic.numPartitions);
+  }
+
+  /** CoordinatorShard: one `__consumer_offsets` record of a loading partition. */
+  replay(_partition: number, key: Buffer, value: Buffer | null): void {
+    let rec;
+    try {
+      rec = decodeCoordinatorRecord(key, value);
+    } catch (err) {
+      this.log(`__consumer_offsets: skipping undecodable record: ${(err as Error).message}`);
+      return;
+    }
+    if (rec.kind === 'offset') {
+      const { group, topic, partition } = rec.key;
+      if (rec.value === null) {
+        this.offsets.get(group)?.delete(tpKey(topic, partition));
+        if (this.offsets.get(group)?.size === 0) this.offsets.delete(group);
+      } else {
+        this.storeOffset(group, {
+          topic,
+          partition,
+          offset: rec.value.offset,
+          leaderEpoch: rec.value.leaderEpoch,
+          metadata: rec.value.metadata,
+          commitTimestamp: rec.value.commitTimestamp,
+          expireTimestamp: rec.value.expireTimestamp,
+        });
+      }
+    } else if (rec.kind === 'group') {
+      const existing = this.groups.get(rec.group);
+      if (rec.value === null) {
+        if (existing?.type === 'classic') this.groups.delete(rec.group);
+      } else {
+        this.groups.set(rec.group, ClassicGroup.fromRecord(rec.group, rec.value, this.classicHost));
+      }
+    } else if ((CONSUMER_GROUP_KEY_VERSIONS as readonly number[]).includes(rec.keyVersion)) {
+      const service = this.consumerGroups;
+      replayRecord(
+        rec.keyVersion,
+        rec.key,
+        rec.value,
+        (groupId) => service.group(groupId) ?? service.newGroup(groupId),
+        (groupId) => {
+          const g = service.group(groupId);
+          if (!g) return;
+          g.close();
+          this.groups.delete(groupId);
+        },
+      );
+    }
+  }
+
+  /** CoordinatorShard: the partition's groups are complete; start their timers. */
+  loaded(partition: number): void {
+    // Offsets without group metadata belong to "simple" (offset-only) classic groups.
+    for (const groupId of this.offsets.keys()) {
+      if (!this.groups.has(groupId) && this.partitionOf(groupId) === partition) this.createClassicGroup(groupId);
+    }
+    for (const g of this.groups.values()) {
+      if (this.partitionOf(g.groupId) !== partition) continue;
+      if (g instanceof ClassicGroup) g.startSessionTimers();
+      else if (g instanceof ConsumerGroup) g.finishRestore();
+    }
+  }
+
+  /** CoordinatorShard: leadership of the partition left; forget its groups and offsets. */
+  unloaded(partition: number): void {
+    for (const g of [...this.groups.values()]) {
+      if (this.partitionOf(g.groupId) !== partition) continue;
+      g.close();
+      this.groups.delete(g.groupId);
+    }
+    for (const groupId of [...this.offsets.keys()]) if (this.partitionOf(groupId) === partition) this.offsets.delete(groupId);
   }
 
   // ------------------------------------------------------------------ placement
@@ -195,39 +257,13 @@ export class GroupCoordinator {
    * NONE when this broker coordinates the group; NOT_COORDINATOR when another broker does;
    * COORDINATOR_LOAD_IN_PROGRESS before the replay finished; INVALID_GROUP_ID for ''.
    */
-  async checkCoordinator(groupId: string): Promise<ErrorCodeValue> {
-    if (this.closed) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-    if (!this.loaded) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
-    try {
-      await this.offsetsTopic.ensure();
-    } catch {
-      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-    }
-    const leader = this.offsetsTopic.leaderFor(groupId);
-    if (leader < 0) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-    if (leader !== this.broker.nodeId) return ErrorCode.NOT_COORDINATOR;
-    return ErrorCode.NONE;
+  checkCoordinator(groupId: string): Promise<ErrorCodeValue> {
+    return this.offsetsTopic.status(groupId);
   }
 
   /** FindCoordinator for a group key: the leader of the group's `__consumer_offsets` partition. */
-  async findGroupCoordinator(
-    groupId: string,
-  ): Promise<{ errorCode: number; errorMessage: string | null; nodeId: number; host: string; port: number }> {
-    const none = { nodeId: -1, host: '', port: -1 };
-    try {
-      await this.offsetsTopic.ensure();
-    } catch (err) {
-      return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: (err as Error).message, ...none };
-    }
-    const leader = this.offsetsTopic.leaderFor(groupId);
-    const node = this.broker.metadata.brokers().find((b) => b.nodeId === leader);
-    if (leader < 0 || !node) {
-      return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: 'The coordinator is not available.', ...none };
-    }
-    if (leader === this.broker.nodeId && !this.loaded) {
-      return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, errorMessage: null, ...none };
-    }
-    return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: node.nodeId, host: node.host, port: node.port };
+  findGroupCoordinator(groupId: string): Promise<CoordinatorLocation> {
+    return this.offsetsTopic.locate(groupId);
   }
 
   // ------------------------------------------------------------------ classic protocol
@@ -246,7 +282,7 @@ export class GroupCoordinator {
     if (groupId === '') return fail(ErrorCode.INVALID_GROUP_ID);
     const err = await this.checkCoordinator(groupId);
     if (err !== ErrorCode.NONE) return fail(err);
-    const cfg = this.broker.config;
+    const cfg = this.config;
     if (p.sessionTimeoutMs < cfg.groupMinSessionTimeoutMs || p.sessionTimeoutMs > cfg.groupMaxSessionTimeoutMs) {
       return fail(ErrorCode.INVALID_SESSION_TIMEOUT);
     }
@@ -335,7 +371,7 @@ export class GroupCoordinator {
     const verdict = group.validateOffsetCommit(memberId, generationIdOrMemberEpoch, groupInstanceId);
     if (verdict !== ErrorCode.NONE) return all(verdict);
     const now = Date.now();
-    const maxMeta = this.broker.config.offsetMetadataMaxBytes;
+    const maxMeta = this.config.offsetMetadataMaxBytes;
     const records: CoordinatorRecord[] = [];
     const entries: OffsetEntry[] = [];
     const result = topics.map((t) => ({
@@ -343,7 +379,7 @@ export class GroupCoordinator {
       partitions: t.partitions.map((p) => {
         const meta = p.committedMetadata ?? '';
         let code: number = ErrorCode.NONE;
-        const topic = this.broker.metadata.topic(t.name);
+        const topic = this.deps.metadata.topic(t.name);
         if (!topic || p.partitionIndex < 0 || p.partitionIndex >= topic.partitions.length) code = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         else if (Buffer.byteLength(meta) > maxMeta) code = ErrorCode.OFFSET_METADATA_TOO_LARGE;
         else {
@@ -466,12 +502,11 @@ export class GroupCoordinator {
   // ------------------------------------------------------------------ admin
 
   listGroups(statesFilter: string[], typesFilter: string[]): { groupId: string; protocolType: string; groupState: string; groupType: string }[] {
-    if (!this.loaded) return [];
     const states = new Set(statesFilter.map((s) => s.toLowerCase()));
     const types = new Set(typesFilter.map((s) => s.toLowerCase()));
     const out = [];
     for (const g of this.groups.values()) {
-      if (this.offsetsTopic.leaderFor(g.groupId) !== this.broker.nodeId) continue;
+      if (!this.offsetsTopic.ownsKey(g.groupId)) continue;
       if (states.size > 0 && !states.has(g.state.toLowerCase())) continue;
       if (types.size > 0 && !types.has(g.type)) continue;
       out.push({ groupId: g.groupId, protocolType: g.protocolType, groupState: g.state, groupType: g.type });
@@ -533,11 +568,10 @@ export class GroupCoordinator {
 
   /** Deletes expired offsets and empty groups left without offsets. Returns offsets removed. */
   async runExpiration(now: number): Promise<number> {
-    if (!this.loaded) return 0;
-    const retentionMs = this.broker.config.offsetsRetentionMs;
+    const retentionMs = this.config.offsetsRetentionMs;
     let removed = 0;
     for (const g of [...this.groups.values()]) {
-      if (this.offsetsTopic.leaderFor(g.groupId) !== this.broker.nodeId) continue;
+      if (!this.offsetsTopic.ownsKey(g.groupId)) continue;
       const stored = this.offsets.get(g.groupId);
       const expired: OffsetEntry[] = [];
       for (const e of stored?.values() ?? []) {
@@ -553,7 +587,7 @@ export class GroupCoordinator {
             expired.map((e) => ({ key: offsetCommitKey(g.groupId, e.topic, e.partition), value: null })),
           );
         } catch (err) {
-          this.broker.log(`expiring offsets of ${g.groupId} failed: ${(err as Error).message}`);
+          this.log(`expiring offsets of ${g.groupId} failed: ${(err as Error).message}`);
           continue;
         }
         for (const e of expired) stored?.delete(tpKey(e.topic, e.partition));

@@ -20,16 +20,13 @@
 //    DeleteGroups (only when isEmpty()) calls `group.close()`, removes the group and writes
 //    tombstones for its offsets plus every key from `group.tombstones()`.
 //  - Persistence: `coordinator.appendRecords(groupId, records)` appends key/value pairs to the
-//    group's `__consumer_offsets` partition (keys/values are full Kafka record bytes: int16
-//    version + body; value null = tombstone) and resolves when durable. On startup the
-//    coordinator replays every record; keys with versions 0/1 (offsets) and 2 (classic group
-//    metadata) are handled by the coordinator; for other key versions (3..8 = ConsumerGroup*
-//    records) push an installer at module load time:
-//        groupTypeInstallers.push((c) => c.registerReplayer([3,4,5,6,7,8], (v, key, value) => ...));
-//    The GroupCoordinator constructor runs every installer (so importing your module from your
-//    handler file, which handlers/index.ts imports, is enough). `fn(keyVersion, keyBytes,
-//    valueBytes | null)` is called in log order per partition; `afterLoad` hooks
-//    (`c.onLoaded(fn)`) run once everything is replayed (rebuild timers there).
+//    group's `__consumer_offsets` partition through the coordinator runtime (../runtime/; keys
+//    and values are full Kafka record bytes: int16 version + body; value null = tombstone) and
+//    resolves when durable. When this broker gains a partition's leadership the runtime replays
+//    it into `coordinator.replay(...)`: key versions 0/1 (offsets) and 2 (classic group metadata)
+//    are decoded there, 3..8 (ConsumerGroup* records) go to ./consumer-protocol/records.ts. A new
+//    group type adds its key versions to that switch and its restore step to
+//    `coordinator.loaded(partition)`; `coordinator.unloaded(partition)` closes the partition's groups.
 //  - Timers: a group owns its timers and clears them in `close()`; the coordinator calls close()
 //    on every group at broker shutdown.
 //  - The periodic offset-expiration sweep (`offsetExpirationBaseTimestamp`) deletes an empty group
@@ -37,8 +34,6 @@
 //  - Coordinator placement: `coordinator.checkCoordinator(groupId)` → NONE | NOT_COORDINATOR |
 //    COORDINATOR_NOT_AVAILABLE | COORDINATOR_LOAD_IN_PROGRESS | INVALID_GROUP_ID; call it first in
 //    every group request handler.
-import type { GroupCoordinator } from './coordinator.js';
-
 /** An ErrorCode value (`ErrorCode.NONE`, ...). */
 export type ErrorCodeValue = number;
 
@@ -83,6 +78,3 @@ export interface GroupLike {
   /** Clears timers; pending requests are answered with COORDINATOR_NOT_AVAILABLE. */
   close(): void;
 }
-
-/** Hooks run by every GroupCoordinator's constructor (see the top of this file). */
-export const groupTypeInstallers: ((coordinator: GroupCoordinator) => void)[] = [];

@@ -219,7 +219,7 @@ export function encodeAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(w: 
 export interface AddPartitionsToTxnRequestAddPartitionsToTxnTopic {
   /** The name of the topic. */
   name: string;
-  /** The partition indexes to add to the transaction */
+  /** The partition indexes to add to the transaction. */
   partitions: number[];
 }
 
@@ -467,7 +467,7 @@ export function encodeAddPartitionsToTxnResponseAddPartitionsToTxnResult(w: Writ
 export interface AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult {
   /** The topic name. */
   name: string;
-  /** The results for each partition */
+  /** The results for each partition. */
   resultsByPartition: AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult[];
 }
 

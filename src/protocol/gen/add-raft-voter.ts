@@ -6,16 +6,20 @@ import { ProtocolError, ZERO_UUID } from '../primitives.js';
 
 // ---------------- AddRaftVoterRequest ----------------
 
-/** AddRaftVoterRequest (versions 0, flexible 0+) */
+/** AddRaftVoterRequest (versions 0-1, flexible 0+) */
 export interface AddRaftVoterRequest {
+  /** The cluster id. */
   clusterId: string | null;
+  /** The maximum time to wait for the request to complete before returning. */
   timeoutMs: number;
-  /** The replica id of the voter getting added to the topic partition */
+  /** The replica id of the voter getting added to the topic partition. */
   voterId: number;
-  /** The directory id of the voter getting added to the topic partition */
+  /** The directory id of the voter getting added to the topic partition. */
   voterDirectoryId: string;
-  /** The endpoints that can be used to communicate with the voter */
+  /** The endpoints that can be used to communicate with the voter. */
   listeners: AddRaftVoterRequestListener[];
+  /** When true, return a response after the new voter set is committed. Otherwise, return after the leader writes the changes locally. */
+  ackWhenCommitted: boolean;
 }
 
 export interface AddRaftVoterRequestInput {
@@ -24,6 +28,7 @@ export interface AddRaftVoterRequestInput {
   voterId?: number;
   voterDirectoryId?: string;
   listeners?: readonly AddRaftVoterRequestListenerInput[];
+  ackWhenCommitted?: boolean;
 }
 
 export function defaultAddRaftVoterRequest(): AddRaftVoterRequest {
@@ -33,11 +38,12 @@ export function defaultAddRaftVoterRequest(): AddRaftVoterRequest {
     voterId: 0,
     voterDirectoryId: ZERO_UUID,
     listeners: [],
+    ackWhenCommitted: true,
   };
 }
 
 export function decodeAddRaftVoterRequest(r: Reader, version: number): AddRaftVoterRequest {
-  if (version < 0 || version > 0) {
+  if (version < 0 || version > 1) {
     throw new ProtocolError(`AddRaftVoterRequest: unsupported version ${version}`);
   }
   let f_clusterId: string | null;
@@ -45,6 +51,7 @@ export function decodeAddRaftVoterRequest(r: Reader, version: number): AddRaftVo
   let f_voterId: number;
   let f_voterDirectoryId: string;
   let f_listeners: AddRaftVoterRequestListener[];
+  let f_ackWhenCommitted: boolean = true;
   f_clusterId = r.compactNullableString();
   f_timeoutMs = r.int32();
   f_voterId = r.int32();
@@ -58,6 +65,9 @@ export function decodeAddRaftVoterRequest(r: Reader, version: number): AddRaftVo
       f_listeners = a;
     }
   }
+  if (version >= 1) {
+    f_ackWhenCommitted = r.bool();
+  }
   r.skipTaggedFields();
   return {
     clusterId: f_clusterId,
@@ -65,11 +75,12 @@ export function decodeAddRaftVoterRequest(r: Reader, version: number): AddRaftVo
     voterId: f_voterId,
     voterDirectoryId: f_voterDirectoryId,
     listeners: f_listeners,
+    ackWhenCommitted: f_ackWhenCommitted,
   };
 }
 
 export function encodeAddRaftVoterRequest(w: Writer, version: number, m: AddRaftVoterRequestInput): void {
-  if (version < 0 || version > 0) {
+  if (version < 0 || version > 1) {
     throw new ProtocolError(`AddRaftVoterRequest: unsupported version ${version}`);
   }
   w.compactNullableString(m.clusterId === undefined ? '' : m.clusterId);
@@ -88,15 +99,18 @@ export function encodeAddRaftVoterRequest(w: Writer, version: number, m: AddRaft
       }
     }
   }
+  if (version >= 1) {
+    w.bool(m.ackWhenCommitted ?? true);
+  }
   w.uvarint(0);
 }
 
 export interface AddRaftVoterRequestListener {
-  /** The name of the endpoint */
+  /** The name of the endpoint. */
   name: string;
-  /** The hostname */
+  /** The hostname. */
   host: string;
-  /** The port */
+  /** The port. */
   port: number;
 }
 
@@ -138,11 +152,11 @@ export function encodeAddRaftVoterRequestListener(w: Writer, version: number, m:
 
 // ---------------- AddRaftVoterResponse ----------------
 
-/** AddRaftVoterResponse (versions 0, flexible 0+) */
+/** AddRaftVoterResponse (versions 0-1, flexible 0+) */
 export interface AddRaftVoterResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** The error code, or 0 if there was no error */
+  /** The error code, or 0 if there was no error. */
   errorCode: number;
   /** The error message, or null if there was no error. */
   errorMessage: string | null;
@@ -163,7 +177,7 @@ export function defaultAddRaftVoterResponse(): AddRaftVoterResponse {
 }
 
 export function decodeAddRaftVoterResponse(r: Reader, version: number): AddRaftVoterResponse {
-  if (version < 0 || version > 0) {
+  if (version < 0 || version > 1) {
     throw new ProtocolError(`AddRaftVoterResponse: unsupported version ${version}`);
   }
   let f_throttleTimeMs: number;
@@ -181,7 +195,7 @@ export function decodeAddRaftVoterResponse(r: Reader, version: number): AddRaftV
 }
 
 export function encodeAddRaftVoterResponse(w: Writer, version: number, m: AddRaftVoterResponseInput): void {
-  if (version < 0 || version > 0) {
+  if (version < 0 || version > 1) {
     throw new ProtocolError(`AddRaftVoterResponse: unsupported version ${version}`);
   }
   w.int32(m.throttleTimeMs ?? 0);

@@ -8,9 +8,9 @@ import { ProtocolError } from '../primitives.js';
 
 /** AllocateProducerIdsRequest (versions 0, flexible 0+) */
 export interface AllocateProducerIdsRequest {
-  /** The ID of the requesting broker */
+  /** The ID of the requesting broker. */
   brokerId: number;
-  /** The epoch of the requesting broker */
+  /** The epoch of the requesting broker. */
   brokerEpoch: number;
 }
 
@@ -56,11 +56,11 @@ export function encodeAllocateProducerIdsRequest(w: Writer, version: number, m: 
 export interface AllocateProducerIdsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** The top level response error code */
+  /** The top level response error code. */
   errorCode: number;
-  /** The first producer ID in this range, inclusive */
+  /** The first producer ID in this range, inclusive. */
   producerIdStart: number;
-  /** The number of producer IDs in this range */
+  /** The number of producer IDs in this range. */
   producerIdLen: number;
 }
 

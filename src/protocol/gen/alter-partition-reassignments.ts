@@ -6,33 +6,41 @@ import { ProtocolError } from '../primitives.js';
 
 // ---------------- AlterPartitionReassignmentsRequest ----------------
 
-/** AlterPartitionReassignmentsRequest (versions 0, flexible 0+) */
+/** AlterPartitionReassignmentsRequest (versions 0-1, flexible 0+) */
 export interface AlterPartitionReassignmentsRequest {
   /** The time in ms to wait for the request to complete. */
   timeoutMs: number;
+  /** The option indicating whether changing the replication factor of any given partition as part of this request is a valid move. */
+  allowReplicationFactorChange: boolean;
   /** The topics to reassign. */
   topics: AlterPartitionReassignmentsRequestReassignableTopic[];
 }
 
 export interface AlterPartitionReassignmentsRequestInput {
   timeoutMs?: number;
+  allowReplicationFactorChange?: boolean;
   topics?: readonly AlterPartitionReassignmentsRequestReassignableTopicInput[];
 }
 
 export function defaultAlterPartitionReassignmentsRequest(): AlterPartitionReassignmentsRequest {
   return {
     timeoutMs: 60000,
+    allowReplicationFactorChange: true,
     topics: [],
   };
 }
 
 export function decodeAlterPartitionReassignmentsRequest(r: Reader, version: number): AlterPartitionReassignmentsRequest {
-  if (version < 0 || version > 0) {
+  if (version < 0 || version > 1) {
     throw new ProtocolError(`AlterPartitionReassignmentsRequest: unsupported version ${version}`);
   }
   let f_timeoutMs: number;
+  let f_allowReplicationFactorChange: boolean = true;
   let f_topics: AlterPartitionReassignmentsRequestReassignableTopic[];
   f_timeoutMs = r.int32();
+  if (version >= 1) {
+    f_allowReplicationFactorChange = r.bool();
+  }
   {
     const n = r.compactArrayLength();
     if (n < 0) f_topics = [];
@@ -45,15 +53,19 @@ export function decodeAlterPartitionReassignmentsRequest(r: Reader, version: num
   r.skipTaggedFields();
   return {
     timeoutMs: f_timeoutMs,
+    allowReplicationFactorChange: f_allowReplicationFactorChange,
     topics: f_topics,
   };
 }
 
 export function encodeAlterPartitionReassignmentsRequest(w: Writer, version: number, m: AlterPartitionReassignmentsRequestInput): void {
-  if (version < 0 || version > 0) {
+  if (version < 0 || version > 1) {
     throw new ProtocolError(`AlterPartitionReassignmentsRequest: unsupported version ${version}`);
   }
   w.int32(m.timeoutMs ?? 60000);
+  if (version >= 1) {
+    w.bool(m.allowReplicationFactorChange ?? true);
+  }
   {
     const a = m.topics;
     if (a == null) {
@@ -183,10 +195,12 @@ export function encodeAlterPartitionReassignmentsRequestReassignablePartition(w:
 
 // ---------------- AlterPartitionReassignmentsResponse ----------------
 
-/** AlterPartitionReassignmentsResponse (versions 0, flexible 0+) */
+/** AlterPartitionReassignmentsResponse (versions 0-1, flexible 0+) */
 export interface AlterPartitionReassignmentsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
+  /** The option indicating whether changing the replication factor of any given partition as part of the request was allowed. */
+  allowReplicationFactorChange: boolean;
   /** The top-level error code, or 0 if there was no error. */
   errorCode: number;
   /** The top-level error message, or null if there was no error. */
@@ -197,6 +211,7 @@ export interface AlterPartitionReassignmentsResponse {
 
 export interface AlterPartitionReassignmentsResponseInput {
   throttleTimeMs?: number;
+  allowReplicationFactorChange?: boolean;
   errorCode?: number;
   errorMessage?: string | null;
   responses?: readonly AlterPartitionReassignmentsResponseReassignableTopicResponseInput[];
@@ -205,6 +220,7 @@ export interface AlterPartitionReassignmentsResponseInput {
 export function defaultAlterPartitionReassignmentsResponse(): AlterPartitionReassignmentsResponse {
   return {
     throttleTimeMs: 0,
+    allowReplicationFactorChange: true,
     errorCode: 0,
     errorMessage: '',
     responses: [],
@@ -212,14 +228,18 @@ export function defaultAlterPartitionReassignmentsResponse(): AlterPartitionReas
 }
 
 export function decodeAlterPartitionReassignmentsResponse(r: Reader, version: number): AlterPartitionReassignmentsResponse {
-  if (version < 0 || version > 0) {
+  if (version < 0 || version > 1) {
     throw new ProtocolError(`AlterPartitionReassignmentsResponse: unsupported version ${version}`);
   }
   let f_throttleTimeMs: number;
+  let f_allowReplicationFactorChange: boolean = true;
   let f_errorCode: number;
   let f_errorMessage: string | null;
   let f_responses: AlterPartitionReassignmentsResponseReassignableTopicResponse[];
   f_throttleTimeMs = r.int32();
+  if (version >= 1) {
+    f_allowReplicationFactorChange = r.bool();
+  }
   f_errorCode = r.int16();
   f_errorMessage = r.compactNullableString();
   {
@@ -234,6 +254,7 @@ export function decodeAlterPartitionReassignmentsResponse(r: Reader, version: nu
   r.skipTaggedFields();
   return {
     throttleTimeMs: f_throttleTimeMs,
+    allowReplicationFactorChange: f_allowReplicationFactorChange,
     errorCode: f_errorCode,
     errorMessage: f_errorMessage,
     responses: f_responses,
@@ -241,10 +262,13 @@ export function decodeAlterPartitionReassignmentsResponse(r: Reader, version: nu
 }
 
 export function encodeAlterPartitionReassignmentsResponse(w: Writer, version: number, m: AlterPartitionReassignmentsResponseInput): void {
-  if (version < 0 || version > 0) {
+  if (version < 0 || version > 1) {
     throw new ProtocolError(`AlterPartitionReassignmentsResponse: unsupported version ${version}`);
   }
   w.int32(m.throttleTimeMs ?? 0);
+  if (version >= 1) {
+    w.bool(m.allowReplicationFactorChange ?? true);
+  }
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? '' : m.errorMessage);
   {
@@ -263,9 +287,9 @@ export function encodeAlterPartitionReassignmentsResponse(w: Writer, version: nu
 }
 
 export interface AlterPartitionReassignmentsResponseReassignableTopicResponse {
-  /** The topic name */
+  /** The topic name. */
   name: string;
-  /** The responses to partitions to reassign */
+  /** The responses to partitions to reassign. */
   partitions: AlterPartitionReassignmentsResponseReassignablePartitionResponse[];
 }
 

@@ -8,10 +8,11 @@ import { ProtocolError, ZERO_UUID } from '../primitives.js';
 
 /** AlterPartitionRequest (versions 0-3, flexible 0+) */
 export interface AlterPartitionRequest {
-  /** The ID of the requesting broker */
+  /** The ID of the requesting broker. */
   brokerId: number;
-  /** The epoch of the requesting broker */
+  /** The epoch of the requesting broker. */
   brokerEpoch: number;
+  /** The topics to alter ISRs for. */
   topics: AlterPartitionRequestTopicData[];
 }
 
@@ -79,8 +80,9 @@ export function encodeAlterPartitionRequest(w: Writer, version: number, m: Alter
 export interface AlterPartitionRequestTopicData {
   /** The name of the topic to alter ISRs for */
   topicName: string;
-  /** The ID of the topic to alter ISRs for */
+  /** The ID of the topic to alter ISRs for. */
   topicId: string;
+  /** The partitions to alter ISRs for. */
   partitions: AlterPartitionRequestPartitionData[];
 }
 
@@ -148,16 +150,17 @@ export function encodeAlterPartitionRequestTopicData(w: Writer, version: number,
 }
 
 export interface AlterPartitionRequestPartitionData {
-  /** The partition index */
+  /** The partition index. */
   partitionIndex: number;
-  /** The leader epoch of this partition */
+  /** The leader epoch of this partition. */
   leaderEpoch: number;
   /** The ISR for this partition. Deprecated since version 3. */
   newIsr: number[];
+  /** The ISR for this partition. */
   newIsrWithEpochs: AlterPartitionRequestBrokerState[];
   /** 1 if the partition is recovering from an unclean leader election; 0 otherwise. */
   leaderRecoveryState: number;
-  /** The expected epoch of the partition which is being updated. For legacy cluster this is the ZkVersion in the LeaderAndIsr request. */
+  /** The expected epoch of the partition which is being updated. */
   partitionEpoch: number;
 }
 
@@ -308,8 +311,9 @@ export function encodeAlterPartitionRequestBrokerState(w: Writer, version: numbe
 export interface AlterPartitionResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** The top level response error code */
+  /** The top level response error code. */
   errorCode: number;
+  /** The responses for each topic. */
   topics: AlterPartitionResponseTopicData[];
 }
 
@@ -377,8 +381,9 @@ export function encodeAlterPartitionResponse(w: Writer, version: number, m: Alte
 export interface AlterPartitionResponseTopicData {
   /** The name of the topic */
   topicName: string;
-  /** The ID of the topic */
+  /** The ID of the topic. */
   topicId: string;
+  /** The responses for each partition. */
   partitions: AlterPartitionResponsePartitionData[];
 }
 
@@ -446,9 +451,9 @@ export function encodeAlterPartitionResponseTopicData(w: Writer, version: number
 }
 
 export interface AlterPartitionResponsePartitionData {
-  /** The partition index */
+  /** The partition index. */
   partitionIndex: number;
-  /** The partition level error code */
+  /** The partition level error code. */
   errorCode: number;
   /** The broker ID of the leader. */
   leaderId: number;
@@ -458,7 +463,7 @@ export interface AlterPartitionResponsePartitionData {
   isr: number[];
   /** 1 if the partition is recovering from an unclean leader election; 0 otherwise. */
   leaderRecoveryState: number;
-  /** The current epoch for the partition for KRaft controllers. The current ZK version for the legacy controllers. */
+  /** The current epoch for the partition for KRaft controllers. */
   partitionEpoch: number;
 }
 

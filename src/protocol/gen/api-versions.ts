@@ -6,35 +6,49 @@ import { Writer, ProtocolError } from '../primitives.js';
 
 // ---------------- ApiVersionsRequest ----------------
 
-/** ApiVersionsRequest (versions 0-4, flexible 3+) */
+/** ApiVersionsRequest (versions 0-5, flexible 3+) */
 export interface ApiVersionsRequest {
   /** The name of the client. */
   clientSoftwareName: string;
   /** The version of the client. */
   clientSoftwareVersion: string;
+  /** The cluster ID the client intends to connect to. Provide both ClusterId and NodeId, if known. */
+  clusterId: string | null;
+  /** The node ID the client intends to connect to. Provide both ClusterId and NodeId, if known. */
+  nodeId: number;
 }
 
 export interface ApiVersionsRequestInput {
   clientSoftwareName?: string;
   clientSoftwareVersion?: string;
+  clusterId?: string | null;
+  nodeId?: number;
 }
 
 export function defaultApiVersionsRequest(): ApiVersionsRequest {
   return {
     clientSoftwareName: '',
     clientSoftwareVersion: '',
+    clusterId: null,
+    nodeId: -1,
   };
 }
 
 export function decodeApiVersionsRequest(r: Reader, version: number): ApiVersionsRequest {
-  if (version < 0 || version > 4) {
+  if (version < 0 || version > 5) {
     throw new ProtocolError(`ApiVersionsRequest: unsupported version ${version}`);
   }
   let f_clientSoftwareName: string = '';
   let f_clientSoftwareVersion: string = '';
+  let f_clusterId: string | null = null;
+  let f_nodeId: number = -1;
   if (version >= 3) {
     f_clientSoftwareName = r.compactString();
     f_clientSoftwareVersion = r.compactString();
+  }
+  if (version >= 5) {
+    f_clusterId = r.compactNullableString();
+    f_nodeId = r.int32();
   }
   if (version >= 3) {
     r.skipTaggedFields();
@@ -42,16 +56,22 @@ export function decodeApiVersionsRequest(r: Reader, version: number): ApiVersion
   return {
     clientSoftwareName: f_clientSoftwareName,
     clientSoftwareVersion: f_clientSoftwareVersion,
+    clusterId: f_clusterId,
+    nodeId: f_nodeId,
   };
 }
 
 export function encodeApiVersionsRequest(w: Writer, version: number, m: ApiVersionsRequestInput): void {
-  if (version < 0 || version > 4) {
+  if (version < 0 || version > 5) {
     throw new ProtocolError(`ApiVersionsRequest: unsupported version ${version}`);
   }
   if (version >= 3) {
     w.compactString(m.clientSoftwareName ?? '');
     w.compactString(m.clientSoftwareVersion ?? '');
+  }
+  if (version >= 5) {
+    w.compactNullableString(m.clusterId === undefined ? null : m.clusterId);
+    w.int32(m.nodeId ?? -1);
   }
   if (version >= 3) {
     w.uvarint(0);
@@ -60,7 +80,7 @@ export function encodeApiVersionsRequest(w: Writer, version: number, m: ApiVersi
 
 // ---------------- ApiVersionsResponse ----------------
 
-/** ApiVersionsResponse (versions 0-4, flexible 3+) */
+/** ApiVersionsResponse (versions 0-5, flexible 3+) */
 export interface ApiVersionsResponse {
   /** The top-level error code. */
   errorCode: number;
@@ -74,7 +94,7 @@ export interface ApiVersionsResponse {
   finalizedFeaturesEpoch: number;
   /** List of cluster-wide finalized features. The information is valid only if FinalizedFeaturesEpoch >= 0. */
   finalizedFeatures: ApiVersionsResponseFinalizedFeatureKey[];
-  /** Set by a KRaft controller if the required configurations for ZK migration are present */
+  /** Set by a KRaft controller if the required configurations for ZK migration are present. */
   zkMigrationReady: boolean;
 }
 
@@ -101,7 +121,7 @@ export function defaultApiVersionsResponse(): ApiVersionsResponse {
 }
 
 export function decodeApiVersionsResponse(r: Reader, version: number): ApiVersionsResponse {
-  if (version < 0 || version > 4) {
+  if (version < 0 || version > 5) {
     throw new ProtocolError(`ApiVersionsResponse: unsupported version ${version}`);
   }
   let f_errorCode: number;
@@ -181,7 +201,7 @@ export function decodeApiVersionsResponse(r: Reader, version: number): ApiVersio
 }
 
 export function encodeApiVersionsResponse(w: Writer, version: number, m: ApiVersionsResponseInput): void {
-  if (version < 0 || version > 4) {
+  if (version < 0 || version > 5) {
     throw new ProtocolError(`ApiVersionsResponse: unsupported version ${version}`);
   }
   w.int16(m.errorCode ?? 0);

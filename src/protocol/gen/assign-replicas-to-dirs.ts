@@ -8,10 +8,11 @@ import { ProtocolError, ZERO_UUID } from '../primitives.js';
 
 /** AssignReplicasToDirsRequest (versions 0, flexible 0+) */
 export interface AssignReplicasToDirsRequest {
-  /** The ID of the requesting broker */
+  /** The ID of the requesting broker. */
   brokerId: number;
-  /** The epoch of the requesting broker */
+  /** The epoch of the requesting broker. */
   brokerEpoch: number;
+  /** The directories to which replicas should be assigned. */
   directories: AssignReplicasToDirsRequestDirectoryData[];
 }
 
@@ -77,8 +78,9 @@ export function encodeAssignReplicasToDirsRequest(w: Writer, version: number, m:
 }
 
 export interface AssignReplicasToDirsRequestDirectoryData {
-  /** The ID of the directory */
+  /** The ID of the directory. */
   id: string;
+  /** The topics assigned to the directory. */
   topics: AssignReplicasToDirsRequestTopicData[];
 }
 
@@ -132,8 +134,9 @@ export function encodeAssignReplicasToDirsRequestDirectoryData(w: Writer, versio
 }
 
 export interface AssignReplicasToDirsRequestTopicData {
-  /** The ID of the assigned topic */
+  /** The ID of the assigned topic. */
   topicId: string;
+  /** The partitions assigned to the directory. */
   partitions: AssignReplicasToDirsRequestPartitionData[];
 }
 
@@ -187,7 +190,7 @@ export function encodeAssignReplicasToDirsRequestTopicData(w: Writer, version: n
 }
 
 export interface AssignReplicasToDirsRequestPartitionData {
-  /** The partition index */
+  /** The partition index. */
   partitionIndex: number;
 }
 
@@ -221,8 +224,9 @@ export function encodeAssignReplicasToDirsRequestPartitionData(w: Writer, versio
 export interface AssignReplicasToDirsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** The top level response error code */
+  /** The top level response error code. */
   errorCode: number;
+  /** The list of directories and their assigned partitions. */
   directories: AssignReplicasToDirsResponseDirectoryData[];
 }
 
@@ -288,8 +292,9 @@ export function encodeAssignReplicasToDirsResponse(w: Writer, version: number, m
 }
 
 export interface AssignReplicasToDirsResponseDirectoryData {
-  /** The ID of the directory */
+  /** The ID of the directory. */
   id: string;
+  /** The list of topics and their assigned partitions. */
   topics: AssignReplicasToDirsResponseTopicData[];
 }
 
@@ -343,8 +348,9 @@ export function encodeAssignReplicasToDirsResponseDirectoryData(w: Writer, versi
 }
 
 export interface AssignReplicasToDirsResponseTopicData {
-  /** The ID of the assigned topic */
+  /** The ID of the assigned topic. */
   topicId: string;
+  /** The list of assigned partitions. */
   partitions: AssignReplicasToDirsResponsePartitionData[];
 }
 
@@ -398,9 +404,9 @@ export function encodeAssignReplicasToDirsResponseTopicData(w: Writer, version: 
 }
 
 export interface AssignReplicasToDirsResponsePartitionData {
-  /** The partition index */
+  /** The partition index. */
   partitionIndex: number;
-  /** The partition level error code */
+  /** The partition level error code. */
   errorCode: number;
 }
 

@@ -8,11 +8,13 @@ import { Writer, ProtocolError, ZERO_UUID } from '../primitives.js';
 
 /** BeginQuorumEpochRequest (versions 0-1, flexible 1+) */
 export interface BeginQuorumEpochRequest {
+  /** The cluster id. */
   clusterId: string | null;
-  /** The replica id of the voter receiving the request */
+  /** The replica id of the voter receiving the request. */
   voterId: number;
+  /** The topics. */
   topics: BeginQuorumEpochRequestTopicData[];
-  /** Endpoints for the leader */
+  /** Endpoints for the leader. */
   leaderEndpoints: BeginQuorumEpochRequestLeaderEndpoint[];
 }
 
@@ -127,8 +129,9 @@ export function encodeBeginQuorumEpochRequest(w: Writer, version: number, m: Beg
 }
 
 export interface BeginQuorumEpochRequestTopicData {
-  /** The topic name */
+  /** The topic name. */
   topicName: string;
+  /** The partitions. */
   partitions: BeginQuorumEpochRequestPartitionData[];
 }
 
@@ -198,13 +201,13 @@ export function encodeBeginQuorumEpochRequestTopicData(w: Writer, version: numbe
 }
 
 export interface BeginQuorumEpochRequestPartitionData {
-  /** The partition index */
+  /** The partition index. */
   partitionIndex: number;
-  /** The directory id of the receiving replica */
+  /** The directory id of the receiving replica. */
   voterDirectoryId: string;
-  /** The ID of the newly elected leader */
+  /** The ID of the newly elected leader. */
   leaderId: number;
-  /** The epoch of the newly elected leader */
+  /** The epoch of the newly elected leader. */
   leaderEpoch: number;
 }
 
@@ -259,11 +262,11 @@ export function encodeBeginQuorumEpochRequestPartitionData(w: Writer, version: n
 }
 
 export interface BeginQuorumEpochRequestLeaderEndpoint {
-  /** The name of the endpoint */
+  /** The name of the endpoint. */
   name: string;
-  /** The node's hostname */
+  /** The node's hostname. */
   host: string;
-  /** The node's port */
+  /** The node's port. */
   port: number;
 }
 
@@ -309,8 +312,9 @@ export function encodeBeginQuorumEpochRequestLeaderEndpoint(w: Writer, version: 
 export interface BeginQuorumEpochResponse {
   /** The top level error code. */
   errorCode: number;
+  /** The topic data. */
   topics: BeginQuorumEpochResponseTopicData[];
-  /** Endpoints for all leaders enumerated in PartitionData */
+  /** Endpoints for all leaders enumerated in PartitionData. */
   nodeEndpoints: BeginQuorumEpochResponseNodeEndpoint[];
 }
 
@@ -435,6 +439,7 @@ export function encodeBeginQuorumEpochResponse(w: Writer, version: number, m: Be
 export interface BeginQuorumEpochResponseTopicData {
   /** The topic name. */
   topicName: string;
+  /** The partition data. */
   partitions: BeginQuorumEpochResponsePartitionData[];
 }
 
@@ -506,10 +511,11 @@ export function encodeBeginQuorumEpochResponseTopicData(w: Writer, version: numb
 export interface BeginQuorumEpochResponsePartitionData {
   /** The partition index. */
   partitionIndex: number;
+  /** The error code for this partition. */
   errorCode: number;
   /** The ID of the current leader or -1 if the leader is unknown. */
   leaderId: number;
-  /** The latest known leader epoch */
+  /** The latest known leader epoch. */
   leaderEpoch: number;
 }
 
@@ -560,11 +566,11 @@ export function encodeBeginQuorumEpochResponsePartitionData(w: Writer, version: 
 }
 
 export interface BeginQuorumEpochResponseNodeEndpoint {
-  /** The ID of the associated node */
+  /** The ID of the associated node. */
   nodeId: number;
-  /** The node's hostname */
+  /** The node's hostname. */
   host: string;
-  /** The node's port */
+  /** The node's port. */
   port: number;
 }
 

@@ -6,7 +6,7 @@ import { Writer, ProtocolError } from '../primitives.js';
 
 // ---------------- BrokerHeartbeatRequest ----------------
 
-/** BrokerHeartbeatRequest (versions 0-1, flexible 0+) */
+/** BrokerHeartbeatRequest (versions 0-2, flexible 0+) */
 export interface BrokerHeartbeatRequest {
   /** The broker ID. */
   brokerId: number;
@@ -20,6 +20,8 @@ export interface BrokerHeartbeatRequest {
   wantShutDown: boolean;
   /** Log directories that failed and went offline. */
   offlineLogDirs: string[];
+  /** List of log directories that are cordoned. This is null before the broker reaches the RECOVERY state. */
+  cordonedLogDirs: string[] | null;
 }
 
 export interface BrokerHeartbeatRequestInput {
@@ -29,6 +31,7 @@ export interface BrokerHeartbeatRequestInput {
   wantFence?: boolean;
   wantShutDown?: boolean;
   offlineLogDirs?: readonly string[];
+  cordonedLogDirs?: readonly string[] | null;
 }
 
 export function defaultBrokerHeartbeatRequest(): BrokerHeartbeatRequest {
@@ -39,11 +42,12 @@ export function defaultBrokerHeartbeatRequest(): BrokerHeartbeatRequest {
     wantFence: false,
     wantShutDown: false,
     offlineLogDirs: [],
+    cordonedLogDirs: null,
   };
 }
 
 export function decodeBrokerHeartbeatRequest(r: Reader, version: number): BrokerHeartbeatRequest {
-  if (version < 0 || version > 1) {
+  if (version < 0 || version > 2) {
     throw new ProtocolError(`BrokerHeartbeatRequest: unsupported version ${version}`);
   }
   let f_brokerId: number;
@@ -52,6 +56,7 @@ export function decodeBrokerHeartbeatRequest(r: Reader, version: number): Broker
   let f_wantFence: boolean;
   let f_wantShutDown: boolean;
   let f_offlineLogDirs: string[] | undefined;
+  let f_cordonedLogDirs: string[] | null = null;
   f_brokerId = r.int32();
   f_brokerEpoch = r.int64();
   f_currentMetadataOffset = r.int64();
@@ -79,6 +84,21 @@ export function decodeBrokerHeartbeatRequest(r: Reader, version: number): Broker
           r.skip(size);
         }
         break;
+      case 1:
+        if (version >= 2) {
+          {
+            const n = r.compactArrayLength();
+            if (n < 0) f_cordonedLogDirs = null;
+            else {
+              const a: string[] = [];
+              for (let i = 0; i < n; i++) a.push(r.uuid());
+              f_cordonedLogDirs = a;
+            }
+          }
+        } else {
+          r.skip(size);
+        }
+        break;
       default:
         r.skip(size);
     }
@@ -94,11 +114,12 @@ export function decodeBrokerHeartbeatRequest(r: Reader, version: number): Broker
     wantFence: f_wantFence,
     wantShutDown: f_wantShutDown,
     offlineLogDirs: f_offlineLogDirs === undefined ? [] : f_offlineLogDirs,
+    cordonedLogDirs: f_cordonedLogDirs,
   };
 }
 
 export function encodeBrokerHeartbeatRequest(w: Writer, version: number, m: BrokerHeartbeatRequestInput): void {
-  if (version < 0 || version > 1) {
+  if (version < 0 || version > 2) {
     throw new ProtocolError(`BrokerHeartbeatRequest: unsupported version ${version}`);
   }
   w.int32(m.brokerId ?? 0);
@@ -110,6 +131,9 @@ export function encodeBrokerHeartbeatRequest(w: Writer, version: number, m: Brok
   const t0 = m.offlineLogDirs;
   const h0 = (version >= 1) && t0 != null && t0.length > 0;
   if (h0) nt++;
+  const t1 = m.cordonedLogDirs;
+  const h1 = (version >= 2) && t1 != null;
+  if (h1) nt++;
   w.uvarint(nt);
   if (h0) {
     w.uvarint(0);
@@ -129,11 +153,29 @@ export function encodeBrokerHeartbeatRequest(w: Writer, version: number, m: Brok
     w.uvarint(sub.length);
     w.append(sub);
   }
+  if (h1) {
+    w.uvarint(1);
+    const sub = new Writer(64);
+    {
+      const a = t1;
+      if (a == null) {
+        sub.uvarint(0);
+      } else {
+        sub.uvarint(a.length + 1);
+        for (let i = 0; i < a.length; i++) {
+          const e = a[i]!;
+          sub.uuid(e);
+        }
+      }
+    }
+    w.uvarint(sub.length);
+    w.append(sub);
+  }
 }
 
 // ---------------- BrokerHeartbeatResponse ----------------
 
-/** BrokerHeartbeatResponse (versions 0-1, flexible 0+) */
+/** BrokerHeartbeatResponse (versions 0-2, flexible 0+) */
 export interface BrokerHeartbeatResponse {
   /** Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
@@ -166,7 +208,7 @@ export function defaultBrokerHeartbeatResponse(): BrokerHeartbeatResponse {
 }
 
 export function decodeBrokerHeartbeatResponse(r: Reader, version: number): BrokerHeartbeatResponse {
-  if (version < 0 || version > 1) {
+  if (version < 0 || version > 2) {
     throw new ProtocolError(`BrokerHeartbeatResponse: unsupported version ${version}`);
   }
   let f_throttleTimeMs: number;
@@ -190,7 +232,7 @@ export function decodeBrokerHeartbeatResponse(r: Reader, version: number): Broke
 }
 
 export function encodeBrokerHeartbeatResponse(w: Writer, version: number, m: BrokerHeartbeatResponseInput): void {
-  if (version < 0 || version > 1) {
+  if (version < 0 || version > 2) {
     throw new ProtocolError(`BrokerHeartbeatResponse: unsupported version ${version}`);
   }
   w.int32(m.throttleTimeMs ?? 0);

@@ -6,9 +6,9 @@ import { ProtocolError, ZERO_UUID } from '../primitives.js';
 
 // ---------------- ConsumerGroupDescribeRequest ----------------
 
-/** ConsumerGroupDescribeRequest (versions 0, flexible 0+) */
+/** ConsumerGroupDescribeRequest (versions 0-1, flexible 0+) */
 export interface ConsumerGroupDescribeRequest {
-  /** The ids of the groups to describe */
+  /** The ids of the groups to describe. */
   groupIds: string[];
   /** Whether to include authorized operations. */
   includeAuthorizedOperations: boolean;
@@ -27,7 +27,7 @@ export function defaultConsumerGroupDescribeRequest(): ConsumerGroupDescribeRequ
 }
 
 export function decodeConsumerGroupDescribeRequest(r: Reader, version: number): ConsumerGroupDescribeRequest {
-  if (version < 0 || version > 0) {
+  if (version < 0 || version > 1) {
     throw new ProtocolError(`ConsumerGroupDescribeRequest: unsupported version ${version}`);
   }
   let f_groupIds: string[];
@@ -50,7 +50,7 @@ export function decodeConsumerGroupDescribeRequest(r: Reader, version: number): 
 }
 
 export function encodeConsumerGroupDescribeRequest(w: Writer, version: number, m: ConsumerGroupDescribeRequestInput): void {
-  if (version < 0 || version > 0) {
+  if (version < 0 || version > 1) {
     throw new ProtocolError(`ConsumerGroupDescribeRequest: unsupported version ${version}`);
   }
   {
@@ -71,7 +71,7 @@ export function encodeConsumerGroupDescribeRequest(w: Writer, version: number, m
 
 // ---------------- ConsumerGroupDescribeResponse ----------------
 
-/** ConsumerGroupDescribeResponse (versions 0, flexible 0+) */
+/** ConsumerGroupDescribeResponse (versions 0-1, flexible 0+) */
 export interface ConsumerGroupDescribeResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
@@ -92,7 +92,7 @@ export function defaultConsumerGroupDescribeResponse(): ConsumerGroupDescribeRes
 }
 
 export function decodeConsumerGroupDescribeResponse(r: Reader, version: number): ConsumerGroupDescribeResponse {
-  if (version < 0 || version > 0) {
+  if (version < 0 || version > 1) {
     throw new ProtocolError(`ConsumerGroupDescribeResponse: unsupported version ${version}`);
   }
   let f_throttleTimeMs: number;
@@ -115,7 +115,7 @@ export function decodeConsumerGroupDescribeResponse(r: Reader, version: number):
 }
 
 export function encodeConsumerGroupDescribeResponse(w: Writer, version: number, m: ConsumerGroupDescribeResponseInput): void {
-  if (version < 0 || version > 0) {
+  if (version < 0 || version > 1) {
     throw new ProtocolError(`ConsumerGroupDescribeResponse: unsupported version ${version}`);
   }
   w.int32(m.throttleTimeMs ?? 0);
@@ -267,6 +267,8 @@ export interface ConsumerGroupDescribeResponseMember {
   assignment: ConsumerGroupDescribeResponseAssignment;
   /** The target assignment. */
   targetAssignment: ConsumerGroupDescribeResponseAssignment;
+  /** -1 for unknown. 0 for classic member. +1 for consumer member. */
+  memberType: number;
 }
 
 export interface ConsumerGroupDescribeResponseMemberInput {
@@ -280,6 +282,7 @@ export interface ConsumerGroupDescribeResponseMemberInput {
   subscribedTopicRegex?: string | null;
   assignment?: ConsumerGroupDescribeResponseAssignmentInput;
   targetAssignment?: ConsumerGroupDescribeResponseAssignmentInput;
+  memberType?: number;
 }
 
 export function defaultConsumerGroupDescribeResponseMember(): ConsumerGroupDescribeResponseMember {
@@ -294,6 +297,7 @@ export function defaultConsumerGroupDescribeResponseMember(): ConsumerGroupDescr
     subscribedTopicRegex: null,
     assignment: defaultConsumerGroupDescribeResponseAssignment(),
     targetAssignment: defaultConsumerGroupDescribeResponseAssignment(),
+    memberType: -1,
   };
 }
 
@@ -308,6 +312,7 @@ export function decodeConsumerGroupDescribeResponseMember(r: Reader, version: nu
   let f_subscribedTopicRegex: string | null;
   let f_assignment: ConsumerGroupDescribeResponseAssignment;
   let f_targetAssignment: ConsumerGroupDescribeResponseAssignment;
+  let f_memberType: number = -1;
   f_memberId = r.compactString();
   f_instanceId = r.compactNullableString();
   f_rackId = r.compactNullableString();
@@ -326,6 +331,9 @@ export function decodeConsumerGroupDescribeResponseMember(r: Reader, version: nu
   f_subscribedTopicRegex = r.compactNullableString();
   f_assignment = decodeConsumerGroupDescribeResponseAssignment(r, version);
   f_targetAssignment = decodeConsumerGroupDescribeResponseAssignment(r, version);
+  if (version >= 1) {
+    f_memberType = r.int8();
+  }
   r.skipTaggedFields();
   return {
     memberId: f_memberId,
@@ -338,6 +346,7 @@ export function decodeConsumerGroupDescribeResponseMember(r: Reader, version: nu
     subscribedTopicRegex: f_subscribedTopicRegex,
     assignment: f_assignment,
     targetAssignment: f_targetAssignment,
+    memberType: f_memberType,
   };
 }
 
@@ -363,6 +372,9 @@ export function encodeConsumerGroupDescribeResponseMember(w: Writer, version: nu
   w.compactNullableString(m.subscribedTopicRegex === undefined ? null : m.subscribedTopicRegex);
   encodeConsumerGroupDescribeResponseAssignment(w, version, m.assignment ?? {});
   encodeConsumerGroupDescribeResponseAssignment(w, version, m.targetAssignment ?? {});
+  if (version >= 1) {
+    w.int8(m.memberType ?? -1);
+  }
   w.uvarint(0);
 }
 

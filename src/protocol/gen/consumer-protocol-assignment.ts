@@ -8,7 +8,9 @@ import { ProtocolError } from '../primitives.js';
 
 /** ConsumerProtocolAssignment (versions 0-3, flexible none) */
 export interface ConsumerProtocolAssignment {
+  /** The list of topics and partitions assigned to this consumer. */
   assignedPartitions: ConsumerProtocolAssignmentTopicPartition[];
+  /** User data. */
   userData: Buffer | null;
 }
 
@@ -66,7 +68,9 @@ export function encodeConsumerProtocolAssignment(w: Writer, version: number, m: 
 }
 
 export interface ConsumerProtocolAssignmentTopicPartition {
+  /** The topic name. */
   topic: string;
+  /** The list of partitions assigned to this consumer. */
   partitions: number[];
 }
 

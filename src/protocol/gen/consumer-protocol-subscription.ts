@@ -8,10 +8,15 @@ import { ProtocolError } from '../primitives.js';
 
 /** ConsumerProtocolSubscription (versions 0-3, flexible none) */
 export interface ConsumerProtocolSubscription {
+  /** The topics that the member wants to consume. */
   topics: string[];
+  /** User data that will be passed back to the consumer. */
   userData: Buffer | null;
+  /** The partitions that the member owns. */
   ownedPartitions: ConsumerProtocolSubscriptionTopicPartition[];
+  /** The generation id of the member. */
   generationId: number;
+  /** The rack id of the member. */
   rackId: string | null;
 }
 
@@ -118,7 +123,9 @@ export function encodeConsumerProtocolSubscription(w: Writer, version: number, m
 }
 
 export interface ConsumerProtocolSubscriptionTopicPartition {
+  /** The topic name. */
   topic: string;
+  /** The partition ids. */
   partitions: number[];
 }
 

@@ -14,9 +14,9 @@ export interface ControllerRegistrationRequest {
   incarnationId: string;
   /** Set if the required configurations for ZK migration are present. */
   zkMigrationReady: boolean;
-  /** The listeners of this controller */
+  /** The listeners of this controller. */
   listeners: ControllerRegistrationRequestListener[];
-  /** The features on this controller */
+  /** The features on this controller. */
   features: ControllerRegistrationRequestFeature[];
 }
 

@@ -417,7 +417,7 @@ export function encodeCreateTopicsResponse(w: Writer, version: number, m: Create
 export interface CreateTopicsResponseCreatableTopicResult {
   /** The topic name. */
   name: string;
-  /** The unique topic ID */
+  /** The unique topic ID. */
   topicId: string;
   /** The error code, or 0 if there was no error. */
   errorCode: number;

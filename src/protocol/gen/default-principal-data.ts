@@ -8,9 +8,9 @@ import { ProtocolError } from '../primitives.js';
 
 /** DefaultPrincipalData (versions 0, flexible 0+) */
 export interface DefaultPrincipalData {
-  /** The principal type */
+  /** The principal type. */
   type: string;
-  /** The principal name */
+  /** The principal name. */
   name: string;
   /** Whether the principal was authenticated by a delegation token on the forwarding broker. */
   tokenAuthenticated: boolean;

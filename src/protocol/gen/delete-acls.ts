@@ -76,7 +76,7 @@ export function encodeDeleteAclsRequest(w: Writer, version: number, m: DeleteAcl
 export interface DeleteAclsRequestDeleteAclsFilter {
   /** The resource type. */
   resourceTypeFilter: number;
-  /** The resource name. */
+  /** The resource name, or null to match any resource name. */
   resourceNameFilter: string | null;
   /** The pattern type. */
   patternTypeFilter: number;

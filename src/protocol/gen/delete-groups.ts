@@ -6,7 +6,7 @@ import { ProtocolError } from '../primitives.js';
 
 // ---------------- DeleteGroupsRequest ----------------
 
-/** DeleteGroupsRequest (versions 0-2, flexible 2+) */
+/** DeleteGroupsRequest (versions 0-3, flexible 2+) */
 export interface DeleteGroupsRequest {
   /** The group names to delete. */
   groupsNames: string[];
@@ -23,7 +23,7 @@ export function defaultDeleteGroupsRequest(): DeleteGroupsRequest {
 }
 
 export function decodeDeleteGroupsRequest(r: Reader, version: number): DeleteGroupsRequest {
-  if (version < 0 || version > 2) {
+  if (version < 0 || version > 3) {
     throw new ProtocolError(`DeleteGroupsRequest: unsupported version ${version}`);
   }
   let f_groupsNames: string[];
@@ -45,7 +45,7 @@ export function decodeDeleteGroupsRequest(r: Reader, version: number): DeleteGro
 }
 
 export function encodeDeleteGroupsRequest(w: Writer, version: number, m: DeleteGroupsRequestInput): void {
-  if (version < 0 || version > 2) {
+  if (version < 0 || version > 3) {
     throw new ProtocolError(`DeleteGroupsRequest: unsupported version ${version}`);
   }
   {
@@ -79,11 +79,11 @@ export function encodeDeleteGroupsRequest(w: Writer, version: number, m: DeleteG
 
 // ---------------- DeleteGroupsResponse ----------------
 
-/** DeleteGroupsResponse (versions 0-2, flexible 2+) */
+/** DeleteGroupsResponse (versions 0-3, flexible 2+) */
 export interface DeleteGroupsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** The deletion results */
+  /** The deletion results. */
   results: DeleteGroupsResponseDeletableGroupResult[];
 }
 
@@ -100,7 +100,7 @@ export function defaultDeleteGroupsResponse(): DeleteGroupsResponse {
 }
 
 export function decodeDeleteGroupsResponse(r: Reader, version: number): DeleteGroupsResponse {
-  if (version < 0 || version > 2) {
+  if (version < 0 || version > 3) {
     throw new ProtocolError(`DeleteGroupsResponse: unsupported version ${version}`);
   }
   let f_throttleTimeMs: number;
@@ -125,7 +125,7 @@ export function decodeDeleteGroupsResponse(r: Reader, version: number): DeleteGr
 }
 
 export function encodeDeleteGroupsResponse(w: Writer, version: number, m: DeleteGroupsResponseInput): void {
-  if (version < 0 || version > 2) {
+  if (version < 0 || version > 3) {
     throw new ProtocolError(`DeleteGroupsResponse: unsupported version ${version}`);
   }
   w.int32(m.throttleTimeMs ?? 0);
@@ -155,35 +155,44 @@ export function encodeDeleteGroupsResponse(w: Writer, version: number, m: Delete
 }
 
 export interface DeleteGroupsResponseDeletableGroupResult {
-  /** The group id */
+  /** The group id. */
   groupId: string;
   /** The deletion error, or 0 if the deletion succeeded. */
   errorCode: number;
+  /** The error message, or null if there was no error. */
+  errorMessage: string | null;
 }
 
 export interface DeleteGroupsResponseDeletableGroupResultInput {
   groupId?: string;
   errorCode?: number;
+  errorMessage?: string | null;
 }
 
 export function defaultDeleteGroupsResponseDeletableGroupResult(): DeleteGroupsResponseDeletableGroupResult {
   return {
     groupId: '',
     errorCode: 0,
+    errorMessage: null,
   };
 }
 
 export function decodeDeleteGroupsResponseDeletableGroupResult(r: Reader, version: number): DeleteGroupsResponseDeletableGroupResult {
   let f_groupId: string;
   let f_errorCode: number;
+  let f_errorMessage: string | null = null;
   f_groupId = (version >= 2 ? r.compactString() : r.string());
   f_errorCode = r.int16();
+  if (version >= 3) {
+    f_errorMessage = r.compactNullableString();
+  }
   if (version >= 2) {
     r.skipTaggedFields();
   }
   return {
     groupId: f_groupId,
     errorCode: f_errorCode,
+    errorMessage: f_errorMessage,
   };
 }
 
@@ -194,6 +203,9 @@ export function encodeDeleteGroupsResponseDeletableGroupResult(w: Writer, versio
     w.string(m.groupId ?? '');
   }
   w.int16(m.errorCode ?? 0);
+  if (version >= 3) {
+    w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  }
   if (version >= 2) {
     w.uvarint(0);
   }

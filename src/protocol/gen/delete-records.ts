@@ -156,7 +156,7 @@ export function encodeDeleteRecordsRequestDeleteRecordsTopic(w: Writer, version:
 export interface DeleteRecordsRequestDeleteRecordsPartition {
   /** The partition index. */
   partitionIndex: number;
-  /** The deletion offset. */
+  /** The deletion offset. -1 means that records should be truncated to the high watermark. */
   offset: number;
 }
 

@@ -158,7 +158,7 @@ export function encodeDeleteShareGroupStateRequestPartitionData(w: Writer, versi
 
 /** DeleteShareGroupStateResponse (versions 0, flexible 0+) */
 export interface DeleteShareGroupStateResponse {
-  /** The delete results */
+  /** The delete results. */
   results: DeleteShareGroupStateResponseDeleteStateResult[];
 }
 
@@ -212,7 +212,7 @@ export function encodeDeleteShareGroupStateResponse(w: Writer, version: number, 
 }
 
 export interface DeleteShareGroupStateResponseDeleteStateResult {
-  /** The topic identifier */
+  /** The topic identifier. */
   topicId: string;
   /** The results for the partitions. */
   partitions: DeleteShareGroupStateResponsePartitionResult[];

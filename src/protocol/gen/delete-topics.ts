@@ -8,9 +8,9 @@ import { ProtocolError, ZERO_UUID } from '../primitives.js';
 
 /** DeleteTopicsRequest (versions 0-6, flexible 4+) */
 export interface DeleteTopicsRequest {
-  /** The name or topic ID of the topic */
+  /** The name or topic ID of the topic. */
   topics: DeleteTopicsRequestDeleteTopicState[];
-  /** The names of the topics to delete */
+  /** The names of the topics to delete. */
   topicNames: string[];
   /** The length of time in milliseconds to wait for the deletions to complete. */
   timeoutMs: number;
@@ -121,9 +121,9 @@ export function encodeDeleteTopicsRequest(w: Writer, version: number, m: DeleteT
 }
 
 export interface DeleteTopicsRequestDeleteTopicState {
-  /** The topic name */
+  /** The topic name. */
   name: string | null;
-  /** The unique topic ID */
+  /** The unique topic ID. */
   topicId: string;
 }
 
@@ -239,9 +239,9 @@ export function encodeDeleteTopicsResponse(w: Writer, version: number, m: Delete
 }
 
 export interface DeleteTopicsResponseDeletableTopicResult {
-  /** The topic name */
+  /** The topic name. */
   name: string | null;
-  /** the unique topic ID */
+  /** The unique topic ID. */
   topicId: string;
   /** The deletion error, or 0 if the deletion succeeded. */
   errorCode: number;

@@ -6,61 +6,73 @@ import { ProtocolError } from '../primitives.js';
 
 // ---------------- DescribeClusterRequest ----------------
 
-/** DescribeClusterRequest (versions 0-1, flexible 0+) */
+/** DescribeClusterRequest (versions 0-2, flexible 0+) */
 export interface DescribeClusterRequest {
   /** Whether to include cluster authorized operations. */
   includeClusterAuthorizedOperations: boolean;
   /** The endpoint type to describe. 1=brokers, 2=controllers. */
   endpointType: number;
+  /** Whether to include fenced brokers when listing brokers. */
+  includeFencedBrokers: boolean;
 }
 
 export interface DescribeClusterRequestInput {
   includeClusterAuthorizedOperations?: boolean;
   endpointType?: number;
+  includeFencedBrokers?: boolean;
 }
 
 export function defaultDescribeClusterRequest(): DescribeClusterRequest {
   return {
     includeClusterAuthorizedOperations: false,
     endpointType: 1,
+    includeFencedBrokers: false,
   };
 }
 
 export function decodeDescribeClusterRequest(r: Reader, version: number): DescribeClusterRequest {
-  if (version < 0 || version > 1) {
+  if (version < 0 || version > 2) {
     throw new ProtocolError(`DescribeClusterRequest: unsupported version ${version}`);
   }
   let f_includeClusterAuthorizedOperations: boolean;
   let f_endpointType: number = 1;
+  let f_includeFencedBrokers: boolean = false;
   f_includeClusterAuthorizedOperations = r.bool();
   if (version >= 1) {
     f_endpointType = r.int8();
+  }
+  if (version >= 2) {
+    f_includeFencedBrokers = r.bool();
   }
   r.skipTaggedFields();
   return {
     includeClusterAuthorizedOperations: f_includeClusterAuthorizedOperations,
     endpointType: f_endpointType,
+    includeFencedBrokers: f_includeFencedBrokers,
   };
 }
 
 export function encodeDescribeClusterRequest(w: Writer, version: number, m: DescribeClusterRequestInput): void {
-  if (version < 0 || version > 1) {
+  if (version < 0 || version > 2) {
     throw new ProtocolError(`DescribeClusterRequest: unsupported version ${version}`);
   }
   w.bool(m.includeClusterAuthorizedOperations ?? false);
   if (version >= 1) {
     w.int8(m.endpointType ?? 1);
   }
+  if (version >= 2) {
+    w.bool(m.includeFencedBrokers ?? false);
+  }
   w.uvarint(0);
 }
 
 // ---------------- DescribeClusterResponse ----------------
 
-/** DescribeClusterResponse (versions 0-1, flexible 0+) */
+/** DescribeClusterResponse (versions 0-2, flexible 0+) */
 export interface DescribeClusterResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** The top-level error code, or 0 if there was no error */
+  /** The top-level error code, or 0 if there was no error. */
   errorCode: number;
   /** The top-level error message, or null if there was no error. */
   errorMessage: string | null;
@@ -68,7 +80,7 @@ export interface DescribeClusterResponse {
   endpointType: number;
   /** The cluster ID that responding broker belongs to. */
   clusterId: string;
-  /** The ID of the controller broker. */
+  /** The ID of the controller. When handled by a controller, returns the current voter leader ID. When handled by a broker, returns a random alive broker ID as a fallback. */
   controllerId: number;
   /** Each broker in the response. */
   brokers: DescribeClusterResponseDescribeClusterBroker[];
@@ -101,7 +113,7 @@ export function defaultDescribeClusterResponse(): DescribeClusterResponse {
 }
 
 export function decodeDescribeClusterResponse(r: Reader, version: number): DescribeClusterResponse {
-  if (version < 0 || version > 1) {
+  if (version < 0 || version > 2) {
     throw new ProtocolError(`DescribeClusterResponse: unsupported version ${version}`);
   }
   let f_throttleTimeMs: number;
@@ -144,7 +156,7 @@ export function decodeDescribeClusterResponse(r: Reader, version: number): Descr
 }
 
 export function encodeDescribeClusterResponse(w: Writer, version: number, m: DescribeClusterResponseInput): void {
-  if (version < 0 || version > 1) {
+  if (version < 0 || version > 2) {
     throw new ProtocolError(`DescribeClusterResponse: unsupported version ${version}`);
   }
   w.int32(m.throttleTimeMs ?? 0);
@@ -180,6 +192,8 @@ export interface DescribeClusterResponseDescribeClusterBroker {
   port: number;
   /** The rack of the broker, or null if it has not been assigned to a rack. */
   rack: string | null;
+  /** Whether the broker is fenced */
+  isFenced: boolean;
 }
 
 export interface DescribeClusterResponseDescribeClusterBrokerInput {
@@ -187,6 +201,7 @@ export interface DescribeClusterResponseDescribeClusterBrokerInput {
   host?: string;
   port?: number;
   rack?: string | null;
+  isFenced?: boolean;
 }
 
 export function defaultDescribeClusterResponseDescribeClusterBroker(): DescribeClusterResponseDescribeClusterBroker {
@@ -195,6 +210,7 @@ export function defaultDescribeClusterResponseDescribeClusterBroker(): DescribeC
     host: '',
     port: 0,
     rack: null,
+    isFenced: false,
   };
 }
 
@@ -203,16 +219,21 @@ export function decodeDescribeClusterResponseDescribeClusterBroker(r: Reader, ve
   let f_host: string;
   let f_port: number;
   let f_rack: string | null;
+  let f_isFenced: boolean = false;
   f_brokerId = r.int32();
   f_host = r.compactString();
   f_port = r.int32();
   f_rack = r.compactNullableString();
+  if (version >= 2) {
+    f_isFenced = r.bool();
+  }
   r.skipTaggedFields();
   return {
     brokerId: f_brokerId,
     host: f_host,
     port: f_port,
     rack: f_rack,
+    isFenced: f_isFenced,
   };
 }
 
@@ -221,5 +242,8 @@ export function encodeDescribeClusterResponseDescribeClusterBroker(w: Writer, ve
   w.compactString(m.host ?? '');
   w.int32(m.port ?? 0);
   w.compactNullableString(m.rack === undefined ? null : m.rack);
+  if (version >= 2) {
+    w.bool(m.isFenced ?? false);
+  }
   w.uvarint(0);
 }

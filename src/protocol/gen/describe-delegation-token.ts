@@ -368,9 +368,9 @@ export function encodeDescribeDelegationTokenResponseDescribedDelegationToken(w:
 }
 
 export interface DescribeDelegationTokenResponseDescribedDelegationTokenRenewer {
-  /** The renewer principal type */
+  /** The renewer principal type. */
   principalType: string;
-  /** The renewer principal name */
+  /** The renewer principal name. */
   principalName: string;
 }
 

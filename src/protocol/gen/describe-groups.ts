@@ -6,9 +6,9 @@ import { ProtocolError, EMPTY_BUFFER } from '../primitives.js';
 
 // ---------------- DescribeGroupsRequest ----------------
 
-/** DescribeGroupsRequest (versions 0-5, flexible 5+) */
+/** DescribeGroupsRequest (versions 0-6, flexible 5+) */
 export interface DescribeGroupsRequest {
-  /** The names of the groups to describe */
+  /** The names of the groups to describe. */
   groups: string[];
   /** Whether to include authorized operations. */
   includeAuthorizedOperations: boolean;
@@ -27,7 +27,7 @@ export function defaultDescribeGroupsRequest(): DescribeGroupsRequest {
 }
 
 export function decodeDescribeGroupsRequest(r: Reader, version: number): DescribeGroupsRequest {
-  if (version < 0 || version > 5) {
+  if (version < 0 || version > 6) {
     throw new ProtocolError(`DescribeGroupsRequest: unsupported version ${version}`);
   }
   let f_groups: string[];
@@ -54,7 +54,7 @@ export function decodeDescribeGroupsRequest(r: Reader, version: number): Describ
 }
 
 export function encodeDescribeGroupsRequest(w: Writer, version: number, m: DescribeGroupsRequestInput): void {
-  if (version < 0 || version > 5) {
+  if (version < 0 || version > 6) {
     throw new ProtocolError(`DescribeGroupsRequest: unsupported version ${version}`);
   }
   {
@@ -91,7 +91,7 @@ export function encodeDescribeGroupsRequest(w: Writer, version: number, m: Descr
 
 // ---------------- DescribeGroupsResponse ----------------
 
-/** DescribeGroupsResponse (versions 0-5, flexible 5+) */
+/** DescribeGroupsResponse (versions 0-6, flexible 5+) */
 export interface DescribeGroupsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
@@ -112,7 +112,7 @@ export function defaultDescribeGroupsResponse(): DescribeGroupsResponse {
 }
 
 export function decodeDescribeGroupsResponse(r: Reader, version: number): DescribeGroupsResponse {
-  if (version < 0 || version > 5) {
+  if (version < 0 || version > 6) {
     throw new ProtocolError(`DescribeGroupsResponse: unsupported version ${version}`);
   }
   let f_throttleTimeMs: number = 0;
@@ -139,7 +139,7 @@ export function decodeDescribeGroupsResponse(r: Reader, version: number): Descri
 }
 
 export function encodeDescribeGroupsResponse(w: Writer, version: number, m: DescribeGroupsResponseInput): void {
-  if (version < 0 || version > 5) {
+  if (version < 0 || version > 6) {
     throw new ProtocolError(`DescribeGroupsResponse: unsupported version ${version}`);
   }
   if (version >= 1) {
@@ -173,6 +173,8 @@ export function encodeDescribeGroupsResponse(w: Writer, version: number, m: Desc
 export interface DescribeGroupsResponseDescribedGroup {
   /** The describe error, or 0 if there was no error. */
   errorCode: number;
+  /** The describe error message, or null if there was no error. */
+  errorMessage: string | null;
   /** The group ID string. */
   groupId: string;
   /** The group state string, or the empty string. */
@@ -189,6 +191,7 @@ export interface DescribeGroupsResponseDescribedGroup {
 
 export interface DescribeGroupsResponseDescribedGroupInput {
   errorCode?: number;
+  errorMessage?: string | null;
   groupId?: string;
   groupState?: string;
   protocolType?: string;
@@ -200,6 +203,7 @@ export interface DescribeGroupsResponseDescribedGroupInput {
 export function defaultDescribeGroupsResponseDescribedGroup(): DescribeGroupsResponseDescribedGroup {
   return {
     errorCode: 0,
+    errorMessage: null,
     groupId: '',
     groupState: '',
     protocolType: '',
@@ -211,6 +215,7 @@ export function defaultDescribeGroupsResponseDescribedGroup(): DescribeGroupsRes
 
 export function decodeDescribeGroupsResponseDescribedGroup(r: Reader, version: number): DescribeGroupsResponseDescribedGroup {
   let f_errorCode: number;
+  let f_errorMessage: string | null = null;
   let f_groupId: string;
   let f_groupState: string;
   let f_protocolType: string;
@@ -218,6 +223,9 @@ export function decodeDescribeGroupsResponseDescribedGroup(r: Reader, version: n
   let f_members: DescribeGroupsResponseDescribedGroupMember[];
   let f_authorizedOperations: number = -2147483648;
   f_errorCode = r.int16();
+  if (version >= 6) {
+    f_errorMessage = r.compactNullableString();
+  }
   f_groupId = (version >= 5 ? r.compactString() : r.string());
   f_groupState = (version >= 5 ? r.compactString() : r.string());
   f_protocolType = (version >= 5 ? r.compactString() : r.string());
@@ -239,6 +247,7 @@ export function decodeDescribeGroupsResponseDescribedGroup(r: Reader, version: n
   }
   return {
     errorCode: f_errorCode,
+    errorMessage: f_errorMessage,
     groupId: f_groupId,
     groupState: f_groupState,
     protocolType: f_protocolType,
@@ -250,6 +259,9 @@ export function decodeDescribeGroupsResponseDescribedGroup(r: Reader, version: n
 
 export function encodeDescribeGroupsResponseDescribedGroup(w: Writer, version: number, m: DescribeGroupsResponseDescribedGroupInput): void {
   w.int16(m.errorCode ?? 0);
+  if (version >= 6) {
+    w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  }
   if (version >= 5) {
     w.compactString(m.groupId ?? '');
   } else {
@@ -299,7 +311,7 @@ export function encodeDescribeGroupsResponseDescribedGroup(w: Writer, version: n
 }
 
 export interface DescribeGroupsResponseDescribedGroupMember {
-  /** The member ID assigned by the group coordinator. */
+  /** The member id. */
   memberId: string;
   /** The unique identifier of the consumer instance provided by end user. */
   groupInstanceId: string | null;

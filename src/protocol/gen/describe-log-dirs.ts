@@ -6,7 +6,7 @@ import { ProtocolError } from '../primitives.js';
 
 // ---------------- DescribeLogDirsRequest ----------------
 
-/** DescribeLogDirsRequest (versions 0-4, flexible 2+) */
+/** DescribeLogDirsRequest (versions 0-5, flexible 2+) */
 export interface DescribeLogDirsRequest {
   /** Each topic that we want to describe log directories for, or null for all topics. */
   topics: DescribeLogDirsRequestDescribableLogDirTopic[] | null;
@@ -23,7 +23,7 @@ export function defaultDescribeLogDirsRequest(): DescribeLogDirsRequest {
 }
 
 export function decodeDescribeLogDirsRequest(r: Reader, version: number): DescribeLogDirsRequest {
-  if (version < 0 || version > 4) {
+  if (version < 0 || version > 5) {
     throw new ProtocolError(`DescribeLogDirsRequest: unsupported version ${version}`);
   }
   let f_topics: DescribeLogDirsRequestDescribableLogDirTopic[] | null;
@@ -45,7 +45,7 @@ export function decodeDescribeLogDirsRequest(r: Reader, version: number): Descri
 }
 
 export function encodeDescribeLogDirsRequest(w: Writer, version: number, m: DescribeLogDirsRequestInput): void {
-  if (version < 0 || version > 4) {
+  if (version < 0 || version > 5) {
     throw new ProtocolError(`DescribeLogDirsRequest: unsupported version ${version}`);
   }
   {
@@ -82,7 +82,7 @@ export function encodeDescribeLogDirsRequest(w: Writer, version: number, m: Desc
 }
 
 export interface DescribeLogDirsRequestDescribableLogDirTopic {
-  /** The topic name */
+  /** The topic name. */
   topic: string;
   /** The partition indexes. */
   partitions: number[];
@@ -155,7 +155,7 @@ export function encodeDescribeLogDirsRequestDescribableLogDirTopic(w: Writer, ve
 
 // ---------------- DescribeLogDirsResponse ----------------
 
-/** DescribeLogDirsResponse (versions 0-4, flexible 2+) */
+/** DescribeLogDirsResponse (versions 0-5, flexible 2+) */
 export interface DescribeLogDirsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
@@ -180,7 +180,7 @@ export function defaultDescribeLogDirsResponse(): DescribeLogDirsResponse {
 }
 
 export function decodeDescribeLogDirsResponse(r: Reader, version: number): DescribeLogDirsResponse {
-  if (version < 0 || version > 4) {
+  if (version < 0 || version > 5) {
     throw new ProtocolError(`DescribeLogDirsResponse: unsupported version ${version}`);
   }
   let f_throttleTimeMs: number;
@@ -210,7 +210,7 @@ export function decodeDescribeLogDirsResponse(r: Reader, version: number): Descr
 }
 
 export function encodeDescribeLogDirsResponse(w: Writer, version: number, m: DescribeLogDirsResponseInput): void {
-  if (version < 0 || version > 4) {
+  if (version < 0 || version > 5) {
     throw new ProtocolError(`DescribeLogDirsResponse: unsupported version ${version}`);
   }
   w.int32(m.throttleTimeMs ?? 0);
@@ -247,12 +247,14 @@ export interface DescribeLogDirsResponseDescribeLogDirsResult {
   errorCode: number;
   /** The absolute log directory path. */
   logDir: string;
-  /** Each topic. */
+  /** The topics. */
   topics: DescribeLogDirsResponseDescribeLogDirsTopic[];
-  /** The total size in bytes of the volume the log directory is in. */
+  /** The total size in bytes of the volume the log directory is in. This value does not include the size of data stored in remote storage. */
   totalBytes: number;
-  /** The usable size in bytes of the volume the log directory is in. */
+  /** The usable size in bytes of the volume the log directory is in. This value does not include the size of data stored in remote storage. */
   usableBytes: number;
+  /** True if this log directory is cordoned. */
+  isCordoned: boolean;
 }
 
 export interface DescribeLogDirsResponseDescribeLogDirsResultInput {
@@ -261,6 +263,7 @@ export interface DescribeLogDirsResponseDescribeLogDirsResultInput {
   topics?: readonly DescribeLogDirsResponseDescribeLogDirsTopicInput[];
   totalBytes?: number;
   usableBytes?: number;
+  isCordoned?: boolean;
 }
 
 export function defaultDescribeLogDirsResponseDescribeLogDirsResult(): DescribeLogDirsResponseDescribeLogDirsResult {
@@ -270,6 +273,7 @@ export function defaultDescribeLogDirsResponseDescribeLogDirsResult(): DescribeL
     topics: [],
     totalBytes: -1,
     usableBytes: -1,
+    isCordoned: false,
   };
 }
 
@@ -279,6 +283,7 @@ export function decodeDescribeLogDirsResponseDescribeLogDirsResult(r: Reader, ve
   let f_topics: DescribeLogDirsResponseDescribeLogDirsTopic[];
   let f_totalBytes: number = -1;
   let f_usableBytes: number = -1;
+  let f_isCordoned: boolean = false;
   f_errorCode = r.int16();
   f_logDir = (version >= 2 ? r.compactString() : r.string());
   {
@@ -294,6 +299,9 @@ export function decodeDescribeLogDirsResponseDescribeLogDirsResult(r: Reader, ve
     f_totalBytes = r.int64();
     f_usableBytes = r.int64();
   }
+  if (version >= 5) {
+    f_isCordoned = r.bool();
+  }
   if (version >= 2) {
     r.skipTaggedFields();
   }
@@ -303,6 +311,7 @@ export function decodeDescribeLogDirsResponseDescribeLogDirsResult(r: Reader, ve
     topics: f_topics,
     totalBytes: f_totalBytes,
     usableBytes: f_usableBytes,
+    isCordoned: f_isCordoned,
   };
 }
 
@@ -337,6 +346,9 @@ export function encodeDescribeLogDirsResponseDescribeLogDirsResult(w: Writer, ve
     w.int64(m.totalBytes ?? -1);
     w.int64(m.usableBytes ?? -1);
   }
+  if (version >= 5) {
+    w.bool(m.isCordoned ?? false);
+  }
   if (version >= 2) {
     w.uvarint(0);
   }
@@ -345,6 +357,7 @@ export function encodeDescribeLogDirsResponseDescribeLogDirsResult(w: Writer, ve
 export interface DescribeLogDirsResponseDescribeLogDirsTopic {
   /** The topic name. */
   name: string;
+  /** The partitions. */
   partitions: DescribeLogDirsResponseDescribeLogDirsPartition[];
 }
 
@@ -418,7 +431,7 @@ export interface DescribeLogDirsResponseDescribeLogDirsPartition {
   partitionIndex: number;
   /** The size of the log segments in this partition in bytes. */
   partitionSize: number;
-  /** The lag of the log's LEO w.r.t. partition's HW (if it is the current log for the partition) or current replica's LEO (if it is the future log for the partition) */
+  /** The lag of the log's LEO w.r.t. partition's HW (if it is the current log for the partition) or current replica's LEO (if it is the future log for the partition). */
   offsetLag: number;
   /** True if this log is created by AlterReplicaLogDirsRequest and will replace the current log of the replica in the future. */
   isFutureKey: boolean;

@@ -8,6 +8,7 @@ import { ProtocolError } from '../primitives.js';
 
 /** DescribeProducersRequest (versions 0, flexible 0+) */
 export interface DescribeProducersRequest {
+  /** The topics to list producers for. */
   topics: DescribeProducersRequestTopicRequest[];
 }
 
@@ -182,7 +183,7 @@ export function encodeDescribeProducersResponse(w: Writer, version: number, m: D
 }
 
 export interface DescribeProducersResponseTopicResponse {
-  /** The topic name */
+  /** The topic name. */
   name: string;
   /** Each partition in the response. */
   partitions: DescribeProducersResponsePartitionResponse[];
@@ -242,8 +243,9 @@ export interface DescribeProducersResponsePartitionResponse {
   partitionIndex: number;
   /** The partition error code, or 0 if there was no error. */
   errorCode: number;
-  /** The partition error message, which may be null if no additional details are available */
+  /** The partition error message, which may be null if no additional details are available. */
   errorMessage: string | null;
+  /** The active producers for the partition. */
   activeProducers: DescribeProducersResponseProducerState[];
 }
 
@@ -309,11 +311,17 @@ export function encodeDescribeProducersResponsePartitionResponse(w: Writer, vers
 }
 
 export interface DescribeProducersResponseProducerState {
+  /** The producer id. */
   producerId: number;
+  /** The producer epoch. */
   producerEpoch: number;
+  /** The last sequence number sent by the producer. */
   lastSequence: number;
+  /** The last timestamp sent by the producer. */
   lastTimestamp: number;
+  /** The current epoch of the producer group. */
   coordinatorEpoch: number;
+  /** The current transaction start offset of the producer. */
   currentTxnStartOffset: number;
 }
 

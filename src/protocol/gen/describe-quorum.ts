@@ -8,6 +8,7 @@ import { ProtocolError, ZERO_UUID } from '../primitives.js';
 
 /** DescribeQuorumRequest (versions 0-2, flexible 0+) */
 export interface DescribeQuorumRequest {
+  /** The topics to describe. */
   topics: DescribeQuorumRequestTopicData[];
 }
 
@@ -63,6 +64,7 @@ export function encodeDescribeQuorumRequest(w: Writer, version: number, m: Descr
 export interface DescribeQuorumRequestTopicData {
   /** The topic name. */
   topicName: string;
+  /** The partitions to describe. */
   partitions: DescribeQuorumRequestPartitionData[];
 }
 
@@ -152,7 +154,9 @@ export interface DescribeQuorumResponse {
   errorCode: number;
   /** The error message, or null if there was no error. */
   errorMessage: string | null;
+  /** The response from the describe quorum API. */
   topics: DescribeQuorumResponseTopicData[];
+  /** The nodes in the quorum. */
   nodes: DescribeQuorumResponseNode[];
 }
 
@@ -253,6 +257,7 @@ export function encodeDescribeQuorumResponse(w: Writer, version: number, m: Desc
 export interface DescribeQuorumResponseTopicData {
   /** The topic name. */
   topicName: string;
+  /** The partition data. */
   partitions: DescribeQuorumResponsePartitionData[];
 }
 
@@ -308,15 +313,19 @@ export function encodeDescribeQuorumResponseTopicData(w: Writer, version: number
 export interface DescribeQuorumResponsePartitionData {
   /** The partition index. */
   partitionIndex: number;
+  /** The partition error code. */
   errorCode: number;
   /** The error message, or null if there was no error. */
   errorMessage: string | null;
   /** The ID of the current leader or -1 if the leader is unknown. */
   leaderId: number;
-  /** The latest known leader epoch */
+  /** The latest known leader epoch. */
   leaderEpoch: number;
+  /** The high water mark. */
   highWatermark: number;
+  /** The current voters of the partition. */
   currentVoters: DescribeQuorumResponseReplicaState[];
+  /** The observers of the partition. */
   observers: DescribeQuorumResponseReplicaState[];
 }
 
@@ -429,13 +438,15 @@ export function encodeDescribeQuorumResponsePartitionData(w: Writer, version: nu
 }
 
 export interface DescribeQuorumResponseReplicaState {
+  /** The ID of the replica. */
   replicaId: number;
+  /** The replica directory ID of the replica. */
   replicaDirectoryId: string;
-  /** The last known log end offset of the follower or -1 if it is unknown */
+  /** The last known log end offset of the follower or -1 if it is unknown. */
   logEndOffset: number;
-  /** The last known leader wall clock time time when a follower fetched from the leader. This is reported as -1 both for the current leader or if it is unknown for a voter */
+  /** The last known leader wall clock time time when a follower fetched from the leader. This is reported as -1 both for the current leader or if it is unknown for a voter. */
   lastFetchTimestamp: number;
-  /** The leader wall clock append time of the offset for which the follower made the most recent fetch request. This is reported as the current time for the leader and -1 if unknown for a voter */
+  /** The leader wall clock append time of the offset for which the follower made the most recent fetch request. This is reported as the current time for the leader and -1 if unknown for a voter. */
   lastCaughtUpTimestamp: number;
 }
 
@@ -496,9 +507,9 @@ export function encodeDescribeQuorumResponseReplicaState(w: Writer, version: num
 }
 
 export interface DescribeQuorumResponseNode {
-  /** The ID of the associated node */
+  /** The ID of the associated node. */
   nodeId: number;
-  /** The listeners of this controller */
+  /** The listeners of this controller. */
   listeners: DescribeQuorumResponseListener[];
 }
 
@@ -552,11 +563,11 @@ export function encodeDescribeQuorumResponseNode(w: Writer, version: number, m: 
 }
 
 export interface DescribeQuorumResponseListener {
-  /** The name of the endpoint */
+  /** The name of the endpoint. */
   name: string;
-  /** The hostname */
+  /** The hostname. */
   host: string;
-  /** The port */
+  /** The port. */
   port: number;
 }
 

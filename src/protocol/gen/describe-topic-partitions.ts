@@ -86,7 +86,7 @@ export function encodeDescribeTopicPartitionsRequest(w: Writer, version: number,
 }
 
 export interface DescribeTopicPartitionsRequestTopicRequest {
-  /** The topic name */
+  /** The topic name. */
   name: string;
 }
 
@@ -115,9 +115,9 @@ export function encodeDescribeTopicPartitionsRequestTopicRequest(w: Writer, vers
 }
 
 export interface DescribeTopicPartitionsRequestCursor {
-  /** The name for the first topic to process */
+  /** The name for the first topic to process. */
   topicName: string;
-  /** The partition index to start with */
+  /** The partition index to start with. */
   partitionIndex: number;
 }
 
@@ -509,9 +509,9 @@ export function encodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResp
 }
 
 export interface DescribeTopicPartitionsResponseCursor {
-  /** The name for the first topic to process */
+  /** The name for the first topic to process. */
   topicName: string;
-  /** The partition index to start with */
+  /** The partition index to start with. */
   partitionIndex: number;
 }
 

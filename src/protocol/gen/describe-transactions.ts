@@ -67,6 +67,7 @@ export function encodeDescribeTransactionsRequest(w: Writer, version: number, m:
 export interface DescribeTransactionsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
+  /** The current state of the transaction. */
   transactionStates: DescribeTransactionsResponseTransactionState[];
 }
 
@@ -126,12 +127,19 @@ export function encodeDescribeTransactionsResponse(w: Writer, version: number, m
 }
 
 export interface DescribeTransactionsResponseTransactionState {
+  /** The error code. */
   errorCode: number;
+  /** The transactional id. */
   transactionalId: string;
+  /** The current transaction state of the producer. */
   transactionState: string;
+  /** The timeout in milliseconds for the transaction. */
   transactionTimeoutMs: number;
+  /** The start time of the transaction in milliseconds. */
   transactionStartTimeMs: number;
+  /** The current producer id associated with the transaction. */
   producerId: number;
+  /** The current epoch associated with the producer id. */
   producerEpoch: number;
   /** The set of partitions included in the current transaction (if active). When a transaction is preparing to commit or abort, this will include only partitions which do not have markers. */
   topics: DescribeTransactionsResponseTopicData[];
@@ -223,7 +231,9 @@ export function encodeDescribeTransactionsResponseTransactionState(w: Writer, ve
 }
 
 export interface DescribeTransactionsResponseTopicData {
+  /** The topic name. */
   topic: string;
+  /** The partition ids included in the current transaction. */
   partitions: number[];
 }
 

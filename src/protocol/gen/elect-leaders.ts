@@ -263,9 +263,9 @@ export function encodeElectLeadersResponse(w: Writer, version: number, m: ElectL
 }
 
 export interface ElectLeadersResponseReplicaElectionResult {
-  /** The topic name */
+  /** The topic name. */
   topic: string;
-  /** The results for each partition */
+  /** The results for each partition. */
   partitionResult: ElectLeadersResponsePartitionResult[];
 }
 
@@ -335,7 +335,7 @@ export function encodeElectLeadersResponseReplicaElectionResult(w: Writer, versi
 }
 
 export interface ElectLeadersResponsePartitionResult {
-  /** The partition id */
+  /** The partition id. */
   partitionId: number;
   /** The result error, or zero if there was no error. */
   errorCode: number;

@@ -8,9 +8,11 @@ import { Writer, ProtocolError, ZERO_UUID } from '../primitives.js';
 
 /** EndQuorumEpochRequest (versions 0-1, flexible 1+) */
 export interface EndQuorumEpochRequest {
+  /** The cluster id. */
   clusterId: string | null;
+  /** The topics. */
   topics: EndQuorumEpochRequestTopicData[];
-  /** Endpoints for the leader */
+  /** Endpoints for the leader. */
   leaderEndpoints: EndQuorumEpochRequestLeaderEndpoint[];
 }
 
@@ -117,6 +119,7 @@ export function encodeEndQuorumEpochRequest(w: Writer, version: number, m: EndQu
 export interface EndQuorumEpochRequestTopicData {
   /** The topic name. */
   topicName: string;
+  /** The partitions. */
   partitions: EndQuorumEpochRequestPartitionData[];
 }
 
@@ -188,13 +191,13 @@ export function encodeEndQuorumEpochRequestTopicData(w: Writer, version: number,
 export interface EndQuorumEpochRequestPartitionData {
   /** The partition index. */
   partitionIndex: number;
-  /** The current leader ID that is resigning */
+  /** The current leader ID that is resigning. */
   leaderId: number;
-  /** The current epoch */
+  /** The current epoch. */
   leaderEpoch: number;
-  /** A sorted list of preferred successors to start the election */
+  /** A sorted list of preferred successors to start the election. */
   preferredSuccessors: number[];
-  /** A sorted list of preferred candidates to start the election */
+  /** A sorted list of preferred candidates to start the election. */
   preferredCandidates: EndQuorumEpochRequestReplicaInfo[];
 }
 
@@ -297,7 +300,9 @@ export function encodeEndQuorumEpochRequestPartitionData(w: Writer, version: num
 }
 
 export interface EndQuorumEpochRequestReplicaInfo {
+  /** The ID of the candidate replica. */
   candidateId: number;
+  /** The directory ID of the candidate replica. */
   candidateDirectoryId: string;
 }
 
@@ -332,11 +337,11 @@ export function encodeEndQuorumEpochRequestReplicaInfo(w: Writer, version: numbe
 }
 
 export interface EndQuorumEpochRequestLeaderEndpoint {
-  /** The name of the endpoint */
+  /** The name of the endpoint. */
   name: string;
-  /** The node's hostname */
+  /** The node's hostname. */
   host: string;
-  /** The node's port */
+  /** The node's port. */
   port: number;
 }
 
@@ -382,8 +387,9 @@ export function encodeEndQuorumEpochRequestLeaderEndpoint(w: Writer, version: nu
 export interface EndQuorumEpochResponse {
   /** The top level error code. */
   errorCode: number;
+  /** The topic data. */
   topics: EndQuorumEpochResponseTopicData[];
-  /** Endpoints for all leaders enumerated in PartitionData */
+  /** Endpoints for all leaders enumerated in PartitionData. */
   nodeEndpoints: EndQuorumEpochResponseNodeEndpoint[];
 }
 
@@ -508,6 +514,7 @@ export function encodeEndQuorumEpochResponse(w: Writer, version: number, m: EndQ
 export interface EndQuorumEpochResponseTopicData {
   /** The topic name. */
   topicName: string;
+  /** The partition data. */
   partitions: EndQuorumEpochResponsePartitionData[];
 }
 
@@ -579,10 +586,11 @@ export function encodeEndQuorumEpochResponseTopicData(w: Writer, version: number
 export interface EndQuorumEpochResponsePartitionData {
   /** The partition index. */
   partitionIndex: number;
+  /** The partition level error code. */
   errorCode: number;
   /** The ID of the current leader or -1 if the leader is unknown. */
   leaderId: number;
-  /** The latest known leader epoch */
+  /** The latest known leader epoch. */
   leaderEpoch: number;
 }
 
@@ -633,11 +641,11 @@ export function encodeEndQuorumEpochResponsePartitionData(w: Writer, version: nu
 }
 
 export interface EndQuorumEpochResponseNodeEndpoint {
-  /** The ID of the associated node */
+  /** The ID of the associated node. */
   nodeId: number;
-  /** The node's hostname */
+  /** The node's hostname. */
   host: string;
-  /** The node's port */
+  /** The node's port. */
   port: number;
 }
 

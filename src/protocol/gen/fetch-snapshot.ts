@@ -8,13 +8,13 @@ import { Writer, ProtocolError, ZERO_UUID } from '../primitives.js';
 
 /** FetchSnapshotRequest (versions 0-1, flexible 0+) */
 export interface FetchSnapshotRequest {
-  /** The clusterId if known, this is used to validate metadata fetches prior to broker registration */
+  /** The clusterId if known, this is used to validate metadata fetches prior to broker registration. */
   clusterId: string | null;
-  /** The broker ID of the follower */
+  /** The broker ID of the follower. */
   replicaId: number;
-  /** The maximum bytes to fetch from all of the snapshots */
+  /** The maximum bytes to fetch from all of the snapshots. */
   maxBytes: number;
-  /** The topics to fetch */
+  /** The topics to fetch. */
   topics: FetchSnapshotRequestTopicSnapshot[];
 }
 
@@ -112,9 +112,9 @@ export function encodeFetchSnapshotRequest(w: Writer, version: number, m: FetchS
 }
 
 export interface FetchSnapshotRequestTopicSnapshot {
-  /** The name of the topic to fetch */
+  /** The name of the topic to fetch. */
   name: string;
-  /** The partitions to fetch */
+  /** The partitions to fetch. */
   partitions: FetchSnapshotRequestPartitionSnapshot[];
 }
 
@@ -168,15 +168,15 @@ export function encodeFetchSnapshotRequestTopicSnapshot(w: Writer, version: numb
 }
 
 export interface FetchSnapshotRequestPartitionSnapshot {
-  /** The partition index */
+  /** The partition index. */
   partition: number;
-  /** The current leader epoch of the partition, -1 for unknown leader epoch */
+  /** The current leader epoch of the partition, -1 for unknown leader epoch. */
   currentLeaderEpoch: number;
-  /** The snapshot endOffset and epoch to fetch */
+  /** The snapshot endOffset and epoch to fetch. */
   snapshotId: FetchSnapshotRequestSnapshotId;
-  /** The byte position within the snapshot to start fetching from */
+  /** The byte position within the snapshot to start fetching from. */
   position: number;
-  /** The directory id of the follower fetching */
+  /** The directory id of the follower fetching. */
   replicaDirectoryId: string;
 }
 
@@ -257,7 +257,9 @@ export function encodeFetchSnapshotRequestPartitionSnapshot(w: Writer, version: 
 }
 
 export interface FetchSnapshotRequestSnapshotId {
+  /** The end offset of the snapshot. */
   endOffset: number;
+  /** The epoch of the snapshot. */
   epoch: number;
 }
 
@@ -301,7 +303,7 @@ export interface FetchSnapshotResponse {
   errorCode: number;
   /** The topics to fetch. */
   topics: FetchSnapshotResponseTopicSnapshot[];
-  /** Endpoints for all current-leaders enumerated in PartitionSnapshot */
+  /** Endpoints for all current-leaders enumerated in PartitionSnapshot. */
   nodeEndpoints: FetchSnapshotResponseNodeEndpoint[];
 }
 
@@ -482,14 +484,15 @@ export interface FetchSnapshotResponsePartitionSnapshot {
   index: number;
   /** The error code, or 0 if there was no fetch error. */
   errorCode: number;
-  /** The snapshot endOffset and epoch fetched */
+  /** The snapshot endOffset and epoch fetched. */
   snapshotId: FetchSnapshotResponseSnapshotId;
+  /** The leader of the partition at the time of the snapshot. */
   currentLeader: FetchSnapshotResponseLeaderIdAndEpoch;
   /** The total size of the snapshot. */
   size: number;
   /** The starting byte position within the snapshot included in the Bytes field. */
   position: number;
-  /** Snapshot data in records format which may not be aligned on an offset boundary */
+  /** Snapshot data in records format which may not be aligned on an offset boundary. */
   unalignedRecords: Buffer | null;
 }
 
@@ -580,7 +583,9 @@ export function encodeFetchSnapshotResponsePartitionSnapshot(w: Writer, version:
 }
 
 export interface FetchSnapshotResponseSnapshotId {
+  /** The snapshot end offset. */
   endOffset: number;
+  /** The snapshot epoch. */
   epoch: number;
 }
 
@@ -617,7 +622,7 @@ export function encodeFetchSnapshotResponseSnapshotId(w: Writer, version: number
 export interface FetchSnapshotResponseLeaderIdAndEpoch {
   /** The ID of the current leader or -1 if the leader is unknown. */
   leaderId: number;
-  /** The latest known leader epoch */
+  /** The latest known leader epoch. */
   leaderEpoch: number;
 }
 
@@ -652,11 +657,11 @@ export function encodeFetchSnapshotResponseLeaderIdAndEpoch(w: Writer, version: 
 }
 
 export interface FetchSnapshotResponseNodeEndpoint {
-  /** The ID of the associated node */
+  /** The ID of the associated node. */
   nodeId: number;
-  /** The node's hostname */
+  /** The node's hostname. */
   host: string;
-  /** The node's port */
+  /** The node's port. */
   port: number;
 }
 

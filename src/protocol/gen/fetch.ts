@@ -6,12 +6,13 @@ import { Writer, ProtocolError, ZERO_UUID } from '../primitives.js';
 
 // ---------------- FetchRequest ----------------
 
-/** FetchRequest (versions 0-17, flexible 12+) */
+/** FetchRequest (versions 0-18, flexible 12+) */
 export interface FetchRequest {
   /** The clusterId if known. This is used to validate metadata fetches prior to broker registration. */
   clusterId: string | null;
   /** The broker ID of the follower, of -1 if this request is from a consumer. */
   replicaId: number;
+  /** The state of the replica in the follower. */
   replicaState: FetchRequestReplicaState;
   /** The maximum time in milliseconds to wait for the response. */
   maxWaitMs: number;
@@ -19,7 +20,7 @@ export interface FetchRequest {
   minBytes: number;
   /** The maximum bytes to fetch. See KIP-74 for cases where this limit may not be honored. */
   maxBytes: number;
-  /** This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which allows consumers to discard ABORTED transactional records */
+  /** This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which allows consumers to discard ABORTED transactional records. */
   isolationLevel: number;
   /** The fetch session ID. */
   sessionId: number;
@@ -29,7 +30,7 @@ export interface FetchRequest {
   topics: FetchRequestFetchTopic[];
   /** In an incremental fetch request, the partitions to remove. */
   forgottenTopicsData: FetchRequestForgottenTopic[];
-  /** Rack ID of the consumer making this request */
+  /** Rack ID of the consumer making this request. */
   rackId: string;
 }
 
@@ -66,7 +67,7 @@ export function defaultFetchRequest(): FetchRequest {
 }
 
 export function decodeFetchRequest(r: Reader, version: number): FetchRequest {
-  if (version < 0 || version > 17) {
+  if (version < 0 || version > 18) {
     throw new ProtocolError(`FetchRequest: unsupported version ${version}`);
   }
   let f_clusterId: string | null = null;
@@ -163,7 +164,7 @@ export function decodeFetchRequest(r: Reader, version: number): FetchRequest {
 }
 
 export function encodeFetchRequest(w: Writer, version: number, m: FetchRequestInput): void {
-  if (version < 0 || version > 17) {
+  if (version < 0 || version > 18) {
     throw new ProtocolError(`FetchRequest: unsupported version ${version}`);
   }
   if (version <= 14) {
@@ -296,7 +297,7 @@ export function encodeFetchRequestReplicaState(w: Writer, version: number, m: Fe
 export interface FetchRequestFetchTopic {
   /** The name of the topic to fetch. */
   topic: string;
-  /** The unique topic ID */
+  /** The unique topic ID. */
   topicId: string;
   /** The partitions to fetch. */
   partitions: FetchRequestFetchPartition[];
@@ -388,14 +389,16 @@ export interface FetchRequestFetchPartition {
   currentLeaderEpoch: number;
   /** The message offset. */
   fetchOffset: number;
-  /** The epoch of the last fetched record or -1 if there is none */
+  /** The epoch of the last fetched record or -1 if there is none. */
   lastFetchedEpoch: number;
   /** The earliest available offset of the follower replica. The field is only used when the request is sent by the follower. */
   logStartOffset: number;
   /** The maximum bytes to fetch from this partition. See KIP-74 for cases where this limit may not be honored. */
   partitionMaxBytes: number;
-  /** The directory id of the follower fetching */
+  /** The directory id of the follower fetching. */
   replicaDirectoryId: string;
+  /** The high-watermark known by the replica. -1 if the high-watermark is not known and 9223372036854775807 if the feature is not supported. */
+  highWatermark: number;
 }
 
 export interface FetchRequestFetchPartitionInput {
@@ -406,6 +409,7 @@ export interface FetchRequestFetchPartitionInput {
   logStartOffset?: number;
   partitionMaxBytes?: number;
   replicaDirectoryId?: string;
+  highWatermark?: number;
 }
 
 export function defaultFetchRequestFetchPartition(): FetchRequestFetchPartition {
@@ -417,6 +421,7 @@ export function defaultFetchRequestFetchPartition(): FetchRequestFetchPartition 
     logStartOffset: -1,
     partitionMaxBytes: 0,
     replicaDirectoryId: ZERO_UUID,
+    highWatermark: 9223372036854775807,
   };
 }
 
@@ -428,6 +433,7 @@ export function decodeFetchRequestFetchPartition(r: Reader, version: number): Fe
   let f_logStartOffset: number = -1;
   let f_partitionMaxBytes: number;
   let f_replicaDirectoryId: string = ZERO_UUID;
+  let f_highWatermark: number = 9223372036854775807;
   f_partition = r.int32();
   if (version >= 9) {
     f_currentLeaderEpoch = r.int32();
@@ -455,6 +461,13 @@ export function decodeFetchRequestFetchPartition(r: Reader, version: number): Fe
             r.skip(size);
           }
           break;
+        case 1:
+          if (version >= 18) {
+            f_highWatermark = r.int64();
+          } else {
+            r.skip(size);
+          }
+          break;
         default:
           r.skip(size);
       }
@@ -472,6 +485,7 @@ export function decodeFetchRequestFetchPartition(r: Reader, version: number): Fe
     logStartOffset: f_logStartOffset,
     partitionMaxBytes: f_partitionMaxBytes,
     replicaDirectoryId: f_replicaDirectoryId,
+    highWatermark: f_highWatermark,
   };
 }
 
@@ -493,11 +507,19 @@ export function encodeFetchRequestFetchPartition(w: Writer, version: number, m: 
     const t0 = m.replicaDirectoryId;
     const h0 = (version >= 17) && t0 !== undefined && t0 !== ZERO_UUID;
     if (h0) nt++;
+    const t1 = m.highWatermark;
+    const h1 = (version >= 18) && t1 !== undefined && t1 !== 9223372036854775807;
+    if (h1) nt++;
     w.uvarint(nt);
     if (h0) {
       w.uvarint(0);
       w.uvarint(16);
       w.uuid(t0 ?? ZERO_UUID);
+    }
+    if (h1) {
+      w.uvarint(1);
+      w.uvarint(8);
+      w.int64(t1 ?? 9223372036854775807);
     }
   }
 }
@@ -505,7 +527,7 @@ export function encodeFetchRequestFetchPartition(w: Writer, version: number, m: 
 export interface FetchRequestForgottenTopic {
   /** The topic name. */
   topic: string;
-  /** The unique topic ID */
+  /** The unique topic ID. */
   topicId: string;
   /** The partitions indexes to forget. */
   partitions: number[];
@@ -597,7 +619,7 @@ export function isDefaultFetchRequestReplicaState(m: FetchRequestReplicaStateInp
 
 // ---------------- FetchResponse ----------------
 
-/** FetchResponse (versions 0-17, flexible 12+) */
+/** FetchResponse (versions 0-18, flexible 12+) */
 export interface FetchResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
@@ -630,7 +652,7 @@ export function defaultFetchResponse(): FetchResponse {
 }
 
 export function decodeFetchResponse(r: Reader, version: number): FetchResponse {
-  if (version < 0 || version > 17) {
+  if (version < 0 || version > 18) {
     throw new ProtocolError(`FetchResponse: unsupported version ${version}`);
   }
   let f_throttleTimeMs: number = 0;
@@ -696,7 +718,7 @@ export function decodeFetchResponse(r: Reader, version: number): FetchResponse {
 }
 
 export function encodeFetchResponse(w: Writer, version: number, m: FetchResponseInput): void {
-  if (version < 0 || version > 17) {
+  if (version < 0 || version > 18) {
     throw new ProtocolError(`FetchResponse: unsupported version ${version}`);
   }
   if (version >= 1) {
@@ -756,7 +778,7 @@ export function encodeFetchResponse(w: Writer, version: number, m: FetchResponse
 export interface FetchResponseFetchableTopicResponse {
   /** The topic name. */
   topic: string;
-  /** The unique topic ID */
+  /** The unique topic ID. */
   topicId: string;
   /** The topic partitions. */
   partitions: FetchResponsePartitionData[];
@@ -848,18 +870,19 @@ export interface FetchResponsePartitionData {
   errorCode: number;
   /** The current high water mark. */
   highWatermark: number;
-  /** The last stable offset (or LSO) of the partition. This is the last offset such that the state of all transactional records prior to this offset have been decided (ABORTED or COMMITTED) */
+  /** The last stable offset (or LSO) of the partition. This is the last offset such that the state of all transactional records prior to this offset have been decided (ABORTED or COMMITTED). */
   lastStableOffset: number;
   /** The current log start offset. */
   logStartOffset: number;
-  /** In case divergence is detected based on the `LastFetchedEpoch` and `FetchOffset` in the request, this field indicates the largest epoch and its end offset such that subsequent records are known to diverge */
+  /** In case divergence is detected based on the `LastFetchedEpoch` and `FetchOffset` in the request, this field indicates the largest epoch and its end offset such that subsequent records are known to diverge. */
   divergingEpoch: FetchResponseEpochEndOffset;
+  /** The current leader of the partition. */
   currentLeader: FetchResponseLeaderIdAndEpoch;
   /** In the case of fetching an offset less than the LogStartOffset, this is the end offset and epoch that should be used in the FetchSnapshot request. */
   snapshotId: FetchResponseSnapshotId;
   /** The aborted transactions. */
   abortedTransactions: FetchResponseAbortedTransaction[] | null;
-  /** The preferred read replica for the consumer to use on its next fetch request */
+  /** The preferred read replica for the consumer to use on its next fetch request. */
   preferredReadReplica: number;
   /** The record data. */
   records: Buffer | null;
@@ -1053,7 +1076,9 @@ export function encodeFetchResponsePartitionData(w: Writer, version: number, m: 
 }
 
 export interface FetchResponseEpochEndOffset {
+  /** The largest epoch. */
   epoch: number;
+  /** The end offset of the epoch. */
   endOffset: number;
 }
 
@@ -1090,7 +1115,7 @@ export function encodeFetchResponseEpochEndOffset(w: Writer, version: number, m:
 export interface FetchResponseLeaderIdAndEpoch {
   /** The ID of the current leader or -1 if the leader is unknown. */
   leaderId: number;
-  /** The latest known leader epoch */
+  /** The latest known leader epoch. */
   leaderEpoch: number;
 }
 
@@ -1125,7 +1150,9 @@ export function encodeFetchResponseLeaderIdAndEpoch(w: Writer, version: number, 
 }
 
 export interface FetchResponseSnapshotId {
+  /** The end offset of the epoch. */
   endOffset: number;
+  /** The largest epoch. */
   epoch: number;
 }
 

@@ -10,7 +10,7 @@ import { ProtocolError } from '../primitives.js';
 export interface FindCoordinatorRequest {
   /** The coordinator key. */
   key: string;
-  /** The coordinator key type. (Group, transaction, etc.) */
+  /** The coordinator key type. (group, transaction, share). */
   keyType: number;
   /** The coordinator keys. */
   coordinatorKeys: string[];
@@ -113,7 +113,7 @@ export interface FindCoordinatorResponse {
   host: string;
   /** The port. */
   port: number;
-  /** Each coordinator result in the response */
+  /** Each coordinator result in the response. */
   coordinators: FindCoordinatorResponseCoordinator[];
 }
 

@@ -4,10 +4,6 @@ import { decodeProduceRequest, encodeProduceRequest, decodeProduceResponse, enco
 import { decodeFetchRequest, encodeFetchRequest, decodeFetchResponse, encodeFetchResponse } from './fetch.js';
 import { decodeListOffsetsRequest, encodeListOffsetsRequest, decodeListOffsetsResponse, encodeListOffsetsResponse } from './list-offsets.js';
 import { decodeMetadataRequest, encodeMetadataRequest, decodeMetadataResponse, encodeMetadataResponse } from './metadata.js';
-import { decodeLeaderAndIsrRequest, encodeLeaderAndIsrRequest, decodeLeaderAndIsrResponse, encodeLeaderAndIsrResponse } from './leader-and-isr.js';
-import { decodeStopReplicaRequest, encodeStopReplicaRequest, decodeStopReplicaResponse, encodeStopReplicaResponse } from './stop-replica.js';
-import { decodeUpdateMetadataRequest, encodeUpdateMetadataRequest, decodeUpdateMetadataResponse, encodeUpdateMetadataResponse } from './update-metadata.js';
-import { decodeControlledShutdownRequest, encodeControlledShutdownRequest, decodeControlledShutdownResponse, encodeControlledShutdownResponse } from './controlled-shutdown.js';
 import { decodeOffsetCommitRequest, encodeOffsetCommitRequest, decodeOffsetCommitResponse, encodeOffsetCommitResponse } from './offset-commit.js';
 import { decodeOffsetFetchRequest, encodeOffsetFetchRequest, decodeOffsetFetchResponse, encodeOffsetFetchResponse } from './offset-fetch.js';
 import { decodeFindCoordinatorRequest, encodeFindCoordinatorRequest, decodeFindCoordinatorResponse, encodeFindCoordinatorResponse } from './find-coordinator.js';
@@ -74,7 +70,7 @@ import { decodeControllerRegistrationRequest, encodeControllerRegistrationReques
 import { decodeGetTelemetrySubscriptionsRequest, encodeGetTelemetrySubscriptionsRequest, decodeGetTelemetrySubscriptionsResponse, encodeGetTelemetrySubscriptionsResponse } from './get-telemetry-subscriptions.js';
 import { decodePushTelemetryRequest, encodePushTelemetryRequest, decodePushTelemetryResponse, encodePushTelemetryResponse } from './push-telemetry.js';
 import { decodeAssignReplicasToDirsRequest, encodeAssignReplicasToDirsRequest, decodeAssignReplicasToDirsResponse, encodeAssignReplicasToDirsResponse } from './assign-replicas-to-dirs.js';
-import { decodeListClientMetricsResourcesRequest, encodeListClientMetricsResourcesRequest, decodeListClientMetricsResourcesResponse, encodeListClientMetricsResourcesResponse } from './list-client-metrics-resources.js';
+import { decodeListConfigResourcesRequest, encodeListConfigResourcesRequest, decodeListConfigResourcesResponse, encodeListConfigResourcesResponse } from './list-config-resources.js';
 import { decodeDescribeTopicPartitionsRequest, encodeDescribeTopicPartitionsRequest, decodeDescribeTopicPartitionsResponse, encodeDescribeTopicPartitionsResponse } from './describe-topic-partitions.js';
 import { decodeShareGroupHeartbeatRequest, encodeShareGroupHeartbeatRequest, decodeShareGroupHeartbeatResponse, encodeShareGroupHeartbeatResponse } from './share-group-heartbeat.js';
 import { decodeShareGroupDescribeRequest, encodeShareGroupDescribeRequest, decodeShareGroupDescribeResponse, encodeShareGroupDescribeResponse } from './share-group-describe.js';
@@ -88,6 +84,12 @@ import { decodeReadShareGroupStateRequest, encodeReadShareGroupStateRequest, dec
 import { decodeWriteShareGroupStateRequest, encodeWriteShareGroupStateRequest, decodeWriteShareGroupStateResponse, encodeWriteShareGroupStateResponse } from './write-share-group-state.js';
 import { decodeDeleteShareGroupStateRequest, encodeDeleteShareGroupStateRequest, decodeDeleteShareGroupStateResponse, encodeDeleteShareGroupStateResponse } from './delete-share-group-state.js';
 import { decodeReadShareGroupStateSummaryRequest, encodeReadShareGroupStateSummaryRequest, decodeReadShareGroupStateSummaryResponse, encodeReadShareGroupStateSummaryResponse } from './read-share-group-state-summary.js';
+import { decodeStreamsGroupHeartbeatRequest, encodeStreamsGroupHeartbeatRequest, decodeStreamsGroupHeartbeatResponse, encodeStreamsGroupHeartbeatResponse } from './streams-group-heartbeat.js';
+import { decodeStreamsGroupDescribeRequest, encodeStreamsGroupDescribeRequest, decodeStreamsGroupDescribeResponse, encodeStreamsGroupDescribeResponse } from './streams-group-describe.js';
+import { decodeDescribeShareGroupOffsetsRequest, encodeDescribeShareGroupOffsetsRequest, decodeDescribeShareGroupOffsetsResponse, encodeDescribeShareGroupOffsetsResponse } from './describe-share-group-offsets.js';
+import { decodeAlterShareGroupOffsetsRequest, encodeAlterShareGroupOffsetsRequest, decodeAlterShareGroupOffsetsResponse, encodeAlterShareGroupOffsetsResponse } from './alter-share-group-offsets.js';
+import { decodeDeleteShareGroupOffsetsRequest, encodeDeleteShareGroupOffsetsRequest, decodeDeleteShareGroupOffsetsResponse, encodeDeleteShareGroupOffsetsResponse } from './delete-share-group-offsets.js';
+import { decodeStreamsGroupTopologyDescriptionUpdateRequest, encodeStreamsGroupTopologyDescriptionUpdateRequest, decodeStreamsGroupTopologyDescriptionUpdateResponse, encodeStreamsGroupTopologyDescriptionUpdateResponse } from './streams-group-topology-description-update.js';
 export { decodeRequestHeader, encodeRequestHeader, type RequestHeader, type RequestHeaderInput } from './request-header.js';
 export { decodeResponseHeader, encodeResponseHeader, type ResponseHeader, type ResponseHeaderInput } from './response-header.js';
 
@@ -96,10 +98,6 @@ export const ApiKey = {
   Fetch: 1,
   ListOffsets: 2,
   Metadata: 3,
-  LeaderAndIsr: 4,
-  StopReplica: 5,
-  UpdateMetadata: 6,
-  ControlledShutdown: 7,
   OffsetCommit: 8,
   OffsetFetch: 9,
   FindCoordinator: 10,
@@ -166,7 +164,7 @@ export const ApiKey = {
   GetTelemetrySubscriptions: 71,
   PushTelemetry: 72,
   AssignReplicasToDirs: 73,
-  ListClientMetricsResources: 74,
+  ListConfigResources: 74,
   DescribeTopicPartitions: 75,
   ShareGroupHeartbeat: 76,
   ShareGroupDescribe: 77,
@@ -180,6 +178,12 @@ export const ApiKey = {
   WriteShareGroupState: 85,
   DeleteShareGroupState: 86,
   ReadShareGroupStateSummary: 87,
+  StreamsGroupHeartbeat: 88,
+  StreamsGroupDescribe: 89,
+  DescribeShareGroupOffsets: 90,
+  AlterShareGroupOffsets: 91,
+  DeleteShareGroupOffsets: 92,
+  StreamsGroupTopologyDescriptionUpdate: 93,
 } as const;
 export type ApiKey = (typeof ApiKey)[keyof typeof ApiKey];
 
@@ -197,25 +201,17 @@ export interface ApiSpec {
 }
 
 export const apiSpecs: ReadonlyMap<number, ApiSpec> = new Map<number, ApiSpec>([
-  [0, { apiKey: 0, name: 'Produce', minVersion: 0, maxVersion: 11, firstFlexibleVersion: 9,
+  [0, { apiKey: 0, name: 'Produce', minVersion: 0, maxVersion: 13, firstFlexibleVersion: 9,
     decodeRequest: decodeProduceRequest, encodeRequest: encodeProduceRequest, decodeResponse: decodeProduceResponse, encodeResponse: encodeProduceResponse }],
-  [1, { apiKey: 1, name: 'Fetch', minVersion: 0, maxVersion: 17, firstFlexibleVersion: 12,
+  [1, { apiKey: 1, name: 'Fetch', minVersion: 0, maxVersion: 18, firstFlexibleVersion: 12,
     decodeRequest: decodeFetchRequest, encodeRequest: encodeFetchRequest, decodeResponse: decodeFetchResponse, encodeResponse: encodeFetchResponse }],
-  [2, { apiKey: 2, name: 'ListOffsets', minVersion: 0, maxVersion: 10, firstFlexibleVersion: 6,
+  [2, { apiKey: 2, name: 'ListOffsets', minVersion: 0, maxVersion: 11, firstFlexibleVersion: 6,
     decodeRequest: decodeListOffsetsRequest, encodeRequest: encodeListOffsetsRequest, decodeResponse: decodeListOffsetsResponse, encodeResponse: encodeListOffsetsResponse }],
-  [3, { apiKey: 3, name: 'Metadata', minVersion: 0, maxVersion: 12, firstFlexibleVersion: 9,
+  [3, { apiKey: 3, name: 'Metadata', minVersion: 0, maxVersion: 13, firstFlexibleVersion: 9,
     decodeRequest: decodeMetadataRequest, encodeRequest: encodeMetadataRequest, decodeResponse: decodeMetadataResponse, encodeResponse: encodeMetadataResponse }],
-  [4, { apiKey: 4, name: 'LeaderAndIsr', minVersion: 0, maxVersion: 7, firstFlexibleVersion: 4,
-    decodeRequest: decodeLeaderAndIsrRequest, encodeRequest: encodeLeaderAndIsrRequest, decodeResponse: decodeLeaderAndIsrResponse, encodeResponse: encodeLeaderAndIsrResponse }],
-  [5, { apiKey: 5, name: 'StopReplica', minVersion: 0, maxVersion: 4, firstFlexibleVersion: 2,
-    decodeRequest: decodeStopReplicaRequest, encodeRequest: encodeStopReplicaRequest, decodeResponse: decodeStopReplicaResponse, encodeResponse: encodeStopReplicaResponse }],
-  [6, { apiKey: 6, name: 'UpdateMetadata', minVersion: 0, maxVersion: 8, firstFlexibleVersion: 6,
-    decodeRequest: decodeUpdateMetadataRequest, encodeRequest: encodeUpdateMetadataRequest, decodeResponse: decodeUpdateMetadataResponse, encodeResponse: encodeUpdateMetadataResponse }],
-  [7, { apiKey: 7, name: 'ControlledShutdown', minVersion: 0, maxVersion: 3, firstFlexibleVersion: 3,
-    decodeRequest: decodeControlledShutdownRequest, encodeRequest: encodeControlledShutdownRequest, decodeResponse: decodeControlledShutdownResponse, encodeResponse: encodeControlledShutdownResponse }],
-  [8, { apiKey: 8, name: 'OffsetCommit', minVersion: 0, maxVersion: 9, firstFlexibleVersion: 8,
+  [8, { apiKey: 8, name: 'OffsetCommit', minVersion: 0, maxVersion: 10, firstFlexibleVersion: 8,
     decodeRequest: decodeOffsetCommitRequest, encodeRequest: encodeOffsetCommitRequest, decodeResponse: decodeOffsetCommitResponse, encodeResponse: encodeOffsetCommitResponse }],
-  [9, { apiKey: 9, name: 'OffsetFetch', minVersion: 0, maxVersion: 9, firstFlexibleVersion: 6,
+  [9, { apiKey: 9, name: 'OffsetFetch', minVersion: 0, maxVersion: 10, firstFlexibleVersion: 6,
     decodeRequest: decodeOffsetFetchRequest, encodeRequest: encodeOffsetFetchRequest, decodeResponse: decodeOffsetFetchResponse, encodeResponse: encodeOffsetFetchResponse }],
   [10, { apiKey: 10, name: 'FindCoordinator', minVersion: 0, maxVersion: 6, firstFlexibleVersion: 3,
     decodeRequest: decodeFindCoordinatorRequest, encodeRequest: encodeFindCoordinatorRequest, decodeResponse: decodeFindCoordinatorResponse, encodeResponse: encodeFindCoordinatorResponse }],
@@ -227,13 +223,13 @@ export const apiSpecs: ReadonlyMap<number, ApiSpec> = new Map<number, ApiSpec>([
     decodeRequest: decodeLeaveGroupRequest, encodeRequest: encodeLeaveGroupRequest, decodeResponse: decodeLeaveGroupResponse, encodeResponse: encodeLeaveGroupResponse }],
   [14, { apiKey: 14, name: 'SyncGroup', minVersion: 0, maxVersion: 5, firstFlexibleVersion: 4,
     decodeRequest: decodeSyncGroupRequest, encodeRequest: encodeSyncGroupRequest, decodeResponse: decodeSyncGroupResponse, encodeResponse: encodeSyncGroupResponse }],
-  [15, { apiKey: 15, name: 'DescribeGroups', minVersion: 0, maxVersion: 5, firstFlexibleVersion: 5,
+  [15, { apiKey: 15, name: 'DescribeGroups', minVersion: 0, maxVersion: 6, firstFlexibleVersion: 5,
     decodeRequest: decodeDescribeGroupsRequest, encodeRequest: encodeDescribeGroupsRequest, decodeResponse: decodeDescribeGroupsResponse, encodeResponse: encodeDescribeGroupsResponse }],
   [16, { apiKey: 16, name: 'ListGroups', minVersion: 0, maxVersion: 5, firstFlexibleVersion: 3,
     decodeRequest: decodeListGroupsRequest, encodeRequest: encodeListGroupsRequest, decodeResponse: decodeListGroupsResponse, encodeResponse: encodeListGroupsResponse }],
   [17, { apiKey: 17, name: 'SaslHandshake', minVersion: 0, maxVersion: 1, firstFlexibleVersion: Infinity,
     decodeRequest: decodeSaslHandshakeRequest, encodeRequest: encodeSaslHandshakeRequest, decodeResponse: decodeSaslHandshakeResponse, encodeResponse: encodeSaslHandshakeResponse }],
-  [18, { apiKey: 18, name: 'ApiVersions', minVersion: 0, maxVersion: 4, firstFlexibleVersion: 3,
+  [18, { apiKey: 18, name: 'ApiVersions', minVersion: 0, maxVersion: 5, firstFlexibleVersion: 3,
     decodeRequest: decodeApiVersionsRequest, encodeRequest: encodeApiVersionsRequest, decodeResponse: decodeApiVersionsResponse, encodeResponse: encodeApiVersionsResponse }],
   [19, { apiKey: 19, name: 'CreateTopics', minVersion: 0, maxVersion: 7, firstFlexibleVersion: 5,
     decodeRequest: decodeCreateTopicsRequest, encodeRequest: encodeCreateTopicsRequest, decodeResponse: decodeCreateTopicsResponse, encodeResponse: encodeCreateTopicsResponse }],
@@ -241,7 +237,7 @@ export const apiSpecs: ReadonlyMap<number, ApiSpec> = new Map<number, ApiSpec>([
     decodeRequest: decodeDeleteTopicsRequest, encodeRequest: encodeDeleteTopicsRequest, decodeResponse: decodeDeleteTopicsResponse, encodeResponse: encodeDeleteTopicsResponse }],
   [21, { apiKey: 21, name: 'DeleteRecords', minVersion: 0, maxVersion: 2, firstFlexibleVersion: 2,
     decodeRequest: decodeDeleteRecordsRequest, encodeRequest: encodeDeleteRecordsRequest, decodeResponse: decodeDeleteRecordsResponse, encodeResponse: encodeDeleteRecordsResponse }],
-  [22, { apiKey: 22, name: 'InitProducerId', minVersion: 0, maxVersion: 5, firstFlexibleVersion: 2,
+  [22, { apiKey: 22, name: 'InitProducerId', minVersion: 0, maxVersion: 6, firstFlexibleVersion: 2,
     decodeRequest: decodeInitProducerIdRequest, encodeRequest: encodeInitProducerIdRequest, decodeResponse: decodeInitProducerIdResponse, encodeResponse: encodeInitProducerIdResponse }],
   [23, { apiKey: 23, name: 'OffsetForLeaderEpoch', minVersion: 0, maxVersion: 4, firstFlexibleVersion: 4,
     decodeRequest: decodeOffsetForLeaderEpochRequest, encodeRequest: encodeOffsetForLeaderEpochRequest, decodeResponse: decodeOffsetForLeaderEpochResponse, encodeResponse: encodeOffsetForLeaderEpochResponse }],
@@ -251,9 +247,9 @@ export const apiSpecs: ReadonlyMap<number, ApiSpec> = new Map<number, ApiSpec>([
     decodeRequest: decodeAddOffsetsToTxnRequest, encodeRequest: encodeAddOffsetsToTxnRequest, decodeResponse: decodeAddOffsetsToTxnResponse, encodeResponse: encodeAddOffsetsToTxnResponse }],
   [26, { apiKey: 26, name: 'EndTxn', minVersion: 0, maxVersion: 5, firstFlexibleVersion: 3,
     decodeRequest: decodeEndTxnRequest, encodeRequest: encodeEndTxnRequest, decodeResponse: decodeEndTxnResponse, encodeResponse: encodeEndTxnResponse }],
-  [27, { apiKey: 27, name: 'WriteTxnMarkers', minVersion: 0, maxVersion: 1, firstFlexibleVersion: 1,
+  [27, { apiKey: 27, name: 'WriteTxnMarkers', minVersion: 0, maxVersion: 2, firstFlexibleVersion: 1,
     decodeRequest: decodeWriteTxnMarkersRequest, encodeRequest: encodeWriteTxnMarkersRequest, decodeResponse: decodeWriteTxnMarkersResponse, encodeResponse: encodeWriteTxnMarkersResponse }],
-  [28, { apiKey: 28, name: 'TxnOffsetCommit', minVersion: 0, maxVersion: 4, firstFlexibleVersion: 3,
+  [28, { apiKey: 28, name: 'TxnOffsetCommit', minVersion: 0, maxVersion: 6, firstFlexibleVersion: 3,
     decodeRequest: decodeTxnOffsetCommitRequest, encodeRequest: encodeTxnOffsetCommitRequest, decodeResponse: decodeTxnOffsetCommitResponse, encodeResponse: encodeTxnOffsetCommitResponse }],
   [29, { apiKey: 29, name: 'DescribeAcls', minVersion: 0, maxVersion: 3, firstFlexibleVersion: 2,
     decodeRequest: decodeDescribeAclsRequest, encodeRequest: encodeDescribeAclsRequest, decodeResponse: decodeDescribeAclsResponse, encodeResponse: encodeDescribeAclsResponse }],
@@ -267,7 +263,7 @@ export const apiSpecs: ReadonlyMap<number, ApiSpec> = new Map<number, ApiSpec>([
     decodeRequest: decodeAlterConfigsRequest, encodeRequest: encodeAlterConfigsRequest, decodeResponse: decodeAlterConfigsResponse, encodeResponse: encodeAlterConfigsResponse }],
   [34, { apiKey: 34, name: 'AlterReplicaLogDirs', minVersion: 0, maxVersion: 2, firstFlexibleVersion: 2,
     decodeRequest: decodeAlterReplicaLogDirsRequest, encodeRequest: encodeAlterReplicaLogDirsRequest, decodeResponse: decodeAlterReplicaLogDirsResponse, encodeResponse: encodeAlterReplicaLogDirsResponse }],
-  [35, { apiKey: 35, name: 'DescribeLogDirs', minVersion: 0, maxVersion: 4, firstFlexibleVersion: 2,
+  [35, { apiKey: 35, name: 'DescribeLogDirs', minVersion: 0, maxVersion: 5, firstFlexibleVersion: 2,
     decodeRequest: decodeDescribeLogDirsRequest, encodeRequest: encodeDescribeLogDirsRequest, decodeResponse: decodeDescribeLogDirsResponse, encodeResponse: encodeDescribeLogDirsResponse }],
   [36, { apiKey: 36, name: 'SaslAuthenticate', minVersion: 0, maxVersion: 2, firstFlexibleVersion: 2,
     decodeRequest: decodeSaslAuthenticateRequest, encodeRequest: encodeSaslAuthenticateRequest, decodeResponse: decodeSaslAuthenticateResponse, encodeResponse: encodeSaslAuthenticateResponse }],
@@ -281,13 +277,13 @@ export const apiSpecs: ReadonlyMap<number, ApiSpec> = new Map<number, ApiSpec>([
     decodeRequest: decodeExpireDelegationTokenRequest, encodeRequest: encodeExpireDelegationTokenRequest, decodeResponse: decodeExpireDelegationTokenResponse, encodeResponse: encodeExpireDelegationTokenResponse }],
   [41, { apiKey: 41, name: 'DescribeDelegationToken', minVersion: 0, maxVersion: 3, firstFlexibleVersion: 2,
     decodeRequest: decodeDescribeDelegationTokenRequest, encodeRequest: encodeDescribeDelegationTokenRequest, decodeResponse: decodeDescribeDelegationTokenResponse, encodeResponse: encodeDescribeDelegationTokenResponse }],
-  [42, { apiKey: 42, name: 'DeleteGroups', minVersion: 0, maxVersion: 2, firstFlexibleVersion: 2,
+  [42, { apiKey: 42, name: 'DeleteGroups', minVersion: 0, maxVersion: 3, firstFlexibleVersion: 2,
     decodeRequest: decodeDeleteGroupsRequest, encodeRequest: encodeDeleteGroupsRequest, decodeResponse: decodeDeleteGroupsResponse, encodeResponse: encodeDeleteGroupsResponse }],
   [43, { apiKey: 43, name: 'ElectLeaders', minVersion: 0, maxVersion: 2, firstFlexibleVersion: 2,
     decodeRequest: decodeElectLeadersRequest, encodeRequest: encodeElectLeadersRequest, decodeResponse: decodeElectLeadersResponse, encodeResponse: encodeElectLeadersResponse }],
   [44, { apiKey: 44, name: 'IncrementalAlterConfigs', minVersion: 0, maxVersion: 1, firstFlexibleVersion: 1,
     decodeRequest: decodeIncrementalAlterConfigsRequest, encodeRequest: encodeIncrementalAlterConfigsRequest, decodeResponse: decodeIncrementalAlterConfigsResponse, encodeResponse: encodeIncrementalAlterConfigsResponse }],
-  [45, { apiKey: 45, name: 'AlterPartitionReassignments', minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0,
+  [45, { apiKey: 45, name: 'AlterPartitionReassignments', minVersion: 0, maxVersion: 1, firstFlexibleVersion: 0,
     decodeRequest: decodeAlterPartitionReassignmentsRequest, encodeRequest: encodeAlterPartitionReassignmentsRequest, decodeResponse: decodeAlterPartitionReassignmentsResponse, encodeResponse: encodeAlterPartitionReassignmentsResponse }],
   [46, { apiKey: 46, name: 'ListPartitionReassignments', minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0,
     decodeRequest: decodeListPartitionReassignmentsRequest, encodeRequest: encodeListPartitionReassignmentsRequest, decodeResponse: decodeListPartitionReassignmentsResponse, encodeResponse: encodeListPartitionReassignmentsResponse }],
@@ -301,7 +297,7 @@ export const apiSpecs: ReadonlyMap<number, ApiSpec> = new Map<number, ApiSpec>([
     decodeRequest: decodeDescribeUserScramCredentialsRequest, encodeRequest: encodeDescribeUserScramCredentialsRequest, decodeResponse: decodeDescribeUserScramCredentialsResponse, encodeResponse: encodeDescribeUserScramCredentialsResponse }],
   [51, { apiKey: 51, name: 'AlterUserScramCredentials', minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0,
     decodeRequest: decodeAlterUserScramCredentialsRequest, encodeRequest: encodeAlterUserScramCredentialsRequest, decodeResponse: decodeAlterUserScramCredentialsResponse, encodeResponse: encodeAlterUserScramCredentialsResponse }],
-  [52, { apiKey: 52, name: 'Vote', minVersion: 0, maxVersion: 1, firstFlexibleVersion: 0,
+  [52, { apiKey: 52, name: 'Vote', minVersion: 0, maxVersion: 2, firstFlexibleVersion: 0,
     decodeRequest: decodeVoteRequest, encodeRequest: encodeVoteRequest, decodeResponse: decodeVoteResponse, encodeResponse: encodeVoteResponse }],
   [53, { apiKey: 53, name: 'BeginQuorumEpoch', minVersion: 0, maxVersion: 1, firstFlexibleVersion: 1,
     decodeRequest: decodeBeginQuorumEpochRequest, encodeRequest: encodeBeginQuorumEpochRequest, decodeResponse: decodeBeginQuorumEpochResponse, encodeResponse: encodeBeginQuorumEpochResponse }],
@@ -317,25 +313,25 @@ export const apiSpecs: ReadonlyMap<number, ApiSpec> = new Map<number, ApiSpec>([
     decodeRequest: decodeEnvelopeRequest, encodeRequest: encodeEnvelopeRequest, decodeResponse: decodeEnvelopeResponse, encodeResponse: encodeEnvelopeResponse }],
   [59, { apiKey: 59, name: 'FetchSnapshot', minVersion: 0, maxVersion: 1, firstFlexibleVersion: 0,
     decodeRequest: decodeFetchSnapshotRequest, encodeRequest: encodeFetchSnapshotRequest, decodeResponse: decodeFetchSnapshotResponse, encodeResponse: encodeFetchSnapshotResponse }],
-  [60, { apiKey: 60, name: 'DescribeCluster', minVersion: 0, maxVersion: 1, firstFlexibleVersion: 0,
+  [60, { apiKey: 60, name: 'DescribeCluster', minVersion: 0, maxVersion: 2, firstFlexibleVersion: 0,
     decodeRequest: decodeDescribeClusterRequest, encodeRequest: encodeDescribeClusterRequest, decodeResponse: decodeDescribeClusterResponse, encodeResponse: encodeDescribeClusterResponse }],
   [61, { apiKey: 61, name: 'DescribeProducers', minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0,
     decodeRequest: decodeDescribeProducersRequest, encodeRequest: encodeDescribeProducersRequest, decodeResponse: decodeDescribeProducersResponse, encodeResponse: encodeDescribeProducersResponse }],
   [62, { apiKey: 62, name: 'BrokerRegistration', minVersion: 0, maxVersion: 4, firstFlexibleVersion: 0,
     decodeRequest: decodeBrokerRegistrationRequest, encodeRequest: encodeBrokerRegistrationRequest, decodeResponse: decodeBrokerRegistrationResponse, encodeResponse: encodeBrokerRegistrationResponse }],
-  [63, { apiKey: 63, name: 'BrokerHeartbeat', minVersion: 0, maxVersion: 1, firstFlexibleVersion: 0,
+  [63, { apiKey: 63, name: 'BrokerHeartbeat', minVersion: 0, maxVersion: 2, firstFlexibleVersion: 0,
     decodeRequest: decodeBrokerHeartbeatRequest, encodeRequest: encodeBrokerHeartbeatRequest, decodeResponse: decodeBrokerHeartbeatResponse, encodeResponse: encodeBrokerHeartbeatResponse }],
   [64, { apiKey: 64, name: 'UnregisterBroker', minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0,
     decodeRequest: decodeUnregisterBrokerRequest, encodeRequest: encodeUnregisterBrokerRequest, decodeResponse: decodeUnregisterBrokerResponse, encodeResponse: encodeUnregisterBrokerResponse }],
   [65, { apiKey: 65, name: 'DescribeTransactions', minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0,
     decodeRequest: decodeDescribeTransactionsRequest, encodeRequest: encodeDescribeTransactionsRequest, decodeResponse: decodeDescribeTransactionsResponse, encodeResponse: encodeDescribeTransactionsResponse }],
-  [66, { apiKey: 66, name: 'ListTransactions', minVersion: 0, maxVersion: 1, firstFlexibleVersion: 0,
+  [66, { apiKey: 66, name: 'ListTransactions', minVersion: 0, maxVersion: 2, firstFlexibleVersion: 0,
     decodeRequest: decodeListTransactionsRequest, encodeRequest: encodeListTransactionsRequest, decodeResponse: decodeListTransactionsResponse, encodeResponse: encodeListTransactionsResponse }],
   [67, { apiKey: 67, name: 'AllocateProducerIds', minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0,
     decodeRequest: decodeAllocateProducerIdsRequest, encodeRequest: encodeAllocateProducerIdsRequest, decodeResponse: decodeAllocateProducerIdsResponse, encodeResponse: encodeAllocateProducerIdsResponse }],
   [68, { apiKey: 68, name: 'ConsumerGroupHeartbeat', minVersion: 0, maxVersion: 1, firstFlexibleVersion: 0,
     decodeRequest: decodeConsumerGroupHeartbeatRequest, encodeRequest: encodeConsumerGroupHeartbeatRequest, decodeResponse: decodeConsumerGroupHeartbeatResponse, encodeResponse: encodeConsumerGroupHeartbeatResponse }],
-  [69, { apiKey: 69, name: 'ConsumerGroupDescribe', minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0,
+  [69, { apiKey: 69, name: 'ConsumerGroupDescribe', minVersion: 0, maxVersion: 1, firstFlexibleVersion: 0,
     decodeRequest: decodeConsumerGroupDescribeRequest, encodeRequest: encodeConsumerGroupDescribeRequest, decodeResponse: decodeConsumerGroupDescribeResponse, encodeResponse: encodeConsumerGroupDescribeResponse }],
   [70, { apiKey: 70, name: 'ControllerRegistration', minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0,
     decodeRequest: decodeControllerRegistrationRequest, encodeRequest: encodeControllerRegistrationRequest, decodeResponse: decodeControllerRegistrationResponse, encodeResponse: encodeControllerRegistrationResponse }],
@@ -345,19 +341,19 @@ export const apiSpecs: ReadonlyMap<number, ApiSpec> = new Map<number, ApiSpec>([
     decodeRequest: decodePushTelemetryRequest, encodeRequest: encodePushTelemetryRequest, decodeResponse: decodePushTelemetryResponse, encodeResponse: encodePushTelemetryResponse }],
   [73, { apiKey: 73, name: 'AssignReplicasToDirs', minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0,
     decodeRequest: decodeAssignReplicasToDirsRequest, encodeRequest: encodeAssignReplicasToDirsRequest, decodeResponse: decodeAssignReplicasToDirsResponse, encodeResponse: encodeAssignReplicasToDirsResponse }],
-  [74, { apiKey: 74, name: 'ListClientMetricsResources', minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0,
-    decodeRequest: decodeListClientMetricsResourcesRequest, encodeRequest: encodeListClientMetricsResourcesRequest, decodeResponse: decodeListClientMetricsResourcesResponse, encodeResponse: encodeListClientMetricsResourcesResponse }],
+  [74, { apiKey: 74, name: 'ListConfigResources', minVersion: 0, maxVersion: 1, firstFlexibleVersion: 0,
+    decodeRequest: decodeListConfigResourcesRequest, encodeRequest: encodeListConfigResourcesRequest, decodeResponse: decodeListConfigResourcesResponse, encodeResponse: encodeListConfigResourcesResponse }],
   [75, { apiKey: 75, name: 'DescribeTopicPartitions', minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0,
     decodeRequest: decodeDescribeTopicPartitionsRequest, encodeRequest: encodeDescribeTopicPartitionsRequest, decodeResponse: decodeDescribeTopicPartitionsResponse, encodeResponse: encodeDescribeTopicPartitionsResponse }],
-  [76, { apiKey: 76, name: 'ShareGroupHeartbeat', minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0,
+  [76, { apiKey: 76, name: 'ShareGroupHeartbeat', minVersion: 1, maxVersion: 1, firstFlexibleVersion: 0,
     decodeRequest: decodeShareGroupHeartbeatRequest, encodeRequest: encodeShareGroupHeartbeatRequest, decodeResponse: decodeShareGroupHeartbeatResponse, encodeResponse: encodeShareGroupHeartbeatResponse }],
-  [77, { apiKey: 77, name: 'ShareGroupDescribe', minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0,
+  [77, { apiKey: 77, name: 'ShareGroupDescribe', minVersion: 1, maxVersion: 1, firstFlexibleVersion: 0,
     decodeRequest: decodeShareGroupDescribeRequest, encodeRequest: encodeShareGroupDescribeRequest, decodeResponse: decodeShareGroupDescribeResponse, encodeResponse: encodeShareGroupDescribeResponse }],
-  [78, { apiKey: 78, name: 'ShareFetch', minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0,
+  [78, { apiKey: 78, name: 'ShareFetch', minVersion: 1, maxVersion: 2, firstFlexibleVersion: 0,
     decodeRequest: decodeShareFetchRequest, encodeRequest: encodeShareFetchRequest, decodeResponse: decodeShareFetchResponse, encodeResponse: encodeShareFetchResponse }],
-  [79, { apiKey: 79, name: 'ShareAcknowledge', minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0,
+  [79, { apiKey: 79, name: 'ShareAcknowledge', minVersion: 1, maxVersion: 2, firstFlexibleVersion: 0,
     decodeRequest: decodeShareAcknowledgeRequest, encodeRequest: encodeShareAcknowledgeRequest, decodeResponse: decodeShareAcknowledgeResponse, encodeResponse: encodeShareAcknowledgeResponse }],
-  [80, { apiKey: 80, name: 'AddRaftVoter', minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0,
+  [80, { apiKey: 80, name: 'AddRaftVoter', minVersion: 0, maxVersion: 1, firstFlexibleVersion: 0,
     decodeRequest: decodeAddRaftVoterRequest, encodeRequest: encodeAddRaftVoterRequest, decodeResponse: decodeAddRaftVoterResponse, encodeResponse: encodeAddRaftVoterResponse }],
   [81, { apiKey: 81, name: 'RemoveRaftVoter', minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0,
     decodeRequest: decodeRemoveRaftVoterRequest, encodeRequest: encodeRemoveRaftVoterRequest, decodeResponse: decodeRemoveRaftVoterResponse, encodeResponse: encodeRemoveRaftVoterResponse }],
@@ -367,12 +363,24 @@ export const apiSpecs: ReadonlyMap<number, ApiSpec> = new Map<number, ApiSpec>([
     decodeRequest: decodeInitializeShareGroupStateRequest, encodeRequest: encodeInitializeShareGroupStateRequest, decodeResponse: decodeInitializeShareGroupStateResponse, encodeResponse: encodeInitializeShareGroupStateResponse }],
   [84, { apiKey: 84, name: 'ReadShareGroupState', minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0,
     decodeRequest: decodeReadShareGroupStateRequest, encodeRequest: encodeReadShareGroupStateRequest, decodeResponse: decodeReadShareGroupStateResponse, encodeResponse: encodeReadShareGroupStateResponse }],
-  [85, { apiKey: 85, name: 'WriteShareGroupState', minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0,
+  [85, { apiKey: 85, name: 'WriteShareGroupState', minVersion: 0, maxVersion: 1, firstFlexibleVersion: 0,
     decodeRequest: decodeWriteShareGroupStateRequest, encodeRequest: encodeWriteShareGroupStateRequest, decodeResponse: decodeWriteShareGroupStateResponse, encodeResponse: encodeWriteShareGroupStateResponse }],
   [86, { apiKey: 86, name: 'DeleteShareGroupState', minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0,
     decodeRequest: decodeDeleteShareGroupStateRequest, encodeRequest: encodeDeleteShareGroupStateRequest, decodeResponse: decodeDeleteShareGroupStateResponse, encodeResponse: encodeDeleteShareGroupStateResponse }],
-  [87, { apiKey: 87, name: 'ReadShareGroupStateSummary', minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0,
+  [87, { apiKey: 87, name: 'ReadShareGroupStateSummary', minVersion: 0, maxVersion: 1, firstFlexibleVersion: 0,
     decodeRequest: decodeReadShareGroupStateSummaryRequest, encodeRequest: encodeReadShareGroupStateSummaryRequest, decodeResponse: decodeReadShareGroupStateSummaryResponse, encodeResponse: encodeReadShareGroupStateSummaryResponse }],
+  [88, { apiKey: 88, name: 'StreamsGroupHeartbeat', minVersion: 0, maxVersion: 1, firstFlexibleVersion: 0,
+    decodeRequest: decodeStreamsGroupHeartbeatRequest, encodeRequest: encodeStreamsGroupHeartbeatRequest, decodeResponse: decodeStreamsGroupHeartbeatResponse, encodeResponse: encodeStreamsGroupHeartbeatResponse }],
+  [89, { apiKey: 89, name: 'StreamsGroupDescribe', minVersion: 0, maxVersion: 1, firstFlexibleVersion: 0,
+    decodeRequest: decodeStreamsGroupDescribeRequest, encodeRequest: encodeStreamsGroupDescribeRequest, decodeResponse: decodeStreamsGroupDescribeResponse, encodeResponse: encodeStreamsGroupDescribeResponse }],
+  [90, { apiKey: 90, name: 'DescribeShareGroupOffsets', minVersion: 0, maxVersion: 1, firstFlexibleVersion: 0,
+    decodeRequest: decodeDescribeShareGroupOffsetsRequest, encodeRequest: encodeDescribeShareGroupOffsetsRequest, decodeResponse: decodeDescribeShareGroupOffsetsResponse, encodeResponse: encodeDescribeShareGroupOffsetsResponse }],
+  [91, { apiKey: 91, name: 'AlterShareGroupOffsets', minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0,
+    decodeRequest: decodeAlterShareGroupOffsetsRequest, encodeRequest: encodeAlterShareGroupOffsetsRequest, decodeResponse: decodeAlterShareGroupOffsetsResponse, encodeResponse: encodeAlterShareGroupOffsetsResponse }],
+  [92, { apiKey: 92, name: 'DeleteShareGroupOffsets', minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0,
+    decodeRequest: decodeDeleteShareGroupOffsetsRequest, encodeRequest: encodeDeleteShareGroupOffsetsRequest, decodeResponse: decodeDeleteShareGroupOffsetsResponse, encodeResponse: encodeDeleteShareGroupOffsetsResponse }],
+  [93, { apiKey: 93, name: 'StreamsGroupTopologyDescriptionUpdate', minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0,
+    decodeRequest: decodeStreamsGroupTopologyDescriptionUpdateRequest, encodeRequest: encodeStreamsGroupTopologyDescriptionUpdateRequest, decodeResponse: decodeStreamsGroupTopologyDescriptionUpdateResponse, encodeResponse: encodeStreamsGroupTopologyDescriptionUpdateResponse }],
 ]);
 
 /** Request header version for an API version: 2 if flexible, else 1 (0 for ControlledShutdown v0). */

@@ -6,7 +6,7 @@ import { ProtocolError } from '../primitives.js';
 
 // ---------------- InitProducerIdRequest ----------------
 
-/** InitProducerIdRequest (versions 0-5, flexible 2+) */
+/** InitProducerIdRequest (versions 0-6, flexible 2+) */
 export interface InitProducerIdRequest {
   /** The transactional id, or null if the producer is not transactional. */
   transactionalId: string | null;
@@ -16,6 +16,10 @@ export interface InitProducerIdRequest {
   producerId: number;
   /** The producer's current epoch. This will be checked against the producer epoch on the broker, and the request will return an error if they do not match. */
   producerEpoch: number;
+  /** True if the client wants to enable two-phase commit (2PC) protocol for transactions. */
+  enable2Pc: boolean;
+  /** True if the client wants to keep the currently ongoing transaction instead of aborting it. */
+  keepPreparedTxn: boolean;
 }
 
 export interface InitProducerIdRequestInput {
@@ -23,6 +27,8 @@ export interface InitProducerIdRequestInput {
   transactionTimeoutMs?: number;
   producerId?: number;
   producerEpoch?: number;
+  enable2Pc?: boolean;
+  keepPreparedTxn?: boolean;
 }
 
 export function defaultInitProducerIdRequest(): InitProducerIdRequest {
@@ -31,22 +37,30 @@ export function defaultInitProducerIdRequest(): InitProducerIdRequest {
     transactionTimeoutMs: 0,
     producerId: -1,
     producerEpoch: -1,
+    enable2Pc: false,
+    keepPreparedTxn: false,
   };
 }
 
 export function decodeInitProducerIdRequest(r: Reader, version: number): InitProducerIdRequest {
-  if (version < 0 || version > 5) {
+  if (version < 0 || version > 6) {
     throw new ProtocolError(`InitProducerIdRequest: unsupported version ${version}`);
   }
   let f_transactionalId: string | null;
   let f_transactionTimeoutMs: number;
   let f_producerId: number = -1;
   let f_producerEpoch: number = -1;
+  let f_enable2Pc: boolean = false;
+  let f_keepPreparedTxn: boolean = false;
   f_transactionalId = (version >= 2 ? r.compactNullableString() : r.nullableString());
   f_transactionTimeoutMs = r.int32();
   if (version >= 3) {
     f_producerId = r.int64();
     f_producerEpoch = r.int16();
+  }
+  if (version >= 6) {
+    f_enable2Pc = r.bool();
+    f_keepPreparedTxn = r.bool();
   }
   if (version >= 2) {
     r.skipTaggedFields();
@@ -56,11 +70,13 @@ export function decodeInitProducerIdRequest(r: Reader, version: number): InitPro
     transactionTimeoutMs: f_transactionTimeoutMs,
     producerId: f_producerId,
     producerEpoch: f_producerEpoch,
+    enable2Pc: f_enable2Pc,
+    keepPreparedTxn: f_keepPreparedTxn,
   };
 }
 
 export function encodeInitProducerIdRequest(w: Writer, version: number, m: InitProducerIdRequestInput): void {
-  if (version < 0 || version > 5) {
+  if (version < 0 || version > 6) {
     throw new ProtocolError(`InitProducerIdRequest: unsupported version ${version}`);
   }
   if (version >= 2) {
@@ -73,6 +89,10 @@ export function encodeInitProducerIdRequest(w: Writer, version: number, m: InitP
     w.int64(m.producerId ?? -1);
     w.int16(m.producerEpoch ?? -1);
   }
+  if (version >= 6) {
+    w.bool(m.enable2Pc ?? false);
+    w.bool(m.keepPreparedTxn ?? false);
+  }
   if (version >= 2) {
     w.uvarint(0);
   }
@@ -80,7 +100,7 @@ export function encodeInitProducerIdRequest(w: Writer, version: number, m: InitP
 
 // ---------------- InitProducerIdResponse ----------------
 
-/** InitProducerIdResponse (versions 0-5, flexible 2+) */
+/** InitProducerIdResponse (versions 0-6, flexible 2+) */
 export interface InitProducerIdResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
@@ -90,6 +110,10 @@ export interface InitProducerIdResponse {
   producerId: number;
   /** The current epoch associated with the producer id. */
   producerEpoch: number;
+  /** The producer id for ongoing transaction when KeepPreparedTxn is used, -1 if there is no transaction ongoing. */
+  ongoingTxnProducerId: number;
+  /** The epoch associated with the producer id for ongoing transaction when KeepPreparedTxn is used, -1 if there is no transaction ongoing. */
+  ongoingTxnProducerEpoch: number;
 }
 
 export interface InitProducerIdResponseInput {
@@ -97,6 +121,8 @@ export interface InitProducerIdResponseInput {
   errorCode?: number;
   producerId?: number;
   producerEpoch?: number;
+  ongoingTxnProducerId?: number;
+  ongoingTxnProducerEpoch?: number;
 }
 
 export function defaultInitProducerIdResponse(): InitProducerIdResponse {
@@ -105,21 +131,29 @@ export function defaultInitProducerIdResponse(): InitProducerIdResponse {
     errorCode: 0,
     producerId: -1,
     producerEpoch: 0,
+    ongoingTxnProducerId: -1,
+    ongoingTxnProducerEpoch: -1,
   };
 }
 
 export function decodeInitProducerIdResponse(r: Reader, version: number): InitProducerIdResponse {
-  if (version < 0 || version > 5) {
+  if (version < 0 || version > 6) {
     throw new ProtocolError(`InitProducerIdResponse: unsupported version ${version}`);
   }
   let f_throttleTimeMs: number;
   let f_errorCode: number;
   let f_producerId: number;
   let f_producerEpoch: number;
+  let f_ongoingTxnProducerId: number = -1;
+  let f_ongoingTxnProducerEpoch: number = -1;
   f_throttleTimeMs = r.int32();
   f_errorCode = r.int16();
   f_producerId = r.int64();
   f_producerEpoch = r.int16();
+  if (version >= 6) {
+    f_ongoingTxnProducerId = r.int64();
+    f_ongoingTxnProducerEpoch = r.int16();
+  }
   if (version >= 2) {
     r.skipTaggedFields();
   }
@@ -128,17 +162,23 @@ export function decodeInitProducerIdResponse(r: Reader, version: number): InitPr
     errorCode: f_errorCode,
     producerId: f_producerId,
     producerEpoch: f_producerEpoch,
+    ongoingTxnProducerId: f_ongoingTxnProducerId,
+    ongoingTxnProducerEpoch: f_ongoingTxnProducerEpoch,
   };
 }
 
 export function encodeInitProducerIdResponse(w: Writer, version: number, m: InitProducerIdResponseInput): void {
-  if (version < 0 || version > 5) {
+  if (version < 0 || version > 6) {
     throw new ProtocolError(`InitProducerIdResponse: unsupported version ${version}`);
   }
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.int64(m.producerId ?? -1);
   w.int16(m.producerEpoch ?? 0);
+  if (version >= 6) {
+    w.int64(m.ongoingTxnProducerId ?? -1);
+    w.int16(m.ongoingTxnProducerEpoch ?? -1);
+  }
   if (version >= 2) {
     w.uvarint(0);
   }

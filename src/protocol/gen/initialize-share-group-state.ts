@@ -174,7 +174,7 @@ export function encodeInitializeShareGroupStateRequestPartitionData(w: Writer, v
 
 /** InitializeShareGroupStateResponse (versions 0, flexible 0+) */
 export interface InitializeShareGroupStateResponse {
-  /** The initialization results */
+  /** The initialization results. */
   results: InitializeShareGroupStateResponseInitializeStateResult[];
 }
 
@@ -228,7 +228,7 @@ export function encodeInitializeShareGroupStateResponse(w: Writer, version: numb
 }
 
 export interface InitializeShareGroupStateResponseInitializeStateResult {
-  /** The topic identifier */
+  /** The topic identifier. */
   topicId: string;
   /** The results for the partitions. */
   partitions: InitializeShareGroupStateResponsePartitionResult[];

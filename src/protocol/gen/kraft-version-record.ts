@@ -8,9 +8,9 @@ import { ProtocolError } from '../primitives.js';
 
 /** KRaftVersionRecord (versions 0, flexible 0+) */
 export interface KRaftVersionRecord {
-  /** The version of the kraft version record */
+  /** The version of the kraft version record. */
   version: number;
-  /** The kraft protocol version */
+  /** The kraft protocol version. */
   kRaftVersion: number;
 }
 

@@ -8,13 +8,13 @@ import { ProtocolError, ZERO_UUID } from '../primitives.js';
 
 /** LeaderChangeMessage (versions 0-1, flexible 0+) */
 export interface LeaderChangeMessage {
-  /** The version of the leader change message */
+  /** The version of the leader change message. */
   version: number;
-  /** The ID of the newly elected leader */
+  /** The ID of the newly elected leader. */
   leaderId: number;
-  /** The set of voters in the quorum for this epoch */
+  /** The set of voters in the quorum for this epoch. */
   voters: LeaderChangeMessageVoter[];
-  /** The voters who voted for the leader at the time of election */
+  /** The voters who voted for the leader at the time of election. */
   grantingVoters: LeaderChangeMessageVoter[];
 }
 
@@ -105,8 +105,9 @@ export function encodeLeaderChangeMessage(w: Writer, version: number, m: LeaderC
 }
 
 export interface LeaderChangeMessageVoter {
+  /** The ID of the voter. */
   voterId: number;
-  /** The directory id of the voter */
+  /** The directory id of the voter. */
   voterDirectoryId: string;
 }
 

@@ -6,11 +6,11 @@ import { ProtocolError } from '../primitives.js';
 
 // ---------------- ListOffsetsRequest ----------------
 
-/** ListOffsetsRequest (versions 0-10, flexible 6+) */
+/** ListOffsetsRequest (versions 0-11, flexible 6+) */
 export interface ListOffsetsRequest {
   /** The broker ID of the requester, or -1 if this request is being made by a normal consumer. */
   replicaId: number;
-  /** This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which allows consumers to discard ABORTED transactional records */
+  /** This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which allows consumers to discard ABORTED transactional records. */
   isolationLevel: number;
   /** Each topic in the request. */
   topics: ListOffsetsRequestListOffsetsTopic[];
@@ -35,7 +35,7 @@ export function defaultListOffsetsRequest(): ListOffsetsRequest {
 }
 
 export function decodeListOffsetsRequest(r: Reader, version: number): ListOffsetsRequest {
-  if (version < 0 || version > 10) {
+  if (version < 0 || version > 11) {
     throw new ProtocolError(`ListOffsetsRequest: unsupported version ${version}`);
   }
   let f_replicaId: number;
@@ -70,7 +70,7 @@ export function decodeListOffsetsRequest(r: Reader, version: number): ListOffset
 }
 
 export function encodeListOffsetsRequest(w: Writer, version: number, m: ListOffsetsRequestInput): void {
-  if (version < 0 || version > 10) {
+  if (version < 0 || version > 11) {
     throw new ProtocolError(`ListOffsetsRequest: unsupported version ${version}`);
   }
   w.int32(m.replicaId ?? 0);
@@ -244,7 +244,7 @@ export function encodeListOffsetsRequestListOffsetsPartition(w: Writer, version:
 
 // ---------------- ListOffsetsResponse ----------------
 
-/** ListOffsetsResponse (versions 0-10, flexible 6+) */
+/** ListOffsetsResponse (versions 0-11, flexible 6+) */
 export interface ListOffsetsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
@@ -265,7 +265,7 @@ export function defaultListOffsetsResponse(): ListOffsetsResponse {
 }
 
 export function decodeListOffsetsResponse(r: Reader, version: number): ListOffsetsResponse {
-  if (version < 0 || version > 10) {
+  if (version < 0 || version > 11) {
     throw new ProtocolError(`ListOffsetsResponse: unsupported version ${version}`);
   }
   let f_throttleTimeMs: number = 0;
@@ -292,7 +292,7 @@ export function decodeListOffsetsResponse(r: Reader, version: number): ListOffse
 }
 
 export function encodeListOffsetsResponse(w: Writer, version: number, m: ListOffsetsResponseInput): void {
-  if (version < 0 || version > 10) {
+  if (version < 0 || version > 11) {
     throw new ProtocolError(`ListOffsetsResponse: unsupported version ${version}`);
   }
   if (version >= 2) {
@@ -324,7 +324,7 @@ export function encodeListOffsetsResponse(w: Writer, version: number, m: ListOff
 }
 
 export interface ListOffsetsResponseListOffsetsTopicResponse {
-  /** The topic name */
+  /** The topic name. */
   name: string;
   /** Each partition in the response. */
   partitions: ListOffsetsResponseListOffsetsPartitionResponse[];
@@ -406,6 +406,7 @@ export interface ListOffsetsResponseListOffsetsPartitionResponse {
   timestamp: number;
   /** The returned offset. */
   offset: number;
+  /** The leader epoch associated with the returned offset. */
   leaderEpoch: number;
 }
 

@@ -70,7 +70,7 @@ export function encodeListPartitionReassignmentsRequest(w: Writer, version: numb
 }
 
 export interface ListPartitionReassignmentsRequestListPartitionReassignmentsTopics {
-  /** The topic name */
+  /** The topic name. */
   name: string;
   /** The partitions to list partition reassignments for. */
   partitionIndexes: number[];
@@ -131,7 +131,7 @@ export function encodeListPartitionReassignmentsRequestListPartitionReassignment
 export interface ListPartitionReassignmentsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** The top-level error code, or 0 if there was no error */
+  /** The top-level error code, or 0 if there was no error. */
   errorCode: number;
   /** The top-level error message, or null if there was no error. */
   errorMessage: string | null;

@@ -6,20 +6,23 @@ import { ProtocolError } from '../primitives.js';
 
 // ---------------- ListTransactionsRequest ----------------
 
-/** ListTransactionsRequest (versions 0-1, flexible 0+) */
+/** ListTransactionsRequest (versions 0-2, flexible 0+) */
 export interface ListTransactionsRequest {
-  /** The transaction states to filter by: if empty, all transactions are returned; if non-empty, then only transactions matching one of the filtered states will be returned */
+  /** The transaction states to filter by: if empty, all transactions are returned; if non-empty, then only transactions matching one of the filtered states will be returned. */
   stateFilters: string[];
-  /** The producerIds to filter by: if empty, all transactions will be returned; if non-empty, only transactions which match one of the filtered producerIds will be returned */
+  /** The producerIds to filter by: if empty, all transactions will be returned; if non-empty, only transactions which match one of the filtered producerIds will be returned. */
   producerIdFilters: number[];
-  /** Duration (in millis) to filter by: if < 0, all transactions will be returned; otherwise, only transactions running longer than this duration will be returned */
+  /** Duration (in millis) to filter by: if < 0, all transactions will be returned; otherwise, only transactions running longer than this duration will be returned. */
   durationFilter: number;
+  /** The transactional ID regular expression pattern to filter by: if it is empty or null, all transactions are returned; Otherwise then only the transactions matching the given regular expression will be returned. */
+  transactionalIdPattern: string | null;
 }
 
 export interface ListTransactionsRequestInput {
   stateFilters?: readonly string[];
   producerIdFilters?: readonly number[];
   durationFilter?: number;
+  transactionalIdPattern?: string | null;
 }
 
 export function defaultListTransactionsRequest(): ListTransactionsRequest {
@@ -27,16 +30,18 @@ export function defaultListTransactionsRequest(): ListTransactionsRequest {
     stateFilters: [],
     producerIdFilters: [],
     durationFilter: -1,
+    transactionalIdPattern: null,
   };
 }
 
 export function decodeListTransactionsRequest(r: Reader, version: number): ListTransactionsRequest {
-  if (version < 0 || version > 1) {
+  if (version < 0 || version > 2) {
     throw new ProtocolError(`ListTransactionsRequest: unsupported version ${version}`);
   }
   let f_stateFilters: string[];
   let f_producerIdFilters: number[];
   let f_durationFilter: number = -1;
+  let f_transactionalIdPattern: string | null = null;
   {
     const n = r.compactArrayLength();
     if (n < 0) f_stateFilters = [];
@@ -58,16 +63,20 @@ export function decodeListTransactionsRequest(r: Reader, version: number): ListT
   if (version >= 1) {
     f_durationFilter = r.int64();
   }
+  if (version >= 2) {
+    f_transactionalIdPattern = r.compactNullableString();
+  }
   r.skipTaggedFields();
   return {
     stateFilters: f_stateFilters,
     producerIdFilters: f_producerIdFilters,
     durationFilter: f_durationFilter,
+    transactionalIdPattern: f_transactionalIdPattern,
   };
 }
 
 export function encodeListTransactionsRequest(w: Writer, version: number, m: ListTransactionsRequestInput): void {
-  if (version < 0 || version > 1) {
+  if (version < 0 || version > 2) {
     throw new ProtocolError(`ListTransactionsRequest: unsupported version ${version}`);
   }
   {
@@ -97,18 +106,23 @@ export function encodeListTransactionsRequest(w: Writer, version: number, m: Lis
   if (version >= 1) {
     w.int64(m.durationFilter ?? -1);
   }
+  if (version >= 2) {
+    w.compactNullableString(m.transactionalIdPattern === undefined ? null : m.transactionalIdPattern);
+  }
   w.uvarint(0);
 }
 
 // ---------------- ListTransactionsResponse ----------------
 
-/** ListTransactionsResponse (versions 0-1, flexible 0+) */
+/** ListTransactionsResponse (versions 0-2, flexible 0+) */
 export interface ListTransactionsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
+  /** The error code, or 0 if there was no error. */
   errorCode: number;
-  /** Set of state filters provided in the request which were unknown to the transaction coordinator */
+  /** Set of state filters provided in the request which were unknown to the transaction coordinator. */
   unknownStateFilters: string[];
+  /** The current state of the transaction for the transactional id. */
   transactionStates: ListTransactionsResponseTransactionState[];
 }
 
@@ -129,7 +143,7 @@ export function defaultListTransactionsResponse(): ListTransactionsResponse {
 }
 
 export function decodeListTransactionsResponse(r: Reader, version: number): ListTransactionsResponse {
-  if (version < 0 || version > 1) {
+  if (version < 0 || version > 2) {
     throw new ProtocolError(`ListTransactionsResponse: unsupported version ${version}`);
   }
   let f_throttleTimeMs: number;
@@ -166,7 +180,7 @@ export function decodeListTransactionsResponse(r: Reader, version: number): List
 }
 
 export function encodeListTransactionsResponse(w: Writer, version: number, m: ListTransactionsResponseInput): void {
-  if (version < 0 || version > 1) {
+  if (version < 0 || version > 2) {
     throw new ProtocolError(`ListTransactionsResponse: unsupported version ${version}`);
   }
   w.int32(m.throttleTimeMs ?? 0);
@@ -199,9 +213,11 @@ export function encodeListTransactionsResponse(w: Writer, version: number, m: Li
 }
 
 export interface ListTransactionsResponseTransactionState {
+  /** The transactional id. */
   transactionalId: string;
+  /** The producer id. */
   producerId: number;
-  /** The current transaction state of the producer */
+  /** The current transaction state of the producer. */
   transactionState: string;
 }
 

@@ -6,7 +6,7 @@ import { ProtocolError, ZERO_UUID } from '../primitives.js';
 
 // ---------------- MetadataRequest ----------------
 
-/** MetadataRequest (versions 0-12, flexible 9+) */
+/** MetadataRequest (versions 0-13, flexible 9+) */
 export interface MetadataRequest {
   /** The topics to fetch metadata for. */
   topics: MetadataRequestMetadataRequestTopic[] | null;
@@ -35,7 +35,7 @@ export function defaultMetadataRequest(): MetadataRequest {
 }
 
 export function decodeMetadataRequest(r: Reader, version: number): MetadataRequest {
-  if (version < 0 || version > 12) {
+  if (version < 0 || version > 13) {
     throw new ProtocolError(`MetadataRequest: unsupported version ${version}`);
   }
   let f_topics: MetadataRequestMetadataRequestTopic[] | null;
@@ -72,7 +72,7 @@ export function decodeMetadataRequest(r: Reader, version: number): MetadataReque
 }
 
 export function encodeMetadataRequest(w: Writer, version: number, m: MetadataRequestInput): void {
-  if (version < 0 || version > 12) {
+  if (version < 0 || version > 13) {
     throw new ProtocolError(`MetadataRequest: unsupported version ${version}`);
   }
   {
@@ -184,7 +184,7 @@ export function encodeMetadataRequestMetadataRequestTopic(w: Writer, version: nu
 
 // ---------------- MetadataResponse ----------------
 
-/** MetadataResponse (versions 0-12, flexible 9+) */
+/** MetadataResponse (versions 0-13, flexible 9+) */
 export interface MetadataResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
@@ -198,6 +198,8 @@ export interface MetadataResponse {
   topics: MetadataResponseMetadataResponseTopic[];
   /** 32-bit bitfield to represent authorized operations for this cluster. */
   clusterAuthorizedOperations: number;
+  /** The top-level error code, or 0 if there was no error. */
+  errorCode: number;
 }
 
 export interface MetadataResponseInput {
@@ -207,6 +209,7 @@ export interface MetadataResponseInput {
   controllerId?: number;
   topics?: readonly MetadataResponseMetadataResponseTopicInput[];
   clusterAuthorizedOperations?: number;
+  errorCode?: number;
 }
 
 export function defaultMetadataResponse(): MetadataResponse {
@@ -217,11 +220,12 @@ export function defaultMetadataResponse(): MetadataResponse {
     controllerId: -1,
     topics: [],
     clusterAuthorizedOperations: -2147483648,
+    errorCode: 0,
   };
 }
 
 export function decodeMetadataResponse(r: Reader, version: number): MetadataResponse {
-  if (version < 0 || version > 12) {
+  if (version < 0 || version > 13) {
     throw new ProtocolError(`MetadataResponse: unsupported version ${version}`);
   }
   let f_throttleTimeMs: number = 0;
@@ -230,6 +234,7 @@ export function decodeMetadataResponse(r: Reader, version: number): MetadataResp
   let f_controllerId: number = -1;
   let f_topics: MetadataResponseMetadataResponseTopic[];
   let f_clusterAuthorizedOperations: number = -2147483648;
+  let f_errorCode: number = 0;
   if (version >= 3) {
     f_throttleTimeMs = r.int32();
   }
@@ -260,6 +265,9 @@ export function decodeMetadataResponse(r: Reader, version: number): MetadataResp
   if (version >= 8 && version <= 10) {
     f_clusterAuthorizedOperations = r.int32();
   }
+  if (version >= 13) {
+    f_errorCode = r.int16();
+  }
   if (version >= 9) {
     r.skipTaggedFields();
   }
@@ -270,11 +278,12 @@ export function decodeMetadataResponse(r: Reader, version: number): MetadataResp
     controllerId: f_controllerId,
     topics: f_topics,
     clusterAuthorizedOperations: f_clusterAuthorizedOperations,
+    errorCode: f_errorCode,
   };
 }
 
 export function encodeMetadataResponse(w: Writer, version: number, m: MetadataResponseInput): void {
-  if (version < 0 || version > 12) {
+  if (version < 0 || version > 13) {
     throw new ProtocolError(`MetadataResponse: unsupported version ${version}`);
   }
   if (version >= 3) {
@@ -332,6 +341,9 @@ export function encodeMetadataResponse(w: Writer, version: number, m: MetadataRe
   }
   if (version >= 8 && version <= 10) {
     w.int32(m.clusterAuthorizedOperations ?? -2147483648);
+  }
+  if (version >= 13) {
+    w.int16(m.errorCode ?? 0);
   }
   if (version >= 9) {
     w.uvarint(0);

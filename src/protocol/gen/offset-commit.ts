@@ -2,11 +2,11 @@
 // Source: OffsetCommitRequest.json, OffsetCommitResponse.json
 /* eslint-disable */
 import type { Reader, Writer } from '../primitives.js';
-import { ProtocolError } from '../primitives.js';
+import { ProtocolError, ZERO_UUID } from '../primitives.js';
 
 // ---------------- OffsetCommitRequest ----------------
 
-/** OffsetCommitRequest (versions 0-9, flexible 8+) */
+/** OffsetCommitRequest (versions 0-10, flexible 8+) */
 export interface OffsetCommitRequest {
   /** The unique group identifier. */
   groupId: string;
@@ -43,7 +43,7 @@ export function defaultOffsetCommitRequest(): OffsetCommitRequest {
 }
 
 export function decodeOffsetCommitRequest(r: Reader, version: number): OffsetCommitRequest {
-  if (version < 0 || version > 9) {
+  if (version < 0 || version > 10) {
     throw new ProtocolError(`OffsetCommitRequest: unsupported version ${version}`);
   }
   let f_groupId: string;
@@ -86,7 +86,7 @@ export function decodeOffsetCommitRequest(r: Reader, version: number): OffsetCom
 }
 
 export function encodeOffsetCommitRequest(w: Writer, version: number, m: OffsetCommitRequestInput): void {
-  if (version < 0 || version > 9) {
+  if (version < 0 || version > 10) {
     throw new ProtocolError(`OffsetCommitRequest: unsupported version ${version}`);
   }
   if (version >= 8) {
@@ -140,26 +140,36 @@ export function encodeOffsetCommitRequest(w: Writer, version: number, m: OffsetC
 export interface OffsetCommitRequestOffsetCommitRequestTopic {
   /** The topic name. */
   name: string;
+  /** The topic ID. */
+  topicId: string;
   /** Each partition to commit offsets for. */
   partitions: OffsetCommitRequestOffsetCommitRequestPartition[];
 }
 
 export interface OffsetCommitRequestOffsetCommitRequestTopicInput {
   name?: string;
+  topicId?: string;
   partitions?: readonly OffsetCommitRequestOffsetCommitRequestPartitionInput[];
 }
 
 export function defaultOffsetCommitRequestOffsetCommitRequestTopic(): OffsetCommitRequestOffsetCommitRequestTopic {
   return {
     name: '',
+    topicId: ZERO_UUID,
     partitions: [],
   };
 }
 
 export function decodeOffsetCommitRequestOffsetCommitRequestTopic(r: Reader, version: number): OffsetCommitRequestOffsetCommitRequestTopic {
-  let f_name: string;
+  let f_name: string = '';
+  let f_topicId: string = ZERO_UUID;
   let f_partitions: OffsetCommitRequestOffsetCommitRequestPartition[];
-  f_name = (version >= 8 ? r.compactString() : r.string());
+  if (version <= 9) {
+    f_name = (version >= 8 ? r.compactString() : r.string());
+  }
+  if (version >= 10) {
+    f_topicId = r.uuid();
+  }
   {
     const n = (version >= 8 ? r.compactArrayLength() : r.arrayLength());
     if (n < 0) f_partitions = [];
@@ -174,15 +184,21 @@ export function decodeOffsetCommitRequestOffsetCommitRequestTopic(r: Reader, ver
   }
   return {
     name: f_name,
+    topicId: f_topicId,
     partitions: f_partitions,
   };
 }
 
 export function encodeOffsetCommitRequestOffsetCommitRequestTopic(w: Writer, version: number, m: OffsetCommitRequestOffsetCommitRequestTopicInput): void {
-  if (version >= 8) {
-    w.compactString(m.name ?? '');
-  } else {
-    w.string(m.name ?? '');
+  if (version <= 9) {
+    if (version >= 8) {
+      w.compactString(m.name ?? '');
+    } else {
+      w.string(m.name ?? '');
+    }
+  }
+  if (version >= 10) {
+    w.uuid(m.topicId ?? ZERO_UUID);
   }
   {
     const a = m.partitions;
@@ -288,7 +304,7 @@ export function encodeOffsetCommitRequestOffsetCommitRequestPartition(w: Writer,
 
 // ---------------- OffsetCommitResponse ----------------
 
-/** OffsetCommitResponse (versions 0-9, flexible 8+) */
+/** OffsetCommitResponse (versions 0-10, flexible 8+) */
 export interface OffsetCommitResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
@@ -309,7 +325,7 @@ export function defaultOffsetCommitResponse(): OffsetCommitResponse {
 }
 
 export function decodeOffsetCommitResponse(r: Reader, version: number): OffsetCommitResponse {
-  if (version < 0 || version > 9) {
+  if (version < 0 || version > 10) {
     throw new ProtocolError(`OffsetCommitResponse: unsupported version ${version}`);
   }
   let f_throttleTimeMs: number = 0;
@@ -336,7 +352,7 @@ export function decodeOffsetCommitResponse(r: Reader, version: number): OffsetCo
 }
 
 export function encodeOffsetCommitResponse(w: Writer, version: number, m: OffsetCommitResponseInput): void {
-  if (version < 0 || version > 9) {
+  if (version < 0 || version > 10) {
     throw new ProtocolError(`OffsetCommitResponse: unsupported version ${version}`);
   }
   if (version >= 3) {
@@ -370,26 +386,36 @@ export function encodeOffsetCommitResponse(w: Writer, version: number, m: Offset
 export interface OffsetCommitResponseOffsetCommitResponseTopic {
   /** The topic name. */
   name: string;
+  /** The topic ID. */
+  topicId: string;
   /** The responses for each partition in the topic. */
   partitions: OffsetCommitResponseOffsetCommitResponsePartition[];
 }
 
 export interface OffsetCommitResponseOffsetCommitResponseTopicInput {
   name?: string;
+  topicId?: string;
   partitions?: readonly OffsetCommitResponseOffsetCommitResponsePartitionInput[];
 }
 
 export function defaultOffsetCommitResponseOffsetCommitResponseTopic(): OffsetCommitResponseOffsetCommitResponseTopic {
   return {
     name: '',
+    topicId: ZERO_UUID,
     partitions: [],
   };
 }
 
 export function decodeOffsetCommitResponseOffsetCommitResponseTopic(r: Reader, version: number): OffsetCommitResponseOffsetCommitResponseTopic {
-  let f_name: string;
+  let f_name: string = '';
+  let f_topicId: string = ZERO_UUID;
   let f_partitions: OffsetCommitResponseOffsetCommitResponsePartition[];
-  f_name = (version >= 8 ? r.compactString() : r.string());
+  if (version <= 9) {
+    f_name = (version >= 8 ? r.compactString() : r.string());
+  }
+  if (version >= 10) {
+    f_topicId = r.uuid();
+  }
   {
     const n = (version >= 8 ? r.compactArrayLength() : r.arrayLength());
     if (n < 0) f_partitions = [];
@@ -404,15 +430,21 @@ export function decodeOffsetCommitResponseOffsetCommitResponseTopic(r: Reader, v
   }
   return {
     name: f_name,
+    topicId: f_topicId,
     partitions: f_partitions,
   };
 }
 
 export function encodeOffsetCommitResponseOffsetCommitResponseTopic(w: Writer, version: number, m: OffsetCommitResponseOffsetCommitResponseTopicInput): void {
-  if (version >= 8) {
-    w.compactString(m.name ?? '');
-  } else {
-    w.string(m.name ?? '');
+  if (version <= 9) {
+    if (version >= 8) {
+      w.compactString(m.name ?? '');
+    } else {
+      w.string(m.name ?? '');
+    }
+  }
+  if (version >= 10) {
+    w.uuid(m.topicId ?? ZERO_UUID);
   }
   {
     const a = m.partitions;

@@ -10,7 +10,7 @@ import { ProtocolError } from '../primitives.js';
 export interface OffsetDeleteRequest {
   /** The unique group identifier. */
   groupId: string;
-  /** The topics to delete offsets for */
+  /** The topics to delete offsets for. */
   topics: OffsetDeleteRequestOffsetDeleteRequestTopic[];
 }
 

@@ -2,17 +2,17 @@
 // Source: OffsetFetchRequest.json, OffsetFetchResponse.json
 /* eslint-disable */
 import type { Reader, Writer } from '../primitives.js';
-import { ProtocolError } from '../primitives.js';
+import { ProtocolError, ZERO_UUID } from '../primitives.js';
 
 // ---------------- OffsetFetchRequest ----------------
 
-/** OffsetFetchRequest (versions 0-9, flexible 6+) */
+/** OffsetFetchRequest (versions 0-10, flexible 6+) */
 export interface OffsetFetchRequest {
   /** The group to fetch offsets for. */
   groupId: string;
   /** Each topic we would like to fetch offsets for, or null to fetch offsets for all topics. */
   topics: OffsetFetchRequestOffsetFetchRequestTopic[] | null;
-  /** Each group we would like to fetch offsets for */
+  /** Each group we would like to fetch offsets for. */
   groups: OffsetFetchRequestOffsetFetchRequestGroup[];
   /** Whether broker should hold on returning unstable offsets but set a retriable error code for the partitions. */
   requireStable: boolean;
@@ -35,7 +35,7 @@ export function defaultOffsetFetchRequest(): OffsetFetchRequest {
 }
 
 export function decodeOffsetFetchRequest(r: Reader, version: number): OffsetFetchRequest {
-  if (version < 0 || version > 9) {
+  if (version < 0 || version > 10) {
     throw new ProtocolError(`OffsetFetchRequest: unsupported version ${version}`);
   }
   let f_groupId: string = '';
@@ -80,7 +80,7 @@ export function decodeOffsetFetchRequest(r: Reader, version: number): OffsetFetc
 }
 
 export function encodeOffsetFetchRequest(w: Writer, version: number, m: OffsetFetchRequestInput): void {
-  if (version < 0 || version > 9) {
+  if (version < 0 || version > 10) {
     throw new ProtocolError(`OffsetFetchRequest: unsupported version ${version}`);
   }
   if (version <= 7) {
@@ -223,7 +223,7 @@ export function encodeOffsetFetchRequestOffsetFetchRequestTopic(w: Writer, versi
 export interface OffsetFetchRequestOffsetFetchRequestGroup {
   /** The group ID. */
   groupId: string;
-  /** The member ID assigned by the group coordinator if using the new consumer protocol (KIP-848). */
+  /** The member id. */
   memberId: string | null;
   /** The member epoch if using the new consumer protocol (KIP-848). */
   memberEpoch: number;
@@ -303,26 +303,36 @@ export function encodeOffsetFetchRequestOffsetFetchRequestGroup(w: Writer, versi
 export interface OffsetFetchRequestOffsetFetchRequestTopics {
   /** The topic name. */
   name: string;
+  /** The topic ID. */
+  topicId: string;
   /** The partition indexes we would like to fetch offsets for. */
   partitionIndexes: number[];
 }
 
 export interface OffsetFetchRequestOffsetFetchRequestTopicsInput {
   name?: string;
+  topicId?: string;
   partitionIndexes?: readonly number[];
 }
 
 export function defaultOffsetFetchRequestOffsetFetchRequestTopics(): OffsetFetchRequestOffsetFetchRequestTopics {
   return {
     name: '',
+    topicId: ZERO_UUID,
     partitionIndexes: [],
   };
 }
 
 export function decodeOffsetFetchRequestOffsetFetchRequestTopics(r: Reader, version: number): OffsetFetchRequestOffsetFetchRequestTopics {
-  let f_name: string;
+  let f_name: string = '';
+  let f_topicId: string = ZERO_UUID;
   let f_partitionIndexes: number[];
-  f_name = r.compactString();
+  if (version <= 9) {
+    f_name = r.compactString();
+  }
+  if (version >= 10) {
+    f_topicId = r.uuid();
+  }
   {
     const n = r.compactArrayLength();
     if (n < 0) f_partitionIndexes = [];
@@ -335,12 +345,18 @@ export function decodeOffsetFetchRequestOffsetFetchRequestTopics(r: Reader, vers
   r.skipTaggedFields();
   return {
     name: f_name,
+    topicId: f_topicId,
     partitionIndexes: f_partitionIndexes,
   };
 }
 
 export function encodeOffsetFetchRequestOffsetFetchRequestTopics(w: Writer, version: number, m: OffsetFetchRequestOffsetFetchRequestTopicsInput): void {
-  w.compactString(m.name ?? '');
+  if (version <= 9) {
+    w.compactString(m.name ?? '');
+  }
+  if (version >= 10) {
+    w.uuid(m.topicId ?? ZERO_UUID);
+  }
   {
     const a = m.partitionIndexes;
     if (a == null) {
@@ -358,7 +374,7 @@ export function encodeOffsetFetchRequestOffsetFetchRequestTopics(w: Writer, vers
 
 // ---------------- OffsetFetchResponse ----------------
 
-/** OffsetFetchResponse (versions 0-9, flexible 6+) */
+/** OffsetFetchResponse (versions 0-10, flexible 6+) */
 export interface OffsetFetchResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
@@ -387,7 +403,7 @@ export function defaultOffsetFetchResponse(): OffsetFetchResponse {
 }
 
 export function decodeOffsetFetchResponse(r: Reader, version: number): OffsetFetchResponse {
-  if (version < 0 || version > 9) {
+  if (version < 0 || version > 10) {
     throw new ProtocolError(`OffsetFetchResponse: unsupported version ${version}`);
   }
   let f_throttleTimeMs: number = 0;
@@ -434,7 +450,7 @@ export function decodeOffsetFetchResponse(r: Reader, version: number): OffsetFet
 }
 
 export function encodeOffsetFetchResponse(w: Writer, version: number, m: OffsetFetchResponseInput): void {
-  if (version < 0 || version > 9) {
+  if (version < 0 || version > 10) {
     throw new ProtocolError(`OffsetFetchResponse: unsupported version ${version}`);
   }
   if (version >= 3) {
@@ -487,7 +503,7 @@ export function encodeOffsetFetchResponse(w: Writer, version: number, m: OffsetF
 export interface OffsetFetchResponseOffsetFetchResponseTopic {
   /** The topic name. */
   name: string;
-  /** The responses per partition */
+  /** The responses per partition. */
   partitions: OffsetFetchResponseOffsetFetchResponsePartition[];
 }
 
@@ -696,26 +712,36 @@ export function encodeOffsetFetchResponseOffsetFetchResponseGroup(w: Writer, ver
 export interface OffsetFetchResponseOffsetFetchResponseTopics {
   /** The topic name. */
   name: string;
-  /** The responses per partition */
+  /** The topic ID. */
+  topicId: string;
+  /** The responses per partition. */
   partitions: OffsetFetchResponseOffsetFetchResponsePartitions[];
 }
 
 export interface OffsetFetchResponseOffsetFetchResponseTopicsInput {
   name?: string;
+  topicId?: string;
   partitions?: readonly OffsetFetchResponseOffsetFetchResponsePartitionsInput[];
 }
 
 export function defaultOffsetFetchResponseOffsetFetchResponseTopics(): OffsetFetchResponseOffsetFetchResponseTopics {
   return {
     name: '',
+    topicId: ZERO_UUID,
     partitions: [],
   };
 }
 
 export function decodeOffsetFetchResponseOffsetFetchResponseTopics(r: Reader, version: number): OffsetFetchResponseOffsetFetchResponseTopics {
-  let f_name: string;
+  let f_name: string = '';
+  let f_topicId: string = ZERO_UUID;
   let f_partitions: OffsetFetchResponseOffsetFetchResponsePartitions[];
-  f_name = r.compactString();
+  if (version <= 9) {
+    f_name = r.compactString();
+  }
+  if (version >= 10) {
+    f_topicId = r.uuid();
+  }
   {
     const n = r.compactArrayLength();
     if (n < 0) f_partitions = [];
@@ -728,12 +754,18 @@ export function decodeOffsetFetchResponseOffsetFetchResponseTopics(r: Reader, ve
   r.skipTaggedFields();
   return {
     name: f_name,
+    topicId: f_topicId,
     partitions: f_partitions,
   };
 }
 
 export function encodeOffsetFetchResponseOffsetFetchResponseTopics(w: Writer, version: number, m: OffsetFetchResponseOffsetFetchResponseTopicsInput): void {
-  w.compactString(m.name ?? '');
+  if (version <= 9) {
+    w.compactString(m.name ?? '');
+  }
+  if (version >= 10) {
+    w.uuid(m.topicId ?? ZERO_UUID);
+  }
   {
     const a = m.partitions;
     if (a == null) {

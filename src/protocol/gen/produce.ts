@@ -2,11 +2,11 @@
 // Source: ProduceRequest.json, ProduceResponse.json
 /* eslint-disable */
 import type { Reader } from '../primitives.js';
-import { Writer, ProtocolError } from '../primitives.js';
+import { Writer, ProtocolError, ZERO_UUID } from '../primitives.js';
 
 // ---------------- ProduceRequest ----------------
 
-/** ProduceRequest (versions 0-11, flexible 9+) */
+/** ProduceRequest (versions 0-13, flexible 9+) */
 export interface ProduceRequest {
   /** The transactional ID, or null if the producer is not transactional. */
   transactionalId: string | null;
@@ -35,7 +35,7 @@ export function defaultProduceRequest(): ProduceRequest {
 }
 
 export function decodeProduceRequest(r: Reader, version: number): ProduceRequest {
-  if (version < 0 || version > 11) {
+  if (version < 0 || version > 13) {
     throw new ProtocolError(`ProduceRequest: unsupported version ${version}`);
   }
   let f_transactionalId: string | null = null;
@@ -68,7 +68,7 @@ export function decodeProduceRequest(r: Reader, version: number): ProduceRequest
 }
 
 export function encodeProduceRequest(w: Writer, version: number, m: ProduceRequestInput): void {
-  if (version < 0 || version > 11) {
+  if (version < 0 || version > 13) {
     throw new ProtocolError(`ProduceRequest: unsupported version ${version}`);
   }
   if (version >= 3) {
@@ -108,26 +108,36 @@ export function encodeProduceRequest(w: Writer, version: number, m: ProduceReque
 export interface ProduceRequestTopicProduceData {
   /** The topic name. */
   name: string;
+  /** The unique topic ID */
+  topicId: string;
   /** Each partition to produce to. */
   partitionData: ProduceRequestPartitionProduceData[];
 }
 
 export interface ProduceRequestTopicProduceDataInput {
   name?: string;
+  topicId?: string;
   partitionData?: readonly ProduceRequestPartitionProduceDataInput[];
 }
 
 export function defaultProduceRequestTopicProduceData(): ProduceRequestTopicProduceData {
   return {
     name: '',
+    topicId: ZERO_UUID,
     partitionData: [],
   };
 }
 
 export function decodeProduceRequestTopicProduceData(r: Reader, version: number): ProduceRequestTopicProduceData {
-  let f_name: string;
+  let f_name: string = '';
+  let f_topicId: string = ZERO_UUID;
   let f_partitionData: ProduceRequestPartitionProduceData[];
-  f_name = (version >= 9 ? r.compactString() : r.string());
+  if (version <= 12) {
+    f_name = (version >= 9 ? r.compactString() : r.string());
+  }
+  if (version >= 13) {
+    f_topicId = r.uuid();
+  }
   {
     const n = (version >= 9 ? r.compactArrayLength() : r.arrayLength());
     if (n < 0) f_partitionData = [];
@@ -142,15 +152,21 @@ export function decodeProduceRequestTopicProduceData(r: Reader, version: number)
   }
   return {
     name: f_name,
+    topicId: f_topicId,
     partitionData: f_partitionData,
   };
 }
 
 export function encodeProduceRequestTopicProduceData(w: Writer, version: number, m: ProduceRequestTopicProduceDataInput): void {
-  if (version >= 9) {
-    w.compactString(m.name ?? '');
-  } else {
-    w.string(m.name ?? '');
+  if (version <= 12) {
+    if (version >= 9) {
+      w.compactString(m.name ?? '');
+    } else {
+      w.string(m.name ?? '');
+    }
+  }
+  if (version >= 13) {
+    w.uuid(m.topicId ?? ZERO_UUID);
   }
   {
     const a = m.partitionData;
@@ -220,9 +236,9 @@ export function encodeProduceRequestPartitionProduceData(w: Writer, version: num
 
 // ---------------- ProduceResponse ----------------
 
-/** ProduceResponse (versions 0-11, flexible 9+) */
+/** ProduceResponse (versions 0-13, flexible 9+) */
 export interface ProduceResponse {
-  /** Each produce response */
+  /** Each produce response. */
   responses: ProduceResponseTopicProduceResponse[];
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
@@ -245,7 +261,7 @@ export function defaultProduceResponse(): ProduceResponse {
 }
 
 export function decodeProduceResponse(r: Reader, version: number): ProduceResponse {
-  if (version < 0 || version > 11) {
+  if (version < 0 || version > 13) {
     throw new ProtocolError(`ProduceResponse: unsupported version ${version}`);
   }
   let f_responses: ProduceResponseTopicProduceResponse[];
@@ -303,7 +319,7 @@ export function decodeProduceResponse(r: Reader, version: number): ProduceRespon
 }
 
 export function encodeProduceResponse(w: Writer, version: number, m: ProduceResponseInput): void {
-  if (version < 0 || version > 11) {
+  if (version < 0 || version > 13) {
     throw new ProtocolError(`ProduceResponse: unsupported version ${version}`);
   }
   {
@@ -357,28 +373,38 @@ export function encodeProduceResponse(w: Writer, version: number, m: ProduceResp
 }
 
 export interface ProduceResponseTopicProduceResponse {
-  /** The topic name */
+  /** The topic name. */
   name: string;
+  /** The unique topic ID */
+  topicId: string;
   /** Each partition that we produced to within the topic. */
   partitionResponses: ProduceResponsePartitionProduceResponse[];
 }
 
 export interface ProduceResponseTopicProduceResponseInput {
   name?: string;
+  topicId?: string;
   partitionResponses?: readonly ProduceResponsePartitionProduceResponseInput[];
 }
 
 export function defaultProduceResponseTopicProduceResponse(): ProduceResponseTopicProduceResponse {
   return {
     name: '',
+    topicId: ZERO_UUID,
     partitionResponses: [],
   };
 }
 
 export function decodeProduceResponseTopicProduceResponse(r: Reader, version: number): ProduceResponseTopicProduceResponse {
-  let f_name: string;
+  let f_name: string = '';
+  let f_topicId: string = ZERO_UUID;
   let f_partitionResponses: ProduceResponsePartitionProduceResponse[];
-  f_name = (version >= 9 ? r.compactString() : r.string());
+  if (version <= 12) {
+    f_name = (version >= 9 ? r.compactString() : r.string());
+  }
+  if (version >= 13) {
+    f_topicId = r.uuid();
+  }
   {
     const n = (version >= 9 ? r.compactArrayLength() : r.arrayLength());
     if (n < 0) f_partitionResponses = [];
@@ -393,15 +419,21 @@ export function decodeProduceResponseTopicProduceResponse(r: Reader, version: nu
   }
   return {
     name: f_name,
+    topicId: f_topicId,
     partitionResponses: f_partitionResponses,
   };
 }
 
 export function encodeProduceResponseTopicProduceResponse(w: Writer, version: number, m: ProduceResponseTopicProduceResponseInput): void {
-  if (version >= 9) {
-    w.compactString(m.name ?? '');
-  } else {
-    w.string(m.name ?? '');
+  if (version <= 12) {
+    if (version >= 9) {
+      w.compactString(m.name ?? '');
+    } else {
+      w.string(m.name ?? '');
+    }
+  }
+  if (version >= 13) {
+    w.uuid(m.topicId ?? ZERO_UUID);
   }
   {
     const a = m.partitionResponses;
@@ -439,10 +471,11 @@ export interface ProduceResponsePartitionProduceResponse {
   logAppendTimeMs: number;
   /** The log start offset. */
   logStartOffset: number;
-  /** The batch indices of records that caused the batch to be dropped */
+  /** The batch indices of records that caused the batch to be dropped. */
   recordErrors: ProduceResponseBatchIndexAndErrorMessage[];
-  /** The global error message summarizing the common root cause of the records that caused the batch to be dropped */
+  /** The global error message summarizing the common root cause of the records that caused the batch to be dropped. */
   errorMessage: string | null;
+  /** The leader broker that the producer should use for future requests. */
   currentLeader: ProduceResponseLeaderIdAndEpoch;
 }
 
@@ -590,9 +623,9 @@ export function encodeProduceResponsePartitionProduceResponse(w: Writer, version
 }
 
 export interface ProduceResponseBatchIndexAndErrorMessage {
-  /** The batch index of the record that cause the batch to be dropped */
+  /** The batch index of the record that caused the batch to be dropped. */
   batchIndex: number;
-  /** The error message of the record that caused the batch to be dropped */
+  /** The error message of the record that caused the batch to be dropped. */
   batchIndexErrorMessage: string | null;
 }
 
@@ -637,7 +670,7 @@ export function encodeProduceResponseBatchIndexAndErrorMessage(w: Writer, versio
 export interface ProduceResponseLeaderIdAndEpoch {
   /** The ID of the current leader or -1 if the leader is unknown. */
   leaderId: number;
-  /** The latest known leader epoch */
+  /** The latest known leader epoch. */
   leaderEpoch: number;
 }
 

@@ -6,7 +6,7 @@ import { ProtocolError, ZERO_UUID } from '../primitives.js';
 
 // ---------------- ReadShareGroupStateSummaryRequest ----------------
 
-/** ReadShareGroupStateSummaryRequest (versions 0, flexible 0+) */
+/** ReadShareGroupStateSummaryRequest (versions 0-1, flexible 0+) */
 export interface ReadShareGroupStateSummaryRequest {
   /** The group identifier. */
   groupId: string;
@@ -27,7 +27,7 @@ export function defaultReadShareGroupStateSummaryRequest(): ReadShareGroupStateS
 }
 
 export function decodeReadShareGroupStateSummaryRequest(r: Reader, version: number): ReadShareGroupStateSummaryRequest {
-  if (version < 0 || version > 0) {
+  if (version < 0 || version > 1) {
     throw new ProtocolError(`ReadShareGroupStateSummaryRequest: unsupported version ${version}`);
   }
   let f_groupId: string;
@@ -50,7 +50,7 @@ export function decodeReadShareGroupStateSummaryRequest(r: Reader, version: numb
 }
 
 export function encodeReadShareGroupStateSummaryRequest(w: Writer, version: number, m: ReadShareGroupStateSummaryRequestInput): void {
-  if (version < 0 || version > 0) {
+  if (version < 0 || version > 1) {
     throw new ProtocolError(`ReadShareGroupStateSummaryRequest: unsupported version ${version}`);
   }
   w.compactString(m.groupId ?? '');
@@ -164,9 +164,9 @@ export function encodeReadShareGroupStateSummaryRequestPartitionData(w: Writer, 
 
 // ---------------- ReadShareGroupStateSummaryResponse ----------------
 
-/** ReadShareGroupStateSummaryResponse (versions 0, flexible 0+) */
+/** ReadShareGroupStateSummaryResponse (versions 0-1, flexible 0+) */
 export interface ReadShareGroupStateSummaryResponse {
-  /** The read results */
+  /** The read results. */
   results: ReadShareGroupStateSummaryResponseReadStateSummaryResult[];
 }
 
@@ -181,7 +181,7 @@ export function defaultReadShareGroupStateSummaryResponse(): ReadShareGroupState
 }
 
 export function decodeReadShareGroupStateSummaryResponse(r: Reader, version: number): ReadShareGroupStateSummaryResponse {
-  if (version < 0 || version > 0) {
+  if (version < 0 || version > 1) {
     throw new ProtocolError(`ReadShareGroupStateSummaryResponse: unsupported version ${version}`);
   }
   let f_results: ReadShareGroupStateSummaryResponseReadStateSummaryResult[];
@@ -201,7 +201,7 @@ export function decodeReadShareGroupStateSummaryResponse(r: Reader, version: num
 }
 
 export function encodeReadShareGroupStateSummaryResponse(w: Writer, version: number, m: ReadShareGroupStateSummaryResponseInput): void {
-  if (version < 0 || version > 0) {
+  if (version < 0 || version > 1) {
     throw new ProtocolError(`ReadShareGroupStateSummaryResponse: unsupported version ${version}`);
   }
   {
@@ -220,7 +220,7 @@ export function encodeReadShareGroupStateSummaryResponse(w: Writer, version: num
 }
 
 export interface ReadShareGroupStateSummaryResponseReadStateSummaryResult {
-  /** The topic identifier */
+  /** The topic identifier. */
   topicId: string;
   /** The results for the partitions. */
   partitions: ReadShareGroupStateSummaryResponsePartitionResult[];
@@ -284,8 +284,12 @@ export interface ReadShareGroupStateSummaryResponsePartitionResult {
   errorMessage: string | null;
   /** The state epoch of the share-partition. */
   stateEpoch: number;
+  /** The leader epoch of the share-partition. */
+  leaderEpoch: number;
   /** The share-partition start offset. */
   startOffset: number;
+  /** The number of offsets greater than or equal to share-partition start offset for which delivery has been completed. */
+  deliveryCompleteCount: number;
 }
 
 export interface ReadShareGroupStateSummaryResponsePartitionResultInput {
@@ -293,7 +297,9 @@ export interface ReadShareGroupStateSummaryResponsePartitionResultInput {
   errorCode?: number;
   errorMessage?: string | null;
   stateEpoch?: number;
+  leaderEpoch?: number;
   startOffset?: number;
+  deliveryCompleteCount?: number;
 }
 
 export function defaultReadShareGroupStateSummaryResponsePartitionResult(): ReadShareGroupStateSummaryResponsePartitionResult {
@@ -302,7 +308,9 @@ export function defaultReadShareGroupStateSummaryResponsePartitionResult(): Read
     errorCode: 0,
     errorMessage: null,
     stateEpoch: 0,
+    leaderEpoch: 0,
     startOffset: 0,
+    deliveryCompleteCount: -1,
   };
 }
 
@@ -311,19 +319,27 @@ export function decodeReadShareGroupStateSummaryResponsePartitionResult(r: Reade
   let f_errorCode: number;
   let f_errorMessage: string | null;
   let f_stateEpoch: number;
+  let f_leaderEpoch: number;
   let f_startOffset: number;
+  let f_deliveryCompleteCount: number = -1;
   f_partition = r.int32();
   f_errorCode = r.int16();
   f_errorMessage = r.compactNullableString();
   f_stateEpoch = r.int32();
+  f_leaderEpoch = r.int32();
   f_startOffset = r.int64();
+  if (version >= 1) {
+    f_deliveryCompleteCount = r.int32();
+  }
   r.skipTaggedFields();
   return {
     partition: f_partition,
     errorCode: f_errorCode,
     errorMessage: f_errorMessage,
     stateEpoch: f_stateEpoch,
+    leaderEpoch: f_leaderEpoch,
     startOffset: f_startOffset,
+    deliveryCompleteCount: f_deliveryCompleteCount,
   };
 }
 
@@ -332,6 +348,10 @@ export function encodeReadShareGroupStateSummaryResponsePartitionResult(w: Write
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
   w.int32(m.stateEpoch ?? 0);
+  w.int32(m.leaderEpoch ?? 0);
   w.int64(m.startOffset ?? 0);
+  if (version >= 1) {
+    w.int32(m.deliveryCompleteCount ?? -1);
+  }
   w.uvarint(0);
 }

@@ -166,7 +166,7 @@ export function encodeReadShareGroupStateRequestPartitionData(w: Writer, version
 
 /** ReadShareGroupStateResponse (versions 0, flexible 0+) */
 export interface ReadShareGroupStateResponse {
-  /** The read results */
+  /** The read results. */
   results: ReadShareGroupStateResponseReadStateResult[];
 }
 
@@ -220,7 +220,7 @@ export function encodeReadShareGroupStateResponse(w: Writer, version: number, m:
 }
 
 export interface ReadShareGroupStateResponseReadStateResult {
-  /** The topic identifier */
+  /** The topic identifier. */
   topicId: string;
   /** The results for the partitions. */
   partitions: ReadShareGroupStateResponsePartitionResult[];
@@ -282,10 +282,11 @@ export interface ReadShareGroupStateResponsePartitionResult {
   errorCode: number;
   /** The error message, or null if there was no error. */
   errorMessage: string | null;
-  /** The state epoch for this share-partition. */
+  /** The state epoch of the share-partition. */
   stateEpoch: number;
   /** The share-partition start offset, which can be -1 if it is not yet initialized. */
   startOffset: number;
+  /** The state batches for this share-partition. */
   stateBatches: ReadShareGroupStateResponseStateBatch[];
 }
 
@@ -363,11 +364,11 @@ export function encodeReadShareGroupStateResponsePartitionResult(w: Writer, vers
 }
 
 export interface ReadShareGroupStateResponseStateBatch {
-  /** The base offset of this state batch. */
+  /** The first offset of this state batch. */
   firstOffset: number;
   /** The last offset of this state batch. */
   lastOffset: number;
-  /** The state - 0:Available,2:Acked,4:Archived. */
+  /** The delivery state - 0:Available,2:Acked,4:Archived. */
   deliveryState: number;
   /** The delivery count. */
   deliveryCount: number;

@@ -8,10 +8,11 @@ import { ProtocolError, ZERO_UUID } from '../primitives.js';
 
 /** RemoveRaftVoterRequest (versions 0, flexible 0+) */
 export interface RemoveRaftVoterRequest {
+  /** The cluster id of the request. */
   clusterId: string | null;
-  /** The replica id of the voter getting removed from the topic partition */
+  /** The replica id of the voter getting removed from the topic partition. */
   voterId: number;
-  /** The directory id of the voter getting removed from the topic partition */
+  /** The directory id of the voter getting removed from the topic partition. */
   voterDirectoryId: string;
 }
 
@@ -63,7 +64,7 @@ export function encodeRemoveRaftVoterRequest(w: Writer, version: number, m: Remo
 export interface RemoveRaftVoterResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** The error code, or 0 if there was no error */
+  /** The error code, or 0 if there was no error. */
   errorCode: number;
   /** The error message, or null if there was no error. */
   errorMessage: string | null;

@@ -6,7 +6,7 @@ import { ProtocolError, ZERO_UUID } from '../primitives.js';
 
 // ---------------- ShareAcknowledgeRequest ----------------
 
-/** ShareAcknowledgeRequest (versions 0, flexible 0+) */
+/** ShareAcknowledgeRequest (versions 1-2, flexible 0+) */
 export interface ShareAcknowledgeRequest {
   /** The group identifier. */
   groupId: string | null;
@@ -14,6 +14,8 @@ export interface ShareAcknowledgeRequest {
   memberId: string | null;
   /** The current share session epoch: 0 to open a share session; -1 to close it; otherwise increments for consecutive requests. */
   shareSessionEpoch: number;
+  /** Whether Renew type acknowledgements present in AcknowledgementBatches. */
+  isRenewAck: boolean;
   /** The topics containing records to acknowledge. */
   topics: ShareAcknowledgeRequestAcknowledgeTopic[];
 }
@@ -22,6 +24,7 @@ export interface ShareAcknowledgeRequestInput {
   groupId?: string | null;
   memberId?: string | null;
   shareSessionEpoch?: number;
+  isRenewAck?: boolean;
   topics?: readonly ShareAcknowledgeRequestAcknowledgeTopicInput[];
 }
 
@@ -30,21 +33,26 @@ export function defaultShareAcknowledgeRequest(): ShareAcknowledgeRequest {
     groupId: null,
     memberId: '',
     shareSessionEpoch: 0,
+    isRenewAck: false,
     topics: [],
   };
 }
 
 export function decodeShareAcknowledgeRequest(r: Reader, version: number): ShareAcknowledgeRequest {
-  if (version < 0 || version > 0) {
+  if (version < 1 || version > 2) {
     throw new ProtocolError(`ShareAcknowledgeRequest: unsupported version ${version}`);
   }
   let f_groupId: string | null;
   let f_memberId: string | null;
   let f_shareSessionEpoch: number;
+  let f_isRenewAck: boolean = false;
   let f_topics: ShareAcknowledgeRequestAcknowledgeTopic[];
   f_groupId = r.compactNullableString();
   f_memberId = r.compactNullableString();
   f_shareSessionEpoch = r.int32();
+  if (version >= 2) {
+    f_isRenewAck = r.bool();
+  }
   {
     const n = r.compactArrayLength();
     if (n < 0) f_topics = [];
@@ -59,17 +67,21 @@ export function decodeShareAcknowledgeRequest(r: Reader, version: number): Share
     groupId: f_groupId,
     memberId: f_memberId,
     shareSessionEpoch: f_shareSessionEpoch,
+    isRenewAck: f_isRenewAck,
     topics: f_topics,
   };
 }
 
 export function encodeShareAcknowledgeRequest(w: Writer, version: number, m: ShareAcknowledgeRequestInput): void {
-  if (version < 0 || version > 0) {
+  if (version < 1 || version > 2) {
     throw new ProtocolError(`ShareAcknowledgeRequest: unsupported version ${version}`);
   }
   w.compactNullableString(m.groupId === undefined ? null : m.groupId);
   w.compactNullableString(m.memberId === undefined ? '' : m.memberId);
   w.int32(m.shareSessionEpoch ?? 0);
+  if (version >= 2) {
+    w.bool(m.isRenewAck ?? false);
+  }
   {
     const a = m.topics;
     if (a == null) {
@@ -202,7 +214,7 @@ export interface ShareAcknowledgeRequestAcknowledgementBatch {
   firstOffset: number;
   /** Last offset (inclusive) of batch of records to acknowledge. */
   lastOffset: number;
-  /** Array of acknowledge types - 0:Gap,1:Accept,2:Release,3:Reject. */
+  /** Array of acknowledge types - 0:Gap,1:Accept,2:Release,3:Reject,4:Renew. */
   acknowledgeTypes: number[];
 }
 
@@ -263,7 +275,7 @@ export function encodeShareAcknowledgeRequestAcknowledgementBatch(w: Writer, ver
 
 // ---------------- ShareAcknowledgeResponse ----------------
 
-/** ShareAcknowledgeResponse (versions 0, flexible 0+) */
+/** ShareAcknowledgeResponse (versions 1-2, flexible 0+) */
 export interface ShareAcknowledgeResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
@@ -271,6 +283,8 @@ export interface ShareAcknowledgeResponse {
   errorCode: number;
   /** The top-level error message, or null if there was no error. */
   errorMessage: string | null;
+  /** The time in milliseconds for which the acquired records are locked. */
+  acquisitionLockTimeoutMs: number;
   /** The response topics. */
   responses: ShareAcknowledgeResponseShareAcknowledgeTopicResponse[];
   /** Endpoints for all current leaders enumerated in PartitionData with error NOT_LEADER_OR_FOLLOWER. */
@@ -281,6 +295,7 @@ export interface ShareAcknowledgeResponseInput {
   throttleTimeMs?: number;
   errorCode?: number;
   errorMessage?: string | null;
+  acquisitionLockTimeoutMs?: number;
   responses?: readonly ShareAcknowledgeResponseShareAcknowledgeTopicResponseInput[];
   nodeEndpoints?: readonly ShareAcknowledgeResponseNodeEndpointInput[];
 }
@@ -290,23 +305,28 @@ export function defaultShareAcknowledgeResponse(): ShareAcknowledgeResponse {
     throttleTimeMs: 0,
     errorCode: 0,
     errorMessage: null,
+    acquisitionLockTimeoutMs: 0,
     responses: [],
     nodeEndpoints: [],
   };
 }
 
 export function decodeShareAcknowledgeResponse(r: Reader, version: number): ShareAcknowledgeResponse {
-  if (version < 0 || version > 0) {
+  if (version < 1 || version > 2) {
     throw new ProtocolError(`ShareAcknowledgeResponse: unsupported version ${version}`);
   }
   let f_throttleTimeMs: number;
   let f_errorCode: number;
   let f_errorMessage: string | null;
+  let f_acquisitionLockTimeoutMs: number = 0;
   let f_responses: ShareAcknowledgeResponseShareAcknowledgeTopicResponse[];
   let f_nodeEndpoints: ShareAcknowledgeResponseNodeEndpoint[];
   f_throttleTimeMs = r.int32();
   f_errorCode = r.int16();
   f_errorMessage = r.compactNullableString();
+  if (version >= 2) {
+    f_acquisitionLockTimeoutMs = r.int32();
+  }
   {
     const n = r.compactArrayLength();
     if (n < 0) f_responses = [];
@@ -330,18 +350,22 @@ export function decodeShareAcknowledgeResponse(r: Reader, version: number): Shar
     throttleTimeMs: f_throttleTimeMs,
     errorCode: f_errorCode,
     errorMessage: f_errorMessage,
+    acquisitionLockTimeoutMs: f_acquisitionLockTimeoutMs,
     responses: f_responses,
     nodeEndpoints: f_nodeEndpoints,
   };
 }
 
 export function encodeShareAcknowledgeResponse(w: Writer, version: number, m: ShareAcknowledgeResponseInput): void {
-  if (version < 0 || version > 0) {
+  if (version < 1 || version > 2) {
     throw new ProtocolError(`ShareAcknowledgeResponse: unsupported version ${version}`);
   }
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  if (version >= 2) {
+    w.int32(m.acquisitionLockTimeoutMs ?? 0);
+  }
   {
     const a = m.responses;
     if (a == null) {
@@ -432,6 +456,7 @@ export interface ShareAcknowledgeResponsePartitionData {
   errorCode: number;
   /** The error message, or null if there was no error. */
   errorMessage: string | null;
+  /** The current leader of the partition. */
   currentLeader: ShareAcknowledgeResponseLeaderIdAndEpoch;
 }
 

@@ -6,7 +6,7 @@ import { ProtocolError, ZERO_UUID } from '../primitives.js';
 
 // ---------------- ShareFetchRequest ----------------
 
-/** ShareFetchRequest (versions 0, flexible 0+) */
+/** ShareFetchRequest (versions 1-2, flexible 0+) */
 export interface ShareFetchRequest {
   /** The group identifier. */
   groupId: string | null;
@@ -20,6 +20,14 @@ export interface ShareFetchRequest {
   minBytes: number;
   /** The maximum bytes to fetch. See KIP-74 for cases where this limit may not be honored. */
   maxBytes: number;
+  /** The maximum number of records to fetch. This limit can be exceeded for alignment of batch boundaries. */
+  maxRecords: number;
+  /** The optimal number of records for batches of acquired records and acknowledgements. */
+  batchSize: number;
+  /** The acquire mode to control the fetch behavior - 0:batch-optimized,1:record-limit. */
+  shareAcquireMode: number;
+  /** Whether Renew type acknowledgements present in AcknowledgementBatches. */
+  isRenewAck: boolean;
   /** The topics to fetch. */
   topics: ShareFetchRequestFetchTopic[];
   /** The partitions to remove from this share session. */
@@ -33,6 +41,10 @@ export interface ShareFetchRequestInput {
   maxWaitMs?: number;
   minBytes?: number;
   maxBytes?: number;
+  maxRecords?: number;
+  batchSize?: number;
+  shareAcquireMode?: number;
+  isRenewAck?: boolean;
   topics?: readonly ShareFetchRequestFetchTopicInput[];
   forgottenTopicsData?: readonly ShareFetchRequestForgottenTopicInput[];
 }
@@ -45,13 +57,17 @@ export function defaultShareFetchRequest(): ShareFetchRequest {
     maxWaitMs: 0,
     minBytes: 0,
     maxBytes: 2147483647,
+    maxRecords: 0,
+    batchSize: 0,
+    shareAcquireMode: 0,
+    isRenewAck: false,
     topics: [],
     forgottenTopicsData: [],
   };
 }
 
 export function decodeShareFetchRequest(r: Reader, version: number): ShareFetchRequest {
-  if (version < 0 || version > 0) {
+  if (version < 1 || version > 2) {
     throw new ProtocolError(`ShareFetchRequest: unsupported version ${version}`);
   }
   let f_groupId: string | null;
@@ -60,6 +76,10 @@ export function decodeShareFetchRequest(r: Reader, version: number): ShareFetchR
   let f_maxWaitMs: number;
   let f_minBytes: number;
   let f_maxBytes: number;
+  let f_maxRecords: number;
+  let f_batchSize: number;
+  let f_shareAcquireMode: number = 0;
+  let f_isRenewAck: boolean = false;
   let f_topics: ShareFetchRequestFetchTopic[];
   let f_forgottenTopicsData: ShareFetchRequestForgottenTopic[];
   f_groupId = r.compactNullableString();
@@ -68,6 +88,12 @@ export function decodeShareFetchRequest(r: Reader, version: number): ShareFetchR
   f_maxWaitMs = r.int32();
   f_minBytes = r.int32();
   f_maxBytes = r.int32();
+  f_maxRecords = r.int32();
+  f_batchSize = r.int32();
+  if (version >= 2) {
+    f_shareAcquireMode = r.int8();
+    f_isRenewAck = r.bool();
+  }
   {
     const n = r.compactArrayLength();
     if (n < 0) f_topics = [];
@@ -94,13 +120,17 @@ export function decodeShareFetchRequest(r: Reader, version: number): ShareFetchR
     maxWaitMs: f_maxWaitMs,
     minBytes: f_minBytes,
     maxBytes: f_maxBytes,
+    maxRecords: f_maxRecords,
+    batchSize: f_batchSize,
+    shareAcquireMode: f_shareAcquireMode,
+    isRenewAck: f_isRenewAck,
     topics: f_topics,
     forgottenTopicsData: f_forgottenTopicsData,
   };
 }
 
 export function encodeShareFetchRequest(w: Writer, version: number, m: ShareFetchRequestInput): void {
-  if (version < 0 || version > 0) {
+  if (version < 1 || version > 2) {
     throw new ProtocolError(`ShareFetchRequest: unsupported version ${version}`);
   }
   w.compactNullableString(m.groupId === undefined ? null : m.groupId);
@@ -109,6 +139,12 @@ export function encodeShareFetchRequest(w: Writer, version: number, m: ShareFetc
   w.int32(m.maxWaitMs ?? 0);
   w.int32(m.minBytes ?? 0);
   w.int32(m.maxBytes ?? 2147483647);
+  w.int32(m.maxRecords ?? 0);
+  w.int32(m.batchSize ?? 0);
+  if (version >= 2) {
+    w.int8(m.shareAcquireMode ?? 0);
+    w.bool(m.isRenewAck ?? false);
+  }
   {
     const a = m.topics;
     if (a == null) {
@@ -217,10 +253,9 @@ export function defaultShareFetchRequestFetchPartition(): ShareFetchRequestFetch
 
 export function decodeShareFetchRequestFetchPartition(r: Reader, version: number): ShareFetchRequestFetchPartition {
   let f_partitionIndex: number;
-  let f_partitionMaxBytes: number;
+  let f_partitionMaxBytes: number = 0;
   let f_acknowledgementBatches: ShareFetchRequestAcknowledgementBatch[];
   f_partitionIndex = r.int32();
-  f_partitionMaxBytes = r.int32();
   {
     const n = r.compactArrayLength();
     if (n < 0) f_acknowledgementBatches = [];
@@ -240,7 +275,6 @@ export function decodeShareFetchRequestFetchPartition(r: Reader, version: number
 
 export function encodeShareFetchRequestFetchPartition(w: Writer, version: number, m: ShareFetchRequestFetchPartitionInput): void {
   w.int32(m.partitionIndex ?? 0);
-  w.int32(m.partitionMaxBytes ?? 0);
   {
     const a = m.acknowledgementBatches;
     if (a == null) {
@@ -261,7 +295,7 @@ export interface ShareFetchRequestAcknowledgementBatch {
   firstOffset: number;
   /** Last offset (inclusive) of batch of records to acknowledge. */
   lastOffset: number;
-  /** Array of acknowledge types - 0:Gap,1:Accept,2:Release,3:Reject. */
+  /** Array of acknowledge types - 0:Gap,1:Accept,2:Release,3:Reject,4:Renew. */
   acknowledgeTypes: number[];
 }
 
@@ -378,7 +412,7 @@ export function encodeShareFetchRequestForgottenTopic(w: Writer, version: number
 
 // ---------------- ShareFetchResponse ----------------
 
-/** ShareFetchResponse (versions 0, flexible 0+) */
+/** ShareFetchResponse (versions 1-2, flexible 0+) */
 export interface ShareFetchResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
@@ -386,6 +420,8 @@ export interface ShareFetchResponse {
   errorCode: number;
   /** The top-level error message, or null if there was no error. */
   errorMessage: string | null;
+  /** The time in milliseconds for which the acquired records are locked. */
+  acquisitionLockTimeoutMs: number;
   /** The response topics. */
   responses: ShareFetchResponseShareFetchableTopicResponse[];
   /** Endpoints for all current leaders enumerated in PartitionData with error NOT_LEADER_OR_FOLLOWER. */
@@ -396,6 +432,7 @@ export interface ShareFetchResponseInput {
   throttleTimeMs?: number;
   errorCode?: number;
   errorMessage?: string | null;
+  acquisitionLockTimeoutMs?: number;
   responses?: readonly ShareFetchResponseShareFetchableTopicResponseInput[];
   nodeEndpoints?: readonly ShareFetchResponseNodeEndpointInput[];
 }
@@ -405,23 +442,26 @@ export function defaultShareFetchResponse(): ShareFetchResponse {
     throttleTimeMs: 0,
     errorCode: 0,
     errorMessage: null,
+    acquisitionLockTimeoutMs: 0,
     responses: [],
     nodeEndpoints: [],
   };
 }
 
 export function decodeShareFetchResponse(r: Reader, version: number): ShareFetchResponse {
-  if (version < 0 || version > 0) {
+  if (version < 1 || version > 2) {
     throw new ProtocolError(`ShareFetchResponse: unsupported version ${version}`);
   }
   let f_throttleTimeMs: number;
   let f_errorCode: number;
   let f_errorMessage: string | null;
+  let f_acquisitionLockTimeoutMs: number;
   let f_responses: ShareFetchResponseShareFetchableTopicResponse[];
   let f_nodeEndpoints: ShareFetchResponseNodeEndpoint[];
   f_throttleTimeMs = r.int32();
   f_errorCode = r.int16();
   f_errorMessage = r.compactNullableString();
+  f_acquisitionLockTimeoutMs = r.int32();
   {
     const n = r.compactArrayLength();
     if (n < 0) f_responses = [];
@@ -445,18 +485,20 @@ export function decodeShareFetchResponse(r: Reader, version: number): ShareFetch
     throttleTimeMs: f_throttleTimeMs,
     errorCode: f_errorCode,
     errorMessage: f_errorMessage,
+    acquisitionLockTimeoutMs: f_acquisitionLockTimeoutMs,
     responses: f_responses,
     nodeEndpoints: f_nodeEndpoints,
   };
 }
 
 export function encodeShareFetchResponse(w: Writer, version: number, m: ShareFetchResponseInput): void {
-  if (version < 0 || version > 0) {
+  if (version < 1 || version > 2) {
     throw new ProtocolError(`ShareFetchResponse: unsupported version ${version}`);
   }
   w.int32(m.throttleTimeMs ?? 0);
   w.int16(m.errorCode ?? 0);
   w.compactNullableString(m.errorMessage === undefined ? null : m.errorMessage);
+  w.int32(m.acquisitionLockTimeoutMs ?? 0);
   {
     const a = m.responses;
     if (a == null) {
@@ -551,6 +593,7 @@ export interface ShareFetchResponsePartitionData {
   acknowledgeErrorCode: number;
   /** The acknowledge error message, or null if there was no acknowledge error. */
   acknowledgeErrorMessage: string | null;
+  /** The current leader of the partition. */
   currentLeader: ShareFetchResponseLeaderIdAndEpoch;
   /** The record data. */
   records: Buffer | null;

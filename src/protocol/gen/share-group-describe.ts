@@ -6,9 +6,9 @@ import { ProtocolError, ZERO_UUID } from '../primitives.js';
 
 // ---------------- ShareGroupDescribeRequest ----------------
 
-/** ShareGroupDescribeRequest (versions 0, flexible 0+) */
+/** ShareGroupDescribeRequest (versions 1, flexible 0+) */
 export interface ShareGroupDescribeRequest {
-  /** The ids of the groups to describe */
+  /** The ids of the groups to describe. */
   groupIds: string[];
   /** Whether to include authorized operations. */
   includeAuthorizedOperations: boolean;
@@ -27,7 +27,7 @@ export function defaultShareGroupDescribeRequest(): ShareGroupDescribeRequest {
 }
 
 export function decodeShareGroupDescribeRequest(r: Reader, version: number): ShareGroupDescribeRequest {
-  if (version < 0 || version > 0) {
+  if (version < 1 || version > 1) {
     throw new ProtocolError(`ShareGroupDescribeRequest: unsupported version ${version}`);
   }
   let f_groupIds: string[];
@@ -50,7 +50,7 @@ export function decodeShareGroupDescribeRequest(r: Reader, version: number): Sha
 }
 
 export function encodeShareGroupDescribeRequest(w: Writer, version: number, m: ShareGroupDescribeRequestInput): void {
-  if (version < 0 || version > 0) {
+  if (version < 1 || version > 1) {
     throw new ProtocolError(`ShareGroupDescribeRequest: unsupported version ${version}`);
   }
   {
@@ -71,7 +71,7 @@ export function encodeShareGroupDescribeRequest(w: Writer, version: number, m: S
 
 // ---------------- ShareGroupDescribeResponse ----------------
 
-/** ShareGroupDescribeResponse (versions 0, flexible 0+) */
+/** ShareGroupDescribeResponse (versions 1, flexible 0+) */
 export interface ShareGroupDescribeResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
@@ -92,7 +92,7 @@ export function defaultShareGroupDescribeResponse(): ShareGroupDescribeResponse 
 }
 
 export function decodeShareGroupDescribeResponse(r: Reader, version: number): ShareGroupDescribeResponse {
-  if (version < 0 || version > 0) {
+  if (version < 1 || version > 1) {
     throw new ProtocolError(`ShareGroupDescribeResponse: unsupported version ${version}`);
   }
   let f_throttleTimeMs: number;
@@ -115,7 +115,7 @@ export function decodeShareGroupDescribeResponse(r: Reader, version: number): Sh
 }
 
 export function encodeShareGroupDescribeResponse(w: Writer, version: number, m: ShareGroupDescribeResponseInput): void {
-  if (version < 0 || version > 0) {
+  if (version < 1 || version > 1) {
     throw new ProtocolError(`ShareGroupDescribeResponse: unsupported version ${version}`);
   }
   w.int32(m.throttleTimeMs ?? 0);

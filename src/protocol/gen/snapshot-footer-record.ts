@@ -8,7 +8,7 @@ import { ProtocolError } from '../primitives.js';
 
 /** SnapshotFooterRecord (versions 0, flexible 0+) */
 export interface SnapshotFooterRecord {
-  /** The version of the snapshot footer record */
+  /** The version of the snapshot footer record. */
   version: number;
 }
 

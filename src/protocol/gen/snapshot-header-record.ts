@@ -8,9 +8,9 @@ import { ProtocolError } from '../primitives.js';
 
 /** SnapshotHeaderRecord (versions 0, flexible 0+) */
 export interface SnapshotHeaderRecord {
-  /** The version of the snapshot header record */
+  /** The version of the snapshot header record. */
   version: number;
-  /** The append time of the last record from the log contained in this snapshot */
+  /** The append time of the last record from the log contained in this snapshot. */
   lastContainedLogTimestamp: number;
 }
 

@@ -2,11 +2,11 @@
 // Source: TxnOffsetCommitRequest.json, TxnOffsetCommitResponse.json
 /* eslint-disable */
 import type { Reader, Writer } from '../primitives.js';
-import { ProtocolError } from '../primitives.js';
+import { ProtocolError, ZERO_UUID } from '../primitives.js';
 
 // ---------------- TxnOffsetCommitRequest ----------------
 
-/** TxnOffsetCommitRequest (versions 0-4, flexible 3+) */
+/** TxnOffsetCommitRequest (versions 0-6, flexible 3+) */
 export interface TxnOffsetCommitRequest {
   /** The ID of the transaction. */
   transactionalId: string;
@@ -16,8 +16,8 @@ export interface TxnOffsetCommitRequest {
   producerId: number;
   /** The current epoch associated with the producer ID. */
   producerEpoch: number;
-  /** The generation of the consumer. */
-  generationId: number;
+  /** The generation of the group if using the classic group protocol or the member epoch if using the consumer protocol. */
+  generationIdOrMemberEpoch: number;
   /** The member ID assigned by the group coordinator. */
   memberId: string;
   /** The unique identifier of the consumer instance provided by end user. */
@@ -31,7 +31,7 @@ export interface TxnOffsetCommitRequestInput {
   groupId?: string;
   producerId?: number;
   producerEpoch?: number;
-  generationId?: number;
+  generationIdOrMemberEpoch?: number;
   memberId?: string;
   groupInstanceId?: string | null;
   topics?: readonly TxnOffsetCommitRequestTxnOffsetCommitRequestTopicInput[];
@@ -43,7 +43,7 @@ export function defaultTxnOffsetCommitRequest(): TxnOffsetCommitRequest {
     groupId: '',
     producerId: 0,
     producerEpoch: 0,
-    generationId: -1,
+    generationIdOrMemberEpoch: -1,
     memberId: "",
     groupInstanceId: null,
     topics: [],
@@ -51,14 +51,14 @@ export function defaultTxnOffsetCommitRequest(): TxnOffsetCommitRequest {
 }
 
 export function decodeTxnOffsetCommitRequest(r: Reader, version: number): TxnOffsetCommitRequest {
-  if (version < 0 || version > 4) {
+  if (version < 0 || version > 6) {
     throw new ProtocolError(`TxnOffsetCommitRequest: unsupported version ${version}`);
   }
   let f_transactionalId: string;
   let f_groupId: string;
   let f_producerId: number;
   let f_producerEpoch: number;
-  let f_generationId: number = -1;
+  let f_generationIdOrMemberEpoch: number = -1;
   let f_memberId: string = "";
   let f_groupInstanceId: string | null = null;
   let f_topics: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic[];
@@ -67,7 +67,7 @@ export function decodeTxnOffsetCommitRequest(r: Reader, version: number): TxnOff
   f_producerId = r.int64();
   f_producerEpoch = r.int16();
   if (version >= 3) {
-    f_generationId = r.int32();
+    f_generationIdOrMemberEpoch = r.int32();
     f_memberId = r.compactString();
     f_groupInstanceId = r.compactNullableString();
   }
@@ -88,7 +88,7 @@ export function decodeTxnOffsetCommitRequest(r: Reader, version: number): TxnOff
     groupId: f_groupId,
     producerId: f_producerId,
     producerEpoch: f_producerEpoch,
-    generationId: f_generationId,
+    generationIdOrMemberEpoch: f_generationIdOrMemberEpoch,
     memberId: f_memberId,
     groupInstanceId: f_groupInstanceId,
     topics: f_topics,
@@ -96,7 +96,7 @@ export function decodeTxnOffsetCommitRequest(r: Reader, version: number): TxnOff
 }
 
 export function encodeTxnOffsetCommitRequest(w: Writer, version: number, m: TxnOffsetCommitRequestInput): void {
-  if (version < 0 || version > 4) {
+  if (version < 0 || version > 6) {
     throw new ProtocolError(`TxnOffsetCommitRequest: unsupported version ${version}`);
   }
   if (version >= 3) {
@@ -112,7 +112,7 @@ export function encodeTxnOffsetCommitRequest(w: Writer, version: number, m: TxnO
   w.int64(m.producerId ?? 0);
   w.int16(m.producerEpoch ?? 0);
   if (version >= 3) {
-    w.int32(m.generationId ?? -1);
+    w.int32(m.generationIdOrMemberEpoch ?? -1);
     w.compactString(m.memberId ?? "");
     w.compactNullableString(m.groupInstanceId === undefined ? null : m.groupInstanceId);
   }
@@ -144,26 +144,36 @@ export function encodeTxnOffsetCommitRequest(w: Writer, version: number, m: TxnO
 export interface TxnOffsetCommitRequestTxnOffsetCommitRequestTopic {
   /** The topic name. */
   name: string;
+  /** The topic ID. */
+  topicId: string;
   /** The partitions inside the topic that we want to commit offsets for. */
   partitions: TxnOffsetCommitRequestTxnOffsetCommitRequestPartition[];
 }
 
 export interface TxnOffsetCommitRequestTxnOffsetCommitRequestTopicInput {
   name?: string;
+  topicId?: string;
   partitions?: readonly TxnOffsetCommitRequestTxnOffsetCommitRequestPartitionInput[];
 }
 
 export function defaultTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(): TxnOffsetCommitRequestTxnOffsetCommitRequestTopic {
   return {
     name: '',
+    topicId: ZERO_UUID,
     partitions: [],
   };
 }
 
 export function decodeTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(r: Reader, version: number): TxnOffsetCommitRequestTxnOffsetCommitRequestTopic {
-  let f_name: string;
+  let f_name: string = '';
+  let f_topicId: string = ZERO_UUID;
   let f_partitions: TxnOffsetCommitRequestTxnOffsetCommitRequestPartition[];
-  f_name = (version >= 3 ? r.compactString() : r.string());
+  if (version <= 5) {
+    f_name = (version >= 3 ? r.compactString() : r.string());
+  }
+  if (version >= 6) {
+    f_topicId = r.uuid();
+  }
   {
     const n = (version >= 3 ? r.compactArrayLength() : r.arrayLength());
     if (n < 0) f_partitions = [];
@@ -178,15 +188,21 @@ export function decodeTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(r: Reade
   }
   return {
     name: f_name,
+    topicId: f_topicId,
     partitions: f_partitions,
   };
 }
 
 export function encodeTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(w: Writer, version: number, m: TxnOffsetCommitRequestTxnOffsetCommitRequestTopicInput): void {
-  if (version >= 3) {
-    w.compactString(m.name ?? '');
-  } else {
-    w.string(m.name ?? '');
+  if (version <= 5) {
+    if (version >= 3) {
+      w.compactString(m.name ?? '');
+    } else {
+      w.string(m.name ?? '');
+    }
+  }
+  if (version >= 6) {
+    w.uuid(m.topicId ?? ZERO_UUID);
   }
   {
     const a = m.partitions;
@@ -280,7 +296,7 @@ export function encodeTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(w: W
 
 // ---------------- TxnOffsetCommitResponse ----------------
 
-/** TxnOffsetCommitResponse (versions 0-4, flexible 3+) */
+/** TxnOffsetCommitResponse (versions 0-6, flexible 3+) */
 export interface TxnOffsetCommitResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
@@ -301,7 +317,7 @@ export function defaultTxnOffsetCommitResponse(): TxnOffsetCommitResponse {
 }
 
 export function decodeTxnOffsetCommitResponse(r: Reader, version: number): TxnOffsetCommitResponse {
-  if (version < 0 || version > 4) {
+  if (version < 0 || version > 6) {
     throw new ProtocolError(`TxnOffsetCommitResponse: unsupported version ${version}`);
   }
   let f_throttleTimeMs: number;
@@ -326,7 +342,7 @@ export function decodeTxnOffsetCommitResponse(r: Reader, version: number): TxnOf
 }
 
 export function encodeTxnOffsetCommitResponse(w: Writer, version: number, m: TxnOffsetCommitResponseInput): void {
-  if (version < 0 || version > 4) {
+  if (version < 0 || version > 6) {
     throw new ProtocolError(`TxnOffsetCommitResponse: unsupported version ${version}`);
   }
   w.int32(m.throttleTimeMs ?? 0);
@@ -358,26 +374,36 @@ export function encodeTxnOffsetCommitResponse(w: Writer, version: number, m: Txn
 export interface TxnOffsetCommitResponseTxnOffsetCommitResponseTopic {
   /** The topic name. */
   name: string;
+  /** The topic ID. */
+  topicId: string;
   /** The responses for each partition in the topic. */
   partitions: TxnOffsetCommitResponseTxnOffsetCommitResponsePartition[];
 }
 
 export interface TxnOffsetCommitResponseTxnOffsetCommitResponseTopicInput {
   name?: string;
+  topicId?: string;
   partitions?: readonly TxnOffsetCommitResponseTxnOffsetCommitResponsePartitionInput[];
 }
 
 export function defaultTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(): TxnOffsetCommitResponseTxnOffsetCommitResponseTopic {
   return {
     name: '',
+    topicId: ZERO_UUID,
     partitions: [],
   };
 }
 
 export function decodeTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(r: Reader, version: number): TxnOffsetCommitResponseTxnOffsetCommitResponseTopic {
-  let f_name: string;
+  let f_name: string = '';
+  let f_topicId: string = ZERO_UUID;
   let f_partitions: TxnOffsetCommitResponseTxnOffsetCommitResponsePartition[];
-  f_name = (version >= 3 ? r.compactString() : r.string());
+  if (version <= 5) {
+    f_name = (version >= 3 ? r.compactString() : r.string());
+  }
+  if (version >= 6) {
+    f_topicId = r.uuid();
+  }
   {
     const n = (version >= 3 ? r.compactArrayLength() : r.arrayLength());
     if (n < 0) f_partitions = [];
@@ -392,15 +418,21 @@ export function decodeTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(r: Rea
   }
   return {
     name: f_name,
+    topicId: f_topicId,
     partitions: f_partitions,
   };
 }
 
 export function encodeTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(w: Writer, version: number, m: TxnOffsetCommitResponseTxnOffsetCommitResponseTopicInput): void {
-  if (version >= 3) {
-    w.compactString(m.name ?? '');
-  } else {
-    w.string(m.name ?? '');
+  if (version <= 5) {
+    if (version >= 3) {
+      w.compactString(m.name ?? '');
+    } else {
+      w.string(m.name ?? '');
+    }
+  }
+  if (version >= 6) {
+    w.uuid(m.topicId ?? ZERO_UUID);
   }
   {
     const a = m.partitions;

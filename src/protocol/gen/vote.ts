@@ -6,11 +6,13 @@ import { Writer, ProtocolError, ZERO_UUID } from '../primitives.js';
 
 // ---------------- VoteRequest ----------------
 
-/** VoteRequest (versions 0-1, flexible 0+) */
+/** VoteRequest (versions 0-2, flexible 0+) */
 export interface VoteRequest {
+  /** The cluster id. */
   clusterId: string | null;
-  /** The replica id of the voter receiving the request */
+  /** The replica id of the voter receiving the request. */
   voterId: number;
+  /** The topic data. */
   topics: VoteRequestTopicData[];
 }
 
@@ -29,7 +31,7 @@ export function defaultVoteRequest(): VoteRequest {
 }
 
 export function decodeVoteRequest(r: Reader, version: number): VoteRequest {
-  if (version < 0 || version > 1) {
+  if (version < 0 || version > 2) {
     throw new ProtocolError(`VoteRequest: unsupported version ${version}`);
   }
   let f_clusterId: string | null;
@@ -57,7 +59,7 @@ export function decodeVoteRequest(r: Reader, version: number): VoteRequest {
 }
 
 export function encodeVoteRequest(w: Writer, version: number, m: VoteRequestInput): void {
-  if (version < 0 || version > 1) {
+  if (version < 0 || version > 2) {
     throw new ProtocolError(`VoteRequest: unsupported version ${version}`);
   }
   w.compactNullableString(m.clusterId === undefined ? null : m.clusterId);
@@ -82,6 +84,7 @@ export function encodeVoteRequest(w: Writer, version: number, m: VoteRequestInpu
 export interface VoteRequestTopicData {
   /** The topic name. */
   topicName: string;
+  /** The partition data. */
   partitions: VoteRequestPartitionData[];
 }
 
@@ -137,92 +140,105 @@ export function encodeVoteRequestTopicData(w: Writer, version: number, m: VoteRe
 export interface VoteRequestPartitionData {
   /** The partition index. */
   partitionIndex: number;
-  /** The bumped epoch of the candidate sending the request */
-  candidateEpoch: number;
+  /** The epoch of the voter sending the request */
+  replicaEpoch: number;
   /** The replica id of the voter sending the request */
-  candidateId: number;
+  replicaId: number;
   /** The directory id of the voter sending the request */
-  candidateDirectoryId: string;
-  /** The ID of the voter sending the request */
+  replicaDirectoryId: string;
+  /** The directory id of the voter receiving the request */
   voterDirectoryId: string;
-  /** The epoch of the last record written to the metadata log */
+  /** The epoch of the last record written to the metadata log. */
   lastOffsetEpoch: number;
-  /** The offset of the last record written to the metadata log */
+  /** The log end offset of the metadata log of the voter sending the request. */
   lastOffset: number;
+  /** Whether the request is a PreVote request (not persisted) or not. */
+  preVote: boolean;
 }
 
 export interface VoteRequestPartitionDataInput {
   partitionIndex?: number;
-  candidateEpoch?: number;
-  candidateId?: number;
-  candidateDirectoryId?: string;
+  replicaEpoch?: number;
+  replicaId?: number;
+  replicaDirectoryId?: string;
   voterDirectoryId?: string;
   lastOffsetEpoch?: number;
   lastOffset?: number;
+  preVote?: boolean;
 }
 
 export function defaultVoteRequestPartitionData(): VoteRequestPartitionData {
   return {
     partitionIndex: 0,
-    candidateEpoch: 0,
-    candidateId: 0,
-    candidateDirectoryId: ZERO_UUID,
+    replicaEpoch: 0,
+    replicaId: 0,
+    replicaDirectoryId: ZERO_UUID,
     voterDirectoryId: ZERO_UUID,
     lastOffsetEpoch: 0,
     lastOffset: 0,
+    preVote: false,
   };
 }
 
 export function decodeVoteRequestPartitionData(r: Reader, version: number): VoteRequestPartitionData {
   let f_partitionIndex: number;
-  let f_candidateEpoch: number;
-  let f_candidateId: number;
-  let f_candidateDirectoryId: string = ZERO_UUID;
+  let f_replicaEpoch: number;
+  let f_replicaId: number;
+  let f_replicaDirectoryId: string = ZERO_UUID;
   let f_voterDirectoryId: string = ZERO_UUID;
   let f_lastOffsetEpoch: number;
   let f_lastOffset: number;
+  let f_preVote: boolean = false;
   f_partitionIndex = r.int32();
-  f_candidateEpoch = r.int32();
-  f_candidateId = r.int32();
+  f_replicaEpoch = r.int32();
+  f_replicaId = r.int32();
   if (version >= 1) {
-    f_candidateDirectoryId = r.uuid();
+    f_replicaDirectoryId = r.uuid();
     f_voterDirectoryId = r.uuid();
   }
   f_lastOffsetEpoch = r.int32();
   f_lastOffset = r.int64();
+  if (version >= 2) {
+    f_preVote = r.bool();
+  }
   r.skipTaggedFields();
   return {
     partitionIndex: f_partitionIndex,
-    candidateEpoch: f_candidateEpoch,
-    candidateId: f_candidateId,
-    candidateDirectoryId: f_candidateDirectoryId,
+    replicaEpoch: f_replicaEpoch,
+    replicaId: f_replicaId,
+    replicaDirectoryId: f_replicaDirectoryId,
     voterDirectoryId: f_voterDirectoryId,
     lastOffsetEpoch: f_lastOffsetEpoch,
     lastOffset: f_lastOffset,
+    preVote: f_preVote,
   };
 }
 
 export function encodeVoteRequestPartitionData(w: Writer, version: number, m: VoteRequestPartitionDataInput): void {
   w.int32(m.partitionIndex ?? 0);
-  w.int32(m.candidateEpoch ?? 0);
-  w.int32(m.candidateId ?? 0);
+  w.int32(m.replicaEpoch ?? 0);
+  w.int32(m.replicaId ?? 0);
   if (version >= 1) {
-    w.uuid(m.candidateDirectoryId ?? ZERO_UUID);
+    w.uuid(m.replicaDirectoryId ?? ZERO_UUID);
     w.uuid(m.voterDirectoryId ?? ZERO_UUID);
   }
   w.int32(m.lastOffsetEpoch ?? 0);
   w.int64(m.lastOffset ?? 0);
+  if (version >= 2) {
+    w.bool(m.preVote ?? false);
+  }
   w.uvarint(0);
 }
 
 // ---------------- VoteResponse ----------------
 
-/** VoteResponse (versions 0-1, flexible 0+) */
+/** VoteResponse (versions 0-2, flexible 0+) */
 export interface VoteResponse {
   /** The top level error code. */
   errorCode: number;
+  /** The results for each topic. */
   topics: VoteResponseTopicData[];
-  /** Endpoints for all current-leaders enumerated in PartitionData */
+  /** Endpoints for all current-leaders enumerated in PartitionData. */
   nodeEndpoints: VoteResponseNodeEndpoint[];
 }
 
@@ -241,7 +257,7 @@ export function defaultVoteResponse(): VoteResponse {
 }
 
 export function decodeVoteResponse(r: Reader, version: number): VoteResponse {
-  if (version < 0 || version > 1) {
+  if (version < 0 || version > 2) {
     throw new ProtocolError(`VoteResponse: unsupported version ${version}`);
   }
   let f_errorCode: number;
@@ -295,7 +311,7 @@ export function decodeVoteResponse(r: Reader, version: number): VoteResponse {
 }
 
 export function encodeVoteResponse(w: Writer, version: number, m: VoteResponseInput): void {
-  if (version < 0 || version > 1) {
+  if (version < 0 || version > 2) {
     throw new ProtocolError(`VoteResponse: unsupported version ${version}`);
   }
   w.int16(m.errorCode ?? 0);
@@ -339,6 +355,7 @@ export function encodeVoteResponse(w: Writer, version: number, m: VoteResponseIn
 export interface VoteResponseTopicData {
   /** The topic name. */
   topicName: string;
+  /** The results for each partition. */
   partitions: VoteResponsePartitionData[];
 }
 
@@ -394,12 +411,13 @@ export function encodeVoteResponseTopicData(w: Writer, version: number, m: VoteR
 export interface VoteResponsePartitionData {
   /** The partition index. */
   partitionIndex: number;
+  /** The partition level error code. */
   errorCode: number;
   /** The ID of the current leader or -1 if the leader is unknown. */
   leaderId: number;
-  /** The latest known leader epoch */
+  /** The latest known leader epoch. */
   leaderEpoch: number;
-  /** True if the vote was granted and false otherwise */
+  /** True if the vote was granted and false otherwise. */
   voteGranted: boolean;
 }
 
@@ -452,11 +470,11 @@ export function encodeVoteResponsePartitionData(w: Writer, version: number, m: V
 }
 
 export interface VoteResponseNodeEndpoint {
-  /** The ID of the associated node */
+  /** The ID of the associated node. */
   nodeId: number;
-  /** The node's hostname */
+  /** The node's hostname. */
   host: string;
-  /** The node's port */
+  /** The node's port. */
   port: number;
 }
 

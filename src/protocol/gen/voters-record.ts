@@ -8,8 +8,9 @@ import { ProtocolError, ZERO_UUID } from '../primitives.js';
 
 /** VotersRecord (versions 0, flexible 0+) */
 export interface VotersRecord {
-  /** The version of the voters record */
+  /** The version of the voters record. */
   version: number;
+  /** The set of voters in the quorum for this epoch. */
   voters: VotersRecordVoter[];
 }
 
@@ -69,13 +70,13 @@ export function encodeVotersRecord(w: Writer, version: number, m: VotersRecordIn
 }
 
 export interface VotersRecordVoter {
-  /** The replica id of the voter in the topic partition */
+  /** The replica id of the voter in the topic partition. */
   voterId: number;
-  /** The directory id of the voter in the topic partition */
+  /** The directory id of the voter in the topic partition. */
   voterDirectoryId: string;
-  /** The endpoint that can be used to communicate with the voter */
+  /** The endpoint that can be used to communicate with the voter. */
   endpoints: VotersRecordEndpoint[];
-  /** The range of versions of the protocol that the replica supports */
+  /** The range of versions of the protocol that the replica supports. */
   kRaftVersionFeature: VotersRecordKRaftVersionFeature;
 }
 
@@ -141,11 +142,11 @@ export function encodeVotersRecordVoter(w: Writer, version: number, m: VotersRec
 }
 
 export interface VotersRecordEndpoint {
-  /** The name of the endpoint */
+  /** The name of the endpoint. */
   name: string;
-  /** The hostname */
+  /** The hostname. */
   host: string;
-  /** The port */
+  /** The port. */
   port: number;
 }
 
@@ -186,9 +187,9 @@ export function encodeVotersRecordEndpoint(w: Writer, version: number, m: Voters
 }
 
 export interface VotersRecordKRaftVersionFeature {
-  /** The minimum supported KRaft protocol version */
+  /** The minimum supported KRaft protocol version. */
   minSupportedVersion: number;
-  /** The maximum supported KRaft protocol version */
+  /** The maximum supported KRaft protocol version. */
   maxSupportedVersion: number;
 }
 

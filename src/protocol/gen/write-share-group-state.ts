@@ -6,7 +6,7 @@ import { ProtocolError, ZERO_UUID } from '../primitives.js';
 
 // ---------------- WriteShareGroupStateRequest ----------------
 
-/** WriteShareGroupStateRequest (versions 0, flexible 0+) */
+/** WriteShareGroupStateRequest (versions 0-1, flexible 0+) */
 export interface WriteShareGroupStateRequest {
   /** The group identifier. */
   groupId: string;
@@ -27,7 +27,7 @@ export function defaultWriteShareGroupStateRequest(): WriteShareGroupStateReques
 }
 
 export function decodeWriteShareGroupStateRequest(r: Reader, version: number): WriteShareGroupStateRequest {
-  if (version < 0 || version > 0) {
+  if (version < 0 || version > 1) {
     throw new ProtocolError(`WriteShareGroupStateRequest: unsupported version ${version}`);
   }
   let f_groupId: string;
@@ -50,7 +50,7 @@ export function decodeWriteShareGroupStateRequest(r: Reader, version: number): W
 }
 
 export function encodeWriteShareGroupStateRequest(w: Writer, version: number, m: WriteShareGroupStateRequestInput): void {
-  if (version < 0 || version > 0) {
+  if (version < 0 || version > 1) {
     throw new ProtocolError(`WriteShareGroupStateRequest: unsupported version ${version}`);
   }
   w.compactString(m.groupId ?? '');
@@ -128,12 +128,15 @@ export function encodeWriteShareGroupStateRequestWriteStateData(w: Writer, versi
 export interface WriteShareGroupStateRequestPartitionData {
   /** The partition index. */
   partition: number;
-  /** The state epoch for this share-partition. */
+  /** The state epoch of the share-partition. */
   stateEpoch: number;
   /** The leader epoch of the share-partition. */
   leaderEpoch: number;
   /** The share-partition start offset, or -1 if the start offset is not being written. */
   startOffset: number;
+  /** The number of offsets greater than or equal to share-partition start offset for which delivery has been completed. */
+  deliveryCompleteCount: number;
+  /** The state batches for the share-partition. */
   stateBatches: WriteShareGroupStateRequestStateBatch[];
 }
 
@@ -142,6 +145,7 @@ export interface WriteShareGroupStateRequestPartitionDataInput {
   stateEpoch?: number;
   leaderEpoch?: number;
   startOffset?: number;
+  deliveryCompleteCount?: number;
   stateBatches?: readonly WriteShareGroupStateRequestStateBatchInput[];
 }
 
@@ -151,6 +155,7 @@ export function defaultWriteShareGroupStateRequestPartitionData(): WriteShareGro
     stateEpoch: 0,
     leaderEpoch: 0,
     startOffset: 0,
+    deliveryCompleteCount: -1,
     stateBatches: [],
   };
 }
@@ -160,11 +165,15 @@ export function decodeWriteShareGroupStateRequestPartitionData(r: Reader, versio
   let f_stateEpoch: number;
   let f_leaderEpoch: number;
   let f_startOffset: number;
+  let f_deliveryCompleteCount: number = -1;
   let f_stateBatches: WriteShareGroupStateRequestStateBatch[];
   f_partition = r.int32();
   f_stateEpoch = r.int32();
   f_leaderEpoch = r.int32();
   f_startOffset = r.int64();
+  if (version >= 1) {
+    f_deliveryCompleteCount = r.int32();
+  }
   {
     const n = r.compactArrayLength();
     if (n < 0) f_stateBatches = [];
@@ -180,6 +189,7 @@ export function decodeWriteShareGroupStateRequestPartitionData(r: Reader, versio
     stateEpoch: f_stateEpoch,
     leaderEpoch: f_leaderEpoch,
     startOffset: f_startOffset,
+    deliveryCompleteCount: f_deliveryCompleteCount,
     stateBatches: f_stateBatches,
   };
 }
@@ -189,6 +199,9 @@ export function encodeWriteShareGroupStateRequestPartitionData(w: Writer, versio
   w.int32(m.stateEpoch ?? 0);
   w.int32(m.leaderEpoch ?? 0);
   w.int64(m.startOffset ?? 0);
+  if (version >= 1) {
+    w.int32(m.deliveryCompleteCount ?? -1);
+  }
   {
     const a = m.stateBatches;
     if (a == null) {
@@ -205,11 +218,11 @@ export function encodeWriteShareGroupStateRequestPartitionData(w: Writer, versio
 }
 
 export interface WriteShareGroupStateRequestStateBatch {
-  /** The base offset of this state batch. */
+  /** The first offset of this state batch. */
   firstOffset: number;
   /** The last offset of this state batch. */
   lastOffset: number;
-  /** The state - 0:Available,2:Acked,4:Archived */
+  /** The delivery state - 0:Available,2:Acked,4:Archived. */
   deliveryState: number;
   /** The delivery count. */
   deliveryCount: number;
@@ -259,9 +272,9 @@ export function encodeWriteShareGroupStateRequestStateBatch(w: Writer, version: 
 
 // ---------------- WriteShareGroupStateResponse ----------------
 
-/** WriteShareGroupStateResponse (versions 0, flexible 0+) */
+/** WriteShareGroupStateResponse (versions 0-1, flexible 0+) */
 export interface WriteShareGroupStateResponse {
-  /** The write results */
+  /** The write results. */
   results: WriteShareGroupStateResponseWriteStateResult[];
 }
 
@@ -276,7 +289,7 @@ export function defaultWriteShareGroupStateResponse(): WriteShareGroupStateRespo
 }
 
 export function decodeWriteShareGroupStateResponse(r: Reader, version: number): WriteShareGroupStateResponse {
-  if (version < 0 || version > 0) {
+  if (version < 0 || version > 1) {
     throw new ProtocolError(`WriteShareGroupStateResponse: unsupported version ${version}`);
   }
   let f_results: WriteShareGroupStateResponseWriteStateResult[];
@@ -296,7 +309,7 @@ export function decodeWriteShareGroupStateResponse(r: Reader, version: number): 
 }
 
 export function encodeWriteShareGroupStateResponse(w: Writer, version: number, m: WriteShareGroupStateResponseInput): void {
-  if (version < 0 || version > 0) {
+  if (version < 0 || version > 1) {
     throw new ProtocolError(`WriteShareGroupStateResponse: unsupported version ${version}`);
   }
   {
@@ -315,7 +328,7 @@ export function encodeWriteShareGroupStateResponse(w: Writer, version: number, m
 }
 
 export interface WriteShareGroupStateResponseWriteStateResult {
-  /** The topic identifier */
+  /** The topic identifier. */
   topicId: string;
   /** The results for the partitions. */
   partitions: WriteShareGroupStateResponsePartitionResult[];

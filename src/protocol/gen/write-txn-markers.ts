@@ -6,7 +6,7 @@ import { ProtocolError } from '../primitives.js';
 
 // ---------------- WriteTxnMarkersRequest ----------------
 
-/** WriteTxnMarkersRequest (versions 0-1, flexible 1+) */
+/** WriteTxnMarkersRequest (versions 0-2, flexible 1+) */
 export interface WriteTxnMarkersRequest {
   /** The transaction markers to be written. */
   markers: WriteTxnMarkersRequestWritableTxnMarker[];
@@ -23,7 +23,7 @@ export function defaultWriteTxnMarkersRequest(): WriteTxnMarkersRequest {
 }
 
 export function decodeWriteTxnMarkersRequest(r: Reader, version: number): WriteTxnMarkersRequest {
-  if (version < 0 || version > 1) {
+  if (version < 0 || version > 2) {
     throw new ProtocolError(`WriteTxnMarkersRequest: unsupported version ${version}`);
   }
   let f_markers: WriteTxnMarkersRequestWritableTxnMarker[];
@@ -45,7 +45,7 @@ export function decodeWriteTxnMarkersRequest(r: Reader, version: number): WriteT
 }
 
 export function encodeWriteTxnMarkersRequest(w: Writer, version: number, m: WriteTxnMarkersRequestInput): void {
-  if (version < 0 || version > 1) {
+  if (version < 0 || version > 2) {
     throw new ProtocolError(`WriteTxnMarkersRequest: unsupported version ${version}`);
   }
   {
@@ -82,8 +82,10 @@ export interface WriteTxnMarkersRequestWritableTxnMarker {
   transactionResult: boolean;
   /** Each topic that we want to write transaction marker(s) for. */
   topics: WriteTxnMarkersRequestWritableTxnMarkerTopic[];
-  /** Epoch associated with the transaction state partition hosted by this transaction coordinator */
+  /** Epoch associated with the transaction state partition hosted by this transaction coordinator. */
   coordinatorEpoch: number;
+  /** Transaction version of the marker. Ex: 0/1 = legacy (TV0/TV1), 2 = TV2 etc. */
+  transactionVersion: number;
 }
 
 export interface WriteTxnMarkersRequestWritableTxnMarkerInput {
@@ -92,6 +94,7 @@ export interface WriteTxnMarkersRequestWritableTxnMarkerInput {
   transactionResult?: boolean;
   topics?: readonly WriteTxnMarkersRequestWritableTxnMarkerTopicInput[];
   coordinatorEpoch?: number;
+  transactionVersion?: number;
 }
 
 export function defaultWriteTxnMarkersRequestWritableTxnMarker(): WriteTxnMarkersRequestWritableTxnMarker {
@@ -101,6 +104,7 @@ export function defaultWriteTxnMarkersRequestWritableTxnMarker(): WriteTxnMarker
     transactionResult: false,
     topics: [],
     coordinatorEpoch: 0,
+    transactionVersion: 0,
   };
 }
 
@@ -110,6 +114,7 @@ export function decodeWriteTxnMarkersRequestWritableTxnMarker(r: Reader, version
   let f_transactionResult: boolean;
   let f_topics: WriteTxnMarkersRequestWritableTxnMarkerTopic[];
   let f_coordinatorEpoch: number;
+  let f_transactionVersion: number = 0;
   f_producerId = r.int64();
   f_producerEpoch = r.int16();
   f_transactionResult = r.bool();
@@ -123,6 +128,9 @@ export function decodeWriteTxnMarkersRequestWritableTxnMarker(r: Reader, version
     }
   }
   f_coordinatorEpoch = r.int32();
+  if (version >= 2) {
+    f_transactionVersion = r.int8();
+  }
   if (version >= 1) {
     r.skipTaggedFields();
   }
@@ -132,6 +140,7 @@ export function decodeWriteTxnMarkersRequestWritableTxnMarker(r: Reader, version
     transactionResult: f_transactionResult,
     topics: f_topics,
     coordinatorEpoch: f_coordinatorEpoch,
+    transactionVersion: f_transactionVersion,
   };
 }
 
@@ -160,6 +169,9 @@ export function encodeWriteTxnMarkersRequestWritableTxnMarker(w: Writer, version
     }
   }
   w.int32(m.coordinatorEpoch ?? 0);
+  if (version >= 2) {
+    w.int8(m.transactionVersion ?? 0);
+  }
   if (version >= 1) {
     w.uvarint(0);
   }
@@ -239,7 +251,7 @@ export function encodeWriteTxnMarkersRequestWritableTxnMarkerTopic(w: Writer, ve
 
 // ---------------- WriteTxnMarkersResponse ----------------
 
-/** WriteTxnMarkersResponse (versions 0-1, flexible 1+) */
+/** WriteTxnMarkersResponse (versions 0-2, flexible 1+) */
 export interface WriteTxnMarkersResponse {
   /** The results for writing makers. */
   markers: WriteTxnMarkersResponseWritableTxnMarkerResult[];
@@ -256,7 +268,7 @@ export function defaultWriteTxnMarkersResponse(): WriteTxnMarkersResponse {
 }
 
 export function decodeWriteTxnMarkersResponse(r: Reader, version: number): WriteTxnMarkersResponse {
-  if (version < 0 || version > 1) {
+  if (version < 0 || version > 2) {
     throw new ProtocolError(`WriteTxnMarkersResponse: unsupported version ${version}`);
   }
   let f_markers: WriteTxnMarkersResponseWritableTxnMarkerResult[];
@@ -278,7 +290,7 @@ export function decodeWriteTxnMarkersResponse(r: Reader, version: number): Write
 }
 
 export function encodeWriteTxnMarkersResponse(w: Writer, version: number, m: WriteTxnMarkersResponseInput): void {
-  if (version < 0 || version > 1) {
+  if (version < 0 || version > 2) {
     throw new ProtocolError(`WriteTxnMarkersResponse: unsupported version ${version}`);
   }
   {

@@ -346,6 +346,8 @@ export function parseRecords(
   baseTimestamp: number,
   logAppendTime: number | null,
 ): DecodedRecord[] {
+  // Each record takes at least 7 bytes: a count the data cannot hold is refused before allocating.
+  if (count > data.length / 7) throw new CorruptRecordError(`${count} records cannot fit in ${data.length} bytes`);
   const out: DecodedRecord[] = new Array(count);
   const r = new VarReader(data, 0, data.length);
   try {
@@ -361,7 +363,7 @@ export function parseRecords(
       const key = readBytes(r, data);
       const value = readBytes(r, data);
       const headerCount = r.varint();
-      if (headerCount < 0) throw new CorruptRecordError(`record ${i}: negative header count`);
+      if (headerCount < 0 || headerCount > end - r.pos) throw new CorruptRecordError(`record ${i}: bad header count ${headerCount}`);
       const headers: RecordHeader[] = new Array(headerCount);
       for (let h = 0; h < headerCount; h++) {
         const hk = readBytes(r, data);

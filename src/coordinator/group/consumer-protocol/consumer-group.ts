@@ -20,6 +20,7 @@ import {
   toWire,
   type TopicPartitions,
 } from './assignment.js';
+import { isInternalTopic } from '../../runtime/internal-topics.js';
 import type { GroupLike } from '../group.js';
 import type { ServerAssignor } from './assignors.js';
 import { reconcile, type MemberAssignmentState, type MemberState } from './reconciliation.js';
@@ -94,7 +95,6 @@ export interface HeartbeatContext {
   clientHost: string;
 }
 
-const INTERNAL_TOPICS = new Set(['__consumer_offsets', '__transaction_state', '__share_group_state']);
 
 /** Compiles a subscription regex (RE2/J syntax; JS RegExp here) as a whole-name match. */
 export function compileTopicRegex(regex: string): RegExp {
@@ -443,7 +443,7 @@ export class ConsumerGroup implements GroupLike {
         }
         this.regexCache.set(member.subscribedTopicRegex, re);
       }
-      for (const name of this.topics.names()) if (!INTERNAL_TOPICS.has(name) && re.test(name)) names.push(name);
+      for (const name of this.topics.names()) if (!isInternalTopic(name) && re.test(name)) names.push(name);
     }
     return names;
   }

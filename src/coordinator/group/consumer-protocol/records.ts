@@ -47,14 +47,14 @@ function bytes(version: number, encode: (w: Writer) => void): Buffer {
 }
 
 export const keys = {
-  group: (groupId: string) => bytes(3, (w) => encodeConsumerGroupMetadataKey(w, 3, { groupId })),
-  partitions: (groupId: string) => bytes(4, (w) => encodeConsumerGroupPartitionMetadataKey(w, 4, { groupId })),
-  member: (groupId: string, memberId: string) => bytes(5, (w) => encodeConsumerGroupMemberMetadataKey(w, 5, { groupId, memberId })),
-  target: (groupId: string) => bytes(6, (w) => encodeConsumerGroupTargetAssignmentMetadataKey(w, 6, { groupId })),
+  group: (groupId: string) => bytes(3, (w) => encodeConsumerGroupMetadataKey(w, 0, { groupId })),
+  partitions: (groupId: string) => bytes(4, (w) => encodeConsumerGroupPartitionMetadataKey(w, 0, { groupId })),
+  member: (groupId: string, memberId: string) => bytes(5, (w) => encodeConsumerGroupMemberMetadataKey(w, 0, { groupId, memberId })),
+  target: (groupId: string) => bytes(6, (w) => encodeConsumerGroupTargetAssignmentMetadataKey(w, 0, { groupId })),
   targetMember: (groupId: string, memberId: string) =>
-    bytes(7, (w) => encodeConsumerGroupTargetAssignmentMemberKey(w, 7, { groupId, memberId })),
+    bytes(7, (w) => encodeConsumerGroupTargetAssignmentMemberKey(w, 0, { groupId, memberId })),
   current: (groupId: string, memberId: string) =>
-    bytes(8, (w) => encodeConsumerGroupCurrentMemberAssignmentKey(w, 8, { groupId, memberId })),
+    bytes(8, (w) => encodeConsumerGroupCurrentMemberAssignmentKey(w, 0, { groupId, memberId })),
 };
 
 function memberMetadataValue(m: ConsumerGroupMember): Buffer {
@@ -195,13 +195,13 @@ export function replayRecord(
   const vv = vr?.int16() ?? 0;
   switch (keyVersion) {
     case KEY_GROUP_METADATA: {
-      const k = decodeConsumerGroupMetadataKey(kr, 3);
+      const k = decodeConsumerGroupMetadataKey(kr, 0);
       if (!vr) return drop(k.groupId);
       groupFor(k.groupId).groupEpoch = decodeConsumerGroupMetadataValue(vr, vv).epoch;
       return;
     }
     case KEY_PARTITION_METADATA: {
-      const k = decodeConsumerGroupPartitionMetadataKey(kr, 4);
+      const k = decodeConsumerGroupPartitionMetadataKey(kr, 0);
       if (!vr) return;
       const v = decodeConsumerGroupPartitionMetadataValue(vr, vv);
       groupFor(k.groupId).subscriptionMetadata = new Map(
@@ -210,7 +210,7 @@ export function replayRecord(
       return;
     }
     case KEY_MEMBER_METADATA: {
-      const k = decodeConsumerGroupMemberMetadataKey(kr, 5);
+      const k = decodeConsumerGroupMemberMetadataKey(kr, 0);
       const g = groupFor(k.groupId);
       if (!vr) return g.forgetMember(k.memberId);
       const v = decodeConsumerGroupMemberMetadataValue(vr, vv);
@@ -226,13 +226,13 @@ export function replayRecord(
       return;
     }
     case KEY_TARGET_METADATA: {
-      const k = decodeConsumerGroupTargetAssignmentMetadataKey(kr, 6);
+      const k = decodeConsumerGroupTargetAssignmentMetadataKey(kr, 0);
       if (!vr) return;
       groupFor(k.groupId).assignmentEpoch = decodeConsumerGroupTargetAssignmentMetadataValue(vr, vv).assignmentEpoch;
       return;
     }
     case KEY_TARGET_MEMBER: {
-      const k = decodeConsumerGroupTargetAssignmentMemberKey(kr, 7);
+      const k = decodeConsumerGroupTargetAssignmentMemberKey(kr, 0);
       const g = groupFor(k.groupId);
       if (!vr) {
         g.targetAssignment.delete(k.memberId);
@@ -242,7 +242,7 @@ export function replayRecord(
       return;
     }
     case KEY_CURRENT_ASSIGNMENT: {
-      const k = decodeConsumerGroupCurrentMemberAssignmentKey(kr, 8);
+      const k = decodeConsumerGroupCurrentMemberAssignmentKey(kr, 0);
       if (!vr) return;
       const v = decodeConsumerGroupCurrentMemberAssignmentValue(vr, vv);
       const m = groupFor(k.groupId).restoreMember(k.memberId);

@@ -44,7 +44,7 @@ export class LocalGroupRegistry implements GroupRegistry {
 }
 
 /** Adapts the cluster metadata store to what groups need, with a change counter. */
-export function topicViewOf(store: MetadataStore): TopicView {
+export function topicViewOf(store: Pick<MetadataStore, 'topic' | 'topicById' | 'topics' | 'onChange'>): TopicView {
   let version = 0;
   store.onChange((c) => {
     if (c.kind !== 'partition-state') version++;

@@ -6,7 +6,7 @@ import { ProtocolError } from '../../primitives.js';
 
 // ---------------- ConsumerGroupCurrentMemberAssignmentKey ----------------
 
-/** ConsumerGroupCurrentMemberAssignmentKey (versions 8, flexible none) */
+/** ConsumerGroupCurrentMemberAssignmentKey (versions 0, flexible none) */
 export interface ConsumerGroupCurrentMemberAssignmentKey {
   /** The group id. */
   groupId: string;
@@ -27,7 +27,7 @@ export function defaultConsumerGroupCurrentMemberAssignmentKey(): ConsumerGroupC
 }
 
 export function decodeConsumerGroupCurrentMemberAssignmentKey(r: Reader, version: number): ConsumerGroupCurrentMemberAssignmentKey {
-  if (version < 8 || version > 8) {
+  if (version < 0 || version > 0) {
     throw new ProtocolError(`ConsumerGroupCurrentMemberAssignmentKey: unsupported version ${version}`);
   }
   let f_groupId: string;
@@ -41,7 +41,7 @@ export function decodeConsumerGroupCurrentMemberAssignmentKey(r: Reader, version
 }
 
 export function encodeConsumerGroupCurrentMemberAssignmentKey(w: Writer, version: number, m: ConsumerGroupCurrentMemberAssignmentKeyInput): void {
-  if (version < 8 || version > 8) {
+  if (version < 0 || version > 0) {
     throw new ProtocolError(`ConsumerGroupCurrentMemberAssignmentKey: unsupported version ${version}`);
   }
   w.string(m.groupId ?? '');

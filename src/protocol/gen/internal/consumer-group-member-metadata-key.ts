@@ -6,7 +6,7 @@ import { ProtocolError } from '../../primitives.js';
 
 // ---------------- ConsumerGroupMemberMetadataKey ----------------
 
-/** ConsumerGroupMemberMetadataKey (versions 5, flexible none) */
+/** ConsumerGroupMemberMetadataKey (versions 0, flexible none) */
 export interface ConsumerGroupMemberMetadataKey {
   /** The group id. */
   groupId: string;
@@ -27,7 +27,7 @@ export function defaultConsumerGroupMemberMetadataKey(): ConsumerGroupMemberMeta
 }
 
 export function decodeConsumerGroupMemberMetadataKey(r: Reader, version: number): ConsumerGroupMemberMetadataKey {
-  if (version < 5 || version > 5) {
+  if (version < 0 || version > 0) {
     throw new ProtocolError(`ConsumerGroupMemberMetadataKey: unsupported version ${version}`);
   }
   let f_groupId: string;
@@ -41,7 +41,7 @@ export function decodeConsumerGroupMemberMetadataKey(r: Reader, version: number)
 }
 
 export function encodeConsumerGroupMemberMetadataKey(w: Writer, version: number, m: ConsumerGroupMemberMetadataKeyInput): void {
-  if (version < 5 || version > 5) {
+  if (version < 0 || version > 0) {
     throw new ProtocolError(`ConsumerGroupMemberMetadataKey: unsupported version ${version}`);
   }
   w.string(m.groupId ?? '');

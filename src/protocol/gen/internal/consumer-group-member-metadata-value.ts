@@ -20,7 +20,7 @@ export interface ConsumerGroupMemberMetadataValue {
   subscribedTopicNames: string[];
   /** The subscribed topic regular expression. */
   subscribedTopicRegex: string | null;
-  /** The rebalance timeout */
+  /** The rebalance timeout. */
   rebalanceTimeoutMs: number;
   /** The server assignor to use; or null if not used. */
   serverAssignor: string | null;

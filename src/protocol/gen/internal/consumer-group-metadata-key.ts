@@ -6,7 +6,7 @@ import { ProtocolError } from '../../primitives.js';
 
 // ---------------- ConsumerGroupMetadataKey ----------------
 
-/** ConsumerGroupMetadataKey (versions 3, flexible none) */
+/** ConsumerGroupMetadataKey (versions 0, flexible none) */
 export interface ConsumerGroupMetadataKey {
   /** The group id. */
   groupId: string;
@@ -23,7 +23,7 @@ export function defaultConsumerGroupMetadataKey(): ConsumerGroupMetadataKey {
 }
 
 export function decodeConsumerGroupMetadataKey(r: Reader, version: number): ConsumerGroupMetadataKey {
-  if (version < 3 || version > 3) {
+  if (version < 0 || version > 0) {
     throw new ProtocolError(`ConsumerGroupMetadataKey: unsupported version ${version}`);
   }
   let f_groupId: string;
@@ -34,7 +34,7 @@ export function decodeConsumerGroupMetadataKey(r: Reader, version: number): Cons
 }
 
 export function encodeConsumerGroupMetadataKey(w: Writer, version: number, m: ConsumerGroupMetadataKeyInput): void {
-  if (version < 3 || version > 3) {
+  if (version < 0 || version > 0) {
     throw new ProtocolError(`ConsumerGroupMetadataKey: unsupported version ${version}`);
   }
   w.string(m.groupId ?? '');

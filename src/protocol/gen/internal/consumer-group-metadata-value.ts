@@ -10,15 +10,23 @@ import { ProtocolError } from '../../primitives.js';
 export interface ConsumerGroupMetadataValue {
   /** The group epoch. */
   epoch: number;
+  /** The hash of all topics in the group. */
+  metadataHash: number;
+  /** The creation time of the consumer group. */
+  creationTimeMs: number;
 }
 
 export interface ConsumerGroupMetadataValueInput {
   epoch?: number;
+  metadataHash?: number;
+  creationTimeMs?: number;
 }
 
 export function defaultConsumerGroupMetadataValue(): ConsumerGroupMetadataValue {
   return {
     epoch: 0,
+    metadataHash: 0,
+    creationTimeMs: -1,
   };
 }
 
@@ -27,10 +35,34 @@ export function decodeConsumerGroupMetadataValue(r: Reader, version: number): Co
     throw new ProtocolError(`ConsumerGroupMetadataValue: unsupported version ${version}`);
   }
   let f_epoch: number;
+  let f_metadataHash: number = 0;
+  let f_creationTimeMs: number = -1;
   f_epoch = r.int32();
-  r.skipTaggedFields();
+  const nt = r.uvarint();
+  for (let i = 0; i < nt; i++) {
+    const tag = r.uvarint();
+    const size = r.uvarint();
+    if (size > r.remaining()) throw new ProtocolError('Tagged field size exceeds the buffer');
+    const end = r.offset + size;
+    switch (tag) {
+      case 0:
+        f_metadataHash = r.int64();
+        break;
+      case 1:
+        f_creationTimeMs = r.int64();
+        break;
+      default:
+        r.skip(size);
+    }
+    if (r.offset !== end) {
+      if (r.offset > end) throw new ProtocolError('Tagged field overran its size');
+      r.offset = end;
+    }
+  }
   return {
     epoch: f_epoch,
+    metadataHash: f_metadataHash,
+    creationTimeMs: f_creationTimeMs,
   };
 }
 
@@ -39,5 +71,22 @@ export function encodeConsumerGroupMetadataValue(w: Writer, version: number, m: 
     throw new ProtocolError(`ConsumerGroupMetadataValue: unsupported version ${version}`);
   }
   w.int32(m.epoch ?? 0);
-  w.uvarint(0);
+  let nt = 0;
+  const t0 = m.metadataHash;
+  const h0 = t0 !== undefined && t0 !== 0;
+  if (h0) nt++;
+  const t1 = m.creationTimeMs;
+  const h1 = t1 !== undefined && t1 !== -1;
+  if (h1) nt++;
+  w.uvarint(nt);
+  if (h0) {
+    w.uvarint(0);
+    w.uvarint(8);
+    w.int64(t0 ?? 0);
+  }
+  if (h1) {
+    w.uvarint(1);
+    w.uvarint(8);
+    w.int64(t1 ?? -1);
+  }
 }

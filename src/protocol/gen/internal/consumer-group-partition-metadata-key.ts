@@ -6,7 +6,7 @@ import { ProtocolError } from '../../primitives.js';
 
 // ---------------- ConsumerGroupPartitionMetadataKey ----------------
 
-/** ConsumerGroupPartitionMetadataKey (versions 4, flexible none) */
+/** ConsumerGroupPartitionMetadataKey (versions 0, flexible none) */
 export interface ConsumerGroupPartitionMetadataKey {
   /** The group id. */
   groupId: string;
@@ -23,7 +23,7 @@ export function defaultConsumerGroupPartitionMetadataKey(): ConsumerGroupPartiti
 }
 
 export function decodeConsumerGroupPartitionMetadataKey(r: Reader, version: number): ConsumerGroupPartitionMetadataKey {
-  if (version < 4 || version > 4) {
+  if (version < 0 || version > 0) {
     throw new ProtocolError(`ConsumerGroupPartitionMetadataKey: unsupported version ${version}`);
   }
   let f_groupId: string;
@@ -34,7 +34,7 @@ export function decodeConsumerGroupPartitionMetadataKey(r: Reader, version: numb
 }
 
 export function encodeConsumerGroupPartitionMetadataKey(w: Writer, version: number, m: ConsumerGroupPartitionMetadataKeyInput): void {
-  if (version < 4 || version > 4) {
+  if (version < 0 || version > 0) {
     throw new ProtocolError(`ConsumerGroupPartitionMetadataKey: unsupported version ${version}`);
   }
   w.string(m.groupId ?? '');

@@ -68,7 +68,7 @@ export interface ConsumerGroupPartitionMetadataValueTopicMetadata {
   topicName: string;
   /** The number of partitions of the topic. */
   numPartitions: number;
-  /** Deprecated: this field is not used after 4.0. Partitions mapped to a set of racks. If the rack information is unavailable for all the partitions, an empty list is stored */
+  /** Deprecated: this field is not used after 4.0. Partitions mapped to a set of racks. If the rack information is unavailable for all the partitions, an empty list is stored. */
   partitionMetadata: ConsumerGroupPartitionMetadataValuePartitionMetadata[];
 }
 

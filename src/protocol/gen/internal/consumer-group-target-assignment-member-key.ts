@@ -6,7 +6,7 @@ import { ProtocolError } from '../../primitives.js';
 
 // ---------------- ConsumerGroupTargetAssignmentMemberKey ----------------
 
-/** ConsumerGroupTargetAssignmentMemberKey (versions 7, flexible none) */
+/** ConsumerGroupTargetAssignmentMemberKey (versions 0, flexible none) */
 export interface ConsumerGroupTargetAssignmentMemberKey {
   /** The group id. */
   groupId: string;
@@ -27,7 +27,7 @@ export function defaultConsumerGroupTargetAssignmentMemberKey(): ConsumerGroupTa
 }
 
 export function decodeConsumerGroupTargetAssignmentMemberKey(r: Reader, version: number): ConsumerGroupTargetAssignmentMemberKey {
-  if (version < 7 || version > 7) {
+  if (version < 0 || version > 0) {
     throw new ProtocolError(`ConsumerGroupTargetAssignmentMemberKey: unsupported version ${version}`);
   }
   let f_groupId: string;
@@ -41,7 +41,7 @@ export function decodeConsumerGroupTargetAssignmentMemberKey(r: Reader, version:
 }
 
 export function encodeConsumerGroupTargetAssignmentMemberKey(w: Writer, version: number, m: ConsumerGroupTargetAssignmentMemberKeyInput): void {
-  if (version < 7 || version > 7) {
+  if (version < 0 || version > 0) {
     throw new ProtocolError(`ConsumerGroupTargetAssignmentMemberKey: unsupported version ${version}`);
   }
   w.string(m.groupId ?? '');

@@ -62,7 +62,9 @@ export function encodeConsumerGroupTargetAssignmentMemberValue(w: Writer, versio
 }
 
 export interface ConsumerGroupTargetAssignmentMemberValueTopicPartition {
+  /** The topic id. */
   topicId: string;
+  /** The partition indexes. */
   partitions: number[];
 }
 

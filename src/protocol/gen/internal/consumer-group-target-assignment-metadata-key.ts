@@ -6,7 +6,7 @@ import { ProtocolError } from '../../primitives.js';
 
 // ---------------- ConsumerGroupTargetAssignmentMetadataKey ----------------
 
-/** ConsumerGroupTargetAssignmentMetadataKey (versions 6, flexible none) */
+/** ConsumerGroupTargetAssignmentMetadataKey (versions 0, flexible none) */
 export interface ConsumerGroupTargetAssignmentMetadataKey {
   /** The group id. */
   groupId: string;
@@ -23,7 +23,7 @@ export function defaultConsumerGroupTargetAssignmentMetadataKey(): ConsumerGroup
 }
 
 export function decodeConsumerGroupTargetAssignmentMetadataKey(r: Reader, version: number): ConsumerGroupTargetAssignmentMetadataKey {
-  if (version < 6 || version > 6) {
+  if (version < 0 || version > 0) {
     throw new ProtocolError(`ConsumerGroupTargetAssignmentMetadataKey: unsupported version ${version}`);
   }
   let f_groupId: string;
@@ -34,7 +34,7 @@ export function decodeConsumerGroupTargetAssignmentMetadataKey(r: Reader, versio
 }
 
 export function encodeConsumerGroupTargetAssignmentMetadataKey(w: Writer, version: number, m: ConsumerGroupTargetAssignmentMetadataKeyInput): void {
-  if (version < 6 || version > 6) {
+  if (version < 0 || version > 0) {
     throw new ProtocolError(`ConsumerGroupTargetAssignmentMetadataKey: unsupported version ${version}`);
   }
   w.string(m.groupId ?? '');

@@ -10,15 +10,19 @@ import { ProtocolError } from '../../primitives.js';
 export interface ConsumerGroupTargetAssignmentMetadataValue {
   /** The assignment epoch. */
   assignmentEpoch: number;
+  /** The time at which the assignment calculation finished. */
+  assignmentTimestamp: number;
 }
 
 export interface ConsumerGroupTargetAssignmentMetadataValueInput {
   assignmentEpoch?: number;
+  assignmentTimestamp?: number;
 }
 
 export function defaultConsumerGroupTargetAssignmentMetadataValue(): ConsumerGroupTargetAssignmentMetadataValue {
   return {
     assignmentEpoch: 0,
+    assignmentTimestamp: 0,
   };
 }
 
@@ -27,10 +31,29 @@ export function decodeConsumerGroupTargetAssignmentMetadataValue(r: Reader, vers
     throw new ProtocolError(`ConsumerGroupTargetAssignmentMetadataValue: unsupported version ${version}`);
   }
   let f_assignmentEpoch: number;
+  let f_assignmentTimestamp: number = 0;
   f_assignmentEpoch = r.int32();
-  r.skipTaggedFields();
+  const nt = r.uvarint();
+  for (let i = 0; i < nt; i++) {
+    const tag = r.uvarint();
+    const size = r.uvarint();
+    if (size > r.remaining()) throw new ProtocolError('Tagged field size exceeds the buffer');
+    const end = r.offset + size;
+    switch (tag) {
+      case 0:
+        f_assignmentTimestamp = r.int64();
+        break;
+      default:
+        r.skip(size);
+    }
+    if (r.offset !== end) {
+      if (r.offset > end) throw new ProtocolError('Tagged field overran its size');
+      r.offset = end;
+    }
+  }
   return {
     assignmentEpoch: f_assignmentEpoch,
+    assignmentTimestamp: f_assignmentTimestamp,
   };
 }
 
@@ -39,5 +62,14 @@ export function encodeConsumerGroupTargetAssignmentMetadataValue(w: Writer, vers
     throw new ProtocolError(`ConsumerGroupTargetAssignmentMetadataValue: unsupported version ${version}`);
   }
   w.int32(m.assignmentEpoch ?? 0);
-  w.uvarint(0);
+  let nt = 0;
+  const t0 = m.assignmentTimestamp;
+  const h0 = t0 !== undefined && t0 !== 0;
+  if (h0) nt++;
+  w.uvarint(nt);
+  if (h0) {
+    w.uvarint(0);
+    w.uvarint(8);
+    w.int64(t0 ?? 0);
+  }
 }

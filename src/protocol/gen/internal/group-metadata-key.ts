@@ -6,8 +6,9 @@ import { ProtocolError } from '../../primitives.js';
 
 // ---------------- GroupMetadataKey ----------------
 
-/** GroupMetadataKey (versions 2, flexible none) */
+/** GroupMetadataKey (versions 0, flexible none) */
 export interface GroupMetadataKey {
+  /** The group id. */
   group: string;
 }
 
@@ -22,7 +23,7 @@ export function defaultGroupMetadataKey(): GroupMetadataKey {
 }
 
 export function decodeGroupMetadataKey(r: Reader, version: number): GroupMetadataKey {
-  if (version < 2 || version > 2) {
+  if (version < 0 || version > 0) {
     throw new ProtocolError(`GroupMetadataKey: unsupported version ${version}`);
   }
   let f_group: string;
@@ -33,7 +34,7 @@ export function decodeGroupMetadataKey(r: Reader, version: number): GroupMetadat
 }
 
 export function encodeGroupMetadataKey(w: Writer, version: number, m: GroupMetadataKeyInput): void {
-  if (version < 2 || version > 2) {
+  if (version < 0 || version > 0) {
     throw new ProtocolError(`GroupMetadataKey: unsupported version ${version}`);
   }
   w.string(m.group ?? '');

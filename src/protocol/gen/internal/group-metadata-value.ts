@@ -8,11 +8,17 @@ import { ProtocolError, EMPTY_BUFFER } from '../../primitives.js';
 
 /** GroupMetadataValue (versions 0-4, flexible 4+) */
 export interface GroupMetadataValue {
+  /** The protocol type. */
   protocolType: string;
+  /** The generation id. */
   generation: number;
+  /** The protocol name. */
   protocol: string | null;
+  /** The leader id. */
   leader: string | null;
+  /** The timestamp of the last state change. */
   currentStateTimestamp: number;
+  /** The group members. */
   members: GroupMetadataValueMemberMetadata[];
 }
 
@@ -124,13 +130,21 @@ export function encodeGroupMetadataValue(w: Writer, version: number, m: GroupMet
 }
 
 export interface GroupMetadataValueMemberMetadata {
+  /** The member id. */
   memberId: string;
+  /** The group instance id. */
   groupInstanceId: string | null;
+  /** The client id. */
   clientId: string;
+  /** The client host. */
   clientHost: string;
+  /** The rebalance timeout. */
   rebalanceTimeout: number;
+  /** The session timeout. */
   sessionTimeout: number;
+  /** The subscription. */
   subscription: Buffer;
+  /** The assignment. */
   assignment: Buffer;
 }
 

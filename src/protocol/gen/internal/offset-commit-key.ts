@@ -6,10 +6,13 @@ import { ProtocolError } from '../../primitives.js';
 
 // ---------------- OffsetCommitKey ----------------
 
-/** OffsetCommitKey (versions 0-1, flexible none) */
+/** OffsetCommitKey (versions 0, flexible none) */
 export interface OffsetCommitKey {
+  /** The consumer group id. */
   group: string;
+  /** The topic name. */
   topic: string;
+  /** The topic partition index. */
   partition: number;
 }
 
@@ -28,7 +31,7 @@ export function defaultOffsetCommitKey(): OffsetCommitKey {
 }
 
 export function decodeOffsetCommitKey(r: Reader, version: number): OffsetCommitKey {
-  if (version < 0 || version > 1) {
+  if (version < 0 || version > 0) {
     throw new ProtocolError(`OffsetCommitKey: unsupported version ${version}`);
   }
   let f_group: string;
@@ -45,7 +48,7 @@ export function decodeOffsetCommitKey(r: Reader, version: number): OffsetCommitK
 }
 
 export function encodeOffsetCommitKey(w: Writer, version: number, m: OffsetCommitKeyInput): void {
-  if (version < 0 || version > 1) {
+  if (version < 0 || version > 0) {
     throw new ProtocolError(`OffsetCommitKey: unsupported version ${version}`);
   }
   w.string(m.group ?? '');

@@ -8,10 +8,15 @@ import { ProtocolError } from '../../primitives.js';
 
 /** OffsetCommitValue (versions 0-4, flexible 4+) */
 export interface OffsetCommitValue {
+  /** The offset that the consumer wants to store (for this partition). */
   offset: number;
+  /** The leader epoch of the last consumed record. */
   leaderEpoch: number;
+  /** Any metadata the client wants to keep. */
   metadata: string;
+  /** The time at which the commit was added to the log. */
   commitTimestamp: number;
+  /** The time at which the offset will expire. */
   expireTimestamp: number;
 }
 

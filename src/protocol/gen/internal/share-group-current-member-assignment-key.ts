@@ -6,7 +6,7 @@ import { ProtocolError } from '../../primitives.js';
 
 // ---------------- ShareGroupCurrentMemberAssignmentKey ----------------
 
-/** ShareGroupCurrentMemberAssignmentKey (versions 14, flexible none) */
+/** ShareGroupCurrentMemberAssignmentKey (versions 0, flexible none) */
 export interface ShareGroupCurrentMemberAssignmentKey {
   /** The group id. */
   groupId: string;
@@ -27,7 +27,7 @@ export function defaultShareGroupCurrentMemberAssignmentKey(): ShareGroupCurrent
 }
 
 export function decodeShareGroupCurrentMemberAssignmentKey(r: Reader, version: number): ShareGroupCurrentMemberAssignmentKey {
-  if (version < 14 || version > 14) {
+  if (version < 0 || version > 0) {
     throw new ProtocolError(`ShareGroupCurrentMemberAssignmentKey: unsupported version ${version}`);
   }
   let f_groupId: string;
@@ -41,7 +41,7 @@ export function decodeShareGroupCurrentMemberAssignmentKey(r: Reader, version: n
 }
 
 export function encodeShareGroupCurrentMemberAssignmentKey(w: Writer, version: number, m: ShareGroupCurrentMemberAssignmentKeyInput): void {
-  if (version < 14 || version > 14) {
+  if (version < 0 || version > 0) {
     throw new ProtocolError(`ShareGroupCurrentMemberAssignmentKey: unsupported version ${version}`);
   }
   w.string(m.groupId ?? '');

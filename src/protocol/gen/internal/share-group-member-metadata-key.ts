@@ -6,7 +6,7 @@ import { ProtocolError } from '../../primitives.js';
 
 // ---------------- ShareGroupMemberMetadataKey ----------------
 
-/** ShareGroupMemberMetadataKey (versions 10, flexible none) */
+/** ShareGroupMemberMetadataKey (versions 0, flexible none) */
 export interface ShareGroupMemberMetadataKey {
   /** The group id. */
   groupId: string;
@@ -27,7 +27,7 @@ export function defaultShareGroupMemberMetadataKey(): ShareGroupMemberMetadataKe
 }
 
 export function decodeShareGroupMemberMetadataKey(r: Reader, version: number): ShareGroupMemberMetadataKey {
-  if (version < 10 || version > 10) {
+  if (version < 0 || version > 0) {
     throw new ProtocolError(`ShareGroupMemberMetadataKey: unsupported version ${version}`);
   }
   let f_groupId: string;
@@ -41,7 +41,7 @@ export function decodeShareGroupMemberMetadataKey(r: Reader, version: number): S
 }
 
 export function encodeShareGroupMemberMetadataKey(w: Writer, version: number, m: ShareGroupMemberMetadataKeyInput): void {
-  if (version < 10 || version > 10) {
+  if (version < 0 || version > 0) {
     throw new ProtocolError(`ShareGroupMemberMetadataKey: unsupported version ${version}`);
   }
   w.string(m.groupId ?? '');

@@ -6,7 +6,7 @@ import { ProtocolError } from '../../primitives.js';
 
 // ---------------- ShareGroupMetadataKey ----------------
 
-/** ShareGroupMetadataKey (versions 11, flexible none) */
+/** ShareGroupMetadataKey (versions 0, flexible none) */
 export interface ShareGroupMetadataKey {
   /** The group id. */
   groupId: string;
@@ -23,7 +23,7 @@ export function defaultShareGroupMetadataKey(): ShareGroupMetadataKey {
 }
 
 export function decodeShareGroupMetadataKey(r: Reader, version: number): ShareGroupMetadataKey {
-  if (version < 11 || version > 11) {
+  if (version < 0 || version > 0) {
     throw new ProtocolError(`ShareGroupMetadataKey: unsupported version ${version}`);
   }
   let f_groupId: string;
@@ -34,7 +34,7 @@ export function decodeShareGroupMetadataKey(r: Reader, version: number): ShareGr
 }
 
 export function encodeShareGroupMetadataKey(w: Writer, version: number, m: ShareGroupMetadataKeyInput): void {
-  if (version < 11 || version > 11) {
+  if (version < 0 || version > 0) {
     throw new ProtocolError(`ShareGroupMetadataKey: unsupported version ${version}`);
   }
   w.string(m.groupId ?? '');

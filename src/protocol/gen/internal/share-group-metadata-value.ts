@@ -10,15 +10,19 @@ import { ProtocolError } from '../../primitives.js';
 export interface ShareGroupMetadataValue {
   /** The group epoch. */
   epoch: number;
+  /** The hash of all topics in the group. */
+  metadataHash: number;
 }
 
 export interface ShareGroupMetadataValueInput {
   epoch?: number;
+  metadataHash?: number;
 }
 
 export function defaultShareGroupMetadataValue(): ShareGroupMetadataValue {
   return {
     epoch: 0,
+    metadataHash: 0,
   };
 }
 
@@ -27,10 +31,13 @@ export function decodeShareGroupMetadataValue(r: Reader, version: number): Share
     throw new ProtocolError(`ShareGroupMetadataValue: unsupported version ${version}`);
   }
   let f_epoch: number;
+  let f_metadataHash: number;
   f_epoch = r.int32();
+  f_metadataHash = r.int64();
   r.skipTaggedFields();
   return {
     epoch: f_epoch,
+    metadataHash: f_metadataHash,
   };
 }
 
@@ -39,5 +46,6 @@ export function encodeShareGroupMetadataValue(w: Writer, version: number, m: Sha
     throw new ProtocolError(`ShareGroupMetadataValue: unsupported version ${version}`);
   }
   w.int32(m.epoch ?? 0);
+  w.int64(m.metadataHash ?? 0);
   w.uvarint(0);
 }

@@ -6,7 +6,7 @@ import { ProtocolError } from '../../primitives.js';
 
 // ---------------- ShareGroupPartitionMetadataKey ----------------
 
-/** ShareGroupPartitionMetadataKey (versions 9, flexible none) */
+/** ShareGroupPartitionMetadataKey (versions 0, flexible none) */
 export interface ShareGroupPartitionMetadataKey {
   /** The group id. */
   groupId: string;
@@ -23,7 +23,7 @@ export function defaultShareGroupPartitionMetadataKey(): ShareGroupPartitionMeta
 }
 
 export function decodeShareGroupPartitionMetadataKey(r: Reader, version: number): ShareGroupPartitionMetadataKey {
-  if (version < 9 || version > 9) {
+  if (version < 0 || version > 0) {
     throw new ProtocolError(`ShareGroupPartitionMetadataKey: unsupported version ${version}`);
   }
   let f_groupId: string;
@@ -34,7 +34,7 @@ export function decodeShareGroupPartitionMetadataKey(r: Reader, version: number)
 }
 
 export function encodeShareGroupPartitionMetadataKey(w: Writer, version: number, m: ShareGroupPartitionMetadataKeyInput): void {
-  if (version < 9 || version > 9) {
+  if (version < 0 || version > 0) {
     throw new ProtocolError(`ShareGroupPartitionMetadataKey: unsupported version ${version}`);
   }
   w.string(m.groupId ?? '');

@@ -68,7 +68,7 @@ export interface ShareGroupPartitionMetadataValueTopicMetadata {
   topicName: string;
   /** The number of partitions of the topic. */
   numPartitions: number;
-  /** Partitions mapped to a set of racks. If the rack information is unavailable for all the partitions, an empty list is stored */
+  /** Partitions mapped to a set of racks. If the rack information is unavailable for all the partitions, an empty list is stored. */
   partitionMetadata: ShareGroupPartitionMetadataValuePartitionMetadata[];
 }
 

@@ -6,7 +6,7 @@ import { ProtocolError } from '../../primitives.js';
 
 // ---------------- ShareGroupStatePartitionMetadataKey ----------------
 
-/** ShareGroupStatePartitionMetadataKey (versions 15, flexible none) */
+/** ShareGroupStatePartitionMetadataKey (versions 0, flexible none) */
 export interface ShareGroupStatePartitionMetadataKey {
   /** The group id. */
   groupId: string;
@@ -23,7 +23,7 @@ export function defaultShareGroupStatePartitionMetadataKey(): ShareGroupStatePar
 }
 
 export function decodeShareGroupStatePartitionMetadataKey(r: Reader, version: number): ShareGroupStatePartitionMetadataKey {
-  if (version < 15 || version > 15) {
+  if (version < 0 || version > 0) {
     throw new ProtocolError(`ShareGroupStatePartitionMetadataKey: unsupported version ${version}`);
   }
   let f_groupId: string;
@@ -34,7 +34,7 @@ export function decodeShareGroupStatePartitionMetadataKey(r: Reader, version: nu
 }
 
 export function encodeShareGroupStatePartitionMetadataKey(w: Writer, version: number, m: ShareGroupStatePartitionMetadataKeyInput): void {
-  if (version < 15 || version > 15) {
+  if (version < 0 || version > 0) {
     throw new ProtocolError(`ShareGroupStatePartitionMetadataKey: unsupported version ${version}`);
   }
   w.string(m.groupId ?? '');

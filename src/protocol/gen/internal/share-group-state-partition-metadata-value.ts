@@ -8,6 +8,8 @@ import { ProtocolError, ZERO_UUID } from '../../primitives.js';
 
 /** ShareGroupStatePartitionMetadataValue (versions 0, flexible 0+) */
 export interface ShareGroupStatePartitionMetadataValue {
+  /** The topic-partitions whose share-group state is being initialized. */
+  initializingTopics: ShareGroupStatePartitionMetadataValueTopicPartitionsInfo[];
   /** The topics with initialized share-group state. */
   initializedTopics: ShareGroupStatePartitionMetadataValueTopicPartitionsInfo[];
   /** The topics whose share-group state is being deleted. */
@@ -15,12 +17,14 @@ export interface ShareGroupStatePartitionMetadataValue {
 }
 
 export interface ShareGroupStatePartitionMetadataValueInput {
+  initializingTopics?: readonly ShareGroupStatePartitionMetadataValueTopicPartitionsInfoInput[];
   initializedTopics?: readonly ShareGroupStatePartitionMetadataValueTopicPartitionsInfoInput[];
   deletingTopics?: readonly ShareGroupStatePartitionMetadataValueTopicInfoInput[];
 }
 
 export function defaultShareGroupStatePartitionMetadataValue(): ShareGroupStatePartitionMetadataValue {
   return {
+    initializingTopics: [],
     initializedTopics: [],
     deletingTopics: [],
   };
@@ -30,8 +34,18 @@ export function decodeShareGroupStatePartitionMetadataValue(r: Reader, version: 
   if (version < 0 || version > 0) {
     throw new ProtocolError(`ShareGroupStatePartitionMetadataValue: unsupported version ${version}`);
   }
+  let f_initializingTopics: ShareGroupStatePartitionMetadataValueTopicPartitionsInfo[];
   let f_initializedTopics: ShareGroupStatePartitionMetadataValueTopicPartitionsInfo[];
   let f_deletingTopics: ShareGroupStatePartitionMetadataValueTopicInfo[];
+  {
+    const n = r.compactArrayLength();
+    if (n < 0) f_initializingTopics = [];
+    else {
+      const a: ShareGroupStatePartitionMetadataValueTopicPartitionsInfo[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeShareGroupStatePartitionMetadataValueTopicPartitionsInfo(r, version));
+      f_initializingTopics = a;
+    }
+  }
   {
     const n = r.compactArrayLength();
     if (n < 0) f_initializedTopics = [];
@@ -52,6 +66,7 @@ export function decodeShareGroupStatePartitionMetadataValue(r: Reader, version: 
   }
   r.skipTaggedFields();
   return {
+    initializingTopics: f_initializingTopics,
     initializedTopics: f_initializedTopics,
     deletingTopics: f_deletingTopics,
   };
@@ -60,6 +75,18 @@ export function decodeShareGroupStatePartitionMetadataValue(r: Reader, version: 
 export function encodeShareGroupStatePartitionMetadataValue(w: Writer, version: number, m: ShareGroupStatePartitionMetadataValueInput): void {
   if (version < 0 || version > 0) {
     throw new ProtocolError(`ShareGroupStatePartitionMetadataValue: unsupported version ${version}`);
+  }
+  {
+    const a = m.initializingTopics;
+    if (a == null) {
+      w.uvarint(1);
+    } else {
+      w.uvarint(a.length + 1);
+      for (let i = 0; i < a.length; i++) {
+        const e = a[i]!;
+        encodeShareGroupStatePartitionMetadataValueTopicPartitionsInfo(w, version, e);
+      }
+    }
   }
   {
     const a = m.initializedTopics;
@@ -95,12 +122,15 @@ export interface ShareGroupStatePartitionMetadataValueTopicPartitionsInfo {
   topicName: string;
   /** The partitions. */
   partitions: number[];
+  /** Timestamp at which topic added to init state. */
+  createTimestamp: number;
 }
 
 export interface ShareGroupStatePartitionMetadataValueTopicPartitionsInfoInput {
   topicId?: string;
   topicName?: string;
   partitions?: readonly number[];
+  createTimestamp?: number;
 }
 
 export function defaultShareGroupStatePartitionMetadataValueTopicPartitionsInfo(): ShareGroupStatePartitionMetadataValueTopicPartitionsInfo {
@@ -108,6 +138,7 @@ export function defaultShareGroupStatePartitionMetadataValueTopicPartitionsInfo(
     topicId: ZERO_UUID,
     topicName: '',
     partitions: [],
+    createTimestamp: 0,
   };
 }
 
@@ -115,6 +146,7 @@ export function decodeShareGroupStatePartitionMetadataValueTopicPartitionsInfo(r
   let f_topicId: string;
   let f_topicName: string;
   let f_partitions: number[];
+  let f_createTimestamp: number;
   f_topicId = r.uuid();
   f_topicName = r.compactString();
   {
@@ -126,11 +158,13 @@ export function decodeShareGroupStatePartitionMetadataValueTopicPartitionsInfo(r
       f_partitions = a;
     }
   }
+  f_createTimestamp = r.int64();
   r.skipTaggedFields();
   return {
     topicId: f_topicId,
     topicName: f_topicName,
     partitions: f_partitions,
+    createTimestamp: f_createTimestamp,
   };
 }
 
@@ -149,6 +183,7 @@ export function encodeShareGroupStatePartitionMetadataValueTopicPartitionsInfo(w
       }
     }
   }
+  w.int64(m.createTimestamp ?? 0);
   w.uvarint(0);
 }
 

@@ -6,7 +6,7 @@ import { ProtocolError } from '../../primitives.js';
 
 // ---------------- ShareGroupTargetAssignmentMemberKey ----------------
 
-/** ShareGroupTargetAssignmentMemberKey (versions 13, flexible none) */
+/** ShareGroupTargetAssignmentMemberKey (versions 0, flexible none) */
 export interface ShareGroupTargetAssignmentMemberKey {
   /** The group id. */
   groupId: string;
@@ -27,7 +27,7 @@ export function defaultShareGroupTargetAssignmentMemberKey(): ShareGroupTargetAs
 }
 
 export function decodeShareGroupTargetAssignmentMemberKey(r: Reader, version: number): ShareGroupTargetAssignmentMemberKey {
-  if (version < 13 || version > 13) {
+  if (version < 0 || version > 0) {
     throw new ProtocolError(`ShareGroupTargetAssignmentMemberKey: unsupported version ${version}`);
   }
   let f_groupId: string;
@@ -41,7 +41,7 @@ export function decodeShareGroupTargetAssignmentMemberKey(r: Reader, version: nu
 }
 
 export function encodeShareGroupTargetAssignmentMemberKey(w: Writer, version: number, m: ShareGroupTargetAssignmentMemberKeyInput): void {
-  if (version < 13 || version > 13) {
+  if (version < 0 || version > 0) {
     throw new ProtocolError(`ShareGroupTargetAssignmentMemberKey: unsupported version ${version}`);
   }
   w.string(m.groupId ?? '');

@@ -62,7 +62,9 @@ export function encodeShareGroupTargetAssignmentMemberValue(w: Writer, version: 
 }
 
 export interface ShareGroupTargetAssignmentMemberValueTopicPartition {
+  /** The topic id. */
   topicId: string;
+  /** The partition indexes. */
   partitions: number[];
 }
 

@@ -6,7 +6,7 @@ import { ProtocolError } from '../../primitives.js';
 
 // ---------------- ShareGroupTargetAssignmentMetadataKey ----------------
 
-/** ShareGroupTargetAssignmentMetadataKey (versions 12, flexible none) */
+/** ShareGroupTargetAssignmentMetadataKey (versions 0, flexible none) */
 export interface ShareGroupTargetAssignmentMetadataKey {
   /** The group id. */
   groupId: string;
@@ -23,7 +23,7 @@ export function defaultShareGroupTargetAssignmentMetadataKey(): ShareGroupTarget
 }
 
 export function decodeShareGroupTargetAssignmentMetadataKey(r: Reader, version: number): ShareGroupTargetAssignmentMetadataKey {
-  if (version < 12 || version > 12) {
+  if (version < 0 || version > 0) {
     throw new ProtocolError(`ShareGroupTargetAssignmentMetadataKey: unsupported version ${version}`);
   }
   let f_groupId: string;
@@ -34,7 +34,7 @@ export function decodeShareGroupTargetAssignmentMetadataKey(r: Reader, version: 
 }
 
 export function encodeShareGroupTargetAssignmentMetadataKey(w: Writer, version: number, m: ShareGroupTargetAssignmentMetadataKeyInput): void {
-  if (version < 12 || version > 12) {
+  if (version < 0 || version > 0) {
     throw new ProtocolError(`ShareGroupTargetAssignmentMetadataKey: unsupported version ${version}`);
   }
   w.string(m.groupId ?? '');

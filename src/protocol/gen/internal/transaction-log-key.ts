@@ -8,6 +8,7 @@ import { ProtocolError } from '../../primitives.js';
 
 /** TransactionLogKey (versions 0, flexible none) */
 export interface TransactionLogKey {
+  /** The transactional id of the transaction. */
   transactionalId: string;
 }
 

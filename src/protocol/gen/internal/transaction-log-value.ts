@@ -8,25 +8,27 @@ import { ProtocolError } from '../../primitives.js';
 
 /** TransactionLogValue (versions 0-1, flexible 1+) */
 export interface TransactionLogValue {
-  /** Producer id in use by the transactional id */
+  /** Producer id in use by the transactional id. */
   producerId: number;
-  /** Producer id used by the last committed transaction */
+  /** Producer id used by the last committed transaction. */
   previousProducerId: number;
-  /** Latest producer ID sent to the producer for the given transactional ID */
+  /** Latest producer ID sent to the producer for the given transactional id. */
   nextProducerId: number;
-  /** Epoch associated with the producer id */
+  /** Epoch associated with the producer id. */
   producerEpoch: number;
-  /** Transaction timeout in milliseconds */
+  /** Producer epoch associated with the NextProducerId */
+  nextProducerEpoch: number;
+  /** Transaction timeout in milliseconds. */
   transactionTimeoutMs: number;
-  /** TransactionState the transaction is in */
+  /** TransactionState the transaction is in. */
   transactionStatus: number;
-  /** Set of partitions involved in the transaction */
+  /** Partitions involved in the transaction. */
   transactionPartitions: TransactionLogValuePartitionsSchema[] | null;
-  /** Time the transaction was last updated */
+  /** Time the transaction was last updated. */
   transactionLastUpdateTimestampMs: number;
-  /** Time the transaction was started */
+  /** Time the transaction was started. */
   transactionStartTimestampMs: number;
-  /** The transaction version used by the client */
+  /** The transaction version used by the client. */
   clientTransactionVersion: number;
 }
 
@@ -35,6 +37,7 @@ export interface TransactionLogValueInput {
   previousProducerId?: number;
   nextProducerId?: number;
   producerEpoch?: number;
+  nextProducerEpoch?: number;
   transactionTimeoutMs?: number;
   transactionStatus?: number;
   transactionPartitions?: readonly TransactionLogValuePartitionsSchemaInput[] | null;
@@ -49,6 +52,7 @@ export function defaultTransactionLogValue(): TransactionLogValue {
     previousProducerId: -1,
     nextProducerId: -1,
     producerEpoch: 0,
+    nextProducerEpoch: -1,
     transactionTimeoutMs: 0,
     transactionStatus: 0,
     transactionPartitions: [],
@@ -66,6 +70,7 @@ export function decodeTransactionLogValue(r: Reader, version: number): Transacti
   let f_previousProducerId: number = -1;
   let f_nextProducerId: number = -1;
   let f_producerEpoch: number;
+  let f_nextProducerEpoch: number = -1;
   let f_transactionTimeoutMs: number;
   let f_transactionStatus: number;
   let f_transactionPartitions: TransactionLogValuePartitionsSchema[] | null;
@@ -78,6 +83,9 @@ export function decodeTransactionLogValue(r: Reader, version: number): Transacti
     f_nextProducerId = r.int64();
   }
   f_producerEpoch = r.int16();
+  if (version <= 0) {
+    f_nextProducerEpoch = r.int16();
+  }
   f_transactionTimeoutMs = r.int32();
   f_transactionStatus = r.int8();
   {
@@ -111,6 +119,9 @@ export function decodeTransactionLogValue(r: Reader, version: number): Transacti
         case 2:
           f_clientTransactionVersion = r.int16();
           break;
+        case 3:
+          f_nextProducerEpoch = r.int16();
+          break;
         default:
           r.skip(size);
       }
@@ -125,6 +136,7 @@ export function decodeTransactionLogValue(r: Reader, version: number): Transacti
     previousProducerId: f_previousProducerId,
     nextProducerId: f_nextProducerId,
     producerEpoch: f_producerEpoch,
+    nextProducerEpoch: f_nextProducerEpoch,
     transactionTimeoutMs: f_transactionTimeoutMs,
     transactionStatus: f_transactionStatus,
     transactionPartitions: f_transactionPartitions,
@@ -144,6 +156,9 @@ export function encodeTransactionLogValue(w: Writer, version: number, m: Transac
     w.int64(m.nextProducerId ?? -1);
   }
   w.int16(m.producerEpoch ?? 0);
+  if (version <= 0) {
+    w.int16(m.nextProducerEpoch ?? -1);
+  }
   w.int32(m.transactionTimeoutMs ?? 0);
   w.int8(m.transactionStatus ?? 0);
   {
@@ -190,6 +205,9 @@ export function encodeTransactionLogValue(w: Writer, version: number, m: Transac
     const t2 = m.clientTransactionVersion;
     const h2 = t2 !== undefined && t2 !== 0;
     if (h2) nt++;
+    const t3 = m.nextProducerEpoch;
+    const h3 = t3 !== undefined && t3 !== -1;
+    if (h3) nt++;
     w.uvarint(nt);
     if (h0) {
       w.uvarint(0);
@@ -206,11 +224,18 @@ export function encodeTransactionLogValue(w: Writer, version: number, m: Transac
       w.uvarint(2);
       w.int16(t2 ?? 0);
     }
+    if (h3) {
+      w.uvarint(3);
+      w.uvarint(2);
+      w.int16(t3 ?? -1);
+    }
   }
 }
 
 export interface TransactionLogValuePartitionsSchema {
+  /** Topic involved in the transaction. */
   topic: string;
+  /** Partition ids involved in the transaction. */
   partitionIds: number[];
 }
 
