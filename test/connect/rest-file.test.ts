@@ -5,7 +5,8 @@ import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startWorker, type RunningWorker } from '../../src/connect/index.js';
-import { startTestBroker, tempDir, type TestBroker } from '../helpers/broker.js';
+import { execFile } from 'node:child_process';
+import { fjordCommand, repoRoot, startTestBroker, tempDir, type TestBroker } from '../helpers/broker.js';
 import { BROKER_CONFIG, http, produce, readTopic, waitFor } from './util.js';
 
 let broker: TestBroker;
@@ -206,4 +207,33 @@ test('a failing task is FAILED with a trace and recovers on restart; DLQ gets po
   const restart = await http(url, 'POST', '/connectors/strict-sink/restart?includeTasks=true&onlyFailed=true');
   assert.equal(restart.status, 202);
   assert.equal(restart.body.name, 'strict-sink');
+});
+
+test('fjord connect CLI: create, list, status, pause, resume, offsets, delete through the REST API', async () => {
+  const { cmd, args } = fjordCommand();
+  // Asynchronous: the worker runs in this process and must keep answering while the CLI runs.
+  const cli = (...a: string[]) =>
+    new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(cmd, [...args, 'connect', '--url', url, ...a], { cwd: repoRoot, encoding: 'utf8' }, (err, stdout, stderr) =>
+        resolve({ status: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+  const file = join(dir, 'cli.json');
+  writeFileSync(file, JSON.stringify({ name: 'cli-src', config: { 'connector.class': 'FileStreamSource', file: join(dir, 'cli-in.txt'), topic: 'cli-lines' } }));
+  const created = await cli('create', file, '--json');
+  assert.equal(created.status, 0, created.stderr);
+  assert.equal(JSON.parse(created.stdout).name, 'cli-src');
+  await waitFor('cli-src RUNNING', async () => {
+    const s = await cli('status', 'cli-src', '--json');
+    return s.status === 0 && JSON.parse(s.stdout).tasks[0]?.state === 'RUNNING';
+  });
+  assert.match((await cli('list')).stdout, /cli-src\tsource\tRUNNING/);
+  assert.equal((await cli('pause', 'cli-src')).status, 0);
+  assert.equal((await cli('resume', 'cli-src')).status, 0);
+  assert.equal((await cli('stop', 'cli-src')).status, 0);
+  assert.deepEqual(JSON.parse((await cli('offsets', 'cli-src', '--json')).stdout), { offsets: [] });
+  assert.equal((await cli('delete', 'cli-src')).status, 0);
+  const gone = await cli('status', 'cli-src');
+  assert.equal(gone.status, 1);
+  assert.match(gone.stderr, /404 Connector cli-src not found/);
 });
