@@ -25,6 +25,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   // Listen first so the worker id can be its advertised REST address, as in Kafka Connect.
   const { app, url } = await startRestServer(worker, host, options.port ?? 8083);
   if (!options.workerId) worker.workerId = new URL(url).host;
+  worker.url = url;
   try {
     await worker.start();
   } catch (err) {

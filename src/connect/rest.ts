@@ -18,6 +18,25 @@ export async function startRestServer(worker: Worker, host: string, port: number
   app.addHook('onRequest', async (_req, reply) => {
     if (!worker.ready) return reply.code(503).send({ error_code: 503, message: 'The worker is still starting' });
   });
+  // Writes: 409 while the group rebalances (as Kafka Connect); on a follower, forwarded to the
+  // leader so one worker serialises config changes.
+  app.addHook('preHandler', async (req, reply) => {
+    if (req.method === 'GET' || req.method === 'HEAD') return;
+    const m = worker.membership;
+    if (m?.rebalancing) {
+      return reply.code(409).send({ error_code: 409, message: 'Cannot complete request momentarily due to a worker rebalance; retry shortly' });
+    }
+    const leader = m?.view?.leader;
+    if (leader && !m.isLeader() && leader.url && !req.headers['x-fjord-forwarded'] && !req.url.startsWith('/connector-plugins')) {
+      const res = await fetch(leader.url + req.url, {
+        method: req.method,
+        headers: { 'content-type': 'application/json', 'x-fjord-forwarded': worker.workerId },
+        body: req.body === undefined || req.body === null ? undefined : JSON.stringify(req.body),
+      });
+      const text = await res.text();
+      return reply.code(res.status).header('content-type', 'application/json').send(text || undefined);
+    }
+  });
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send({ error_code: 404, message: `HTTP 404 Not Found: ${req.method} ${req.url}` });
   });

@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { Kafka, logLevel } from 'kafkajs';
 import { reportConfigs, splitList, type ConfigValueReport } from './config-def.js';
 import { CONVERTER_CLASSES } from './converters.js';
+import { GroupMembership } from './group.js';
 import { InternalTopics } from './internal-topics.js';
 import { PluginRegistry } from './plugins.js';
 import type { ConfigDef, Connector, ConnectorPlugin } from './sdk.js';
@@ -74,6 +75,10 @@ export class Worker {
   private stopped = false;
   clusterId = '';
   ready = false;
+  /** Base URL of this worker's REST API (advertised to the group for forwarding). */
+  url = '';
+  membership!: GroupMembership;
+  private stateLoaded = false;
   private readonly log: (msg: string) => void;
 
   constructor(readonly options: WorkerOptions) {
@@ -106,19 +111,50 @@ export class Worker {
     await admin.disconnect();
     this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true });
     await this.producer.connect();
-    this.state.onChange((kind, key) => {
-      if (kind !== 'config') return;
+    this.state.onChange((kind, key, value) => {
+      if (kind !== 'config' || !this.stateLoaded) return;
+      if (key.startsWith('restart-connector-') || key.startsWith('restart-task-')) {
+        if (value !== null) this.scheduleRestartRequest(key, value as Record<string, unknown>);
+        return;
+      }
+      // Task counts decide who owns what, so any config change may move work: look at everything.
       const name = connectorOfConfigKey(key);
       if (name !== null) this.scheduleReconcile(name);
+      for (const n of this.runningConnectorNames()) this.scheduleReconcile(n);
     });
     await this.state.start();
-    for (const name of this.connectorNames()) this.scheduleReconcile(name);
+    this.stateLoaded = true;
+    this.membership = new GroupMembership(
+      this.kafka,
+      this.options.groupId,
+      this.state.names.config,
+      { url: this.url, workerId: this.workerId },
+      Number(this.workerConfig['session.timeout.ms'] ?? 10_000),
+    );
+    this.membership.changed(() => {
+      for (const n of new Set([...this.connectorNames(), ...this.runningConnectorNames()])) this.scheduleReconcile(n);
+    });
+    await this.membership.start();
     await this.settle();
     this.ready = true;
   }
 
+  /** Connectors with a connector instance or a task on this worker. */
+  private runningConnectorNames(): string[] {
+    return [...new Set([...this.running.keys(), ...[...this.tasks.keys()].map((k) => splitTaskKey(k)[0]), ...this.connectorNames()])];
+  }
+
+  private owns(connector: string, task?: number): boolean {
+    const v = this.membership?.view;
+    if (!v) return false;
+    const names = this.connectorNames();
+    const counts = new Map(names.map((n) => [n, this.taskConfigs(n).length]));
+    return this.membership.owner({ connector, task }, names, counts) === v.self;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
+    await this.membership?.stop();
     await this.reconcileChain.catch(() => {});
     await Promise.all([...this.tasks.values()].map((t) => t.runner.stop()));
     this.tasks.clear();
@@ -235,25 +271,59 @@ export class Worker {
   }
 
   /** Kafka's POST /restart: the connector, plus its tasks with includeTasks (only failed ones with onlyFailed). */
+  /** Restart requests go through the config topic (as in Kafka) so the owning worker acts on them. */
   async restart(name: string, includeTasks: boolean, onlyFailed: boolean): Promise<void> {
     this.requireConnector(name);
-    const connectorFailed = this.status(`status-connector-${name}`)?.state === 'FAILED';
-    if (!onlyFailed || connectorFailed) {
-      await this.reportConnector(name, 'RESTARTING');
-      await this.restartConnectorInstance(name);
-    }
-    if (includeTasks) {
-      const n = this.taskConfigs(name).length;
-      for (let i = 0; i < n; i++) {
-        if (onlyFailed && this.status(`status-task-${name}-${i}`)?.state !== 'FAILED') continue;
-        await this.restartTask(name, i);
-      }
-    }
+    await this.state.write('config', `restart-connector-${name}`, { 'include-tasks': includeTasks, 'only-failed': onlyFailed });
+    await this.settle();
   }
 
   async restartTask(name: string, id: number): Promise<void> {
     this.requireConnector(name);
     if (id < 0 || id >= this.taskConfigs(name).length) throw new ConnectError(404, `Task ${name}-${id} not found`);
+    await this.state.write('config', `restart-task-${name}-${id}`, { requested: Date.now() });
+    await this.settle();
+  }
+
+  private scheduleRestartRequest(key: string, value: Record<string, unknown>): void {
+    this.reconcileChain = this.reconcileChain.then(async () => {
+      if (this.stopped) return;
+      try {
+        if (key.startsWith('restart-connector-')) {
+          const name = key.slice('restart-connector-'.length);
+          if (this.connectorConfig(name)) await this.localRestart(name, value['include-tasks'] === true, value['only-failed'] === true);
+        } else {
+          const m = /^restart-task-(.*)-(\d+)$/.exec(key);
+          if (m && this.connectorConfig(m[1]!) && this.owns(m[1]!, Number(m[2]))) await this.localRestartTask(m[1]!, Number(m[2]));
+        }
+      } catch (err) {
+        this.log(`restart ${key}: ${errorTrace(err)}`);
+      }
+    });
+  }
+
+  private async localRestart(name: string, includeTasks: boolean, onlyFailed: boolean): Promise<void> {
+    const connectorFailed = this.status(`status-connector-${name}`)?.state === 'FAILED';
+    if ((!onlyFailed || connectorFailed) && this.owns(name)) {
+      await this.reportConnector(name, 'RESTARTING');
+      const r = this.running.get(name);
+      if (r) {
+        this.running.delete(name);
+        await Promise.resolve(r.connector.stop()).catch(() => {});
+      }
+    }
+    if (includeTasks) {
+      const n = this.taskConfigs(name).length;
+      for (let i = 0; i < n; i++) {
+        if (onlyFailed && this.status(`status-task-${name}-${i}`)?.state !== 'FAILED') continue;
+        if (this.owns(name, i)) await this.localRestartTask(name, i);
+      }
+    }
+    await this.reconcile(name);
+  }
+
+  /** Runs inside the reconcile chain. */
+  private async localRestartTask(name: string, id: number): Promise<void> {
     await this.reportTask(name, id, 'RESTARTING');
     const key = `${name}-${id}`;
     const t = this.tasks.get(key);
@@ -261,18 +331,7 @@ export class Worker {
       this.tasks.delete(key);
       await t.runner.stop();
     }
-    this.scheduleReconcile(name);
-    await this.settle();
-  }
-
-  private async restartConnectorInstance(name: string): Promise<void> {
-    const r = this.running.get(name);
-    if (r) {
-      this.running.delete(name);
-      await Promise.resolve(r.connector.stop()).catch(() => {});
-    }
-    this.scheduleReconcile(name);
-    await this.settle();
+    await this.reconcile(name);
   }
 
   /** Source offsets from the offset topic, or a sink's committed consumer-group offsets. */
@@ -390,18 +449,24 @@ export class Worker {
       await this.reportConnector(name, 'FAILED', `Class ${config['connector.class']} could not be found.`);
       return;
     }
+    const ownsConnector = this.owns(name);
     if (target === 'STOPPED') {
-      await this.stopConnector(name, 'STOPPED');
-      if (this.taskConfigs(name).length > 0) await this.writeTaskConfigs(name, []);
+      await this.stopConnector(name, ownsConnector ? 'STOPPED' : null);
+      if (ownsConnector && this.taskConfigs(name).length > 0) await this.writeTaskConfigs(name, []);
       return;
     }
     const configJson = JSON.stringify(config);
     let run = this.running.get(name);
-    if (run && run.configJson !== configJson) {
-      await this.stopConnector(name, null);
+    if (run && (run.configJson !== configJson || !ownsConnector)) {
+      // Config changed: tasks restart with the new config below. Ownership moved: only the
+      // connector instance leaves; tasks follow their own ownership.
+      if (!ownsConnector) {
+        this.running.delete(name);
+        await Promise.resolve(run.connector.stop()).catch(() => {});
+      } else await this.stopConnector(name, null);
       run = undefined;
     }
-    if (!run) {
+    if (!run && ownsConnector) {
       const connector = plugin.createConnector();
       try {
         await connector.start(config, {
@@ -421,13 +486,20 @@ export class Worker {
         await this.writeTaskConfigs(name, wanted);
       }
     }
-    await this.reportConnector(name, target === 'PAUSED' ? 'PAUSED' : 'RUNNING');
+    if (ownsConnector) await this.reportConnector(name, target === 'PAUSED' ? 'PAUSED' : 'RUNNING');
     const taskConfigs = this.taskConfigs(name);
     for (let i = 0; i < taskConfigs.length; i++) {
       const key = `${name}-${i}`;
       const merged = { ...config, ...taskConfigs[i] };
       const json = JSON.stringify(merged);
       const existing = this.tasks.get(key);
+      if (!this.owns(name, i)) {
+        if (existing) {
+          this.tasks.delete(key);
+          await existing.runner.stop();
+        }
+        continue;
+      }
       if (existing && existing.configJson === json) {
         existing.runner.setPaused(target === 'PAUSED');
         continue;
