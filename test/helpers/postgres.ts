@@ -64,6 +64,8 @@ export async function startPostgres(): Promise<TestPostgres> {
     '-c max_replication_slots=10',
     '-c max_wal_senders=10',
     '-c fsync=off',
+    // Keepalives every second: an idle CDC stream confirms its slot position promptly.
+    '-c wal_sender_timeout=2s',
     '-c synchronous_commit=off',
     '-c shared_buffers=32MB',
   ].join(' ');

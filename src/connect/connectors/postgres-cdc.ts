@@ -384,9 +384,16 @@ class PostgresCdcTask implements SourceTask {
     });
     service.on('heartbeat', (lsn: string, _ts: number, shouldRespond: boolean) => {
       // Idle and caught up: nothing unacknowledged, so the slot may advance to the server's position.
-      if (!this.inTxn && this.acked === this.emitted && this.txnEnds.length === 0) this.ackable = lsn;
-      if (shouldRespond && this.confirmed) void service.acknowledge(this.confirmed);
-      else if (shouldRespond && this.ackable) void this.confirm();
+      // (Records of other tables are filtered out, so without this the slot would hold WAL forever.)
+      // Keepalives bypass the library's flow-control queue, so changes may still be waiting in it:
+      // only an empty queue means everything up to the keepalive's position was seen.
+      const internals = service as unknown as { _messageQueue?: unknown[]; _processing?: boolean };
+      const drained = (internals._messageQueue?.length ?? 0) === 0 && !internals._processing;
+      if (drained && !this.inTxn && this.acked === this.emitted && this.txnEnds.length === 0 && lsnToNumber(lsn)! > (lsnToNumber(this.ackable) ?? 0)) {
+        this.ackable = lsn;
+      }
+      if (this.ackable && this.ackable !== this.confirmed) void this.confirm();
+      else if (shouldRespond && this.confirmed) void service.acknowledge(this.confirmed);
     });
     service.on('data', async (lsn: string, msg: Pgoutput.Message) => {
       await this.onMessage(lsn, msg);
