@@ -109,6 +109,8 @@ export class PartitionLog implements Syncable {
   onHighWatermark?: (hw: number) => void;
   /** Optional exact-record resolver for compressed batches in offsetForTimestamp (e.g. using the codec). */
   recordTimestamps?: (batch: Buffer) => Iterable<{ offsetDelta: number; timestamp: number }>;
+  /** log.cleaner.dedupe.buffer.size (read at each pass, so dynamic changes apply); unset = unbounded. */
+  cleanerDedupeBufferBytes?: () => number;
 
   private segments: LogSegment[] = [];
   private _logStartOffset = 0;
@@ -403,6 +405,11 @@ export class PartitionLog implements Syncable {
 
   producerStates(): Iterable<ProducerStateView> {
     return this.producerState.views();
+  }
+
+  /** Drops producer state idle past producer.id.expiration.ms; returns how many producers went. */
+  expireProducers(now: number, expirationMs: number): number {
+    return this.producerState.removeExpired(now, expirationMs);
   }
 
   endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number } {
@@ -904,12 +911,13 @@ export class PartitionLog implements Syncable {
         config: this.config,
         producerLast,
         shouldStop: () => this.stopCleaner || this.closed || this.failed !== undefined,
+        dedupeBufferBytes: this.cleanerDedupeBufferBytes?.(),
         swap: (group, sizes, cleaned) => this.swapCleaned(group, sizes, cleaned),
       },
       emptyCleanResult('cleaned', firstDirty, endOffset, ratio),
     );
     if (result.reason === 'cleaned' || result.reason === 'unchanged') {
-      this._cleanerCheckpoint = endOffset;
+      this._cleanerCheckpoint = result.endOffset;
       this.deleteHorizonDue = result.nextDeleteHorizon;
     }
     return result;

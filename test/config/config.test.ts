@@ -8,12 +8,11 @@ import {
   isUnbounded,
   parseConfigValue,
   parseKeyValues,
-  resolveTopicConfig,
   topicConfigDefs,
-  topicLogConfig,
   validateBrokerConfigs,
   validateTopicConfigs,
-} from '../../src/broker/config.js';
+} from '../../src/config/config.js';
+import { resolveTopicConfig, topicLogConfig } from '../../src/config/topic-config.js';
 
 const tdef = (n: string) => topicConfigDefs.get(n)!;
 const bdef = (n: string) => brokerConfigDefs.get(n)!;

@@ -3,7 +3,7 @@
 import { ErrorCode } from '../../protocol/errors.js';
 import type { AlterConfigsRequest, AlterConfigsResponseInput } from '../../protocol/gen/alter-configs.js';
 import { ApiKey } from '../../protocol/gen/index.js';
-import { ConfigResourceType } from '../config-admin.js';
+import { ConfigResourceType } from '../../config/config-admin.js';
 import { errorCodeOf } from '../errors.js';
 import { defineHandler } from '../handler.js';
 

@@ -12,10 +12,14 @@ export function supportedApiVersions(handlers: ReadonlyMap<number, Handler>) {
 export default defineHandler<ApiVersionsRequest, ApiVersionsResponseInput>({
   apiKey: ApiKey.ApiVersions,
   minVersion: 0,
-  maxVersion: 4,
-  handle(_req, ctx) {
+  maxVersion: 5,
+  handle(req, ctx) {
+    // v5 (KIP-1242): a client that knows which cluster and node it meant to reach says so; a
+    // broker that is not that node asks it to rebootstrap (the address now points elsewhere).
+    const wrongNode =
+      ctx.apiVersion >= 5 && req.clusterId !== null && (req.clusterId !== ctx.broker.clusterId || req.nodeId !== ctx.broker.nodeId);
     return {
-      errorCode: ErrorCode.NONE,
+      errorCode: wrongNode ? ErrorCode.REBOOTSTRAP_REQUIRED : ErrorCode.NONE,
       apiKeys: supportedApiVersions(ctx.broker.handlers),
       throttleTimeMs: 0,
       // No feature flags are finalized: clients fall back to plain version negotiation.

@@ -2,8 +2,9 @@ import { ErrorCode } from '../../protocol/errors.js';
 import type { CreateTopicsRequest, CreateTopicsResponseInput } from '../../protocol/gen/create-topics.js';
 import { ApiKey } from '../../protocol/gen/index.js';
 import { ZERO_UUID } from '../../protocol/primitives.js';
-import { resolveTopicConfig } from '../config.js';
+import { resolveTopicConfig } from '../../config/topic-config.js';
 import { errorCodeOf } from '../errors.js';
+import { allowedOnCluster, allowedOnTopic, Op } from '../../security/authz.js';
 import { defineHandler } from '../handler.js';
 import { configSourceCode } from './describe-configs.js';
 
@@ -24,6 +25,10 @@ export default defineHandler<CreateTopicsRequest, CreateTopicsResponseInput>({
     for (const t of req.topics) {
       if (seen.get(t.name)! > 1) {
         results.push({ name: t.name, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Duplicate topic name.' });
+        continue;
+      }
+      if (!allowedOnCluster(ctx, Op.CREATE) && !allowedOnTopic(ctx, Op.CREATE, t.name)) {
+        results.push({ name: t.name, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: 'Authorization failed.' });
         continue;
       }
       requested += t.assignments.length > 0 ? t.assignments.length : t.numPartitions === -1 ? broker.config.numPartitions : Math.max(0, t.numPartitions);

@@ -2,9 +2,9 @@ import type { Partition } from '../../cluster/partition.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import type { FetchRequest, FetchResponseInput, FetchResponsePartitionDataInput } from '../../protocol/gen/fetch.js';
 import { ApiKey } from '../../protocol/gen/index.js';
-import type { Broker } from '../broker.js';
 import { errorCodeOf } from '../errors.js';
-import { defineHandler } from '../handler.js';
+import { allowedOnCluster, allowedOnTopic, Op, throttleFor } from '../../security/authz.js';
+import { defineHandler, type BrokerServices } from '../handler.js';
 
 type PartitionOut = FetchResponsePartitionDataInput;
 /** Empty record set. Never null: librdkafka (<= 2.x) rejects MessageSetSize -1 as a parse failure
@@ -24,7 +24,7 @@ interface Wanted {
   maxBytes: number;
 }
 
-function resolveTopic(broker: Broker, name: string, topicId: string, version: number) {
+function resolveTopic(broker: BrokerServices, name: string, topicId: string, version: number) {
   return version >= 13 ? broker.metadata.topicById(topicId) : broker.metadata.topic(name);
 }
 
@@ -83,7 +83,7 @@ export default defineHandler<FetchRequest, FetchResponseInput>({
   apiKey: ApiKey.Fetch,
   // KIP-896: v0-3 are gone in Kafka 4.
   minVersion: 4,
-  maxVersion: 16,
+  maxVersion: 18, // 17 and 18 add follower-only tagged fields (KIP-853, KIP-1166); consumers see no change
   async handle(req, ctx) {
     const { broker, apiVersion } = ctx;
     const responses: TopicOut[] = [];
@@ -95,7 +95,11 @@ export default defineHandler<FetchRequest, FetchResponseInput>({
       for (const fp of t.partitions) {
         const partition = topic ? broker.replicas.get(topic.name, fp.partition) : undefined;
         let errorCode: number = ErrorCode.NONE;
-        if (!topic) errorCode = apiVersion >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        // Follower fetches (replica id >= 0) need CLUSTER_ACTION; consumers need READ on the topic.
+        const replicaFetch = (req.replicaId ?? -1) >= 0 || (req.replicaState?.replicaId ?? -1) >= 0;
+        if (replicaFetch ? !allowedOnCluster(ctx, Op.CLUSTER_ACTION) : !allowedOnTopic(ctx, Op.READ, topic?.name ?? t.topic)) {
+          errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+        } else if (!topic) errorCode = apiVersion >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         else if (!partition) errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         else if (partition.leaderId !== broker.nodeId) errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
         else if (fp.currentLeaderEpoch !== -1 && fp.currentLeaderEpoch > partition.leaderEpoch) {
@@ -137,7 +141,7 @@ export default defineHandler<FetchRequest, FetchResponseInput>({
       bytes = await readAll(wanted, maxBytes, readCommitted);
     }
     return {
-      throttleTimeMs: 0,
+      throttleTimeMs: throttleFor(ctx, 'consumer_byte_rate', bytes),
       errorCode: ErrorCode.NONE,
       // Sessionless: every fetch is a full fetch (KIP-227 allows a broker to decline sessions).
       sessionId: 0,

@@ -6,7 +6,7 @@ import type {
   IncrementalAlterConfigsRequest,
   IncrementalAlterConfigsResponseInput,
 } from '../../protocol/gen/incremental-alter-configs.js';
-import { ConfigResourceType, type ConfigOp } from '../config-admin.js';
+import { ConfigResourceType, type ConfigOp } from '../../config/config-admin.js';
 import { errorCodeOf } from '../errors.js';
 import { defineHandler } from '../handler.js';
 

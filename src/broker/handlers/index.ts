@@ -39,8 +39,24 @@ import initProducerId from './init-producer-id.js';
 import listOffsets from './list-offsets.js';
 import metadata from './metadata.js';
 import produce from './produce.js';
+// Security (issue #12)
+import alterUserScramCredentials from './alter-user-scram-credentials.js';
+import createAcls from './create-acls.js';
+import deleteAcls from './delete-acls.js';
+import describeAcls from './describe-acls.js';
+import describeUserScramCredentials from './describe-user-scram-credentials.js';
+import saslAuthenticate from './sasl-authenticate.js';
+import saslHandshake from './sasl-handshake.js';
 
 export const allHandlers: Handler[] = [
+  // Security (issue #12)
+  saslHandshake,
+  saslAuthenticate,
+  createAcls,
+  describeAcls,
+  deleteAcls,
+  describeUserScramCredentials,
+  alterUserScramCredentials,
   // Classic group coordinator (issue #3)
   findCoordinator,
   joinGroup,

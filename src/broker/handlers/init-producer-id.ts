@@ -1,6 +1,7 @@
 import { ErrorCode } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/gen/index.js';
 import type { InitProducerIdRequest, InitProducerIdResponseInput } from '../../protocol/gen/init-producer-id.js';
+import { allowed, allowedOnCluster, Op, Resource } from '../../security/authz.js';
 import { defineHandler } from '../handler.js';
 
 export default defineHandler<InitProducerIdRequest, InitProducerIdResponseInput>({
@@ -8,6 +9,16 @@ export default defineHandler<InitProducerIdRequest, InitProducerIdResponseInput>
   minVersion: 0,
   maxVersion: 5,
   async handle(req, ctx) {
+    // Transactional producers need WRITE on their transactional id; idempotent ones need
+    // IDEMPOTENT_WRITE on the cluster or WRITE on some topic (Kafka 3.0+).
+    const permitted =
+      req.transactionalId !== null
+        ? allowed(ctx, Op.WRITE, Resource.TRANSACTIONAL_ID, req.transactionalId)
+        : allowedOnCluster(ctx, Op.IDEMPOTENT_WRITE) || ctx.broker.security.authorizeAny(ctx.connection.session, Op.WRITE, Resource.TOPIC);
+    if (!permitted) {
+      const errorCode = req.transactionalId !== null ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED : ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+      return { throttleTimeMs: 0, errorCode, producerId: -1, producerEpoch: -1 };
+    }
     if (req.transactionalId !== null) {
       // The transaction coordinator arrives with the transactions work; until then say so plainly.
       return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, producerId: -1, producerEpoch: -1 };

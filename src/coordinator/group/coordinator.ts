@@ -3,8 +3,8 @@
 // both to `__consumer_offsets` in Kafka's formats through the coordinator runtime (which replays
 // a partition when its leadership arrives and unloads it when it leaves), and expires empty
 // groups' offsets per offsets.retention.minutes. One method per API; handlers only translate.
-import type { BrokerConfig } from '../../broker/config.js';
-import { errorCodeOf } from '../../broker/errors.js';
+import type { BrokerConfig } from '../../config/config.js';
+import { errorCodeOf } from '../../protocol/kafka-error.js';
 import type { MetadataStore } from '../../cluster/metadata-store.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { CONSUMER_OFFSETS_TOPIC } from '../runtime/internal-topics.js';

@@ -3,7 +3,7 @@
 // partition (abs(hash) % n), appends records durably to the key's partition, replays a partition
 // into the coordinator when this broker gains its leadership and unloads it when leadership goes.
 // The coordinator behind it (a CoordinatorShard) only decodes records and answers requests.
-import { KafkaError } from '../../broker/errors.js';
+import { KafkaError } from '../../protocol/kafka-error.js';
 import type { MetadataChange, MetadataStore } from '../../cluster/metadata-store.js';
 import type { Partition } from '../../cluster/partition.js';
 import { ErrorCode } from '../../protocol/errors.js';
@@ -57,9 +57,17 @@ export interface CoordinatorLocation {
   port: number;
 }
 
+/** Answers FindCoordinator for one key type; a CoordinatorRuntime is one. */
+export interface CoordinatorLocator {
+  locate(key: string): Promise<CoordinatorLocation>;
+}
+
+/** FindCoordinator key types (KIP-98: 1 = transaction; KIP-932: 2 = share). */
+export const CoordinatorKeyType = { GROUP: 0, TRANSACTION: 1, SHARE: 2 } as const;
+
 type LoadState = { kind: 'loading'; generation: number } | { kind: 'loaded'; generation: number };
 
-export class CoordinatorRuntime {
+export class CoordinatorRuntime implements CoordinatorLocator {
   private creating: Promise<void> | undefined;
   private readonly states = new Map<number, LoadState>();
   private generation = 0;
