@@ -1,7 +1,8 @@
 // Kafka Connect's REST API driven with plain HTTP against a real worker and broker, with the
 // FileStream connectors: shapes, validation errors, lifecycle, offsets, restart of a failed task.
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startWorker, type RunningWorker } from '../../src/connect/index.js';
@@ -17,11 +18,39 @@ let url: string;
 before(async () => {
   broker = await startTestBroker(BROKER_CONFIG);
   dir = await tempDir('fjord-connect-file-');
+  // A user connector written against the SDK, loaded from plugin.path.
+  const pluginDir = join(dir, 'plugins');
+  mkdirSync(pluginDir);
+  writeFileSync(
+    join(pluginDir, 'counter.mjs'),
+    `export default {
+      className: 'com.example.CounterSource', type: 'source', version: '1.0.0',
+      config: { topic: { type: 'string', importance: 'high' }, count: { type: 'int', default: 3, min: 1 } },
+      createConnector() { let c = {}; return { start(cfg) { c = cfg; }, taskConfigs() { return [c]; }, stop() {} }; },
+      createTask() {
+        let next = 0, total = 0, topic = '';
+        return {
+          start(cfg, ctx) { topic = cfg.topic; total = Number(cfg.count ?? 3); next = Number(ctx.offset({ counter: 'main' })?.next ?? 0); },
+          async poll(signal) {
+            if (next >= total) { await new Promise((r) => setTimeout(r, 100)); return null; }
+            const n = next++;
+            return [{ topic, key: 'k' + n, value: { n }, valueSchema: null, sourcePartition: { counter: 'main' }, sourceOffset: { next: n + 1 } }];
+          },
+          stop() {},
+        };
+      },
+    };\n`,
+  );
   worker = await startWorker({
     bootstrap: [broker.bootstrap],
     groupId: 'rest-test',
     port: 0,
-    config: { 'offset.flush.interval.ms': '100', 'offset.storage.partitions': '3', 'status.storage.partitions': '2' },
+    config: {
+      'offset.flush.interval.ms': '100',
+      'offset.storage.partitions': '3',
+      'status.storage.partitions': '2',
+      'plugin.path': pluginDir,
+    },
   });
   url = worker.url;
 });
@@ -236,4 +265,65 @@ test('fjord connect CLI: create, list, status, pause, resume, offsets, delete th
   const gone = await cli('status', 'cli-src');
   assert.equal(gone.status, 1);
   assert.match(gone.stderr, /404 Connector cli-src not found/);
+});
+
+test('SDK: a connector module from plugin.path is listed, validated and runs', async () => {
+  const plugins = (await http(url, 'GET', '/connector-plugins')).body;
+  assert.ok(plugins.some((p: { class: string; type: string }) => p.class === 'com.example.CounterSource' && p.type === 'source'));
+  const bad = await http(url, 'POST', '/connectors', { name: 'counter', config: { 'connector.class': 'com.example.CounterSource', count: '0' } });
+  assert.equal(bad.status, 400);
+  assert.match(bad.body.message, /topic[\s\S]*count|count[\s\S]*topic/);
+  const res = await http(url, 'POST', '/connectors', {
+    name: 'counter',
+    config: { 'connector.class': 'CounterSource', topic: 'counted', count: '3',
+      // As in Kafka, converter properties apply only with the converter named at the same level.
+      'value.converter': 'org.apache.kafka.connect.json.JsonConverter', 'value.converter.schemas.enable': 'false', 'key.converter': 'org.apache.kafka.connect.storage.StringConverter' },
+  });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  const records = await readTopic(broker.bootstrap, 'counted', (r) => r.length >= 3);
+  assert.deepEqual(records.map((r) => [r.key, r.value]), [['k0', '{"n":0}'], ['k1', '{"n":1}'], ['k2', '{"n":2}']]);
+  await waitFor('offset stored', async () => (await http(url, 'GET', '/connectors/counter/offsets')).body.offsets[0]?.offset.next === 3);
+});
+
+test('HTTP sink: batches, retries a failing endpoint with backoff, ignores null values', async () => {
+  const bodies: unknown[] = [];
+  let failuresLeft = 2;
+  const server = createServer((req, res) => {
+    let data = '';
+    req.on('data', (d) => (data += d));
+    req.on('end', () => {
+      if (failuresLeft-- > 0) {
+        res.writeHead(503).end();
+        return;
+      }
+      bodies.push(JSON.parse(data));
+      res.writeHead(200).end('{}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const port = (server.address() as { port: number }).port;
+    await produce(broker.bootstrap, 'http-in', [{ value: '{"id":1}' }, { value: null }, { value: '{"id":2}' }, { value: '{"id":3}' }]);
+    const res = await http(url, 'POST', '/connectors', {
+      name: 'http-sink',
+      config: {
+        'connector.class': 'io.confluent.connect.http.HttpSinkConnector',
+        topics: 'http-in',
+        'http.api.url': `http://127.0.0.1:${port}/ingest`,
+        'batch.max.size': '2',
+        'retry.backoff.ms': '50',
+        'max.retries': '5',
+        'behavior.on.null.values': 'ignore',
+        'value.converter': 'org.apache.kafka.connect.json.JsonConverter',
+        'value.converter.schemas.enable': 'false',
+      },
+    });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    await waitFor('all values posted', () => bodies.flat().length >= 3);
+    assert.deepEqual(bodies, [[{ id: 1 }, { id: 2 }], [{ id: 3 }]]);
+    assert.equal((await http(url, 'GET', '/connectors/http-sink/status')).body.tasks[0].state, 'RUNNING');
+  } finally {
+    await http(url, 'DELETE', '/connectors/http-sink');
+    server.close();
+  }
 });
