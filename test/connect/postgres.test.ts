@@ -136,6 +136,13 @@ test('CDC: snapshot then inserts, updates, deletes as Debezium events in commit 
   assert.deepEqual(order, [...order].sort((a, b) => a - b));
   const status = await http(worker.url, 'GET', '/connectors/inventory/status');
   assert.equal(status.body.tasks[0].state, 'RUNNING');
+  // REPLICA IDENTITY FULL is honoured: updates carry the old row in `before`.
+  await db.query(`ALTER TABLE orders REPLICA IDENTITY FULL`);
+  await db.query(`UPDATE orders SET total = 10 WHERE id = 10`);
+  const withBefore = await readTopic(broker.bootstrap, 'shop.public.orders', (r) => r.some((x) => value(x).payload.op === 'u'));
+  const u = value(withBefore.find((x) => value(x).payload.op === 'u')!).payload;
+  assert.deepEqual([u.before, u.after], [{ id: 10, customer_id: 1, total: 9.5 }, { id: 10, customer_id: 1, total: 10 }]);
+
   // Once everything is acknowledged the slot confirms up to the server's position: it does not
   // hold WAL without bound (the `ignored` table's changes included).
   await db.query(`INSERT INTO ignored VALUES (2)`);
