@@ -39,7 +39,8 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startPostgres(): Promise<TestPostgres> {
+/** `durable: true` keeps Postgres's default commit durability (benchmarks); tests trade it for speed. */
+export async function startPostgres(options: { durable?: boolean } = {}): Promise<TestPostgres> {
   const bin = binDir();
   const dir = mkdtempSync(join(tmpdir(), 'fjord-pg-'));
   const data = join(dir, 'data');
@@ -63,10 +64,9 @@ export async function startPostgres(): Promise<TestPostgres> {
     '-c wal_level=logical',
     '-c max_replication_slots=10',
     '-c max_wal_senders=10',
-    '-c fsync=off',
+    ...(options.durable ? [] : ['-c fsync=off', '-c synchronous_commit=off']),
     // Keepalives every second: an idle CDC stream confirms its slot position promptly.
     '-c wal_sender_timeout=2s',
-    '-c synchronous_commit=off',
     '-c shared_buffers=32MB',
   ].join(' ');
   run('pg_ctl', ['-D', data, '-o', opts, '-l', join(dir, 'log'), '-w', '-t', '30', 'start']);

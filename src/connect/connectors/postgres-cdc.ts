@@ -470,11 +470,12 @@ class PostgresCdcTask implements SourceTask {
     if (this.failure) throw this.failure;
     if (this.queue.length === 0) {
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 500);
         const done = () => {
           clearTimeout(t);
+          signal.removeEventListener('abort', done);
           resolve();
         };
+        const t = setTimeout(done, 500);
         this.dataWaiters.push(done);
         signal.addEventListener('abort', done, { once: true });
       });
