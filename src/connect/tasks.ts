@@ -250,6 +250,11 @@ export class SinkTaskRunner extends BaseRunner {
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         if (this.stopping) return;
+        if (!this.topics.includes(batch.topic)) {
+          // topics.regex: remember matched topics so pause and /topics cover them.
+          this.topics.push(batch.topic);
+          this.host.recordTopic(batch.topic);
+        }
         try {
           const records: SinkRecord[] = [];
           for (const m of batch.messages) {

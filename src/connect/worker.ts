@@ -4,7 +4,7 @@
 // log is the single source of truth and a restarted worker rebuilds exactly the same state.
 import { hostname } from 'node:os';
 import { Kafka, logLevel } from 'kafkajs';
-import { reportConfigs, splitList, type ConfigValueReport } from './config-def.js';
+import { reportConfigs, type ConfigValueReport } from './config-def.js';
 import { CONVERTER_CLASSES } from './converters.js';
 import { GroupMembership } from './group.js';
 import { InternalTopics } from './internal-topics.js';
@@ -624,4 +624,3 @@ function splitTaskKey(key: string): [string, number] {
   return [key.slice(0, i), Number(key.slice(i + 1))];
 }
 
-export { splitList };
