@@ -69,6 +69,14 @@ test('control batches are archived, never delivered; in-flight window is bounded
   assert.equal(sp.inFlightCount, 4);
 });
 
+test('a full in-flight window stops acquisition without skipping the rest of the log', () => {
+  const sp = new SharePartition(0, { ...settings, maxInFlight: 3 });
+  assert.deepEqual(sp.acquire('a', [batch(0, 1), batch(2, 4), batch(5, 9)], 100, 10, 0), [{ firstOffset: 0, lastOffset: 2, deliveryCount: 1 }]);
+  assert.equal(sp.endOffset, 3);
+  sp.acknowledge('a', 0, 2, [AckType.ACCEPT], 0);
+  assert.deepEqual(sp.acquire('a', [batch(2, 4), batch(5, 9)], 100, 10, 0), [{ firstOffset: 3, lastOffset: 5, deliveryCount: 1 }]);
+});
+
 test('persisted state restores acquired records as available, keeps counts and acks', () => {
   const sp = new SharePartition(0, settings);
   sp.acquire('a', [batch(0, 5)], 100, 6, 0);

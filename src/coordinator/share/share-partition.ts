@@ -150,8 +150,10 @@ export class SharePartition {
       else ranges.push({ firstOffset: offset, lastOffset: offset, deliveryCount: count });
       acquired++;
     };
+    let windowFull = false;
     for (const b of batches) {
-      if (acquired >= maxRecords) break;
+      // A full in-flight window ends the acquisition: the next batch must not look like a gap.
+      if (acquired >= maxRecords || windowFull) break;
       if (b.lastOffset < this.startOffset) continue;
       if (b.baseOffset >= highWatermark) break;
       const last = Math.min(b.lastOffset, highWatermark - 1);
@@ -178,7 +180,10 @@ export class SharePartition {
             for (let g = this.endOffset; g < o; g++) this.records.set(g, { state: RecordState.ARCHIVED, deliveryCount: 0, memberId: null, lockDeadline: 0 });
             this.endOffset = o;
           }
-          if (this.inFlightCount >= this.settings.maxInFlight) break;
+          if (this.inFlightCount >= this.settings.maxInFlight) {
+            windowFull = true;
+            break;
+          }
           if (b.isControl) {
             this.records.set(o, { state: RecordState.ARCHIVED, deliveryCount: 0, memberId: null, lockDeadline: 0 });
             this.endOffset = o + 1;
