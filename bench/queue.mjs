@@ -3,7 +3,7 @@
 // the same topic in the same run, and Redis Streams consumer groups (XREADGROUP + XACK, 8 consumers)
 // when redis-server is installed. Prints one JSON object on stdout; progress on stderr.
 //
-//   node bench/queue.mjs [--records N] [--data-root DIR]
+//   node bench/queue.mjs [--records N] [--ack-batch N] [--data-root DIR]   (npm run bench -- --only queue)
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
@@ -23,6 +23,7 @@ const arg = (name, dflt) => {
 const N = Number(arg('--records', '40000'));
 const DATA_ROOT = arg('--data-root', tmpdir());
 const WORKERS = 8;
+const ACK_BATCH = Number(arg('--ack-batch', '100'));
 const VALUE = Buffer.alloc(1024, 'q');
 const log = (m) => process.stderr.write(`${m}\n`);
 const children = [];
@@ -91,10 +92,10 @@ async function fjordQueue() {
   for (let w = 0; w < WORKERS; w++) {
     const c = shareClient.shareConsumer({ groupId: 'share-bench', maxRecords: 500 });
     c.on('error', () => {});
-    // runEach sends ACCEPT for each record whose handler returns.
+    // runEach sends ACCEPT for each record whose handler returns, batched per partition.
     c.runEach('queue', async () => {
       acked++;
-    }).catch(() => {});
+    }, { ackBatchSize: ACK_BATCH, concurrency: 16 }).catch(() => {});
     workers.push(c);
     if (w === 0) await until(async () => (await memberCount(port)) === 1, 60_000, 'first share consumer');
   }
@@ -284,6 +285,7 @@ async function main() {
   const out = {
     records: N,
     workers: WORKERS,
+    ackBatchSize: ACK_BATCH,
     ...fjord,
     shareToClassic: Math.round((fjord.shareAckedRecordsPerS / fjord.classicRecordsPerS) * 100) / 100,
     ...redis,
