@@ -76,6 +76,22 @@ const commands: Record<string, Command> = {
     summary: 'get | set topic and broker configs',
     client: true,
   },
+  user: {
+    load: async () => {
+      const m = await import('./security-commands.js');
+      return { run: m.userCommand, usage: m.userUsage };
+    },
+    summary: 'create | delete | list SCRAM users',
+    client: true,
+  },
+  acl: {
+    load: async () => {
+      const m = await import('./security-commands.js');
+      return { run: m.aclCommand, usage: m.aclUsage };
+    },
+    summary: 'create | list | delete ACLs (kafka-acls.sh)',
+    client: true,
+  },
   cluster: {
     load: async () => {
       const m = await import('./cluster-commands.js');
@@ -175,6 +191,8 @@ async function failure(err: unknown): Promise<[string, number]> {
   // ConfigError (bad broker config) is matched by name so this file need not load the broker.
   if (err instanceof UsageError || (err instanceof Error && err.constructor.name === 'ConfigError')) return [(err as Error).message, 2];
   if (err instanceof CliError) return [err.message, err.exitCode];
+  // A data dir held by another broker or belonging to another cluster/node: the message says it all.
+  if (err instanceof Error && err.name === 'DataDirError') return [err.message, 1];
   const e = err as NodeJS.ErrnoException;
   if (e?.code === 'EADDRINUSE') return [`address already in use: ${e.message}`, 1];
   if (e && typeof e === 'object' && typeof e.code === 'string' && (e.code.startsWith('PLT_KFK') || 'errors' in e)) {

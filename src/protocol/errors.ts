@@ -131,6 +131,11 @@ export const ErrorCode = {
   DUPLICATE_VOTER: 126,
   VOTER_NOT_FOUND: 127,
   INVALID_REGULAR_EXPRESSION: 128,
+  REBOOTSTRAP_REQUIRED: 129,
+  STREAMS_INVALID_TOPOLOGY: 130,
+  STREAMS_INVALID_TOPOLOGY_EPOCH: 131,
+  STREAMS_TOPOLOGY_FENCED: 132,
+  SHARE_SESSION_LIMIT_REACHED: 133,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -264,9 +269,14 @@ const NAMES: Record<number, string> = {
   '126': 'DUPLICATE_VOTER',
   '127': 'VOTER_NOT_FOUND',
   '128': 'INVALID_REGULAR_EXPRESSION',
+  '129': 'REBOOTSTRAP_REQUIRED',
+  '130': 'STREAMS_INVALID_TOPOLOGY',
+  '131': 'STREAMS_INVALID_TOPOLOGY_EPOCH',
+  '132': 'STREAMS_TOPOLOGY_FENCED',
+  '133': 'SHARE_SESSION_LIMIT_REACHED',
 };
 
-const RETRIABLE: ReadonlySet<number> = new Set([2, 3, 5, 6, 7, 9, 13, 14, 15, 16, 19, 20, 41, 51, 56, 70, 71, 72, 74, 75, 78, 80, 83, 84, 88, 89, 100, 103, 106, 122, 123]);
+const RETRIABLE: ReadonlySet<number> = new Set([2, 3, 5, 6, 7, 9, 13, 14, 15, 16, 19, 20, 41, 51, 56, 70, 71, 72, 74, 75, 78, 80, 83, 84, 88, 89, 100, 103, 106, 122, 123, 133]);
 
 export function errorName(code: number): string {
   return NAMES[code] ?? `UNKNOWN_ERROR_${code}`;

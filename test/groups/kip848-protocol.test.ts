@@ -58,7 +58,7 @@ describe('KIP-848 ConsumerGroupHeartbeat / ConsumerGroupDescribe (raw)', () => {
     const hb = res.apiKeys.find((k: any) => k.apiKey === ApiKey.ConsumerGroupHeartbeat);
     const desc = res.apiKeys.find((k: any) => k.apiKey === ApiKey.ConsumerGroupDescribe);
     assert.deepEqual([hb?.minVersion, hb?.maxVersion], [0, 1]);
-    assert.deepEqual([desc?.minVersion, desc?.maxVersion], [0, 0]);
+    assert.deepEqual([desc?.minVersion, desc?.maxVersion], [0, 1]);
   });
 
   it('joins, rebalances with revocation first, leaves, and describes', async () => {

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import * as snappy from 'snappy';
 import {
   CompressionError,
@@ -14,6 +15,7 @@ import {
   snappyCompressSync,
   snappyDecompress,
   snappyDecompressSync,
+  zstdImplementation,
 } from '../../src/protocol/records/compression.js';
 import { Compression } from '../../src/protocol/records/layout.js';
 
@@ -181,4 +183,12 @@ test('gzip: decodes concatenated members like java.util.zip does', async () => {
   const { gzipSync } = await import('node:zlib');
   const c = Buffer.concat([gzipSync('abc'), gzipSync('def')]);
   assert.equal((await decompress(Compression.Gzip, c)).toString(), 'abcdef');
+});
+
+test('zstd: node:zlib on Node 22.15+, the prebuilt binding before, one library in package.json', async () => {
+  const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
+  const expected = major > 22 || (major === 22 && minor >= 15) ? 'node:zlib' : '@toondepauw/node-zstd';
+  assert.equal(zstdImplementation(), expected);
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> };
+  assert.deepEqual(Object.keys(pkg.dependencies).filter((d) => /zstd/.test(d)), ['@toondepauw/node-zstd']);
 });

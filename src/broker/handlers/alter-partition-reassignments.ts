@@ -1,4 +1,4 @@
-// AlterPartitionReassignments (v0). Targets are validated against the live brokers. A target
+// AlterPartitionReassignments (v0-1). Targets are validated against the live brokers. A target
 // equal to the current replica set completes at once (no data moves); Fjord has no replica
 // movement yet, so any other target is refused with INVALID_REPLICA_ASSIGNMENT. Cancelling
 // (null replicas) answers NO_REASSIGNMENT_IN_PROGRESS, as nothing is ever in flight.
@@ -16,7 +16,7 @@ type PartitionOut = NonNullable<TopicOut['partitions']>[number];
 export default defineHandler<AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponseInput>({
   apiKey: ApiKey.AlterPartitionReassignments,
   minVersion: 0,
-  maxVersion: 0,
+  maxVersion: 1,
   handle(req, ctx) {
     const { broker } = ctx;
     const live = new Set([broker.nodeId, ...broker.metadata.brokers().map((b) => b.nodeId)]);
@@ -36,6 +36,13 @@ export default defineHandler<AlterPartitionReassignmentsRequest, AlterPartitionR
           if (p.replicas.length === 0) return out(ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'The replica list cannot be empty.');
           if (new Set(p.replicas).size !== p.replicas.length) {
             return out(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `The replica list ${JSON.stringify(p.replicas)} contains duplicates.`);
+          }
+          // v1 (KIP-860): the client can forbid a change of replication factor.
+          if (!req.allowReplicationFactorChange && p.replicas.length !== assignment.replicas.length) {
+            return out(
+              ErrorCode.INVALID_REPLICATION_FACTOR,
+              `The replication factor is changed from ${assignment.replicas.length} to ${p.replicas.length} but allowReplicationFactorChange is false.`,
+            );
           }
           const unknown = p.replicas.filter((r) => !live.has(r));
           if (unknown.length) {

@@ -10,25 +10,31 @@ export function supportedApiVersions(handlers: ReadonlyMap<number, Handler>) {
 }
 
 function features(shareEnabled: boolean) {
-  if (!shareEnabled) return { supportedFeatures: [], finalizedFeaturesEpoch: -1, finalizedFeatures: [] };
-  return {
-    supportedFeatures: [{ name: 'share.version', minVersion: 0, maxVersion: 1 }],
-    finalizedFeaturesEpoch: 1,
-    finalizedFeatures: [{ name: 'share.version', minVersionLevel: 1, maxVersionLevel: 1 }],
-  };
+  const supportedFeatures = [{ name: 'transaction.version', minVersion: 0, maxVersion: 1 }];
+  const finalizedFeatures = [{ name: 'transaction.version', minVersionLevel: 1, maxVersionLevel: 1 }];
+  if (shareEnabled) {
+    supportedFeatures.push({ name: 'share.version', minVersion: 0, maxVersion: 1 });
+    finalizedFeatures.push({ name: 'share.version', minVersionLevel: 1, maxVersionLevel: 1 });
+  }
+  return { supportedFeatures, finalizedFeaturesEpoch: 1, finalizedFeatures };
 }
 
 export default defineHandler<ApiVersionsRequest, ApiVersionsResponseInput>({
   apiKey: ApiKey.ApiVersions,
   minVersion: 0,
-  maxVersion: 4,
-  handle(_req, ctx) {
+  maxVersion: 5,
+  handle(req, ctx) {
+    // v5 (KIP-1242): a client that knows which cluster and node it meant to reach says so; a
+    // broker that is not that node asks it to rebootstrap (the address now points elsewhere).
+    const wrongNode =
+      ctx.apiVersion >= 5 && req.clusterId !== null && (req.clusterId !== ctx.broker.clusterId || req.nodeId !== ctx.broker.nodeId);
     return {
-      errorCode: ErrorCode.NONE,
+      errorCode: wrongNode ? ErrorCode.REBOOTSTRAP_REQUIRED : ErrorCode.NONE,
       apiKeys: supportedApiVersions(ctx.broker.handlers),
       throttleTimeMs: 0,
-      // Only share.version (KIP-932) is finalized, while share groups are enabled; other
-      // features are left to plain version negotiation.
+      // Finalized features: transaction.version as Kafka 4.0 reports it (level 1 = KIP-890 part 1,
+      // partition verification; level 2, EndTxn v5, is not served yet) and share.version
+      // (KIP-932) while share groups are enabled.
       ...features(ctx.broker.config.getBool('group.share.enable')),
     };
   },

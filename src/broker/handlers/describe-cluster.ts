@@ -1,6 +1,7 @@
 import { ErrorCode } from '../../protocol/errors.js';
 import type { DescribeClusterRequest, DescribeClusterResponseInput } from '../../protocol/gen/describe-cluster.js';
 import { ApiKey } from '../../protocol/gen/index.js';
+import { brokerEndpoints } from '../endpoints.js';
 import { defineHandler } from '../handler.js';
 
 const ENDPOINT_TYPE_BROKER = 1;
@@ -8,7 +9,7 @@ const ENDPOINT_TYPE_BROKER = 1;
 export default defineHandler<DescribeClusterRequest, DescribeClusterResponseInput>({
   apiKey: ApiKey.DescribeCluster,
   minVersion: 0,
-  maxVersion: 1,
+  maxVersion: 2,
   handle(req, ctx) {
     const { broker } = ctx;
     if (req.endpointType !== ENDPOINT_TYPE_BROKER) {
@@ -26,7 +27,8 @@ export default defineHandler<DescribeClusterRequest, DescribeClusterResponseInpu
       endpointType: ENDPOINT_TYPE_BROKER,
       clusterId: broker.clusterId,
       controllerId: broker.metadata.controllerId(),
-      brokers: broker.metadata.brokers().map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
+      // v2 (KIP-1073): IncludeFencedBrokers adds fenced brokers; registered brokers here are never fenced.
+      brokers: brokerEndpoints(broker.metadata, ctx.connection.session.listener.name).map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack, isFenced: false })),
     };
   },
 });

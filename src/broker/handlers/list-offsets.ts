@@ -2,6 +2,7 @@ import { ErrorCode } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/gen/index.js';
 import type { ListOffsetsRequest, ListOffsetsResponseInput } from '../../protocol/gen/list-offsets.js';
 import { errorCodeOf } from '../errors.js';
+import { allowedOnTopic, Op } from '../../security/authz.js';
 import { defineHandler } from '../handler.js';
 
 // Special timestamps of ListOffsets.
@@ -10,22 +11,65 @@ const EARLIEST = -2;
 const MAX_TIMESTAMP = -3;
 const EARLIEST_LOCAL = -4;
 const LATEST_TIERED = -5;
+const EARLIEST_PENDING_UPLOAD = -6;
+
+/** The first version that may carry each special timestamp (Kafka answers lower ones UNSUPPORTED_VERSION). */
+function minVersionFor(timestamp: number): number {
+  switch (timestamp) {
+    case MAX_TIMESTAMP:
+      return 7;
+    case EARLIEST_LOCAL:
+      return 8;
+    case LATEST_TIERED:
+      return 9;
+    case EARLIEST_PENDING_UPLOAD:
+      return 11;
+    default:
+      return 0;
+  }
+}
 
 type TopicOut = NonNullable<ListOffsetsResponseInput['topics']>[number];
 
+/**
+ * ListOffsets v0: offsets in descending order, at most maxNumOffsets, as Kafka 3.x's
+ * fetchOffsetsBefore over a log seen as one segment: latest gives [high watermark, log start],
+ * earliest [log start], a timestamp the first offset at or after it (the high watermark if none).
+ */
+async function legacyOffsets(
+  log: { logStartOffset: number; highWatermark: number; offsetForTimestamp(t: number): Promise<{ offset: number } | null | undefined> },
+  timestamp: number,
+  maxNumOffsets: number,
+): Promise<number[]> {
+  let offsets: number[];
+  if (timestamp === LATEST) offsets = log.highWatermark > log.logStartOffset ? [log.highWatermark, log.logStartOffset] : [log.highWatermark];
+  else if (timestamp === EARLIEST) offsets = [log.logStartOffset];
+  else if (timestamp < 0) offsets = [];
+  else {
+    const found = await log.offsetForTimestamp(timestamp);
+    offsets = [found && found.offset < log.highWatermark ? found.offset : log.highWatermark];
+  }
+  return offsets.slice(0, Math.max(0, maxNumOffsets));
+}
+
 export default defineHandler<ListOffsetsRequest, ListOffsetsResponseInput>({
   apiKey: ApiKey.ListOffsets,
-  // KIP-896: v0 is gone in Kafka 4.
-  minVersion: 1,
-  maxVersion: 10,
+  // v0 (removed by Kafka 4, KIP-896) answers with a list of offsets (OldStyleOffsets) as 3.x did.
+  // v11 adds EARLIEST_PENDING_UPLOAD (-6, KIP-1023): with no tiered storage there is none (-1).
+  minVersion: 0,
+  maxVersion: 11,
   async handle(req, ctx) {
-    const { broker } = ctx;
+    const { broker, apiVersion } = ctx;
     const topics: TopicOut[] = [];
     for (const t of req.topics) {
       const partitions = [];
       for (const p of t.partitions) {
         const partition = broker.replicas.get(t.name, p.partitionIndex);
         const base = { partitionIndex: p.partitionIndex, timestamp: -1, offset: -1, leaderEpoch: -1 };
+        if (!allowedOnTopic(ctx, Op.DESCRIBE, t.name)) {
+          partitions.push({ ...base, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED });
+          continue;
+        }
         if (!partition) {
           partitions.push({ ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
           continue;
@@ -39,7 +83,15 @@ export default defineHandler<ListOffsetsRequest, ListOffsetsResponseInput>({
         }
         const log = partition.log;
         const leaderEpoch = partition.leaderEpoch;
+        if (apiVersion < minVersionFor(p.timestamp)) {
+          partitions.push({ ...base, errorCode: ErrorCode.UNSUPPORTED_VERSION });
+          continue;
+        }
         try {
+          if (apiVersion === 0) {
+            partitions.push({ ...base, errorCode: ErrorCode.NONE, oldStyleOffsets: await legacyOffsets(log, p.timestamp, p.maxNumOffsets) });
+            continue;
+          }
           switch (p.timestamp) {
             case LATEST:
               partitions.push({
@@ -54,7 +106,8 @@ export default defineHandler<ListOffsetsRequest, ListOffsetsResponseInput>({
               partitions.push({ ...base, errorCode: ErrorCode.NONE, offset: log.logStartOffset, leaderEpoch });
               break;
             case LATEST_TIERED:
-              // No tiered storage: nothing is tiered.
+            case EARLIEST_PENDING_UPLOAD:
+              // No tiered storage: nothing is tiered, nothing waits for upload.
               partitions.push({ ...base, errorCode: ErrorCode.NONE, offset: -1, leaderEpoch });
               break;
             case MAX_TIMESTAMP: {

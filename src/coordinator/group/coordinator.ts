@@ -3,8 +3,8 @@
 // both to `__consumer_offsets` in Kafka's formats through the coordinator runtime (which replays
 // a partition when its leadership arrives and unloads it when it leaves), and expires empty
 // groups' offsets per offsets.retention.minutes. One method per API; handlers only translate.
-import type { BrokerConfig } from '../../broker/config.js';
-import { errorCodeOf } from '../../broker/errors.js';
+import type { BrokerConfig } from '../../config/config.js';
+import { errorCodeOf } from '../../protocol/kafka-error.js';
 import type { MetadataStore } from '../../cluster/metadata-store.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { CONSUMER_OFFSETS_TOPIC } from '../runtime/internal-topics.js';
@@ -22,7 +22,7 @@ import { CONSUMER_GROUP_KEY_VERSIONS, ConsumerGroupRecordWriter, replayRecord } 
 import { ConsumerGroupService, settingsFromConfig, topicViewOf } from './consumer-protocol/service.js';
 import type { ErrorCodeValue, GroupLike } from './group.js';
 import { SHARE_GROUP_METADATA_KEY_TYPE, ShareGroupService } from '../share/index.js';
-import { decodeCoordinatorRecord, groupMetadataKey, groupMetadataValue, offsetCommitKey, offsetCommitValue } from './records.js';
+import { type DecodedCoordinatorRecord, decodeCoordinatorRecord, groupMetadataKey, groupMetadataValue, offsetCommitKey, offsetCommitValue } from './records.js';
 
 export interface OffsetEntry {
   topic: string;
@@ -187,7 +187,7 @@ export class GroupCoordinator implements CoordinatorShard {
 
   /** CoordinatorShard: one `__consumer_offsets` record of a loading partition. */
   replay(_partition: number, key: Buffer, value: Buffer | null): void {
-    let rec;
+    let rec: DecodedCoordinatorRecord;
     try {
       rec = decodeCoordinatorRecord(key, value);
     } catch (err) {

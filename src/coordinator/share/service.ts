@@ -2,7 +2,7 @@
 // group side (groups live in the GroupCoordinator's map, their epoch persisted as
 // ShareGroupMetadata records in __consumer_offsets), ShareFetch / ShareAcknowledge with share
 // sessions on the partition side, and the share-group offset admin APIs. Handlers only translate.
-import type { BrokerConfig } from '../../broker/config.js';
+import type { BrokerConfig } from '../../config/config.js';
 import type { MetadataStore } from '../../cluster/metadata-store.js';
 import { errorCodeOf } from '../../broker/errors.js';
 import type { Partition } from '../../cluster/partition.js';

@@ -3,14 +3,14 @@
 //   snappy raw snappy (napi `snappy`), plus Java's "xerial" framing: decoded always when the
 //          magic header is present, written by default (Java and librdkafka both read it)
 //   lz4    LZ4 frame format (lz4-napi / lz4_flex), independent blocks, as Kafka expects
-//   zstd   @mongodb-js/zstd; async only (no sync API in that library). Decodes frames
-//          without a content-size field (streaming encoders, e.g. librdkafka / zstd-jni).
+//   zstd   node:zlib's zstd when the running Node has it (22.15+), else the prebuilt
+//          @toondepauw/node-zstd; both decode frames without a content-size field (streaming
+//          encoders, e.g. librdkafka / zstd-jni) and have sync and async forms.
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import { createRequire } from 'node:module';
 import type * as SnappyModule from 'snappy';
 import type * as Lz4Module from 'lz4-napi';
-import type * as ZstdModule from '@mongodb-js/zstd';
 import { Compression } from './layout.js';
 
 // The native codecs load on first use: the produce and fetch paths never decompress, and each
@@ -18,37 +18,73 @@ import { Compression } from './layout.js';
 const requireNative = createRequire(import.meta.url);
 let snappyModule: typeof SnappyModule | undefined;
 let lz4Module: typeof Lz4Module | undefined;
-let zstdModule: typeof ZstdModule | undefined;
-interface SyncZstd {
-  Encoder: new (level: number) => { encodeSync(data: Buffer): Buffer };
-  Decoder: new () => { decodeSync(data: Buffer): Buffer };
-}
-let syncZstd: { encoders: Map<number, { encodeSync(data: Buffer): Buffer }>; decoder: { decodeSync(data: Buffer): Buffer }; lib: SyncZstd } | undefined;
 
-/** @mongodb-js/zstd is async only; the synchronous paths (timestamp lookups, the CLI) use a second prebuilt binding. */
-function zstdSync() {
-  if (!syncZstd) {
-    const lib = requireNative('@toondepauw/node-zstd') as SyncZstd;
-    syncZstd = { lib, encoders: new Map(), decoder: new lib.Decoder() };
-  }
-  return syncZstd;
+interface ZstdCodec {
+  compress(data: Buffer, level: number): Promise<Buffer>;
+  decompress(data: Buffer): Promise<Buffer>;
+  compressSync(data: Buffer, level: number): Buffer;
+  decompressSync(data: Buffer): Buffer;
+}
+/** node:zlib's zstd API (Node 22.15+; not in the Node 20 type definitions). */
+interface ZlibZstd {
+  zstdCompress(data: Buffer, opts: object, cb: (err: Error | null, out: Buffer) => void): void;
+  zstdDecompress(data: Buffer, cb: (err: Error | null, out: Buffer) => void): void;
+  zstdCompressSync(data: Buffer, opts: object): Buffer;
+  zstdDecompressSync(data: Buffer): Buffer;
+  constants: { ZSTD_c_compressionLevel: number };
+}
+interface NodeZstdLib {
+  Encoder: new (level: number) => { encode(data: Buffer): Promise<Buffer>; encodeSync(data: Buffer): Buffer };
+  Decoder: new () => { decode(data: Buffer): Promise<Buffer>; decodeSync(data: Buffer): Buffer };
+}
+let zstdCodec: ZstdCodec | undefined;
+
+function zlibZstd(z: ZlibZstd): ZstdCodec {
+  const opts = (level: number) => ({ params: { [z.constants.ZSTD_c_compressionLevel]: level } });
+  const compress = promisify((data: Buffer, o: object, cb: (err: Error | null, out: Buffer) => void) => z.zstdCompress(data, o, cb));
+  const decompress = promisify((data: Buffer, cb: (err: Error | null, out: Buffer) => void) => z.zstdDecompress(data, cb));
+  return {
+    compress: (data, level) => compress(data, opts(level)),
+    decompress: (data) => decompress(data),
+    compressSync: (data, level) => z.zstdCompressSync(data, opts(level)),
+    decompressSync: (data) => z.zstdDecompressSync(data),
+  };
 }
 
-function zstdCompressSync(data: Buffer, level: number): Buffer {
-  const z = zstdSync();
-  let encoder = z.encoders.get(level);
-  if (!encoder) z.encoders.set(level, (encoder = new z.lib.Encoder(level)));
-  return encoder.encodeSync(data);
+function nodeZstd(lib: NodeZstdLib): ZstdCodec {
+  const encoders = new Map<number, InstanceType<NodeZstdLib['Encoder']>>();
+  const encoder = (level: number) => {
+    let e = encoders.get(level);
+    if (!e) encoders.set(level, (e = new lib.Encoder(level)));
+    return e;
+  };
+  const decoder = new lib.Decoder();
+  return {
+    compress: (data, level) => encoder(level).encode(data),
+    decompress: (data) => decoder.decode(data),
+    compressSync: (data, level) => encoder(level).encodeSync(data),
+    decompressSync: (data) => decoder.decodeSync(data),
+  };
 }
+
+/** Which zstd implementation this process uses: 'node:zlib' or '@toondepauw/node-zstd'. */
+export function zstdImplementation(): string {
+  return typeof (zlib as unknown as Partial<ZlibZstd>).zstdCompressSync === 'function' ? 'node:zlib' : '@toondepauw/node-zstd';
+}
+
+function zstd(): ZstdCodec {
+  return (zstdCodec ??=
+    zstdImplementation() === 'node:zlib'
+      ? zlibZstd(zlib as unknown as ZlibZstd)
+      : nodeZstd(requireNative('@toondepauw/node-zstd') as NodeZstdLib));
+}
+
 const codecs = {
   get snappy(): typeof SnappyModule {
     return (snappyModule ??= requireNative('snappy') as typeof SnappyModule);
   },
   get lz4(): typeof Lz4Module {
     return (lz4Module ??= requireNative('lz4-napi') as typeof Lz4Module);
-  },
-  get zstd(): typeof ZstdModule {
-    return (zstdModule ??= requireNative('@mongodb-js/zstd') as typeof ZstdModule);
   },
 };
 
@@ -189,7 +225,7 @@ export async function compress(codec: Compression, data: Buffer, level?: number)
     case Compression.Lz4:
       return codecs.lz4.compressFrame(data);
     case Compression.Zstd:
-      return codecs.zstd.compress(data, level ?? ZSTD_DEFAULT_LEVEL);
+      return zstd().compress(data, level ?? ZSTD_DEFAULT_LEVEL);
     default:
       return unknownCodec(codec);
   }
@@ -208,7 +244,7 @@ export async function decompress(codec: Compression, data: Buffer): Promise<Buff
       case Compression.Lz4:
         return await codecs.lz4.decompressFrame(data);
       case Compression.Zstd:
-        return await codecs.zstd.decompress(data);
+        return await zstd().decompress(data);
       default:
         return unknownCodec(codec);
     }
@@ -218,7 +254,7 @@ export async function decompress(codec: Compression, data: Buffer): Promise<Buff
   }
 }
 
-/** True when the codec has a synchronous implementation (all of them: zstd through a second binding). */
+/** True when the codec has a synchronous implementation (all of them). */
 export function hasSyncCodec(codec: Compression): boolean {
   return codec >= Compression.None && codec <= Compression.Zstd;
 }
@@ -235,13 +271,13 @@ export function compressSync(codec: Compression, data: Buffer, level?: number): 
     case Compression.Lz4:
       return codecs.lz4.compressFrameSync(data);
     case Compression.Zstd:
-      return zstdCompressSync(data, level ?? ZSTD_DEFAULT_LEVEL);
+      return zstd().compressSync(data, level ?? ZSTD_DEFAULT_LEVEL);
     default:
       return unknownCodec(codec);
   }
 }
 
-/** Synchronous decompress; throws CompressionError for zstd (the library is async only). */
+/** Synchronous decompress. Errors are thrown as CompressionError. */
 export function decompressSync(codec: Compression, data: Buffer): Buffer {
   try {
     switch (codec) {
@@ -254,7 +290,7 @@ export function decompressSync(codec: Compression, data: Buffer): Buffer {
       case Compression.Lz4:
         return codecs.lz4.decompressFrameSync(data);
       case Compression.Zstd:
-        return zstdSync().decoder.decodeSync(data);
+        return zstd().decompressSync(data);
       default:
         return unknownCodec(codec);
     }
