@@ -57,8 +57,12 @@ test('locks expire and are renewable; a leaving member releases its records', ()
   assert.equal(sp.stateOf(1)?.state, RecordState.AVAILABLE);
   sp.acquire('b', [batch(0, 3)], 100, 4, 2000);
   assert.equal(sp.stateOf(1)?.memberId, 'b');
+  assert.equal(sp.stateOf(1)?.deliveryCount, 2);
   assert.equal(sp.releaseMember('b'), true);
   assert.equal(sp.stateOf(3)?.state, RecordState.AVAILABLE);
+  // Records a leaving member held were not (known to be) delivered: their count goes back down.
+  assert.equal(sp.stateOf(1)?.deliveryCount, 1);
+  assert.equal(sp.stateOf(3)?.deliveryCount, 0);
   assert.equal(sp.stateOf(0)?.memberId, 'a');
 });
 

@@ -271,13 +271,21 @@ export class SharePartition {
     return changed;
   }
 
-  /** Releases every record a member holds (it left the group or closed its share session). */
+  /**
+   * Releases every record a member holds (it left the group or closed its share session). Like
+   * Kafka, these were fetched but not (known to be) delivered: the delivery count goes back down
+   * and the records become available again, never archived for it.
+   */
   releaseMember(memberId: string): boolean {
     let changed = false;
     for (let o = this.startOffset; o < this.endOffset; o++) {
       const r = this.records.get(o);
       if (r && r.state === RecordState.ACQUIRED && r.memberId === memberId) {
-        this.releaseOne(r);
+        this.acquiredCount--;
+        r.memberId = null;
+        r.lockDeadline = 0;
+        r.state = RecordState.AVAILABLE;
+        r.deliveryCount = Math.max(0, r.deliveryCount - 1);
         changed = true;
       }
     }
