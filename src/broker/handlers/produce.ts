@@ -14,7 +14,8 @@ import { codecForCompressionType, needsRecompression, recompressBatches, type Ke
 import { errorCodeOf } from '../errors.js';
 import { defineHandler, type BrokerServices } from '../handler.js';
 import { allowed, allowedOnTopic, Op, Resource, throttleFor } from '../../security/authz.js';
-import { isInternalTopic } from '../../coordinator/runtime/internal-topics.js';
+import { upconvertMessageSet } from '../../protocol/records/legacy.js';
+import { verifyTransactionalProduce } from '../../coordinator/transaction/produce-verification.js';
 
 type PartitionOut = ProduceResponsePartitionProduceResponseInput;
 
@@ -33,6 +34,7 @@ function produceToPartition(
   records: Buffer | null,
   acks: number,
   apiVersion: number,
+  transactionalId: string | null,
 ): Promise<PartitionOut> | PartitionOut {
   const partition = broker.replicas.get(topic, index);
   if (!partition) {
@@ -46,12 +48,21 @@ function produceToPartition(
   if (records === null || records.length === 0) {
     return failed(index, ErrorCode.CORRUPT_MESSAGE, 'Produce request carries no record batch.');
   }
+  if (apiVersion < 3) {
+    // Produce v0-2 carry message format v0/v1: stored as one record batch v2, as Kafka 3.x did.
+    try {
+      records = upconvertMessageSet(records, partition.settings.maxMessageBytes);
+    } catch (err) {
+      return failed(index, ErrorCode.CORRUPT_MESSAGE, (err as Error).message);
+    }
+  }
   const checked = validateBatches(records, partition.settings.maxMessageBytes, { singleBatch: true, apiVersion });
   if ('error' in checked) return failed(index, checked.error, checked.message);
   for (const b of checked.batches) {
     if (b.isControl) return failed(index, ErrorCode.INVALID_RECORD, 'Clients may not produce control batches.');
     if (b.isTransactional) {
-      return failed(index, ErrorCode.TRANSACTIONAL_ID_NOT_FOUND, 'Transactions are not supported by this broker yet.');
+      const code = verifyTransactionalProduce(broker, transactionalId, partition, b);
+      if (code !== ErrorCode.NONE) return failed(index, code, 'The partition is not part of an ongoing transaction of this producer.');
     }
   }
   if (acks === -1) {
@@ -173,8 +184,8 @@ function appendChecked(
 
 export default defineHandler<ProduceRequest, ProduceResponseInput>({
   apiKey: ApiKey.Produce,
-  // KIP-896: v0-2 (message format v0/v1) are gone in Kafka 4.
-  minVersion: 3,
+  // v0-2 (message format v0/v1), removed by Kafka 4 (KIP-896), are converted to record batch v2.
+  minVersion: 0,
   // v12 is v11 (KIP-890; a transactional client uses it only with transaction version 2, which
   // this broker does not advertise). v13 names topics by id (KIP-516).
   maxVersion: 13,
@@ -197,7 +208,7 @@ export default defineHandler<ProduceRequest, ProduceResponseInput>({
           : name === undefined
             ? failed(p.index, ErrorCode.UNKNOWN_TOPIC_ID)
             : acks === 0 || acks === 1 || acks === -1
-              ? produceToPartition(broker, name, p.index, p.records, acks, ctx.apiVersion)
+              ? produceToPartition(broker, name, p.index, p.records, acks, ctx.apiVersion, req.transactionalId)
             : failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS),
       );
       pending.push({ name: topic.name, topicId: topic.topicId, partitions });
