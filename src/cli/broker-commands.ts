@@ -107,17 +107,24 @@ export async function devCommand(argv: string[]): Promise<void> {
     ].join('\n') + '\n',
   );
   // The HTTP services start after the broker is ready (they are its clients); each one that
-  // cannot start says why and the broker keeps running.
-  const http = await startDevHttp(broker.bootstrap, args.flags.has('--no-registry') ? undefined : registryPort, args.flags.has('--no-rest') ? undefined : restPort);
-  await runUntilSignalled(
+  // cannot start says why and the broker keeps running. Signals and the parent watch are armed
+  // first, so a stop during their start-up is not missed.
+  const services: { close(): Promise<void> }[] = [];
+  let stopped = false;
+  const running = runUntilSignalled(
     {
       close: async () => {
-        for (const s of http.reverse()) await s.close().catch(() => {});
+        stopped = true;
+        for (const s of services.splice(0).reverse()) await s.close().catch(() => {});
         await broker.close();
       },
     },
     { watchParent: true },
   );
+  const http = await startDevHttp(broker.bootstrap, args.flags.has('--no-registry') ? undefined : registryPort, args.flags.has('--no-rest') ? undefined : restPort);
+  if (stopped) for (const s of http) await s.close().catch(() => {});
+  else services.push(...http);
+  await running;
 }
 
 async function startDevHttp(bootstrap: string, registryPort: number | undefined, restPort: number | undefined): Promise<{ close(): Promise<void> }[]> {
