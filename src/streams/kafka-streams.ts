@@ -392,10 +392,14 @@ export class KafkaStreams extends EventEmitter {
 
   /** Commit point for tasks: flush caches, send everything, then commit input offsets (in the transaction under EOS). */
   private async commit(tasks: ActiveTask[]): Promise<void> {
+    if (this.killed) return; // a crashed instance commits nothing
     this.commitRequested = false;
     this.lastCommit = Date.now();
     for (const t of tasks) t.task.flush();
     await this.flushSends();
+    // Everything of this commit is written; only the offsets (and the transaction) remain.
+    this.emit('committing');
+    if (this.killed) return;
     const offsets = tasks.filter((t) => t.dirty).flatMap((t) => [...t.positions].map(([k, offset]) => ({ topic: k.slice(0, k.lastIndexOf(':')), partition: Number(k.slice(k.lastIndexOf(':') + 1)), offset, leaderEpoch: -1 })));
     if (this.cfg.exactlyOnce) {
       if (offsets.length && !this.transaction) this.transaction = (await this.producer!.beginTransaction()) as unknown as StreamsTransaction;
