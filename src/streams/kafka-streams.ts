@@ -71,24 +71,23 @@ export class KafkaStreams extends EventEmitter {
     super();
     this.cfg = resolveConfig(config, true);
     this.subs = topology.subTopologies();
-    const self = this;
     this.env = {
       applicationId: this.cfg.applicationId,
       defaults: this.cfg.defaults,
       stateDir: this.cfg.stateDir,
       cacheMaxBytesPerStore: this.cfg.cacheMaxBytes / Math.max(1, topology.storeDefs.size * 4),
-      send: (topic, key, value, timestamp, partition, headers) => self.enqueue(topic, key, value, timestamp, partition, headers),
-      numPartitions: (topic) => self.partitionCounts.get(topic) ?? 1,
+      send: (topic, key, value, timestamp, partition, headers) => this.enqueue(topic, key, value, timestamp, partition, headers),
+      numPartitions: (topic) => this.partitionCounts.get(topic) ?? 1,
       globalStore: (name) => {
-        const g = self.globals.get(name);
+        const g = this.globals.get(name);
         if (!g) throw new Error(`no global store ${name}`);
         return g.store;
       },
-      internalTopic: (name) => `${self.cfg.applicationId}-${name}`,
+      internalTopic: (name) => `${this.cfg.applicationId}-${name}`,
       onDeserializationError: (err, topic, offset) => {
-        self.skippedRecords++;
-        self.emit('warning', new Error(`skipping undecodable record at ${topic} offset ${offset}: ${(err as Error).message}`));
-        return self.cfg.skipUndecodable;
+        this.skippedRecords++;
+        this.emit('warning', new Error(`skipping undecodable record at ${topic} offset ${offset}: ${(err as Error).message}`));
+        return this.cfg.skipUndecodable;
       },
     };
   }
