@@ -200,6 +200,14 @@ describe('streams: standby replicas and bad records', () => {
     await b.close();
   });
 
+  it('fails start() when a source topic does not exist', async () => {
+    const dir = await tempDir('fjord-streams-missing-');
+    dirs.push(dir);
+    const s = new KafkaStreams(topology('no-such-topic', 'sb-out', 'missing-counts'), { 'application.id': 'missing-app', 'bootstrap.servers': broker.bootstrap, 'state.dir': dir });
+    await assert.rejects(s.start(), /source topic no-such-topic does not exist/);
+    assert.equal(s.state(), 'ERROR');
+  });
+
   it('skips undecodable records with logAndContinue and counts them', async () => {
     const dir = await tempDir('fjord-streams-bad-');
     dirs.push(dir);
