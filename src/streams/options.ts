@@ -193,7 +193,7 @@ export class Named {
   }
 }
 
-export class Branched<K = any, V = any> {
+export class Branched {
   constructor(
     readonly name?: string,
     readonly chain?: (s: any) => any,
@@ -202,10 +202,10 @@ export class Branched<K = any, V = any> {
     return new Branched(name);
   }
   /** The branch stream is handed to fn; its result (if a stream) is what the map holds. */
-  static withFunction<K, V>(fn: (s: any) => any, name?: string): Branched<K, V> {
+  static withFunction(fn: (s: any) => any, name?: string): Branched {
     return new Branched(name, fn);
   }
-  static withConsumer<K, V>(fn: (s: any) => void, name?: string): Branched<K, V> {
+  static withConsumer(fn: (s: any) => void, name?: string): Branched {
     return new Branched(name, (s) => {
       fn(s);
       return undefined;
@@ -246,4 +246,3 @@ export class Suppressed {
   }
 }
 
-export const BufferConfigs = BufferConfig;
