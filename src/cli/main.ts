@@ -92,6 +92,14 @@ const commands: Record<string, Command> = {
     summary: 'info: brokers, controller, cluster id',
     client: true,
   },
+  txn: {
+    load: async () => {
+      const m = await import('./txn-commands.js');
+      return { run: m.txnCommand, usage: m.txnUsage };
+    },
+    summary: 'list | describe | abort transactions (kafka-transactions.sh)',
+    client: true,
+  },
   records: {
     load: async () => {
       const m = await import('./cluster-commands.js');
