@@ -26,14 +26,15 @@ import { TxnOffsetStore } from '../coordinator/transaction/txn-offsets.js';
 import { LocalTxnMarkerChannel } from '../coordinator/transaction/markers.js';
 import { QuotaManager } from '../security/quota-manager.js';
 import { SecurityManager } from '../security/security-manager.js';
-import { usesTls } from '../security/session.js';
+import { usesTls, type SecurityProtocol } from '../security/session.js';
 
-/** One endpoint the broker listens on (each may speak its own protocol later: TLS, SASL). */
+/** One endpoint the broker listens on, with its security protocol (default: from listener.security.protocol.map, else PLAINTEXT). */
 export interface ListenerSpec {
   name: string;
   host: string;
   /** 0 picks a free port. */
   port: number;
+  protocol?: SecurityProtocol;
 }
 
 export interface BrokerOptions {
@@ -84,6 +85,7 @@ export class Broker implements BrokerServices {
   readonly log: (msg: string) => void;
   private readonly servers: KafkaServer[] = [];
   /** The first listener's server (tests inspect its connections). */
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: read by test/broker/hostile-input.test.ts
   private get server(): KafkaServer | undefined {
     return this.servers[0];
   }

@@ -5,8 +5,8 @@ import type { ClientQuotaEntityComponent, ClientQuotaRecord, MetadataStore } fro
 import { ErrorCode } from '../protocol/errors.js';
 import { KafkaError } from './errors.js';
 
-export const QuotaEntityType = { USER: 'user', CLIENT_ID: 'client-id', IP: 'ip' } as const;
-export const QuotaMatchType = { EXACT: 0, DEFAULT: 1, SPECIFIED: 2 } as const;
+const QuotaEntityType = { USER: 'user', CLIENT_ID: 'client-id', IP: 'ip' } as const;
+const QuotaMatchType = { EXACT: 0, DEFAULT: 1, SPECIFIED: 2 } as const;
 
 /** Quota keys by the entity kind they apply to; whole = the value must be an integer. */
 const CLIENT_KEYS: Record<string, { whole: boolean }> = {

@@ -110,7 +110,7 @@ ensureZstd();
  * Reads a Kafka client properties file (what kafka-*.sh take as --command-config) into the
  * client library's TLS and SASL options. PEM files only.
  */
-export function clientSecurity(file: string): Pick<BaseOptions, 'tls' | 'sasl'> {
+function clientSecurity(file: string): Pick<BaseOptions, 'tls' | 'sasl'> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -273,10 +273,6 @@ export function describeError(err: unknown, g?: Globals): string {
   const unsupported = ls.find((l) => l.code === 'PLT_KFK_UNSUPPORTED_API' || /Unsupported API/i.test(l.message));
   if (unsupported) return `the broker does not support this operation (${unsupported.message.replace(/\.$/, '')})`;
   return ls.map((l) => l.message.replace(/\.$/, '')).filter(Boolean)[0] ?? top;
-}
-
-export function hasApiError(err: unknown, apiId: string): boolean {
-  return leaves(err).some((l) => l.apiId === apiId);
 }
 
 export function isUnsupportedApi(err: unknown): boolean {

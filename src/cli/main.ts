@@ -60,6 +60,14 @@ const commands: Record<string, Command> = {
     summary: 'list | describe | delete | reset-offsets',
     client: true,
   },
+  'share-group': {
+    load: async () => {
+      const m = await import('./share-group-commands.js');
+      return { run: m.shareGroupCommand, usage: m.shareGroupUsage };
+    },
+    summary: 'list | describe | reset-offsets | delete share groups (queues)',
+    client: true,
+  },
   config: {
     load: async () => {
       const m = await import('./config-commands.js');
@@ -99,6 +107,14 @@ const commands: Record<string, Command> = {
     },
     summary: 'list | describe | abort transactions (kafka-transactions.sh)',
     client: true,
+  },
+  connect: {
+    load: async () => {
+      const m = await import('./connect-commands.js');
+      return { run: m.connectCommand, usage: m.connectUsage };
+    },
+    summary: 'run a Connect worker, or list | create | status | pause | resume | stop | restart | delete | offsets',
+    client: false,
   },
   records: {
     load: async () => {

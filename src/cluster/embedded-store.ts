@@ -27,7 +27,7 @@ interface StoredState {
   clientQuotas?: ClientQuotaRecord[];
 }
 
-export const METADATA_FILE = 'fjord-metadata.json';
+const METADATA_FILE = 'fjord-metadata.json';
 
 /** Kafka cluster ids and topic ids are 16 random bytes in URL-safe base64 without padding. */
 export function randomKafkaUuid(): string {

@@ -24,7 +24,7 @@ import { KafkaError } from '../protocol/kafka-error.js';
 export const ConfigResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
 
 /** IncrementalAlterConfigs operations. */
-export const AlterConfigOp = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
+const AlterConfigOp = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
 
 export interface ConfigOp {
   name: string;

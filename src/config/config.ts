@@ -412,7 +412,7 @@ export class BrokerConfig {
     const n = this.getInt('node.id');
     if (n >= 0) return n;
     const b = this.getInt('broker.id');
-    return b >= 0 ? b : 0; // single node: node 0, as `fjord broker` documents
+    return Math.max(b, 0); // single node: node 0, as `fjord broker` documents
   }
   get listeners(): string[] { return this.getList('listeners'); }
   /** advertised.listeners, falling back to listeners. */

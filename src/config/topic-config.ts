@@ -39,7 +39,7 @@ export function resolveTopicConfig(broker: BrokerConfig, overrides: Record<strin
     const synonyms: ConfigSynonymEntry[] = [];
     let value: string | null = null;
     let source: ConfigSource | null = null;
-    const own = Object.prototype.hasOwnProperty.call(overrides, def.name) ? overrides[def.name] : undefined;
+    const own = Object.hasOwn(overrides, def.name) ? overrides[def.name] : undefined;
     if (own !== undefined && own !== null) {
       value = String(own).trim();
       source = 'TOPIC_CONFIG';

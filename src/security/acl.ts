@@ -4,15 +4,15 @@
 // implies DESCRIBE_CONFIGS; ALL covers every operation; super users bypass everything.
 
 export const ResourceType = { UNKNOWN: 0, ANY: 1, TOPIC: 2, GROUP: 3, CLUSTER: 4, TRANSACTIONAL_ID: 5, DELEGATION_TOKEN: 6, USER: 7 } as const;
-export const PatternType = { UNKNOWN: 0, ANY: 1, MATCH: 2, LITERAL: 3, PREFIXED: 4 } as const;
+const PatternType = { UNKNOWN: 0, ANY: 1, MATCH: 2, LITERAL: 3, PREFIXED: 4 } as const;
 export const AclOperation = {
   UNKNOWN: 0, ANY: 1, ALL: 2, READ: 3, WRITE: 4, CREATE: 5, DELETE: 6, ALTER: 7, DESCRIBE: 8,
   CLUSTER_ACTION: 9, DESCRIBE_CONFIGS: 10, ALTER_CONFIGS: 11, IDEMPOTENT_WRITE: 12, CREATE_TOKENS: 13, DESCRIBE_TOKENS: 14,
 } as const;
-export const AclPermission = { UNKNOWN: 0, ANY: 1, DENY: 2, ALLOW: 3 } as const;
+const AclPermission = { UNKNOWN: 0, ANY: 1, DENY: 2, ALLOW: 3 } as const;
 
 export const CLUSTER_RESOURCE_NAME = 'kafka-cluster';
-export const WILDCARD = '*';
+const WILDCARD = '*';
 
 export interface AclBinding {
   resourceType: number;
@@ -34,13 +34,6 @@ export interface AclBindingFilter {
   operation: number;
   permissionType: number;
 }
-
-const enumName = (table: Record<string, number>, v: number): string =>
-  Object.entries(table).find(([, n]) => n === v)?.[0] ?? String(v);
-export const resourceTypeName = (v: number): string => enumName(ResourceType, v);
-export const operationName = (v: number): string => enumName(AclOperation, v);
-export const permissionName = (v: number): string => enumName(AclPermission, v);
-export const patternTypeName = (v: number): string => enumName(PatternType, v);
 
 /** Why a binding cannot be created, or null when it is valid (Kafka's checks in CreateAcls). */
 export function invalidBindingReason(b: AclBinding): string | null {

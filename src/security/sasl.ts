@@ -1,6 +1,6 @@
 // One SASL exchange per mechanism, behind a common step() interface. PLAIN and OAUTHBEARER
 // finish in one step; SCRAM takes two.
-import { OAuthBearerValidator, parseOAuthBearerMessage } from './oauthbearer.js';
+import { type OAuthBearerValidator, parseOAuthBearerMessage } from './oauthbearer.js';
 import { parsePlainMessage, safeEqual } from './plain.js';
 import { SaslAuthenticationError } from './errors.js';
 import { passwordMatches, SCRAM_MECHANISMS, ScramServerExchange, type ScramCredential, type ScramMechanism } from './scram.js';

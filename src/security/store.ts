@@ -20,7 +20,7 @@ interface StoredSecurityState {
   scram: Record<string, StoredCredential[]>;
 }
 
-export const SECURITY_FILE = 'fjord-security.json';
+const SECURITY_FILE = 'fjord-security.json';
 
 export class SecurityStore {
   private state: StoredSecurityState = { version: 1, acls: [], scram: {} };

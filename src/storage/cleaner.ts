@@ -33,7 +33,7 @@ import {
 import {
   BATCH_HEADER_SIZE,
   COMPRESSION_MASK,
-  Compression,
+  type Compression,
   DELETE_HORIZON_FLAG,
   TIMESTAMP_TYPE_LOG_APPEND,
 } from '../protocol/records/layout.js';

@@ -31,7 +31,7 @@ export async function rawPlainLogin(port: number, user: string, password: string
   const client = await RawClient.open(port);
   client.request(ApiKey.SaslHandshake, 1, 1, { mechanism: 'PLAIN' });
   const hs = await client.response(ApiKey.SaslHandshake, 1);
-  if (!hs || hs.body.errorCode !== 0) return { client, errorCode: hs?.body.errorCode ?? -1 };
+  if (hs?.body.errorCode !== 0) return { client, errorCode: hs?.body.errorCode ?? -1 };
   client.request(ApiKey.SaslAuthenticate, 2, 2, { authBytes: Buffer.from(`\u0000${user}\u0000${password}`) });
   const auth = await client.response(ApiKey.SaslAuthenticate, 2);
   return { client, errorCode: auth?.body.errorCode ?? -1 };

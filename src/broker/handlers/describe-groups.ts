@@ -1,6 +1,6 @@
 import type { DescribeGroupsRequest, DescribeGroupsResponseInput } from '../../protocol/gen/describe-groups.js';
 import { ApiKey } from '../../protocol/gen/index.js';
-import { allowedOnGroup, allowedOnTopic, Op } from '../../security/authz.js';
+import { allowedOnGroup, Op } from '../../security/authz.js';
 import { defineHandler } from '../handler.js';
 import { ErrorCode } from '../../protocol/errors.js';
 

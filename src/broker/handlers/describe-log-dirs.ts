@@ -22,7 +22,7 @@ export default defineHandler<DescribeLogDirsRequest, DescribeLogDirsResponseInpu
     for (const p of broker.replicas.all()) {
       if (wanted) {
         const parts = wanted.get(p.topic);
-        if (!parts || !parts.has(p.index)) continue;
+        if (!parts?.has(p.index)) continue;
       }
       let t = byTopic.get(p.topic);
       if (!t) {

@@ -10,7 +10,7 @@ import { defineHandler, type BrokerServices } from '../handler.js';
 type TopicOut = NonNullable<ElectLeadersResponseInput['replicaElectionResults']>[number];
 type PartitionOut = NonNullable<TopicOut['partitionResult']>[number];
 
-export const ElectionType = { PREFERRED: 0, UNCLEAN: 1 } as const;
+const ElectionType = { PREFERRED: 0, UNCLEAN: 1 } as const;
 
 function electOne(broker: BrokerServices, topic: string, index: number, electionType: number): PartitionOut {
   const record = broker.metadata.topic(topic);

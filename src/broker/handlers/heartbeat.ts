@@ -1,7 +1,7 @@
 import { ErrorCode } from '../../protocol/errors.js';
 import type { HeartbeatRequest, HeartbeatResponseInput } from '../../protocol/gen/heartbeat.js';
 import { ApiKey } from '../../protocol/gen/index.js';
-import { allowedOnGroup, allowedOnTopic, Op } from '../../security/authz.js';
+import { allowedOnGroup, Op } from '../../security/authz.js';
 import { defineHandler } from '../handler.js';
 
 export default defineHandler<HeartbeatRequest, HeartbeatResponseInput>({

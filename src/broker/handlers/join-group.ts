@@ -1,11 +1,11 @@
 import { ErrorCode } from '../../protocol/errors.js';
 import type { JoinGroupRequest, JoinGroupResponseInput } from '../../protocol/gen/join-group.js';
 import { ApiKey } from '../../protocol/gen/index.js';
-import { allowedOnGroup, allowedOnTopic, Op } from '../../security/authz.js';
+import { allowedOnGroup, Op } from '../../security/authz.js';
 import { defineHandler } from '../handler.js';
 
 /** Kafka prints client hosts as InetAddress.toString(): "/127.0.0.1". */
-export function clientHostOf(remoteAddress: string | undefined): string {
+function clientHostOf(remoteAddress: string | undefined): string {
   const ip = (remoteAddress ?? '').replace(/^::ffff:/, '');
   return `/${ip}`;
 }
