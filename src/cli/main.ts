@@ -116,6 +116,14 @@ const commands: Record<string, Command> = {
     summary: 'run the Kafka REST Proxy (v2, v3) against -b/--bootstrap',
     client: true,
   },
+  txn: {
+    load: async () => {
+      const m = await import('./txn-commands.js');
+      return { run: m.txnCommand, usage: m.txnUsage };
+    },
+    summary: 'list | describe | abort transactions (kafka-transactions.sh)',
+    client: true,
+  },
   connect: {
     load: async () => {
       const m = await import('./connect-commands.js');
