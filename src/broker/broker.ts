@@ -23,14 +23,15 @@ import { TopicAdmin } from './topic-admin.js';
 import { GroupCoordinator } from '../coordinator/group/coordinator.js';
 import { QuotaManager } from '../security/quota-manager.js';
 import { SecurityManager } from '../security/security-manager.js';
-import { usesTls } from '../security/session.js';
+import { usesTls, type SecurityProtocol } from '../security/session.js';
 
-/** One endpoint the broker listens on (each may speak its own protocol later: TLS, SASL). */
+/** One endpoint the broker listens on, with its security protocol (default: from listener.security.protocol.map, else PLAINTEXT). */
 export interface ListenerSpec {
   name: string;
   host: string;
   /** 0 picks a free port. */
   port: number;
+  protocol?: SecurityProtocol;
 }
 
 export interface BrokerOptions {

@@ -15,6 +15,7 @@ import type { ClientQuotas } from './quotas.js';
 import type { QuotaManager } from '../security/quota-manager.js';
 import type { SecurityManager } from '../security/security-manager.js';
 import type { TopicAdmin } from './topic-admin.js';
+import type { BrokerLoggers } from './logging.js';
 
 /** What handlers may use of their broker. */
 export interface BrokerServices {
@@ -39,6 +40,8 @@ export interface BrokerServices {
   readonly security: SecurityManager;
   /** Client byte-rate quotas, enforced. */
   readonly quotaManager: Pick<QuotaManager, 'record'>;
+  /** Leveled loggers (handlers warn about deprecated input, e.g. removed topic configs). */
+  readonly loggers: Pick<BrokerLoggers, 'warn'>;
 }
 
 export interface RequestContext {

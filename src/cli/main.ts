@@ -60,6 +60,14 @@ const commands: Record<string, Command> = {
     summary: 'list | describe | delete | reset-offsets',
     client: true,
   },
+  'share-group': {
+    load: async () => {
+      const m = await import('./share-group-commands.js');
+      return { run: m.shareGroupCommand, usage: m.shareGroupUsage };
+    },
+    summary: 'list | describe | reset-offsets | delete share groups (queues)',
+    client: true,
+  },
   config: {
     load: async () => {
       const m = await import('./config-commands.js');

@@ -30,17 +30,23 @@ export interface ListenerSpec {
 
 const PROTOCOLS: readonly SecurityProtocol[] = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'];
 
-function parseListeners(listeners: string[], protocolMap: string[]): ListenerSpec[] {
+function protocolMap(entries: string[]): Map<string, SecurityProtocol> {
   const map = new Map<string, SecurityProtocol>();
-  for (const entry of protocolMap) {
+  for (const entry of entries) {
     const [name, proto] = entry.split(':');
     if (name && proto && (PROTOCOLS as readonly string[]).includes(proto)) map.set(name.toUpperCase(), proto as SecurityProtocol);
   }
+  for (const p of PROTOCOLS) if (!map.has(p)) map.set(p, p);
+  return map;
+}
+
+function parseListeners(listeners: string[], protocolMapEntries: string[]): ListenerSpec[] {
+  const map = protocolMap(protocolMapEntries);
   return listeners.map((l) => {
     const m = /^([A-Za-z0-9_]+):\/\/(\[[^\]]*\]|[^:]*):(\d+)$/.exec(l.trim());
     if (!m) throw new Error(`Invalid listener ${l} (expected NAME://host:port)`);
     const name = m[1]!.toUpperCase();
-    const protocol = map.get(name) ?? ((PROTOCOLS as readonly string[]).includes(name) ? (name as SecurityProtocol) : undefined);
+    const protocol = map.get(name);
     if (!protocol) throw new Error(`Listener ${name} has no entry in listener.security.protocol.map`);
     return { name, protocol, host: m[2]!.replace(/^\[|\]$/g, ''), port: Number(m[3]) };
   });
@@ -95,9 +101,19 @@ export class SecurityManager {
    * config, else one PLAINTEXT listener on host:port. Protocols come from
    * listener.security.protocol.map (a listener named after a protocol uses it).
    */
-  listeners(given: readonly { name: string; host: string; port: number }[] | undefined, defaultHost: string, defaultPort: number): ListenerSpec[] {
+  listeners(given: readonly { name: string; host: string; port: number; protocol?: SecurityProtocol }[] | undefined, defaultHost: string, defaultPort: number): ListenerSpec[] {
     const map = this.config.getList('listener.security.protocol.map');
-    if (given) return parseListeners(given.map((l) => `${l.name}://${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}`), map);
+    if (given) {
+      // In code a listener may name its protocol; otherwise the map decides, and PLAINTEXT is the
+      // default for names it does not know.
+      const protocols = protocolMap(map);
+      return given.map((l) => ({
+        name: l.name.toUpperCase(),
+        protocol: l.protocol ?? protocols.get(l.name.toUpperCase()) ?? 'PLAINTEXT',
+        host: l.host,
+        port: l.port,
+      }));
+    }
     if (!this.config.isSet('listeners')) return [{ name: 'PLAINTEXT', protocol: 'PLAINTEXT', host: defaultHost, port: defaultPort }];
     return parseListeners(this.config.getList('listeners'), map).map((l) => ({ ...l, host: l.host === '' ? '0.0.0.0' : l.host }));
   }

@@ -9,6 +9,15 @@ export function supportedApiVersions(handlers: ReadonlyMap<number, Handler>) {
     .map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }));
 }
 
+function features(shareEnabled: boolean) {
+  if (!shareEnabled) return { supportedFeatures: [], finalizedFeaturesEpoch: -1, finalizedFeatures: [] };
+  return {
+    supportedFeatures: [{ name: 'share.version', minVersion: 0, maxVersion: 1 }],
+    finalizedFeaturesEpoch: 1,
+    finalizedFeatures: [{ name: 'share.version', minVersionLevel: 1, maxVersionLevel: 1 }],
+  };
+}
+
 export default defineHandler<ApiVersionsRequest, ApiVersionsResponseInput>({
   apiKey: ApiKey.ApiVersions,
   minVersion: 0,
@@ -22,10 +31,9 @@ export default defineHandler<ApiVersionsRequest, ApiVersionsResponseInput>({
       errorCode: wrongNode ? ErrorCode.REBOOTSTRAP_REQUIRED : ErrorCode.NONE,
       apiKeys: supportedApiVersions(ctx.broker.handlers),
       throttleTimeMs: 0,
-      // No feature flags are finalized: clients fall back to plain version negotiation.
-      supportedFeatures: [],
-      finalizedFeaturesEpoch: -1,
-      finalizedFeatures: [],
+      // Only share.version (KIP-932) is finalized, while share groups are enabled; other
+      // features are left to plain version negotiation.
+      ...features(ctx.broker.config.getBool('group.share.enable')),
     };
   },
 });

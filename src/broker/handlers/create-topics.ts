@@ -6,16 +6,18 @@ import { resolveTopicConfig } from '../../config/topic-config.js';
 import { errorCodeOf } from '../errors.js';
 import { allowedOnCluster, allowedOnTopic, Op } from '../../security/authz.js';
 import { defineHandler } from '../handler.js';
+import { warnRemovedTopicConfigs } from '../removed-configs.js';
 import { configSourceCode } from './describe-configs.js';
 
 type Result = NonNullable<CreateTopicsResponseInput['topics']>[number];
 
 export default defineHandler<CreateTopicsRequest, CreateTopicsResponseInput>({
   apiKey: ApiKey.CreateTopics,
-  minVersion: 2,
+  minVersion: 0, // v0-1 (removed by Kafka 4, KIP-896) differ only in fields the codec leaves out
   maxVersion: 7,
   async handle(req, ctx) {
     const { broker } = ctx;
+    for (const t of req.topics) warnRemovedTopicConfigs(broker.loggers.warn('fjord.broker'), t.name, t.configs.map((c) => c.name));
     const results: Result[] = [];
     const seen = new Map<string, number>();
     for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);

@@ -23,8 +23,21 @@ export default defineHandler<DeleteGroupsRequest, DeleteGroupsResponseInput>({
   maxVersion: 3,
   async handle(req, ctx) {
     const results = [];
+    const groups = ctx.broker.groups;
     for (const groupId of req.groupsNames) {
-      const errorCode = allowedOnGroup(ctx, Op.DELETE, groupId) ? await ctx.broker.groups.deleteGroup(groupId) : ErrorCode.GROUP_AUTHORIZATION_FAILED;
+      if (!allowedOnGroup(ctx, Op.DELETE, groupId)) {
+        results.push({ groupId, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, errorMessage: deleteGroupsMessage(groupId, ErrorCode.GROUP_AUTHORIZATION_FAILED) });
+        continue;
+      }
+      const isShare = groups.getGroup(groupId)?.type === 'share';
+      let errorCode = await groups.deleteGroup(groupId);
+      // A share group's share-partition state (in __share_group_state) goes with it.
+      if (isShare && errorCode === 0) {
+        errorCode = await groups.shareGroups.deleteGroupState(groupId).then(
+          () => 0,
+          (err: { code?: number }) => err.code ?? -1,
+        );
+      }
       // v3 adds a per-group ErrorMessage: the error's text, as Kafka fills it from the exception.
       results.push({ groupId, errorCode, errorMessage: errorCode === ErrorCode.NONE ? null : deleteGroupsMessage(groupId, errorCode) });
     }

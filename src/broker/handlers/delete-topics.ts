@@ -10,7 +10,7 @@ type Result = NonNullable<DeleteTopicsResponseInput['responses']>[number];
 
 export default defineHandler<DeleteTopicsRequest, DeleteTopicsResponseInput>({
   apiKey: ApiKey.DeleteTopics,
-  minVersion: 1,
+  minVersion: 0, // v0 (removed by Kafka 4) is v1 without the throttle time
   maxVersion: 6,
   async handle(req, ctx) {
     const { broker, apiVersion } = ctx;

@@ -5,6 +5,7 @@ import { ApiKey } from '../../protocol/gen/index.js';
 import { errorCodeOf } from '../errors.js';
 import { allowedOnCluster, allowedOnTopic, Op, throttleFor } from '../../security/authz.js';
 import { defineHandler, type BrokerServices } from '../handler.js';
+import { downconvertBatches } from '../../protocol/records/legacy.js';
 
 type PartitionOut = FetchResponsePartitionDataInput;
 /** Empty record set. Never null: librdkafka (<= 2.x) rejects MessageSetSize -1 as a parse failure
@@ -79,10 +80,28 @@ async function readAll(wanted: Wanted[], responseMaxBytes: number, readCommitted
   return total;
 }
 
+/** Fetch v0-3: replaces each partition's v2 batches with messages of the old format. */
+async function downconvert(wanted: Wanted[], magic: 0 | 1): Promise<void> {
+  for (const w of wanted) {
+    const records = w.out.records;
+    if (w.out.errorCode !== ErrorCode.NONE || !records) continue;
+    const chunks = Array.isArray(records) ? records : [records as Buffer];
+    if (chunks.every((c) => c.length === 0)) continue;
+    try {
+      const messages = await downconvertBatches(chunks, magic, w.fetchOffset, w.maxBytes);
+      w.out.records = messages.length ? messages : NO_RECORDS;
+    } catch (err) {
+      w.out.errorCode = errorCodeOf(err, ErrorCode.UNKNOWN_SERVER_ERROR);
+      w.out.records = NO_RECORDS;
+    }
+  }
+}
+
 export default defineHandler<FetchRequest, FetchResponseInput>({
   apiKey: ApiKey.Fetch,
-  // KIP-896: v0-3 are gone in Kafka 4.
-  minVersion: 4,
+  // v0-3 (removed by Kafka 4, KIP-896) get the stored batches down-converted to message format
+  // v0 (Fetch v0-1) or v1 (Fetch v2-3), as Kafka 3.x did.
+  minVersion: 0,
   maxVersion: 18, // 17 and 18 add follower-only tagged fields (KIP-853, KIP-1166); consumers see no change
   async handle(req, ctx) {
     const { broker, apiVersion } = ctx;
@@ -140,6 +159,7 @@ export default defineHandler<FetchRequest, FetchResponseInput>({
       await broker.replicas.waitForAppend(live, remaining);
       bytes = await readAll(wanted, maxBytes, readCommitted);
     }
+    if (apiVersion < 4) await downconvert(wanted, apiVersion >= 2 ? 1 : 0);
     return {
       throttleTimeMs: throttleFor(ctx, 'consumer_byte_rate', bytes),
       errorCode: ErrorCode.NONE,

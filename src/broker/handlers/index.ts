@@ -28,6 +28,15 @@ import offsetCommit from './offset-commit.js';
 import offsetDelete from './offset-delete.js';
 import offsetFetch from './offset-fetch.js';
 import syncGroup from './sync-group.js';
+// KIP-932 share groups (issue #13)
+import alterShareGroupOffsets from './alter-share-group-offsets.js';
+import deleteShareGroupOffsets from './delete-share-group-offsets.js';
+import readShareGroupState from './read-share-group-state.js';
+import describeShareGroupOffsets from './describe-share-group-offsets.js';
+import shareAcknowledge from './share-acknowledge.js';
+import shareFetch from './share-fetch.js';
+import shareGroupDescribe from './share-group-describe.js';
+import shareGroupHeartbeat from './share-group-heartbeat.js';
 import apiVersions from './api-versions.js';
 import createPartitions from './create-partitions.js';
 import createTopics from './create-topics.js';
@@ -85,6 +94,15 @@ export const allHandlers: Handler[] = [
   // KIP-848 consumer groups (issue #3)
   consumerGroupHeartbeat,
   consumerGroupDescribe,
+  // KIP-932 share groups (issue #13)
+  shareGroupHeartbeat,
+  shareGroupDescribe,
+  shareFetch,
+  shareAcknowledge,
+  describeShareGroupOffsets,
+  alterShareGroupOffsets,
+  deleteShareGroupOffsets,
+  readShareGroupState,
   produce,
   fetch,
   listOffsets,

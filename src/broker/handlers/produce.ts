@@ -14,6 +14,7 @@ import { codecForCompressionType, needsRecompression, recompressBatches, type Ke
 import { errorCodeOf } from '../errors.js';
 import { defineHandler, type BrokerServices } from '../handler.js';
 import { allowed, allowedOnTopic, Op, Resource, throttleFor } from '../../security/authz.js';
+import { upconvertMessageSet } from '../../protocol/records/legacy.js';
 
 type PartitionOut = ProduceResponsePartitionProduceResponseInput;
 
@@ -44,6 +45,14 @@ function produceToPartition(
   }
   if (records === null || records.length === 0) {
     return failed(index, ErrorCode.CORRUPT_MESSAGE, 'Produce request carries no record batch.');
+  }
+  if (apiVersion < 3) {
+    // Produce v0-2 carry message format v0/v1: stored as one record batch v2, as Kafka 3.x did.
+    try {
+      records = upconvertMessageSet(records, partition.settings.maxMessageBytes);
+    } catch (err) {
+      return failed(index, ErrorCode.CORRUPT_MESSAGE, (err as Error).message);
+    }
   }
   const checked = validateBatches(records, partition.settings.maxMessageBytes, { singleBatch: true, apiVersion });
   if ('error' in checked) return failed(index, checked.error, checked.message);
@@ -172,8 +181,8 @@ function appendChecked(
 
 export default defineHandler<ProduceRequest, ProduceResponseInput>({
   apiKey: ApiKey.Produce,
-  // KIP-896: v0-2 (message format v0/v1) are gone in Kafka 4.
-  minVersion: 3,
+  // v0-2 (message format v0/v1), removed by Kafka 4 (KIP-896), are converted to record batch v2.
+  minVersion: 0,
   // v12 is v11 (KIP-890; a transactional client uses it only with transaction version 2, which
   // this broker does not advertise). v13 names topics by id (KIP-516).
   maxVersion: 13,

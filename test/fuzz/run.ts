@@ -1,0 +1,45 @@
+// `npm run fuzz -- --frames N [--connections C] [--seed S] [--round R]`: a long fuzz pass
+// against a broker child process; prints the figures the README's Reliability section quotes.
+import { parseArgs } from 'node:util';
+import { fuzz, rssOf } from './fuzzer.js';
+import { idleRss, kcatReadsToEnd, startFuzzTarget } from './harness.js';
+
+const { values } = parseArgs({
+  options: {
+    frames: { type: 'string', default: '20000' },
+    connections: { type: 'string', default: '16' },
+    seed: { type: 'string', default: String(Date.now() % 100000) },
+    round: { type: 'string', default: '1000' },
+  },
+});
+const mb = (n: number) => `${(n / 1048576).toFixed(0)} MB`;
+const log = (s: string) => process.stdout.write(`[fuzz] ${s}\n`);
+
+const target = await startFuzzTarget();
+let failed = false;
+try {
+  const pid = target.broker.child.pid!;
+  const baseline = await idleRss(pid, 2000);
+  log(`broker pid ${pid} on ${target.broker.bootstrap}, seed ${values.seed}, baseline RSS ${mb(baseline)}`);
+  const report = await fuzz({
+    port: target.broker.port,
+    pid,
+    frames: Number(values.frames),
+    connections: Number(values.connections),
+    roundFrames: Number(values.round),
+    seed: Number(values.seed),
+    frameTimeoutMs: 1000,
+    isAlive: target.alive,
+    log,
+  });
+  const after = target.alive() ? await idleRss(pid, 5000) : 0;
+  const reads = target.alive() ? await kcatReadsToEnd(target) : [];
+  log(`frames ${report.frames} · connections ${report.connections} · answered ${report.answered} · closed by broker ${report.closedByBroker} · unanswered ${report.unanswered}`);
+  log(`crashes ${report.crashes} · hangs ${report.hangs} · rounds ${report.rounds} · max liveness latency ${report.maxLivenessMs} ms · ${(report.elapsedMs / 1000).toFixed(0)} s`);
+  log(`RSS baseline ${mb(baseline)} · peak ${mb(report.rssPeak)} · after 5 s idle ${mb(after)} (now ${mb(rssOf(pid))})`);
+  for (const r of reads) log(`kcat ${r.topic}: offsets ${r.earliest}..${r.latest}, ${r.kcatRecords} records read ${r.ok ? 'to the end' : `FAILED ${r.detail}`}`);
+  failed = report.crashes > 0 || report.hangs > 0 || reads.some((r) => !r.ok) || after > 2 * Math.max(baseline, 1);
+} finally {
+  await target.dispose();
+}
+process.exit(failed ? 1 : 0);
