@@ -11,6 +11,7 @@ const root = new URL('..', import.meta.url).pathname;
 const exempt = [
   /^src\/protocol\/gen\//,
   /^src\/index\.ts$/,
+  /^src\/streams\/index\.ts$/, // the `fjord/streams` entry point
   // Being reshaped by issue 18 (one record codec, partition-log split): checked once that lands.
   /^src\/storage\//,
   /^src\/protocol\/records\//,

@@ -29,6 +29,8 @@ APT_PACKAGES=(
   zstd lz4
   # cluster tests
   etcd-server etcd-client
+  # Fjord Connect tests (a real PostgreSQL with logical replication)
+  postgresql
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

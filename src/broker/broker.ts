@@ -21,6 +21,9 @@ import { ProducerIdManager } from './producer-ids.js';
 import { ClientQuotas } from './quotas.js';
 import { TopicAdmin } from './topic-admin.js';
 import { GroupCoordinator } from '../coordinator/group/coordinator.js';
+import { TransactionCoordinator } from '../coordinator/transaction/coordinator.js';
+import { TxnOffsetStore } from '../coordinator/transaction/txn-offsets.js';
+import { LocalTxnMarkerChannel } from '../coordinator/transaction/markers.js';
 import { QuotaManager } from '../security/quota-manager.js';
 import { SecurityManager } from '../security/security-manager.js';
 import { usesTls, type SecurityProtocol } from '../security/session.js';
@@ -66,6 +69,10 @@ export class Broker implements BrokerServices {
   readonly quotas: ClientQuotas;
   /** Group coordinator: classic + consumer groups, committed offsets in __consumer_offsets. */
   readonly groups: GroupCoordinator;
+  /** Transaction coordinator: transactional ids, their state in __transaction_state, markers. */
+  readonly transactions: TransactionCoordinator;
+  /** Offsets committed inside transactions, pending until their marker (group side). */
+  readonly txnOffsets: TxnOffsetStore;
   readonly handlers: ReadonlyMap<number, Handler>;
   /** FindCoordinator resolvers by key type; the transaction and share coordinators add theirs here. */
   readonly coordinators: Map<number, CoordinatorLocator>;
@@ -132,7 +139,30 @@ export class Broker implements BrokerServices {
       topics: this.topics,
       log: this.loggers.info('fjord.coordinator'),
     });
-    this.coordinators = new Map<number, CoordinatorLocator>([[CoordinatorKeyType.GROUP, this.groups.offsetsTopic]]);
+    this.txnOffsets = new TxnOffsetStore(this.groups, {
+      config: this.config,
+      metadata: this.metadata,
+      partitions: this.replicas,
+      transactions: { verifyPartition: (...args) => this.transactions.verifyPartition(...args) },
+    });
+    this.transactions = new TransactionCoordinator({
+      nodeId: this.nodeId,
+      config: this.config,
+      metadata: this.metadata,
+      partitions: this.replicas,
+      topics: this.topics,
+      log: this.loggers.info('fjord.coordinator'),
+      producerIds: this.producerIds,
+      offsetsPartitionFor: async (groupId) => {
+        await this.groups.offsetsTopic.ensure();
+        return this.groups.offsetsTopic.partitionFor(groupId);
+      },
+      markerChannel: new LocalTxnMarkerChannel(this),
+    });
+    this.coordinators = new Map<number, CoordinatorLocator>([
+      [CoordinatorKeyType.GROUP, this.groups.offsetsTopic],
+      [CoordinatorKeyType.TRANSACTION, this.transactions.stateTopic],
+    ]);
     this.security = new SecurityManager(this.config, options.dataDir);
     this.quotaManager = new QuotaManager(
       () => this.metadata.clientQuotas(),
@@ -175,6 +205,7 @@ export class Broker implements BrokerServices {
     await this.logs.load();
     await this.replicas.start();
     await this.groups.start();
+    await this.transactions.start();
     this.logs.startBackgroundTasks();
     await this.security.load();
     const dispatcher = new Dispatcher(this, this.handlers);
@@ -222,6 +253,7 @@ export class Broker implements BrokerServices {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.groups.close();
+      this.transactions.close();
       this.replicas.close();
       await Promise.all(this.servers.map((s) => s.close()));
       await this.logs.close();

@@ -16,6 +16,8 @@ import type { QuotaManager } from '../security/quota-manager.js';
 import type { SecurityManager } from '../security/security-manager.js';
 import type { TopicAdmin } from './topic-admin.js';
 import type { BrokerLoggers } from './logging.js';
+import type { TransactionCoordinator } from '../coordinator/transaction/coordinator.js';
+import type { TxnOffsetStore } from '../coordinator/transaction/txn-offsets.js';
 
 /** What handlers may use of their broker. */
 export interface BrokerServices {
@@ -28,6 +30,10 @@ export interface BrokerServices {
   readonly logs: Pick<LogManager, 'checkpointRecoveryPoints'>;
   readonly topics: Pick<TopicAdmin, 'create' | 'autoCreate' | 'delete' | 'plan' | 'addPartitions'>;
   readonly groups: GroupCoordinator;
+  /** Transaction coordinator (transactional ids, __transaction_state, markers). */
+  readonly transactions: TransactionCoordinator;
+  /** Offsets committed inside transactions, pending until their marker. */
+  readonly txnOffsets: TxnOffsetStore;
   /** FindCoordinator resolvers by key type (0 group, 1 transaction, 2 share); each broker has its own. */
   readonly coordinators: ReadonlyMap<number, CoordinatorLocator>;
   /** Topics only the broker writes (Produce refuses them). */

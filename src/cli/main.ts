@@ -100,6 +100,14 @@ const commands: Record<string, Command> = {
     summary: 'info: brokers, controller, cluster id',
     client: true,
   },
+  connect: {
+    load: async () => {
+      const m = await import('./connect-commands.js');
+      return { run: m.connectCommand, usage: m.connectUsage };
+    },
+    summary: 'run a Connect worker, or list | create | status | pause | resume | stop | restart | delete | offsets',
+    client: false,
+  },
   records: {
     load: async () => {
       const m = await import('./cluster-commands.js');

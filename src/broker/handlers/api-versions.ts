@@ -10,12 +10,13 @@ export function supportedApiVersions(handlers: ReadonlyMap<number, Handler>) {
 }
 
 function features(shareEnabled: boolean) {
-  if (!shareEnabled) return { supportedFeatures: [], finalizedFeaturesEpoch: -1, finalizedFeatures: [] };
-  return {
-    supportedFeatures: [{ name: 'share.version', minVersion: 0, maxVersion: 1 }],
-    finalizedFeaturesEpoch: 1,
-    finalizedFeatures: [{ name: 'share.version', minVersionLevel: 1, maxVersionLevel: 1 }],
-  };
+  const supportedFeatures = [{ name: 'transaction.version', minVersion: 0, maxVersion: 1 }];
+  const finalizedFeatures = [{ name: 'transaction.version', minVersionLevel: 1, maxVersionLevel: 1 }];
+  if (shareEnabled) {
+    supportedFeatures.push({ name: 'share.version', minVersion: 0, maxVersion: 1 });
+    finalizedFeatures.push({ name: 'share.version', minVersionLevel: 1, maxVersionLevel: 1 });
+  }
+  return { supportedFeatures, finalizedFeaturesEpoch: 1, finalizedFeatures };
 }
 
 export default defineHandler<ApiVersionsRequest, ApiVersionsResponseInput>({
@@ -31,8 +32,9 @@ export default defineHandler<ApiVersionsRequest, ApiVersionsResponseInput>({
       errorCode: wrongNode ? ErrorCode.REBOOTSTRAP_REQUIRED : ErrorCode.NONE,
       apiKeys: supportedApiVersions(ctx.broker.handlers),
       throttleTimeMs: 0,
-      // Only share.version (KIP-932) is finalized, while share groups are enabled; other
-      // features are left to plain version negotiation.
+      // Finalized features: transaction.version as Kafka 4.0 reports it (level 1 = KIP-890 part 1,
+      // partition verification; level 2, EndTxn v5, is not served yet) and share.version
+      // (KIP-932) while share groups are enabled.
       ...features(ctx.broker.config.getBool('group.share.enable')),
     };
   },

@@ -38,9 +38,11 @@ async function readOne(w: Wanted, budget: number, minOneBatch: boolean, readComm
   out.logStartOffset = log.logStartOffset;
   out.abortedTransactions = readCommitted ? [] : null;
   try {
-    // read_committed stops at the last stable offset (the first offset of an open transaction).
+    // read_committed stops at the last stable offset (the first offset of an open transaction)
+    // and names the aborted transactions in the range, whose records the client drops.
     const upTo = readCommitted ? log.lastStableOffset : log.highWatermark;
     const result = await log.read(w.fetchOffset, Math.max(0, budget), upTo, minOneBatch);
+    if (readCommitted && result.bytes > 0) out.abortedTransactions = log.abortedTransactions(w.fetchOffset, upTo);
     out.errorCode = ErrorCode.NONE;
     out.records = result.chunks.length ? result.chunks : NO_RECORDS;
     return result.bytes;

@@ -48,6 +48,14 @@ import initProducerId from './init-producer-id.js';
 import listOffsets from './list-offsets.js';
 import metadata from './metadata.js';
 import produce from './produce.js';
+// Transactions (issue #10)
+import addOffsetsToTxn from './add-offsets-to-txn.js';
+import addPartitionsToTxn from './add-partitions-to-txn.js';
+import describeTransactions from './describe-transactions.js';
+import endTxn from './end-txn.js';
+import listTransactions from './list-transactions.js';
+import txnOffsetCommit from './txn-offset-commit.js';
+import writeTxnMarkers from './write-txn-markers.js';
 // Security (issue #12)
 import alterUserScramCredentials from './alter-user-scram-credentials.js';
 import createAcls from './create-acls.js';
@@ -114,4 +122,12 @@ export const allHandlers: Handler[] = [
   describeConfigs,
   createPartitions,
   describeCluster,
+  // Transactions (issue #10)
+  addPartitionsToTxn,
+  addOffsetsToTxn,
+  endTxn,
+  writeTxnMarkers,
+  txnOffsetCommit,
+  describeTransactions,
+  listTransactions,
 ];

@@ -15,6 +15,7 @@ import { errorCodeOf } from '../errors.js';
 import { defineHandler, type BrokerServices } from '../handler.js';
 import { allowed, allowedOnTopic, Op, Resource, throttleFor } from '../../security/authz.js';
 import { upconvertMessageSet } from '../../protocol/records/legacy.js';
+import { verifyTransactionalProduce } from '../../coordinator/transaction/produce-verification.js';
 
 type PartitionOut = ProduceResponsePartitionProduceResponseInput;
 
@@ -33,6 +34,7 @@ function produceToPartition(
   records: Buffer | null,
   acks: number,
   apiVersion: number,
+  transactionalId: string | null,
 ): Promise<PartitionOut> | PartitionOut {
   const partition = broker.replicas.get(topic, index);
   if (!partition) {
@@ -59,7 +61,8 @@ function produceToPartition(
   for (const b of checked.batches) {
     if (b.isControl) return failed(index, ErrorCode.INVALID_RECORD, 'Clients may not produce control batches.');
     if (b.isTransactional) {
-      return failed(index, ErrorCode.TRANSACTIONAL_ID_NOT_FOUND, 'Transactions are not supported by this broker yet.');
+      const code = verifyTransactionalProduce(broker, transactionalId, partition, b);
+      if (code !== ErrorCode.NONE) return failed(index, code, 'The partition is not part of an ongoing transaction of this producer.');
     }
   }
   if (acks === -1) {
@@ -205,7 +208,7 @@ export default defineHandler<ProduceRequest, ProduceResponseInput>({
           : name === undefined
             ? failed(p.index, ErrorCode.UNKNOWN_TOPIC_ID)
             : acks === 0 || acks === 1 || acks === -1
-              ? produceToPartition(broker, name, p.index, p.records, acks, ctx.apiVersion)
+              ? produceToPartition(broker, name, p.index, p.records, acks, ctx.apiVersion, req.transactionalId)
             : failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS),
       );
       pending.push({ name: topic.name, topicId: topic.topicId, partitions });
