@@ -4,7 +4,7 @@
 // sessions on the partition side, and the share-group offset admin APIs. Handlers only translate.
 import type { BrokerConfig } from '../../config/config.js';
 import type { MetadataStore } from '../../cluster/metadata-store.js';
-import { errorCodeOf } from '../../broker/errors.js';
+import { errorCodeOf } from '../../protocol/kafka-error.js';
 import type { Partition } from '../../cluster/partition.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { Reader, Writer } from '../../protocol/primitives.js';

@@ -4,7 +4,7 @@
 // answered; replayed at startup. Records use Kafka's share-coordinator formats:
 //   key   = int16 record type (0 ShareSnapshotKey) + ShareSnapshotKey v0
 //   value = int16 version 0 + ShareSnapshotValue v0 (flexible)
-import { KafkaError } from '../../broker/errors.js';
+import { KafkaError } from '../../protocol/kafka-error.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { Reader, Writer } from '../../protocol/primitives.js';
 import { decodeShareSnapshotKey, encodeShareSnapshotKey as encodeShareSnapshotKeyBody } from '../../protocol/gen/internal/share-snapshot-key.js';

@@ -4,7 +4,7 @@
 // is durable in `__transaction_state` before it takes effect, and a restart replays the topic and
 // finishes every transaction it finds prepared. One method per API; handlers only translate.
 import type { BrokerConfig } from '../../config/config.js';
-import { errorCodeOf } from '../../broker/errors.js';
+import { errorCodeOf } from '../../protocol/kafka-error.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { CONSUMER_OFFSETS_TOPIC as OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from '../runtime/internal-topics.js';
 import { CoordinatorRuntime, type CoordinatorRuntimeDeps, type CoordinatorShard } from '../runtime/runtime.js';
