@@ -193,7 +193,8 @@ export class Named {
   }
 }
 
-export class Branched {
+// biome-ignore lint/correctness/noUnusedVariables: K and V type the branch like Kafka Streams' Branched<K, V>
+export class Branched<K = any, V = any> {
   constructor(
     readonly name?: string,
     readonly chain?: (s: any) => any,
@@ -245,4 +246,3 @@ export class Suppressed {
     return new Suppressed('untilTimeLimit', ms, buffer);
   }
 }
-
