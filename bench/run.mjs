@@ -375,7 +375,7 @@ async function coldStart(results) {
     const dataDir = tmpTracked('dev');
     const port = await freePort();
     const t0 = performance.now();
-    const child = spawn(process.execPath, [MAIN, 'dev', '--port', String(port), '--data-dir', dataDir, '--no-registry', '--no-rest'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, 'dev', '--port', String(port), '--data-dir', dataDir, '--no-registry', '--no-rest', '--no-connect'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
     children.add(child);
     let err = '';
     child.stderr.on('data', (d) => { if (err.length < 10_000) err += d; });

@@ -61,11 +61,13 @@ export async function brokerCommand(argv: string[]): Promise<void> {
 }
 
 export const devUsage = `fjord dev [--port 9092] [--data-dir ./.fjord] [--config key=value]...
-          [--registry-port 8081] [--rest-port 8082] [--no-registry] [--no-rest]
+          [--registry-port 8081] [--rest-port 8082] [--connect-port 8083]
+          [--no-registry] [--no-rest] [--no-connect]
 
 A broker for local work with embedded defaults: 127.0.0.1:9092, data in ./.fjord, plus a
-Schema Registry on 127.0.0.1:8081 and a REST Proxy on 127.0.0.1:8082 (a taken port only skips
-that service).`;
+Schema Registry on 127.0.0.1:8081, a REST Proxy on 127.0.0.1:8082 and a Connect worker
+(group "connect-cluster") with its REST API on 127.0.0.1:8083 (a taken port only skips that
+service).`;
 
 export async function devCommand(argv: string[]): Promise<void> {
   const args = parseArgs(argv, {
@@ -78,10 +80,13 @@ export async function devCommand(argv: string[]): Promise<void> {
     '--rest-port': true,
     '--no-registry': false,
     '--no-rest': false,
+    '--connect-port': true,
+    '--no-connect': false,
   });
   const port = Number(lastFlag(args, '--port', '-p') ?? 9092);
   const registryPort = Number(lastFlag(args, '--registry-port') ?? 8081);
   const restPort = Number(lastFlag(args, '--rest-port') ?? 8082);
+  const connectPort = Number(lastFlag(args, '--connect-port') ?? 8083);
   const dataDir = resolve(lastFlag(args, '--data-dir') ?? './.fjord');
   const started = performance.now();
   const broker = await Broker.start({
@@ -124,7 +129,32 @@ export async function devCommand(argv: string[]): Promise<void> {
   const http = await startDevHttp(broker.bootstrap, args.flags.has('--no-registry') ? undefined : registryPort, args.flags.has('--no-rest') ? undefined : restPort);
   if (stopped) for (const s of http) await s.close().catch(() => {});
   else services.push(...http);
+  if (!stopped && !args.flags.has('--no-connect')) {
+    const worker = await startDevConnect(broker.bootstrap, connectPort);
+    if (worker && stopped) await worker.close().catch(() => {});
+    else if (worker) services.push(worker);
+  }
   await running;
+}
+
+/** A Connect worker for local work; a taken port (or any start failure) only skips it. */
+async function startDevConnect(bootstrap: string, port: number): Promise<{ close(): Promise<void> } | undefined> {
+  try {
+    const { startWorker } = await import('../connect/index.js');
+    const worker = await startWorker({
+      bootstrap: [bootstrap],
+      groupId: 'connect-cluster',
+      host: '127.0.0.1',
+      port,
+      config: {},
+      log: (msg) => process.stderr.write(`fjord connect: ${msg}\n`),
+    });
+    process.stdout.write(`  Connect worker     ${worker.url}\n`);
+    return worker;
+  } catch (err) {
+    process.stderr.write(`fjord: Connect worker not started: ${(err as Error).message} (use --connect-port or --no-connect)\n`);
+    return undefined;
+  }
 }
 
 async function startDevHttp(bootstrap: string, registryPort: number | undefined, restPort: number | undefined): Promise<{ close(): Promise<void> }[]> {
