@@ -68,6 +68,8 @@ export class Broker {
       cleanerEnabled: this.config.getBool('log.cleaner.enable'),
       cleanerBackoffMs: this.config.getLong('log.cleaner.backoff.ms'),
       onCleanerError: (log, err) => this.log(`log cleaner failed on ${log.topic}-${log.partition}: ${err.message}`),
+      minFreeBytes: this.config.getLong('fjord.storage.min.free.bytes'),
+      log: (msg) => this.log(msg),
     });
     this.replicas = new ReplicaManager(this.nodeId, this.config, this.metadata, this.logs);
     this.topics = new TopicAdmin(this.nodeId, this.config, this.metadata, this.replicas);
