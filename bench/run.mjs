@@ -130,19 +130,6 @@ function freePort() {
   });
 }
 
-async function waitForPort(port, timeoutS = 10) {
-  const end = Date.now() + timeoutS * 1000;
-  while (Date.now() < end) {
-    const ok = await new Promise((r) => {
-      const s = connect({ port, host: '127.0.0.1' }, () => { s.destroy(); r(true); });
-      s.on('error', () => r(false));
-    });
-    if (ok) return;
-    await sleep(20);
-  }
-  throw new Error(`port ${port} not open after ${timeoutS}s`);
-}
-
 /** utime+stime (s) of a process from /proc/<pid>/stat; null if gone. */
 const CLK_TCK = 100;
 function cpuSeconds(pid) {

@@ -22,11 +22,15 @@ APT_PACKAGES=(
   zlib1g-dev libzstd-dev liblz4-dev libsasl2-dev libcurl4-openssl-dev libssl-dev
   # Python clients: kafka-python 2.0.2 (its codecs: lz4, snappy, zstd) and confluent-kafka 1.7.0
   python3-kafka python3-lz4 python3-snappy python3-zstandard
+  # kafka-python writes magic-0 LZ4 (api_version 0.9) with xxhash
+  python3-xxhash
   python3-confluent-kafka
   # codec interop tests (reference zstd and lz4 command-line tools)
   zstd lz4
   # cluster tests
   etcd-server etcd-client
+  # Fjord Connect tests (a real PostgreSQL with logical replication)
+  postgresql
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

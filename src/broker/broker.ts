@@ -1,34 +1,63 @@
-// Broker lifecycle: load metadata, open logs (recovery), start background tasks, listen.
-// close() stops listening, flushes and closes every log, and writes the clean-shutdown marker.
+// The composition root and lifecycle of one broker: every service is a field built here and
+// handed the narrow services it uses, so two brokers in one process share nothing. start():
+// load metadata, open logs (recovery), open replicas, load coordinators, listen on every
+// listener. close() stops listening, flushes and closes every log, and writes the clean-shutdown marker.
 import { mkdir } from 'node:fs/promises';
 import { EmbeddedMetadataStore } from '../cluster/embedded-store.js';
+import { isInternalTopic } from '../coordinator/runtime/internal-topics.js';
+import { CoordinatorKeyType, type CoordinatorLocator } from '../coordinator/runtime/runtime.js';
+import { BrokerLoggers, LOG_LEVELS, BROKER_LOGGERS } from './logging.js';
 import type { MetadataStore } from '../cluster/metadata-store.js';
 import { ReplicaManager } from '../cluster/replica-manager.js';
 import { KafkaServer } from '../net/server.js';
 import { LogManager } from '../storage/index.js';
 import { DataDirLock, ensureMetaProperties } from '../storage/data-dir.js';
-import { ConfigAdmin } from './config-admin.js';
-import { BrokerConfig } from './config.js';
+import { ConfigAdmin } from '../config/config-admin.js';
+import { BrokerConfig } from '../config/config.js';
 import { Dispatcher } from './dispatcher.js';
-import type { Handler } from './handler.js';
+import type { BrokerServices, Handler } from './handler.js';
 import { allHandlers } from './handlers/index.js';
 import { ProducerIdManager } from './producer-ids.js';
 import { ClientQuotas } from './quotas.js';
 import { TopicAdmin } from './topic-admin.js';
 import { GroupCoordinator } from '../coordinator/group/coordinator.js';
+import { TransactionCoordinator } from '../coordinator/transaction/coordinator.js';
+import { TxnOffsetStore } from '../coordinator/transaction/txn-offsets.js';
+import { LocalTxnMarkerChannel } from '../coordinator/transaction/markers.js';
+import { QuotaManager } from '../security/quota-manager.js';
+import { SecurityManager } from '../security/security-manager.js';
+import { usesTls, type SecurityProtocol } from '../security/session.js';
+
+/** One endpoint the broker listens on, with its security protocol (default: from listener.security.protocol.map, else PLAINTEXT). */
+export interface ListenerSpec {
+  name: string;
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  protocol?: SecurityProtocol;
+}
 
 export interface BrokerOptions {
   dataDir: string;
+  /** The first listener; ignored when `listeners` is given. */
   host?: string;
   port?: number;
+  /** Endpoints to listen on; the first is advertised to clients. Default: one PLAINTEXT on host:port. */
+  listeners?: ListenerSpec[];
+  /**
+   * The cluster metadata store, or a factory for it. Default: the embedded single-node store in
+   * the data dir. A cluster passes its etcd store here.
+   */
+  metadataStore?: MetadataStore | ((ctx: { dataDir: string; nodeId: number }) => MetadataStore);
   /** Kafka broker configs (`log.retention.ms`, `num.partitions`, ...). */
   config?: Record<string, string>;
   /** Host advertised to clients in Metadata; defaults to the listen host (127.0.0.1 for wildcards). */
   advertisedHost?: string;
+  /** Receives one line per log record (pino underneath); without it the broker logs nothing. */
   logger?: (msg: string) => void;
 }
 
-export class Broker {
+export class Broker implements BrokerServices {
   readonly config: BrokerConfig;
   readonly nodeId: number;
   readonly metadata: MetadataStore;
@@ -40,9 +69,30 @@ export class Broker {
   readonly quotas: ClientQuotas;
   /** Group coordinator: classic + consumer groups, committed offsets in __consumer_offsets. */
   readonly groups: GroupCoordinator;
+  /** Transaction coordinator: transactional ids, their state in __transaction_state, markers. */
+  readonly transactions: TransactionCoordinator;
+  /** Offsets committed inside transactions, pending until their marker (group side). */
+  readonly txnOffsets: TxnOffsetStore;
   readonly handlers: ReadonlyMap<number, Handler>;
+  /** FindCoordinator resolvers by key type; the transaction and share coordinators add theirs here. */
+  readonly coordinators: Map<number, CoordinatorLocator>;
+  readonly internalTopics = { isInternal: isInternalTopic };
+  readonly loggers: BrokerLoggers;
+  /** Listeners, TLS, SASL credentials and the ACL authorizer. */
+  readonly security: SecurityManager;
+  /** Enforces the client byte-rate quotas stored by AlterClientQuotas. */
+  readonly quotaManager: QuotaManager;
   readonly log: (msg: string) => void;
-  private server: KafkaServer | undefined;
+  private readonly servers: KafkaServer[] = [];
+  /** The first listener's server (tests inspect its connections). */
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: read by test/broker/hostile-input.test.ts
+  private get server(): KafkaServer | undefined {
+    return this.servers[0];
+  }
+  /** Every listener with its security protocol and the address it is bound to, in the order given. */
+  readonly listening: { name: string; protocol: string; host: string; port: number }[] = [];
+  /** The advertised endpoint of every listener (what Metadata hands to clients of that listener). */
+  readonly listenerEndpoints: { name: string; protocol: string; host: string; port: number }[] = [];
   host = '127.0.0.1';
   port = 0;
   advertisedHost = '127.0.0.1';
@@ -52,8 +102,15 @@ export class Broker {
   private constructor(readonly options: BrokerOptions) {
     this.config = new BrokerConfig(options.config ?? {});
     this.nodeId = this.config.nodeId;
-    this.log = options.logger ?? (() => {});
-    this.metadata = new EmbeddedMetadataStore(options.dataDir, this.nodeId);
+    this.loggers = new BrokerLoggers(options.logger);
+    this.log = this.loggers.info('fjord.broker');
+    const store = options.metadataStore;
+    this.metadata =
+      store === undefined
+        ? new EmbeddedMetadataStore(options.dataDir, this.nodeId)
+        : typeof store === 'function'
+          ? store({ dataDir: options.dataDir, nodeId: this.nodeId })
+          : store;
     this.logs = new LogManager(options.dataDir, {
       flush: {
         // Group commit (fsync before ack) unless the user asks for Kafka's flush.messages/flush.ms behaviour.
@@ -67,14 +124,14 @@ export class Broker {
       retentionCheckIntervalMs: this.config.logRetentionCheckIntervalMs,
       cleanerEnabled: this.config.getBool('log.cleaner.enable'),
       cleanerBackoffMs: this.config.getLong('log.cleaner.backoff.ms'),
-      onCleanerError: (log, err) => this.log(`log cleaner failed on ${log.topic}-${log.partition}: ${err.message}`),
+      onCleanerError: (log, err) => this.loggers.get('fjord.storage').error(`log cleaner failed on ${log.topic}-${log.partition}: ${err.message}`),
       minFreeBytes: this.config.getLong('fjord.storage.min.free.bytes'),
-      log: (msg) => this.log(msg),
+      log: this.loggers.warn('fjord.storage'),
     });
-    this.replicas = new ReplicaManager(this.nodeId, this.config, this.metadata, this.logs);
+    this.replicas = new ReplicaManager(this.nodeId, this.config, this.metadata, this.logs, this.loggers.warn('fjord.cluster'));
     this.topics = new TopicAdmin(this.nodeId, this.config, this.metadata, this.replicas);
     this.producerIds = new ProducerIdManager(this.metadata);
-    this.configAdmin = new ConfigAdmin(this.nodeId, this.config, this.metadata, this.replicas);
+    this.configAdmin = new ConfigAdmin(this.nodeId, this.config, this.metadata, this.replicas, this.loggers, LOG_LEVELS, BROKER_LOGGERS);
     this.quotas = new ClientQuotas(this.metadata);
     this.groups = new GroupCoordinator({
       nodeId: this.nodeId,
@@ -82,8 +139,38 @@ export class Broker {
       metadata: this.metadata,
       partitions: this.replicas,
       topics: this.topics,
-      log: (msg) => this.log(msg),
+      log: this.loggers.info('fjord.coordinator'),
     });
+    this.txnOffsets = new TxnOffsetStore(this.groups, {
+      config: this.config,
+      metadata: this.metadata,
+      partitions: this.replicas,
+      transactions: { verifyPartition: (...args) => this.transactions.verifyPartition(...args) },
+    });
+    this.transactions = new TransactionCoordinator({
+      nodeId: this.nodeId,
+      config: this.config,
+      metadata: this.metadata,
+      partitions: this.replicas,
+      topics: this.topics,
+      log: this.loggers.info('fjord.coordinator'),
+      producerIds: this.producerIds,
+      offsetsPartitionFor: async (groupId) => {
+        await this.groups.offsetsTopic.ensure();
+        return this.groups.offsetsTopic.partitionFor(groupId);
+      },
+      markerChannel: new LocalTxnMarkerChannel(this),
+    });
+    this.coordinators = new Map<number, CoordinatorLocator>([
+      [CoordinatorKeyType.GROUP, this.groups.offsetsTopic],
+      [CoordinatorKeyType.TRANSACTION, this.transactions.stateTopic],
+    ]);
+    this.security = new SecurityManager(this.config, options.dataDir);
+    this.quotaManager = new QuotaManager(
+      () => this.metadata.clientQuotas(),
+      () => this.config.getInt('quota.window.size.seconds') * 1000,
+      () => this.config.getInt('quota.window.num'),
+    );
     this.handlers = new Map(allHandlers.map((h) => [h.apiKey, h]));
   }
 
@@ -102,6 +189,10 @@ export class Broker {
     return this.metadata.clusterId;
   }
 
+  get dataDir(): string {
+    return this.options.dataDir;
+  }
+
   get bootstrap(): string {
     return `${this.advertisedHost}:${this.port}`;
   }
@@ -114,31 +205,59 @@ export class Broker {
     await ensureMetaProperties(this.options.dataDir, this.metadata.clusterId, this.nodeId);
     this.configAdmin.loadDynamicBrokerConfigs(this.log);
     await this.logs.load();
-    for (const topic of this.metadata.topics()) await this.replicas.ensureTopic(topic);
+    await this.replicas.start();
     await this.groups.start();
+    await this.transactions.start();
     this.logs.startBackgroundTasks();
-    const server = new KafkaServer(
-      new Dispatcher(this, this.handlers),
-      {
-        maxFrameBytes: this.config.socketRequestMaxBytes,
-        maxInFlight: 64,
-        maxQueuedResponseBytes: 64 * 1024 * 1024,
-      },
-      this.log,
-    );
-    const listening = await server.listen({ host: this.options.host ?? '127.0.0.1', port: this.options.port ?? 9092 });
-    this.server = server;
-    this.host = listening.host;
-    this.port = listening.port;
-    const wildcard = listening.host === '0.0.0.0' || listening.host === '::';
-    this.advertisedHost = this.options.advertisedHost ?? (wildcard ? '127.0.0.1' : listening.host);
-    await this.metadata.registerBroker({ nodeId: this.nodeId, host: this.advertisedHost, port: this.port, rack: null });
+    await this.security.load();
+    const dispatcher = new Dispatcher(this, this.handlers);
+    const listeners = this.security.listeners(this.options.listeners, this.options.host ?? '127.0.0.1', this.options.port ?? 9092);
+    if (listeners.length === 0) throw new Error('a broker needs at least one listener');
+    for (const spec of listeners) {
+      const server = new KafkaServer(
+        dispatcher,
+        {
+          maxFrameBytes: this.config.socketRequestMaxBytes,
+          maxInFlight: 64,
+          maxQueuedResponseBytes: 64 * 1024 * 1024,
+        },
+        this.loggers.info('fjord.net'),
+      );
+      this.servers.push(server);
+      const tls = usesTls(spec.protocol);
+      const bound = await server.listen({
+        host: spec.host,
+        port: spec.port,
+        listener: { name: spec.name, protocol: spec.protocol },
+        tls: tls ? () => this.security.tlsOptions() : undefined,
+        certificatePrincipal: tls
+          ? (socket) => (socket.authorized ? this.security.principalFromCertificate(socket.getPeerCertificate().subject as never) : null)
+          : undefined,
+      });
+      this.listening.push({ name: spec.name, protocol: spec.protocol, ...bound });
+      const wildcard = bound.host === '0.0.0.0' || bound.host === '::';
+      const advertised = this.options.advertisedHost ?? (wildcard ? '127.0.0.1' : bound.host);
+      this.listenerEndpoints.push({ name: spec.name, protocol: spec.protocol, host: advertised, port: bound.port });
+    }
+    const first = this.listenerEndpoints[0]!;
+    this.host = this.listening[0]!.host;
+    this.port = first.port;
+    this.advertisedHost = first.host;
+    await this.metadata.registerBroker({
+      nodeId: this.nodeId,
+      host: this.advertisedHost,
+      port: this.port,
+      rack: null,
+      endpoints: this.listenerEndpoints.map(({ name, host, port }) => ({ name, host, port })),
+    });
   }
 
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.groups.close();
-      await this.server?.close();
+      this.transactions.close();
+      this.replicas.close();
+      await Promise.all(this.servers.map((s) => s.close()));
       await this.logs.close();
       await this.metadata.close();
       await this.dirLock?.release();

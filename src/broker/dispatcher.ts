@@ -13,27 +13,63 @@ import {
 } from '../protocol/gen/index.js';
 import { encodeApiVersionsResponse } from '../protocol/gen/api-versions.js';
 import { Reader, Writer } from '../protocol/primitives.js';
-import type { Broker } from './broker.js';
-import type { Handler, RequestContext } from './handler.js';
+import type { BrokerServices, Handler, RequestContext } from './handler.js';
+import { AclOperation, CLUSTER_RESOURCE_NAME, ResourceType } from '../security/acl.js';
+import { authenticateStep } from '../security/authenticate.js';
 import { supportedApiVersions } from './handlers/api-versions.js';
+
+/**
+ * APIs whose handlers check ACLs per resource with Kafka's error codes. With an authorizer
+ * configured, every other API is served only to principals allowed ALTER on the cluster (super
+ * users, operators); anyone else has the connection closed — refusing is safer than serving an
+ * API whose resources were never checked.
+ */
+const SELF_AUTHORIZING_APIS = new Set<number>([
+  ApiKey.Produce, ApiKey.Fetch, ApiKey.ListOffsets, ApiKey.Metadata, ApiKey.OffsetCommit, ApiKey.OffsetFetch,
+  ApiKey.FindCoordinator, ApiKey.JoinGroup, ApiKey.Heartbeat, ApiKey.LeaveGroup, ApiKey.SyncGroup,
+  ApiKey.DescribeGroups, ApiKey.ListGroups, ApiKey.SaslHandshake, ApiKey.ApiVersions, ApiKey.CreateTopics,
+  ApiKey.DeleteTopics, ApiKey.InitProducerId, ApiKey.OffsetForLeaderEpoch, ApiKey.DescribeAcls, ApiKey.CreateAcls,
+  ApiKey.DeleteAcls, ApiKey.SaslAuthenticate, ApiKey.DeleteGroups, ApiKey.DescribeUserScramCredentials,
+  ApiKey.AlterUserScramCredentials, ApiKey.ConsumerGroupHeartbeat,
+]);
+
+const PRE_AUTH_APIS = new Set<number>([ApiKey.ApiVersions, ApiKey.SaslHandshake, ApiKey.SaslAuthenticate]);
 
 export class Dispatcher implements RequestDispatcher {
   constructor(
-    private readonly broker: Broker,
+    private readonly broker: BrokerServices,
     private readonly handlers: ReadonlyMap<number, Handler>,
   ) {}
 
   dispatch(frame: Buffer, connection: Connection): Promise<ResponseChunks> | ResponseChunks {
+    const session = connection.session;
+    if (session.rawTokens) return this.rawSaslToken(frame, connection);
     if (frame.length < 8) throw new Error(`request frame of ${frame.length} bytes is too short for a header`);
     const apiKey = frame.readInt16BE(0);
     const apiVersion = frame.readInt16BE(2);
     const correlationId = frame.readInt32BE(4);
+    // On SASL listeners nothing but the handshake is served before authentication, nor after the
+    // session's lifetime (KIP-368) unless the client re-authenticates.
+    if ((!session.authenticated || Date.now() > session.expiresAtMs) && !PRE_AUTH_APIS.has(apiKey)) {
+      throw new Error(
+        session.authenticated
+          ? `SASL session of ${session.principal} expired; request ${apiKey} refused`
+          : `API ${apiKey} requested before SASL authentication completed`,
+      );
+    }
     const handler = this.handlers.get(apiKey);
     const spec = apiSpecs.get(apiKey);
     if (!handler || !spec) throw new Error(`unsupported API key ${apiKey}`);
     if (apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
       if (apiKey === ApiKey.ApiVersions) return this.unsupportedApiVersions(correlationId);
       throw new Error(`unsupported version ${apiVersion} of API ${spec.name}`);
+    }
+    if (
+      this.broker.security.authorizationEnabled &&
+      !SELF_AUTHORIZING_APIS.has(apiKey) &&
+      !this.broker.security.authorize(session, AclOperation.ALTER, ResourceType.CLUSTER, CLUSTER_RESOURCE_NAME)
+    ) {
+      throw new Error(`${session.principal} may not use API ${spec.name} (it needs ALTER on the cluster)`);
     }
     const reader = new Reader(frame);
     const header = decodeRequestHeader(reader, requestHeaderVersion(apiKey, apiVersion));
@@ -58,6 +94,15 @@ export class Dispatcher implements RequestDispatcher {
     apiSpecs.get(apiKey)!.encodeResponse(w, apiVersion, response);
     w.patchInt32(size, w.length - 4);
     return w.toChunks();
+  }
+
+  /** SaslHandshake v0 clients send SASL tokens as bare size-prefixed frames; answer in kind. */
+  private async rawSaslToken(token: Buffer, connection: Connection): Promise<ResponseChunks> {
+    const r = await authenticateStep(this.broker.security, connection, token);
+    if (!r.ok) throw new Error(`SASL authentication of ${connection.remote} failed: ${r.message}`);
+    const size = Buffer.allocUnsafe(4);
+    size.writeInt32BE(r.response.length, 0);
+    return [size, r.response];
   }
 
   /** A client asked for an ApiVersions version we don't know: answer in the v0 layout with the ranges we do. */

@@ -1,18 +1,2 @@
-// An error that carries the Kafka error code a client understands, plus a message for humans.
-export class KafkaError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'KafkaError';
-  }
-}
-
-/** The Kafka error code of any thrown value (storage, config and admin errors carry one). */
-export function errorCodeOf(err: unknown, fallback = -1): number {
-  if (err && typeof err === 'object' && 'code' in err && typeof (err as { code: unknown }).code === 'number') {
-    return (err as { code: number }).code;
-  }
-  return fallback;
-}
+// Kept for the handlers' imports; the error type itself lives in ../protocol/kafka-error.ts.
+export { KafkaError, errorCodeOf } from '../protocol/kafka-error.js';

@@ -1,10 +1,57 @@
 // The shape of an API handler: decoded request in, response object out. Handlers are thin;
-// state lives in the services reached through the context.
+// state lives in the services reached through the context. The context exposes the broker as
+// BrokerServices: interfaces of what handlers use, one set per broker (no module-global state),
+// never the Broker class itself.
+import type { MetadataStore } from '../cluster/metadata-store.js';
+import type { ReplicaManager } from '../cluster/replica-manager.js';
+import type { GroupCoordinator } from '../coordinator/group/coordinator.js';
+import type { CoordinatorLocator } from '../coordinator/runtime/runtime.js';
 import type { Connection } from '../net/connection.js';
-import type { Broker } from './broker.js';
+import type { LogManager } from '../storage/index.js';
+import type { ConfigAdmin } from '../config/config-admin.js';
+import type { BrokerConfig } from '../config/config.js';
+import type { ProducerIdManager } from './producer-ids.js';
+import type { ClientQuotas } from './quotas.js';
+import type { QuotaManager } from '../security/quota-manager.js';
+import type { SecurityManager } from '../security/security-manager.js';
+import type { TopicAdmin } from './topic-admin.js';
+import type { BrokerLoggers } from './logging.js';
+import type { TransactionCoordinator } from '../coordinator/transaction/coordinator.js';
+import type { TxnOffsetStore } from '../coordinator/transaction/txn-offsets.js';
+
+/** What handlers may use of their broker. */
+export interface BrokerServices {
+  readonly nodeId: number;
+  readonly clusterId: string;
+  readonly dataDir: string;
+  readonly config: BrokerConfig;
+  readonly metadata: Pick<MetadataStore, 'brokers' | 'controllerId' | 'partitionState' | 'topic' | 'topicById' | 'topics'>;
+  readonly replicas: Pick<ReplicaManager, 'get' | 'all' | 'waitForAppend'>;
+  readonly logs: Pick<LogManager, 'checkpointRecoveryPoints'>;
+  readonly topics: Pick<TopicAdmin, 'create' | 'autoCreate' | 'delete' | 'plan' | 'addPartitions'>;
+  readonly groups: GroupCoordinator;
+  /** Transaction coordinator (transactional ids, __transaction_state, markers). */
+  readonly transactions: TransactionCoordinator;
+  /** Offsets committed inside transactions, pending until their marker. */
+  readonly txnOffsets: TxnOffsetStore;
+  /** FindCoordinator resolvers by key type (0 group, 1 transaction, 2 share); each broker has its own. */
+  readonly coordinators: ReadonlyMap<number, CoordinatorLocator>;
+  /** Topics only the broker writes (Produce refuses them). */
+  readonly internalTopics: { isInternal(topic: string): boolean };
+  readonly configAdmin: ConfigAdmin;
+  readonly quotas: Pick<ClientQuotas, 'describe' | 'alter'>;
+  readonly producerIds: Pick<ProducerIdManager, 'allocate'>;
+  readonly handlers: ReadonlyMap<number, Handler>;
+  /** Authentication state, credentials and the ACL authorizer. */
+  readonly security: SecurityManager;
+  /** Client byte-rate quotas, enforced. */
+  readonly quotaManager: Pick<QuotaManager, 'record'>;
+  /** Leveled loggers (handlers warn about deprecated input, e.g. removed topic configs). */
+  readonly loggers: Pick<BrokerLoggers, 'warn'>;
+}
 
 export interface RequestContext {
-  readonly broker: Broker;
+  readonly broker: BrokerServices;
   readonly apiVersion: number;
   readonly clientId: string | null;
   readonly correlationId: number;

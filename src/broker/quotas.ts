@@ -1,11 +1,12 @@
 // Client quotas (KIP-546): AlterClientQuotas stores them in the metadata store, DescribeClientQuotas
-// lists them with Kafka's entity filters. Not enforced yet (no throttling).
+// lists them with Kafka's entity filters. Byte-rate quotas are enforced by
+// ../security/quota-manager.ts; request_percentage and connection_creation_rate are stored only.
 import type { ClientQuotaEntityComponent, ClientQuotaRecord, MetadataStore } from '../cluster/metadata-store.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { KafkaError } from './errors.js';
 
-export const QuotaEntityType = { USER: 'user', CLIENT_ID: 'client-id', IP: 'ip' } as const;
-export const QuotaMatchType = { EXACT: 0, DEFAULT: 1, SPECIFIED: 2 } as const;
+const QuotaEntityType = { USER: 'user', CLIENT_ID: 'client-id', IP: 'ip' } as const;
+const QuotaMatchType = { EXACT: 0, DEFAULT: 1, SPECIFIED: 2 } as const;
 
 /** Quota keys by the entity kind they apply to; whole = the value must be an integer. */
 const CLIENT_KEYS: Record<string, { whole: boolean }> = {

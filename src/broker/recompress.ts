@@ -11,12 +11,10 @@
 import {
   buildBatch,
   decodeRecords,
-  decodeRecordsSync,
   readInt64,
   type BatchInfo,
   type DecodedRecord,
 } from '../protocol/records/batch.js';
-import { hasSyncCodec } from '../protocol/records/compression.js';
 import {
   BASE_OFFSET,
   BASE_TIMESTAMP,
@@ -120,43 +118,4 @@ export async function recompressBatches(
 export interface KeylessRecord {
   batchIndex: number;
   message: string;
-}
-
-function keyless(topicPartition: string, batchIndex: number, records: DecodedRecord[]): KeylessRecord | null {
-  for (const r of records) {
-    if (r.key === null) {
-      return { batchIndex: batchIndex + r.offsetDelta, message: `Compacted topic cannot accept message without key in topic partition ${topicPartition}.` };
-    }
-  }
-  return null;
-}
-
-/** True when checking keys can be done synchronously (no zstd batch). */
-export function canCheckKeysSync(batches: readonly BatchInfo[]): boolean {
-  return batches.every((b) => hasSyncCodec(b.compression));
-}
-
-/**
- * First record without a key, or null. `batchIndex` is the record's index in the request's
- * records (Kafka's BatchIndexAndErrorMessage). Synchronous: the batches must not be zstd.
- */
-export function findRecordWithoutKeySync(buf: Buffer, batches: readonly BatchInfo[], topicPartition: string): KeylessRecord | null {
-  let index = 0;
-  for (const b of batches) {
-    const found = keyless(topicPartition, index, decodeRecordsSync(buf, b.position));
-    if (found) return found;
-    index += b.recordCount;
-  }
-  return null;
-}
-
-/** Async variant of findRecordWithoutKeySync (handles zstd). */
-export async function findRecordWithoutKey(buf: Buffer, batches: readonly BatchInfo[], topicPartition: string): Promise<KeylessRecord | null> {
-  let index = 0;
-  for (const b of batches) {
-    const found = keyless(topicPartition, index, await decodeRecords(buf, b.position));
-    if (found) return found;
-    index += b.recordCount;
-  }
-  return null;
 }

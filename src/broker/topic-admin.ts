@@ -4,7 +4,7 @@ import { randomKafkaUuid } from '../cluster/embedded-store.js';
 import type { MetadataStore, PartitionAssignment, PartitionState, TopicRecord } from '../cluster/metadata-store.js';
 import type { ReplicaManager } from '../cluster/replica-manager.js';
 import { ErrorCode } from '../protocol/errors.js';
-import { ConfigError, validateTopicConfigs, type BrokerConfig } from './config.js';
+import { ConfigError, validateTopicConfigs, type BrokerConfig } from '../config/config.js';
 import { KafkaError } from './errors.js';
 
 const LEGAL_TOPIC_NAME = /^[a-zA-Z0-9._-]+$/;
@@ -108,7 +108,7 @@ export class TopicAdmin {
   async create(req: CreateTopicRequest): Promise<TopicRecord> {
     const record = this.plan(req);
     await this.metadata.createTopic(record, record.partitions.map((p) => this.initialState(p)));
-    await this.replicas.ensureTopic(record);
+    await this.replicas.applied(record.name);
     return record;
   }
 
@@ -125,7 +125,7 @@ export class TopicAdmin {
       throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.');
     }
     await this.metadata.deleteTopic(name);
-    await this.replicas.deleteTopic(name);
+    await this.replicas.applied(name);
   }
 
   /** CreatePartitions: grow a topic to `count` partitions. */
@@ -167,7 +167,7 @@ export class TopicAdmin {
     }
     if (validateOnly) return;
     await this.metadata.addPartitions(name, added, added.map((p) => this.initialState(p)));
-    await this.replicas.ensureTopic(this.metadata.topic(name)!);
+    await this.replicas.applied(name);
   }
 
   /**

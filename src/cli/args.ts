@@ -48,7 +48,7 @@ export function parseArgs(argv: string[], spec: Record<string, boolean>): Parsed
 export function lastFlag(args: ParsedArgs, ...names: string[]): string | undefined {
   for (const n of names) {
     const v = args.flags.get(n);
-    if (v && v.length) return v[v.length - 1];
+    if (v?.length) return v[v.length - 1];
   }
   return undefined;
 }

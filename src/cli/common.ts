@@ -1,5 +1,6 @@
 // Shared plumbing for the client commands (topic, produce, consume, group, config, cluster,
 // records): global options, Kafka clients, error translation, output (JSON, tables).
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { Admin, Consumer, Producer, compressionsAlgorithms, type BaseOptions } from '@platformatic/kafka';
 import { compressSync, decompressSync } from '../protocol/records/compression.js';
@@ -11,12 +12,18 @@ export { CliError, GLOBAL_SPEC, setLeadingGlobals } from './globals.js';
 
 export const GLOBAL_USAGE = `global options:
   -b, --bootstrap HOST:PORT[,HOST:PORT]  brokers to contact (env FJORD_BOOTSTRAP, default localhost:9092)
+  --command-config FILE                  client properties for secured listeners (env FJORD_COMMAND_CONFIG):
+                                         security.protocol, sasl.mechanism, sasl.username/sasl.password
+                                         or sasl.jaas.config, ssl.ca.location (PEM), ssl.certificate.location,
+                                         ssl.key.location
   --json                                 machine-readable output (stable JSON shapes)`;
 
 export interface Globals {
   bootstrap: string;
   brokers: string[];
   json: boolean;
+  /** TLS and SASL settings from --command-config. */
+  security?: Pick<BaseOptions, 'tls' | 'sasl'>;
 }
 
 export function parseCommand(argv: string[], spec: Record<string, boolean>): { args: ParsedArgs; globals: Globals } {
@@ -33,7 +40,9 @@ export function parseCommand(argv: string[], spec: Record<string, boolean>): { a
   for (const b of brokers) {
     if (!/^(\[[^\]]+\]|[^:]+):\d{1,5}$/.test(b)) throw new UsageError(`expected HOST:PORT in --bootstrap, got "${b}"`);
   }
-  return { args, globals: { bootstrap: brokers.join(','), brokers, json: args.flags.has('--json') } };
+  const commandConfig = lastFlag(args, '--command-config') ?? lastFlag(lead, '--command-config') ?? process.env.FJORD_COMMAND_CONFIG;
+  const security = commandConfig ? clientSecurity(commandConfig) : undefined;
+  return { args, globals: { bootstrap: brokers.join(','), brokers, json: args.flags.has('--json'), security } };
 }
 
 export function flag(args: ParsedArgs, ...names: string[]): boolean {
@@ -97,8 +106,53 @@ function ensureZstd(): void {
 }
 ensureZstd();
 
-function baseOptions(g: Globals): BaseOptions {
+/**
+ * Reads a Kafka client properties file (what kafka-*.sh take as --command-config) into the
+ * client library's TLS and SASL options. PEM files only.
+ */
+function clientSecurity(file: string): Pick<BaseOptions, 'tls' | 'sasl'> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read --command-config ${file}: ${(err as Error).message}`);
+  }
+  const props = new Map<string, string>();
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^\s*([^#!\s][^=:]*?)\s*[=:]\s*(.*?)\s*$/.exec(line);
+    if (m) props.set(m[1]!, m[2]!);
+  }
+  const protocol = (props.get('security.protocol') ?? 'PLAINTEXT').toUpperCase();
+  if (!['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'].includes(protocol)) throw new UsageError(`unknown security.protocol ${protocol} in ${file}`);
+  const out: Pick<BaseOptions, 'tls' | 'sasl'> = {};
+  if (protocol.endsWith('SSL')) {
+    const ca = props.get('ssl.ca.location') ?? props.get('ssl.truststore.location');
+    const cert = props.get('ssl.certificate.location');
+    const key = props.get('ssl.key.location');
+    out.tls = {
+      ...(ca ? { ca: readFileSync(ca, 'utf8') } : {}),
+      ...(cert ? { cert: readFileSync(cert, 'utf8') } : {}),
+      ...(key ? { key: readFileSync(key, 'utf8') } : {}),
+    };
+  }
+  if (protocol.startsWith('SASL')) {
+    const jaas = props.get('sasl.jaas.config') ?? '';
+    const fromJaas = (name: string) => new RegExp(`\\b${name}\\s*=\\s*"([^"]*)"`).exec(jaas)?.[1];
+    const mechanism = (props.get('sasl.mechanism') ?? props.get('sasl.mechanisms') ?? 'PLAIN').toUpperCase();
+    if (!['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER'].includes(mechanism)) throw new UsageError(`unsupported sasl.mechanism ${mechanism}`);
+    out.sasl = {
+      mechanism: mechanism as 'PLAIN',
+      username: props.get('sasl.username') ?? fromJaas('username'),
+      password: props.get('sasl.password') ?? fromJaas('password'),
+      token: props.get('sasl.oauthbearer.token'),
+    };
+  }
+  return out;
+}
+
+export function baseOptions(g: Globals): BaseOptions {
   return {
+    ...g.security,
     clientId: 'fjord-cli',
     bootstrapBrokers: g.brokers,
     connectTimeout: 3000,
@@ -219,10 +273,6 @@ export function describeError(err: unknown, g?: Globals): string {
   const unsupported = ls.find((l) => l.code === 'PLT_KFK_UNSUPPORTED_API' || /Unsupported API/i.test(l.message));
   if (unsupported) return `the broker does not support this operation (${unsupported.message.replace(/\.$/, '')})`;
   return ls.map((l) => l.message.replace(/\.$/, '')).filter(Boolean)[0] ?? top;
-}
-
-export function hasApiError(err: unknown, apiId: string): boolean {
-  return leaves(err).some((l) => l.apiId === apiId);
 }
 
 export function isUnsupportedApi(err: unknown): boolean {

@@ -63,7 +63,7 @@ function jsonText(b: Buffer | null): { text: string | null; base64: boolean } {
   }
 }
 
-export function recordJson(r: Rec): string {
+function recordJson(r: Rec): string {
   const key = jsonText(r.key);
   const value = jsonText(r.value);
   const headers: Record<string, string | null> = {};
@@ -85,7 +85,7 @@ export function recordJson(r: Rec): string {
 type Part = string | ((r: Rec) => string | Buffer);
 
 /** Compiles a kcat-style format string into a list of literal and field parts. */
-export function compileFormat(fmt: string): (r: Rec) => Buffer {
+function compileFormat(fmt: string): (r: Rec) => Buffer {
   const parts: Part[] = [];
   let lit = '';
   const push = (p: Part) => {
@@ -460,7 +460,7 @@ async function consumeGroup(g: Globals, o: ConsumeOptions, group: string): Promi
       const meta = await topicInfo(consumer, g, o.topic);
       endOffsets = await listOffsets(consumer, o.topic, meta.partitions.map((_, i) => i), -1n, o.isolation);
     }
-    let stream;
+    let stream: Awaited<ReturnType<typeof consumer.consume>>;
     try {
       stream = await consumer.consume({
         topics: [o.topic],

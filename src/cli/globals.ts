@@ -12,7 +12,7 @@ export class CliError extends Error {
 }
 
 /** Flags every client command accepts (anywhere on the command line). */
-export const GLOBAL_SPEC: Record<string, boolean> = { '-b': true, '--bootstrap': true, '--json': false };
+export const GLOBAL_SPEC: Record<string, boolean> = { '-b': true, '--bootstrap': true, '--json': false, '--command-config': true };
 
 let leading: string[] = [];
 

@@ -60,12 +60,36 @@ const commands: Record<string, Command> = {
     summary: 'list | describe | delete | reset-offsets',
     client: true,
   },
+  'share-group': {
+    load: async () => {
+      const m = await import('./share-group-commands.js');
+      return { run: m.shareGroupCommand, usage: m.shareGroupUsage };
+    },
+    summary: 'list | describe | reset-offsets | delete share groups (queues)',
+    client: true,
+  },
   config: {
     load: async () => {
       const m = await import('./config-commands.js');
       return { run: m.configCommand, usage: m.configUsage };
     },
     summary: 'get | set topic and broker configs',
+    client: true,
+  },
+  user: {
+    load: async () => {
+      const m = await import('./security-commands.js');
+      return { run: m.userCommand, usage: m.userUsage };
+    },
+    summary: 'create | delete | list SCRAM users',
+    client: true,
+  },
+  acl: {
+    load: async () => {
+      const m = await import('./security-commands.js');
+      return { run: m.aclCommand, usage: m.aclUsage };
+    },
+    summary: 'create | list | delete ACLs (kafka-acls.sh)',
     client: true,
   },
   cluster: {
@@ -75,6 +99,14 @@ const commands: Record<string, Command> = {
     },
     summary: 'info: brokers, controller, cluster id',
     client: true,
+  },
+  connect: {
+    load: async () => {
+      const m = await import('./connect-commands.js');
+      return { run: m.connectCommand, usage: m.connectUsage };
+    },
+    summary: 'run a Connect worker, or list | create | status | pause | resume | stop | restart | delete | offsets',
+    client: false,
   },
   records: {
     load: async () => {

@@ -205,7 +205,7 @@ export async function produceCommand(argv: string[]): Promise<void> {
   else if (!quiet) out(`produced ${records} records (${fmtBytes(bytes)}) to "${topic}" in ${fmtMs(ms)}${records > 0 ? ` — ${summary.recordsPerSec} rec/s` : ''}`);
 }
 
-export function fmtBytes(n: number): string {
+function fmtBytes(n: number): string {
   if (n < 1024) return `${Math.round(n)} B`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
   if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MiB`;

@@ -13,6 +13,8 @@ import type {
   PartitionState,
   TopicRecord,
 } from './metadata-store.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { KafkaError } from '../protocol/kafka-error.js';
 
 interface StoredState {
   version: 1;
@@ -25,7 +27,7 @@ interface StoredState {
   clientQuotas?: ClientQuotaRecord[];
 }
 
-export const METADATA_FILE = 'fjord-metadata.json';
+const METADATA_FILE = 'fjord-metadata.json';
 
 /** Kafka cluster ids and topic ids are 16 random bytes in URL-safe base64 without padding. */
 export function randomKafkaUuid(): string {
@@ -101,64 +103,73 @@ export class EmbeddedMetadataStore implements MetadataStore {
     return this.byId.get(topicId);
   }
 
-  async createTopic(topic: TopicRecord, states: PartitionState[]): Promise<void> {
-    if (this.byName.has(topic.name)) throw new Error(`topic ${topic.name} already exists`);
-    this.state.topics.push(topic);
-    this.state.partitionStates[topic.name] = states;
-    this.index(topic);
-    await this.persist();
-    this.emit({ kind: 'topic-created', topic });
+  createTopic(topic: TopicRecord, states: PartitionState[]): Promise<void> {
+    return this.mutate((draft) => {
+      // Checked inside the serialized mutation: two racing creations cannot both pass.
+      if (draft.topics.some((t) => t.name === topic.name)) {
+        throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${topic.name}' already exists.`);
+      }
+      draft.topics.push(topic);
+      draft.partitionStates[topic.name] = states;
+      return [{ kind: 'topic-created', topic }];
+    });
   }
 
-  async deleteTopic(name: string): Promise<void> {
-    const topic = this.byName.get(name);
-    if (!topic) return;
-    this.state.topics = this.state.topics.filter((t) => t.name !== name);
-    delete this.state.partitionStates[name];
-    this.byName.delete(name);
-    this.byId.delete(topic.topicId);
-    await this.persist();
-    this.emit({ kind: 'topic-deleted', name, topicId: topic.topicId });
+  deleteTopic(name: string): Promise<void> {
+    return this.mutate((draft) => {
+      const topic = draft.topics.find((t) => t.name === name);
+      if (!topic) return [];
+      draft.topics = draft.topics.filter((t) => t.name !== name);
+      delete draft.partitionStates[name];
+      return [{ kind: 'topic-deleted', name, topicId: topic.topicId }];
+    });
   }
 
-  async updateTopicConfigs(name: string, configs: Record<string, string>): Promise<void> {
-    const topic = this.requireTopic(name);
-    topic.configs = { ...configs };
-    await this.persist();
-    this.emit({ kind: 'topic-updated', topic });
+  updateTopicConfigs(name: string, configs: Record<string, string>): Promise<void> {
+    return this.mutate((draft) => {
+      const topic = requireTopic(draft, name);
+      topic.configs = { ...configs };
+      return [{ kind: 'topic-updated', topic }];
+    });
   }
 
-  async addPartitions(name: string, added: PartitionAssignment[], states: PartitionState[]): Promise<void> {
-    const topic = this.requireTopic(name);
-    topic.partitions.push(...added);
-    this.state.partitionStates[name]!.push(...states);
-    await this.persist();
-    this.emit({ kind: 'topic-updated', topic });
+  addPartitions(name: string, added: PartitionAssignment[], states: PartitionState[]): Promise<void> {
+    return this.mutate((draft) => {
+      const topic = requireTopic(draft, name);
+      // Compare-and-set on the partition count: the additions must follow the current last partition.
+      if (added.length > 0 && added[0]!.partition !== topic.partitions.length) {
+        throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Topic '${name}' changed concurrently: it has ${topic.partitions.length} partitions now.`);
+      }
+      topic.partitions.push(...added);
+      draft.partitionStates[name]!.push(...states);
+      return [{ kind: 'topic-updated', topic }];
+    });
   }
 
   partitionState(topic: string, partition: number): PartitionState | undefined {
     return this.state.partitionStates[topic]?.[partition];
   }
 
-  async updatePartitionState(
-    topic: string,
-    partition: number,
-    state: PartitionState,
-    expectedVersion: number,
-  ): Promise<boolean> {
-    const states = this.state.partitionStates[topic];
-    const current = states?.[partition];
-    if (!states || !current || current.version !== expectedVersion) return false;
-    states[partition] = { ...state, version: expectedVersion + 1 };
-    await this.persist();
-    this.emit({ kind: 'partition-state', topic, partition, state: states[partition]! });
-    return true;
+  async updatePartitionState(topic: string, partition: number, state: PartitionState, expectedVersion: number): Promise<boolean> {
+    let applied = false;
+    await this.mutate((draft) => {
+      const states = draft.partitionStates[topic];
+      const current = states?.[partition];
+      if (!states || !current || current.version !== expectedVersion) return [];
+      states[partition] = { ...state, version: expectedVersion + 1 };
+      applied = true;
+      return [{ kind: 'partition-state', topic, partition, state: states[partition]! }];
+    });
+    return applied;
   }
 
   async allocateProducerIdBlock(size: number): Promise<number> {
-    const first = this.state.nextProducerId;
-    this.state.nextProducerId = first + size;
-    await this.persist();
+    let first = 0;
+    await this.mutate((draft) => {
+      first = draft.nextProducerId;
+      draft.nextProducerId = first + size;
+      return [];
+    });
     return first;
   }
 
@@ -166,18 +177,22 @@ export class EmbeddedMetadataStore implements MetadataStore {
     return this.state.brokerConfigs;
   }
 
-  async updateBrokerConfigs(configs: Record<string, string>): Promise<void> {
-    this.state.brokerConfigs = { ...configs };
-    await this.persist();
+  updateBrokerConfigs(configs: Record<string, string>): Promise<void> {
+    return this.mutate((draft) => {
+      draft.brokerConfigs = { ...configs };
+      return [];
+    });
   }
 
   clientQuotas(): ClientQuotaRecord[] {
     return this.state.clientQuotas ?? [];
   }
 
-  async updateClientQuotas(quotas: ClientQuotaRecord[]): Promise<void> {
-    this.state.clientQuotas = quotas.filter((q) => Object.keys(q.values).length > 0);
-    await this.persist();
+  updateClientQuotas(quotas: ClientQuotaRecord[]): Promise<void> {
+    return this.mutate((draft) => {
+      draft.clientQuotas = quotas.filter((q) => Object.keys(q.values).length > 0);
+      return [];
+    });
   }
 
   onChange(listener: (change: MetadataChange) => void): void {
@@ -186,12 +201,6 @@ export class EmbeddedMetadataStore implements MetadataStore {
 
   async close(): Promise<void> {
     await this.writeChain;
-  }
-
-  private requireTopic(name: string): TopicRecord {
-    const topic = this.byName.get(name);
-    if (!topic) throw new Error(`unknown topic ${name}`);
-    return topic;
   }
 
   private index(topic: TopicRecord): void {
@@ -203,12 +212,29 @@ export class EmbeddedMetadataStore implements MetadataStore {
     for (const l of this.listeners) l(change);
   }
 
-  /** Serialised so that concurrent changes never interleave partial files. */
-  private persist(): Promise<void> {
-    const snapshot = JSON.stringify(this.state);
-    const next = this.writeChain.then(() => this.writeAtomically(snapshot));
+  /**
+   * Runs one mutation at a time: `change` checks and edits a copy of the state, the copy is
+   * written durably, and only then does it replace the in-memory state and the listeners hear
+   * of it. A check and its write are thus atomic, and a failed write changes nothing.
+   */
+  private mutate(change: (draft: StoredState) => MetadataChange[]): Promise<void> {
+    const run = async () => {
+      const draft = structuredClone(this.state);
+      const changes = change(draft);
+      await this.writeAtomically(JSON.stringify(draft));
+      this.state = draft;
+      this.byName.clear();
+      this.byId.clear();
+      for (const t of draft.topics) this.index(t);
+      for (const c of changes) this.emit(c);
+    };
+    const next = this.writeChain.then(run);
     this.writeChain = next.catch(() => undefined);
     return next;
+  }
+
+  private persist(): Promise<void> {
+    return this.mutate(() => []);
   }
 
   private async writeAtomically(text: string): Promise<void> {
@@ -229,4 +255,10 @@ export class EmbeddedMetadataStore implements MetadataStore {
       await dir.close();
     }
   }
+}
+
+function requireTopic(state: StoredState, name: string): TopicRecord {
+  const topic = state.topics.find((t) => t.name === name);
+  if (!topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Unknown topic ${name}.`);
+  return topic;
 }

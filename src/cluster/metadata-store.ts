@@ -27,9 +27,18 @@ export interface TopicRecord {
 
 export interface BrokerRegistration {
   nodeId: number;
+  /** Endpoint of the first listener (what single-listener code and tools use). */
   host: string;
   port: number;
   rack: string | null;
+  /** Every listener's advertised endpoint; clients get the one of the listener they came in on. */
+  endpoints?: { name: string; host: string; port: number }[];
+}
+
+/** The endpoint a client connected through `listenerName` must use to reach `broker` (Kafka answers per listener). */
+export function endpointFor(broker: BrokerRegistration, listenerName: string): { host: string; port: number } | undefined {
+  if (!broker.endpoints || broker.endpoints.length === 0) return { host: broker.host, port: broker.port };
+  return broker.endpoints.find((e) => e.name === listenerName);
 }
 
 /** One client-quota entity (KIP-546): user / client-id / ip components; name null = the default entity. */

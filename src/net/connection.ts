@@ -2,6 +2,7 @@
 // request order even when later requests finish first. Memory per connection is bounded:
 // reading pauses while too many requests are in flight or the client is not reading responses.
 import type { Socket } from 'node:net';
+import { ConnectionSession, PLAINTEXT_LISTENER } from '../security/session.js';
 
 /** What the dispatcher returns for one request: response chunks, or null for "no response" (acks=0). */
 export type ResponseChunks = Buffer[] | null;
@@ -28,6 +29,8 @@ interface Slot {
 export class Connection {
   readonly id: number;
   readonly remote: string;
+  /** Listener, SASL state and principal of this client (set by the listener that accepted it). */
+  session = new ConnectionSession(PLAINTEXT_LISTENER, '');
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private nextFrameSize = -1;
@@ -35,6 +38,8 @@ export class Connection {
   private inFlight = 0;
   private queuedResponseBytes = 0;
   private paused = false;
+  /** KIP-219: after a throttled response the connection reads nothing until this time. */
+  private mutedUntil = 0;
   private closed = false;
 
   constructor(
@@ -66,6 +71,14 @@ export class Connection {
 
   get inFlightCount(): number {
     return this.inFlight;
+  }
+
+  /** Mutes reading for `ms` (quota throttling); responses already due still go out. */
+  throttle(ms: number): void {
+    if (ms <= 0 || this.closed) return;
+    this.mutedUntil = Math.max(this.mutedUntil, Date.now() + ms);
+    setTimeout(() => this.updateFlow(), ms + 1).unref();
+    this.updateFlow();
   }
 
   close(): void {
@@ -193,7 +206,9 @@ export class Connection {
     if (this.closed) return;
     this.queuedResponseBytes = this.socket.writableLength;
     const overloaded =
-      this.inFlight >= this.limits.maxInFlight || this.queuedResponseBytes >= this.limits.maxQueuedResponseBytes;
+      this.inFlight >= this.limits.maxInFlight ||
+      this.queuedResponseBytes >= this.limits.maxQueuedResponseBytes ||
+      Date.now() < this.mutedUntil;
     if (overloaded && !this.paused) {
       this.paused = true;
       this.socket.pause();

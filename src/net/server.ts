@@ -1,14 +1,24 @@
-// The TCP listener: accepts connections and hands each to a Connection.
+// A listener: accepts TCP (or TLS) connections and hands each to a Connection, tagged with the
+// listener's name and security protocol so the dispatcher knows what the client must do first.
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
+import { ConnectionSession, PLAINTEXT_LISTENER, type ListenerInfo } from '../security/session.js';
 import { Connection, type ConnectionLimits, type RequestDispatcher } from './connection.js';
 
 export interface ListenOptions {
   host: string;
   port: number;
+  listener?: ListenerInfo;
+  /** TLS listeners: current options (re-read to pick up rotated certificates). */
+  tls?: () => import('node:tls').TlsOptions;
+  /** Principal of a verified client certificate (mTLS), or null. */
+  certificatePrincipal?: (socket: TLSSocket) => string | null;
 }
 
 export class KafkaServer {
-  private server: Server | undefined;
+  private server: Server | TlsServer | undefined;
+  private listener: ListenerInfo = PLAINTEXT_LISTENER;
+  private tlsReload: NodeJS.Timeout | undefined;
   private readonly connections = new Set<Connection>();
   private nextConnectionId = 1;
 
@@ -19,7 +29,36 @@ export class KafkaServer {
   ) {}
 
   async listen(opts: ListenOptions): Promise<{ host: string; port: number }> {
-    const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.listener = opts.listener ?? PLAINTEXT_LISTENER;
+    let server: Server | TlsServer;
+    const tlsOptions = opts.tls;
+    if (tlsOptions) {
+      let current = tlsOptions();
+      const tlsServer = createTlsServer({ ...current, noDelay: true }, (socket) => {
+        const principal = opts.certificatePrincipal?.(socket) ?? null;
+        this.accept(socket, principal);
+      });
+      tlsServer.on('tlsClientError', (err, socket) => {
+        this.log(`TLS handshake with ${socket.remoteAddress}:${socket.remotePort} failed: ${err.message}`);
+      });
+      // Certificate rotation: re-read the PEM files now and then; new handshakes use new files.
+      this.tlsReload = setInterval(() => {
+        try {
+          const next = tlsOptions();
+          if (next.cert !== current.cert || next.key !== current.key || next.ca !== current.ca) {
+            tlsServer.setSecureContext(next);
+            current = next;
+            this.log(`listener ${this.listener.name}: TLS certificates reloaded`);
+          }
+        } catch (err) {
+          this.log(`listener ${this.listener.name}: TLS reload failed, keeping the old certificates: ${(err as Error).message}`);
+        }
+      }, 5000);
+      this.tlsReload.unref();
+      server = tlsServer;
+    } else {
+      server = createServer({ noDelay: true }, (socket) => this.accept(socket, null));
+    }
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -37,10 +76,12 @@ export class KafkaServer {
     return this.connections.size;
   }
 
-  private accept(socket: Socket): void {
+  private accept(socket: Socket, certificatePrincipal: string | null): void {
     const conn = new Connection(socket, this.nextConnectionId++, this.dispatcher, this.limits, (c, err) => {
       this.log(`connection ${c.remote} closed: ${err instanceof Error ? err.message : String(err)}`);
     });
+    conn.session = new ConnectionSession(this.listener, socket.remoteAddress ?? '');
+    if (certificatePrincipal !== null) conn.session.principal = certificatePrincipal;
     this.connections.add(conn);
     socket.on('close', () => this.connections.delete(conn));
   }
@@ -48,6 +89,7 @@ export class KafkaServer {
   async close(): Promise<void> {
     const server = this.server;
     if (!server) return;
+    if (this.tlsReload) clearInterval(this.tlsReload);
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const c of this.connections) c.close();
     await closed;

@@ -33,7 +33,7 @@ import {
 import {
   BATCH_HEADER_SIZE,
   COMPRESSION_MASK,
-  Compression,
+  type Compression,
   DELETE_HORIZON_FLAG,
   TIMESTAMP_TYPE_LOG_APPEND,
 } from '../protocol/records/layout.js';
@@ -210,13 +210,17 @@ export async function buildOffsetMap(
   to: number,
   txns: TxnOutcomes,
   shouldStop: () => boolean,
-): Promise<{ map: Map<string, number>; records: number } | undefined> {
+  maxKeys = Number.MAX_SAFE_INTEGER,
+): Promise<{ map: Map<string, number>; records: number; fullAt?: number } | undefined> {
   const map = new Map<string, number>();
   let records = 0;
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i]!;
     const segEnd = i + 1 < segments.length ? segments[i + 1]!.baseOffset : to;
     if (segEnd <= from) continue;
+    // Like Kafka's SkimpyOffsetMap: only whole segments go in; the first that does not fit ends the
+    // dirty range of this pass (its keys are rolled back), the next pass continues from there.
+    const added: string[] = [];
     for await (const batch of segmentBatches(seg, from, Math.min(segEnd, to))) {
       if (shouldStop()) return undefined;
       const h = readBatchHeader(batch);
@@ -225,12 +229,25 @@ export async function buildOffsetMap(
       if (!isBatchCrcValid(batch)) throw new CorruptSegmentError(`corrupt batch at offset ${h.baseOffset} in ${seg.logPath}`);
       for (const r of await decodeRecords(batch)) {
         if (r.offset < from || r.key === null) continue;
-        map.set(keyString(r.key), r.offset);
+        const k = keyString(r.key);
+        if (!map.has(k)) {
+          if (map.size >= maxKeys) {
+            for (const a of added) map.delete(a);
+            return { map, records, fullAt: i };
+          }
+          added.push(k);
+        }
+        map.set(k, r.offset);
         records++;
       }
     }
   }
   return { map, records };
+}
+
+/** Keys an offset map of `bufferBytes` holds: Kafka's 24 bytes a slot (MD5 + offset) at load factor 0.9. */
+export function offsetMapCapacity(bufferBytes: number): number {
+  return Math.max(1, Math.floor((bufferBytes * 0.9) / 24));
 }
 
 // ---------------------------------------------------------------- filtering one batch
@@ -503,6 +520,8 @@ export interface CleanPass {
   config: LogConfig;
   producerLast: Map<number, number>;
   shouldStop: () => boolean;
+  /** log.cleaner.dedupe.buffer.size: bounds the key map (default: unbounded). */
+  dedupeBufferBytes?: number;
   /**
    * Replaces `group` (still the same segments with the given sizes?) by `cleaned`, whose files
    * are at `.cleaned` names. Returns false when the log changed and the output must be discarded.
@@ -512,11 +531,21 @@ export interface CleanPass {
 
 /** Runs steps 1-4 for one partition. The caller has decided the log is worth cleaning. */
 export async function cleanLog(pass: CleanPass, result: CleanResult): Promise<CleanResult> {
-  const { sources, config } = pass;
+  const { config } = pass;
+  let { sources, endOffset } = pass;
   const settings = cleanerSettings(config);
   const txns = await scanTransactions(pass.allSegments, sources[0]!.baseOffset, pass.scanEnd);
-  const built = await buildOffsetMap(sources, pass.firstDirty, pass.endOffset, txns, pass.shouldStop);
+  const maxKeys = pass.dedupeBufferBytes === undefined ? undefined : offsetMapCapacity(pass.dedupeBufferBytes);
+  const built = await buildOffsetMap(sources, pass.firstDirty, endOffset, txns, pass.shouldStop, maxKeys);
   if (!built) return { ...result, reason: 'aborted' };
+  if (built.fullAt !== undefined) {
+    // The key map filled up: clean up to the segment that did not fit (result.endOffset is
+    // where the next pass starts).
+    endOffset = sources[built.fullAt]!.baseOffset;
+    if (endOffset <= pass.firstDirty) return { ...result, reason: 'dedupe-buffer-too-small' };
+    sources = sources.slice(0, built.fullAt);
+    result.endOffset = endOffset;
+  }
   const ctx: FilterContext = {
     now: pass.now,
     deleteRetentionMs: settings.deleteRetentionMs,
@@ -569,7 +598,7 @@ export async function cleanLog(pass: CleanPass, result: CleanResult): Promise<Cl
   try {
     for (let i = 0; i < sources.length; i++) {
       const src = sources[i]!;
-      const srcEnd = i + 1 < sources.length ? sources[i + 1]!.baseOffset : pass.endOffset;
+      const srcEnd = i + 1 < sources.length ? sources[i + 1]!.baseOffset : endOffset;
       if (writer) {
         const fits = writer.pos === 0 || writer.pos + src.size <= maxSegmentBytes;
         const offsetsFit = srcEnd - 1 - writer.seg.baseOffset <= INT32_MAX;
@@ -593,7 +622,7 @@ export async function cleanLog(pass: CleanPass, result: CleanResult): Promise<Cl
         if (out) await w.append(out);
       }
     }
-    if (writer && !(await finishGroup(pass.endOffset))) return { ...result, reason: 'aborted', cleaned: swapped > 0 };
+    if (writer && !(await finishGroup(endOffset))) return { ...result, reason: 'aborted', cleaned: swapped > 0 };
   } catch (e) {
     if (writer) await writer.discard();
     throw e;

@@ -27,6 +27,7 @@ import { LeaderEpochCache } from './leader-epoch-cache.js';
 import { isNoSpaceError, type LogDirHealth } from './log-dir-health.js';
 import { ProducerStateManager, type ProducerStateEntry, type ProducerStateView } from './producer-state.js';
 import { LogSegment, SegmentGoneError } from './segment.js';
+import { TxnIndex } from './txn-index.js';
 
 export const CLEAN_SHUTDOWN_FILE = '.kafka_cleanshutdown';
 const INT32_MAX = 0x7fffffff;
@@ -110,6 +111,8 @@ export class PartitionLog implements Syncable {
   onHighWatermark?: (hw: number) => void;
   /** Optional exact-record resolver for compressed batches in offsetForTimestamp (e.g. using the codec). */
   recordTimestamps?: (batch: Buffer) => Iterable<{ offsetDelta: number; timestamp: number }>;
+  /** log.cleaner.dedupe.buffer.size (read at each pass, so dynamic changes apply); unset = unbounded. */
+  cleanerDedupeBufferBytes?: () => number;
 
   private segments: LogSegment[] = [];
   private _logStartOffset = 0;
@@ -119,6 +122,8 @@ export class PartitionLog implements Syncable {
   private _highWatermark = 0;
   private _recoveryPoint = 0;
   private readonly producerState = new ProducerStateManager();
+  /** Aborted transactions (`.txnindex`), for read_committed fetches. */
+  readonly txnIndex: TxnIndex;
   readonly leaderEpochCache = new LeaderEpochCache();
   private ops: Op[] = [];
   private writing = false;
@@ -159,6 +164,7 @@ export class PartitionLog implements Syncable {
     this.topicId = topicId;
     this.config = config;
     this.leaderEpochCache.onChange = () => this.scheduleEpochCheckpoint();
+    this.txnIndex = new TxnIndex(this.dir);
   }
 
   // ---------------------------------------------------------------- open / recovery
@@ -297,6 +303,7 @@ export class PartitionLog implements Syncable {
     this.scheduleEpochCheckpoint();
 
     // producer state: latest snapshot at or below LEO, then replay batch headers after it
+    await this.txnIndex.load(this.segments.map((s) => s.baseOffset));
     await this.rebuildProducerState(snapshots, leo);
     await syncDir(this.dir);
   }
@@ -337,24 +344,34 @@ export class PartitionLog implements Syncable {
       }
       await fsp.rm(this.snapshotPath(s), { force: true }); // corrupt
     }
-    if (from >= leo) return;
+    // transactions: aborted ones from `from` on are re-derived by the replay (txn-index.ts)
+    this.txnIndex.truncateFrom(from);
     for (const seg of this.segments) {
       if (seg.nextOffset <= from) continue;
       await seg.scanBatches(from, leo, (info, _pos, batch) => this.replayBatch(info, batch));
     }
+    await this.txnIndex.rewrite(
+      this.segments.map((s) => s.baseOffset),
+      (base) => this.segments.some((s) => s.baseOffset === base && s.nextOffset > from),
+    );
   }
 
   private replayBatch(info: BatchInfo, batch: Buffer | undefined): void {
     if (info.producerId < 0) return;
     const ctl = info.isControl && batch ? readControlRecord(batch) : undefined;
-    const entry = ProducerStateManager.apply(
-      this.producerState.get(info.producerId),
-      info,
-      info.baseOffset,
-      info.lastOffset,
-      ctl,
-    );
+    const before = this.producerState.get(info.producerId);
+    const txnStart = before?.txnStartOffset ?? -1;
+    const entry = ProducerStateManager.apply(before, info, info.baseOffset, info.lastOffset, ctl);
     this.producerState.set(entry);
+    if (ctl && ctl.type === 0 && txnStart >= 0) {
+      const fuo = this.producerState.firstUnstableOffset();
+      this.txnIndex.addReplayed({
+        producerId: info.producerId,
+        firstOffset: txnStart,
+        lastOffset: info.baseOffset,
+        lastStableOffset: fuo >= 0 ? fuo : info.baseOffset + 1,
+      });
+    }
   }
 
   // ---------------------------------------------------------------- accessors
@@ -412,6 +429,22 @@ export class PartitionLog implements Syncable {
     return this.producerState.views();
   }
 
+  /** Epoch of the producer's transaction open in this partition, or -1 when none is open. */
+  openTransactionEpoch(producerId: number): number {
+    const e = this.producerState.get(producerId);
+    return e && e.txnStartOffset >= 0 ? e.producerEpoch : -1;
+  }
+
+  /** Aborted transactions overlapping [fetchOffset, upperBound) (read_committed Fetch). */
+  abortedTransactions(fetchOffset: number, upperBound: number): { producerId: number; firstOffset: number }[] {
+    return this.txnIndex.collect(fetchOffset, upperBound);
+  }
+
+  /** Drops producer state idle past producer.id.expiration.ms; returns how many producers went. */
+  expireProducers(now: number, expirationMs: number): number {
+    return this.producerState.removeExpired(now, expirationMs);
+  }
+
   endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number } {
     return this.leaderEpochCache.endOffsetFor(epoch, this._logEndOffset);
   }
@@ -459,6 +492,7 @@ export class PartitionLog implements Syncable {
     let next = this._logEndOffset;
     const staged = new Map<number, ProducerStateEntry>();
     let total = 0;
+    let aborts: { producerId: number; firstOffset: number; lastOffset: number }[] | undefined;
     for (const b of batches) {
       const first = next;
       const last = first + b.lastOffsetDelta;
@@ -476,6 +510,10 @@ export class PartitionLog implements Syncable {
           return this.waitDurable(this._logEndOffset).then(() => r);
         }
         const ctl = b.isControl ? readControlRecord(buf.subarray(b.position, b.position + b.size)) : undefined;
+        // an abort marker closing an open transaction goes to the aborted-transaction index
+        if (ctl && ctl.type === 0 && cur && cur.txnStartOffset >= 0) {
+          (aborts ??= []).push({ producerId: b.producerId, firstOffset: cur.txnStartOffset, lastOffset: first });
+        }
         staged.set(b.producerId, ProducerStateManager.apply(cur, b, first, last, ctl));
       }
       next = last + 1;
@@ -518,6 +556,10 @@ export class PartitionLog implements Syncable {
     }
     seg.size = pos;
     for (const e of staged.values()) this.producerState.set(e);
+    if (aborts) {
+      const fuo = this.producerState.firstUnstableOffset();
+      for (const a of aborts) this.txnIndex.append({ ...a, lastStableOffset: fuo >= 0 ? fuo : a.lastOffset + 1 }, seg.baseOffset);
+    }
     if (leaderEpoch > this.leaderEpochCache.latestEpoch()) this.leaderEpochCache.assign(leaderEpoch, baseOffset);
     this._logEndOffset = next;
     let messages = 0;
@@ -751,6 +793,7 @@ export class PartitionLog implements Syncable {
     this.enqueueTask(async () => {
       await old.persistIndexes(true);
       await old.sync();
+      await this.txnIndex.flush();
       await writeFileAtomic(this.snapshotPath(leo), snapshot);
       await this.pruneSnapshots();
     });
@@ -975,12 +1018,13 @@ export class PartitionLog implements Syncable {
         config: this.config,
         producerLast,
         shouldStop: () => this.stopCleaner || this.closed || this.failed !== undefined,
+        dedupeBufferBytes: this.cleanerDedupeBufferBytes?.(),
         swap: (group, sizes, cleaned) => this.swapCleaned(group, sizes, cleaned),
       },
       emptyCleanResult('cleaned', firstDirty, endOffset, ratio),
     );
     if (result.reason === 'cleaned' || result.reason === 'unchanged') {
-      this._cleanerCheckpoint = endOffset;
+      this._cleanerCheckpoint = result.endOffset;
       this.deleteHorizonDue = result.nextDeleteHorizon;
     }
     return result;
@@ -1020,6 +1064,8 @@ export class PartitionLog implements Syncable {
         await old.delete(this.config.fileDeleteDelayMs ?? 0);
       }
       await finishSwap(cleaned);
+      // the merged segment's .txnindex holds its group's aborted transactions
+      await this.txnIndex.rewrite(this.segments.map((s) => s.baseOffset), (base) => base === cleaned.baseOffset);
     } catch (e) {
       this.fail(e as Error);
       throw e;
@@ -1101,6 +1147,7 @@ export class PartitionLog implements Syncable {
       this.dirtySegments.delete(s);
       await s.delete(this.config.fileDeleteDelayMs ?? 0);
     }
+    await this.txnIndex.removeSegments(gone.map((s) => s.baseOffset), newStart);
     await this.pruneSnapshots();
   }
 
@@ -1183,6 +1230,7 @@ export class PartitionLog implements Syncable {
       this.active.finalizeTimeIndex();
       await this.flush().catch(() => undefined);
       for (const s of this.segments) await s.persistIndexes(true).catch(() => undefined);
+      await this.txnIndex.flush().catch(() => undefined);
       await writeFileAtomic(this.snapshotPath(this._logEndOffset), this.producerState.serialize()).catch(() => undefined);
       await this.pruneSnapshots().catch(() => undefined);
     }

@@ -157,6 +157,21 @@ export class ProducerStateManager {
     this.producers.clear();
   }
 
+  /**
+   * producer.id.expiration.ms: forgets producers without an open transaction whose last write
+   * (record timestamp) is at least `expirationMs` old, as Kafka does. Returns how many went.
+   */
+  removeExpired(now: number, expirationMs: number): number {
+    let removed = 0;
+    for (const [id, e] of this.producers) {
+      if (e.txnStartOffset < 0 && now - e.lastTimestamp >= expirationMs) {
+        this.producers.delete(id);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
   /** Lowest txnStartOffset of open transactions, or -1. */
   firstUnstableOffset(): number {
     let min = -1;

@@ -121,13 +121,13 @@ describe('config admin', () => {
   it('rejects invalid values and unknown names with INVALID_CONFIG and a message', async () => {
     const body = await rawCall(broker.port, ApiKey.AlterConfigs, 2, {
       resources: [
-        { resourceType: Resource.TOPIC, resourceName: 'cfg', configs: [{ name: 'segment.bytes', value: '1000' }] },
+        { resourceType: Resource.TOPIC, resourceName: 'cfg', configs: [{ name: 'segment.bytes', value: '13' }] },
         { resourceType: Resource.TOPIC, resourceName: 'cfg2', configs: [] },
       ],
       validateOnly: false,
     });
     assert.equal(body.responses[0].errorCode, 40);
-    assert.match(body.responses[0].errorMessage, /segment\.bytes.*at least 1048576/);
+    assert.match(body.responses[0].errorMessage, /segment\.bytes.*at least 14/);
     assert.equal(body.responses[1].errorCode, 3); // unknown topic
     const [bad] = await incrementalAlter(broker.port, [
       { resourceType: Resource.TOPIC, resourceName: 'cfg', configs: [{ name: 'no.such.config', configOperation: SET, value: '1' }] },

@@ -56,6 +56,12 @@ describe('fjord group', { timeout: 90_000 }, () => {
     assert.equal(gone.code, 1);
     assert.match(gone.stderr, /group "workers" does not exist/);
   });
+});
+
+describe('fjord consume -e in group mode', { timeout: 90_000 }, () => {
+  const suite = suiteBroker();
+  const b = suite.b;
+
   it('-e in group mode reads every assigned partition to its end and commits all of them', async () => {
     await ok(['topic', 'create', 'orders', '-p', '3', ...b]);
     const expected: string[] = [];

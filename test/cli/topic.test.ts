@@ -1,7 +1,7 @@
 // fjord topic / config / cluster commands against a real suite.broker.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fjord, ok, suiteBroker } from './run.js';
+import { ok, suiteBroker } from './run.js';
 
 describe('fjord topic, config, cluster', { timeout: 90_000 }, () => {
   const suite = suiteBroker();

@@ -8,12 +8,11 @@ import {
   isUnbounded,
   parseConfigValue,
   parseKeyValues,
-  resolveTopicConfig,
   topicConfigDefs,
-  topicLogConfig,
   validateBrokerConfigs,
   validateTopicConfigs,
-} from '../../src/broker/config.js';
+} from '../../src/config/config.js';
+import { resolveTopicConfig, topicLogConfig } from '../../src/config/topic-config.js';
 
 const tdef = (n: string) => topicConfigDefs.get(n)!;
 const bdef = (n: string) => brokerConfigDefs.get(n)!;
@@ -29,6 +28,8 @@ describe('definitions', () => {
       'min.insync.replicas', 'preallocate', 'remote.log.copy.disable', 'remote.log.delete.on.disable', 'remote.storage.enable',
       'retention.bytes', 'retention.ms', 'segment.bytes', 'segment.index.bytes', 'segment.jitter.ms', 'segment.ms',
       'unclean.leader.election.enable',
+      // removed by Kafka 4.0, accepted and ignored for older tools
+      'message.format.version', 'message.timestamp.difference.max.ms',
     ];
     assert.deepEqual([...topicConfigDefs.keys()].sort(), expected.sort());
   });
@@ -37,7 +38,7 @@ describe('definitions', () => {
     assert.equal(tdef('cleanup.policy').default, 'delete');
     assert.equal(tdef('retention.ms').default, '604800000');
     assert.equal(tdef('segment.bytes').default, '1073741824');
-    assert.equal(tdef('segment.bytes').min, 1048576);
+    assert.equal(tdef('segment.bytes').min, 14);
     assert.equal(tdef('max.message.bytes').default, '1048588');
     assert.equal(tdef('message.timestamp.after.max.ms').default, '3600000');
     assert.equal(tdef('flush.messages').default, '9223372036854775807');
@@ -144,7 +145,8 @@ describe('parseConfigValue', () => {
 
   test('ranges and valid values', () => {
     assert.throws(() => parseConfigValue(tdef('retention.ms'), '-2'), /Value must be at least -1/);
-    assert.throws(() => parseConfigValue(tdef('segment.bytes'), '14'), /at least 1048576/);
+    assert.throws(() => parseConfigValue(tdef('segment.bytes'), '13'), /at least 14/); // 3.x's minimum (Kafka 4: 1 MiB)
+    assert.equal(parseConfigValue(tdef('segment.bytes'), '14'), 14);
     assert.throws(() => parseConfigValue(tdef('segment.ms'), '0'), /at least 1/);
     assert.throws(() => parseConfigValue(tdef('min.insync.replicas'), '0'), ConfigError);
     assert.throws(() => parseConfigValue(tdef('min.cleanable.dirty.ratio'), '1.5'), /range \[0, 1\]/);

@@ -397,7 +397,6 @@ test('crash mid-swap: .cleaned is discarded, a committed .swap is completed', as
   log.roll();
   const original = (await readAll(log)).records;
   await log.close();
-  const dir = path.join(root, 'cmp-0');
   const bases = log.segmentBaseOffsets().slice(0, -1);
   assert.ok(bases.length >= 3);
 

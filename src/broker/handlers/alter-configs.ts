@@ -3,9 +3,10 @@
 import { ErrorCode } from '../../protocol/errors.js';
 import type { AlterConfigsRequest, AlterConfigsResponseInput } from '../../protocol/gen/alter-configs.js';
 import { ApiKey } from '../../protocol/gen/index.js';
-import { ConfigResourceType } from '../config-admin.js';
+import { ConfigResourceType } from '../../config/config-admin.js';
 import { errorCodeOf } from '../errors.js';
 import { defineHandler } from '../handler.js';
+import { warnRemovedInResources } from '../removed-configs.js';
 
 type Result = NonNullable<AlterConfigsResponseInput['responses']>[number];
 
@@ -15,6 +16,7 @@ export default defineHandler<AlterConfigsRequest, AlterConfigsResponseInput>({
   maxVersion: 2,
   async handle(req, ctx) {
     const { broker } = ctx;
+    warnRemovedInResources(broker.loggers.warn('fjord.broker'), req.resources);
     const counts = new Map<string, number>();
     for (const r of req.resources) counts.set(`${r.resourceType}:${r.resourceName}`, (counts.get(`${r.resourceType}:${r.resourceName}`) ?? 0) + 1);
     const responses: Result[] = [];

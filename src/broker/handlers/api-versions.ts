@@ -9,6 +9,16 @@ export function supportedApiVersions(handlers: ReadonlyMap<number, Handler>) {
     .map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }));
 }
 
+function features(shareEnabled: boolean) {
+  const supportedFeatures = [{ name: 'transaction.version', minVersion: 0, maxVersion: 1 }];
+  const finalizedFeatures = [{ name: 'transaction.version', minVersionLevel: 1, maxVersionLevel: 1 }];
+  if (shareEnabled) {
+    supportedFeatures.push({ name: 'share.version', minVersion: 0, maxVersion: 1 });
+    finalizedFeatures.push({ name: 'share.version', minVersionLevel: 1, maxVersionLevel: 1 });
+  }
+  return { supportedFeatures, finalizedFeaturesEpoch: 1, finalizedFeatures };
+}
+
 export default defineHandler<ApiVersionsRequest, ApiVersionsResponseInput>({
   apiKey: ApiKey.ApiVersions,
   minVersion: 0,
@@ -22,10 +32,10 @@ export default defineHandler<ApiVersionsRequest, ApiVersionsResponseInput>({
       errorCode: wrongNode ? ErrorCode.REBOOTSTRAP_REQUIRED : ErrorCode.NONE,
       apiKeys: supportedApiVersions(ctx.broker.handlers),
       throttleTimeMs: 0,
-      // No feature flags are finalized: clients fall back to plain version negotiation.
-      supportedFeatures: [],
-      finalizedFeaturesEpoch: -1,
-      finalizedFeatures: [],
+      // Finalized features: transaction.version as Kafka 4.0 reports it (level 1 = KIP-890 part 1,
+      // partition verification; level 2, EndTxn v5, is not served yet) and share.version
+      // (KIP-932) while share groups are enabled.
+      ...features(ctx.broker.config.getBool('group.share.enable')),
     };
   },
 });

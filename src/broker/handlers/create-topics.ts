@@ -2,19 +2,22 @@ import { ErrorCode } from '../../protocol/errors.js';
 import type { CreateTopicsRequest, CreateTopicsResponseInput } from '../../protocol/gen/create-topics.js';
 import { ApiKey } from '../../protocol/gen/index.js';
 import { ZERO_UUID } from '../../protocol/primitives.js';
-import { resolveTopicConfig } from '../config.js';
+import { resolveTopicConfig } from '../../config/topic-config.js';
 import { errorCodeOf } from '../errors.js';
+import { allowedOnCluster, allowedOnTopic, Op } from '../../security/authz.js';
 import { defineHandler } from '../handler.js';
+import { warnRemovedTopicConfigs } from '../removed-configs.js';
 import { configSourceCode } from './describe-configs.js';
 
 type Result = NonNullable<CreateTopicsResponseInput['topics']>[number];
 
 export default defineHandler<CreateTopicsRequest, CreateTopicsResponseInput>({
   apiKey: ApiKey.CreateTopics,
-  minVersion: 2,
+  minVersion: 0, // v0-1 (removed by Kafka 4, KIP-896) differ only in fields the codec leaves out
   maxVersion: 7,
   async handle(req, ctx) {
     const { broker } = ctx;
+    for (const t of req.topics) warnRemovedTopicConfigs(broker.loggers.warn('fjord.broker'), t.name, t.configs.map((c) => c.name));
     const results: Result[] = [];
     const seen = new Map<string, number>();
     for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
@@ -24,6 +27,10 @@ export default defineHandler<CreateTopicsRequest, CreateTopicsResponseInput>({
     for (const t of req.topics) {
       if (seen.get(t.name)! > 1) {
         results.push({ name: t.name, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Duplicate topic name.' });
+        continue;
+      }
+      if (!allowedOnCluster(ctx, Op.CREATE) && !allowedOnTopic(ctx, Op.CREATE, t.name)) {
+        results.push({ name: t.name, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: 'Authorization failed.' });
         continue;
       }
       requested += t.assignments.length > 0 ? t.assignments.length : t.numPartitions === -1 ? broker.config.numPartitions : Math.max(0, t.numPartitions);

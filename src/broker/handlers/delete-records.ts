@@ -16,7 +16,8 @@ export default defineHandler<DeleteRecordsRequest, DeleteRecordsResponseInput>({
   async handle(req, ctx) {
     const { broker } = ctx;
     const topics: TopicOut[] = [];
-    let moved = false;
+    /** Answers whose log start moved: they succeed only once the checkpoint is durable. */
+    const moved: PartitionOut[] = [];
     for (const t of req.topics) {
       const partitions: PartitionOut[] = [];
       for (const p of t.partitions) {
@@ -43,16 +44,27 @@ export default defineHandler<DeleteRecordsRequest, DeleteRecordsResponseInput>({
         try {
           const before = partition.log.logStartOffset;
           const low = await partition.log.deleteRecordsBefore(target);
-          if (low !== before) moved = true;
-          partitions.push({ partitionIndex: p.partitionIndex, lowWatermark: low, errorCode: ErrorCode.NONE });
+          const out = { partitionIndex: p.partitionIndex, lowWatermark: low, errorCode: ErrorCode.NONE as number };
+          if (low !== before) moved.push(out);
+          partitions.push(out);
         } catch (err) {
           partitions.push(fail(errorCodeOf(err, ErrorCode.UNKNOWN_SERVER_ERROR)));
         }
       }
       topics.push({ name: t.name, partitions });
     }
-    // Make the new log start offsets survive a crash.
-    if (moved) await broker.logs.checkpointRecoveryPoints().catch(() => undefined);
+    // Make the new log start offsets survive a crash; if that fails, the deletion is not durable
+    // and the client must not be told it succeeded.
+    if (moved.length > 0) {
+      try {
+        await broker.logs.checkpointRecoveryPoints();
+      } catch {
+        for (const out of moved) {
+          out.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+          out.lowWatermark = -1;
+        }
+      }
+    }
     return { throttleTimeMs: 0, topics };
   },
 });

@@ -3,13 +3,14 @@ import type { DeleteTopicsRequest, DeleteTopicsResponseInput } from '../../proto
 import { ApiKey } from '../../protocol/gen/index.js';
 import { ZERO_UUID } from '../../protocol/primitives.js';
 import { errorCodeOf } from '../errors.js';
+import { allowedOnTopic, Op } from '../../security/authz.js';
 import { defineHandler } from '../handler.js';
 
 type Result = NonNullable<DeleteTopicsResponseInput['responses']>[number];
 
 export default defineHandler<DeleteTopicsRequest, DeleteTopicsResponseInput>({
   apiKey: ApiKey.DeleteTopics,
-  minVersion: 1,
+  minVersion: 0, // v0 (removed by Kafka 4) is v1 without the throttle time
   maxVersion: 6,
   async handle(req, ctx) {
     const { broker, apiVersion } = ctx;
@@ -18,6 +19,11 @@ export default defineHandler<DeleteTopicsRequest, DeleteTopicsResponseInput>({
     const responses: Result[] = [];
     for (const w of wanted) {
       const topic = w.name !== null ? broker.metadata.topic(w.name) : broker.metadata.topicById(w.topicId);
+      const name = topic?.name ?? w.name;
+      if (name !== null && !allowedOnTopic(ctx, Op.DELETE, name)) {
+        responses.push({ name: w.name, topicId: w.topicId, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: 'Authorization failed.' });
+        continue;
+      }
       if (!topic) {
         responses.push({
           name: w.name,

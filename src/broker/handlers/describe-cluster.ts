@@ -1,6 +1,7 @@
 import { ErrorCode } from '../../protocol/errors.js';
 import type { DescribeClusterRequest, DescribeClusterResponseInput } from '../../protocol/gen/describe-cluster.js';
 import { ApiKey } from '../../protocol/gen/index.js';
+import { brokerEndpoints } from '../endpoints.js';
 import { defineHandler } from '../handler.js';
 
 const ENDPOINT_TYPE_BROKER = 1;
@@ -27,7 +28,7 @@ export default defineHandler<DescribeClusterRequest, DescribeClusterResponseInpu
       clusterId: broker.clusterId,
       controllerId: broker.metadata.controllerId(),
       // v2 (KIP-1073): IncludeFencedBrokers adds fenced brokers; registered brokers here are never fenced.
-      brokers: broker.metadata.brokers().map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack, isFenced: false })),
+      brokers: brokerEndpoints(broker.metadata, ctx.connection.session.listener.name).map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack, isFenced: false })),
     };
   },
 });

@@ -1,10 +1,10 @@
 import { ErrorCode } from '../../protocol/errors.js';
 import type { DescribeConfigsRequest, DescribeConfigsResponseInput } from '../../protocol/gen/describe-configs.js';
 import { ApiKey } from '../../protocol/gen/index.js';
-import type { Broker } from '../broker.js';
-import { resolveTopicConfig, topicConfigDefs, type ConfigDef } from '../config.js';
+import { topicConfigDefs, type ConfigDef } from '../../config/config.js';
+import { resolveTopicConfig } from '../../config/topic-config.js';
 import { errorCodeOf } from '../errors.js';
-import { defineHandler } from '../handler.js';
+import { defineHandler, type BrokerServices } from '../handler.js';
 
 export const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
 
@@ -62,7 +62,7 @@ function toEntry(d: Described, req: DescribeConfigsRequest): Entry {
   };
 }
 
-function describeTopic(broker: Broker, name: string, keys: string[] | null, req: DescribeConfigsRequest): Result {
+function describeTopic(broker: BrokerServices, name: string, keys: string[] | null, req: DescribeConfigsRequest): Result {
   const topic = broker.metadata.topic(name);
   if (!topic) {
     return {
@@ -84,7 +84,7 @@ function describeTopic(broker: Broker, name: string, keys: string[] | null, req:
 }
 
 /**
- * Broker configs that are synonyms of each other (log.retention.ms/minutes/hours, log.roll.ms/
+ * BrokerServices configs that are synonyms of each other (log.retention.ms/minutes/hours, log.roll.ms/
  * hours, ...): DescribeConfigs lists every layer of every member as synonyms, like Kafka.
  */
 const synonymGroups = new Map<string, string[]>();
@@ -93,7 +93,7 @@ for (const def of topicConfigDefs.values()) {
   if (names.length > 1) for (const n of names) synonymGroups.set(n, names);
 }
 
-function brokerSynonyms(broker: Broker, name: string): Described['synonyms'] {
+function brokerSynonyms(broker: BrokerServices, name: string): Described['synonyms'] {
   const group = synonymGroups.get(name) ?? [name];
   return group.flatMap((n) => broker.config.layers(n));
 }
@@ -104,7 +104,7 @@ function keysFilter(keys: string[] | null): ((name: string) => boolean) {
   return (name) => set.has(name);
 }
 
-function describeBroker(broker: Broker, name: string, keys: string[] | null, req: DescribeConfigsRequest): Result {
+function describeBroker(broker: BrokerServices, name: string, keys: string[] | null, req: DescribeConfigsRequest): Result {
   const wanted = keysFilter(keys);
   const configs: Entry[] = [];
   if (name === '') {
@@ -141,7 +141,7 @@ const LOGGER_DEF: Omit<ConfigDef, 'name'> = {
   supported: true,
 };
 
-function describeLoggers(broker: Broker, name: string, keys: string[] | null, req: DescribeConfigsRequest): Result {
+function describeLoggers(broker: BrokerServices, name: string, keys: string[] | null, req: DescribeConfigsRequest): Result {
   const wanted = keysFilter(keys);
   try {
     const configs = broker.configAdmin

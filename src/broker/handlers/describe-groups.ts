@@ -1,5 +1,6 @@
 import type { DescribeGroupsRequest, DescribeGroupsResponseInput } from '../../protocol/gen/describe-groups.js';
 import { ApiKey } from '../../protocol/gen/index.js';
+import { allowedOnGroup, Op } from '../../security/authz.js';
 import { defineHandler } from '../handler.js';
 import { ErrorCode } from '../../protocol/errors.js';
 
@@ -15,6 +16,10 @@ export default defineHandler<DescribeGroupsRequest, DescribeGroupsResponseInput>
   async handle(req, ctx) {
     const groups = await Promise.all(
       req.groups.map(async (id) => {
+        if (!allowedOnGroup(ctx, Op.DESCRIBE, id)) {
+          const empty = await ctx.broker.groups.describeGroup('');
+          return { ...empty, groupId: id, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, authorizedOperations: OPERATIONS_NOT_REQUESTED };
+        }
         const group = await ctx.broker.groups.describeGroup(id);
         // v6 (KIP-1043): a group that does not exist (or is not a classic group) is an error, not
         // an empty Dead group.

@@ -16,13 +16,13 @@ export default defineHandler<DescribeLogDirsRequest, DescribeLogDirsResponseInpu
   maxVersion: 5, // v5 adds IsCordoned (KIP-1066): Fjord never cordons a log dir
   async handle(req, ctx) {
     const { broker } = ctx;
-    const dir = resolve(broker.options.dataDir);
+    const dir = resolve(broker.dataDir);
     const wanted = req.topics === null ? null : new Map(req.topics.map((t) => [t.topic, new Set(t.partitions)]));
     const byTopic = new Map<string, TopicOut & { partitions: NonNullable<TopicOut['partitions']>[number][] }>();
     for (const p of broker.replicas.all()) {
       if (wanted) {
         const parts = wanted.get(p.topic);
-        if (!parts || !parts.has(p.index)) continue;
+        if (!parts?.has(p.index)) continue;
       }
       let t = byTopic.get(p.topic);
       if (!t) {

@@ -16,7 +16,7 @@ type TopicOut = NonNullable<DescribeTopicPartitionsResponseInput['topics']>[numb
 type PartitionOut = NonNullable<TopicOut['partitions']>[number];
 
 /** Kafka's max.request.partition.size.limit default. */
-export const MAX_RESPONSE_PARTITIONS = 2000;
+const MAX_RESPONSE_PARTITIONS = 2000;
 const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
 
 export default defineHandler<DescribeTopicPartitionsRequest, DescribeTopicPartitionsResponseInput>({

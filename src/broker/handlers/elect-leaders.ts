@@ -5,15 +5,14 @@
 import { ErrorCode } from '../../protocol/errors.js';
 import type { ElectLeadersRequest, ElectLeadersResponseInput } from '../../protocol/gen/elect-leaders.js';
 import { ApiKey } from '../../protocol/gen/index.js';
-import type { Broker } from '../broker.js';
-import { defineHandler } from '../handler.js';
+import { defineHandler, type BrokerServices } from '../handler.js';
 
 type TopicOut = NonNullable<ElectLeadersResponseInput['replicaElectionResults']>[number];
 type PartitionOut = NonNullable<TopicOut['partitionResult']>[number];
 
-export const ElectionType = { PREFERRED: 0, UNCLEAN: 1 } as const;
+const ElectionType = { PREFERRED: 0, UNCLEAN: 1 } as const;
 
-function electOne(broker: Broker, topic: string, index: number, electionType: number): PartitionOut {
+function electOne(broker: BrokerServices, topic: string, index: number, electionType: number): PartitionOut {
   const record = broker.metadata.topic(topic);
   const assignment = record?.partitions.find((p) => p.partition === index);
   if (!record || !assignment) {

@@ -2,9 +2,10 @@ import type { Partition } from '../../cluster/partition.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import type { FetchRequest, FetchResponseInput, FetchResponsePartitionDataInput } from '../../protocol/gen/fetch.js';
 import { ApiKey } from '../../protocol/gen/index.js';
-import type { Broker } from '../broker.js';
 import { errorCodeOf } from '../errors.js';
-import { defineHandler } from '../handler.js';
+import { allowedOnCluster, allowedOnTopic, Op, throttleFor } from '../../security/authz.js';
+import { defineHandler, type BrokerServices } from '../handler.js';
+import { downconvertBatches } from '../../protocol/records/legacy.js';
 
 type PartitionOut = FetchResponsePartitionDataInput;
 /** Empty record set. Never null: librdkafka (<= 2.x) rejects MessageSetSize -1 as a parse failure
@@ -24,7 +25,7 @@ interface Wanted {
   maxBytes: number;
 }
 
-function resolveTopic(broker: Broker, name: string, topicId: string, version: number) {
+function resolveTopic(broker: BrokerServices, name: string, topicId: string, version: number) {
   return version >= 13 ? broker.metadata.topicById(topicId) : broker.metadata.topic(name);
 }
 
@@ -37,9 +38,11 @@ async function readOne(w: Wanted, budget: number, minOneBatch: boolean, readComm
   out.logStartOffset = log.logStartOffset;
   out.abortedTransactions = readCommitted ? [] : null;
   try {
-    // read_committed stops at the last stable offset (the first offset of an open transaction).
+    // read_committed stops at the last stable offset (the first offset of an open transaction)
+    // and names the aborted transactions in the range, whose records the client drops.
     const upTo = readCommitted ? log.lastStableOffset : log.highWatermark;
     const result = await log.read(w.fetchOffset, Math.max(0, budget), upTo, minOneBatch);
+    if (readCommitted && result.bytes > 0) out.abortedTransactions = log.abortedTransactions(w.fetchOffset, upTo);
     out.errorCode = ErrorCode.NONE;
     out.records = result.chunks.length ? result.chunks : NO_RECORDS;
     return result.bytes;
@@ -79,10 +82,28 @@ async function readAll(wanted: Wanted[], responseMaxBytes: number, readCommitted
   return total;
 }
 
+/** Fetch v0-3: replaces each partition's v2 batches with messages of the old format. */
+async function downconvert(wanted: Wanted[], magic: 0 | 1): Promise<void> {
+  for (const w of wanted) {
+    const records = w.out.records;
+    if (w.out.errorCode !== ErrorCode.NONE || !records) continue;
+    const chunks = Array.isArray(records) ? records : [records as Buffer];
+    if (chunks.every((c) => c.length === 0)) continue;
+    try {
+      const messages = await downconvertBatches(chunks, magic, w.fetchOffset, w.maxBytes);
+      w.out.records = messages.length ? messages : NO_RECORDS;
+    } catch (err) {
+      w.out.errorCode = errorCodeOf(err, ErrorCode.UNKNOWN_SERVER_ERROR);
+      w.out.records = NO_RECORDS;
+    }
+  }
+}
+
 export default defineHandler<FetchRequest, FetchResponseInput>({
   apiKey: ApiKey.Fetch,
-  // KIP-896: v0-3 are gone in Kafka 4.
-  minVersion: 4,
+  // v0-3 (removed by Kafka 4, KIP-896) get the stored batches down-converted to message format
+  // v0 (Fetch v0-1) or v1 (Fetch v2-3), as Kafka 3.x did.
+  minVersion: 0,
   maxVersion: 18, // 17 and 18 add follower-only tagged fields (KIP-853, KIP-1166); consumers see no change
   async handle(req, ctx) {
     const { broker, apiVersion } = ctx;
@@ -95,7 +116,11 @@ export default defineHandler<FetchRequest, FetchResponseInput>({
       for (const fp of t.partitions) {
         const partition = topic ? broker.replicas.get(topic.name, fp.partition) : undefined;
         let errorCode: number = ErrorCode.NONE;
-        if (!topic) errorCode = apiVersion >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        // Follower fetches (replica id >= 0) need CLUSTER_ACTION; consumers need READ on the topic.
+        const replicaFetch = (req.replicaId ?? -1) >= 0 || (req.replicaState?.replicaId ?? -1) >= 0;
+        if (replicaFetch ? !allowedOnCluster(ctx, Op.CLUSTER_ACTION) : !allowedOnTopic(ctx, Op.READ, topic?.name ?? t.topic)) {
+          errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+        } else if (!topic) errorCode = apiVersion >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         else if (!partition) errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         else if (partition.leaderId !== broker.nodeId) errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
         else if (fp.currentLeaderEpoch !== -1 && fp.currentLeaderEpoch > partition.leaderEpoch) {
@@ -136,8 +161,9 @@ export default defineHandler<FetchRequest, FetchResponseInput>({
       await broker.replicas.waitForAppend(live, remaining);
       bytes = await readAll(wanted, maxBytes, readCommitted);
     }
+    if (apiVersion < 4) await downconvert(wanted, apiVersion >= 2 ? 1 : 0);
     return {
-      throttleTimeMs: 0,
+      throttleTimeMs: throttleFor(ctx, 'consumer_byte_rate', bytes),
       errorCode: ErrorCode.NONE,
       // Sessionless: every fetch is a full fetch (KIP-227 allows a broker to decline sessions).
       sessionId: 0,

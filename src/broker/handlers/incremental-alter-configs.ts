@@ -6,9 +6,10 @@ import type {
   IncrementalAlterConfigsRequest,
   IncrementalAlterConfigsResponseInput,
 } from '../../protocol/gen/incremental-alter-configs.js';
-import { ConfigResourceType, type ConfigOp } from '../config-admin.js';
+import { ConfigResourceType, type ConfigOp } from '../../config/config-admin.js';
 import { errorCodeOf } from '../errors.js';
 import { defineHandler } from '../handler.js';
+import { warnRemovedInResources } from '../removed-configs.js';
 
 type Result = NonNullable<IncrementalAlterConfigsResponseInput['responses']>[number];
 
@@ -18,6 +19,7 @@ export default defineHandler<IncrementalAlterConfigsRequest, IncrementalAlterCon
   maxVersion: 1,
   async handle(req, ctx) {
     const { broker } = ctx;
+    warnRemovedInResources(broker.loggers.warn('fjord.broker'), req.resources);
     const key = (r: { resourceType: number; resourceName: string }) => `${r.resourceType}:${r.resourceName}`;
     const counts = new Map<string, number>();
     for (const r of req.resources) counts.set(key(r), (counts.get(key(r)) ?? 0) + 1);

@@ -28,6 +28,15 @@ import offsetCommit from './offset-commit.js';
 import offsetDelete from './offset-delete.js';
 import offsetFetch from './offset-fetch.js';
 import syncGroup from './sync-group.js';
+// KIP-932 share groups (issue #13)
+import alterShareGroupOffsets from './alter-share-group-offsets.js';
+import deleteShareGroupOffsets from './delete-share-group-offsets.js';
+import readShareGroupState from './read-share-group-state.js';
+import describeShareGroupOffsets from './describe-share-group-offsets.js';
+import shareAcknowledge from './share-acknowledge.js';
+import shareFetch from './share-fetch.js';
+import shareGroupDescribe from './share-group-describe.js';
+import shareGroupHeartbeat from './share-group-heartbeat.js';
 import apiVersions from './api-versions.js';
 import createPartitions from './create-partitions.js';
 import createTopics from './create-topics.js';
@@ -39,8 +48,32 @@ import initProducerId from './init-producer-id.js';
 import listOffsets from './list-offsets.js';
 import metadata from './metadata.js';
 import produce from './produce.js';
+// Transactions (issue #10)
+import addOffsetsToTxn from './add-offsets-to-txn.js';
+import addPartitionsToTxn from './add-partitions-to-txn.js';
+import describeTransactions from './describe-transactions.js';
+import endTxn from './end-txn.js';
+import listTransactions from './list-transactions.js';
+import txnOffsetCommit from './txn-offset-commit.js';
+import writeTxnMarkers from './write-txn-markers.js';
+// Security (issue #12)
+import alterUserScramCredentials from './alter-user-scram-credentials.js';
+import createAcls from './create-acls.js';
+import deleteAcls from './delete-acls.js';
+import describeAcls from './describe-acls.js';
+import describeUserScramCredentials from './describe-user-scram-credentials.js';
+import saslAuthenticate from './sasl-authenticate.js';
+import saslHandshake from './sasl-handshake.js';
 
 export const allHandlers: Handler[] = [
+  // Security (issue #12)
+  saslHandshake,
+  saslAuthenticate,
+  createAcls,
+  describeAcls,
+  deleteAcls,
+  describeUserScramCredentials,
+  alterUserScramCredentials,
   // Classic group coordinator (issue #3)
   findCoordinator,
   joinGroup,
@@ -69,6 +102,15 @@ export const allHandlers: Handler[] = [
   // KIP-848 consumer groups (issue #3)
   consumerGroupHeartbeat,
   consumerGroupDescribe,
+  // KIP-932 share groups (issue #13)
+  shareGroupHeartbeat,
+  shareGroupDescribe,
+  shareFetch,
+  shareAcknowledge,
+  describeShareGroupOffsets,
+  alterShareGroupOffsets,
+  deleteShareGroupOffsets,
+  readShareGroupState,
   produce,
   fetch,
   listOffsets,
@@ -80,4 +122,12 @@ export const allHandlers: Handler[] = [
   describeConfigs,
   createPartitions,
   describeCluster,
+  // Transactions (issue #10)
+  addPartitionsToTxn,
+  addOffsetsToTxn,
+  endTxn,
+  writeTxnMarkers,
+  txnOffsetCommit,
+  describeTransactions,
+  listTransactions,
 ];

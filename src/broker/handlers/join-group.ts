@@ -1,9 +1,11 @@
+import { ErrorCode } from '../../protocol/errors.js';
 import type { JoinGroupRequest, JoinGroupResponseInput } from '../../protocol/gen/join-group.js';
 import { ApiKey } from '../../protocol/gen/index.js';
+import { allowedOnGroup, Op } from '../../security/authz.js';
 import { defineHandler } from '../handler.js';
 
 /** Kafka prints client hosts as InetAddress.toString(): "/127.0.0.1". */
-export function clientHostOf(remoteAddress: string | undefined): string {
+function clientHostOf(remoteAddress: string | undefined): string {
   const ip = (remoteAddress ?? '').replace(/^::ffff:/, '');
   return `/${ip}`;
 }
@@ -14,6 +16,9 @@ export default defineHandler<JoinGroupRequest, JoinGroupResponseInput>({
   maxVersion: 9,
   async handle(req, ctx) {
     const v = ctx.apiVersion;
+    if (!allowedOnGroup(ctx, Op.READ, req.groupId)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, generationId: -1, protocolType: null, protocolName: v >= 7 ? null : '', leader: '', skipAssignment: false, memberId: '', members: [] };
+    }
     const r = await ctx.broker.groups.joinGroup(req.groupId, {
       memberId: req.memberId,
       groupInstanceId: v >= 5 ? req.groupInstanceId : null,

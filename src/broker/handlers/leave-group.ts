@@ -1,6 +1,7 @@
 import { ErrorCode } from '../../protocol/errors.js';
 import type { LeaveGroupRequest, LeaveGroupResponseInput } from '../../protocol/gen/leave-group.js';
 import { ApiKey } from '../../protocol/gen/index.js';
+import { allowedOnGroup, Op } from '../../security/authz.js';
 import { defineHandler } from '../handler.js';
 
 export default defineHandler<LeaveGroupRequest, LeaveGroupResponseInput>({
@@ -12,6 +13,7 @@ export default defineHandler<LeaveGroupRequest, LeaveGroupResponseInput>({
     const members = batched
       ? req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId }))
       : [{ memberId: req.memberId, groupInstanceId: null }];
+    if (!allowedOnGroup(ctx, Op.READ, req.groupId)) return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, members: [] };
     const r = await ctx.broker.groups.leaveGroup(req.groupId, members);
     if (!batched) {
       return { throttleTimeMs: 0, errorCode: r.errorCode !== ErrorCode.NONE ? r.errorCode : r.members[0]!, members: [] };

@@ -2,6 +2,7 @@ import { ErrorCode } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/gen/index.js';
 import type { ListOffsetsRequest, ListOffsetsResponseInput } from '../../protocol/gen/list-offsets.js';
 import { errorCodeOf } from '../errors.js';
+import { allowedOnTopic, Op } from '../../security/authz.js';
 import { defineHandler } from '../handler.js';
 
 // Special timestamps of ListOffsets.
@@ -65,6 +66,10 @@ export default defineHandler<ListOffsetsRequest, ListOffsetsResponseInput>({
       for (const p of t.partitions) {
         const partition = broker.replicas.get(t.name, p.partitionIndex);
         const base = { partitionIndex: p.partitionIndex, timestamp: -1, offset: -1, leaderEpoch: -1 };
+        if (!allowedOnTopic(ctx, Op.DESCRIBE, t.name)) {
+          partitions.push({ ...base, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED });
+          continue;
+        }
         if (!partition) {
           partitions.push({ ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
           continue;

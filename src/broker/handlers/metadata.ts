@@ -4,14 +4,15 @@ import { ApiKey } from '../../protocol/gen/index.js';
 import type { MetadataRequest, MetadataResponseInput } from '../../protocol/gen/metadata.js';
 import { ZERO_UUID } from '../../protocol/primitives.js';
 import { isInternalTopic } from '../../coordinator/runtime/internal-topics.js';
-import type { Broker } from '../broker.js';
 import { errorCodeOf } from '../errors.js';
-import { defineHandler } from '../handler.js';
+import { defineHandler, type BrokerServices } from '../handler.js';
+import { allowedOnCluster, allowedOnTopic, Op } from '../../security/authz.js';
+import { brokerEndpoints } from '../endpoints.js';
 
 type TopicOut = NonNullable<MetadataResponseInput['topics']>[number];
 
 
-export function describeTopic(broker: Broker, topic: TopicRecord): TopicOut {
+export function describeTopic(broker: BrokerServices, topic: TopicRecord): TopicOut {
   return {
     errorCode: ErrorCode.NONE,
     name: topic.name,
@@ -22,7 +23,7 @@ export function describeTopic(broker: Broker, topic: TopicRecord): TopicOut {
 }
 
 /** Leader, epoch, replicas and ISR of one partition, as Metadata and DescribeTopicPartitions report them. */
-export function describePartition(broker: Broker, topic: string, p: PartitionAssignment) {
+export function describePartition(broker: BrokerServices, topic: string, p: PartitionAssignment) {
   const state = broker.metadata.partitionState(topic, p.partition);
   return {
     errorCode: ErrorCode.NONE,
@@ -45,14 +46,22 @@ export default defineHandler<MetadataRequest, MetadataResponseInput>({
     // v0: an empty list means all topics; v1+: null means all topics.
     const all = req.topics === null || (apiVersion === 0 && req.topics.length === 0);
     if (all) {
-      for (const t of broker.metadata.topics()) topics.push(describeTopic(broker, t));
+      // Topics the principal may not describe are left out of "all topics", as Kafka does.
+      for (const t of broker.metadata.topics()) if (allowedOnTopic(ctx, Op.DESCRIBE, t.name)) topics.push(describeTopic(broker, t));
     } else {
       const autoCreate = (apiVersion < 4 || req.allowAutoTopicCreation) && broker.config.autoCreateTopicsEnable;
       for (const requested of req.topics!) {
         let topic: TopicRecord | undefined;
         if (requested.name !== null) topic = broker.metadata.topic(requested.name);
         else if (requested.topicId !== ZERO_UUID) topic = broker.metadata.topicById(requested.topicId);
-        if (!topic && requested.name !== null && autoCreate) {
+        const name = topic?.name ?? requested.name;
+        if (name !== null && !allowedOnTopic(ctx, Op.DESCRIBE, name)) {
+          topics.push({ errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, name, topicId: requested.topicId, partitions: [] });
+          continue;
+        }
+        // Auto topic creation needs CREATE on the cluster or on the topic.
+        const mayCreate = requested.name !== null && (allowedOnCluster(ctx, Op.CREATE) || allowedOnTopic(ctx, Op.CREATE, requested.name));
+        if (!topic && requested.name !== null && autoCreate && mayCreate) {
           try {
             topic = await broker.topics.autoCreate(requested.name);
           } catch (err) {
@@ -76,7 +85,7 @@ export default defineHandler<MetadataRequest, MetadataResponseInput>({
     }
     return {
       throttleTimeMs: 0,
-      brokers: broker.metadata.brokers().map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
+      brokers: brokerEndpoints(broker.metadata, ctx.connection.session.listener.name),
       clusterId: broker.clusterId,
       controllerId: broker.metadata.controllerId(),
       topics,

@@ -1,5 +1,6 @@
 import type { OffsetCommitRequest, OffsetCommitResponseInput } from '../../protocol/gen/offset-commit.js';
 import { ApiKey } from '../../protocol/gen/index.js';
+import { allowedOnGroup, allowedOnTopic, Op } from '../../security/authz.js';
 import { defineHandler } from '../handler.js';
 import { ErrorCode } from '../../protocol/errors.js';
 
@@ -11,7 +12,13 @@ export default defineHandler<OffsetCommitRequest, OffsetCommitResponseInput>({
     const v = ctx.apiVersion;
     // v10 (KIP-848) names topics by id; an unknown id fails its partitions with UNKNOWN_TOPIC_ID.
     const named = req.topics.map((t) => ({ ...t, name: v >= 10 ? (ctx.broker.metadata.topicById(t.topicId)?.name ?? null) : t.name }));
-    const known = named.filter((t): t is typeof t & { name: string } => t.name !== null);
+    const every = (t: (typeof named)[number], errorCode: number) => t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode }));
+    // READ on the group, then READ on each topic; denied topics get their own error.
+    if (!allowedOnGroup(ctx, Op.READ, req.groupId)) {
+      return { throttleTimeMs: 0, topics: named.map((t) => ({ name: t.name ?? '', topicId: t.topicId, partitions: every(t, ErrorCode.GROUP_AUTHORIZATION_FAILED) })) };
+    }
+    const readable = (t: (typeof named)[number]) => t.name !== null && allowedOnTopic(ctx, Op.READ, t.name);
+    const known = named.filter((t): t is typeof t & { name: string } => readable(t));
     const committed = await ctx.broker.groups.commitOffsets(
       req.groupId,
       v >= 1 ? req.memberId : '',
@@ -31,8 +38,10 @@ export default defineHandler<OffsetCommitRequest, OffsetCommitResponseInput>({
     let next = 0;
     const topics = named.map((t) =>
       t.name === null
-        ? { name: '', topicId: t.topicId, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_ID })) }
-        : { ...committed[next++]!, topicId: t.topicId },
+        ? { name: '', topicId: t.topicId, partitions: every(t, ErrorCode.UNKNOWN_TOPIC_ID) }
+        : !readable(t)
+          ? { name: t.name, topicId: t.topicId, partitions: every(t, ErrorCode.TOPIC_AUTHORIZATION_FAILED) }
+          : { ...committed[next++]!, topicId: t.topicId },
     );
     return { throttleTimeMs: 0, topics };
   },

@@ -1,7 +1,25 @@
 import { ErrorCode } from '../../protocol/errors.js';
 import type { OffsetFetchRequest, OffsetFetchResponseInput } from '../../protocol/gen/offset-fetch.js';
 import { ApiKey } from '../../protocol/gen/index.js';
+import type { BrokerServices } from '../handler.js';
+import { allowedOnGroup, Op } from '../../security/authz.js';
 import { defineHandler } from '../handler.js';
+
+type FetchedTopics = { name: string; partitions: { partitionIndex: number; committedOffset: number; errorCode: number }[] }[];
+
+/** require_stable (v7+): offsets still pending in a transaction answer UNSTABLE_OFFSET_COMMIT. */
+function markUnstable<T extends FetchedTopics>(broker: BrokerServices, groupId: string, topics: T): T {
+  if (!broker.txnOffsets.hasAnyPending(groupId)) return topics;
+  for (const t of topics) {
+    for (const p of t.partitions) {
+      if (broker.txnOffsets.hasPending(groupId, t.name, p.partitionIndex)) {
+        p.errorCode = ErrorCode.UNSTABLE_OFFSET_COMMIT;
+        p.committedOffset = -1;
+      }
+    }
+  }
+  return topics;
+}
 
 export default defineHandler<OffsetFetchRequest, OffsetFetchResponseInput>({
   apiKey: ApiKey.OffsetFetch,
@@ -13,9 +31,10 @@ export default defineHandler<OffsetFetchRequest, OffsetFetchResponseInput>({
     if (v >= 8) {
       const out = await Promise.all(
         req.groups.map(async (g) => {
+          if (!allowedOnGroup(ctx, Op.DESCRIBE, g.groupId)) return { groupId: g.groupId, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, topics: [] };
           if (v < 10) {
             const r = await groups.fetchOffsets(g.groupId, g.topics, v >= 9 ? g.memberId : null, v >= 9 ? g.memberEpoch : -1);
-            return { groupId: g.groupId, errorCode: r.errorCode, topics: r.topics };
+            return { groupId: g.groupId, errorCode: r.errorCode, topics: req.requireStable ? markUnstable(ctx.broker, g.groupId, r.topics) : r.topics };
           }
           // v10 (KIP-848) names topics by id: unknown ids get UNKNOWN_TOPIC_ID on their partitions;
           // with "all topics", offsets of topics that no longer exist are left out.
@@ -23,6 +42,7 @@ export default defineHandler<OffsetFetchRequest, OffsetFetchResponseInput>({
           const requested = g.topics?.map((t) => ({ ...t, name: metadata.topicById(t.topicId)?.name ?? null })) ?? null;
           const known = requested?.filter((t): t is typeof t & { name: string } => t.name !== null) ?? null;
           const r = await groups.fetchOffsets(g.groupId, known, g.memberId, g.memberEpoch);
+          // biome-ignore lint/suspicious/noImplicitAnyLet: both branches assign it and tsc checks the union
           let topics;
           if (requested === null) {
             topics = r.topics.flatMap((t) => {
@@ -50,14 +70,16 @@ export default defineHandler<OffsetFetchRequest, OffsetFetchResponseInput>({
                       : { ...r.topics[next++]!, topicId: t.topicId },
                   );
           }
-          return { groupId: g.groupId, errorCode: r.errorCode, topics };
+          return { groupId: g.groupId, errorCode: r.errorCode, topics: req.requireStable ? markUnstable(ctx.broker, g.groupId, topics) : topics };
         }),
       );
       return { throttleTimeMs: 0, groups: out };
     }
     // v0-1 have no "all topics" form and no top-level error: errors go on every partition.
     const topics = v >= 2 ? req.topics : (req.topics ?? []);
-    const r = await groups.fetchOffsets(req.groupId, topics, null, -1);
+    const r = allowedOnGroup(ctx, Op.DESCRIBE, req.groupId)
+      ? await groups.fetchOffsets(req.groupId, topics, null, -1)
+      : { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, topics: [] };
     if (r.errorCode !== ErrorCode.NONE && v < 2) {
       return {
         throttleTimeMs: 0,
@@ -73,6 +95,7 @@ export default defineHandler<OffsetFetchRequest, OffsetFetchResponseInput>({
         })),
       };
     }
-    return { throttleTimeMs: 0, errorCode: r.errorCode, topics: r.topics };
+    const stable = v >= 7 && req.requireStable ? markUnstable(ctx.broker, req.groupId, r.topics) : r.topics;
+    return { throttleTimeMs: 0, errorCode: r.errorCode, topics: stable };
   },
 });

@@ -6,6 +6,7 @@ import type {
   OffsetForLeaderEpochRequest,
   OffsetForLeaderEpochResponseInput,
 } from '../../protocol/gen/offset-for-leader-epoch.js';
+import { allowedOnCluster, allowedOnTopic, Op } from '../../security/authz.js';
 import { defineHandler } from '../handler.js';
 
 type TopicOut = NonNullable<OffsetForLeaderEpochResponseInput['topics']>[number];
@@ -21,6 +22,9 @@ export default defineHandler<OffsetForLeaderEpochRequest, OffsetForLeaderEpochRe
       topic: t.topic,
       partitions: t.partitions.map((p): PartitionOut => {
         const fail = (errorCode: number): PartitionOut => ({ errorCode, partition: p.partition, leaderEpoch: -1, endOffset: -1 });
+        // Followers (replica id >= 0) need CLUSTER_ACTION; consumers DESCRIBE on the topic.
+        const permitted = req.replicaId >= 0 ? allowedOnCluster(ctx, Op.CLUSTER_ACTION) : allowedOnTopic(ctx, Op.DESCRIBE, t.topic);
+        if (!permitted) return fail(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
         const partition = broker.replicas.get(t.topic, p.partition);
         if (!partition) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
         if (partition.leaderId !== broker.nodeId) return fail(ErrorCode.NOT_LEADER_OR_FOLLOWER);

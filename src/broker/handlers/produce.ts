@@ -8,13 +8,14 @@ import type {
 } from '../../protocol/gen/produce.js';
 import { setLogAppendTime, validateBatches, type BatchInfo } from '../../protocol/records/batch.js';
 import type { Partition } from '../../cluster/partition.js';
-import type { Broker } from '../broker.js';
-import { topicLogConfig } from '../config.js';
+import { topicLogConfig } from '../../config/topic-config.js';
 import { checkBatchRecords } from '../../protocol/records/validate.js';
 import { codecForCompressionType, needsRecompression, recompressBatches, type KeylessRecord } from '../recompress.js';
 import { errorCodeOf } from '../errors.js';
-import { defineHandler } from '../handler.js';
-import { isInternalTopic } from '../../coordinator/runtime/internal-topics.js';
+import { defineHandler, type BrokerServices } from '../handler.js';
+import { allowed, allowedOnTopic, Op, Resource, throttleFor } from '../../security/authz.js';
+import { upconvertMessageSet } from '../../protocol/records/legacy.js';
+import { verifyTransactionalProduce } from '../../coordinator/transaction/produce-verification.js';
 
 type PartitionOut = ProduceResponsePartitionProduceResponseInput;
 
@@ -27,12 +28,13 @@ function failed(index: number, errorCode: number, errorMessage: string | null = 
  * are assigned in request order), and the returned promise settles when it is durable.
  */
 function produceToPartition(
-  broker: Broker,
+  broker: BrokerServices,
   topic: string,
   index: number,
   records: Buffer | null,
   acks: number,
   apiVersion: number,
+  transactionalId: string | null,
 ): Promise<PartitionOut> | PartitionOut {
   const partition = broker.replicas.get(topic, index);
   if (!partition) {
@@ -40,18 +42,27 @@ function produceToPartition(
   }
   if (partition.leaderId !== broker.nodeId) return failed(index, ErrorCode.NOT_LEADER_OR_FOLLOWER);
   // Internal topics hold the coordinators' state in Kafka's formats; only the broker writes them.
-  if (isInternalTopic(topic)) {
+  if (broker.internalTopics.isInternal(topic)) {
     return failed(index, ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${topic}`);
   }
   if (records === null || records.length === 0) {
     return failed(index, ErrorCode.CORRUPT_MESSAGE, 'Produce request carries no record batch.');
+  }
+  if (apiVersion < 3) {
+    // Produce v0-2 carry message format v0/v1: stored as one record batch v2, as Kafka 3.x did.
+    try {
+      records = upconvertMessageSet(records, partition.settings.maxMessageBytes);
+    } catch (err) {
+      return failed(index, ErrorCode.CORRUPT_MESSAGE, (err as Error).message);
+    }
   }
   const checked = validateBatches(records, partition.settings.maxMessageBytes, { singleBatch: true, apiVersion });
   if ('error' in checked) return failed(index, checked.error, checked.message);
   for (const b of checked.batches) {
     if (b.isControl) return failed(index, ErrorCode.INVALID_RECORD, 'Clients may not produce control batches.');
     if (b.isTransactional) {
-      return failed(index, ErrorCode.TRANSACTIONAL_ID_NOT_FOUND, 'Transactions are not supported by this broker yet.');
+      const code = verifyTransactionalProduce(broker, transactionalId, partition, b);
+      if (code !== ErrorCode.NONE) return failed(index, code, 'The partition is not part of an ongoing transaction of this producer.');
     }
   }
   if (acks === -1) {
@@ -173,8 +184,8 @@ function appendChecked(
 
 export default defineHandler<ProduceRequest, ProduceResponseInput>({
   apiKey: ApiKey.Produce,
-  // KIP-896: v0-2 (message format v0/v1) are gone in Kafka 4.
-  minVersion: 3,
+  // v0-2 (message format v0/v1), removed by Kafka 4 (KIP-896), are converted to record batch v2.
+  minVersion: 0,
   // v12 is v11 (KIP-890; a transactional client uses it only with transaction version 2, which
   // this broker does not advertise). v13 names topics by id (KIP-516).
   maxVersion: 13,
@@ -183,20 +194,31 @@ export default defineHandler<ProduceRequest, ProduceResponseInput>({
     const acks = req.acks;
     const byId = ctx.apiVersion >= 13;
     const pending: { name: string; topicId: string; partitions: (Promise<PartitionOut> | PartitionOut)[] }[] = [];
+    const txnDenied = req.transactionalId !== null && !allowed(ctx, Op.WRITE, Resource.TRANSACTIONAL_ID, req.transactionalId);
     for (const topic of req.topicData) {
       const name = byId ? broker.metadata.topicById(topic.topicId)?.name : topic.name;
+      const denied = txnDenied
+        ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+        : name !== undefined && !allowedOnTopic(ctx, Op.WRITE, name)
+          ? ErrorCode.TOPIC_AUTHORIZATION_FAILED
+          : 0;
       const partitions = topic.partitionData.map((p) =>
-        name === undefined
-          ? failed(p.index, ErrorCode.UNKNOWN_TOPIC_ID)
-          : acks === 0 || acks === 1 || acks === -1
-            ? produceToPartition(broker, name, p.index, p.records, acks, ctx.apiVersion)
+        denied !== 0
+          ? failed(p.index, denied)
+          : name === undefined
+            ? failed(p.index, ErrorCode.UNKNOWN_TOPIC_ID)
+            : acks === 0 || acks === 1 || acks === -1
+              ? produceToPartition(broker, name, p.index, p.records, acks, ctx.apiVersion, req.transactionalId)
             : failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS),
       );
       pending.push({ name: topic.name, topicId: topic.topicId, partitions });
     }
     const responses = [];
     for (const t of pending) responses.push({ name: t.name, topicId: t.topicId, partitionResponses: await Promise.all(t.partitions) });
+    let requestBytes = 0;
+    for (const t of req.topicData) for (const p of t.partitionData) requestBytes += p.records?.length ?? 0;
+    const throttleTimeMs = throttleFor(ctx, 'producer_byte_rate', requestBytes);
     if (acks === 0) return null;
-    return { responses, throttleTimeMs: 0 };
+    return { responses, throttleTimeMs };
   },
 });

@@ -1,5 +1,7 @@
+import { ErrorCode } from '../../protocol/errors.js';
 import type { SyncGroupRequest, SyncGroupResponseInput } from '../../protocol/gen/sync-group.js';
 import { ApiKey } from '../../protocol/gen/index.js';
+import { allowedOnGroup, Op } from '../../security/authz.js';
 import { defineHandler } from '../handler.js';
 
 export default defineHandler<SyncGroupRequest, SyncGroupResponseInput>({
@@ -8,6 +10,9 @@ export default defineHandler<SyncGroupRequest, SyncGroupResponseInput>({
   maxVersion: 5,
   async handle(req, ctx) {
     const v = ctx.apiVersion;
+    if (!allowedOnGroup(ctx, Op.READ, req.groupId)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) };
+    }
     const r = await ctx.broker.groups.syncGroup(
       req.groupId,
       req.memberId,

@@ -553,7 +553,7 @@ export class ClassicGroup implements GroupLike {
           setTimeout(() => {
             const d = this.initialDelay;
             const remaining = d ? d.deadline - Date.now() : 0;
-            if (d && d.joinedSince && remaining > 0) {
+            if (d?.joinedSince && remaining > 0) {
               d.joinedSince = false;
               arm(Math.min(delay, remaining));
             } else {

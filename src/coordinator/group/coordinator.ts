@@ -3,8 +3,8 @@
 // both to `__consumer_offsets` in Kafka's formats through the coordinator runtime (which replays
 // a partition when its leadership arrives and unloads it when it leaves), and expires empty
 // groups' offsets per offsets.retention.minutes. One method per API; handlers only translate.
-import type { BrokerConfig } from '../../broker/config.js';
-import { errorCodeOf } from '../../broker/errors.js';
+import type { BrokerConfig } from '../../config/config.js';
+import { errorCodeOf } from '../../protocol/kafka-error.js';
 import type { MetadataStore } from '../../cluster/metadata-store.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { CONSUMER_OFFSETS_TOPIC } from '../runtime/internal-topics.js';
@@ -21,7 +21,8 @@ import { ConsumerGroup } from './consumer-protocol/consumer-group.js';
 import { CONSUMER_GROUP_KEY_VERSIONS, ConsumerGroupRecordWriter, replayRecord } from './consumer-protocol/records.js';
 import { ConsumerGroupService, settingsFromConfig, topicViewOf } from './consumer-protocol/service.js';
 import type { ErrorCodeValue, GroupLike } from './group.js';
-import { decodeCoordinatorRecord, groupMetadataKey, groupMetadataValue, offsetCommitKey, offsetCommitValue } from './records.js';
+import { SHARE_GROUP_METADATA_KEY_TYPE, ShareGroupService } from '../share/index.js';
+import { type DecodedCoordinatorRecord, decodeCoordinatorRecord, groupMetadataKey, groupMetadataValue, offsetCommitKey, offsetCommitValue } from './records.js';
 
 export interface OffsetEntry {
   topic: string;
@@ -79,6 +80,8 @@ export class GroupCoordinator implements CoordinatorShard {
   readonly offsetsTopic: CoordinatorRuntime;
   /** KIP-848 consumer groups (ConsumerGroupHeartbeat / ConsumerGroupDescribe). */
   readonly consumerGroups: ConsumerGroupService;
+  /** KIP-932 share groups (ShareGroupHeartbeat, ShareFetch, ...; state in __share_group_state). */
+  readonly shareGroups: ShareGroupService;
   private readonly groups = new Map<string, GroupLike>();
   /** groupId → (topic, partition) → committed offset. */
   readonly offsets = new Map<string, Map<string, OffsetEntry>>();
@@ -128,6 +131,7 @@ export class GroupCoordinator implements CoordinatorShard {
       listener: writer,
       flush: (groupId) => writer.flush(groupId),
     });
+    this.shareGroups = new ShareGroupService(deps, this);
   }
 
   // ------------------------------------------------------------------ the group map
@@ -160,6 +164,7 @@ export class GroupCoordinator implements CoordinatorShard {
   /** Loads the `__consumer_offsets` partitions this broker leads and starts offset expiry. */
   async start(): Promise<void> {
     await this.offsetsTopic.start();
+    await this.shareGroups.start();
     const interval = Math.max(1000, this.config.offsetsRetentionCheckIntervalMs);
     this.expiryTimer = setInterval(() => {
       this.runExpiration(Date.now()).catch((err) => this.log(`offset expiration failed: ${(err as Error).message}`));
@@ -172,6 +177,7 @@ export class GroupCoordinator implements CoordinatorShard {
     this.closed = true;
     clearInterval(this.expiryTimer);
     this.offsetsTopic.close();
+    this.shareGroups.close();
     for (const g of this.groups.values()) g.close();
   }
 
@@ -181,7 +187,7 @@ export class GroupCoordinator implements CoordinatorShard {
 
   /** CoordinatorShard: one `__consumer_offsets` record of a loading partition. */
   replay(_partition: number, key: Buffer, value: Buffer | null): void {
-    let rec;
+    let rec: DecodedCoordinatorRecord;
     try {
       rec = decodeCoordinatorRecord(key, value);
     } catch (err) {
@@ -211,6 +217,8 @@ export class GroupCoordinator implements CoordinatorShard {
       } else {
         this.groups.set(rec.group, ClassicGroup.fromRecord(rec.group, rec.value, this.classicHost));
       }
+    } else if (rec.keyVersion === SHARE_GROUP_METADATA_KEY_TYPE) {
+      this.shareGroups.replay(rec.key, rec.value);
     } else if ((CONSUMER_GROUP_KEY_VERSIONS as readonly number[]).includes(rec.keyVersion)) {
       const service = this.consumerGroups;
       replayRecord(

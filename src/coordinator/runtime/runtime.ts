@@ -3,7 +3,7 @@
 // partition (abs(hash) % n), appends records durably to the key's partition, replays a partition
 // into the coordinator when this broker gains its leadership and unloads it when leadership goes.
 // The coordinator behind it (a CoordinatorShard) only decodes records and answers requests.
-import { KafkaError } from '../../broker/errors.js';
+import { KafkaError, errorCodeOf } from '../../protocol/kafka-error.js';
 import type { MetadataChange, MetadataStore } from '../../cluster/metadata-store.js';
 import type { Partition } from '../../cluster/partition.js';
 import { ErrorCode } from '../../protocol/errors.js';
@@ -57,14 +57,38 @@ export interface CoordinatorLocation {
   port: number;
 }
 
+/**
+ * What a replay meets of transactions, for state written inside them (offsets committed by
+ * TxnOffsetCommit): records of transactional batches, held until their producer's marker.
+ */
+export interface TransactionalReplay {
+  record(partition: number, producerId: number, key: Buffer, value: Buffer | null): void;
+  marker(partition: number, producerId: number, commit: boolean): void;
+}
+
+/** Producer of a transactional append (TxnOffsetCommit). */
+export interface TransactionalProducer {
+  producerId: number;
+  producerEpoch: number;
+}
+/** Answers FindCoordinator for one key type; a CoordinatorRuntime is one. */
+export interface CoordinatorLocator {
+  locate(key: string): Promise<CoordinatorLocation>;
+}
+
+/** FindCoordinator key types (KIP-98: 1 = transaction; KIP-932: 2 = share). */
+export const CoordinatorKeyType = { GROUP: 0, TRANSACTION: 1, SHARE: 2 } as const;
+
 type LoadState = { kind: 'loading'; generation: number } | { kind: 'loaded'; generation: number };
 
-export class CoordinatorRuntime {
+export class CoordinatorRuntime implements CoordinatorLocator {
   private creating: Promise<void> | undefined;
   private readonly states = new Map<number, LoadState>();
   private generation = 0;
   private started = false;
   private closed = false;
+  /** Receives transactional records and markers during replay; without it they are skipped. */
+  transactionalReplay: TransactionalReplay | undefined;
 
   constructor(
     private readonly deps: CoordinatorRuntimeDeps,
@@ -257,12 +281,21 @@ export class CoordinatorRuntime {
         for (const [pos] of batchPositions(chunk)) {
           const h = readBatchHeader(chunk, pos);
           next = Math.max(next, h.baseOffset + h.lastOffsetDelta + 1);
-          if ((h.attributes & 0x20) !== 0) continue; // control batch
+          const txn = this.transactionalReplay;
+          if ((h.attributes & 0x20) !== 0) {
+            // control batch: a transaction marker (key: version int16, type int16; 1 = commit)
+            const marker = txn ? (await decodeRecords(chunk, pos))[0] : undefined;
+            if (txn && marker?.key && marker.key.length >= 4 && current()) txn.marker(index, h.producerId, marker.key.readInt16BE(2) === 1);
+            continue;
+          }
+          const transactional = (h.attributes & 0x10) !== 0;
+          if (transactional && !txn) continue; // undecided without a transaction-aware reader
           const records = await decodeRecords(chunk, pos);
           if (!current()) return;
           for (const rec of records) {
             if (rec.offset < offset || rec.key === null) continue;
-            this.shard.replay(index, rec.key, rec.value);
+            if (transactional) txn!.record(index, h.producerId, rec.key, rec.value);
+            else this.shard.replay(index, rec.key, rec.value);
           }
         }
       }
@@ -278,7 +311,7 @@ export class CoordinatorRuntime {
    * KafkaError NOT_COORDINATOR when another broker leads it, COORDINATOR_NOT_AVAILABLE when the
    * write fails (Kafka maps coordinator append failures to that retriable error).
    */
-  async append(key: string, records: CoordinatorRecord[]): Promise<void> {
+  async append(key: string, records: CoordinatorRecord[], txn?: TransactionalProducer): Promise<void> {
     if (records.length === 0) return;
     await this.ensure();
     const index = this.partitionFor(key);
@@ -288,12 +321,17 @@ export class CoordinatorRuntime {
       throw new KafkaError(ErrorCode.NOT_COORDINATOR, `This broker does not lead ${this.spec.name}-${index}.`);
     }
     const now = Date.now();
-    const buf = await buildBatch({ records: records.map((r) => ({ key: r.key, value: r.value, timestamp: now })) });
+    const buf = await buildBatch({
+      records: records.map((r) => ({ key: r.key, value: r.value, timestamp: now })),
+      ...(txn ? { producerId: txn.producerId, producerEpoch: txn.producerEpoch, baseSequence: -1, isTransactional: true } : {}),
+    });
     const checked = validateBatches(buf, Number.MAX_SAFE_INTEGER);
     if ('error' in checked) throw new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, checked.message);
     try {
       await partition.appendAsLeader(buf, checked.batches);
     } catch (err) {
+      // a fenced producer keeps its code (TxnOffsetCommit answers PRODUCER_FENCED)
+      if (txn && errorCodeOf(err) === ErrorCode.INVALID_PRODUCER_EPOCH) throw err;
       throw new KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, (err as Error).message);
     }
   }

@@ -4,17 +4,13 @@
 /** topicId → partitions. Empty sets are never stored. */
 export type TopicPartitions = Map<string, Set<number>>;
 
-export function emptyAssignment(): TopicPartitions {
-  return new Map();
-}
-
 export function cloneAssignment(a: TopicPartitions): TopicPartitions {
   const out: TopicPartitions = new Map();
   for (const [t, ps] of a) if (ps.size > 0) out.set(t, new Set(ps));
   return out;
 }
 
-export function assignmentSize(a: TopicPartitions): number {
+function assignmentSize(a: TopicPartitions): number {
   let n = 0;
   for (const ps of a.values()) n += ps.size;
   return n;
@@ -26,14 +22,7 @@ export function addPartition(a: TopicPartitions, topicId: string, partition: num
   ps.add(partition);
 }
 
-export function removePartition(a: TopicPartitions, topicId: string, partition: number): void {
-  const ps = a.get(topicId);
-  if (!ps) return;
-  ps.delete(partition);
-  if (ps.size === 0) a.delete(topicId);
-}
-
-export function hasPartition(a: TopicPartitions, topicId: string, partition: number): boolean {
+function hasPartition(a: TopicPartitions, topicId: string, partition: number): boolean {
   return a.get(topicId)?.has(partition) ?? false;
 }
 

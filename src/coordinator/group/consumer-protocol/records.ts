@@ -22,12 +22,12 @@ import { fromWire, toWire } from './assignment.js';
 import type { ConsumerGroup, ConsumerGroupListener, ConsumerGroupMember } from './consumer-group.js';
 import type { MemberState } from './reconciliation.js';
 
-export const KEY_GROUP_METADATA = 3;
-export const KEY_PARTITION_METADATA = 4;
-export const KEY_MEMBER_METADATA = 5;
-export const KEY_TARGET_METADATA = 6;
-export const KEY_TARGET_MEMBER = 7;
-export const KEY_CURRENT_ASSIGNMENT = 8;
+const KEY_GROUP_METADATA = 3;
+const KEY_PARTITION_METADATA = 4;
+const KEY_MEMBER_METADATA = 5;
+const KEY_TARGET_METADATA = 6;
+const KEY_TARGET_MEMBER = 7;
+const KEY_CURRENT_ASSIGNMENT = 8;
 export const CONSUMER_GROUP_KEY_VERSIONS = [3, 4, 5, 6, 7, 8] as const;
 
 /** Kafka's MemberState byte values. */
@@ -196,7 +196,10 @@ export function replayRecord(
   switch (keyVersion) {
     case KEY_GROUP_METADATA: {
       const k = decodeConsumerGroupMetadataKey(kr, 0);
-      if (!vr) return drop(k.groupId);
+      if (!vr) {
+        drop(k.groupId);
+        return;
+      }
       groupFor(k.groupId).groupEpoch = decodeConsumerGroupMetadataValue(vr, vv).epoch;
       return;
     }
@@ -212,7 +215,10 @@ export function replayRecord(
     case KEY_MEMBER_METADATA: {
       const k = decodeConsumerGroupMemberMetadataKey(kr, 0);
       const g = groupFor(k.groupId);
-      if (!vr) return g.forgetMember(k.memberId);
+      if (!vr) {
+        g.forgetMember(k.memberId);
+        return;
+      }
       const v = decodeConsumerGroupMemberMetadataValue(vr, vv);
       const m = g.restoreMember(k.memberId);
       m.instanceId = v.instanceId;

@@ -1,7 +1,7 @@
 // The consumer-protocol (KIP-848) side of the group coordinator: validates ConsumerGroupHeartbeat
 // requests, finds or creates the ConsumerGroup, and serves ConsumerGroupDescribe. Groups live in
 // the coordinator's shared group map (one id → one group of either type) when a registry is given.
-import { errorCodeOf } from '../../../broker/errors.js';
+import { errorCodeOf } from '../../../protocol/kafka-error.js';
 import { ErrorCode } from '../../../protocol/errors.js';
 import type {
   ConsumerGroupHeartbeatRequest,

@@ -46,7 +46,7 @@ export interface ConfigDef {
 /** Long.MAX_VALUE as Kafka prints it. */
 export const LONG_MAX_STRING = '9223372036854775807';
 /** Int.MAX_VALUE. */
-export const INT_MAX = 2147483647;
+const INT_MAX = 2147483647;
 /** Double.MAX_VALUE as Java prints it. */
 const DOUBLE_MAX_STRING = '1.7976931348623157E308';
 
@@ -74,7 +74,7 @@ const throttledReplicaList: ConfigDef['validator'] = (v) => {
   return undefined;
 };
 
-const LISTENER_RE = /^[A-Za-z0-9_-]+:\/\/(\[[0-9A-Fa-f:.]*\]|[^:/\[\]]*):\d{1,5}$/;
+const LISTENER_RE = /^[A-Za-z0-9_-]+:\/\/(\[[0-9A-Fa-f:.]*\]|[^:/[\]]*):\d{1,5}$/;
 const listenerList: ConfigDef['validator'] = (v) => {
   const seen = new Set<string>();
   for (const e of v as string[]) {
@@ -134,7 +134,6 @@ function mk(name: string, type: ConfigType, dflt: string | null, doc: string, sc
   return def;
 }
 
-const CLUSTER: Opts = { dynamic: 'cluster-wide' };
 const NO: Opts = { supported: false };
 
 // ---------------------------------------------------------------------------------------------
@@ -209,8 +208,14 @@ const topicRows: TopicRow[] = [
   t('max.message.bytes', 'int', '1048588', 'Largest record batch (after compression) the topic accepts.',
     'message.max.bytes', { min: 0 }),
   t('message.downconversion.enable', 'boolean', 'true',
-    'Deprecated no-op since Kafka 4.0 (old message formats cannot be fetched any more).',
+    'Removed in Kafka 4.0; accepted and ignored: Fjord always down-converts for Fetch v0-3.',
     'log.message.downconversion.enable', { supported: false }),
+  t('message.format.version', 'string', '3.0-IV1',
+    'Removed in Kafka 4.0 (KIP-724); accepted and ignored: Fjord stores record batch v2 and converts for old clients.',
+    'log.message.format.version', { supported: false }),
+  t('message.timestamp.difference.max.ms', 'long', LONG_MAX_STRING,
+    'Removed in Kafka 4.0 (KIP-937); accepted and ignored: use message.timestamp.before.max.ms and message.timestamp.after.max.ms.',
+    'log.message.timestamp.difference.max.ms', { min: 0, supported: false }),
   t('message.timestamp.after.max.ms', 'long', '3600000',
     'With CreateTime, reject batches whose timestamp is more than this far in the future.',
     'log.message.timestamp.after.max.ms', { min: 0 }),
@@ -241,7 +246,7 @@ const topicRows: TopicRow[] = [
     [{ name: 'log.retention.ms' }, { name: 'log.retention.minutes', unit: 'minutes' }, { name: 'log.retention.hours', unit: 'hours' }],
     { min: -1 }),
   t('segment.bytes', 'int', '1073741824', 'Size at which a new log segment is rolled.',
-    'log.segment.bytes', { min: 1048576 }),
+    'log.segment.bytes', { min: 14 }), // Kafka 4 raised the minimum to 1 MiB; 3.x allowed 14 bytes and old tools use that
   t('segment.index.bytes', 'int', '10485760', 'Size of the offset and time index files of a segment.',
     'log.index.size.max.bytes', { min: 4 }),
   t('segment.jitter.ms', 'long', '0', 'Random jitter subtracted from segment.ms to avoid rolling all segments at once.',
@@ -321,7 +326,7 @@ const brokerOnly: ConfigDef[] = [
   b('max.connections.per.ip.overrides', 'string', '', 'Per-IP or hostname overrides of max.connections.per.ip (host:count,...).',
     { dynamic: 'cluster-wide', supported: false }),
   b('connections.max.idle.ms', 'long', '600000', 'Close connections idle for longer than this.'),
-  b('connections.max.reauth.ms', 'long', '0', 'SASL re-authentication interval (0 = disabled).', NO),
+  b('connections.max.reauth.ms', 'long', '0', 'SASL session lifetime before the client must re-authenticate (KIP-368; 0 = disabled).'),
   b('queued.max.requests', 'int', '500', 'Requests in flight per broker before the network layer stops reading.', { min: 1 }),
   b('queued.max.request.bytes', 'long', '-1', 'Bytes of queued requests before reading stops (-1 = no limit).'),
   b('num.network.threads', 'int', '3', 'Network threads (accepted for compatibility; Fjord uses the Node event loop).',
@@ -378,25 +383,27 @@ const brokerOnly: ConfigDef[] = [
     'Whether non-empty groups may convert between classic and consumer protocols.',
     { validValues: ['disabled', 'downgrade', 'upgrade', 'bidirectional'] }),
   b('group.consumer.regex.refresh.interval.ms', 'int', '600000', 'How often regex subscriptions are re-evaluated against topics.', { min: 1 }),
-  b('group.share.enable', 'boolean', 'false', 'Enable share groups (KIP-932).', NO),
-  b('group.share.session.timeout.ms', 'int', '45000', 'Session timeout of share-group members.', { min: 1, supported: false }),
-  b('group.share.min.session.timeout.ms', 'int', '45000', 'Smallest allowed share-group session timeout.', { min: 1, supported: false }),
-  b('group.share.max.session.timeout.ms', 'int', '60000', 'Largest allowed share-group session timeout.', { min: 1, supported: false }),
-  b('group.share.heartbeat.interval.ms', 'int', '5000', 'Heartbeat interval given to share-group members.', { min: 1, supported: false }),
-  b('group.share.min.heartbeat.interval.ms', 'int', '5000', 'Smallest allowed share-group heartbeat interval.', { min: 1, supported: false }),
-  b('group.share.max.heartbeat.interval.ms', 'int', '15000', 'Largest allowed share-group heartbeat interval.', { min: 1, supported: false }),
-  b('group.share.max.size', 'int', '200', 'Maximum members of a share group.', { min: 1, max: 1000, supported: false }),
+  b('group.share.enable', 'boolean', 'true', 'Enable share groups (KIP-932).'),
+  b('group.share.session.timeout.ms', 'int', '45000', 'Session timeout of share-group members.', { min: 1 }),
+  b('group.share.min.session.timeout.ms', 'int', '45000', 'Smallest allowed share-group session timeout.', { min: 1 }),
+  b('group.share.max.session.timeout.ms', 'int', '60000', 'Largest allowed share-group session timeout.', { min: 1 }),
+  b('group.share.heartbeat.interval.ms', 'int', '5000', 'Heartbeat interval given to share-group members.', { min: 1 }),
+  b('group.share.min.heartbeat.interval.ms', 'int', '5000', 'Smallest allowed share-group heartbeat interval.', { min: 1 }),
+  b('group.share.max.heartbeat.interval.ms', 'int', '15000', 'Largest allowed share-group heartbeat interval.', { min: 1 }),
+  b('group.share.max.size', 'int', '200', 'Maximum members of a share group.', { min: 1, max: 1000 }),
   b('group.share.assignors', 'list', 'simple', 'Share-group assignor (built-in: simple).', NO),
   b('group.share.delivery.count.limit', 'int', '5', 'Delivery attempts before a share-group record is archived.',
-    { min: 2, max: 10, supported: false }),
+    { min: 2, max: 10 }),
   b('group.share.record.lock.duration.ms', 'int', '30000', 'How long a share-group record stays acquired by one consumer.',
-    { min: 1000, max: 3600000, supported: false }),
+    { min: 1000, max: 3600000 }),
   b('group.share.min.record.lock.duration.ms', 'int', '15000', 'Smallest allowed share-group record lock duration.',
-    { min: 1000, max: 30000, supported: false }),
+    { min: 1000, max: 30000 }),
   b('group.share.max.record.lock.duration.ms', 'int', '60000', 'Largest allowed share-group record lock duration.',
-    { min: 30000, max: 3600000, supported: false }),
+    { min: 30000, max: 3600000 }),
   b('group.share.partition.max.record.locks', 'int', '2000', 'In-flight acquired records per share partition.',
-    { min: 100, max: 10000, supported: false }),
+    { min: 100, max: 10000 }),
+  b('share.coordinator.state.topic.num.partitions', 'int', '50', 'Partitions of __share_group_state (do not change after deployment).', { min: 1 }),
+  b('share.coordinator.state.topic.replication.factor', 'short', '3', 'Replication factor of __share_group_state (capped at the live brokers).', { min: 1 }),
   b('offsets.topic.num.partitions', 'int', '50', 'Partitions of __consumer_offsets (do not change after deployment).', { min: 1 }),
   b('offsets.topic.replication.factor', 'short', '3',
     'Replication factor of __consumer_offsets (capped by the number of live brokers in Fjord single-node).', { min: 1 }),
@@ -424,23 +431,38 @@ const brokerOnly: ConfigDef[] = [
   b('transaction.two.phase.commit.enable', 'boolean', 'false', 'Allow producers to take part in two-phase commit (KIP-939).', NO),
   b('producer.id.expiration.ms', 'int', '86400000', 'Idempotent producer state is dropped after this long without writes.',
     { min: 1, dynamic: 'cluster-wide' }),
+  b('producer.id.expiration.check.interval.ms', 'int', '600000', 'How often producer state past producer.id.expiration.ms is removed.', { min: 1 }),
 
-  // --- security (accepted for later TLS/SASL work) ---------------------------------------------
-  b('authorizer.class.name', 'string', '', 'Authorizer implementation (empty = no authorization).', NO),
-  b('super.users', 'string', null, 'Semicolon-separated principals that bypass ACLs.', NO),
-  b('sasl.enabled.mechanisms', 'list', 'GSSAPI', 'SASL mechanisms enabled on the broker.', { dynamic: 'per-broker', supported: false }),
+  // --- security (src/security: listeners, TLS, SASL, ACLs) ----------------------------------------
+  b('authorizer.class.name', 'string', '', 'Authorizer class; any non-empty value (e.g. org.apache.kafka.metadata.authorizer.StandardAuthorizer) enables Fjord\'s ACL authorizer.'),
+  b('super.users', 'string', null, 'Semicolon-separated principals that bypass ACLs.'),
+  b('allow.everyone.if.no.acl.found', 'boolean', 'false', 'With an authorizer: allow access to resources that have no ACL at all.'),
+  b('sasl.enabled.mechanisms', 'list', 'PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER', 'SASL mechanisms enabled on SASL listeners (Fjord has no GSSAPI).',
+    { validValues: ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER', 'GSSAPI'], dynamic: 'per-broker' }),
   b('sasl.mechanism.inter.broker.protocol', 'string', 'GSSAPI', 'SASL mechanism between brokers.', { dynamic: 'per-broker', supported: false }),
-  b('sasl.jaas.config', 'password', null, 'JAAS login context for SASL.', { dynamic: 'per-broker', supported: false }),
-  b('ssl.keystore.type', 'string', 'JKS', 'Key store format.', { dynamic: 'per-broker', supported: false }),
-  b('ssl.keystore.location', 'string', null, 'Key store path.', { dynamic: 'per-broker', supported: false }),
-  b('ssl.keystore.password', 'password', null, 'Key store password.', { dynamic: 'per-broker', supported: false }),
-  b('ssl.key.password', 'password', null, 'Private key password.', { dynamic: 'per-broker', supported: false }),
-  b('ssl.truststore.type', 'string', 'JKS', 'Trust store format.', { dynamic: 'per-broker', supported: false }),
-  b('ssl.truststore.location', 'string', null, 'Trust store path.', { dynamic: 'per-broker', supported: false }),
-  b('ssl.truststore.password', 'password', null, 'Trust store password.', { dynamic: 'per-broker', supported: false }),
-  b('ssl.enabled.protocols', 'list', 'TLSv1.2,TLSv1.3', 'TLS protocol versions enabled.', { dynamic: 'per-broker', supported: false }),
+  b('sasl.jaas.config', 'password', null, 'JAAS login context; PLAIN users are its user_NAME="password" entries.', { dynamic: 'per-broker', sensitive: true }),
+  b('sasl.oauthbearer.jwks.endpoint.url', 'string', null, 'JWKS file path or http(s) URL whose keys verify OAUTHBEARER tokens.'),
+  b('sasl.oauthbearer.jwks.endpoint.refresh.ms', 'long', '3600000', 'How long fetched JWKS keys are cached.', { min: 0 }),
+  b('sasl.oauthbearer.expected.issuer', 'string', null, 'Required iss claim of OAUTHBEARER tokens (unset = any).'),
+  b('sasl.oauthbearer.expected.audience', 'list', '', 'Accepted aud claims of OAUTHBEARER tokens (empty = any).'),
+  b('sasl.oauthbearer.clock.skew.seconds', 'long', '30', 'Clock skew tolerated on exp/nbf/iat claims.', { min: 0 }),
+  b('sasl.oauthbearer.sub.claim.name', 'string', 'sub', 'Claim holding the principal name.'),
+  b('fjord.sasl.oauthbearer.unsecured.enable', 'boolean', 'false', 'Accept unsigned (alg "none") OAUTHBEARER tokens — development only.'),
+  b('connection.failed.authentication.delay.ms', 'int', '100', 'Delay before closing a connection whose authentication failed.', { min: 0 }),
+  b('ssl.keystore.type', 'string', 'PEM', 'Key store format; Fjord reads PEM (key and certificate chain in one file).', { validValues: ['PEM', 'JKS', 'PKCS12'], dynamic: 'per-broker' }),
+  b('ssl.keystore.location', 'string', null, 'PEM file with the private key and certificate chain of TLS listeners (re-read when it changes).', { dynamic: 'per-broker' }),
+  b('ssl.keystore.password', 'password', null, 'Key store password (PEM: unused).', { dynamic: 'per-broker', supported: false }),
+  b('ssl.key.password', 'password', null, 'Password of an encrypted private key.', { dynamic: 'per-broker' }),
+  b('ssl.truststore.type', 'string', 'PEM', 'Trust store format; Fjord reads PEM CA certificates.', { validValues: ['PEM', 'JKS', 'PKCS12'], dynamic: 'per-broker' }),
+  b('ssl.truststore.location', 'string', null, 'PEM file of CA certificates that client certificates must chain to.', { dynamic: 'per-broker' }),
+  b('ssl.truststore.password', 'password', null, 'Trust store password (PEM: unused).', { dynamic: 'per-broker', supported: false }),
+  b('ssl.enabled.protocols', 'list', 'TLSv1.2,TLSv1.3', 'TLS protocol versions enabled.', { validValues: ['TLSv1.2', 'TLSv1.3'], dynamic: 'per-broker' }),
   b('ssl.client.auth', 'string', 'none', 'Whether TLS clients must present a certificate.',
-    { validValues: ['required', 'requested', 'none'], dynamic: 'per-broker', supported: false }),
+    { validValues: ['required', 'requested', 'none'], dynamic: 'per-broker' }),
+  b('ssl.principal.mapping.rules', 'string', 'DEFAULT', 'Rules mapping a client certificate DN to a user name (RULE:pattern/replacement/[LU], DEFAULT).'),
+
+  b('quota.window.num', 'int', '11', 'Number of samples kept for client quota rates.', { min: 1 }),
+  b('quota.window.size.seconds', 'int', '1', 'Time span of one client quota sample.', { min: 1 }),
 
   // --- Fjord-specific --------------------------------------------------------------------------
   b('fjord.flush.mode', 'string', 'group-commit',
@@ -475,7 +497,9 @@ const synonymRows: SynRow[] = [
   { name: 'log.local.retention.ms', type: 'long', dflt: '-2', doc: 'Default local.retention.ms of topics.', topic: 'local.retention.ms', o: { min: -2, supported: false } },
   { name: 'log.cleaner.max.compaction.lag.ms', type: 'long', dflt: LONG_MAX_STRING, doc: 'Default max.compaction.lag.ms of topics.', topic: 'max.compaction.lag.ms', o: { min: 1 } },
   { name: 'message.max.bytes', type: 'int', dflt: '1048588', doc: 'Largest record batch the broker accepts; default max.message.bytes of topics.', topic: 'max.message.bytes', o: { min: 0 } },
-  { name: 'log.message.downconversion.enable', type: 'boolean', dflt: 'true', doc: 'Deprecated no-op since Kafka 4.0.', topic: 'message.downconversion.enable', o: NO },
+  { name: 'log.message.downconversion.enable', type: 'boolean', dflt: 'true', doc: 'Removed in Kafka 4.0; accepted and ignored.', topic: 'message.downconversion.enable', o: NO },
+  { name: 'log.message.format.version', type: 'string', dflt: '3.0-IV1', doc: 'Removed in Kafka 4.0; accepted and ignored.', topic: 'message.format.version', o: NO },
+  { name: 'log.message.timestamp.difference.max.ms', type: 'long', dflt: LONG_MAX_STRING, doc: 'Removed in Kafka 4.0; accepted and ignored.', topic: 'message.timestamp.difference.max.ms', o: { min: 0, supported: false } },
   { name: 'log.message.timestamp.after.max.ms', type: 'long', dflt: '3600000', doc: 'Default message.timestamp.after.max.ms of topics.', topic: 'message.timestamp.after.max.ms', o: { min: 0 } },
   { name: 'log.message.timestamp.before.max.ms', type: 'long', dflt: LONG_MAX_STRING, doc: 'Default message.timestamp.before.max.ms of topics.', topic: 'message.timestamp.before.max.ms', o: { min: 0 } },
   { name: 'log.message.timestamp.type', type: 'string', dflt: 'CreateTime', doc: 'Default message.timestamp.type of topics.', topic: 'message.timestamp.type', o: { validValues: ['CreateTime', 'LogAppendTime'] } },
@@ -486,7 +510,7 @@ const synonymRows: SynRow[] = [
   { name: 'log.retention.ms', type: 'long', dflt: null, doc: 'Default retention.ms of topics; wins over log.retention.minutes and .hours.', topic: 'retention.ms' },
   { name: 'log.retention.minutes', type: 'int', dflt: null, doc: 'Default retention of topics in minutes; wins over log.retention.hours.', topic: 'retention.ms' },
   { name: 'log.retention.hours', type: 'int', dflt: '168', doc: 'Default retention of topics in hours; lowest priority of the three.', topic: 'retention.ms' },
-  { name: 'log.segment.bytes', type: 'int', dflt: '1073741824', doc: 'Default segment.bytes of topics.', topic: 'segment.bytes', o: { min: 1048576 } },
+  { name: 'log.segment.bytes', type: 'int', dflt: '1073741824', doc: 'Default segment.bytes of topics.', topic: 'segment.bytes', o: { min: 14 } },
   { name: 'log.index.size.max.bytes', type: 'int', dflt: '10485760', doc: 'Default segment.index.bytes of topics.', topic: 'segment.index.bytes', o: { min: 4 } },
   { name: 'log.roll.jitter.ms', type: 'long', dflt: null, doc: 'Default segment.jitter.ms of topics; wins over log.roll.jitter.hours.', topic: 'segment.jitter.ms', o: { min: 0 } },
   { name: 'log.roll.jitter.hours', type: 'int', dflt: '0', doc: 'Default segment jitter of topics in hours.', topic: 'segment.jitter.ms', o: { min: 0 } },
@@ -520,3 +544,10 @@ export const topicConfigDefs: ReadonlyMap<string, ConfigDef> = freezeMap(
 export const brokerConfigDefs: ReadonlyMap<string, ConfigDef> = freezeMap(
   [...brokerOnly, ...synonymDefs, ...bothDefs].sort((a, b) => a.name.localeCompare(b.name)),
 );
+
+/** Topic configs Kafka 4.0 removed: accepted (old tools still send them), ignored, logged. */
+export const REMOVED_TOPIC_CONFIGS: ReadonlySet<string> = new Set([
+  'message.format.version',
+  'message.downconversion.enable',
+  'message.timestamp.difference.max.ms',
+]);

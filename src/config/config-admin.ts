@@ -1,8 +1,8 @@
 // Config changes with real effects: AlterConfigs / IncrementalAlterConfigs land here.
 //
 // Every change is validate → persist (metadata store) → apply:
-//  - topic resources: validateTopicConfigs, metadata.updateTopicConfigs, then
-//    replicas.updateTopicConfig, which swaps partition.settings (produce-time checks) and calls
+//  - topic resources: validateTopicConfigs, metadata.updateTopicConfigs; the replica manager hears
+//    the store's change and swaps partition.settings (produce-time checks) and calls
 //    log.updateConfig (segment rolls, retention, flush, index interval).
 //  - broker resources: "" is the cluster-wide default layer, "<node id>" the per-broker layer.
 //    Values go into BrokerConfig.setDynamic and are persisted in the metadata store's
@@ -11,8 +11,6 @@
 //    topic config (log.retention.ms, compression.type, ...) is re-applied to every topic.
 //  - broker loggers (BROKER_LOGGER): log levels, kept in memory like Kafka's (not persisted).
 import { ErrorCode } from '../protocol/errors.js';
-import type { MetadataStore } from '../cluster/metadata-store.js';
-import type { ReplicaManager } from '../cluster/replica-manager.js';
 import {
   BrokerConfig,
   ConfigError,
@@ -21,12 +19,12 @@ import {
   topicConfigDefs,
   validateTopicConfigs,
 } from './config.js';
-import { KafkaError } from './errors.js';
+import { KafkaError } from '../protocol/kafka-error.js';
 
 export const ConfigResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
 
 /** IncrementalAlterConfigs operations. */
-export const AlterConfigOp = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
+const AlterConfigOp = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
 
 export interface ConfigOp {
   name: string;
@@ -34,10 +32,11 @@ export interface ConfigOp {
   value: string | null;
 }
 
-export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL', 'OFF'] as const;
-/** Fjord's loggers as BROKER_LOGGER resources show them. */
-export const BROKER_LOGGERS = ['root', 'fjord.net', 'fjord.broker', 'fjord.storage', 'fjord.cluster', 'fjord.coordinator'];
-const DEFAULT_LOG_LEVEL = 'INFO';
+/** The broker's logger levels, as BROKER_LOGGER resources read and change them (see ./logging.ts). */
+export interface LoggerLevels {
+  levels(): { name: string; level: string; set: boolean }[];
+  setLevel(name: string, level: string | null): void;
+}
 
 function invalidConfig(message: string): KafkaError {
   return new KafkaError(ErrorCode.INVALID_CONFIG, message);
@@ -56,14 +55,32 @@ function splitList(v: string | null | undefined): string[] {
 
 type BrokerLevel = 'per-broker' | 'cluster-default';
 
-export class ConfigAdmin {
-  private readonly loggerLevels = new Map<string, string>();
+/** Where configs are persisted: the part of the cluster metadata store that ConfigAdmin uses. */
+export interface ConfigStore {
+  topic(name: string): { configs: Record<string, string> } | undefined;
+  updateTopicConfigs(name: string, configs: Record<string, string>): Promise<void>;
+  brokers(): { nodeId: number }[];
+  brokerConfigs(): Record<string, string>;
+  updateBrokerConfigs(configs: Record<string, string>): Promise<void>;
+}
 
+/** Who applies topic configs to open logs (the replica manager). */
+export interface TopicConfigTarget {
+  /** Resolves once the store's latest change to the topic is applied locally. */
+  applied(topic: string): Promise<void>;
+  /** Re-resolves every topic's configs (a broker-level default changed). */
+  reapplyTopicConfigs(): void;
+}
+
+export class ConfigAdmin {
   constructor(
     private readonly nodeId: number,
     private readonly config: BrokerConfig,
-    private readonly metadata: MetadataStore,
-    private readonly replicas: ReplicaManager,
+    private readonly metadata: ConfigStore,
+    private readonly replicas: TopicConfigTarget,
+    private readonly loggerLevels: LoggerLevels,
+    private readonly levelNames: readonly string[],
+    private readonly loggerNames: readonly string[],
   ) {}
 
   // ------------------------------------------------------------------------------- persistence
@@ -143,8 +160,8 @@ export class ConfigAdmin {
 
   private async commitTopic(name: string, configs: Record<string, string>): Promise<void> {
     await this.metadata.updateTopicConfigs(name, configs);
-    const updated = this.metadata.topic(name);
-    if (updated) this.replicas.updateTopicConfig(updated);
+    // The replica manager hears the change from the store; wait until the logs use it.
+    await this.replicas.applied(name);
   }
 
   /** Applies one incremental op to a current value; returns the new value (null = remove). */
@@ -278,7 +295,7 @@ export class ConfigAdmin {
       }
     }
     if ([...changed].some((n) => brokerConfigDefs.get(n)?.topicName !== undefined || isTopicSynonym(n))) {
-      for (const t of this.metadata.topics()) this.replicas.updateTopicConfig(t);
+      this.replicas.reapplyTopicConfigs();
     }
   }
 
@@ -293,21 +310,17 @@ export class ConfigAdmin {
   /** Current level of every logger, and whether it was set explicitly. */
   loggers(resourceName: string): { name: string; level: string; set: boolean }[] {
     this.checkLoggerTarget(resourceName);
-    const root = this.loggerLevels.get('root') ?? DEFAULT_LOG_LEVEL;
-    return BROKER_LOGGERS.map((name) => {
-      const own = this.loggerLevels.get(name);
-      return { name, level: own ?? root, set: own !== undefined };
-    });
+    return this.loggerLevels.levels();
   }
 
   alterLoggers(resourceName: string, ops: ConfigOp[], validateOnly: boolean): void {
     this.checkLoggerTarget(resourceName);
     for (const o of ops) {
-      if (!BROKER_LOGGERS.includes(o.name)) throw invalidConfig(`Logger ${o.name} does not exist!`);
+      if (!this.loggerNames.includes(o.name)) throw invalidConfig(`Logger ${o.name} does not exist!`);
       if (o.op === AlterConfigOp.SET) {
         const level = (o.value ?? '').toUpperCase();
-        if (!(LOG_LEVELS as readonly string[]).includes(level)) {
-          throw invalidConfig(`Cannot set the log level of ${o.name} to ${o.value} as it is not a supported log level. Valid log levels are ${LOG_LEVELS.join(', ')}`);
+        if (!this.levelNames.includes(level)) {
+          throw invalidConfig(`Cannot set the log level of ${o.name} to ${o.value} as it is not a supported log level. Valid log levels are ${this.levelNames.join(', ')}`);
         }
       } else if (o.op === AlterConfigOp.DELETE) {
         if (o.name === 'root') throw invalidConfig(`Removing the log level of the root logger is not allowed`);
@@ -316,10 +329,8 @@ export class ConfigAdmin {
       }
     }
     if (validateOnly) return;
-    for (const o of ops) {
-      if (o.op === AlterConfigOp.SET) this.loggerLevels.set(o.name, o.value!.toUpperCase());
-      else this.loggerLevels.delete(o.name);
-    }
+    // Applied to the live pino loggers: a level set here changes what the broker writes.
+    for (const o of ops) this.loggerLevels.setLevel(o.name, o.op === AlterConfigOp.SET ? o.value!.toUpperCase() : null);
   }
 }
 

@@ -1,0 +1,289 @@
+// The broker's share-partitions: one SharePartition per (share group, topic id, partition),
+// created on first ShareFetch (from `__share_group_state`, else per share.auto.offset.reset),
+// with its acquisition-lock timer, its waiters (parked ShareFetches) and its durable writes.
+import type { Partition } from '../../cluster/partition.js';
+import { batchPositions, readBatchHeader } from '../../protocol/records/batch.js';
+import { SharePartition, type AcquiredRange, type BatchSpan, type SharePartitionSettings } from './share-partition.js';
+import { ShareStateStore, shareStateKeyString, type ShareSnapshot, type ShareStateKey } from './share-state-topic.js';
+
+const CONTROL_BATCH = 0x20;
+
+export type AutoOffsetReset = { kind: 'latest' } | { kind: 'earliest' } | { kind: 'by_duration'; ms: number };
+
+/** share.auto.offset.reset: latest | earliest | by_duration:<ISO-8601 duration>. */
+export function parseAutoOffsetReset(value: string): AutoOffsetReset | null {
+  const v = value.trim().toLowerCase();
+  if (v === 'latest') return { kind: 'latest' };
+  if (v === 'earliest') return { kind: 'earliest' };
+  const m = /^by_duration:p(?:(\d+)d)?(?:t(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?)?$/.exec(v);
+  if (!m || v.endsWith('p') || v.endsWith('t')) return null;
+  const ms = ((Number(m[1] ?? 0) * 24 + Number(m[2] ?? 0)) * 60 + Number(m[3] ?? 0)) * 60_000 + Number(m[4] ?? 0) * 1000;
+  return { kind: 'by_duration', ms };
+}
+
+export class SharePartitionHandle {
+  readonly id: string;
+  timer: NodeJS.Timeout | undefined;
+  timerAt = 0;
+  persistedVersion = -1;
+  snapshotEpoch = 0;
+  private writeChain: Promise<void> = Promise.resolve();
+  readonly waiters = new Set<() => void>();
+
+  constructor(
+    readonly key: ShareStateKey,
+    readonly topicName: string,
+    readonly sp: SharePartition,
+  ) {
+    this.id = shareStateKeyString(key);
+  }
+
+  /** Wakes parked ShareFetches (records became available). */
+  wake(): void {
+    if (this.waiters.size === 0) return;
+    const ws = [...this.waiters];
+    this.waiters.clear();
+    for (const w of ws) w();
+  }
+
+  /** Resolves once a snapshot at least as new as the current state is durable. */
+  persist(write: (h: SharePartitionHandle) => Promise<void>): Promise<void> {
+    const target = this.sp.version;
+    const run = this.writeChain.then(async () => {
+      if (this.persistedVersion >= target) return;
+      const v = this.sp.version;
+      await write(this);
+      if (v > this.persistedVersion) this.persistedVersion = v;
+    });
+    this.writeChain = run.catch(() => {});
+    return run;
+  }
+
+  snapshot(leaderEpoch: number): ShareSnapshot {
+    this.snapshotEpoch = (this.snapshotEpoch + 1) & 0xffff;
+    return { snapshotEpoch: this.snapshotEpoch, stateEpoch: 0, leaderEpoch, startOffset: this.sp.startOffset, stateBatches: this.sp.stateBatches() };
+  }
+}
+
+export interface SharePartitionsOptions {
+  settings: () => SharePartitionSettings;
+  autoOffsetReset: (groupId: string) => AutoOffsetReset;
+  store: ShareStateStore;
+  partitions: { get(topic: string, partition: number): Partition | undefined };
+  log: (msg: string) => void;
+}
+
+export interface AcquireResult {
+  ranges: AcquiredRange[];
+  records: Buffer[];
+  bytes: number;
+}
+
+export class SharePartitions {
+  private readonly handles = new Map<string, SharePartitionHandle>();
+  private readonly initializing = new Map<string, Promise<SharePartitionHandle>>();
+  private closed = false;
+
+  constructor(private readonly options: SharePartitionsOptions) {}
+
+  /** Snapshots replayed from __share_group_state, taken over when a share-partition is first used. */
+  private get stored(): Map<string, { key: ShareStateKey; snapshot: ShareSnapshot }> {
+    return this.options.store.stored;
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const h of this.handles.values()) {
+      if (h.timer) clearTimeout(h.timer);
+      h.wake();
+    }
+  }
+
+  get(key: ShareStateKey): SharePartitionHandle | undefined {
+    return this.handles.get(shareStateKeyString(key));
+  }
+
+  /** Every share-partition of a group that has state (live or stored). */
+  keysOfGroup(groupId: string): ShareStateKey[] {
+    const out = new Map<string, ShareStateKey>();
+    for (const h of this.handles.values()) if (h.key.groupId === groupId) out.set(h.id, h.key);
+    for (const [id, s] of this.stored) if (s.key.groupId === groupId) out.set(id, s.key);
+    return [...out.values()];
+  }
+
+  /** Start offset and in-flight counts without creating state (describe). */
+  peek(key: ShareStateKey): { startOffset: number; completeInFlight: number; inFlight: number; acquired: number } | undefined {
+    const h = this.get(key);
+    if (h) {
+      const c = h.sp.counts();
+      return { startOffset: h.sp.startOffset, completeInFlight: c.acknowledged + c.archived, inFlight: h.sp.inFlightCount, acquired: c.acquired };
+    }
+    const s = this.stored.get(shareStateKeyString(key));
+    if (!s) return undefined;
+    let complete = 0;
+    let inFlight = 0;
+    for (const b of s.snapshot.stateBatches) {
+      const n = b.lastOffset - b.firstOffset + 1;
+      inFlight += n;
+      if (b.deliveryState === 2 || b.deliveryState === 4) complete += n;
+    }
+    return { startOffset: s.snapshot.startOffset, completeInFlight: complete, inFlight, acquired: 0 };
+  }
+
+  /** The share-partition, created (and made durable) on first use. */
+  async open(key: ShareStateKey, partition: Partition): Promise<SharePartitionHandle> {
+    const id = shareStateKeyString(key);
+    const existing = this.handles.get(id);
+    if (existing) return existing;
+    let pending = this.initializing.get(id);
+    if (!pending) {
+      pending = this.initialize(key, partition).finally(() => this.initializing.delete(id));
+      this.initializing.set(id, pending);
+    }
+    return pending;
+  }
+
+  private async initialize(key: ShareStateKey, partition: Partition): Promise<SharePartitionHandle> {
+    const id = shareStateKeyString(key);
+    await this.options.store.ready(key);
+    const existing = this.handles.get(id);
+    if (existing) return existing;
+    const settings = this.options.settings();
+    const stored = this.stored.get(id);
+    let sp: SharePartition;
+    if (stored) {
+      sp = SharePartition.restore(stored.snapshot.startOffset, stored.snapshot.stateBatches, settings);
+    } else {
+      sp = new SharePartition(await this.initialOffset(key.groupId, partition), settings);
+    }
+    sp.truncateBelow(partition.log.logStartOffset);
+    const handle = new SharePartitionHandle(key, partition.topic, sp);
+    if (stored) handle.snapshotEpoch = stored.snapshot.snapshotEpoch;
+    // The starting point must be durable before records are handed out: a restart must not
+    // re-resolve "latest" to a later offset and skip what was produced in between.
+    if (!stored) await this.options.store.write([{ key, snapshot: handle.snapshot(partition.leaderEpoch) }]);
+    handle.persistedVersion = sp.version;
+    this.stored.delete(id);
+    this.handles.set(id, handle);
+    return handle;
+  }
+
+  private async initialOffset(groupId: string, partition: Partition): Promise<number> {
+    const reset = this.options.autoOffsetReset(groupId);
+    const log = partition.log;
+    if (reset.kind === 'earliest') return log.logStartOffset;
+    if (reset.kind === 'latest') return log.highWatermark;
+    const found = await log.offsetForTimestamp(Date.now() - reset.ms);
+    return found ? found.offset : log.highWatermark;
+  }
+
+  /** Sets a start offset (AlterShareGroupOffsets), creating the state when there is none. */
+  async setStartOffset(key: ShareStateKey, topicName: string, startOffset: number, leaderEpoch: number): Promise<void> {
+    const id = shareStateKeyString(key);
+    await this.options.store.ready(key);
+    let h = this.handles.get(id);
+    if (!h) {
+      h = new SharePartitionHandle(key, topicName, new SharePartition(startOffset, this.options.settings()));
+      this.stored.delete(id);
+      this.handles.set(id, h);
+    } else {
+      h.sp.reset(startOffset);
+    }
+    await this.persist(h, leaderEpoch);
+  }
+
+  /** Forgets a share-partition's state durably (DeleteShareGroupOffsets, DeleteGroups). */
+  async delete(keys: ShareStateKey[]): Promise<void> {
+    await this.options.store.write(keys.map((key) => ({ key, snapshot: null })));
+    for (const key of keys) {
+      const id = shareStateKeyString(key);
+      const h = this.handles.get(id);
+      if (h?.timer) clearTimeout(h.timer);
+      this.handles.delete(id);
+      this.stored.delete(id);
+    }
+  }
+
+  persist(h: SharePartitionHandle, leaderEpoch: number): Promise<void> {
+    return h.persist((handle) => this.options.store.write([{ key: handle.key, snapshot: handle.snapshot(leaderEpoch) }]));
+  }
+
+  /**
+   * Acquires up to maxRecords for memberId from the log (re-deliverable records first), at most
+   * about maxBytes, and returns the batches that hold them (the client keeps only acquired offsets).
+   */
+  async acquire(h: SharePartitionHandle, partition: Partition, memberId: string, maxRecords: number, maxBytes: number, strict: boolean): Promise<AcquireResult> {
+    const log = partition.log;
+    h.sp.truncateBelow(log.logStartOffset);
+    const hw = log.highWatermark;
+    if (maxRecords <= 0 || !h.sp.canAcquire(hw)) return { ranges: [], records: [], bytes: 0 };
+    const from = h.sp.nextFetchOffset();
+    if (from >= hw) return { ranges: [], records: [], bytes: 0 };
+    const { chunks } = await log.read(from, Math.max(1, maxBytes), hw, true);
+    const spans: (BatchSpan & { chunk: Buffer; pos: number; size: number })[] = [];
+    for (const chunk of chunks) {
+      for (const [pos, size] of batchPositions(chunk)) {
+        const header = readBatchHeader(chunk, pos);
+        spans.push({
+          baseOffset: header.baseOffset,
+          lastOffset: header.baseOffset + header.lastOffsetDelta,
+          isControl: (header.attributes & CONTROL_BATCH) !== 0,
+          chunk,
+          pos,
+          size,
+        });
+      }
+    }
+    const ranges = h.sp.acquire(memberId, spans, maxRecords, hw, Date.now(), strict);
+    const records: Buffer[] = [];
+    let bytes = 0;
+    let r = 0;
+    for (const s of spans) {
+      if (s.isControl) continue;
+      while (r < ranges.length && ranges[r]!.lastOffset < s.baseOffset) r++;
+      if (r >= ranges.length) break;
+      if (ranges[r]!.firstOffset > s.lastOffset) continue;
+      records.push(s.chunk.subarray(s.pos, s.pos + s.size));
+      bytes += s.size;
+    }
+    if (ranges.length > 0) this.scheduleLockTimer(h, partition);
+    return { ranges, records, bytes };
+  }
+
+  /** Arms the handle's timer for its earliest lock deadline. */
+  scheduleLockTimer(h: SharePartitionHandle, partition: Partition): void {
+    if (this.closed) return;
+    const deadline = h.sp.nextLockDeadline();
+    if (deadline === undefined) return;
+    if (h.timer && h.timerAt <= deadline) return;
+    if (h.timer) clearTimeout(h.timer);
+    h.timerAt = deadline;
+    h.timer = setTimeout(() => {
+      h.timer = undefined;
+      if (this.closed) return;
+      if (h.sp.expireLocks(Date.now())) {
+        h.wake();
+        this.persist(h, partition.leaderEpoch).catch((err) => this.options.log(`share state write failed: ${(err as Error).message}`));
+      }
+      this.scheduleLockTimer(h, partition);
+    }, Math.max(0, deadline - Date.now()) + 1);
+    h.timer.unref?.();
+  }
+
+  /** Releases what a member holds in a group's share-partitions (it left or closed its session). */
+  releaseMember(groupId: string, memberId: string, only?: Set<string>): void {
+    for (const h of this.handles.values()) {
+      if (h.key.groupId !== groupId) continue;
+      if (only && !only.has(`${h.key.topicId}:${h.key.partition}`)) continue;
+      if (h.sp.releaseMember(memberId)) {
+        h.wake();
+        const partition = this.options.partitions.get(h.topicName, h.key.partition);
+        this.persist(h, partition?.leaderEpoch ?? 0).catch((err) => this.options.log(`share state write failed: ${(err as Error).message}`));
+      }
+    }
+  }
+
+  handlesOfGroup(groupId: string): SharePartitionHandle[] {
+    return [...this.handles.values()].filter((h) => h.key.groupId === groupId);
+  }
+}
