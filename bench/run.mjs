@@ -585,6 +585,17 @@ async function main() {
     await coldStart(results);
   }
   if (want('partitions')) await fjordPartitions(results);
+  if (want('queue')) {
+    // Share groups (issue #13): bench/queue.mjs, 8 share consumers vs a classic group vs Redis Streams.
+    log('queue: share group vs classic group vs Redis Streams consumer groups (bench/queue.mjs)');
+    try {
+      results.details.queue = jsonResult(await run(process.execPath, [join(ROOT, 'bench', 'queue.mjs'), '--records', QUICK ? '10000' : '40000'], { timeoutS: 600 }), 'queue bench');
+      results.fjord.queueShareAckedRecordsPerS = results.details.queue.shareAckedRecordsPerS;
+      results.checks.queueShareToClassic = results.details.queue.shareToClassic;
+    } catch (e) {
+      results.reasons.queue = String(e.message ?? e);
+    }
+  }
 
   for (const k of ['tcpMBps', 'durableMBps']) if (!(k in results.ceilings)) results.ceilings[k] = null;
   for (const k of ['produceAcks1MBps', 'produceAcksAllMBps', 'consumeMBps', 'e2eP50Ms', 'e2eP99Ms', 'e2eP999Ms', 'startupMs', 'idleRssMB', 'produce1000PartitionsMBps'])

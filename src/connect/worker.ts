@@ -89,7 +89,8 @@ export class Worker {
       clientId: `fjord-connect-${options.groupId}`,
       brokers: options.bootstrap,
       logLevel: logLevel.NOTHING,
-      retry: { retries: 8, initialRetryTime: 100 },
+      // Short backoff caps: reconnect within seconds after a broker restart (~25 s of retries in all).
+      retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 3000 },
     });
     const c = this.workerConfig;
     this.state = new InternalTopics(

@@ -272,6 +272,7 @@ describe('share groups with @kafkats/client ShareConsumer', () => {
     assert.equal(empty.errorCode, ErrorCode.INVALID_REQUEST);
     // ApiVersions reports share.version.
     const versions = await call(raw, ApiKey.ApiVersions, 3, { clientSoftwareName: 't', clientSoftwareVersion: '1' });
-    assert.deepEqual(versions.finalizedFeatures.map((f: { name: string }) => f.name), ['share.version']);
+    const share = versions.finalizedFeatures.find((f: { name: string }) => f.name === 'share.version');
+    assert.deepEqual(share && [share.minVersionLevel, share.maxVersionLevel], [1, 1]);
   });
 });

@@ -57,8 +57,12 @@ test('locks expire and are renewable; a leaving member releases its records', ()
   assert.equal(sp.stateOf(1)?.state, RecordState.AVAILABLE);
   sp.acquire('b', [batch(0, 3)], 100, 4, 2000);
   assert.equal(sp.stateOf(1)?.memberId, 'b');
+  assert.equal(sp.stateOf(1)?.deliveryCount, 2);
   assert.equal(sp.releaseMember('b'), true);
   assert.equal(sp.stateOf(3)?.state, RecordState.AVAILABLE);
+  // Records a leaving member held were not (known to be) delivered: their count goes back down.
+  assert.equal(sp.stateOf(1)?.deliveryCount, 1);
+  assert.equal(sp.stateOf(3)?.deliveryCount, 0);
   assert.equal(sp.stateOf(0)?.memberId, 'a');
 });
 
@@ -67,6 +71,14 @@ test('control batches are archived, never delivered; in-flight window is bounded
   const got = sp.acquire('a', [batch(0, 1), batch(2, 2, true), batch(3, 9)], 100, 10, 0);
   assert.deepEqual(got, [{ firstOffset: 0, lastOffset: 1, deliveryCount: 1 }, { firstOffset: 3, lastOffset: 3, deliveryCount: 1 }]);
   assert.equal(sp.inFlightCount, 4);
+});
+
+test('a full in-flight window stops acquisition without skipping the rest of the log', () => {
+  const sp = new SharePartition(0, { ...settings, maxInFlight: 3 });
+  assert.deepEqual(sp.acquire('a', [batch(0, 1), batch(2, 4), batch(5, 9)], 100, 10, 0), [{ firstOffset: 0, lastOffset: 2, deliveryCount: 1 }]);
+  assert.equal(sp.endOffset, 3);
+  sp.acknowledge('a', 0, 2, [AckType.ACCEPT], 0);
+  assert.deepEqual(sp.acquire('a', [batch(2, 4), batch(5, 9)], 100, 10, 0), [{ firstOffset: 3, lastOffset: 5, deliveryCount: 1 }]);
 });
 
 test('persisted state restores acquired records as available, keeps counts and acks', () => {

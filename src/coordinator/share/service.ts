@@ -86,6 +86,8 @@ export interface ShareAckOut {
 
 interface ShareSession {
   epoch: number;
+  /** Last request (ms); idle sessions past the member session timeout make room for new ones. */
+  lastUsed: number;
   /** "topicId:partition" */
   partitions: Set<string>;
 }
@@ -297,10 +299,10 @@ export class ShareGroupService {
     const epoch = req.shareSessionEpoch;
     if (epoch === 0) {
       if (!allowOpen) return { code: ErrorCode.INVALID_SHARE_SESSION_EPOCH, message: 'ShareAcknowledge cannot open a share session.' };
-      if (!this.sessions.has(key) && this.sessions.size >= this.settings.maxSessions) {
+      if (!this.sessions.has(key) && this.sessions.size >= this.settings.maxSessions && !this.evictIdleSession()) {
         return { code: SHARE_SESSION_LIMIT_REACHED, message: 'Too many share sessions.' };
       }
-      const s = { epoch: 1, partitions: new Set<string>() };
+      const s = { epoch: 1, lastUsed: Date.now(), partitions: new Set<string>() };
       this.sessions.set(key, s);
       return s;
     }
@@ -308,8 +310,18 @@ export class ShareGroupService {
     if (epoch === FINAL_SESSION_EPOCH) return s ?? 'final';
     if (!s) return { code: ErrorCode.SHARE_SESSION_NOT_FOUND, message: `No share session for member ${req.memberId}.` };
     if (epoch !== s.epoch) return { code: ErrorCode.INVALID_SHARE_SESSION_EPOCH, message: `Share session epoch ${epoch} is not the expected ${s.epoch}.` };
+    s.lastUsed = Date.now();
     s.epoch = s.epoch === 0x7fffffff ? 1 : s.epoch + 1;
     return s;
+  }
+
+  /** Drops the least recently used session idle for longer than a member session timeout. */
+  private evictIdleSession(): boolean {
+    let oldest: [string, ShareSession] | undefined;
+    for (const e of this.sessions) if (!oldest || e[1].lastUsed < oldest[1].lastUsed) oldest = e;
+    if (!oldest || Date.now() - oldest[1].lastUsed < this.settings.sessionTimeoutMs) return false;
+    this.sessions.delete(oldest[0]);
+    return true;
   }
 
   private resolvePartition(topicId: string, index: number): { partition: Partition; topicName: string } | { code: number } {

@@ -150,8 +150,10 @@ export class SharePartition {
       else ranges.push({ firstOffset: offset, lastOffset: offset, deliveryCount: count });
       acquired++;
     };
+    let windowFull = false;
     for (const b of batches) {
-      if (acquired >= maxRecords) break;
+      // A full in-flight window ends the acquisition: the next batch must not look like a gap.
+      if (acquired >= maxRecords || windowFull) break;
       if (b.lastOffset < this.startOffset) continue;
       if (b.baseOffset >= highWatermark) break;
       const last = Math.min(b.lastOffset, highWatermark - 1);
@@ -178,7 +180,10 @@ export class SharePartition {
             for (let g = this.endOffset; g < o; g++) this.records.set(g, { state: RecordState.ARCHIVED, deliveryCount: 0, memberId: null, lockDeadline: 0 });
             this.endOffset = o;
           }
-          if (this.inFlightCount >= this.settings.maxInFlight) break;
+          if (this.inFlightCount >= this.settings.maxInFlight) {
+            windowFull = true;
+            break;
+          }
           if (b.isControl) {
             this.records.set(o, { state: RecordState.ARCHIVED, deliveryCount: 0, memberId: null, lockDeadline: 0 });
             this.endOffset = o + 1;
@@ -266,13 +271,21 @@ export class SharePartition {
     return changed;
   }
 
-  /** Releases every record a member holds (it left the group or closed its share session). */
+  /**
+   * Releases every record a member holds (it left the group or closed its share session). Like
+   * Kafka, these were fetched but not (known to be) delivered: the delivery count goes back down
+   * and the records become available again, never archived for it.
+   */
   releaseMember(memberId: string): boolean {
     let changed = false;
     for (let o = this.startOffset; o < this.endOffset; o++) {
       const r = this.records.get(o);
       if (r && r.state === RecordState.ACQUIRED && r.memberId === memberId) {
-        this.releaseOne(r);
+        this.acquiredCount--;
+        r.memberId = null;
+        r.lockDeadline = 0;
+        r.state = RecordState.AVAILABLE;
+        r.deliveryCount = Math.max(0, r.deliveryCount - 1);
         changed = true;
       }
     }
