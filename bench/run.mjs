@@ -375,7 +375,7 @@ async function coldStart(results) {
     const dataDir = tmpTracked('dev');
     const port = await freePort();
     const t0 = performance.now();
-    const child = spawn(process.execPath, [MAIN, 'dev', '--port', String(port), '--data-dir', dataDir], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, 'dev', '--port', String(port), '--data-dir', dataDir, '--no-registry', '--no-rest'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
     children.add(child);
     let err = '';
     child.stderr.on('data', (d) => { if (err.length < 10_000) err += d; });
@@ -501,6 +501,10 @@ function table(results) {
     ['fjord dev cold start', F.startupMs, 'ms'],
     ['(reference: bare `node -e 0` spawn to exit)', F.nodeBareStartMs, 'ms'],
     ['fjord dev idle RSS', F.idleRssMB, 'MB'],
+    ['fjord dev + registry + REST idle RSS', F.devHttpIdleRssMB, 'MB'],
+    ['ceiling: fastify hello-world GET', C.fastifyHelloPerSec, 'req/s'],
+    ['registry GET /schemas/ids/{id}', F.registryLookupsPerSec, 'req/s'],
+    ['REST v3 streaming produce (1 KiB JSON)', F.restProduceMBps, 'MB/s'],
     ['fjord produce 1 partition', F.produce1PartitionMBps, 'MB/s'],
     ['fjord produce 100 partitions', F.produce100PartitionsMBps, 'MB/s'],
     ['fjord produce 1000 partitions', F.produce1000PartitionsMBps, 'MB/s'],
@@ -515,6 +519,8 @@ function table(results) {
     ['e2e p99.9 (ms)', F.e2eP999Ms, '<= 10', (x) => x <= 10],
     ['cold start (ms)', F.startupMs, '< 300', (x) => x < 300],
     ['idle RSS (MB)', F.idleRssMB, '< 80', (x) => x < 80],
+    ['REST produce / native acks=all', ratio(F.restProduceMBps, F.produceAcksAllMBps), '>= 0.25', (x) => x >= 0.25],
+    ['registry lookups / fastify ceiling', ratio(F.registryLookupsPerSec, C.fastifyHelloPerSec), '>= 0.5', (x) => x >= 0.5],
     ['1000 partitions / 1 partition', ratio(F.produce1000PartitionsMBps, F.produce1PartitionMBps), '>= 0.7', (x) => x >= 0.7],
   ];
   results.checks = Object.fromEntries(checks.map(([name, v, target, ok]) => [name, { value: round(v, 3), target, pass: v == null ? null : ok(v) }]));
@@ -545,6 +551,54 @@ function table(results) {
 }
 
 // ------------------------------------------------------------------ main
+// ------------------------------------------------------------------ HTTP: REST proxy, registry
+async function httpSide(results) {
+  const F = results.fjord;
+  const { getLoad, restStreamProduce, startHelloWorld } = await import('./http.mjs');
+  const [port, regPort, restPort, helloPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const dataDir = tmpTracked('http');
+  let dev;
+  try {
+    dev = await startDaemon(process.execPath, [MAIN, 'dev', '--port', String(port), '--data-dir', dataDir, '--registry-port', String(regPort), '--rest-port', String(restPort)], {
+      name: 'fjord dev (registry + REST)',
+      ready: (out) => /REST proxy\s+http/.test(out),
+      timeoutS: 60,
+    });
+    await sleep(1000);
+    F.devHttpIdleRssMB = round(rssMB(dev.pid), 1);
+    const count = QUICK ? 20_000 : 60_000;
+    log(`REST v3 streaming produce: ${count} x ${MSG} B JSON records in one request`);
+    try {
+      const r = await restStreamProduce(`http://127.0.0.1:${restPort}`, 'bench-rest', count, MSG);
+      F.restProduceMBps = round(r.MBps);
+      results.details.restProduce = r;
+      log(`  ${F.restProduceMBps} MB/s`);
+    } catch (e) { F.restProduceMBps = null; results.reasons.restProduce = e.message; log(`  failed: ${e.message}`); }
+    const seconds = QUICK ? 3 : 6;
+    try {
+      const reg = await fetch(`http://127.0.0.1:${regPort}/subjects/bench-value/versions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ schema: JSON.stringify({ type: 'record', name: 'B', fields: [{ name: 'a', type: 'string' }] }) }) });
+      const { id } = await reg.json();
+      log(`registry lookups: GET /schemas/ids/${id} for ${seconds} s, 32 in flight`);
+      const r = await getLoad(`http://127.0.0.1:${regPort}/schemas/ids/${id}`, seconds);
+      F.registryLookupsPerSec = Math.round(r.requestsPerSec);
+      results.details.registryLookups = r;
+    } catch (e) { F.registryLookupsPerSec = null; results.reasons.registryLookups = e.message; log(`  failed: ${e.message}`); }
+  } catch (e) {
+    results.reasons.http = e.message;
+    log(`  failed: ${e.message}`);
+  } finally {
+    if (dev) await stop(dev);
+  }
+  let hello;
+  try {
+    hello = await startHelloWorld(ROOT, helloPort);
+    children.add(hello);
+    const r = await getLoad(`http://127.0.0.1:${helloPort}/`, QUICK ? 3 : 6);
+    results.ceilings.fastifyHelloPerSec = Math.round(r.requestsPerSec);
+  } catch (e) { results.ceilings.fastifyHelloPerSec = null; results.reasons.fastifyHello = e.message; }
+  finally { if (hello) await stop(hello); }
+}
+
 async function main() {
   const t0 = performance.now();
   const results = {
@@ -567,10 +621,11 @@ async function main() {
     if (setup.status !== 0) log(`bench: setup-bench.sh exited ${setup.status}; measuring what is available`);
   }
   if (!existsSync(LOAD)) {
-    throw new Error('bench/.build/fjord-load missing: run `bash scripts/setup-bench.sh` first');
+    if (want('fjord') || want('partitions')) throw new Error('bench/.build/fjord-load missing: run `bash scripts/setup-bench.sh` first');
+  } else {
+    const v = spawnSync(LOAD, ['version'], { encoding: 'utf8' });
+    results.machine.loadGenerator = `bench/.build/fjord-load (C, ${v.stdout.trim() || 'librdkafka ?'})`;
   }
-  const v = spawnSync(LOAD, ['version'], { encoding: 'utf8' });
-  results.machine.loadGenerator = `bench/.build/fjord-load (C, ${v.stdout.trim() || 'librdkafka ?'})`;
 
   if (want('ceilings')) await ceilings(results);
   if (want('fjord') || want('startup') || want('partitions')) await ensureBuilt();
@@ -585,6 +640,10 @@ async function main() {
     await coldStart(results);
   }
   if (want('partitions')) await fjordPartitions(results);
+  if (want('http')) {
+    await ensureBuilt();
+    await httpSide(results);
+  }
   if (want('queue')) {
     // Share groups (issue #13): bench/queue.mjs, 8 share consumers vs a classic group vs Redis Streams.
     log('queue: share group vs classic group vs Redis Streams consumer groups (bench/queue.mjs)');

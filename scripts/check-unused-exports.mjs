@@ -1,6 +1,6 @@
-// Fails when a module under src/ exports a value (function, class, const) that no other file
+// Fails when a module under src/ exports a value (function, const, enum) that no other file
 // (src, test, bench, tools, scripts) mentions: such an export is dead API or should be
-// module-private. Types are not checked (exported signatures need their types exported). The
+// module-private. Types and classes are not checked (exported signatures need their types exported). The
 // generated codec (src/protocol/gen) and the public entry point (src/index.ts) are exempt.
 // Usage: node scripts/check-unused-exports.mjs
 import { readdirSync, readFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ const root = new URL('..', import.meta.url).pathname;
 const exempt = [
   /^src\/protocol\/gen\//,
   /^src\/index\.ts$/,
+  /^src\/streams\/index\.ts$/, // the `fjord/streams` entry point
   // Being reshaped by issue 18 (one record codec, partition-log split): checked once that lands.
   /^src\/storage\//,
   /^src\/protocol\/records\//,
@@ -48,7 +49,7 @@ function exportedNames(file, text) {
     if (!exported) continue;
     if (ts.isVariableStatement(st)) {
       for (const d of st.declarationList.declarations) if (ts.isIdentifier(d.name)) names.push(d.name.text);
-    } else if ((ts.isFunctionDeclaration(st) || ts.isClassDeclaration(st) || ts.isEnumDeclaration(st)) && st.name) {
+    } else if ((ts.isFunctionDeclaration(st) || ts.isEnumDeclaration(st)) && st.name) {
       names.push(st.name.text);
     }
   }

@@ -10,7 +10,7 @@ const PARENT_POLL_MS = 250;
  * exits: `npx fjord dev &` then `kill $!` signals npm's exec wrapper, which does not pass SIGTERM
  * on, and the orphaned broker would keep the port. An orphan is re-parented, so its ppid changes.
  */
-async function runUntilSignalled(broker: Broker, opts: { watchParent?: boolean } = {}): Promise<void> {
+async function runUntilSignalled(broker: { close(): Promise<void> }, opts: { watchParent?: boolean } = {}): Promise<void> {
   await new Promise<void>((done) => {
     let stopping = false;
     let parentWatch: NodeJS.Timeout | undefined;
@@ -61,12 +61,27 @@ export async function brokerCommand(argv: string[]): Promise<void> {
 }
 
 export const devUsage = `fjord dev [--port 9092] [--data-dir ./.fjord] [--config key=value]...
+          [--registry-port 8081] [--rest-port 8082] [--no-registry] [--no-rest]
 
-A broker for local work with embedded defaults: 127.0.0.1:9092, data in ./.fjord.`;
+A broker for local work with embedded defaults: 127.0.0.1:9092, data in ./.fjord, plus a
+Schema Registry on 127.0.0.1:8081 and a REST Proxy on 127.0.0.1:8082 (a taken port only skips
+that service).`;
 
 export async function devCommand(argv: string[]): Promise<void> {
-  const args = parseArgs(argv, { '--port': true, '-p': true, '--data-dir': true, '--config': true, '-c': true });
+  const args = parseArgs(argv, {
+    '--port': true,
+    '-p': true,
+    '--data-dir': true,
+    '--config': true,
+    '-c': true,
+    '--registry-port': true,
+    '--rest-port': true,
+    '--no-registry': false,
+    '--no-rest': false,
+  });
   const port = Number(lastFlag(args, '--port', '-p') ?? 9092);
+  const registryPort = Number(lastFlag(args, '--registry-port') ?? 8081);
+  const restPort = Number(lastFlag(args, '--rest-port') ?? 8082);
   const dataDir = resolve(lastFlag(args, '--data-dir') ?? './.fjord');
   const started = performance.now();
   const broker = await Broker.start({
@@ -91,5 +106,50 @@ export async function devCommand(argv: string[]): Promise<void> {
       '',
     ].join('\n') + '\n',
   );
-  await runUntilSignalled(broker, { watchParent: true });
+  // The HTTP services start after the broker is ready (they are its clients); each one that
+  // cannot start says why and the broker keeps running. Signals and the parent watch are armed
+  // first, so a stop during their start-up is not missed.
+  const services: { close(): Promise<void> }[] = [];
+  let stopped = false;
+  const running = runUntilSignalled(
+    {
+      close: async () => {
+        stopped = true;
+        for (const s of services.splice(0).reverse()) await s.close().catch(() => {});
+        await broker.close();
+      },
+    },
+    { watchParent: true },
+  );
+  const http = await startDevHttp(broker.bootstrap, args.flags.has('--no-registry') ? undefined : registryPort, args.flags.has('--no-rest') ? undefined : restPort);
+  if (stopped) for (const s of http) await s.close().catch(() => {});
+  else services.push(...http);
+  await running;
+}
+
+async function startDevHttp(bootstrap: string, registryPort: number | undefined, restPort: number | undefined): Promise<{ close(): Promise<void> }[]> {
+  if (registryPort === undefined && restPort === undefined) return [];
+  const services: { close(): Promise<void> }[] = [];
+  const { startSchemaRegistry, startRestProxy } = await import('../http/index.js');
+  let registryUrl: string | undefined;
+  if (registryPort !== undefined) {
+    try {
+      const reg = await startSchemaRegistry({ bootstrap, host: '127.0.0.1', port: registryPort, log: (m) => process.stderr.write(`fjord: ${m}\n`) });
+      services.push(reg);
+      registryUrl = reg.url;
+      process.stdout.write(`  schema registry    ${reg.url}\n`);
+    } catch (err) {
+      process.stderr.write(`fjord: schema registry not started: ${(err as Error).message} (use --registry-port or --no-registry)\n`);
+    }
+  }
+  if (restPort !== undefined) {
+    try {
+      const rest = await startRestProxy({ bootstrap, host: '127.0.0.1', port: restPort, registryUrl });
+      services.push(rest);
+      process.stdout.write(`  REST proxy         ${rest.url}\n`);
+    } catch (err) {
+      process.stderr.write(`fjord: REST proxy not started: ${(err as Error).message} (use --rest-port or --no-rest)\n`);
+    }
+  }
+  return services;
 }

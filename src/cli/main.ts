@@ -100,6 +100,30 @@ const commands: Record<string, Command> = {
     summary: 'info: brokers, controller, cluster id',
     client: true,
   },
+  registry: {
+    load: async () => {
+      const m = await import('./registry-commands.js');
+      return { run: m.registryCommand, usage: m.registryUsage };
+    },
+    summary: 'Schema Registry: subjects | get | register | check | config | mode | delete | serve',
+    client: true,
+  },
+  rest: {
+    load: async () => {
+      const m = await import('./registry-commands.js');
+      return { run: m.restCommand, usage: m.restUsage };
+    },
+    summary: 'run the Kafka REST Proxy (v2, v3) against -b/--bootstrap',
+    client: true,
+  },
+  txn: {
+    load: async () => {
+      const m = await import('./txn-commands.js');
+      return { run: m.txnCommand, usage: m.txnUsage };
+    },
+    summary: 'list | describe | abort transactions (kafka-transactions.sh)',
+    client: true,
+  },
   connect: {
     load: async () => {
       const m = await import('./connect-commands.js');

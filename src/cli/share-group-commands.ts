@@ -259,7 +259,7 @@ async function resetOffsets(argv: string[]): Promise<void> {
   const plan = await withCoordinator(globals, group!, async (c) => {
     const md = await c.call(ApiKey.Metadata, 12, { topics: [{ topicId: 'AAAAAAAAAAAAAAAAAAAAAA', name: topic }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
     const t = md.topics[0];
-    if (!t || t.errorCode !== 0) throw new CliError(`unknown topic "${topic}"`);
+    if (t?.errorCode !== 0) throw new CliError(`unknown topic "${topic}"`);
     const count = (t.partitions as unknown[]).length;
     const parts = partRaw.length ? partRaw : Array.from({ length: count }, (_, i) => i);
     for (const p of parts) if (p >= count) throw new CliError(`topic "${topic}" has no partition ${p}`);

@@ -39,6 +39,11 @@ export class Partition {
     return this.log.append(buf, batches, this.leaderEpoch, logAppendTime === undefined ? undefined : { logAppendTime });
   }
 
+  /** Parked fetches (and other waiters) for the next high watermark advance. */
+  get waiterCount(): number {
+    return this.waiters.size;
+  }
+
   /** Registers a one-shot callback for the next high watermark advance; returns its canceller. */
   onNextAdvance(callback: () => void): () => void {
     this.waiters.add(callback);

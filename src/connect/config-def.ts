@@ -18,7 +18,7 @@ export interface ConfigValueReport {
   value: { name: string; value: string | null; recommended_values: string[]; errors: string[]; visible: boolean };
 }
 
-export function validateValue(name: string, key: ConfigKey, raw: string | undefined): string[] {
+function validateValue(name: string, key: ConfigKey, raw: string | undefined): string[] {
   if (raw === undefined) {
     return key.default === undefined ? [`Missing required configuration "${name}" which has no default value.`] : [];
   }

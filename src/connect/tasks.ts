@@ -161,7 +161,7 @@ export class SourceTaskRunner extends BaseRunner {
         if (this.stopping) break;
         const records = await this.task.poll(this.abort.signal);
         if (this.stopping) break;
-        if (records && records.length) await this.send(records);
+        if (records?.length) await this.send(records);
         if (Date.now() - this.lastFlush >= flushInterval || (records?.length ?? 0) > 0) await this.flushOffsets();
       }
       await this.flushOffsets();

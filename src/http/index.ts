@@ -27,17 +27,26 @@ function access(o: HttpServiceOptions, clientId: string): KafkaAccess {
   return { brokers, clientId };
 }
 
-/** Starts the Schema Registry: replays `_schemas`, then serves Confluent's REST API. */
+/**
+ * Starts the Schema Registry: listens first (a taken port fails at once), then replays
+ * `_schemas`; requests wait until the replay is done.
+ */
 export async function startSchemaRegistry(o: HttpServiceOptions): Promise<RunningService & { store: SchemaStore }> {
   const store = new SchemaStore({ kafka: access(o, 'fjord-schema-registry'), log: o.log });
-  await store.start();
   const app = createHttpServer({ logLevel: o.logLevel });
+  const ready = store.start();
+  ready.catch(() => {}); // awaited below; a failure must not surface as unhandled meanwhile
+  app.addHook('onRequest', async () => {
+    await ready;
+  });
   await app.register(registryPlugin, { store });
   let url: string;
   try {
     url = await listen(app, o.host ?? '127.0.0.1', o.port ?? 8081, 'schema registry');
+    await ready;
   } catch (err) {
     await app.close().catch(() => {});
+    await ready.catch(() => {});
     await store.close();
     throw err;
   }

@@ -5,7 +5,7 @@ import { checkCompatibility, COMPATIBILITY_LEVELS, type CompatibilityLevel } fro
 import { canonicalForm, formatSchema, InvalidSchemaError, parseSchema, SCHEMA_TYPES, type ParsedSchema, type ResolvedReference, type SchemaReference, type SchemaType } from './schemas.js';
 import type { SchemaStore, StoredSchema, SubjectVersion } from './store.js';
 
-export const REGISTRY_CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
+const REGISTRY_CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
 const MODES = ['READWRITE', 'READONLY', 'READONLY_OVERRIDE', 'IMPORT'] as const;
 const DEFAULT_LEVEL: CompatibilityLevel = 'BACKWARD';
 

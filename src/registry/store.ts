@@ -194,7 +194,7 @@ export class SchemaStore {
       if (r.key) {
         try {
           const key = JSON.parse(r.key.toString('utf8')) as SchemaKey;
-          const value = r.value && r.value.length ? (JSON.parse(r.value.toString('utf8')) as Record<string, unknown>) : null;
+          const value = r.value?.length ? (JSON.parse(r.value.toString('utf8')) as Record<string, unknown>) : null;
           this.state.apply(key, value);
         } catch (err) {
           this.options.log?.(`registry: skipping unreadable ${this.topic} record at ${r.offset}: ${(err as Error).message}`);

@@ -437,9 +437,11 @@ export async function restProxyPlugin(app: FastifyInstance, opts: RestProxyPlugi
       res.writeHead(200, { 'content-type': 'application/json' });
       const splitter = new JsonValueSplitter(maxRecord);
       let pending: { rec?: OutRecord; error?: { error_code: number; message: string } }[] = [];
-      const flush = async () => {
-        const batch = pending;
-        pending = [];
+      // Up to PIPELINE produce requests in flight (one producer connection keeps them in
+      // order); results are written strictly in input order.
+      const PIPELINE = 4;
+      const inflight: Promise<string>[] = [];
+      const produceBatch = async (batch: typeof pending): Promise<string> => {
         const ok = batch.filter((x) => x.rec).map((x) => x.rec!);
         let results: Awaited<ReturnType<typeof k.produce>> = [];
         let failure: { error_code: number; message: string } | undefined;
@@ -458,7 +460,22 @@ export async function restProxyPlugin(app: FastifyInstance, opts: RestProxyPlugi
           else if (failure) lines.push(JSON.stringify(failure));
           else lines.push(JSON.stringify(v3Result(p.topic!, x.rec!, results[i++]!)));
         }
-        if (lines.length && !res.write(lines.join('\n') + '\n')) await new Promise((r) => res.once('drain', r));
+        return lines.length ? lines.join('\n') + '\n' : '';
+      };
+      const writeOldest = async () => {
+        const text = await inflight.shift()!;
+        if (text && !res.write(text)) await new Promise((r) => res.once('drain', r));
+      };
+      const flush = async () => {
+        if (pending.length) {
+          inflight.push(produceBatch(pending));
+          pending = [];
+        }
+        while (inflight.length >= PIPELINE) await writeOldest();
+      };
+      const drain = async () => {
+        await flush();
+        while (inflight.length) await writeOldest();
       };
       const take = (text: string) => {
         try {
@@ -471,14 +488,13 @@ export async function restProxyPlugin(app: FastifyInstance, opts: RestProxyPlugi
       try {
         for await (const chunk of body) {
           for (const text of splitter.push(chunk as Buffer)) take(text);
-          // One produce request per body chunk: records keep their order and HTTP reading
-          // waits for Kafka (back-pressure).
-          if (pending.length) await flush();
+          // One produce request per body chunk; HTTP reading waits when Kafka falls behind.
+          await flush();
         }
         for (const text of splitter.end()) take(text);
-        await flush();
+        await drain();
       } catch (err) {
-        await flush().catch(() => {});
+        await drain().catch(() => {});
         const e = err instanceof HttpError ? err : new HttpError(/larger than/.test((err as Error).message) ? 413 : 400, /larger than/.test((err as Error).message) ? 413 : 400, (err as Error).message);
         res.write(JSON.stringify({ error_code: e.errorCode, message: e.message }) + '\n');
       }

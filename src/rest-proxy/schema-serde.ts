@@ -1,7 +1,6 @@
 // Confluent wire format for the REST Proxy's schema'd embedded formats (avro, jsonschema,
 // protobuf): magic byte 0, 4-byte schema id, then the encoded value; schemas come from (and are
 // registered in) the Schema Registry over its REST API, like Confluent's proxy does.
-import avsc from 'avsc';
 import { Ajv, type ValidateFunction } from 'ajv';
 import protobuf from 'protobufjs';
 import { HttpError } from '../http/server.js';
@@ -103,6 +102,3 @@ export class SchemaSerde {
     return (await this.codec(bytes.readInt32BE(1))).decode(bytes);
   }
 }
-
-// avsc is imported for its side effect of being the Avro implementation used by parseSchema.
-void avsc;

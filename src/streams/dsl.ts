@@ -1,10 +1,10 @@
 // The DSL: StreamsBuilder, KStream, KTable, GlobalKTable, grouped and windowed streams.
 // Operators build ProcessorNodes; stateful ones declare stores; key-changing operators mark the
 // stream so the next grouping or join goes through a repartition topic.
-import { Branched, Consumed, Grouped, Joined, Materialized, Named, Produced, Repartitioned, StreamJoined, Suppressed, type StreamPartitioner, type TopicNameExtractor } from './options.js';
+import { type Branched, Consumed, type Grouped, type Joined, Materialized, type Named, type Produced, Repartitioned, type StreamJoined, type Suppressed, type StreamPartitioner, type TopicNameExtractor } from './options.js';
 import type { Serde } from './serdes.js';
 import { Serdes } from './serdes.js';
-import { KeyValueStore, SessionStore, WindowStore, type Windowed } from './stores.js';
+import type { KeyValueStore, SessionStore, WindowStore, Windowed } from './stores.js';
 import { Change, ProcessorNode, Topology, type Rec, type StoreDef, type TaskContext } from './topology.js';
 import { JoinWindows, SessionWindows, SlidingWindows, TimeWindows, type GroupWindows } from './windows.js';
 
@@ -308,18 +308,18 @@ export class BranchedKStream<K, V> {
       }
     }, stream.node);
   }
-  branch(predicate: Predicate<K, V>, branched?: Branched<K, V>): BranchedKStream<K, V> {
+  branch(predicate: Predicate<K, V>, branched?: Branched): BranchedKStream<K, V> {
     this.add(predicate, branched);
     return this;
   }
-  defaultBranch(branched?: Branched<K, V>): Map<string, KStream<K, V>> {
+  defaultBranch(branched?: Branched): Map<string, KStream<K, V>> {
     this.add(() => true, branched, '0');
     return this.result;
   }
   noDefaultBranch(): Map<string, KStream<K, V>> {
     return this.result;
   }
-  private add(pred: Predicate<K, V>, branched?: Branched<K, V>, fallbackSuffix?: string): void {
+  private add(pred: Predicate<K, V>, branched?: Branched, fallbackSuffix?: string): void {
     const b = this.stream.builder;
     const n = b.node(`${this.prefix}-${branched?.name ?? fallbackSuffix ?? String(this.predicates.length + 1)}`);
     this.splitter.children.push(n);

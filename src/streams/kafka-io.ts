@@ -114,7 +114,7 @@ export class PartitionReader {
     const idToTopic = new Map<string, string>();
     for (const pos of positions) {
       const tm = md.topics.get(pos.topic);
-      if (!tm || !tm.partitions[pos.partition]) continue;
+      if (!tm?.partitions[pos.partition]) continue;
       idToTopic.set(tm.id, pos.topic);
       const leader = tm.partitions[pos.partition].leader;
       const m = byLeader.get(leader) ?? new Map<string, FetchPosition[]>();
@@ -126,7 +126,7 @@ export class PartitionReader {
     const wanted = new Map(positions.map((p) => [`${p.topic}:${p.partition}`, p.offset]));
     await Promise.all(
       [...byLeader].map(async ([leader, tmap]) => {
-        let response;
+        let response: Awaited<ReturnType<Consumer['fetch']>>;
         try {
           response = await this.client.fetch({
             node: leader,

@@ -39,6 +39,8 @@ interface StreamsTransaction {
   abort(): Promise<void>;
 }
 
+const HOSTS_PSEUDO_TOPIC = '__fjord_streams_hosts:';
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class KafkaStreams extends EventEmitter {
@@ -71,24 +73,23 @@ export class KafkaStreams extends EventEmitter {
     super();
     this.cfg = resolveConfig(config, true);
     this.subs = topology.subTopologies();
-    const self = this;
     this.env = {
       applicationId: this.cfg.applicationId,
       defaults: this.cfg.defaults,
       stateDir: this.cfg.stateDir,
       cacheMaxBytesPerStore: this.cfg.cacheMaxBytes / Math.max(1, topology.storeDefs.size * 4),
-      send: (topic, key, value, timestamp, partition, headers) => self.enqueue(topic, key, value, timestamp, partition, headers),
-      numPartitions: (topic) => self.partitionCounts.get(topic) ?? 1,
+      send: (topic, key, value, timestamp, partition, headers) => this.enqueue(topic, key, value, timestamp, partition, headers),
+      numPartitions: (topic) => this.partitionCounts.get(topic) ?? 1,
       globalStore: (name) => {
-        const g = self.globals.get(name);
+        const g = this.globals.get(name);
         if (!g) throw new Error(`no global store ${name}`);
         return g.store;
       },
-      internalTopic: (name) => `${self.cfg.applicationId}-${name}`,
+      internalTopic: (name) => `${this.cfg.applicationId}-${name}`,
       onDeserializationError: (err, topic, offset) => {
-        self.skippedRecords++;
-        self.emit('warning', new Error(`skipping undecodable record at ${topic} offset ${offset}: ${(err as Error).message}`));
-        return self.cfg.skipUndecodable;
+        this.skippedRecords++;
+        this.emit('warning', new Error(`skipping undecodable record at ${topic} offset ${offset}: ${(err as Error).message}`));
+        return this.cfg.skipUndecodable;
       },
     };
   }
@@ -138,7 +139,18 @@ export class KafkaStreams extends EventEmitter {
       } as unknown as ConstructorParameters<typeof Consumer>[0]) as Consumer;
       for (const t of this.allSourceTopics()) this.member.topics.track(t);
       this.member.on('consumer:group:join', (p: { assignments?: Array<{ topic: string; partitions: number[] }> }) => {
-        this.pendingAssignment = p.assignments ?? [];
+        const all = p.assignments ?? [];
+        const hostEntry = all.find((a) => a.topic.startsWith(HOSTS_PSEUDO_TOPIC));
+        this.hostByTask.clear();
+        if (hostEntry) {
+          try {
+            const hosts = JSON.parse(hostEntry.topic.slice(HOSTS_PSEUDO_TOPIC.length)) as Record<string, string[]>;
+            for (const [host, tasks] of Object.entries(hosts)) for (const t of tasks) this.hostByTask.set(t, host);
+          } catch {
+            // an assignment from another client version: no host information
+          }
+        }
+        this.pendingAssignment = all.filter((a) => a !== hostEntry);
         this.setState('REBALANCING');
         this.rebalances++;
         this.emit('rebalance', p.assignments);
@@ -167,7 +179,16 @@ export class KafkaStreams extends EventEmitter {
     const reader = this.reader!;
     const external = [...new Set(this.subs.flatMap((s) => s.sourceTopics.filter((t) => !s.internalSources.has(t))))];
     for (const g of this.topology.globalStores.values()) external.push(g.topic);
-    await reader.refresh(external);
+    try {
+      await reader.refresh(external);
+    } catch (err) {
+      for (const t of external) {
+        await reader.refresh([t]).catch(() => {
+          throw new Error(`source topic ${t} does not exist (MissingSourceTopicException)`, { cause: err });
+        });
+      }
+      throw err;
+    }
     let maxPartitions = 1;
     for (const t of external) {
       const n = await reader.partitionsOf(t);
@@ -273,6 +294,22 @@ export class KafkaStreams extends EventEmitter {
         }
       }
     }
+    // Which application.server holds which active tasks, for queryMetadataForKey on every member.
+    // The client library's assignment has no user-data field, so it rides as a pseudo-topic name.
+    const hosts: Record<string, string[]> = {};
+    for (const id of ids) {
+      const raw = members.get(id)?.metadata;
+      const host = raw ? Buffer.from(raw as Buffer).toString() : '';
+      if (!host) continue;
+      const tasks = new Set<string>();
+      for (const a of result.get(id)!.values()) {
+        const sub = this.subs.find((st) => this.sourceTopicsOf(st).includes(a.topic));
+        if (sub) for (const p of a.partitions) tasks.add(`${sub.id}_${p}`);
+      }
+      hosts[host] = [...(hosts[host] ?? []), ...tasks];
+    }
+    const hostEntry = `${HOSTS_PSEUDO_TOPIC}${JSON.stringify(hosts)}`;
+    for (const id of ids) result.get(id)!.set(hostEntry, { topic: hostEntry, partitions: [] });
     return ids.map((memberId) => ({ memberId, assignments: result.get(memberId)! }));
   }
 
@@ -392,10 +429,14 @@ export class KafkaStreams extends EventEmitter {
 
   /** Commit point for tasks: flush caches, send everything, then commit input offsets (in the transaction under EOS). */
   private async commit(tasks: ActiveTask[]): Promise<void> {
+    if (this.killed) return; // a crashed instance commits nothing
     this.commitRequested = false;
     this.lastCommit = Date.now();
     for (const t of tasks) t.task.flush();
     await this.flushSends();
+    // Everything of this commit is written; only the offsets (and the transaction) remain.
+    this.emit('committing');
+    if (this.killed) return;
     const offsets = tasks.filter((t) => t.dirty).flatMap((t) => [...t.positions].map(([k, offset]) => ({ topic: k.slice(0, k.lastIndexOf(':')), partition: Number(k.slice(k.lastIndexOf(':') + 1)), offset, leaderEpoch: -1 })));
     if (this.cfg.exactlyOnce) {
       if (offsets.length && !this.transaction) this.transaction = (await this.producer!.beginTransaction()) as unknown as StreamsTransaction;
@@ -451,6 +492,7 @@ export class KafkaStreams extends EventEmitter {
     }
   }
   private generationSeen = 0;
+  private readonly hostByTask = new Map<string, string>();
   /** Standby tasks: stores kept warm from the changelog, promoted when the task moves here. */
   private readonly standbys = new Map<string, { task: Task; positions: Map<string, bigint> }>();
 
@@ -695,8 +737,9 @@ export class KafkaStreams extends EventEmitter {
     const n = Math.max(...this.sourceTopicsOf(sub).map((t) => this.partitionCounts.get(t) ?? 1));
     const kb = keySerializer.serialize('', key);
     const partition = kb ? partitionForKey(kb, n) : 0;
-    const isLocal = this.tasks.has(`${sub.id}_${partition}`);
-    return { partition, isLocal, activeHost: isLocal ? this.cfg.applicationServer || null : null };
+    const taskId = `${sub.id}_${partition}`;
+    const isLocal = this.tasks.has(taskId);
+    return { partition, isLocal, activeHost: this.hostByTask.get(taskId) ?? (isLocal ? this.cfg.applicationServer || null : null) };
   }
 
   /** Active task ids on this instance, e.g. ["0_0", "1_0"]. */

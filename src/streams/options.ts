@@ -193,6 +193,7 @@ export class Named {
   }
 }
 
+// biome-ignore lint/correctness/noUnusedVariables: K and V type the branch like Kafka Streams' Branched<K, V>
 export class Branched<K = any, V = any> {
   constructor(
     readonly name?: string,
@@ -202,10 +203,10 @@ export class Branched<K = any, V = any> {
     return new Branched(name);
   }
   /** The branch stream is handed to fn; its result (if a stream) is what the map holds. */
-  static withFunction<K, V>(fn: (s: any) => any, name?: string): Branched<K, V> {
+  static withFunction(fn: (s: any) => any, name?: string): Branched {
     return new Branched(name, fn);
   }
-  static withConsumer<K, V>(fn: (s: any) => void, name?: string): Branched<K, V> {
+  static withConsumer(fn: (s: any) => void, name?: string): Branched {
     return new Branched(name, (s) => {
       fn(s);
       return undefined;
@@ -245,5 +246,3 @@ export class Suppressed {
     return new Suppressed('untilTimeLimit', ms, buffer);
   }
 }
-
-export const BufferConfigs = BufferConfig;

@@ -3,7 +3,7 @@
 // caches flush after every input record, so every update is visible downstream.
 import { resolveConfig, type StreamsConfig } from './config.js';
 import type { Deserializer, Serializer } from './serdes.js';
-import { KeyValueStore, MemoryBackend, SessionStore, WindowStore, type AnyStore } from './stores.js';
+import { KeyValueStore, SessionStore, WindowStore, type AnyStore } from './stores.js';
 import { createStore, Task, TaskContext, type TaskEnvironment, type Topology } from './topology.js';
 
 export interface TestRecord<K, V> {
@@ -147,7 +147,6 @@ export class TopologyTestDriver {
   }
   close(): void {
     for (const t of this.tasks) t.close();
-    void MemoryBackend;
   }
 }
 
@@ -166,8 +165,8 @@ export class TestInputTopic<K, V> {
   pipeInput(key: K | null, value: V | null, timestamp?: number): void;
   pipeInput(value: V): void;
   pipeInput(...args: any[]): void {
-    if (args.length === 1) return this.pipeRecord({ key: null, value: args[0], timestamp: this.takeTs() });
-    return this.pipeRecord({ key: args[0], value: args[1], timestamp: args[2] ?? this.takeTs() });
+    if (args.length === 1) this.pipeRecord({ key: null, value: args[0], timestamp: this.takeTs() });
+    else this.pipeRecord({ key: args[0], value: args[1], timestamp: args[2] ?? this.takeTs() });
   }
   private takeTs(): number {
     const t = this.nextTs;

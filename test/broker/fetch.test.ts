@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ApiKey } from '../../src/protocol/gen/index.js';
 import { buildBatch } from '../../src/protocol/records/batch.js';
-import { startTestBroker, type TestBroker } from '../helpers/broker.js';
+import { startTestBroker, type TestBroker, waitFor } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
 
 function fetchBody(topic: string, offset: number, opts: { maxWaitMs: number; minBytes: number; maxBytes?: number; partitionMaxBytes?: number }) {
@@ -48,7 +48,8 @@ describe('fetch', () => {
     const producer = await RawClient.open(broker.port);
     const started = Date.now();
     consumer.request(ApiKey.Fetch, 12, 1, fetchBody('poll', 0, { maxWaitMs: 10_000, minBytes: 1 }));
-    await new Promise((r) => setTimeout(r, 100));
+    // Produce only once the fetch is parked on the partition.
+    await waitFor(() => broker.broker.replicas.get('poll', 0)!.waiterCount > 0, 5_000, 'the fetch to park');
     await produce(producer, 'poll', Buffer.from('wake up'), 1);
     const res = await consumer.response(ApiKey.Fetch, 12);
     const elapsed = Date.now() - started;

@@ -55,7 +55,11 @@ describe('two brokers in one process', () => {
         { name: 'PLAINTEXT', host: '127.0.0.1', port: 0 },
         { name: 'SECOND', host: '127.0.0.1', port: 0 },
       ],
-      config: { 'offsets.topic.num.partitions': '3', 'group.initial.rebalance.delay.ms': '0' },
+      config: {
+        'offsets.topic.num.partitions': '3',
+        'group.initial.rebalance.delay.ms': '0',
+        'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,SECOND:PLAINTEXT',
+      },
       logger: (line) => linesOfA.push(line),
     });
     b = await startBroker({

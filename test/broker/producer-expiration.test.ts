@@ -5,21 +5,13 @@ import { after, before, describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
 import { ApiKey } from '../../src/protocol/gen/index.js';
 import { rawCall } from '../admin/helpers.js';
-import { startTestBroker, type TestBroker } from '../helpers/broker.js';
+import { startTestBroker, type TestBroker, waitFor } from '../helpers/broker.js';
 
 const { Kafka, logLevel } = kafkajs;
 
 async function activeProducers(port: number, topic: string): Promise<number> {
   const body = await rawCall(port, ApiKey.DescribeProducers, 0, { topics: [{ name: topic, partitionIndexes: [0] }] });
   return body.topics[0].partitions[0].activeProducers.length;
-}
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('producer.id.expiration.ms', () => {
@@ -41,7 +33,7 @@ describe('producer.id.expiration.ms', () => {
       const sentAt = Date.now();
       await producer.send({ topic: 'expiring', messages: [{ value: 'x', timestamp: String(sentAt) }] });
       assert.equal(await activeProducers(broker.port, 'expiring'), 1);
-      await waitFor('the producer to expire', async () => (await activeProducers(broker.port, 'expiring')) === 0);
+      await waitFor(async () => (await activeProducers(broker.port, 'expiring')) === 0, 10_000, 'the producer to expire');
       assert.ok(Date.now() - sentAt >= 1500, 'not before producer.id.expiration.ms');
     } finally {
       await producer.disconnect();

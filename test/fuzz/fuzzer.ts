@@ -196,7 +196,7 @@ export async function liveness(port: number, timeoutMs = 5000): Promise<number> 
   try {
     c.request(ApiKey.ApiVersions, 3, 1, { clientSoftwareName: 'liveness', clientSoftwareVersion: '1' });
     const a = await withTimeout(c.response(ApiKey.ApiVersions, 3), timeoutMs, 'ApiVersions');
-    if (!a || a.body.errorCode !== 0) throw new Error('ApiVersions failed');
+    if (a?.body.errorCode !== 0) throw new Error('ApiVersions failed');
     c.request(ApiKey.Metadata, 9, 2, { topics: null, allowAutoTopicCreation: false });
     const m = await withTimeout(c.response(ApiKey.Metadata, 9), timeoutMs, 'Metadata');
     if (!m) throw new Error('Metadata failed');

@@ -11,7 +11,7 @@ import {
   Serdes,
   SessionWindows,
   SlidingWindows,
-  StreamsBuilder,
+  type StreamsBuilder,
   Suppressed,
   TimeWindows,
   type Deserializer,

@@ -1,7 +1,7 @@
 // The shared case table through the TopologyTestDriver (no broker), plus driver-specific checks.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Materialized, Serdes, StreamsBuilder, TopologyTestDriver } from '../../src/streams/index.js';
+import { KafkaStreams, Materialized, Serdes, StreamsBuilder, StreamsConfigError, TopologyTestDriver } from '../../src/streams/index.js';
 import { cases, expectedOf, summarize } from './cases.js';
 
 const S = Serdes.String();
@@ -52,5 +52,24 @@ describe('streams: TopologyTestDriver store inspection', () => {
     assert.ok([...topo.internalTopics.keys()].some((t) => t.endsWith('-repartition')));
     assert.equal(topo.subTopologies().length, 2);
     assert.match(topo.describe(), /Sub-topology: 1/);
+  });
+});
+
+describe('streams: configuration errors', () => {
+  it('rejects a bad application.id, a missing bootstrap.servers and an unknown guarantee', () => {
+    const topo = new StreamsBuilder().build();
+    assert.throws(() => new KafkaStreams(topo, { 'application.id': 'has space', 'bootstrap.servers': 'x:1' }), StreamsConfigError);
+    assert.throws(() => new KafkaStreams(topo, { 'application.id': 'ok' }), /bootstrap.servers is required/);
+    assert.throws(() => new KafkaStreams(topo, { 'application.id': 'ok', 'bootstrap.servers': 'x:1', 'processing.guarantee': 'maybe' as never }), /processing.guarantee/);
+    assert.throws(() => new KafkaStreams(topo, { 'application.id': 'ok', 'bootstrap.servers': 'x:1', 'commit.interval.ms': -5 }), /commit.interval.ms/);
+  });
+
+  it('names the record a deserializer cannot read', () => {
+    const b = new StreamsBuilder();
+    b.stream('in', { keySerde: Serdes.String(), valueSerde: Serdes.Json() } as never).to('out');
+    const d = new TopologyTestDriver(b.build());
+    const input = d.createInputTopic('in', S, S);
+    assert.throws(() => input.pipeInput('k', 'not json', 5), /cannot deserialize record at in offset 0/);
+    d.close();
   });
 });

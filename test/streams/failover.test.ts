@@ -174,6 +174,7 @@ describe('streams: standby replicas and bad records', () => {
         'num.standby.replicas': 1,
         'default.dsl.store': 'in_memory',
         'statestore.cache.max.bytes': 0, // every update hits the changelog: a full restore would read ~200 records
+        'application.server': `host-${name}:1`,
       });
     };
     const a = await make('a');
@@ -184,6 +185,13 @@ describe('streams: standby replicas and bad records', () => {
     await b.start();
     assert.ok(await waitFor(async () => a.activeTasks().length === 1 && b.activeTasks().length === 1 && b.standbyTasks().length === 1, 20_000), `a=${a.activeTasks()} b=${b.activeTasks()}/${b.standbyTasks()}`);
     const standbyId = b.standbyTasks()[0];
+    // Each instance knows which application.server holds any key's task.
+    for (const key of ['key-1', 'key-2', 'key-3', 'key-4']) {
+      const fromA = a.queryMetadataForKey('sb-counts', key, S);
+      const fromB = b.queryMetadataForKey('sb-counts', key, S);
+      assert.deepEqual(fromA.activeHost, fromB.activeHost);
+      assert.equal(fromA.activeHost, fromA.isLocal ? 'host-a:1' : 'host-b:1');
+    }
     await produceBatch(broker.bootstrap, 'sb-in', batch(400, 1));
     await waitForCounts(broker.bootstrap, 'sb-out', 20);
     await new Promise((r) => setTimeout(r, 500)); // standby catches up with the changelog
@@ -198,6 +206,14 @@ describe('streams: standby replicas and bad records', () => {
     await produceBatch(broker.bootstrap, 'sb-in', batch(400, 2));
     await waitForCounts(broker.bootstrap, 'sb-out', 40);
     await b.close();
+  });
+
+  it('fails start() when a source topic does not exist', async () => {
+    const dir = await tempDir('fjord-streams-missing-');
+    dirs.push(dir);
+    const s = new KafkaStreams(topology('no-such-topic', 'sb-out', 'missing-counts'), { 'application.id': 'missing-app', 'bootstrap.servers': broker.bootstrap, 'state.dir': dir });
+    await assert.rejects(s.start(), /source topic no-such-topic does not exist/);
+    assert.equal(s.state(), 'ERROR');
   });
 
   it('skips undecodable records with logAndContinue and counts them', async () => {

@@ -8,7 +8,8 @@ import type {
   AddPartitionsToTxnResponseInput,
 } from '../../protocol/gen/add-partitions-to-txn.js';
 import { ApiKey } from '../../protocol/gen/index.js';
-import { defineHandler, type BrokerServices } from '../handler.js';
+import { defineHandler, type BrokerServices, type RequestContext } from '../handler.js';
+import { allowed, allowedOnCluster, allowedOnTopic, Op, Resource } from '../../security/authz.js';
 
 type TopicResult = AddPartitionsToTxnResponseAddPartitionsToTxnTopicResultInput;
 type Topics = { name: string; partitions: number[] }[];
@@ -34,6 +35,14 @@ async function addOne(broker: BrokerServices, id: string, producerId: number, pr
   return uniform(topics, () => code);
 }
 
+/** WRITE on the transactional id and on every topic; null when allowed. */
+function authorize(ctx: RequestContext, id: string, topics: Topics): TopicResult[] | null {
+  if (!allowed(ctx, Op.WRITE, Resource.TRANSACTIONAL_ID, id)) return uniform(topics, () => ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+  const denied = new Set(topics.filter((t) => !allowedOnTopic(ctx, Op.WRITE, t.name)).map((t) => t.name));
+  if (denied.size === 0) return null;
+  return uniform(topics, (t) => (denied.has(t) ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : ErrorCode.OPERATION_NOT_ATTEMPTED));
+}
+
 export default defineHandler<AddPartitionsToTxnRequest, AddPartitionsToTxnResponseInput>({
   apiKey: ApiKey.AddPartitionsToTxn,
   minVersion: 0,
@@ -42,10 +51,14 @@ export default defineHandler<AddPartitionsToTxnRequest, AddPartitionsToTxnRespon
     const { broker, apiVersion: v } = ctx;
     if (v < 4) {
       const topics = req.v3AndBelowTopics.map((t) => ({ name: t.name, partitions: t.partitions }));
+      const denied = authorize(ctx, req.v3AndBelowTransactionalId, topics);
+      if (denied) return { throttleTimeMs: 0, resultsByTopicV3AndBelow: denied };
       const fenced = v >= 2 ? ErrorCode.PRODUCER_FENCED : ErrorCode.INVALID_PRODUCER_EPOCH;
       const results = await addOne(broker, req.v3AndBelowTransactionalId, req.v3AndBelowProducerId, req.v3AndBelowProducerEpoch, topics, fenced);
       return { throttleTimeMs: 0, resultsByTopicV3AndBelow: results };
     }
+    // The batched form is for brokers verifying partitions: CLUSTER_ACTION, like Kafka.
+    if (!allowedOnCluster(ctx, Op.CLUSTER_ACTION)) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, resultsByTransaction: [] };
     const resultsByTransaction = await Promise.all(
       req.transactions.map(async (txn) => {
         const topics = txn.topics.map((t) => ({ name: t.name, partitions: t.partitions }));

@@ -4,6 +4,7 @@ import { ErrorCode } from '../../protocol/errors.js';
 import type { ListTransactionsRequest, ListTransactionsResponseInput } from '../../protocol/gen/list-transactions.js';
 import { ApiKey } from '../../protocol/gen/index.js';
 import { defineHandler } from '../handler.js';
+import { allowed, Op, Resource } from '../../security/authz.js';
 
 export default defineHandler<ListTransactionsRequest, ListTransactionsResponseInput>({
   apiKey: ApiKey.ListTransactions,
@@ -24,7 +25,8 @@ export default defineHandler<ListTransactionsRequest, ListTransactionsResponseIn
       throttleTimeMs: 0,
       errorCode: r.errorCode ?? ErrorCode.NONE,
       unknownStateFilters: r.unknownStateFilters,
-      transactionStates: r.transactionStates,
+      // only the ids the principal may describe, as Kafka does
+      transactionStates: r.transactionStates.filter((t) => allowed(ctx, Op.DESCRIBE, Resource.TRANSACTIONAL_ID, t.transactionalId)),
     };
   },
 });

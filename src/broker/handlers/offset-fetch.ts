@@ -42,7 +42,6 @@ export default defineHandler<OffsetFetchRequest, OffsetFetchResponseInput>({
           const requested = g.topics?.map((t) => ({ ...t, name: metadata.topicById(t.topicId)?.name ?? null })) ?? null;
           const known = requested?.filter((t): t is typeof t & { name: string } => t.name !== null) ?? null;
           const r = await groups.fetchOffsets(g.groupId, known, g.memberId, g.memberEpoch);
-          // biome-ignore lint/suspicious/noImplicitAnyLet: both branches assign it and tsc checks the union
           let topics;
           if (requested === null) {
             topics = r.topics.flatMap((t) => {

@@ -22,7 +22,7 @@ const CONFIG: ConfigDef = {
   'table.name.format': { type: 'string', default: '${topic}', importance: 'medium' },
 };
 
-export function parseJdbcUrl(url: string): pg.ClientConfig {
+function parseJdbcUrl(url: string): pg.ClientConfig {
   const m = /^jdbc:postgresql:\/\/([^:/?]+)(?::(\d+))?\/([^?]*)(?:\?(.*))?$/.exec(url);
   if (!m) throw new DataError(`Unsupported connection.url ${url}: expected jdbc:postgresql://host:port/database`);
   const params = new URLSearchParams(m[4] ?? '');

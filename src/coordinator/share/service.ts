@@ -4,7 +4,7 @@
 // sessions on the partition side, and the share-group offset admin APIs. Handlers only translate.
 import type { BrokerConfig } from '../../config/config.js';
 import type { MetadataStore } from '../../cluster/metadata-store.js';
-import { errorCodeOf } from '../../broker/errors.js';
+import { errorCodeOf } from '../../protocol/kafka-error.js';
 import type { Partition } from '../../cluster/partition.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { Reader, Writer } from '../../protocol/primitives.js';
@@ -16,7 +16,7 @@ import type { CoordinatorRecord, CoordinatorRuntimeDeps } from '../runtime/runti
 import type { GroupLike } from '../group/group.js';
 import { AckError, AckType } from './share-partition.js';
 import { SharePartitions, parseAutoOffsetReset, type AutoOffsetReset, type SharePartitionHandle } from './share-partitions.js';
-import { ShareGroup, JOIN_EPOCH, LEAVE_EPOCH, SHARE_GROUP_METADATA_KEY_TYPE, shareGroupMetadataKey, type ShareGroupSettings } from './share-group.js';
+import { ShareGroup, JOIN_EPOCH, LEAVE_EPOCH, shareGroupMetadataKey, type ShareGroupSettings } from './share-group.js';
 import { ShareStateStore, type ShareStateKey } from './share-state-topic.js';
 
 const FINAL_SESSION_EPOCH = -1;

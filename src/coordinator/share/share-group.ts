@@ -12,7 +12,7 @@ import { ConsumerGroupError, JOIN_EPOCH, LEAVE_EPOCH, type TopicView } from '../
 import type { GroupLike } from '../group/group.js';
 import { simpleShareAssignor, type ShareAssignor } from './assignor.js';
 
-export { ConsumerGroupError as ShareGroupError, JOIN_EPOCH, LEAVE_EPOCH };
+export { JOIN_EPOCH, LEAVE_EPOCH };
 
 /** ShareGroupMetadataKey record type in __consumer_offsets. */
 export const SHARE_GROUP_METADATA_KEY_TYPE = 11;

@@ -4,7 +4,7 @@
 import type { Partition } from '../../cluster/partition.js';
 import { batchPositions, readBatchHeader } from '../../protocol/records/batch.js';
 import { SharePartition, type AcquiredRange, type BatchSpan, type SharePartitionSettings } from './share-partition.js';
-import { ShareStateStore, shareStateKeyString, type ShareSnapshot, type ShareStateKey } from './share-state-topic.js';
+import { type ShareStateStore, shareStateKeyString, type ShareSnapshot, type ShareStateKey } from './share-state-topic.js';
 
 const CONTROL_BATCH = 0x20;
 

@@ -4,7 +4,7 @@
 // answered; replayed at startup. Records use Kafka's share-coordinator formats:
 //   key   = int16 record type (0 ShareSnapshotKey) + ShareSnapshotKey v0
 //   value = int16 version 0 + ShareSnapshotValue v0 (flexible)
-import { KafkaError } from '../../broker/errors.js';
+import { KafkaError } from '../../protocol/kafka-error.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { Reader, Writer } from '../../protocol/primitives.js';
 import { decodeShareSnapshotKey, encodeShareSnapshotKey as encodeShareSnapshotKeyBody } from '../../protocol/gen/internal/share-snapshot-key.js';
@@ -55,7 +55,7 @@ export function encodeShareSnapshotValue(v: ShareSnapshot): Buffer {
 }
 
 /** Decodes a `__share_group_state` record key; null for record types this broker ignores. */
-export function decodeShareStateKey(key: Buffer): { type: number; key: ShareStateKey } | null {
+function decodeShareStateKey(key: Buffer): { type: number; key: ShareStateKey } | null {
   const r = new Reader(key);
   const type = r.int16();
   if (type === SNAPSHOT_KEY_TYPE) return { type, key: decodeShareSnapshotKey(r, 0) };

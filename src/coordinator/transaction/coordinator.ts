@@ -4,7 +4,7 @@
 // is durable in `__transaction_state` before it takes effect, and a restart replays the topic and
 // finishes every transaction it finds prepared. One method per API; handlers only translate.
 import type { BrokerConfig } from '../../config/config.js';
-import { errorCodeOf } from '../../broker/errors.js';
+import { errorCodeOf } from '../../protocol/kafka-error.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { CONSUMER_OFFSETS_TOPIC as OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from '../runtime/internal-topics.js';
 import { CoordinatorRuntime, type CoordinatorRuntimeDeps, type CoordinatorShard } from '../runtime/runtime.js';
@@ -522,7 +522,7 @@ export class TransactionCoordinator implements CoordinatorShard {
       if (m.state !== 'Ongoing' || now < m.startTimestamp + m.timeoutMs) continue;
       const aborted = await this.withLock(m.transactionalId, async () => {
         const cur = this.txns.get(m.transactionalId);
-        if (!cur || cur.state !== 'Ongoing' || now < cur.startTimestamp + cur.timeoutMs) return false;
+        if (cur?.state !== 'Ongoing' || now < cur.startTimestamp + cur.timeoutMs) return false;
         this.log(`aborting transaction ${cur.transactionalId} (producer ${cur.producerId}): it exceeded its ${cur.timeoutMs} ms timeout`);
         await this.fenceAndAbort(cur, now);
         return true;

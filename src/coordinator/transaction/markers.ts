@@ -11,7 +11,7 @@ export interface MarkerTarget {
   readonly replicas: { get(topic: string, partition: number): Partition | undefined };
   readonly txnOffsets: { complete(partition: number, producerId: number, commit: boolean): void };
 }
-import { errorCodeOf } from '../../broker/errors.js';
+import { errorCodeOf } from '../../protocol/kafka-error.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { buildControlBatch } from '../../protocol/records/batch.js';
 import { MAX_TIMESTAMP as MAX_TIMESTAMP_POS } from '../../protocol/records/layout.js';

@@ -16,7 +16,7 @@ export type TxnState = keyof typeof TxnStates;
 
 const STATE_BY_ID = new Map<number, TxnState>(Object.entries(TxnStates).map(([k, v]) => [v, k as TxnState]));
 
-export function txnStateName(id: number): TxnState | undefined {
+function txnStateName(id: number): TxnState | undefined {
   return STATE_BY_ID.get(id);
 }
 

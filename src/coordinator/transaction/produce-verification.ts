@@ -3,9 +3,17 @@
 // coordinator confirms the partition was added to its ongoing transaction. Without the check a
 // late or zombie write could open a transaction that no marker will ever close, stalling the
 // last stable offset forever.
-import type { BrokerServices } from '../../broker/handler.js';
 import type { Partition } from '../../cluster/partition.js';
+import type { BrokerConfig } from '../../config/config.js';
 import { ErrorCode } from '../../protocol/errors.js';
+
+/** What the check needs of the broker: its config and the transaction coordinator. */
+export interface ProduceVerificationServices {
+  readonly config: Pick<BrokerConfig, 'getBool'>;
+  readonly transactions: {
+    verifyPartition(transactionalId: string, producerId: number, producerEpoch: number, topic: string, partition: number): number;
+  };
+}
 
 export interface TransactionalBatch {
   producerId: number;
@@ -14,7 +22,7 @@ export interface TransactionalBatch {
 
 /** NONE, or the error code the produce answers for this partition. */
 export function verifyTransactionalProduce(
-  broker: BrokerServices,
+  broker: ProduceVerificationServices,
   transactionalId: string | null,
   partition: Partition,
   batch: TransactionalBatch,

@@ -6,7 +6,7 @@
 // does the same with the batches and markers it meets, so a restart keeps exactly the committed
 // ones; OffsetFetch with require_stable answers UNSTABLE_OFFSET_COMMIT while any are pending.
 import type { BrokerConfig } from '../../config/config.js';
-import { errorCodeOf } from '../../broker/errors.js';
+import { errorCodeOf } from '../../protocol/kafka-error.js';
 import type { MetadataStore } from '../../cluster/metadata-store.js';
 import type { Partition } from '../../cluster/partition.js';
 import { ErrorCode } from '../../protocol/errors.js';

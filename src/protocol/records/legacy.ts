@@ -220,7 +220,7 @@ export async function downconvertBatches(chunks: Buffer[], magic: 0 | 1, fromOff
     const h = readBatchHeader(data, pos);
     if (h.magic !== 2 || (h.attributes & CONTROL_FLAG) !== 0) continue;
     const logAppendTime = (h.attributes & LOG_APPEND_FLAG) !== 0;
-    let records;
+    let records: Awaited<ReturnType<typeof decodeRecords>>;
     try {
       records = await decodeRecords(data, pos);
     } catch (e) {
