@@ -12,6 +12,7 @@ import { ReplicaManager } from '../cluster/replica-manager.js';
 import { KafkaServer } from '../net/server.js';
 import { LogManager } from '../storage/index.js';
 import { DataDirLock, ensureMetaProperties } from '../storage/data-dir.js';
+import { ConnectionQuotas } from '../net/connection-quotas.js';
 import { ConfigAdmin } from '../config/config-admin.js';
 import { BrokerConfig } from '../config/config.js';
 import { Dispatcher } from './dispatcher.js';
@@ -98,6 +99,16 @@ export class Broker implements BrokerServices {
   advertisedHost = '127.0.0.1';
   private closing: Promise<void> | undefined;
   private dirLock: DataDirLock | undefined;
+  /** max.connections(.per.ip), connections.max.idle.ms, queued.max.request.bytes across all listeners. */
+  get connectionQuotas(): ConnectionQuotas {
+    return (this.quotasOfConnections ??= new ConnectionQuotas({
+      maxConnections: this.config.getInt('max.connections'),
+      maxConnectionsPerIp: this.config.getInt('max.connections.per.ip'),
+      connectionsMaxIdleMs: this.config.connectionsMaxIdleMs,
+      queuedMaxRequestBytes: this.config.getLong('queued.max.request.bytes'),
+    }));
+  }
+  private quotasOfConnections: ConnectionQuotas | undefined;
 
   private constructor(readonly options: BrokerOptions) {
     this.config = new BrokerConfig(options.config ?? {});
@@ -125,6 +136,8 @@ export class Broker implements BrokerServices {
       cleanerEnabled: this.config.getBool('log.cleaner.enable'),
       cleanerBackoffMs: this.config.getLong('log.cleaner.backoff.ms'),
       onCleanerError: (log, err) => this.loggers.get('fjord.storage').error(`log cleaner failed on ${log.topic}-${log.partition}: ${err.message}`),
+      minFreeBytes: this.config.getLong('fjord.storage.min.free.bytes'),
+      log: this.loggers.warn('fjord.storage'),
     });
     this.replicas = new ReplicaManager(this.nodeId, this.config, this.metadata, this.logs, this.loggers.warn('fjord.cluster'));
     this.topics = new TopicAdmin(this.nodeId, this.config, this.metadata, this.replicas);
@@ -218,6 +231,7 @@ export class Broker implements BrokerServices {
           maxFrameBytes: this.config.socketRequestMaxBytes,
           maxInFlight: 64,
           maxQueuedResponseBytes: 64 * 1024 * 1024,
+          quotas: this.connectionQuotas,
         },
         this.loggers.info('fjord.net'),
       );

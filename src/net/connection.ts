@@ -2,6 +2,7 @@
 // request order even when later requests finish first. Memory per connection is bounded:
 // reading pauses while too many requests are in flight or the client is not reading responses.
 import type { Socket } from 'node:net';
+import type { ConnectionQuotas } from './connection-quotas.js';
 import { ConnectionSession, PLAINTEXT_LISTENER } from '../security/session.js';
 
 /** What the dispatcher returns for one request: response chunks, or null for "no response" (acks=0). */
@@ -19,11 +20,15 @@ export interface ConnectionLimits {
   maxInFlight: number;
   /** Unsent response bytes before reading pauses. */
   maxQueuedResponseBytes: number;
+  /** Broker-wide limits (queued.max.request.bytes, idle timeout), shared by all connections. */
+  quotas?: ConnectionQuotas;
 }
 
 interface Slot {
   done: boolean;
   chunks: ResponseChunks;
+  /** Request bytes counted against queued.max.request.bytes until the request completes. */
+  bytes: number;
 }
 
 export class Connection {
@@ -41,6 +46,9 @@ export class Connection {
   /** KIP-219: after a throttled response the connection reads nothing until this time. */
   private mutedUntil = 0;
   private closed = false;
+  /** Last time bytes came in or a response went out (connections.max.idle.ms). */
+  lastActivityMs = Date.now();
+  private readonly onRoom = () => this.updateFlow();
 
   constructor(
     readonly socket: Socket,
@@ -57,6 +65,7 @@ export class Connection {
     socket.on('error', () => this.close());
     socket.on('close', () => {
       this.closed = true;
+      this.releaseQueued();
     });
   }
 
@@ -85,10 +94,30 @@ export class Connection {
     if (this.closed) return;
     this.closed = true;
     this.socket.destroy();
+    this.releaseQueued();
+  }
+
+  /** Idle: nothing in flight and no traffic for `idleMs`. */
+  isIdle(now: number, idleMs: number): boolean {
+    return this.inFlight === 0 && this.slots.length === 0 && now - this.lastActivityMs > idleMs;
+  }
+
+  /** Gives back the queued request bytes of requests that will never complete (closed connection). */
+  private releaseQueued(): void {
+    const q = this.limits.quotas;
+    if (!q) return;
+    q.forget(this.onRoom);
+    for (const slot of this.slots) {
+      if (slot.bytes > 0) {
+        q.removeQueued(slot.bytes);
+        slot.bytes = 0;
+      }
+    }
   }
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
+    this.lastActivityMs = Date.now();
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
     this.drainFrames();
@@ -148,7 +177,8 @@ export class Connection {
   }
 
   private startRequest(frame: Buffer): void {
-    const slot: Slot = { done: false, chunks: null };
+    const slot: Slot = { done: false, chunks: null, bytes: frame.length };
+    this.limits.quotas?.addQueued(frame.length);
     this.slots.push(slot);
     this.inFlight++;
     this.updateFlow();
@@ -173,6 +203,11 @@ export class Connection {
     if (this.closed) return;
     slot.done = true;
     slot.chunks = chunks;
+    this.lastActivityMs = Date.now();
+    if (slot.bytes > 0) {
+      this.limits.quotas?.removeQueued(slot.bytes);
+      slot.bytes = 0;
+    }
     this.inFlight--;
     this.flushReadySlots();
     this.updateFlow();
@@ -205,7 +240,10 @@ export class Connection {
   private updateFlow(): void {
     if (this.closed) return;
     this.queuedResponseBytes = this.socket.writableLength;
+    const queueFull = this.limits.quotas?.queueFull ?? false;
+    if (queueFull) this.limits.quotas!.whenRoom(this.onRoom);
     const overloaded =
+      queueFull ||
       this.inFlight >= this.limits.maxInFlight ||
       this.queuedResponseBytes >= this.limits.maxQueuedResponseBytes ||
       Date.now() < this.mutedUntil;

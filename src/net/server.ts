@@ -4,6 +4,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { ConnectionSession, PLAINTEXT_LISTENER, type ListenerInfo } from '../security/session.js';
 import { Connection, type ConnectionLimits, type RequestDispatcher } from './connection.js';
+import type { ConnectionQuotas } from './connection-quotas.js';
 
 export interface ListenOptions {
   host: string;
@@ -77,6 +78,18 @@ export class KafkaServer {
   }
 
   private accept(socket: Socket, certificatePrincipal: string | null): void {
+    const quotas = this.limits.quotas;
+    const ip = socket.remoteAddress ?? '';
+    if (quotas) {
+      const refused = quotas.tryAccept(ip);
+      if (refused) {
+        this.log(`refused connection from ${ip}:${socket.remotePort}: ${refused}`);
+        socket.destroy();
+        return;
+      }
+      socket.once('close', () => quotas.release(ip));
+      this.startIdleSweep(quotas);
+    }
     const conn = new Connection(socket, this.nextConnectionId++, this.dispatcher, this.limits, (c, err) => {
       this.log(`connection ${c.remote} closed: ${err instanceof Error ? err.message : String(err)}`);
     });
@@ -86,7 +99,28 @@ export class KafkaServer {
     socket.on('close', () => this.connections.delete(conn));
   }
 
+  private idleSweep: NodeJS.Timeout | undefined;
+
+  /** Closes connections idle for longer than connections.max.idle.ms. */
+  private startIdleSweep(quotas: ConnectionQuotas): void {
+    if (this.idleSweep) return;
+    const every = Math.max(50, Math.min(quotas.settings.connectionsMaxIdleMs / 4, 10_000));
+    this.idleSweep = setInterval(() => {
+      const idleMs = quotas.settings.connectionsMaxIdleMs;
+      if (idleMs < 0) return;
+      const now = Date.now();
+      for (const c of this.connections) {
+        if (c.isIdle(now, idleMs)) {
+          this.log(`closing connection ${c.remote}: idle for more than connections.max.idle.ms (${idleMs} ms)`);
+          c.close();
+        }
+      }
+    }, every);
+    this.idleSweep.unref();
+  }
+
   async close(): Promise<void> {
+    if (this.idleSweep) clearInterval(this.idleSweep);
     const server = this.server;
     if (!server) return;
     if (this.tlsReload) clearInterval(this.tlsReload);

@@ -1,15 +1,82 @@
 import * as fs from 'node:fs';
 
 // Thin promise wrappers over the callback fs API on raw fds (less overhead than FileHandle).
+//
+// Fault seam: every segment write, fdatasync and free-space probe of the storage goes through
+// this module, so a test can make the real broker see ENOSPC, EIO or a small disk
+// (injectFsFaults) without mocking anything above the file layer.
+
+/** A fault to raise instead of (part of) a write: `partialBytes` are really written first. */
+export interface WriteFault {
+  error: NodeJS.ErrnoException;
+  partialBytes?: number;
+}
+
+export interface FsFaults {
+  /** Called before each segment write; return a fault to fail it. */
+  write?(file: string, bytes: number): WriteFault | undefined;
+  /** Called before each fdatasync of a segment; return an error to fail it. */
+  sync?(file: string): NodeJS.ErrnoException | undefined;
+  /** Free bytes to report for a directory instead of statfs (undefined: the real value). */
+  freeBytes?(dir: string): number | undefined;
+}
+
+let faults: FsFaults | undefined;
+/** fd -> path, kept only while faults are injected (to tell tests which file an fd is). */
+const fdPaths = new Map<number, string>();
+
+/** Test seam: makes the storage's file layer fail as described (undefined: no faults). */
+export function injectFsFaults(f: FsFaults | undefined): void {
+  faults = f;
+}
+
+/** An fs-style error with a code, as the kernel would raise it. */
+export function fsError(code: string, syscall: string, file: string): NodeJS.ErrnoException {
+  const e = new Error(`${code}: injected fault, ${syscall} '${file}'`) as NodeJS.ErrnoException;
+  e.code = code;
+  e.syscall = syscall;
+  e.path = file;
+  return e;
+}
+
+/** Records an fd's path for the fault seam (segment files opened synchronously call this). */
+export function trackFd(fd: number, file: string): void {
+  fdPaths.set(fd, file);
+}
 
 export function pOpen(file: string, flags: string): Promise<number> {
-  return new Promise((res, rej) => fs.open(file, flags, 0o644, (e, fd) => (e ? rej(e) : res(fd))));
+  return new Promise((res, rej) =>
+    fs.open(file, flags, 0o644, (e, fd) => {
+      if (e) return rej(e);
+      fdPaths.set(fd, file);
+      res(fd);
+    }),
+  );
 }
 export function pClose(fd: number): Promise<void> {
+  fdPaths.delete(fd);
   return new Promise((res, rej) => fs.close(fd, (e) => (e ? rej(e) : res())));
 }
 export function pFdatasync(fd: number): Promise<void> {
+  const injected = faults?.sync?.(fdPaths.get(fd) ?? '');
+  if (injected) return Promise.reject(injected);
   return new Promise((res, rej) => fs.fdatasync(fd, (e) => (e ? rej(e) : res())));
+}
+
+/** Free bytes available to unprivileged writers on the file system holding dir. */
+export function pFreeBytes(dir: string): Promise<number> {
+  const injected = faults?.freeBytes?.(dir);
+  if (injected !== undefined) return Promise.resolve(injected);
+  return new Promise((res, rej) => fs.statfs(dir, (e, st) => (e ? rej(e) : res(st.bavail * st.bsize))));
+}
+
+/** Applies an injected write fault: writes the partial bytes for real, then throws. */
+function injectedWrite(fd: number, bufs: Buffer[], pos: number, total: number): void {
+  const fault = faults?.write?.(fdPaths.get(fd) ?? '', total);
+  if (!fault) return;
+  const partial = Math.min(fault.partialBytes ?? 0, total);
+  if (partial > 0) fs.writeSync(fd, Buffer.concat(bufs).subarray(0, partial), 0, partial, pos);
+  throw fault.error;
 }
 export function pFtruncate(fd: number, len: number): Promise<void> {
   return new Promise((res, rej) => fs.ftruncate(fd, len, (e) => (e ? rej(e) : res())));
@@ -37,6 +104,7 @@ function pWritevOnce(fd: number, bufs: Buffer[], pos: number): Promise<number> {
 export async function pWritevAll(fd: number, bufs: Buffer[], pos: number): Promise<void> {
   let total = 0;
   for (const b of bufs) total += b.length;
+  if (faults) injectedWrite(fd, bufs, pos, total);
   let written = await pWritevOnce(fd, bufs, pos);
   while (written < total) {
     const n = await pWritevOnce(fd, unwritten(bufs, written), pos + written);
@@ -47,6 +115,7 @@ export async function pWritevAll(fd: number, bufs: Buffer[], pos: number): Promi
 
 /** Synchronous writev of all buffers at pos, retrying short writes (small appends only). */
 export function writevAllSync(fd: number, bufs: Buffer[], pos: number, total: number): void {
+  if (faults) injectedWrite(fd, bufs, pos, total);
   let written = fs.writevSync(fd, bufs, pos);
   while (written < total) {
     const n = fs.writevSync(fd, unwritten(bufs, written), pos + written);

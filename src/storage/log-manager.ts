@@ -11,6 +11,7 @@ import {
 } from './files.js';
 import { FlushScheduler, type FlushSchedulerOptions } from './flush-scheduler.js';
 import { CLEAN_SHUTDOWN_FILE, PartitionLog, type CompactOptions } from './partition-log.js';
+import { LogDirHealth } from './log-dir-health.js';
 
 export const RECOVERY_POINT_CHECKPOINT = 'recovery-point-offset-checkpoint';
 export const LOG_START_OFFSET_CHECKPOINT = 'log-start-offset-checkpoint';
@@ -35,6 +36,12 @@ export interface LogManagerOptions {
   cleanerBackoffMs?: number;
   /** Called when cleaning a log fails (the log is skipped until the next pass). */
   onCleanerError?: (log: PartitionLog, error: Error) => void;
+  /** fjord.storage.min.free.bytes: appends are refused while the dir has less free space (default 64 MiB; 0 = no floor). */
+  minFreeBytes?: number;
+  /** How often free space is probed (default 1000 ms). */
+  freeSpaceProbeMs?: number;
+  /** One line per storage state change (low space, rollback, partition offline). */
+  log?: (msg: string) => void;
 }
 
 /** All partition logs under one data directory. */
@@ -48,11 +55,22 @@ export class LogManager {
   /** Whether the last load() found a clean-shutdown marker. */
   lastLoadWasClean = false;
 
+  /** Disk state of the data dir: appends are refused while it is low on space. */
+  readonly health: LogDirHealth;
+
   constructor(
     readonly dataDir: string,
     private readonly opts: LogManagerOptions = {},
   ) {
     this.scheduler = opts.flush instanceof FlushScheduler ? opts.flush : new FlushScheduler(opts.flush ?? { mode: 'group-commit' });
+    this.health = new LogDirHealth(dataDir, opts.minFreeBytes ?? 64 * 1024 * 1024, opts.log);
+  }
+
+  /** Hooks a log to this dir's disk state and storage event log. */
+  private adopt(log: PartitionLog): PartitionLog {
+    log.dirHealth = this.health;
+    log.onStorageEvent = this.opts.log;
+    return log;
   }
 
   private key(topic: string, partition: number): string {
@@ -98,7 +116,7 @@ export class LogManager {
           logStartOffset: logStarts.get(t.dir) ?? 0,
           cleanerCheckpoint: cleanerPoints.get(t.dir),
         });
-        this.logs.set(t.dir, log);
+        this.logs.set(t.dir, this.adopt(log));
       }
     };
     await Promise.all(Array.from({ length: Math.min(conc, todo.length) }, worker));
@@ -119,7 +137,7 @@ export class LogManager {
     const log = await PartitionLog.open(this.dataDir, topic, partition, topicId, config, this.scheduler, {
       cleanShutdown: false,
     });
-    this.logs.set(k, log);
+    this.logs.set(k, this.adopt(log));
     return log;
   }
 
@@ -162,7 +180,9 @@ export class LogManager {
       }
     }, this.opts.tickMs ?? 1000);
     const checkpoint = setInterval(() => void this.checkpointRecoveryPoints().catch(() => undefined), this.opts.checkpointIntervalMs ?? 60000);
-    for (const t of [retention, tick, checkpoint]) {
+    const freeSpace = setInterval(() => void this.health.probe(), this.opts.freeSpaceProbeMs ?? 1000);
+    void this.health.probe();
+    for (const t of [retention, tick, checkpoint, freeSpace]) {
       t.unref();
       this.timers.push(t);
     }

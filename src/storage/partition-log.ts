@@ -24,6 +24,7 @@ import {
 } from './files.js';
 import type { FlushScheduler, Syncable } from './flush-scheduler.js';
 import { LeaderEpochCache } from './leader-epoch-cache.js';
+import { isNoSpaceError, type LogDirHealth } from './log-dir-health.js';
 import { ProducerStateManager, type ProducerStateEntry, type ProducerStateView } from './producer-state.js';
 import { LogSegment, SegmentGoneError } from './segment.js';
 import { TxnIndex } from './txn-index.js';
@@ -134,6 +135,12 @@ export class PartitionLog implements Syncable {
   private unflushedMessages = 0;
   private lastFlushMs = Date.now();
   private failed: StorageError | undefined;
+  /** Set while a write that hit ENOSPC/EDQUOT is rolled back to what is on disk. */
+  private rollingBack = false;
+  /** The disk's state (low space refuses appends); shared by the logs of one log dir. */
+  dirHealth?: LogDirHealth;
+  /** One line per storage state change of this partition (offline after an I/O error). */
+  onStorageEvent?: (msg: string) => void;
   private closed = false;
   private epochWrite: Promise<void> = Promise.resolve();
   private epochDirty = false;
@@ -474,6 +481,10 @@ export class PartitionLog implements Syncable {
   ): Promise<AppendResult> {
     if (this.failed) throw this.failed;
     if (this.closed) throw new StorageError(ErrorCode.KAFKA_STORAGE_ERROR, `${this.topic}-${this.partition} is closed`);
+    if (this.rollingBack) {
+      throw new StorageError(ErrorCode.KAFKA_STORAGE_ERROR, `${this.topic}-${this.partition} is rolling back a write that found no space; retry`);
+    }
+    if (this.dirHealth && !this.dirHealth.acceptingAppends) throw this.dirHealth.refusal();
     if (batches.length === 0) throw new StorageError(ErrorCode.CORRUPT_MESSAGE, 'no batches');
     const logAppendTime = this.config.messageTimestampType === 'LogAppendTime' && opts.logAppendTime !== undefined ? opts.logAppendTime : -1;
 
@@ -594,12 +605,28 @@ export class PartitionLog implements Syncable {
       while (this.ops.length) {
         const op = this.ops.shift()!;
         if (op.kind === 'write') {
-          await op.seg.write(op.bufs, op.pos);
+          try {
+            await op.seg.write(op.bufs, op.pos);
+          } catch (e) {
+            if (!isNoSpaceError(e)) throw e;
+            // No space: this write and every later queued one are dropped, and the log goes
+            // back to what is on disk. Appends are refused meanwhile.
+            this.rollingBack = true;
+            this.ops = [];
+            await this.rollBackToWritten(e as Error);
+            break;
+          }
           this._writtenEndOffset = Math.max(this._writtenEndOffset, op.endOffset);
           this.dirtySegments.add(op.seg);
           this.afterWrite(op.messages);
         } else {
-          await op.fn();
+          try {
+            await op.fn();
+          } catch (e) {
+            // A roll's snapshot or index write that found no space is not fatal: recovery
+            // rebuilds both from the log.
+            if (!isNoSpaceError(e)) throw e;
+          }
         }
       }
     } catch (e) {
@@ -642,7 +669,51 @@ export class PartitionLog implements Syncable {
     if (this.autoAdvanceHighWatermark) this.setHighWatermark(this._durableEndOffset);
   }
 
+  /**
+   * After a write failed for lack of space: rejects the appends that were not written (the
+   * producer retries), cuts the partial write off the file, and rebuilds the in-memory end,
+   * indexes and producer state from the segment as it is on disk.
+   */
+  private async rollBackToWritten(err: Error): Promise<void> {
+    const tp = `${this.topic}-${this.partition}`;
+    const keep = this._writtenEndOffset;
+    const notWritten = new StorageError(ErrorCode.KAFKA_STORAGE_ERROR, `${tp}: ${err.message}; the append was not written (retriable)`);
+    const ws = this.waiters;
+    this.waiters = ws.filter((w) => w.endOffset <= keep);
+    for (const w of ws) if (w.endOffset > keep) w.reject(notWritten);
+    try {
+      await this.withSegmentsLock(async () => {
+        this.segments = this.segments.slice();
+        while (this.segments.length > 1 && this.active.baseOffset >= keep) {
+          const s = this.segments.pop()!;
+          this.dirtySegments.delete(s);
+          await s.delete(0);
+        }
+        const seg = this.active;
+        await seg.recover(false); // truncates the partial batch, rebuilds the in-memory indexes
+        if (seg.size === 0) seg.firstAppendMs = -1;
+        const leo = seg.nextOffset;
+        this._logEndOffset = leo;
+        this._writtenEndOffset = Math.min(this._writtenEndOffset, leo);
+        this.leaderEpochCache.truncateFromEnd(leo);
+        await this.rebuildProducerState(await this.listSnapshots(), leo);
+      });
+      this.dirHealth?.noSpace(tp, err, this._logEndOffset);
+      if (!this.dirHealth) this.onStorageEvent?.(`${tp}: rolled back to offset ${this._logEndOffset} after ${err.message}`);
+    } catch (e) {
+      this.fail(e as Error);
+    } finally {
+      this.rollingBack = false;
+    }
+  }
+
   private fail(e: Error): void {
+    if (!this.failed) {
+      this.onStorageEvent?.(
+        `${this.topic}-${this.partition} is offline after an I/O error (${e.message}): nothing past offset ${this._durableEndOffset} was acknowledged; ` +
+          'it answers KAFKA_STORAGE_ERROR until it is reloaded from disk (restart the broker)',
+      );
+    }
     this.failed = new StorageError(ErrorCode.KAFKA_STORAGE_ERROR, `${this.topic}-${this.partition}: ${e.message}`);
     const ws = this.waiters;
     this.waiters = [];
@@ -702,7 +773,7 @@ export class PartitionLog implements Syncable {
   /** Rolls when the active segment is older than segment.ms. Returns true when it rolled. */
   maybeRoll(now: number): boolean {
     const seg = this.active;
-    if (this.closed || seg.size === 0 || seg.firstAppendMs < 0) return false;
+    if (this.closed || this.rollingBack || seg.size === 0 || seg.firstAppendMs < 0) return false;
     if (now - seg.firstAppendMs < this.config.segmentMs) return false;
     this.roll(now);
     return true;

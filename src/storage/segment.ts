@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { BATCH_HEADER_SIZE, BASE_OFFSET, LAST_OFFSET_DELTA, MAX_TIMESTAMP } from '../protocol/records/layout.js';
 import { batchSizeAt, checkBatch, readBatchInfo, readBigAsNumber, type BatchInfo } from './batch-header.js';
 import { offsetFileName } from './files.js';
-import { pClose, pFdatasync, pFstatSize, pFtruncate, pOpen, pReadFull, pWritevAll, writevAllSync } from './fsio.js';
+import { pClose, pFdatasync, pFstatSize, pFtruncate, pOpen, pReadFull, pWritevAll, trackFd, writevAllSync } from './fsio.js';
 import { OffsetIndex, TimeIndex } from './indexes.js';
 
 /** Appends up to this size are written synchronously (see LogSegment.write). */
@@ -92,6 +92,7 @@ export class LogSegment {
   static createSync(dir: string, baseOffset: number, now: number): LogSegment {
     const s = new LogSegment(dir, baseOffset);
     s.fd = fs.openSync(s.logPath, 'w+');
+    trackFd(s.fd, s.logPath);
     s.firstAppendMs = now;
     return s;
   }
