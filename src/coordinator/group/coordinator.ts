@@ -357,28 +357,16 @@ export class GroupCoordinator implements CoordinatorShard {
   }
 
   /** OffsetCommit: validates against the group, appends durably, then updates memory. */
-  async commitOffsets(
+  /**
+   * Checks each partition of an offset commit and builds its `__consumer_offsets` records: the
+   * per-partition answer, the entries to apply once durable, and the records to append. Shared by
+   * OffsetCommit and TxnOffsetCommit.
+   */
+  planOffsetCommit(
     groupId: string,
-    memberId: string,
-    generationIdOrMemberEpoch: number,
-    groupInstanceId: string | null,
-    topics: { name: string; partitions: CommitPartition[] }[],
-    apiVersion: number,
-  ): Promise<{ name: string; partitions: { partitionIndex: number; errorCode: number }[] }[]> {
-    const all = (code: number) => topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code })) }));
-    if (groupId === '') return all(ErrorCode.INVALID_GROUP_ID);
-    const err = await this.checkCoordinator(groupId);
-    if (err !== ErrorCode.NONE) return all(err);
-    let group = this.groups.get(groupId);
-    if (!group) {
-      if (generationIdOrMemberEpoch >= 0) {
-        return all(apiVersion >= 9 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.ILLEGAL_GENERATION);
-      }
-      group = this.createClassicGroup(groupId);
-    }
-    const verdict = group.validateOffsetCommit(memberId, generationIdOrMemberEpoch, groupInstanceId);
-    if (verdict !== ErrorCode.NONE) return all(verdict);
-    const now = Date.now();
+    topics: readonly { name: string; partitions: readonly CommitPartition[] }[],
+    now: number,
+  ): { result: { name: string; partitions: { partitionIndex: number; errorCode: number }[] }[]; entries: OffsetEntry[]; records: CoordinatorRecord[] } {
     const maxMeta = this.config.offsetMetadataMaxBytes;
     const records: CoordinatorRecord[] = [];
     const entries: OffsetEntry[] = [];
@@ -409,6 +397,31 @@ export class GroupCoordinator implements CoordinatorShard {
         return { partitionIndex: p.partitionIndex, errorCode: code };
       }),
     }));
+    return { result, entries, records };
+  }
+
+  async commitOffsets(
+    groupId: string,
+    memberId: string,
+    generationIdOrMemberEpoch: number,
+    groupInstanceId: string | null,
+    topics: { name: string; partitions: CommitPartition[] }[],
+    apiVersion: number,
+  ): Promise<{ name: string; partitions: { partitionIndex: number; errorCode: number }[] }[]> {
+    const all = (code: number) => topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code })) }));
+    if (groupId === '') return all(ErrorCode.INVALID_GROUP_ID);
+    const err = await this.checkCoordinator(groupId);
+    if (err !== ErrorCode.NONE) return all(err);
+    let group = this.groups.get(groupId);
+    if (!group) {
+      if (generationIdOrMemberEpoch >= 0) {
+        return all(apiVersion >= 9 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.ILLEGAL_GENERATION);
+      }
+      group = this.createClassicGroup(groupId);
+    }
+    const verdict = group.validateOffsetCommit(memberId, generationIdOrMemberEpoch, groupInstanceId);
+    if (verdict !== ErrorCode.NONE) return all(verdict);
+    const { result, entries, records } = this.planOffsetCommit(groupId, topics, Date.now());
     if (records.length === 0) return result;
     try {
       await this.appendRecords(groupId, records);

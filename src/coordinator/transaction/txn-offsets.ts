@@ -11,7 +11,7 @@ import type { MetadataStore } from '../../cluster/metadata-store.js';
 import type { Partition } from '../../cluster/partition.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import type { GroupCoordinator, OffsetEntry } from '../group/coordinator.js';
-import { decodeCoordinatorRecord, offsetCommitKey, offsetCommitValue } from '../group/records.js';
+import { decodeCoordinatorRecord } from '../group/records.js';
 import { CONSUMER_OFFSETS_TOPIC as OFFSETS_TOPIC } from '../runtime/internal-topics.js';
 
 /** What the store needs besides the group coordinator. */
@@ -142,37 +142,7 @@ export class TxnOffsetStore {
     } else if (!group && req.generationId >= 0) {
       return all(ErrorCode.ILLEGAL_GENERATION);
     }
-    const now = Date.now();
-    const maxMeta = this.deps.config.offsetMetadataMaxBytes;
-    const entries: OffsetEntry[] = [];
-    const records: { key: Buffer; value: Buffer }[] = [];
-    const result = req.topics.map((t) => ({
-      name: t.name,
-      partitions: t.partitions.map((p) => {
-        const meta = p.committedMetadata ?? '';
-        const topic = this.deps.metadata.topic(t.name);
-        let code: number = ErrorCode.NONE;
-        if (!topic || p.partitionIndex < 0 || p.partitionIndex >= topic.partitions.length) code = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-        else if (Buffer.byteLength(meta) > maxMeta) code = ErrorCode.OFFSET_METADATA_TOO_LARGE;
-        else {
-          const e: OffsetEntry = {
-            topic: t.name,
-            partition: p.partitionIndex,
-            offset: p.committedOffset,
-            leaderEpoch: p.committedLeaderEpoch,
-            metadata: meta,
-            commitTimestamp: now,
-            expireTimestamp: -1,
-          };
-          entries.push(e);
-          records.push({
-            key: offsetCommitKey(req.groupId, t.name, p.partitionIndex),
-            value: offsetCommitValue({ offset: e.offset, leaderEpoch: e.leaderEpoch, metadata: meta, commitTimestamp: now }),
-          });
-        }
-        return { partitionIndex: p.partitionIndex, errorCode: code };
-      }),
-    }));
+    const { result, entries, records } = groups.planOffsetCommit(req.groupId, req.topics, Date.now());
     if (records.length === 0) return result;
     try {
       await groups.offsetsTopic.append(req.groupId, records, { producerId: req.producerId, producerEpoch: req.producerEpoch });
