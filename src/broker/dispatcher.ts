@@ -30,7 +30,8 @@ const SELF_AUTHORIZING_APIS = new Set<number>([
   ApiKey.DescribeGroups, ApiKey.ListGroups, ApiKey.SaslHandshake, ApiKey.ApiVersions, ApiKey.CreateTopics,
   ApiKey.DeleteTopics, ApiKey.InitProducerId, ApiKey.OffsetForLeaderEpoch, ApiKey.DescribeAcls, ApiKey.CreateAcls,
   ApiKey.DeleteAcls, ApiKey.SaslAuthenticate, ApiKey.DeleteGroups, ApiKey.DescribeUserScramCredentials,
-  ApiKey.AlterUserScramCredentials, ApiKey.ConsumerGroupHeartbeat,
+  ApiKey.AlterUserScramCredentials, ApiKey.ConsumerGroupHeartbeat, ApiKey.AddPartitionsToTxn, ApiKey.AddOffsetsToTxn,
+  ApiKey.EndTxn, ApiKey.TxnOffsetCommit, ApiKey.WriteTxnMarkers, ApiKey.DescribeTransactions, ApiKey.ListTransactions,
 ]);
 
 const PRE_AUTH_APIS = new Set<number>([ApiKey.ApiVersions, ApiKey.SaslHandshake, ApiKey.SaslAuthenticate]);

@@ -122,6 +122,30 @@ describe('ACL authorization', () => {
     await assert.rejects(consume('elsewhere'), /authoriz|group coordinator/i);
   });
 
+  it('a transactional producer with WRITE on its transactional id and topic commits', async () => {
+    const admin = as('admin').admin();
+    await admin.connect();
+    await admin.createAcls({
+      acl: [
+        acl({ principal: 'User:bob', resourceType: AclResourceTypes.TRANSACTIONAL_ID, resourceName: 'bob-tx', operation: AclOperationTypes.WRITE }),
+        acl({ principal: 'User:bob', resourceName: 'bob-out', operation: AclOperationTypes.WRITE }),
+      ],
+    });
+    await admin.createTopics({ topics: [{ topic: 'bob-out', numPartitions: 1 }] });
+    await admin.disconnect();
+    const producer = as('bob').producer({ transactionalId: 'bob-tx', idempotent: true, maxInFlightRequests: 1, retry: { retries: 2 } });
+    await producer.connect();
+    const txn = await producer.transaction();
+    await txn.send({ topic: 'bob-out', messages: [{ value: 'in a transaction' }] });
+    await txn.commit();
+    await producer.disconnect();
+    // Another transactional id is refused.
+    const other = as('bob').producer({ transactionalId: 'not-bobs', idempotent: true, maxInFlightRequests: 1, retry: { retries: 2 } });
+    // FindCoordinator answers TRANSACTIONAL_ID_AUTHORIZATION_FAILED; kafkajs reports a coordinator it cannot find.
+    await assert.rejects(other.connect().then(() => other.transaction()), /authoriz|coordinator/i);
+    await other.disconnect().catch(() => {});
+  });
+
   it('DescribeAcls filters and DeleteAcls removes, through kafkajs admin', async () => {
     const admin = as('admin').admin();
     await admin.connect();
