@@ -32,6 +32,12 @@ const SELF_AUTHORIZING_APIS = new Set<number>([
   ApiKey.DeleteAcls, ApiKey.SaslAuthenticate, ApiKey.DeleteGroups, ApiKey.DescribeUserScramCredentials,
   ApiKey.AlterUserScramCredentials, ApiKey.ConsumerGroupHeartbeat, ApiKey.AddPartitionsToTxn, ApiKey.AddOffsetsToTxn,
   ApiKey.EndTxn, ApiKey.TxnOffsetCommit, ApiKey.WriteTxnMarkers, ApiKey.DescribeTransactions, ApiKey.ListTransactions,
+  ApiKey.DescribeConfigs, ApiKey.AlterConfigs, ApiKey.IncrementalAlterConfigs, ApiKey.CreatePartitions, ApiKey.DeleteRecords,
+  ApiKey.DescribeProducers, ApiKey.DescribeTopicPartitions, ApiKey.OffsetDelete, ApiKey.ConsumerGroupDescribe,
+  ApiKey.ShareGroupHeartbeat, ApiKey.ShareGroupDescribe, ApiKey.ShareFetch, ApiKey.ShareAcknowledge,
+  ApiKey.DescribeShareGroupOffsets, ApiKey.AlterShareGroupOffsets, ApiKey.DeleteShareGroupOffsets, ApiKey.ReadShareGroupState,
+  ApiKey.DescribeLogDirs, ApiKey.DescribeClientQuotas, ApiKey.AlterClientQuotas, ApiKey.DescribeCluster, ApiKey.ElectLeaders,
+  ApiKey.AlterPartitionReassignments, ApiKey.ListPartitionReassignments,
 ]);
 
 const PRE_AUTH_APIS = new Set<number>([ApiKey.ApiVersions, ApiKey.SaslHandshake, ApiKey.SaslAuthenticate]);
