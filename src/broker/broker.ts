@@ -101,12 +101,16 @@ export class Broker implements BrokerServices {
   private dirLock: DataDirLock | undefined;
   /** max.connections(.per.ip), connections.max.idle.ms, queued.max.request.bytes across all listeners. */
   get connectionQuotas(): ConnectionQuotas {
-    return (this.quotasOfConnections ??= new ConnectionQuotas({
-      maxConnections: this.config.getInt('max.connections'),
-      maxConnectionsPerIp: this.config.getInt('max.connections.per.ip'),
-      connectionsMaxIdleMs: this.config.connectionsMaxIdleMs,
-      queuedMaxRequestBytes: this.config.getLong('queued.max.request.bytes'),
-    }));
+    if (!this.quotasOfConnections) {
+      this.quotasOfConnections = new ConnectionQuotas({
+        maxConnections: this.config.getInt('max.connections'),
+        maxConnectionsPerIp: this.config.getInt('max.connections.per.ip'),
+        connectionsMaxIdleMs: this.config.connectionsMaxIdleMs,
+        queuedMaxRequestBytes: this.config.getLong('queued.max.request.bytes'),
+      });
+      this.quotasOfConnections.connectionRate = (ip) => this.quotaManager.recordConnection(ip);
+    }
+    return this.quotasOfConnections;
   }
   private quotasOfConnections: ConnectionQuotas | undefined;
 
