@@ -245,7 +245,7 @@ export class Broker implements BrokerServices {
         host: spec.host,
         port: spec.port,
         listener: { name: spec.name, protocol: spec.protocol },
-        tls: tls ? () => this.security.tlsOptions() : undefined,
+        tls: tls ? () => this.security.tlsOptions(spec.name) : undefined,
         certificatePrincipal: tls
           ? (socket) => (socket.authorized ? this.security.principalFromCertificate(socket.getPeerCertificate().subject as never) : null)
           : undefined,

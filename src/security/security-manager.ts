@@ -15,6 +15,8 @@ import { SecurityStore } from './store.js';
 /** The slice of the broker config security reads (typed getters of BrokerConfig). */
 export interface SecurityConfig {
   get(name: string): string | null;
+  /** `listener.name.<listener>.<name>` when set, else `name` (Kafka's per-listener overrides). */
+  forListener(listenerName: string, name: string): string | null;
   getList(name: string): string[];
   getLong(name: string): number;
   getBool(name: string): boolean;
@@ -129,6 +131,9 @@ export class SecurityManager {
     return createExchange(mechanism, this.credentials);
   }
 
+  /** Successful KIP-368 re-authentications on live connections (observability, tests). */
+  reauthentications = 0;
+
   get reauthMs(): number {
     return this.config.getLong('connections.max.reauth.ms');
   }
@@ -142,7 +147,7 @@ export class SecurityManager {
    * `ssl.key.password` for an encrypted key, `ssl.truststore.location` (CA certificates).
    * Re-read when a file changes, so certificates rotate without a restart.
    */
-  tlsOptions(): SecureContextOptions & { requestCert: boolean; rejectUnauthorized: boolean } {
+  tlsOptions(listenerName?: string): SecureContextOptions & { requestCert: boolean; rejectUnauthorized: boolean } {
     const keystore = this.config.get('ssl.keystore.location');
     if (!keystore) throw new Error('A TLS listener needs ssl.keystore.location (a PEM file with the key and certificate chain)');
     const truststore = this.config.get('ssl.truststore.location');
@@ -162,7 +167,7 @@ export class SecurityManager {
       if (truststore) options.ca = readFileSync(truststore, 'utf8');
       this.tlsCache = { key: stamp, options };
     }
-    const clientAuth = this.config.get('ssl.client.auth') ?? 'none';
+    const clientAuth = (listenerName ? this.config.forListener(listenerName, 'ssl.client.auth') : this.config.get('ssl.client.auth')) ?? 'none';
     return { ...this.tlsCache.options, requestCert: clientAuth !== 'none', rejectUnauthorized: clientAuth === 'required' };
   }
 
