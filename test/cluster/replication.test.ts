@@ -38,6 +38,8 @@ class InProcessCluster {
   store!: EmbeddedMetadataStore;
   storeDir!: string;
 
+  constructor(private readonly extraConfig: Record<string, string> = {}) {}
+
   async start(ids: number[]): Promise<void> {
     this.storeDir = await tempDir('fjord-repl-store-');
     this.store = new EmbeddedMetadataStore(this.storeDir, ids[0]!);
@@ -51,7 +53,7 @@ class InProcessCluster {
     const b = await startBroker({
       dataDir: this.dirs.get(id)!,
       port: 0,
-      config: { ...BROKER_CONFIG, 'node.id': String(id) },
+      config: { ...BROKER_CONFIG, ...this.extraConfig, 'node.id': String(id) },
       metadataStore: this.store,
     });
     this.running.set(id, b);
@@ -73,10 +75,10 @@ class InProcessCluster {
   }
 
   /** The controller's part: a new leader (epoch + 1) and ISR, by compare-and-set. */
-  async electLeader(topic: string, leader: number, isr: number[]): Promise<void> {
+  async electLeader(topic: string, leader: number, isr: number[], index = 0): Promise<void> {
     for (;;) {
-      const s = this.store.partitionState(topic, 0)!;
-      const ok = await this.store.updatePartitionState(topic, 0, { leader, leaderEpoch: s.leaderEpoch + 1, isr, version: s.version }, s.version);
+      const s = this.store.partitionState(topic, index)!;
+      const ok = await this.store.updatePartitionState(topic, index, { leader, leaderEpoch: s.leaderEpoch + 1, isr, version: s.version }, s.version);
       if (ok) return;
     }
   }
@@ -127,8 +129,11 @@ describe('replication (three brokers, shared metadata store)', () => {
     const leader = cluster.store.partitionState(topic, 0)!.leader;
     const producer = kafka.producer();
     await producer.connect();
+    const followerIds = [1, 2, 3].filter((id) => id !== leader);
     for (let i = 0; i < 20; i++) {
       await producer.send({ topic, acks: -1, messages: Array.from({ length: 10 }, (_, j) => ({ key: `k${i}`, value: `v${i * 10 + j}` })) });
+      // Durability default: acknowledged means fsynced on every ISR replica, not only received.
+      for (const id of followerIds) assert.ok(cluster.partition(id, topic).log.recoveryPoint >= (i + 1) * 10, `follower ${id} acknowledged data it had not fsynced`);
     }
     // acks=all completed: the leader's high watermark covers all 200 records.
     assert.equal(cluster.partition(leader, topic).highWatermark, 200);
@@ -256,6 +261,45 @@ describe('replication (three brokers, shared metadata store)', () => {
     assert.equal(cluster.partition(old, topic).log.leaderEpochCache.format(), '0\n2\n0 0\n1 5\n');
     const seen = await consumeAll(cluster, topic, 7);
     assert.deepEqual(seen, ['c0', 'c1', 'c2', 'c3', 'c4', 'd0', 'd1']);
+    await producer.disconnect();
+    await admin.disconnect();
+  });
+});
+
+describe('coordinator follows partition leadership', () => {
+  const cluster = new InProcessCluster({ 'offsets.topic.replication.factor': '3', 'offsets.topic.num.partitions': '1' });
+  before(async () => cluster.start([1, 2, 3]));
+  after(async () => cluster.close());
+
+  it('committed offsets are served by the new leader of __consumer_offsets after a leader change', async () => {
+    const topic = 'coord-moves';
+    const kafka = kafkaFor(cluster, 'coord', 15);
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 3 }] });
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic, acks: -1, messages: Array.from({ length: 6 }, (_, i) => ({ value: `m${i}` })) });
+    const consumer = kafka.consumer({ groupId: 'moving-group', maxWaitTimeInMs: 100 });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    let seen = 0;
+    await consumer.run({ autoCommit: false, eachMessage: async () => void seen++ });
+    await waitFor('6 records', () => seen >= 6);
+    await consumer.commitOffsets([{ topic, partition: 0, offset: '4' }]);
+    await consumer.disconnect();
+
+    const state = cluster.store.partitionState('__consumer_offsets', 0)!;
+    assert.equal(cluster.store.topic('__consumer_offsets')!.partitions[0]!.replicas.length, 3);
+    const old = state.leader;
+    const next = [1, 2, 3].find((id) => id !== old)!;
+    assert.deepEqual(cluster.running.get(old)!.broker.groups.offsetsTopic.loadedPartitions(), [0]);
+    await cluster.electLeader('__consumer_offsets', next, [1, 2, 3]);
+    await waitFor('the new leader loaded the group state', () => cluster.running.get(next)!.broker.groups.offsetsTopic.loadedPartitions().length === 1);
+    assert.deepEqual(cluster.running.get(old)!.broker.groups.offsetsTopic.loadedPartitions(), []);
+    // FindCoordinator (inside fetchOffsets) points at the new leader, which replayed the commit.
+    const offsets = await admin.fetchOffsets({ groupId: 'moving-group', topics: [topic] });
+    assert.equal(offsets[0]!.partitions[0]!.offset, '4');
     await producer.disconnect();
     await admin.disconnect();
   });
