@@ -109,12 +109,16 @@ export class Broker implements BrokerServices {
   private dirLock: DataDirLock | undefined;
   /** max.connections(.per.ip), connections.max.idle.ms, queued.max.request.bytes across all listeners. */
   get connectionQuotas(): ConnectionQuotas {
-    return (this.quotasOfConnections ??= new ConnectionQuotas({
-      maxConnections: this.config.getInt('max.connections'),
-      maxConnectionsPerIp: this.config.getInt('max.connections.per.ip'),
-      connectionsMaxIdleMs: this.config.connectionsMaxIdleMs,
-      queuedMaxRequestBytes: this.config.getLong('queued.max.request.bytes'),
-    }));
+    if (!this.quotasOfConnections) {
+      this.quotasOfConnections = new ConnectionQuotas({
+        maxConnections: this.config.getInt('max.connections'),
+        maxConnectionsPerIp: this.config.getInt('max.connections.per.ip'),
+        connectionsMaxIdleMs: this.config.connectionsMaxIdleMs,
+        queuedMaxRequestBytes: this.config.getLong('queued.max.request.bytes'),
+      });
+      this.quotasOfConnections.connectionRate = (ip) => this.quotaManager.recordConnection(ip);
+    }
+    return this.quotasOfConnections;
   }
   private quotasOfConnections: ConnectionQuotas | undefined;
 
@@ -270,7 +274,7 @@ export class Broker implements BrokerServices {
         host: spec.host,
         port: spec.port,
         listener: { name: spec.name, protocol: spec.protocol },
-        tls: tls ? () => this.security.tlsOptions() : undefined,
+        tls: tls ? () => this.security.tlsOptions(spec.name) : undefined,
         certificatePrincipal: tls
           ? (socket) => (socket.authorized ? this.security.principalFromCertificate(socket.getPeerCertificate().subject as never) : null)
           : undefined,

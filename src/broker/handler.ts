@@ -46,7 +46,7 @@ export interface BrokerServices {
   /** Authentication state, credentials and the ACL authorizer. */
   readonly security: SecurityManager;
   /** Client byte-rate quotas, enforced. */
-  readonly quotaManager: Pick<QuotaManager, 'record'>;
+  readonly quotaManager: Pick<QuotaManager, 'record' | 'requestQuotasPresent' | 'recordRequestTime'>;
   /** Leveled loggers (handlers warn about deprecated input, e.g. removed topic configs). */
   readonly loggers: Pick<BrokerLoggers, 'warn'>;
   /** The cluster controller logic (etcd clusters only): ElectLeaders, reassignments. */

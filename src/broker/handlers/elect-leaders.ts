@@ -7,6 +7,7 @@ import { ErrorCode } from '../../protocol/errors.js';
 import type { ElectLeadersRequest, ElectLeadersResponseInput } from '../../protocol/gen/elect-leaders.js';
 import { ApiKey } from '../../protocol/gen/index.js';
 import { defineHandler, type BrokerServices } from '../handler.js';
+import { allowedOnCluster, Op } from '../../security/authz.js';
 
 type TopicOut = NonNullable<ElectLeadersResponseInput['replicaElectionResults']>[number];
 type PartitionOut = NonNullable<TopicOut['partitionResult']>[number];
@@ -60,6 +61,7 @@ export default defineHandler<ElectLeadersRequest, ElectLeadersResponseInput>({
   maxVersion: 2,
   async handle(req, ctx) {
     const { broker } = ctx;
+    if (!allowedOnCluster(ctx, Op.ALTER)) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, replicaElectionResults: [] };
     if (req.electionType !== ElectionType.PREFERRED && req.electionType !== ElectionType.UNCLEAN) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_REQUEST, replicaElectionResults: [] };
     }
