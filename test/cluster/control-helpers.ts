@@ -69,7 +69,9 @@ export async function disposeChildren(children: ClusterChild[]): Promise<void> {
 }
 
 export interface PartitionView {
+  errorCode: number;
   partitionIndex: number;
+  offlineReplicas: number[];
   leaderId: number;
   leaderEpoch: number;
   replicaNodes: number[];

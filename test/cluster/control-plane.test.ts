@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { startEtcd, type EtcdProcess } from '../../src/cluster/etcd-process.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
 import { waitFor } from '../helpers/broker.js';
 import { disposeChildren, metadataV12, partitionsOf, spawnClusterBroker, type ClusterChild } from './control-helpers.js';
 
@@ -126,10 +127,24 @@ describe('etcd control plane (3 broker processes)', () => {
     // The dead broker left Metadata's broker list.
     assert.deepEqual((await metadataV12(observer.port, [])).brokers.map((b) => b.nodeId).sort(), [1, 2, 3].filter((n) => n !== victim.nodeId));
 
-    // It comes back under the same node id and data dir: registered again (ISR rejoin is replication's job).
+    // Its single-replica partition has no one to fail over to: offline, ISR kept, LEADER_NOT_AVAILABLE.
+    const lonely = (await partitionsOf(observer.port, 'one-replica')).find((p) => p.replicaNodes[0] === victim.nodeId)!;
+    assert.equal(lonely.leaderId, -1);
+    assert.equal(lonely.errorCode, ErrorCode.LEADER_NOT_AVAILABLE);
+    assert.deepEqual(lonely.isrNodes, [victim.nodeId]);
+    assert.deepEqual(lonely.offlineReplicas, [victim.nodeId]);
+
+    // It comes back under the same node id and data dir: registered again (ISR rejoin is replication's
+    // job), and the partition it alone holds leads again from it.
     const idx = children.indexOf(victim);
     children[idx] = await spawnClusterBroker(etcd.endpoint, victim.nodeId, { dataDir: victim.dataDir });
     await waitFor(async () => (await metadataV12(observer.port, [])).brokers.length === 3, 15_000, 'the restarted broker registered');
+    const back = (await waitFor(async () => {
+      const p = (await partitionsOf(observer.port, 'one-replica')).find((x) => x.partitionIndex === lonely.partitionIndex);
+      return p && p.leaderId === victim.nodeId ? p : undefined;
+    }, 10_000, 'the single-replica partition back online'))!;
+    assert.equal(back.leaderEpoch, lonely.leaderEpoch + 1);
+    assert.equal(back.errorCode, ErrorCode.NONE);
   });
 
   it('kill -9 of the controller: another broker is elected', async () => {
