@@ -298,6 +298,45 @@ describe('replication (three brokers, shared metadata store)', () => {
   });
 });
 
+describe('transactions across brokers', () => {
+  const cluster = new InProcessCluster();
+  before(async () => cluster.start([1, 2, 3]));
+  after(async () => cluster.close());
+
+  it('commit and abort markers reach partitions led by other brokers (WriteTxnMarkers between brokers)', async () => {
+    const topic = 'repl-txn';
+    const kafka = kafkaFor(cluster, 'txn', 15);
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 3 }] });
+    const leaders = new Set([0, 1, 2].map((i) => cluster.store.partitionState(topic, i)!.leader));
+    assert.equal(leaders.size, 3, 'leaders spread over the three brokers');
+    const producer = kafka.producer({ transactionalId: 'repl-txn-id', idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const all = (tag: string) => [0, 1, 2].map((partition) => ({ partition, value: `${tag}-${partition}` }));
+    let txn = await producer.transaction();
+    await txn.send({ topic, acks: -1, messages: all('committed') });
+    await txn.commit();
+    txn = await producer.transaction();
+    await txn.send({ topic, acks: -1, messages: all('aborted') });
+    await txn.abort();
+    txn = await producer.transaction();
+    await txn.send({ topic, acks: -1, messages: all('last') });
+    await txn.commit();
+    await producer.disconnect();
+
+    const consumer = kafka.consumer({ groupId: 'repl-txn-reader', maxWaitTimeInMs: 100, readUncommitted: false });
+    const seen: string[] = [];
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void seen.push(message.value!.toString()) });
+    await waitFor('6 committed records', () => seen.length >= 6, 20_000);
+    await consumer.disconnect();
+    assert.deepEqual(seen.sort(), [...all('committed'), ...all('last')].map((m) => m.value).sort());
+    await admin.disconnect();
+  });
+});
+
 describe('coordinator follows partition leadership', () => {
   const cluster = new InProcessCluster({ 'offsets.topic.replication.factor': '3', 'offsets.topic.num.partitions': '1' });
   before(async () => cluster.start([1, 2, 3]));
