@@ -282,8 +282,12 @@ export class ReplicaManager {
   private async ensureTopic(topic: TopicRecord): Promise<void> {
     const settings = this.settingsFor(topic);
     for (const assignment of topic.partitions) {
+      const existing = this.partitions.get(key(topic.name, assignment.partition));
+      if (existing) {
+        this.updateReplicas(existing, assignment.replicas);
+        continue;
+      }
       if (!assignment.replicas.includes(this.nodeId)) continue;
-      if (this.partitions.has(key(topic.name, assignment.partition))) continue;
       const state = this.metadata.partitionState(topic.name, assignment.partition);
       const log =
         this.logs.get(topic.name, assignment.partition) ??
@@ -319,6 +323,30 @@ export class ReplicaManager {
         this.applyState(partition, state ?? { leader: this.nodeId, leaderEpoch: 0, isr: [this.nodeId], version: 0 });
       }
     }
+  }
+
+  /**
+   * The replica set changed (reassignment): the leader starts tracking added followers (they join
+   * the ISR once caught up) and forgets removed ones; a replica removed from this broker stops
+   * fetching (its files stay until the topic is deleted).
+   */
+  private updateReplicas(p: Partition, replicas: number[]): void {
+    if (sameMembers(p.replicas, replicas) && p.replicas.length === replicas.length) return;
+    p.replicas = [...replicas];
+    if (!replicas.includes(this.nodeId)) {
+      this.fetchers.remove(p);
+      p.becomeFollower(-1, p.leaderEpoch, p.isr);
+      return;
+    }
+    if (p.role !== 'leader') return;
+    p.log.autoAdvanceHighWatermark = !p.replicated;
+    const now = Date.now();
+    for (const id of replicas) {
+      if (id !== this.nodeId && !p.followers.has(id)) {
+        p.followers.set(id, { offset: -1, lastCaughtUpMs: now, lastFetchLeaderEnd: -1, lastFetchMs: now });
+      }
+    }
+    for (const id of [...p.followers.keys()]) if (!replicas.includes(id)) p.followers.delete(id);
   }
 
   /** Re-resolves every topic's configs against the broker defaults (a broker config changed). */
