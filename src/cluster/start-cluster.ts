@@ -23,6 +23,9 @@ export interface StartClusterOptions {
   clusterId?: string;
   /** First broker port (the others follow); default free ports. */
   basePort?: number;
+  /** etcd client and peer ports; default free ports (fix them to reuse an etcd data dir). */
+  etcdPort?: number;
+  etcdPeerPort?: number;
   /** Path of the etcd binary; default `etcd` found on PATH. */
   etcdBinary?: string;
   /**
@@ -219,8 +222,8 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<R
   const startTimeoutMs = options.startTimeoutMs ?? 60_000;
   const clusterId = options.clusterId ?? 'fjord-cluster';
 
-  const etcdClientPort = await freePort();
-  const etcdPeerPort = await freePort();
+  const etcdClientPort = options.etcdPort ?? (await freePort());
+  const etcdPeerPort = options.etcdPeerPort ?? (await freePort());
   const etcdEndpoint = `http://127.0.0.1:${etcdClientPort}`;
   const etcd = new ManagedProcess('etcd', join(dataDir, 'etcd.log'), options.logger);
   const etcdArgs = [
