@@ -79,6 +79,8 @@ export interface RunningCluster {
   readonly bootstrapServers: string[];
   /** The etcd client URL brokers use (without proxies). */
   readonly etcdEndpoint: string;
+  /** Process id of etcd while it runs. */
+  readonly etcdPid: number | undefined;
   readonly clusterId: string;
   readonly dataDir: string;
   readonly brokers: ClusterBroker[];
@@ -457,6 +459,9 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<R
     bootstrap: bootstrapServers.join(','),
     bootstrapServers,
     etcdEndpoint,
+    get etcdPid() {
+      return etcd.pid;
+    },
     clusterId,
     dataDir,
     brokers: handles,
