@@ -192,7 +192,7 @@ async function failover(cluster) {
         if (state && state.leader >= 0 && state.isr.length === 3) break;
         await sleep(200);
       }
-      if (!state || state.isr.length !== 3) throw new Error(`partition not fully replicated before kill ${i + 1}: ${JSON.stringify(state)}`);
+      if (state?.isr.length !== 3) throw new Error(`partition not fully replicated before kill ${i + 1}: ${JSON.stringify(state)}`);
       await producer.send({ topic, acks: -1, messages: [{ value: `before-${i}` }] });
       const victim = cluster.broker(state.leader);
       const t0 = performance.now();

@@ -77,7 +77,7 @@ async function waitHealthy(cluster: RunningCluster, topic: string, minIsr: numbe
   while (Date.now() < deadline) {
     const parts = await describeTopic(cluster, topic);
     const live = new Set(cluster.brokers.filter((b) => b.running).map((b) => b.nodeId));
-    if (parts && parts.every((p) => live.has(p.leader) && p.isr.length >= minIsr)) return true;
+    if (parts?.every((p) => live.has(p.leader) && p.isr.length >= minIsr)) return true;
     await sleep(250);
   }
   return false;
