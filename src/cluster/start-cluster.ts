@@ -99,7 +99,7 @@ const DEFAULT_BROKERS = 3;
 const OUTPUT_LINES_KEPT = 200;
 
 /** The etcd binary on PATH, or a clear error naming the package that provides it. */
-export function findEtcd(explicit?: string): string {
+function findEtcd(explicit?: string): string {
   if (explicit) return explicit;
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (!dir) continue;
