@@ -4,6 +4,7 @@
 // listener. close() stops listening, flushes and closes every log, and writes the clean-shutdown marker.
 import { mkdir } from 'node:fs/promises';
 import { EmbeddedMetadataStore } from '../cluster/embedded-store.js';
+import { EtcdMetadataStore } from '../cluster/etcd-store.js';
 import { isInternalTopic } from '../coordinator/runtime/internal-topics.js';
 import { CoordinatorKeyType, type CoordinatorLocator } from '../coordinator/runtime/runtime.js';
 import { BrokerLoggers, LOG_LEVELS, BROKER_LOGGERS } from './logging.js';
@@ -52,8 +53,12 @@ export interface BrokerOptions {
   metadataStore?: MetadataStore | ((ctx: { dataDir: string; nodeId: number }) => MetadataStore);
   /** Kafka broker configs (`log.retention.ms`, `num.partitions`, ...). */
   config?: Record<string, string>;
+  /** Cluster id expected in etcd (created there when none exists yet); only with fjord.etcd.endpoints. */
+  clusterId?: string;
   /** Host advertised to clients in Metadata; defaults to the listen host (127.0.0.1 for wildcards). */
   advertisedHost?: string;
+  /** Port advertised for the first listener (e.g. behind a proxy); defaults to the bound port. */
+  advertisedPort?: number;
   /** Receives one line per log record (pino underneath); without it the broker logs nothing. */
   logger?: (msg: string) => void;
 }
@@ -118,7 +123,7 @@ export class Broker implements BrokerServices {
     const store = options.metadataStore;
     this.metadata =
       store === undefined
-        ? new EmbeddedMetadataStore(options.dataDir, this.nodeId)
+        ? this.defaultMetadataStore()
         : typeof store === 'function'
           ? store({ dataDir: options.dataDir, nodeId: this.nodeId })
           : store;
@@ -185,11 +190,29 @@ export class Broker implements BrokerServices {
     this.handlers = new Map(allHandlers.map((h) => [h.apiKey, h]));
   }
 
+  /** fjord.etcd.endpoints set: the shared etcd store of a cluster; otherwise the embedded single-node one. */
+  private defaultMetadataStore(): MetadataStore {
+    const endpoints = this.config.getList('fjord.etcd.endpoints');
+    if (endpoints.length === 0) return new EmbeddedMetadataStore(this.options.dataDir, this.nodeId);
+    return new EtcdMetadataStore({
+      endpoints: endpoints.map((e) => (/^https?:\/\//.test(e) ? e : `http://${e}`)),
+      prefix: this.config.getString('fjord.etcd.prefix') ?? '/fjord',
+      nodeId: this.nodeId,
+      clusterId: this.options.clusterId,
+      sessionTimeoutMs: this.config.getInt('broker.session.timeout.ms'),
+      heartbeatIntervalMs: this.config.getInt('broker.heartbeat.interval.ms'),
+      log: this.loggers.info('fjord.cluster'),
+    });
+  }
+
   static async start(options: BrokerOptions): Promise<Broker> {
     const broker = new Broker(options);
     try {
       await broker.startup();
     } catch (err) {
+      // Leave nothing behind: etcd session, watch and timers of a cluster store included.
+      broker.replicas.close();
+      await broker.metadata.close().catch(() => undefined);
       await broker.dirLock?.release();
       throw err;
     }
@@ -249,17 +272,18 @@ export class Broker implements BrokerServices {
       this.listening.push({ name: spec.name, protocol: spec.protocol, ...bound });
       const wildcard = bound.host === '0.0.0.0' || bound.host === '::';
       const advertised = this.options.advertisedHost ?? (wildcard ? '127.0.0.1' : bound.host);
-      this.listenerEndpoints.push({ name: spec.name, protocol: spec.protocol, host: advertised, port: bound.port });
+      const advertisedPort = this.listenerEndpoints.length === 0 ? (this.options.advertisedPort ?? bound.port) : bound.port;
+      this.listenerEndpoints.push({ name: spec.name, protocol: spec.protocol, host: advertised, port: advertisedPort });
     }
     const first = this.listenerEndpoints[0]!;
     this.host = this.listening[0]!.host;
-    this.port = first.port;
+    this.port = this.listening[0]!.port;
     this.advertisedHost = first.host;
     await this.metadata.registerBroker({
       nodeId: this.nodeId,
-      host: this.advertisedHost,
-      port: this.port,
-      rack: null,
+      host: first.host,
+      port: first.port,
+      rack: this.config.brokerRack,
       endpoints: this.listenerEndpoints.map(({ name, host, port }) => ({ name, host, port })),
     });
   }
