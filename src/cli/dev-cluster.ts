@@ -26,9 +26,7 @@ export async function devClusterCommand(argv: string[]): Promise<void> {
   const cluster = await startCluster({
     brokers,
     basePort,
-    // Fixed etcd ports: etcd keeps its member URLs in its data dir, which a later run reuses.
     etcdPort,
-    etcdPeerPort: etcdPort + 1,
     dataDir,
     config: parseConfigPairs(allFlags(args, '--config', '-c')),
     logger: verbose ? (line) => process.stderr.write(`${line}\n`) : undefined,

@@ -2,13 +2,14 @@
 // --brokers N`, the chaos harness and the cluster benchmark. Every broker is a child process (a
 // kill -9 must take one broker, not the caller), spawned from this package's own CLI.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, createWriteStream, existsSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Admin } from '@platformatic/kafka';
+import { startEtcd as startEtcdProcess, type EtcdProcess } from './etcd-process.js';
 import { TcpProxy } from './tcp-proxy.js';
 
 export interface StartClusterOptions {
@@ -23,9 +24,8 @@ export interface StartClusterOptions {
   clusterId?: string;
   /** First broker port (the others follow); default free ports. */
   basePort?: number;
-  /** etcd client and peer ports; default free ports (fix them to reuse an etcd data dir). */
+  /** etcd client port; default a free port. */
   etcdPort?: number;
-  etcdPeerPort?: number;
   /** Path of the etcd binary; default `etcd` found on PATH. */
   etcdBinary?: string;
   /**
@@ -97,25 +97,6 @@ export interface RunningCluster {
 
 const DEFAULT_BROKERS = 3;
 const OUTPUT_LINES_KEPT = 200;
-
-/** The etcd binary on PATH, or a clear error naming the package that provides it. */
-function findEtcd(explicit?: string): string {
-  if (explicit) return explicit;
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, 'etcd');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  throw new Error(
-    'startCluster needs etcd, which was not found on PATH: install the Debian/Ubuntu package etcd-server ' +
-      '(apt-get install etcd-server) or pass etcdBinary',
-  );
-}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -217,7 +198,6 @@ class ManagedProcess {
 export async function startCluster(options: StartClusterOptions = {}): Promise<RunningCluster> {
   const count = options.brokers ?? DEFAULT_BROKERS;
   if (!Number.isInteger(count) || count < 1) throw new Error(`brokers must be a positive integer, got ${count}`);
-  const etcdBinary = findEtcd(options.etcdBinary);
   const ownsDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'fjord-cluster-')));
   await mkdir(dataDir, { recursive: true });
@@ -225,52 +205,35 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<R
   const clusterId = options.clusterId ?? 'fjord-cluster';
 
   const etcdClientPort = options.etcdPort ?? (await freePort());
-  const etcdPeerPort = options.etcdPeerPort ?? (await freePort());
   const etcdEndpoint = `http://127.0.0.1:${etcdClientPort}`;
-  const etcd = new ManagedProcess('etcd', join(dataDir, 'etcd.log'), options.logger);
-  const etcdArgs = [
-    '--name',
-    'fjord',
-    '--data-dir',
-    join(dataDir, 'etcd'),
-    '--listen-client-urls',
-    etcdEndpoint,
-    '--advertise-client-urls',
-    etcdEndpoint,
-    '--listen-peer-urls',
-    `http://127.0.0.1:${etcdPeerPort}`,
-    '--initial-advertise-peer-urls',
-    `http://127.0.0.1:${etcdPeerPort}`,
-    '--initial-cluster',
-    `fjord=http://127.0.0.1:${etcdPeerPort}`,
-    '--log-level',
-    'warn',
-  ];
+  // etcd itself comes from etcd-process.ts (it names the Debian package when etcd is missing).
+  let etcd: EtcdProcess | undefined;
+  let etcdRunning = false;
 
   const proxies: TcpProxy[] = [];
   const handles: BrokerHandle[] = [];
   const killAll = () => {
     for (const h of handles) h.process.signal('SIGKILL');
-    etcd.signal('SIGKILL');
+    if (etcdRunning && etcd?.pid !== undefined) {
+      try {
+        process.kill(etcd.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
   };
   // Children must not outlive a test process that crashes or exits without stop().
   process.on('exit', killAll);
 
   const startEtcd = async () => {
-    etcd.spawn(etcdBinary, etcdArgs);
-    const deadline = Date.now() + startTimeoutMs;
-    for (;;) {
-      if (!etcd.running) throw new Error(`etcd exited during start:\n${etcd.recentOutput()}`);
-      try {
-        const res = await fetch(`${etcdEndpoint}/health`);
-        const body = (await res.json()) as { health?: string };
-        if (body.health === 'true') return;
-      } catch {
-        // not up yet
-      }
-      if (Date.now() > deadline) throw new Error(`etcd not healthy within ${startTimeoutMs} ms:\n${etcd.recentOutput()}`);
-      await sleep(50);
-    }
+    if (etcd) await etcd.restart();
+    else etcd = await startEtcdProcess({ dataDir: join(dataDir, 'etcd'), clientPort: etcdClientPort, binary: options.etcdBinary, startTimeoutMs });
+    etcdRunning = true;
+  };
+  const stopEtcd = async (kill: boolean) => {
+    if (!etcd || !etcdRunning) return;
+    etcdRunning = false;
+    await (kill ? etcd.kill() : etcd.stop());
   };
 
   const dataDirRoot = dataDir;
@@ -423,10 +386,9 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<R
 
   const stopAll = async () => {
     await Promise.all(handles.map((h) => h.process.stop('SIGTERM')));
-    await etcd.stop('SIGTERM', 10_000);
+    await stopEtcd(false);
     for (const p of proxies) await p.close();
     for (const h of handles) await h.process.closeLog();
-    await etcd.closeLog();
     process.off('exit', killAll);
   };
 
@@ -460,7 +422,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<R
     bootstrapServers,
     etcdEndpoint,
     get etcdPid() {
-      return etcd.pid;
+      return etcdRunning ? etcd?.pid : undefined;
     },
     clusterId,
     dataDir,
@@ -470,9 +432,9 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<R
       if (!h) throw new Error(`no broker ${nodeId} in this cluster`);
       return h;
     },
-    stopEtcd: (opts: { kill?: boolean } = {}) => etcd.stop(opts.kill ? 'SIGKILL' : 'SIGTERM', 10_000),
+    stopEtcd: (opts: { kill?: boolean } = {}) => stopEtcd(opts.kill ?? false),
     startEtcd: async () => {
-      if (!etcd.running) await startEtcd();
+      if (!etcdRunning) await startEtcd();
     },
     waitForBrokers,
     async stop() {
