@@ -264,7 +264,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<R
   const waitForBrokers = async (expected?: number, timeoutMs = startTimeoutMs) => {
     const want = expected ?? handles.filter((h) => h.process.running).length;
     const deadline = Date.now() + timeoutMs;
-    let seen = -1;
+    let seen: number[] = [];
     let lastError = '';
     for (;;) {
       for (const h of handles) {
@@ -272,8 +272,8 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<R
         const admin = new Admin({ clientId: 'fjord-start-cluster', bootstrapBrokers: [`127.0.0.1:${h.port}`], retries: 0, timeout: 2000 });
         try {
           const md = await admin.metadata({ topics: [], forceUpdate: true });
-          seen = md.brokers.size;
-          if (seen >= want) return;
+          seen = [...md.brokers.keys()].sort();
+          if (seen.length >= want) return;
         } catch (err) {
           lastError = (err as Error).message;
         } finally {
@@ -282,7 +282,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<R
       }
       if (Date.now() > deadline) {
         const tails = handles.map((h) => `--- broker ${h.nodeId} ---\n${h.process.recentOutput().split('\n').slice(-15).join('\n')}`).join('\n');
-        throw new Error(`cluster: Metadata listed ${seen} of ${want} brokers after ${timeoutMs} ms ${lastError}\n${tails}`);
+        throw new Error(`cluster: Metadata listed ${seen.length} of ${want} brokers (${seen.join(',')}) after ${timeoutMs} ms ${lastError}\n${tails}`);
       }
       await sleep(200);
     }
