@@ -512,6 +512,8 @@ function table(results) {
     ['cluster: 3 brokers RF=3 acks=all', F.cluster3AcksAllMBps, 'MB/s'],
     ['cluster: failover p50 (kill -9 leader)', F.clusterFailoverP50Ms, 'ms'],
     ['cluster: failover max', F.clusterFailoverMaxMs, 'ms'],
+    ['fjord produce acks=all over SASL_SSL', F.tlsProduceMBps, 'MB/s'],
+    ['fjord consume over SASL_SSL', F.tlsConsumeMBps, 'MB/s'],
   ];
   const checks = [
     ['acks=all / durable ceiling', ratio(F.produceAcksAllMBps, C.durableMBps), '>= 0.65', (x) => x >= 0.65],
@@ -528,6 +530,8 @@ function table(results) {
     ['1000 partitions / 1 partition', ratio(F.produce1000PartitionsMBps, F.produce1PartitionMBps), '>= 0.7', (x) => x >= 0.7],
     ['3 brokers RF=3 / single node (acks=all)', ratio(F.cluster3AcksAllMBps, F.clusterSingleAcksAllMBps), 'info', () => true],
     ['failover max (ms)', F.clusterFailoverMaxMs, '< 3000', (x) => x < 3000],
+    ['SASL_SSL produce / plaintext (acks=all)', ratio(F.tlsProduceMBps, F.tlsPlainProduceMBps), '>= 0.7', (x) => x >= 0.7],
+    ['SASL_SSL consume / plaintext', ratio(F.tlsConsumeMBps, F.tlsPlainConsumeMBps), '>= 0.6', (x) => x >= 0.6],
   ];
   results.checks = Object.fromEntries(checks.map(([name, v, target, ok]) => [name, { value: round(v, 3), target, pass: v == null ? null : ok(v) }]));
   const pad = (s, n) => String(s).padEnd(n);
@@ -677,6 +681,22 @@ async function main() {
       results.checks.queueShareToClassic = results.details.queue.shareToClassic;
     } catch (e) {
       results.reasons.queue = String(e.message ?? e);
+    }
+  }
+
+  if (want('tls')) {
+    // TLS (issue #12): bench/tls.mjs, produce acks=all and consume over SASL_SSL vs PLAINTEXT on one broker.
+    await ensureBuilt();
+    log('tls: produce acks=all and consume over SASL_SSL vs PLAINTEXT (bench/tls.mjs)');
+    try {
+      const t = jsonResult(await run(process.execPath, [join(ROOT, 'bench', 'tls.mjs'), '--seconds', String(P.produceS), '--data-root', DATA_ROOT], { timeoutS: 600 }), 'tls bench');
+      results.details.tls = t;
+      results.fjord.tlsProduceMBps = round(t.saslSsl.produceMBps);
+      results.fjord.tlsConsumeMBps = round(t.saslSsl.consumeMBps);
+      results.fjord.tlsPlainProduceMBps = round(t.plaintext.produceMBps);
+      results.fjord.tlsPlainConsumeMBps = round(t.plaintext.consumeMBps);
+    } catch (e) {
+      results.reasons.tls = String(e.message ?? e);
     }
   }
 

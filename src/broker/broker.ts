@@ -5,6 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import { EmbeddedMetadataStore } from '../cluster/embedded-store.js';
 import { EtcdMetadataStore } from '../cluster/etcd-store.js';
+import { ClusterController } from '../cluster/controller.js';
 import { isInternalTopic } from '../coordinator/runtime/internal-topics.js';
 import { CoordinatorKeyType, type CoordinatorLocator } from '../coordinator/runtime/runtime.js';
 import { BrokerLoggers, LOG_LEVELS, BROKER_LOGGERS } from './logging.js';
@@ -89,6 +90,8 @@ export class Broker implements BrokerServices {
   /** Enforces the client byte-rate quotas stored by AlterClientQuotas. */
   readonly quotaManager: QuotaManager;
   readonly log: (msg: string) => void;
+  /** etcd cluster only: leader elections on membership changes, ElectLeaders, rebalance, controlled shutdown. */
+  readonly controller: ClusterController | undefined;
   private readonly servers: KafkaServer[] = [];
   /** The first listener's server (tests inspect its connections). */
   // biome-ignore lint/correctness/noUnusedPrivateClassMembers: read by test/broker/hostile-input.test.ts
@@ -106,12 +109,16 @@ export class Broker implements BrokerServices {
   private dirLock: DataDirLock | undefined;
   /** max.connections(.per.ip), connections.max.idle.ms, queued.max.request.bytes across all listeners. */
   get connectionQuotas(): ConnectionQuotas {
-    return (this.quotasOfConnections ??= new ConnectionQuotas({
-      maxConnections: this.config.getInt('max.connections'),
-      maxConnectionsPerIp: this.config.getInt('max.connections.per.ip'),
-      connectionsMaxIdleMs: this.config.connectionsMaxIdleMs,
-      queuedMaxRequestBytes: this.config.getLong('queued.max.request.bytes'),
-    }));
+    if (!this.quotasOfConnections) {
+      this.quotasOfConnections = new ConnectionQuotas({
+        maxConnections: this.config.getInt('max.connections'),
+        maxConnectionsPerIp: this.config.getInt('max.connections.per.ip'),
+        connectionsMaxIdleMs: this.config.connectionsMaxIdleMs,
+        queuedMaxRequestBytes: this.config.getLong('queued.max.request.bytes'),
+      });
+      this.quotasOfConnections.connectionRate = (ip) => this.quotaManager.recordConnection(ip);
+    }
+    return this.quotasOfConnections;
   }
   private quotasOfConnections: ConnectionQuotas | undefined;
 
@@ -127,6 +134,8 @@ export class Broker implements BrokerServices {
         : typeof store === 'function'
           ? store({ dataDir: options.dataDir, nodeId: this.nodeId })
           : store;
+    this.controller =
+      this.metadata instanceof EtcdMetadataStore ? new ClusterController(this.nodeId, this.config, this.metadata, this.loggers.info('fjord.cluster')) : undefined;
     this.logs = new LogManager(options.dataDir, {
       flush: {
         // Group commit (fsync before ack) unless the user asks for Kafka's flush.messages/flush.ms behaviour.
@@ -211,6 +220,7 @@ export class Broker implements BrokerServices {
       await broker.startup();
     } catch (err) {
       // Leave nothing behind: etcd session, watch and timers of a cluster store included.
+      broker.controller?.close();
       broker.replicas.close();
       await broker.metadata.close().catch(() => undefined);
       await broker.dirLock?.release();
@@ -264,7 +274,7 @@ export class Broker implements BrokerServices {
         host: spec.host,
         port: spec.port,
         listener: { name: spec.name, protocol: spec.protocol },
-        tls: tls ? () => this.security.tlsOptions() : undefined,
+        tls: tls ? () => this.security.tlsOptions(spec.name) : undefined,
         certificatePrincipal: tls
           ? (socket) => (socket.authorized ? this.security.principalFromCertificate(socket.getPeerCertificate().subject as never) : null)
           : undefined,
@@ -286,10 +296,22 @@ export class Broker implements BrokerServices {
       rack: this.config.brokerRack,
       endpoints: this.listenerEndpoints.map(({ name, host, port }) => ({ name, host, port })),
     });
+    this.controller?.start();
   }
 
   close(): Promise<void> {
     this.closing ??= (async () => {
+      if (this.controller && this.port !== 0) {
+        // Controlled shutdown: hand leadership over while still serving, so clients move without a lease timeout.
+        const timeoutMs = Math.min(30_000, 2 * this.config.getInt('broker.session.timeout.ms') + 5000);
+        try {
+          const { remaining } = await this.controller.controlledShutdown(timeoutMs);
+          if (remaining > 0) this.log(`controlled shutdown: still leading ${remaining} partition(s) after ${timeoutMs} ms; stopping anyway`);
+        } catch (err) {
+          this.log(`controlled shutdown failed: ${(err as Error).message}; stopping anyway`);
+        }
+      }
+      this.controller?.close();
       this.groups.close();
       this.transactions.close();
       this.replicas.close();

@@ -2,6 +2,7 @@
 // state lives in the services reached through the context. The context exposes the broker as
 // BrokerServices: interfaces of what handlers use, one set per broker (no module-global state),
 // never the Broker class itself.
+import type { ClusterController } from '../cluster/controller.js';
 import type { MetadataStore } from '../cluster/metadata-store.js';
 import type { ReplicaManager } from '../cluster/replica-manager.js';
 import type { GroupCoordinator } from '../coordinator/group/coordinator.js';
@@ -45,9 +46,11 @@ export interface BrokerServices {
   /** Authentication state, credentials and the ACL authorizer. */
   readonly security: SecurityManager;
   /** Client byte-rate quotas, enforced. */
-  readonly quotaManager: Pick<QuotaManager, 'record'>;
+  readonly quotaManager: Pick<QuotaManager, 'record' | 'requestQuotasPresent' | 'recordRequestTime'>;
   /** Leveled loggers (handlers warn about deprecated input, e.g. removed topic configs). */
   readonly loggers: Pick<BrokerLoggers, 'warn'>;
+  /** The cluster controller logic (etcd clusters only): ElectLeaders, reassignments. */
+  readonly controller?: Pick<ClusterController, 'elect' | 'eligibleBrokers'>;
 }
 
 export interface RequestContext {

@@ -9,6 +9,7 @@ import type {
 } from '../../protocol/gen/alter-partition-reassignments.js';
 import { ApiKey } from '../../protocol/gen/index.js';
 import { defineHandler } from '../handler.js';
+import { allowedOnCluster, Op } from '../../security/authz.js';
 
 type TopicOut = NonNullable<AlterPartitionReassignmentsResponseInput['responses']>[number];
 type PartitionOut = NonNullable<TopicOut['partitions']>[number];
@@ -19,6 +20,9 @@ export default defineHandler<AlterPartitionReassignmentsRequest, AlterPartitionR
   maxVersion: 1,
   handle(req, ctx) {
     const { broker } = ctx;
+    if (!allowedOnCluster(ctx, Op.ALTER)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null, responses: [] };
+    }
     const live = new Set([broker.nodeId, ...broker.metadata.brokers().map((b) => b.nodeId)]);
     const responses: TopicOut[] = req.topics.map((t) => {
       const record = broker.metadata.topic(t.name);

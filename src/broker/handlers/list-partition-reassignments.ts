@@ -7,12 +7,16 @@ import type {
   ListPartitionReassignmentsResponseInput,
 } from '../../protocol/gen/list-partition-reassignments.js';
 import { defineHandler } from '../handler.js';
+import { allowedOnCluster, Op } from '../../security/authz.js';
 
 export default defineHandler<ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponseInput>({
   apiKey: ApiKey.ListPartitionReassignments,
   minVersion: 0,
   maxVersion: 0,
-  handle() {
+  handle(_req, ctx) {
+    if (!allowedOnCluster(ctx, Op.DESCRIBE)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null, topics: [] };
+    }
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, topics: [] };
   },
 });
