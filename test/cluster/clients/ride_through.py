@@ -71,8 +71,9 @@ else:
             out(f'acked {i}')
         p.close(timeout=10)
     else:
+        # kafka-python 2.0.2 has no isolation_level (it reads uncommitted; nothing here is transactional).
         c = KafkaConsumer(bootstrap_servers=args.bootstrap, enable_auto_commit=False, group_id=None,
-                          isolation_level='read_committed', consumer_timeout_ms=1000)
+                          consumer_timeout_ms=1000)
         tp = TopicPartition(args.topic, 0)
         c.assign([tp])
         c.seek(tp, 0)
