@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Cluster benchmark (issue #11), run by `npm run bench` (section "cluster") or alone:
-//   node bench/cluster.mjs [--seconds 10] [--kills 10]
+//   node bench/cluster.mjs [--seconds 10] [--kills 10] [--session-timeout-ms T]
 // 1. Throughput: librdkafka load (bench/.build/fjord-load, acks=all, 6 partitions, 1 KiB, linger.ms=5)
 //    against one `fjord broker` (embedded metadata, no etcd) and against startCluster({ brokers: 3 })
 //    with RF=3 and min.insync.replicas=2, in the same run: the ratio is the figure, with the CPU
@@ -30,6 +30,8 @@ const opt = (name, dflt) => {
 };
 const SECONDS = opt('--seconds', 10);
 const KILLS = opt('--kills', 10);
+// Default: the broker's own broker.session.timeout.ms (the etcd lease TTL, the failover floor).
+const SESSION_TIMEOUT_MS = opt('--session-timeout-ms', undefined);
 const PARTITIONS = 6;
 const OVERALL_MS = 15 * 60_000;
 const log = (m) => process.stderr.write(`[bench cluster] ${m}\n`);
@@ -220,8 +222,10 @@ try {
 }
 let cluster;
 try {
-  cluster = await startCluster({ brokers: 3, config: { 'offsets.topic.replication.factor': '3' } });
-  out.sessionTimeoutMs = 'broker default';
+  const config = { 'offsets.topic.replication.factor': '3' };
+  if (SESSION_TIMEOUT_MS !== undefined) config['broker.session.timeout.ms'] = String(SESSION_TIMEOUT_MS);
+  cluster = await startCluster({ brokers: 3, config });
+  out.sessionTimeoutMs = SESSION_TIMEOUT_MS ?? 'broker default';
   try {
     out.cluster = await clusterThroughput(cluster);
   } catch (e) {
