@@ -50,7 +50,7 @@ export interface BrokerServices {
   /** Leveled loggers (handlers warn about deprecated input, e.g. removed topic configs). */
   readonly loggers: Pick<BrokerLoggers, 'warn'>;
   /** The cluster controller logic (etcd clusters only): ElectLeaders, reassignments. */
-  readonly controller?: Pick<ClusterController, 'elect' | 'eligibleBrokers'>;
+  readonly controller?: Pick<ClusterController, 'elect' | 'eligibleBrokers' | 'reassign'>;
 }
 
 export interface RequestContext {

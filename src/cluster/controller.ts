@@ -32,13 +32,15 @@ export function decidePartition(
   registered: ReadonlySet<number>,
   uncleanAllowed: boolean,
 ): PartitionState | undefined {
-  const isrEligible = state.isr.filter((b) => eligible.has(b));
-  const leaderOk = state.leader >= 0 && eligible.has(state.leader);
+  // Only assigned replicas may lead or be in the ISR (a finished reassignment removed some).
+  const ok = (b: number) => eligible.has(b) && assignment.replicas.includes(b);
+  const isrEligible = state.isr.filter(ok);
+  const leaderOk = state.leader >= 0 && ok(state.leader);
   if (leaderOk) {
     // Drop dead / shutting-down followers from the ISR; the leader stays, so does its epoch.
     // A shutting-down leader is not "ok" and is handled below; a registered but shutting-down
     // follower leaves the ISR like a dead one (Kafka's controlled shutdown does the same).
-    const isr = state.isr.filter((b) => eligible.has(b));
+    const isr = state.isr.filter(ok);
     if (!isr.includes(state.leader)) isr.unshift(state.leader);
     if (sameSet(isr, state.isr)) return undefined;
     return { leader: state.leader, leaderEpoch: state.leaderEpoch, isr, version: state.version };
@@ -49,7 +51,7 @@ export function decidePartition(
   }
   // No eligible ISR member. A shutting-down leader that is the last ISR member keeps leading
   // until it is gone: there is no one to hand over to.
-  if (state.leader >= 0 && registered.has(state.leader)) return undefined;
+  if (state.leader >= 0 && registered.has(state.leader) && assignment.replicas.includes(state.leader)) return undefined;
   if (uncleanAllowed) {
     const live = assignment.replicas.find((r) => eligible.has(r));
     if (live !== undefined) return { leader: live, leaderEpoch: state.leaderEpoch + 1, isr: [live], version: state.version };
@@ -59,13 +61,18 @@ export function decidePartition(
   return { leader: -1, leaderEpoch: state.leaderEpoch + 1, isr: state.isr.length ? state.isr : [state.leader], version: state.version };
 }
 
+function sameOrder(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((x, i) => b[i] === x);
+}
+
 function sameSet(a: number[], b: number[]): boolean {
   return a.length === b.length && a.every((x) => b.includes(x));
 }
 
 export class ClusterController {
   private running: Promise<void> | undefined;
-  private again = false;
+  /** What the next pass must look at: every topic, or these. */
+  private dirty: Set<string> | 'all' = new Set();
   private timer: NodeJS.Timeout | undefined;
   private rebalanceTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -79,9 +86,11 @@ export class ClusterController {
 
   start(): void {
     this.store.onChange((change) => {
-      // Membership or controller changed, or a new topic / state to check (e.g. a partition
-      // created while one of its replicas was already gone).
-      if (change.kind === 'brokers-changed' || change.kind === 'topic-created' || change.kind === 'partition-state') this.schedule();
+      if (change.kind === 'brokers-changed') this.schedule();
+      // A new topic may have replicas on a broker that is already gone; a reassignment advances
+      // when its topic changes or an ISR grows.
+      else if (change.kind === 'topic-created' || change.kind === 'topic-updated') this.schedule(change.topic.name);
+      else if (change.kind === 'partition-state' && this.store.topic(change.topic)?.partitions.some((p) => p.addingReplicas?.length)) this.schedule(change.topic);
     });
     this.timer = setInterval(() => this.schedule(), SAFETY_RECONCILE_MS);
     this.timer.unref?.();
@@ -99,19 +108,19 @@ export class ClusterController {
     clearInterval(this.rebalanceTimer);
   }
 
-  /** Runs a reconcile pass soon (coalesced: at most one running, one queued). */
-  schedule(): void {
+  /** Runs a reconcile pass soon over one topic or (no name) all of them; coalesced, one at a time. */
+  schedule(topic?: string): void {
     if (this.closed || !this.store.isController()) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
+    if (topic === undefined) this.dirty = 'all';
+    else if (this.dirty !== 'all') this.dirty.add(topic);
+    if (this.running) return;
     this.running = (async () => {
       try {
-        do {
-          this.again = false;
-          await this.reconcile();
-        } while (this.again && !this.closed);
+        while (!this.closed && (this.dirty === 'all' || this.dirty.size > 0)) {
+          const work = this.dirty;
+          this.dirty = new Set();
+          await this.reconcile(work === 'all' ? undefined : work);
+        }
       } catch (err) {
         this.log(`controller reconcile failed: ${(err as Error).message}`);
       } finally {
@@ -134,11 +143,12 @@ export class ClusterController {
     return new Set(this.store.brokers().filter((b) => !b.shuttingDown).map((b) => b.nodeId));
   }
 
-  private async reconcile(): Promise<void> {
+  private async reconcile(only?: Set<string>): Promise<void> {
     if (!this.store.isController()) return;
     const eligible = this.eligibleBrokers();
     const registered = new Set(this.store.brokers().map((b) => b.nodeId));
-    for (const topic of [...this.store.topics()]) {
+    const topics = only ? [...only].map((n) => this.store.topic(n)).filter((t): t is TopicRecord => t !== undefined) : [...this.store.topics()];
+    for (const topic of topics) {
       const unclean = this.uncleanAllowed(topic);
       for (const assignment of topic.partitions) {
         if (this.closed || !this.store.isController()) return;
@@ -154,9 +164,11 @@ export class ClusterController {
             );
           }
         } else {
-          this.again = true; // the state moved under us: decide again on fresh state
+          // The state moved under us: decide again on fresh state once the watch delivered it.
+          setTimeout(() => this.schedule(topic.name), 50).unref?.();
         }
       }
+      await this.advanceReassignments(topic.name);
     }
   }
 
@@ -227,6 +239,80 @@ export class ClusterController {
       }
     }
     return moved;
+  }
+
+  /**
+   * AlterPartitionReassignments for one partition (KIP-455): replicas become target + the current
+   * ones not in it, with addingReplicas / removingReplicas recorded in the topic. The new replicas
+   * open their logs and replicate from the leader; once all of them are in the ISR the controller
+   * finishes it (advanceReassignments). `target` null cancels: back to the original replicas.
+   * Returns an error message, or undefined when accepted.
+   */
+  async reassign(topicName: string, partition: number, target: number[] | null): Promise<{ code: 'none' | 'no-reassignment' | 'unknown'; message?: string }> {
+    let outcome: { code: 'none' | 'no-reassignment' | 'unknown'; message?: string } = { code: 'none' };
+    await this.store.updateTopic(topicName, (record) => {
+      const a = record.partitions.find((p) => p.partition === partition);
+      if (!a) {
+        outcome = { code: 'unknown' };
+        return record;
+      }
+      const original = a.replicas.filter((r) => !(a.addingReplicas ?? []).includes(r));
+      if (target === null) {
+        if (a.addingReplicas === undefined) {
+          outcome = { code: 'no-reassignment', message: `No ongoing reassignment for partition ${topicName}-${partition}.` };
+          return record;
+        }
+        a.replicas = original;
+        delete a.addingReplicas;
+        delete a.removingReplicas;
+        return record;
+      }
+      if (a.addingReplicas === undefined && sameOrder(target, a.replicas)) return record; // nothing to move
+      a.replicas = [...target, ...original.filter((r) => !target.includes(r))];
+      a.addingReplicas = target.filter((r) => !original.includes(r));
+      a.removingReplicas = original.filter((r) => !target.includes(r));
+      return record;
+    });
+    if (outcome.code === 'none') this.schedule(topicName);
+    return outcome;
+  }
+
+  /** Partitions of a topic with a reassignment in flight whose new replicas all joined the ISR: finish them. */
+  private async advanceReassignments(topicName: string): Promise<void> {
+    const topic = this.store.topic(topicName);
+    if (!topic) return;
+    const eligible = this.eligibleBrokers();
+    for (const a of topic.partitions) {
+      if (a.addingReplicas === undefined || !this.store.isController()) continue;
+      const state = this.store.partitionState(topicName, a.partition);
+      if (!state) continue;
+      const removing = a.removingReplicas ?? [];
+      const target = a.replicas.filter((r) => !removing.includes(r));
+      if (!a.addingReplicas.every((r) => state.isr.includes(r))) continue; // still catching up
+      const isr = state.isr.filter((r) => target.includes(r));
+      // Leadership goes to the first live target replica in the ISR when the leader is removed.
+      let next: PartitionState = { ...state, isr };
+      if (!target.includes(state.leader) || !eligible.has(state.leader)) {
+        const leader = target.find((r) => isr.includes(r) && eligible.has(r));
+        if (leader === undefined) continue; // no target replica can lead yet
+        next = { leader, leaderEpoch: state.leaderEpoch + 1, isr, version: state.version };
+      }
+      if (!sameOrder(next.isr, state.isr) || next.leader !== state.leader) {
+        if (!(await this.store.updatePartitionState(topicName, a.partition, next, state.version))) {
+          setTimeout(() => this.schedule(topicName), 50).unref?.();
+          continue;
+        }
+      }
+      await this.store.updateTopic(topicName, (record) => {
+        const r = record.partitions.find((p) => p.partition === a.partition);
+        if (!r || r.addingReplicas === undefined || !sameOrder(r.replicas, a.replicas)) return record; // changed meanwhile
+        r.replicas = target;
+        delete r.addingReplicas;
+        delete r.removingReplicas;
+        return record;
+      });
+      this.log(`partition ${topicName}-${a.partition}: reassignment done, replicas [${target.join(',')}], leader ${next.leader}`);
+    }
   }
 
   /**

@@ -570,7 +570,7 @@ export class EtcdMetadataStore implements MetadataStore {
   }
 
   /** Read-modify-CAS of a topic record, retried while other writers get in between. */
-  private async updateTopic(name: string, change: (record: TopicRecord) => TopicRecord): Promise<void> {
+  async updateTopic(name: string, change: (record: TopicRecord) => TopicRecord): Promise<void> {
     for (let attempt = 0; attempt < 10; attempt++) {
       const current = attempt === 0 && this.topicModRevision(name) ? this.byName.get(name) : await this.readTopic(name);
       if (!current) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Unknown topic ${name}.`);
@@ -589,17 +589,6 @@ export class EtcdMetadataStore implements MetadataStore {
 
   updateTopicConfigs(name: string, configs: Record<string, string>): Promise<void> {
     return this.updateTopic(name, (record) => ({ ...record, configs: { ...configs } }));
-  }
-
-  /** Replaces the replica assignment of some partitions (reassignment); the caller checked them. */
-  updateAssignments(name: string, assignments: PartitionAssignment[]): Promise<void> {
-    return this.updateTopic(name, (record) => {
-      for (const a of assignments) {
-        const i = record.partitions.findIndex((p) => p.partition === a.partition);
-        if (i >= 0) record.partitions[i] = { partition: a.partition, replicas: [...a.replicas] };
-      }
-      return record;
-    });
   }
 
   async addPartitions(name: string, added: PartitionAssignment[], states: PartitionState[]): Promise<void> {

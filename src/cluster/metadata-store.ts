@@ -4,7 +4,11 @@
 
 export interface PartitionAssignment {
   partition: number;
+  /** During a reassignment: the target replicas followed by the ones being removed. */
   replicas: number[];
+  /** Reassignment in progress (AlterPartitionReassignments): replicas being added / removed. */
+  addingReplicas?: number[];
+  removingReplicas?: number[];
 }
 
 export interface PartitionState {

@@ -105,6 +105,6 @@ export async function metadataV12(port: number, topics: string[] | null): Promis
 export async function partitionsOf(port: number, topic: string): Promise<PartitionView[]> {
   const md = await metadataV12(port, [topic]);
   const t = md.topics.find((x) => x.name === topic);
-  if (!t || t.errorCode !== 0) return [];
+  if (t?.errorCode !== 0) return [];
   return [...t.partitions].sort((a, b) => a.partitionIndex - b.partitionIndex);
 }

@@ -185,6 +185,66 @@ describe('etcd cluster of in-process brokers', () => {
     assert.equal(md.find((p) => p.partitionIndex === p3)!.leaderId, 3);
   });
 
+  it('partition reassignment: recorded, listed, finished once the new replica is in the ISR; cancel restores', async () => {
+    for (const id of [1, 2, 3]) brokers.push(await startMember(etcd.endpoint, id));
+    await waitFor(() => brokers.every((b) => b.metadata.brokers().length === 3), 10_000, 'three registrations');
+    const store = brokers[0]!.metadata as EtcdMetadataStore;
+    await brokers[0]!.topics.create({ name: 'moving', numPartitions: -1, replicationFactor: -1, assignments: [{ partitionIndex: 0, brokerIds: [1, 2] }] });
+    const port = brokers[1]!.port;
+    const alter = async (replicas: number[] | null, allowReplicationFactorChange = true) => {
+      const c = await RawClient.open(port);
+      try {
+        c.request(ApiKey.AlterPartitionReassignments, 1, 3, { timeoutMs: 10_000, allowReplicationFactorChange, topics: [{ name: 'moving', partitions: [{ partitionIndex: 0, replicas }] }] });
+        return (await c.response(ApiKey.AlterPartitionReassignments, 1))!.body.responses[0].partitions[0] as { errorCode: number; errorMessage: string | null };
+      } finally {
+        c.socket.destroy();
+      }
+    };
+    const list = async () => {
+      const c = await RawClient.open(port);
+      try {
+        c.request(ApiKey.ListPartitionReassignments, 0, 4, { timeoutMs: 10_000, topics: null });
+        return (await c.response(ApiKey.ListPartitionReassignments, 0))!.body.topics as { name: string; partitions: { replicas: number[]; addingReplicas: number[]; removingReplicas: number[] }[] }[];
+      } finally {
+        c.socket.destroy();
+      }
+    };
+    assert.equal((await alter(null)).errorCode, ErrorCode.NO_REASSIGNMENT_IN_PROGRESS);
+    assert.equal((await alter([2, 9])).errorCode, ErrorCode.INVALID_REPLICA_ASSIGNMENT);
+    assert.equal((await alter([2], false)).errorCode, ErrorCode.INVALID_REPLICATION_FACTOR);
+
+    // Move [1,2] -> [2,3]: 3 is added, 1 removed; leader 1 must hand over once 3 caught up.
+    assert.equal((await alter([2, 3])).errorCode, ErrorCode.NONE);
+    const listed = await waitFor(async () => ((await list()).length ? await list() : undefined), 5000, 'listed reassignment');
+    assert.deepEqual(listed![0]!.partitions[0], { partitionIndex: 0, replicas: [2, 3, 1], addingReplicas: [3], removingReplicas: [1] });
+    // Not finished while 3 is outside the ISR.
+    assert.deepEqual(store.topic('moving')!.partitions[0]!.replicas, [2, 3, 1]);
+    const before = store.partitionState('moving', 0)!;
+    await putBackInIsr(store, 'moving', 0, 3); // what the leader's ISR expansion does once 3 caught up
+    await waitFor(() => store.topic('moving')!.partitions[0]!.addingReplicas === undefined, 10_000, 'reassignment finished');
+    assert.deepEqual(store.topic('moving')!.partitions[0]!.replicas, [2, 3]);
+    const after = store.partitionState('moving', 0)!;
+    assert.equal(after.leader, 2);
+    assert.equal(after.leaderEpoch, before.leaderEpoch + 1);
+    assert.deepEqual([...after.isr].sort(), [2, 3]);
+    assert.deepEqual(await list(), []);
+    assert.equal((await partitionsOf(brokers[2]!.port, 'moving'))[0]!.leaderId, 2);
+
+    // Start another one and cancel it: back to the replicas before it.
+    assert.equal((await alter([1, 3])).errorCode, ErrorCode.NONE);
+    await waitFor(async () => (await list()).length === 1, 5000, 'second reassignment listed');
+    assert.equal((await alter(null)).errorCode, ErrorCode.NONE);
+    // The original replicas come back (in their order within the merged list, as Kafka reverts).
+    assert.deepEqual([...store.topic('moving')!.partitions[0]!.replicas].sort(), [2, 3]);
+    assert.deepEqual(await list(), []);
+
+    // Dropping a replica needs no catch-up: done at once.
+    assert.equal((await alter([3])).errorCode, ErrorCode.NONE);
+    await waitFor(() => store.topic('moving')!.partitions[0]!.replicas.length === 1, 5000, 'shrunk to one replica');
+    await waitFor(() => store.partitionState('moving', 0)!.leader === 3, 5000, 'leader on the remaining replica');
+    assert.deepEqual(store.partitionState('moving', 0)!.isr, [3]);
+  });
+
   it('controlled shutdown moves every leadership away before the broker leaves the cluster', async () => {
     for (const id of [1, 2, 3]) brokers.push(await startMember(etcd.endpoint, id));
     await waitFor(() => brokers.every((b) => b.metadata.brokers().length === 3), 10_000, 'three registrations');
