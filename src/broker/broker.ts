@@ -11,6 +11,7 @@ import { CoordinatorKeyType, type CoordinatorLocator } from '../coordinator/runt
 import { BrokerLoggers, LOG_LEVELS, BROKER_LOGGERS } from './logging.js';
 import type { MetadataStore } from '../cluster/metadata-store.js';
 import { ReplicaManager } from '../cluster/replica-manager.js';
+import { InterBrokerClients } from '../cluster/broker-client.js';
 import { KafkaServer } from '../net/server.js';
 import { LogManager } from '../storage/index.js';
 import { DataDirLock, ensureMetaProperties } from '../storage/data-dir.js';
@@ -81,6 +82,8 @@ export class Broker implements BrokerServices {
   /** Offsets committed inside transactions, pending until their marker (group side). */
   readonly txnOffsets: TxnOffsetStore;
   readonly handlers: ReadonlyMap<number, Handler>;
+  /** Requests to other brokers of the cluster (transaction verification and markers). */
+  readonly interBroker: InterBrokerClients;
   /** FindCoordinator resolvers by key type; the transaction and share coordinators add theirs here. */
   readonly coordinators: Map<number, CoordinatorLocator>;
   readonly internalTopics = { isInternal: isInternalTopic };
@@ -153,6 +156,7 @@ export class Broker implements BrokerServices {
       minFreeBytes: this.config.getLong('fjord.storage.min.free.bytes'),
       log: this.loggers.warn('fjord.storage'),
     });
+    this.interBroker = new InterBrokerClients(this.nodeId, () => this.metadata.brokers());
     this.replicas = new ReplicaManager(this.nodeId, this.config, this.metadata, this.logs, this.loggers.warn('fjord.cluster'));
     this.topics = new TopicAdmin(this.nodeId, this.config, this.metadata, this.replicas);
     this.producerIds = new ProducerIdManager(this.metadata);
@@ -315,6 +319,7 @@ export class Broker implements BrokerServices {
       this.groups.close();
       this.transactions.close();
       this.replicas.close();
+      this.interBroker.close();
       await Promise.all(this.servers.map((s) => s.close()));
       await this.logs.close();
       await this.metadata.close();

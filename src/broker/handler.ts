@@ -4,6 +4,7 @@
 // never the Broker class itself.
 import type { ClusterController } from '../cluster/controller.js';
 import type { MetadataStore } from '../cluster/metadata-store.js';
+import type { InterBrokerClients } from '../cluster/broker-client.js';
 import type { ReplicaManager } from '../cluster/replica-manager.js';
 import type { GroupCoordinator } from '../coordinator/group/coordinator.js';
 import type { CoordinatorLocator } from '../coordinator/runtime/runtime.js';
@@ -43,6 +44,8 @@ export interface BrokerServices {
   readonly quotas: Pick<ClientQuotas, 'describe' | 'alter'>;
   readonly producerIds: Pick<ProducerIdManager, 'allocate'>;
   readonly handlers: ReadonlyMap<number, Handler>;
+  /** Requests to other brokers (a cluster's transaction verification); absent in some tests. */
+  readonly interBroker?: Pick<InterBrokerClients, 'request'>;
   /** Authentication state, credentials and the ACL authorizer. */
   readonly security: SecurityManager;
   /** Client byte-rate quotas, enforced. */

@@ -27,6 +27,8 @@ export class BrokerConnection {
     readonly address: string,
   ) {
     socket.setNoDelay(true);
+    // An idle inter-broker connection must not keep a stopping process alive.
+    socket.unref();
     socket.on('data', (d: Buffer) => this.onData(d));
     socket.on('close', () => this.fail(new BrokerConnectionError(`connection to ${address} closed`)));
     socket.on('error', (err) => this.fail(new BrokerConnectionError(`connection to ${address} failed: ${err.message}`)));
@@ -153,5 +155,54 @@ export class BrokerConnection {
       waiting.reject(err as Error);
       this.fail(new BrokerConnectionError(`undecodable answer from ${this.address}: ${(err as Error).message}`));
     }
+  }
+}
+
+/**
+ * One shared connection per other broker for occasional inter-broker requests (transaction
+ * verification, markers), addressed by node id through the metadata store's registrations.
+ */
+export class InterBrokerClients {
+  private readonly connections = new Map<number, Promise<BrokerConnection>>();
+  private closed = false;
+
+  constructor(
+    private readonly nodeId: number,
+    private readonly brokers: () => { nodeId: number; host: string; port: number; endpoints?: { host: string; port: number }[] }[],
+    private readonly timeoutMs = 30_000,
+  ) {}
+
+  async request<T>(nodeId: number, apiKey: number, version: number, body: unknown): Promise<T> {
+    const conn = await this.connection(nodeId);
+    try {
+      return await conn.request<T>(apiKey, version, body, this.timeoutMs);
+    } catch (err) {
+      if (conn.closed) this.connections.delete(nodeId);
+      throw err;
+    }
+  }
+
+  private connection(nodeId: number): Promise<BrokerConnection> {
+    if (this.closed) return Promise.reject(new BrokerConnectionError('inter-broker clients are closed'));
+    const b = this.brokers().find((x) => x.nodeId === nodeId);
+    if (!b) return Promise.reject(new BrokerConnectionError(`broker ${nodeId} is not registered`));
+    const e = b.endpoints?.[0] ?? { host: b.host, port: b.port };
+    const fresh = () => {
+      const p = BrokerConnection.open(e.host, e.port, { clientId: `fjord-broker-${this.nodeId}`, timeoutMs: 10_000 });
+      this.connections.set(nodeId, p);
+      p.catch(() => {
+        if (this.connections.get(nodeId) === p) this.connections.delete(nodeId);
+      });
+      return p;
+    };
+    const cached = this.connections.get(nodeId);
+    if (!cached) return fresh();
+    return cached.then((c) => (c.closed || c.address !== `${e.host}:${e.port}` ? fresh() : c));
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const p of this.connections.values()) void p.then((c) => c.close(), () => undefined);
+    this.connections.clear();
   }
 }

@@ -98,7 +98,7 @@ describe('replication with etcd and broker processes (kill -9)', () => {
   before(async () => cluster.start([1, 2, 3]));
   after(async () => cluster.close());
 
-  it('keeps every acknowledged record through kill -9 of a follower, its restart and catch-up', async () => {
+  it('keeps every acknowledged record through kill -9 of a follower and of the leader, restarts and catch-up', async () => {
     const topic = 'etcd-repl';
     const kafka = new Kafka({ clientId: 'etcd-repl', brokers: cluster.bootstrap(), logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 } });
     const admin = kafka.admin();
@@ -132,6 +132,23 @@ describe('replication with etcd and broker processes (kill -9)', () => {
     await cluster.launch(follower);
     await waitFor('the restarted follower back in the ISR', async () => (await isrOf()).isr.length === 3, 30_000);
     await send(40, 20);
+
+    // kill -9 of the leader: once its etcd lease expires the controller elects an ISR member
+    // (epoch + 1); the idempotent producer retries into the new leader without duplicates.
+    const before = await isrOf();
+    await cluster.kill(leader);
+    const killedAt = Date.now();
+    await send(60, 1);
+    const failoverMs = Date.now() - killedAt;
+    await send(61, 19);
+    const afterKill = await isrOf();
+    assert.notEqual(afterKill.leader, leader);
+    assert.ok(before.isr.includes(afterKill.leader));
+    console.log(`# failover: kill -9 of the leader to the first acknowledged produce: ${failoverMs} ms`);
+    // The old leader comes back as a follower, truncates to the new leader's log and catches up.
+    await cluster.launch(leader);
+    await waitFor('the old leader back in the ISR', async () => (await isrOf()).isr.length === 3, 30_000);
+    await send(80, 10);
 
     const consumer = kafka.consumer({ groupId: 'etcd-repl-reader', maxWaitTimeInMs: 100 });
     const seen: string[] = [];

@@ -6,7 +6,12 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
+import { BrokerConnection } from '../../src/cluster/broker-client.js';
 import { EmbeddedMetadataStore } from '../../src/cluster/embedded-store.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import type { FetchResponse } from '../../src/protocol/gen/fetch.js';
+import { ApiKey } from '../../src/protocol/gen/index.js';
+import type { ProduceResponse } from '../../src/protocol/gen/produce.js';
 import { startBroker, type RunningBroker } from '../../src/index.js';
 import { tempDir } from '../helpers/broker.js';
 
@@ -247,6 +252,33 @@ describe('replication (three brokers, shared metadata store)', () => {
     // The controller elects `next` (epoch 1). The old leader follows it at once; `next` starts.
     await cluster.electLeader(topic, next, [old, next].sort());
     await waitFor('old leader is a follower', () => !cluster.partition(old, topic).isLeader);
+    // KIP-951: the old leader's NOT_LEADER_OR_FOLLOWER names the new leader and its endpoint.
+    const conn = await BrokerConnection.open('127.0.0.1', cluster.running.get(old)!.port, { clientId: 'kip-951', timeoutMs: 5000 });
+    try {
+      const topicId = cluster.store.topic(topic)!.topicId;
+      const produced = await conn.request<ProduceResponse>(ApiKey.Produce, 10, {
+        acks: -1,
+        timeoutMs: 1000,
+        topicData: [{ name: topic, partitionData: [{ index: 0, records: Buffer.alloc(0) }] }],
+      });
+      const pr = produced.responses[0]!.partitionResponses[0]!;
+      assert.equal(pr.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+      assert.deepEqual(pr.currentLeader, { leaderId: next, leaderEpoch: 1 });
+      assert.deepEqual(produced.nodeEndpoints.map((e) => e.nodeId), [next]);
+      const fetched = await conn.request<FetchResponse>(ApiKey.Fetch, 16, {
+        replicaState: { replicaId: -1, replicaEpoch: -1 },
+        maxWaitMs: 0,
+        minBytes: 1,
+        maxBytes: 1024,
+        topics: [{ topicId, partitions: [{ partition: 0, currentLeaderEpoch: 0, fetchOffset: 0, partitionMaxBytes: 1024 }] }],
+      });
+      const fr = fetched.responses[0]!.partitions[0]!;
+      assert.equal(fr.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+      assert.deepEqual(fr.currentLeader, { leaderId: next, leaderEpoch: 1 });
+      assert.deepEqual(fetched.nodeEndpoints.map((e) => e.nodeId), [next]);
+    } finally {
+      conn.close();
+    }
     await cluster.startBroker(next);
     await waitFor('old leader truncated to 5', () => cluster.partition(old, topic).log.logEndOffset === 5);
     // The producer created before the change still has the old leader: it gets
@@ -262,6 +294,45 @@ describe('replication (three brokers, shared metadata store)', () => {
     const seen = await consumeAll(cluster, topic, 7);
     assert.deepEqual(seen, ['c0', 'c1', 'c2', 'c3', 'c4', 'd0', 'd1']);
     await producer.disconnect();
+    await admin.disconnect();
+  });
+});
+
+describe('transactions across brokers', () => {
+  const cluster = new InProcessCluster();
+  before(async () => cluster.start([1, 2, 3]));
+  after(async () => cluster.close());
+
+  it('commit and abort markers reach partitions led by other brokers (WriteTxnMarkers between brokers)', async () => {
+    const topic = 'repl-txn';
+    const kafka = kafkaFor(cluster, 'txn', 15);
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 3 }] });
+    const leaders = new Set([0, 1, 2].map((i) => cluster.store.partitionState(topic, i)!.leader));
+    assert.equal(leaders.size, 3, 'leaders spread over the three brokers');
+    const producer = kafka.producer({ transactionalId: 'repl-txn-id', idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const all = (tag: string) => [0, 1, 2].map((partition) => ({ partition, value: `${tag}-${partition}` }));
+    let txn = await producer.transaction();
+    await txn.send({ topic, acks: -1, messages: all('committed') });
+    await txn.commit();
+    txn = await producer.transaction();
+    await txn.send({ topic, acks: -1, messages: all('aborted') });
+    await txn.abort();
+    txn = await producer.transaction();
+    await txn.send({ topic, acks: -1, messages: all('last') });
+    await txn.commit();
+    await producer.disconnect();
+
+    const consumer = kafka.consumer({ groupId: 'repl-txn-reader', maxWaitTimeInMs: 100, readUncommitted: false });
+    const seen: string[] = [];
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void seen.push(message.value!.toString()) });
+    await waitFor('6 committed records', () => seen.length >= 6, 20_000);
+    await consumer.disconnect();
+    assert.deepEqual(seen.sort(), [...all('committed'), ...all('last')].map((m) => m.value).sort());
     await admin.disconnect();
   });
 });
@@ -300,6 +371,36 @@ describe('coordinator follows partition leadership', () => {
     // FindCoordinator (inside fetchOffsets) points at the new leader, which replayed the commit.
     const offsets = await admin.fetchOffsets({ groupId: 'moving-group', topics: [topic] });
     assert.equal(offsets[0]!.partitions[0]!.offset, '4');
+    await producer.disconnect();
+    await admin.disconnect();
+  });
+});
+
+describe('replication with fjord.flush.mode=kafka', () => {
+  const cluster = new InProcessCluster({ 'fjord.flush.mode': 'kafka' });
+  before(async () => cluster.start([1, 2, 3]));
+  after(async () => cluster.close());
+
+  it('acks=all completes once every ISR replica has written the batch; replicas end identical', async () => {
+    const topic = 'repl-kafka-mode';
+    const kafka = kafkaFor(cluster, 'kafka-mode');
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }] });
+    const leader = cluster.store.partitionState(topic, 0)!.leader;
+    const producer = kafka.producer();
+    await producer.connect();
+    for (let i = 0; i < 10; i++) {
+      await producer.send({ topic, acks: -1, messages: Array.from({ length: 10 }, (_, j) => ({ value: `k${i * 10 + j}` })) });
+      for (const id of [1, 2, 3].filter((x) => x !== leader)) {
+        assert.ok(cluster.partition(id, topic).log.writtenEndOffset >= (i + 1) * 10, `follower ${id} acknowledged data it had not written`);
+      }
+    }
+    assert.equal(cluster.partition(leader, topic).highWatermark, 100);
+    for (const id of [1, 2, 3]) await waitFor(`replica ${id} at 100`, () => cluster.partition(id, topic).log.logEndOffset === 100);
+    await Promise.all([1, 2, 3].map((id) => cluster.partition(id, topic).log.flush()));
+    const bytes = await Promise.all([1, 2, 3].map((id) => logBytes(cluster.dirs.get(id)!, topic)));
+    assert.ok(bytes[0]!.equals(bytes[1]!) && bytes[0]!.equals(bytes[2]!), 'replica logs differ');
     await producer.disconnect();
     await admin.disconnect();
   });

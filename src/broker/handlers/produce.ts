@@ -16,7 +16,7 @@ import { defineHandler, type BrokerServices } from '../handler.js';
 import { allowed, allowedOnTopic, Op, Resource, throttleFor } from '../../security/authz.js';
 import { upconvertMessageSet } from '../../protocol/records/legacy.js';
 import { brokerEndpoints } from '../endpoints.js';
-import { verifyTransactionalProduce } from '../../coordinator/transaction/produce-verification.js';
+import { verifyRemotely, verifyTransactionalProduce, VERIFY_REMOTELY } from '../../coordinator/transaction/produce-verification.js';
 
 type PartitionOut = ProduceResponsePartitionProduceResponseInput;
 
@@ -64,11 +64,13 @@ function produceToPartition(
   }
   const checked = validateBatches(records, partition.settings.maxMessageBytes, { singleBatch: true, apiVersion });
   if ('error' in checked) return failed(index, checked.error, checked.message);
+  let remoteVerification: BatchInfo | undefined;
   for (const b of checked.batches) {
     if (b.isControl) return failed(index, ErrorCode.INVALID_RECORD, 'Clients may not produce control batches.');
     if (b.isTransactional) {
       const code = verifyTransactionalProduce(broker, transactionalId, partition, b);
-      if (code !== ErrorCode.NONE) return failed(index, code, 'The partition is not part of an ongoing transaction of this producer.');
+      if (code === VERIFY_REMOTELY) remoteVerification = b;
+      else if (code !== ErrorCode.NONE) return failed(index, code, 'The partition is not part of an ongoing transaction of this producer.');
     }
   }
   if (acks === -1) {
@@ -104,8 +106,14 @@ function produceToPartition(
   const target = codecForCompressionType(partition.settings.compressionType);
   const recompress = needsRecompression(checked.batches, target);
   const ack: AckMode = { acks, timeoutMs };
-  if (!recompress && !appendQueues.has(partition)) return appendChecked(partition, index, records, checked.batches, ack);
+  if (!recompress && !remoteVerification && !appendQueues.has(partition)) return appendChecked(partition, index, records, checked.batches, ack);
   return enqueueAppend(partition, index, ack, async () => {
+    if (remoteVerification) {
+      // The transaction coordinator is another broker: it confirms the partition joined the transaction.
+      const code = await verifyRemotely(broker, transactionalId!, partition, remoteVerification);
+      if (code !== ErrorCode.NONE) return failed(index, code, 'The partition is not part of an ongoing transaction of this producer.');
+      if (!partition.isLeader) return notLeader(broker, topic, index);
+    }
     let buf = records;
     let batches = checked.batches;
     if (recompress) {
