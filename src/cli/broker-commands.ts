@@ -101,9 +101,19 @@ export const devUsage = `fjord dev [--port 9092] [--data-dir ./.fjord] [--config
 A broker for local work with embedded defaults: 127.0.0.1:9092, data in ./.fjord, plus a
 Schema Registry on 127.0.0.1:8081, a REST Proxy on 127.0.0.1:8082 and a Connect worker
 (group "connect-cluster") with its REST API on 127.0.0.1:8083 (a taken port only skips that
-service).`;
+service).
+
+fjord dev --brokers N [--port 9092] [--etcd-port 2379] [--data-dir ./.fjord-cluster]
+          [--config key=value]... [--verbose]
+
+A local cluster instead: etcd (from PATH; Debian package etcd-server) on --etcd-port and N
+broker processes on consecutive ports from --port, each logging to DIR/broker-N.log.`;
 
 export async function devCommand(argv: string[]): Promise<void> {
+  if (argv.some((a) => a === '--brokers' || a.startsWith('--brokers='))) {
+    const { devClusterCommand } = await import('./dev-cluster.js');
+    return devClusterCommand(argv);
+  }
   const args = parseArgs(argv, {
     '--port': true,
     '-p': true,
