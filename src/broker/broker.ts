@@ -12,6 +12,7 @@ import { BrokerLoggers, LOG_LEVELS, BROKER_LOGGERS } from './logging.js';
 import type { MetadataStore } from '../cluster/metadata-store.js';
 import { ReplicaManager } from '../cluster/replica-manager.js';
 import { InterBrokerClients } from '../cluster/broker-client.js';
+import { interBrokerSecurity, type InterBrokerSecurity } from '../cluster/inter-broker-security.js';
 import { KafkaServer } from '../net/server.js';
 import { LogManager } from '../storage/index.js';
 import { DataDirLock, ensureMetaProperties } from '../storage/data-dir.js';
@@ -156,7 +157,8 @@ export class Broker implements BrokerServices {
       minFreeBytes: this.config.getLong('fjord.storage.min.free.bytes'),
       log: this.loggers.warn('fjord.storage'),
     });
-    this.interBroker = new InterBrokerClients(this.nodeId, () => this.metadata.brokers());
+    let interBrokerSettings: InterBrokerSecurity | undefined;
+    this.interBroker = new InterBrokerClients(this.nodeId, () => this.metadata.brokers(), undefined, () => (interBrokerSettings ??= interBrokerSecurity(this.config)));
     this.replicas = new ReplicaManager(this.nodeId, this.config, this.metadata, this.logs, this.loggers.warn('fjord.cluster'));
     this.topics = new TopicAdmin(this.nodeId, this.config, this.metadata, this.replicas);
     this.producerIds = new ProducerIdManager(this.metadata);

@@ -1,9 +1,10 @@
 // A small inter-broker Kafka client: one TCP connection to another broker, requests encoded with
 // the generated codec (src/protocol/gen), several in flight at once, answers matched by
 // correlation id. Replica fetchers use it, so inter-broker traffic is ordinary Kafka wire.
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { apiSpecs, decodeResponseHeader, encodeRequestHeader, requestHeaderVersion, responseHeaderVersion } from '../protocol/gen/index.js';
 import { Reader, Writer } from '../protocol/primitives.js';
+import { authenticateInterBroker, interBrokerEndpoint, openInterBrokerSocket, type InterBrokerSecurity } from './inter-broker-security.js';
 
 interface InFlight {
   apiKey: number;
@@ -34,18 +35,28 @@ export class BrokerConnection {
     socket.on('error', (err) => this.fail(new BrokerConnectionError(`connection to ${address} failed: ${err.message}`)));
   }
 
-  /** Connects to host:port; rejects after timeoutMs without a connection. */
-  static open(host: string, port: number, opts: { clientId: string; timeoutMs: number }): Promise<BrokerConnection> {
+  /**
+   * Connects to host:port (TLS and a SASL login when the inter-broker listener needs them);
+   * rejects after timeoutMs without a connection.
+   */
+  static open(host: string, port: number, opts: { clientId: string; timeoutMs: number; security?: InterBrokerSecurity }): Promise<BrokerConnection> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host, port });
+      const { socket, ready } = openInterBrokerSocket(host, port, opts.security);
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new BrokerConnectionError(`no connection to ${host}:${port} within ${opts.timeoutMs} ms`));
       }, opts.timeoutMs);
-      socket.once('connect', () => {
+      socket.once(ready, () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');
-        resolve(new BrokerConnection(socket, opts.clientId, `${host}:${port}`));
+        const conn = new BrokerConnection(socket, opts.clientId, `${host}:${port}`);
+        authenticateInterBroker(conn, opts.security, opts.timeoutMs).then(
+          () => resolve(conn),
+          (err: Error) => {
+            conn.close();
+            reject(new BrokerConnectionError(`${host}:${port}: ${err.message}`));
+          },
+        );
       });
       socket.once('error', (err) => {
         clearTimeout(timer);
@@ -170,6 +181,7 @@ export class InterBrokerClients {
     private readonly nodeId: number,
     private readonly brokers: () => { nodeId: number; host: string; port: number; endpoints?: { host: string; port: number }[] }[],
     private readonly timeoutMs = 30_000,
+    private readonly security: () => InterBrokerSecurity | undefined = () => undefined,
   ) {}
 
   async request<T>(nodeId: number, apiKey: number, version: number, body: unknown): Promise<T> {
@@ -186,9 +198,10 @@ export class InterBrokerClients {
     if (this.closed) return Promise.reject(new BrokerConnectionError('inter-broker clients are closed'));
     const b = this.brokers().find((x) => x.nodeId === nodeId);
     if (!b) return Promise.reject(new BrokerConnectionError(`broker ${nodeId} is not registered`));
-    const e = b.endpoints?.[0] ?? { host: b.host, port: b.port };
+    const security = this.security();
+    const e = interBrokerEndpoint(b, security);
     const fresh = () => {
-      const p = BrokerConnection.open(e.host, e.port, { clientId: `fjord-broker-${this.nodeId}`, timeoutMs: 10_000 });
+      const p = BrokerConnection.open(e.host, e.port, { clientId: `fjord-broker-${this.nodeId}`, timeoutMs: 10_000, security });
       this.connections.set(nodeId, p);
       p.catch(() => {
         if (this.connections.get(nodeId) === p) this.connections.delete(nodeId);

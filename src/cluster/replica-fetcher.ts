@@ -17,6 +17,7 @@ import type { BrokerRegistration } from './metadata-store.js';
 import type { Partition } from './partition.js';
 
 const FETCH_VERSION = 15; // ReplicaState instead of ReplicaId, topics by id
+import { interBrokerEndpoint, type InterBrokerSecurity } from './inter-broker-security.js';
 const OFFSET_FOR_LEADER_EPOCH_VERSION = 4;
 const LIST_OFFSETS_VERSION = 7;
 
@@ -30,6 +31,8 @@ export interface FetcherSettings {
   backoffMs: () => number;
   socketTimeoutMs: () => number;
   log: (msg: string) => void;
+  /** Listener, TLS and SASL for connections to leaders (inter.broker.listener.name...). */
+  interBroker?: () => InterBrokerSecurity;
 }
 
 interface FetchState {
@@ -167,10 +170,12 @@ class ReplicaFetcher {
     this.connection = undefined;
     const b = this.s.brokers().find((x) => x.nodeId === this.leader);
     if (!b) return undefined;
-    const e = b.endpoints?.[0] ?? { host: b.host, port: b.port };
+    const security = this.s.interBroker?.();
+    const e = interBrokerEndpoint(b, security);
     this.connection = await BrokerConnection.open(e.host, e.port, {
       clientId: `fjord-replica-fetcher-${this.s.nodeId}`,
       timeoutMs: this.s.socketTimeoutMs(),
+      security,
     });
     return this.connection;
   }

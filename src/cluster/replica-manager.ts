@@ -17,6 +17,7 @@ import { ErrorCode } from '../protocol/errors.js';
 import type { MetadataChange, MetadataStore, PartitionState, TopicRecord } from './metadata-store.js';
 import { Partition } from './partition.js';
 import { ReplicaFetcherManager } from './replica-fetcher.js';
+import { interBrokerSecurity, type InterBrokerSecurity } from './inter-broker-security.js';
 
 /** What the request path needs to know about a topic's configs: the log's plus produce-time checks. */
 export interface TopicSettings extends LogConfig {
@@ -38,6 +39,8 @@ export class ReplicaManager {
   private expiryTimer: NodeJS.Timeout | undefined;
   private isrTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Inter-broker listener, TLS and SASL; read on the first connection to a leader. */
+  private interBroker: InterBrokerSecurity | undefined;
   /** ISR changes in flight, by partition key (one CAS at a time per partition). */
   private readonly isrUpdates = new Map<string, Promise<void>>();
   readonly fetchers: ReplicaFetcherManager;
@@ -60,6 +63,7 @@ export class ReplicaManager {
       backoffMs: () => config.getInt('replica.fetch.backoff.ms'),
       socketTimeoutMs: () => config.getInt('replica.socket.timeout.ms'),
       log,
+      interBroker: () => (this.interBroker ??= interBrokerSecurity(config)),
     });
   }
 
