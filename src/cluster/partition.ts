@@ -71,7 +71,7 @@ export class Partition {
     readonly topic: string,
     readonly index: number,
     public topicId: string,
-    readonly log: PartitionLog,
+    public log: PartitionLog,
     public settings: TopicSettings,
     public leaderId: number,
     public leaderEpoch: number,
@@ -80,6 +80,17 @@ export class Partition {
     readonly nodeId: number = leaderId,
   ) {
     this.role = leaderId === nodeId ? 'leader' : 'follower';
+    this.attach(log);
+  }
+
+  /** A log reloaded from disk after going offline (I/O error) replaces the failed one. */
+  replaceLog(log: PartitionLog): void {
+    this.log = log;
+    this.attach(log);
+    this.wakeWaiters();
+  }
+
+  private attach(log: PartitionLog): void {
     log.onHighWatermark = () => {
       this.wakeWaiters();
       if (this.pendingAcks.length > 0) this.completeAcks();

@@ -70,6 +70,8 @@ export class ReplicaManager {
   /** Opens the replicas of every topic in the store, then follows the store's changes. */
   async start(): Promise<void> {
     for (const topic of this.metadata.topics()) await this.ensureTopic(topic);
+    // A partition reloaded from disk after an I/O error takes its new log.
+    this.logs.onReloaded = (log) => this.get(log.topic, log.partition)?.replaceLog(log);
     this.metadata.onChange((change) => {
       if (!this.closed) this.onMetadataChange(change);
     });

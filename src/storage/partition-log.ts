@@ -391,6 +391,11 @@ export class PartitionLog implements Syncable {
     return this._writtenEndOffset;
   }
   /** End offset of data that satisfies the flush policy (what acks=1/all may acknowledge on one node). */
+  /** Offline after an I/O error or failed fsync (answers KAFKA_STORAGE_ERROR until reloaded). */
+  get offline(): boolean {
+    return this.failed !== undefined;
+  }
+
   get durableEndOffset(): number {
     return this._durableEndOffset;
   }
@@ -838,7 +843,7 @@ export class PartitionLog implements Syncable {
     if (!this.failed) {
       this.onStorageEvent?.(
         `${this.topic}-${this.partition} is offline after an I/O error (${e.message}): nothing past offset ${this._durableEndOffset} was acknowledged; ` +
-          'it answers KAFKA_STORAGE_ERROR until it is reloaded from disk (restart the broker)',
+          'it answers KAFKA_STORAGE_ERROR until it is reloaded from disk, which the broker retries by itself once the log dir accepts writes again',
       );
     }
     this.failed = new StorageError(ErrorCode.KAFKA_STORAGE_ERROR, `${this.topic}-${this.partition}: ${e.message}`);
