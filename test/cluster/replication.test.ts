@@ -2,6 +2,8 @@
 // test changes partition state through store.updatePartitionState, standing in for the
 // controller. Real kafkajs clients over TCP; the replicas' segment files are compared byte for byte.
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
 import { BrokerConnection } from '../../src/cluster/broker-client.js';
@@ -49,6 +51,11 @@ describe('replication (three brokers, shared metadata store)', () => {
     // until the ISR shrinks they stay invisible to consumers.
     const followers = [1, 2, 3].filter((id) => id !== leader);
     for (const id of followers) await cluster.stopBroker(id);
+    // A stopped replica left its committed high watermark in replication-offset-checkpoint.
+    for (const id of followers) {
+      const checkpoint = await readFile(join(cluster.dirs.get(id)!, 'replication-offset-checkpoint'), 'utf8');
+      assert.ok(checkpoint.split('\n').includes(`${topic} 0 200`), checkpoint);
+    }
     const direct = new Kafka({ clientId: 'gating', brokers: [cluster.running.get(leader)!.bootstrap], logLevel: logLevel.NOTHING });
     const p1 = direct.producer();
     await p1.connect();
