@@ -8,10 +8,10 @@ import { ConfigError, validateTopicConfigs, type BrokerConfig } from '../config/
 import { KafkaError } from './errors.js';
 
 const LEGAL_TOPIC_NAME = /^[a-zA-Z0-9._-]+$/;
-export const MAX_TOPIC_NAME_LENGTH = 249;
+const MAX_TOPIC_NAME_LENGTH = 249;
 
 /** Kafka's topic name rules; throws INVALID_TOPIC_EXCEPTION with the reason. */
-export function validateTopicName(name: string): void {
+function validateTopicName(name: string): void {
   const fail = (why: string) => {
     throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, `Topic name "${name}" is illegal, ${why}`);
   };

@@ -25,9 +25,14 @@ import * as path from 'node:path';
 import {
   buildBatch,
   decodeRecords,
+  batchSizeAt,
   isBatchCrcValid,
   readBatchHeader,
+  readBatchInfo,
+  readControlRecord,
+  readInt64,
   type DecodedRecord,
+  type StoredBatchInfo,
   type RecordInput,
 } from '../protocol/records/batch.js';
 import {
@@ -37,7 +42,6 @@ import {
   DELETE_HORIZON_FLAG,
   TIMESTAMP_TYPE_LOG_APPEND,
 } from '../protocol/records/layout.js';
-import { batchSizeAt, readBatchInfo, readBigAsNumber, readControlRecord, type BatchInfo } from './batch-header.js';
 import { NEVER, type LogConfig } from './config.js';
 import { exists, parseOffsetFileName, syncDir } from './files.js';
 import { pClose, pFdatasync, pFstatSize, pOpen, pReadFull, pWritevAll } from './fsio.js';
@@ -48,8 +52,8 @@ const WRITE_CHUNK = 1024 * 1024;
 const READ_CHUNK = 4 * 1024 * 1024;
 
 /** File suffixes of a cleaner swap (appended to `<base>.log` / `.index` / `.timeindex`). */
-export const CLEANED_SUFFIX = '.cleaned';
-export const SWAP_SUFFIX = '.swap';
+const CLEANED_SUFFIX = '.cleaned';
+const SWAP_SUFFIX = '.swap';
 
 /** Cleaner-related settings with their defaults applied. */
 export function cleanerSettings(config: LogConfig): {
@@ -121,7 +125,7 @@ export class TxnOutcomes {
   private readonly committed = new Map<number, [number, number][]>();
   private readonly open = new Map<number, number>();
 
-  observe(info: BatchInfo, batch: Buffer | undefined): void {
+  observe(info: StoredBatchInfo, batch: Buffer | undefined): void {
     if (info.producerId < 0) return;
     if (info.isControl) {
       const start = this.open.get(info.producerId);
@@ -162,7 +166,7 @@ function inRanges(list: [number, number][] | undefined, offset: number): boolean
 }
 
 /** Header scan of [from, to) over `segments` (oldest first) collecting transaction outcomes. */
-export async function scanTransactions(segments: LogSegment[], from: number, to: number): Promise<TxnOutcomes> {
+async function scanTransactions(segments: LogSegment[], from: number, to: number): Promise<TxnOutcomes> {
   const t = new TxnOutcomes();
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i]!;
@@ -204,7 +208,7 @@ function keyString(key: Buffer): string {
 }
 
 /** key -> offset of its latest record in the dirty range (aborted/undecided txns ignored). */
-export async function buildOffsetMap(
+async function buildOffsetMap(
   segments: LogSegment[],
   from: number,
   to: number,
@@ -455,7 +459,7 @@ async function lastOffsetInFile(file: string, baseOffset: number): Promise<numbe
       if ((await pReadFull(fd, h, 0, BATCH_HEADER_SIZE, pos)) < BATCH_HEADER_SIZE) break;
       const bsize = batchSizeAt(h, 0);
       if (bsize < BATCH_HEADER_SIZE || pos + bsize > size) break;
-      last = readBigAsNumber(h, 0) + h.readInt32BE(23);
+      last = readInt64(h, 0) + h.readInt32BE(23);
       pos += bsize;
     }
     return last;

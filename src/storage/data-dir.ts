@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 
-export const LOCK_FILE = '.lock';
-export const META_PROPERTIES = 'meta.properties';
+const LOCK_FILE = '.lock';
+const META_PROPERTIES = 'meta.properties';
 
 export class DataDirError extends Error {
   constructor(message: string) {

@@ -81,7 +81,7 @@ export function formatOffsetCheckpoint(entries: Iterable<{ topic: string; partit
 }
 
 /** Parses the offset checkpoint format; returns a map keyed by "<topic>-<partition>". Throws on malformed input. */
-export function parseOffsetCheckpoint(text: string): Map<string, number> {
+function parseOffsetCheckpoint(text: string): Map<string, number> {
   const lines = text.split('\n').filter((l) => l.length > 0);
   if (lines[0] !== '0') throw new Error(`unsupported checkpoint version: ${lines[0]}`);
   const count = Number(lines[1]);

@@ -14,8 +14,8 @@ import { FlushScheduler, type FlushSchedulerOptions } from './flush-scheduler.js
 import { CLEAN_SHUTDOWN_FILE, PartitionLog, type CompactOptions } from './partition-log.js';
 import { LogDirHealth } from './log-dir-health.js';
 
-export const RECOVERY_POINT_CHECKPOINT = 'recovery-point-offset-checkpoint';
-export const LOG_START_OFFSET_CHECKPOINT = 'log-start-offset-checkpoint';
+const RECOVERY_POINT_CHECKPOINT = 'recovery-point-offset-checkpoint';
+const LOG_START_OFFSET_CHECKPOINT = 'log-start-offset-checkpoint';
 export const CLEANER_OFFSET_CHECKPOINT = 'cleaner-offset-checkpoint';
 
 export interface LogManagerOptions {

@@ -1,7 +1,14 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { PARTITION_LEADER_EPOCH, TIMESTAMP_TYPE_LOG_APPEND, ATTRIBUTES } from '../protocol/records/layout.js';
-import { batchSizeAt, checkBatch, isCompressed, readBatchInfo, readControlRecord, uncompressedRecords, type BatchInfo } from './batch-header.js';
+import { ATTRIBUTES, COMPRESSION_MASK, PARTITION_LEADER_EPOCH, TIMESTAMP_TYPE_LOG_APPEND } from '../protocol/records/layout.js';
+import {
+  batchSizeAt,
+  checkBatchAt,
+  decodeRecordsSync,
+  readBatchInfo,
+  readControlRecord,
+  type StoredBatchInfo,
+} from '../protocol/records/batch.js';
 import { BATCH_HEADER_SIZE } from '../protocol/records/layout.js';
 import {
   cleanerSettings,
@@ -361,7 +368,7 @@ export class PartitionLog implements Syncable {
     );
   }
 
-  private replayBatch(info: BatchInfo, batch: Buffer | undefined): void {
+  private replayBatch(info: StoredBatchInfo, batch: Buffer | undefined): void {
     if (info.producerId < 0) return;
     const ctl = info.isControl && batch ? readControlRecord(batch) : undefined;
     const before = this.producerState.get(info.producerId);
@@ -604,14 +611,14 @@ export class PartitionLog implements Syncable {
     if (this.closed) throw new StorageError(ErrorCode.KAFKA_STORAGE_ERROR, `${this.topic}-${this.partition} is closed`);
     if (this.rollingBack) throw new StorageError(ErrorCode.KAFKA_STORAGE_ERROR, `${this.topic}-${this.partition} is rolling back a write; retry`);
     if (this.dirHealth && !this.dirHealth.acceptingAppends) throw this.dirHealth.refusal();
-    const infos: BatchInfo[] = [];
+    const infos: StoredBatchInfo[] = [];
     let pos = 0;
     let start = -1;
     let next = this._logEndOffset;
     while (buf.length - pos >= BATCH_HEADER_SIZE) {
       const declared = batchSizeAt(buf, pos);
       if (declared > buf.length - pos) break; // partial batch at the end of a fetch response
-      const size = checkBatch(buf, pos, buf.length - pos, true);
+      const size = checkBatchAt(buf, pos);
       if (size < 0) throw new StorageError(ErrorCode.CORRUPT_MESSAGE, `${this.topic}-${this.partition}: corrupt batch from the leader at byte ${pos}`);
       const info = readBatchInfo(buf, pos);
       if (info.lastOffset < next && start < 0) {
@@ -1029,7 +1036,8 @@ export class PartitionLog implements Syncable {
         const isLogAppend = (batch.readInt16BE(ATTRIBUTES) & TIMESTAMP_TYPE_LOG_APPEND) !== 0;
         if (isLogAppend) return { offset: Math.max(info.baseOffset, minOffset), timestamp: info.maxTimestamp };
         let records: Iterable<{ offsetDelta: number; timestamp: number }> | undefined;
-        if (!isCompressed(batch)) records = uncompressedRecords(batch);
+        // Decoded lazily, inside the try below: a batch whose records do not parse falls back to the batch.
+        if ((batch.readInt16BE(ATTRIBUTES) & COMPRESSION_MASK) === 0) records = { [Symbol.iterator]: () => decodeRecordsSync(batch)[Symbol.iterator]() };
         else if (this.recordTimestamps) records = this.recordTimestamps(batch);
         if (records) {
           let parsed = false;

@@ -2,7 +2,7 @@ import { crc32c } from '@node-rs/crc32';
 import { ErrorCode, StorageError } from './errors.js';
 
 /** How many recent batches per producer are remembered for duplicate detection (Kafka: 5). */
-export const NUM_BATCHES_TO_RETAIN = 5;
+const NUM_BATCHES_TO_RETAIN = 5;
 const INT32_MAX = 0x7fffffff;
 
 export interface BatchMetadata {
@@ -46,7 +46,7 @@ export interface ProducerBatch {
 }
 
 /** Sequence arithmetic wraps at int32 max like Kafka's. */
-export function addSeq(seq: number, delta: number): number {
+function addSeq(seq: number, delta: number): number {
   const r = seq + delta;
   return r > INT32_MAX ? r - INT32_MAX - 1 : r;
 }

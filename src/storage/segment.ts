@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { BATCH_HEADER_SIZE, BASE_OFFSET, LAST_OFFSET_DELTA, MAX_TIMESTAMP } from '../protocol/records/layout.js';
-import { batchSizeAt, checkBatch, readBatchInfo, readBigAsNumber, type BatchInfo } from './batch-header.js';
+import { batchSizeAt, checkBatchAt, readBatchInfo, readInt64, type StoredBatchInfo } from '../protocol/records/batch.js';
 import { offsetFileName } from './files.js';
 import { pClose, pFdatasync, pFstatSize, pFtruncate, pOpen, pReadFull, pWritevAll, trackFd, writevAllSync } from './fsio.js';
 import { OffsetIndex, TimeIndex } from './indexes.js';
@@ -211,7 +211,7 @@ export class LogSegment {
    * Full scan: validates every batch (length, magic, CRC, monotonic offsets), rebuilds both
    * indexes, and truncates the file at the first invalid byte. Returns the number of bytes cut.
    */
-  async recover(verifyCrc: boolean, onBatch?: (info: BatchInfo, batch: Buffer) => void): Promise<number> {
+  async recover(verifyCrc: boolean, onBatch?: (info: StoredBatchInfo, batch: Buffer) => void): Promise<number> {
     const fd = await this.ensureFd();
     const fileSize = await pFstatSize(fd);
     this.index.clear();
@@ -230,7 +230,7 @@ export class LogSegment {
       if (size < BATCH_HEADER_SIZE || pos + size > fileSize) break;
       const w = await r.at(pos, size);
       if (!w) break;
-      if (checkBatch(w.buf, w.off, size, verifyCrc) < 0) break;
+      if (checkBatchAt(w.buf, w.off, w.off + size, verifyCrc) < 0) break;
       const info = readBatchInfo(w.buf, w.off);
       if (info.baseOffset < this.nextOffset || info.lastOffset - this.baseOffset > 0x7fffffff) break;
       onBatch?.(info, w.buf.subarray(w.off, w.off + size));
@@ -253,7 +253,7 @@ export class LogSegment {
   async scanBatches(
     fromOffset: number,
     endOffset: number,
-    cb: (info: BatchInfo, pos: number, batch: Buffer | undefined) => void,
+    cb: (info: StoredBatchInfo, pos: number, batch: Buffer | undefined) => void,
   ): Promise<void> {
     return this.withReader(async (fd) => {
       const r = new WindowReader(fd, this.writtenSize);
@@ -296,7 +296,7 @@ export class LogSegment {
   }
 
   /** Finds the first batch (at or after file position `from`, when given) with maxTimestamp >= ts. */
-  async findByTimestamp(ts: number, from = -1): Promise<{ pos: number; info: BatchInfo } | undefined> {
+  async findByTimestamp(ts: number, from = -1): Promise<{ pos: number; info: StoredBatchInfo } | undefined> {
     return this.withReader(async (fd) => {
       const startOffset = this.timeIndex.lookupBefore(ts);
       let pos = startOffset < 0 ? 0 : this.index.lookup(startOffset);
@@ -321,7 +321,7 @@ export class LogSegment {
     while (pos < this.writtenSize) {
       const h = await r.at(pos, BATCH_HEADER_SIZE);
       if (!h) break;
-      const last = readBigAsNumber(h.buf, h.off + BASE_OFFSET) + h.buf.readInt32BE(h.off + LAST_OFFSET_DELTA);
+      const last = readInt64(h.buf, h.off + BASE_OFFSET) + h.buf.readInt32BE(h.off + LAST_OFFSET_DELTA);
       if (last >= offset) return pos;
       pos += batchSizeAt(h.buf, h.off);
     }
@@ -344,7 +344,7 @@ export class LogSegment {
       for (;;) {
         const h = await r.at(pos, BATCH_HEADER_SIZE);
         if (!h) return { chunk: undefined, stop: false }; // segment exhausted
-        const base = readBigAsNumber(h.buf, h.off + BASE_OFFSET);
+        const base = readInt64(h.buf, h.off + BASE_OFFSET);
         const last = base + h.buf.readInt32BE(h.off + LAST_OFFSET_DELTA);
         if (last >= fetchOffset) break;
         pos += batchSizeAt(h.buf, h.off);
@@ -355,7 +355,7 @@ export class LogSegment {
       while (pos < end) {
         const h = await r.at(pos, BATCH_HEADER_SIZE);
         if (!h) break;
-        const base = readBigAsNumber(h.buf, h.off + BASE_OFFSET);
+        const base = readInt64(h.buf, h.off + BASE_OFFSET);
         const last = base + h.buf.readInt32BE(h.off + LAST_OFFSET_DELTA);
         const size = batchSizeAt(h.buf, h.off);
         if (last >= maxOffset) {
@@ -443,7 +443,7 @@ export class LogSegment {
     const fd = await this.ensureFd();
     const b = Buffer.allocUnsafe(BATCH_HEADER_SIZE);
     await pReadFull(fd, b, 0, BATCH_HEADER_SIZE, 0);
-    return readBigAsNumber(b, MAX_TIMESTAMP);
+    return readInt64(b, MAX_TIMESTAMP);
   }
 }
 

@@ -8,8 +8,8 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { offsetFileName, parseOffsetFileName, readFileOrUndefined } from './files.js';
 
-export const TXN_INDEX_SUFFIX = '.txnindex';
-export const TXN_INDEX_ENTRY_SIZE = 34;
+const TXN_INDEX_SUFFIX = '.txnindex';
+const TXN_INDEX_ENTRY_SIZE = 34;
 
 export interface AbortedTxn {
   producerId: number;
@@ -32,7 +32,7 @@ export function encodeAbortedTxn(e: AbortedTxn): Buffer {
 }
 
 /** Decodes whole entries; a torn tail (crash mid-write) is ignored. */
-export function decodeAbortedTxns(buf: Buffer): AbortedTxn[] {
+function decodeAbortedTxns(buf: Buffer): AbortedTxn[] {
   const out: AbortedTxn[] = [];
   for (let o = 0; o + TXN_INDEX_ENTRY_SIZE <= buf.length; o += TXN_INDEX_ENTRY_SIZE) {
     if (buf.readInt16BE(o) !== 0) break;

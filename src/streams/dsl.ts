@@ -175,7 +175,8 @@ export class KStream<K, V> {
     const branches = predicates.map(() => this.builder.node(this.builder.newName('KSTREAM-BRANCHCHILD')));
     this.child('KSTREAM-BRANCH', (ctx, rec) => {
       for (let i = 0; i < predicates.length; i++) {
-        if (predicates[i](rec.key, rec.value)) return branches[i].process(ctx, rec, branches[i]);
+        const branch = branches[i]!;
+        if (predicates[i]!(rec.key, rec.value)) return branch.process(ctx, rec, branch);
       }
     }, false).node.children.push(...branches);
     return branches.map((b) => new KStream<K, V>(this.builder, b, this.keySerde, this.valueSerde, this.repartitionRequired));

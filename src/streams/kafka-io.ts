@@ -20,10 +20,10 @@ export function murmur2(data: Buffer): number {
   }
   const idx = len4 * 4;
   const tail = len & 3;
-  if (tail === 3) h ^= data[idx + 2] << 16;
-  if (tail >= 2) h ^= data[idx + 1] << 8;
+  if (tail === 3) h ^= data[idx + 2]! << 16;
+  if (tail >= 2) h ^= data[idx + 1]! << 8;
   if (tail >= 1) {
-    h ^= data[idx];
+    h ^= data[idx]!;
     h = Math.imul(h, m);
   }
   h ^= h >>> 13;
@@ -116,7 +116,7 @@ export class PartitionReader {
       const tm = md.topics.get(pos.topic);
       if (!tm?.partitions[pos.partition]) continue;
       idToTopic.set(tm.id, pos.topic);
-      const leader = tm.partitions[pos.partition].leader;
+      const leader = tm.partitions[pos.partition]?.leader ?? -1;
       const m = byLeader.get(leader) ?? new Map<string, FetchPosition[]>();
       byLeader.set(leader, m);
       const l = m.get(tm.id) ?? [];
@@ -184,7 +184,7 @@ function decodeBatches(batches: unknown[], from: bigint, aborted: Array<{ produc
   for (const raw of batches as BatchLike[]) {
     const last = raw.firstOffset + BigInt(raw.lastOffsetDelta);
     if (last + 1n > next) next = last + 1n;
-    while (pendingAborts.length && pendingAborts[0].firstOffset <= last) abortingProducers.add(pendingAborts.shift()!.producerId);
+    while (pendingAborts.length && pendingAborts[0]!.firstOffset <= last) abortingProducers.add(pendingAborts.shift()!.producerId);
     if (raw.attributes & IS_CONTROL) {
       abortingProducers.delete(raw.producerId);
       continue;

@@ -267,7 +267,7 @@ export class KafkaStreams extends EventEmitter {
       return { topics, n };
     });
     for (let p = 0; p < maxTasks; p++) {
-      const owner = result.get(ids[p % ids.length])!;
+      const owner = result.get(ids[p % ids.length]!)!;
       for (const { topics, n } of perSub) {
         if (p >= n) continue;
         for (const t of topics) {
@@ -285,7 +285,7 @@ export class KafkaStreams extends EventEmitter {
         const changelogs = this.changelogTopicsOf(sub).filter((t) => p < (metadata.topics.get(t)?.partitionsCount ?? this.partitionCounts.get(t) ?? 0));
         if (changelogs.length === 0) continue;
         for (let r = 1; r <= standbys; r++) {
-          const holder = result.get(ids[(p + r) % ids.length])!;
+          const holder = result.get(ids[(p + r) % ids.length]!)!;
           for (const t of changelogs) {
             const a = holder.get(t) ?? { topic: t, partitions: [] };
             a.partitions.push(p);

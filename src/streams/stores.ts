@@ -46,8 +46,9 @@ export class MemoryBackend implements BytesBackend {
     const hiHex = to?.toString('hex');
     const out: Array<[Buffer, Buffer]> = [];
     for (let i = lo; i < keys.length; i++) {
-      if (hiHex !== undefined && keys[i] >= hiHex) break;
-      out.push(this.map.get(keys[i])!);
+      const key = keys[i]!;
+      if (hiHex !== undefined && key >= hiHex) break;
+      out.push(this.map.get(key)!);
     }
     return out;
   }
@@ -66,7 +67,7 @@ function lowerBound(arr: string[], x: string): number {
   let hi = arr.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (arr[mid] < x) lo = mid + 1;
+    if (arr[mid]! < x) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -198,7 +199,8 @@ class CachedBytesStore {
     entries.forEach((e, i) => {
       this.sink.log?.(e.key, e.value, e.ts);
       // Added and removed within one cache window: nothing changed downstream.
-      if (e.value !== null || olds[i] !== null) this.flushListener?.(e.key, e.value, olds[i], e.ts);
+      const old = olds[i] ?? null;
+      if (e.value !== null || old !== null) this.flushListener?.(e.key, e.value, old, e.ts);
     });
   }
 }

@@ -32,7 +32,7 @@ export class ProcessorNode {
   ) {}
   forward(ctx: TaskContext, rec: Rec): void {
     const c = this.children;
-    for (let i = 0; i < c.length; i++) c[i].process(ctx, rec, c[i]);
+    for (const child of c) child.process(ctx, rec, child);
   }
   addChild(n: ProcessorNode): ProcessorNode {
     this.children.push(n);

@@ -98,7 +98,7 @@ describe('hostile input', () => {
     assert.equal(ok!.body.responses[0].partitionResponses[0].errorCode, 0);
 
     const corrupt = await buildBatch({ records: [{ key: null, value: Buffer.from('evil') }] });
-    corrupt[corrupt.length - 1] ^= 0xff;
+    corrupt[corrupt.length - 1]! ^= 0xff;
     c.request(ApiKey.Produce, 9, 2, produceBody('victim', corrupt));
     const bad = await c.response(ApiKey.Produce, 9);
     assert.equal(bad!.body.responses[0].partitionResponses[0].errorCode, ErrorCode.CORRUPT_MESSAGE);

@@ -194,15 +194,15 @@ test('validateBatches walks several batches', async () => {
 test('corruption: flipped CRC byte, flipped payload byte → CORRUPT_MESSAGE', () => {
   const good = buildBatchSync({ records: makeRecords(20) });
   const a = Buffer.from(good);
-  a[CRC + 2] ^= 0x01;
+  a[CRC + 2]! ^= 0x01;
   assert.equal(err(validateBatches(a, 1 << 20)), RecordErrorCode.CORRUPT_MESSAGE);
   assert.equal(checkBatchAt(a, 0), -2);
   const b = Buffer.from(good);
-  b[b.length - 5] ^= 0x80;
+  b[b.length - 5]! ^= 0x80;
   assert.equal(err(validateBatches(b, 1 << 20)), RecordErrorCode.CORRUPT_MESSAGE);
   // attributes are under the CRC too
   const c = Buffer.from(good);
-  c[ATTRIBUTES + 1] |= 0x10;
+  c[ATTRIBUTES + 1]! |= 0x10;
   assert.equal(err(validateBatches(c, 1 << 20)), RecordErrorCode.CORRUPT_MESSAGE);
 });
 

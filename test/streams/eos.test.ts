@@ -83,7 +83,7 @@ describe('streams: exactly_once_v2 across a crash', () => {
       assert.ok(ok, JSON.stringify([...last]));
       for (const [key, seq] of last) {
         // Committed updates only ever grow and never pass 40: no input was counted twice.
-        for (let i = 1; i < seq.length; i++) assert.ok(seq[i] > seq[i - 1], `${key}: ${seq}`);
+        for (let i = 1; i < seq.length; i++) assert.ok(seq[i]! > seq[i - 1]!, `${key}: ${seq}`);
         assert.ok(seq.every((v) => v <= 40), `${key}: ${seq}`);
         assert.equal(b.keyValueStore<string, number>('eos-counts').get(key), 40);
       }

@@ -59,7 +59,7 @@ export function readInt64(buf: Buffer, pos: number): number {
 }
 
 /** Writes a safe-integer number as a big-endian int64. */
-export function writeInt64(buf: Buffer, pos: number, value: number): void {
+function writeInt64(buf: Buffer, pos: number, value: number): void {
   const hi = Math.floor(value / 4294967296);
   buf.writeInt32BE(hi, pos);
   buf.writeUInt32BE(value - hi * 4294967296, pos + 4);
@@ -108,7 +108,7 @@ export function batchSizeAt(buf: Buffer, pos = 0): number {
 }
 
 /** CRC-32C the batch should carry, computed over attributes..end. */
-export function computeBatchCrc(buf: Buffer, pos: number, size = batchSizeAt(buf, pos)): number {
+function computeBatchCrc(buf: Buffer, pos: number, size = batchSizeAt(buf, pos)): number {
   return crc32c(buf, pos + CRC_START, pos + size);
 }
 
@@ -123,19 +123,21 @@ export function isBatchCrcValid(buf: Buffer, pos = 0): boolean {
 }
 
 /**
- * Recovery / fetch-side check of one batch at pos: returns its size when the whole batch is
- * present, sane and its CRC matches; -1 when the buffer ends before the batch does (torn
- * write); -2 when it is corrupt (bad length, magic or CRC).
+ * Recovery / fetch-side check of one batch at pos, with the bytes up to `end` available:
+ * returns its size when the whole batch is present, sane (length, magic, offset range) and, with
+ * `verifyCrc`, its CRC matches; -1 when the bytes end before the batch does (torn write); -2 when
+ * it is corrupt.
  */
-export function checkBatchAt(buf: Buffer, pos: number): number {
-  const remaining = buf.length - pos;
+export function checkBatchAt(buf: Buffer, pos: number, end = buf.length, verifyCrc = true): number {
+  const remaining = end - pos;
   if (remaining < LOG_OVERHEAD) return -1;
   const batchLength = buf.readInt32BE(pos + BATCH_LENGTH);
   if (batchLength < BATCH_HEADER_SIZE - LOG_OVERHEAD) return -2;
   const size = LOG_OVERHEAD + batchLength;
   if (remaining < size) return -1;
   if (buf[pos + MAGIC] !== MAGIC_V2) return -2;
-  if (!isBatchCrcValid(buf, pos)) return -2;
+  if (buf.readInt32BE(pos + LAST_OFFSET_DELTA) < 0) return -2;
+  if (verifyCrc && !isBatchCrcValid(buf, pos)) return -2;
   return size;
 }
 
@@ -157,6 +159,39 @@ export interface BatchInfo {
   baseSequence: number;
   baseTimestamp: number;
   maxTimestamp: number;
+}
+
+/** A batch as storage sees it: the header facts validation reads, plus its place in the log. */
+export interface StoredBatchInfo extends BatchInfo {
+  baseOffset: number;
+  /** baseOffset + lastOffsetDelta. */
+  lastOffset: number;
+  partitionLeaderEpoch: number;
+}
+
+/** Reads the header of the stored batch at pos (number-based 64-bit reads, no BigInt). */
+export function readBatchInfo(buf: Buffer, pos = 0): StoredBatchInfo {
+  const baseOffset = readInt64(buf, pos + BASE_OFFSET);
+  const lastOffsetDelta = buf.readInt32BE(pos + LAST_OFFSET_DELTA);
+  const attributes = buf.readInt16BE(pos + ATTRIBUTES);
+  return {
+    position: pos,
+    size: batchSizeAt(buf, pos),
+    attributes,
+    compression: (attributes & COMPRESSION_MASK) as Compression,
+    isTransactional: (attributes & TRANSACTIONAL_FLAG) !== 0,
+    isControl: (attributes & CONTROL_FLAG) !== 0,
+    lastOffsetDelta,
+    recordCount: buf.readInt32BE(pos + RECORD_COUNT),
+    producerId: readInt64(buf, pos + PRODUCER_ID),
+    producerEpoch: buf.readInt16BE(pos + PRODUCER_EPOCH),
+    baseSequence: buf.readInt32BE(pos + BASE_SEQUENCE),
+    baseTimestamp: readInt64(buf, pos + BASE_TIMESTAMP),
+    maxTimestamp: readInt64(buf, pos + MAX_TIMESTAMP),
+    baseOffset,
+    lastOffset: baseOffset + lastOffsetDelta,
+    partitionLeaderEpoch: buf.readInt32BE(pos + PARTITION_LEADER_EPOCH),
+  };
 }
 
 export type ValidateResult =
@@ -339,7 +374,7 @@ function checkDecodable(buf: Buffer, pos: number): { size: number; attributes: n
 }
 
 /** Parses `count` records from an (uncompressed) records section. Keys/values are views. */
-export function parseRecords(
+function parseRecords(
   data: Buffer,
   count: number,
   baseOffset: number,
@@ -624,7 +659,7 @@ export function buildBatchSync(opts: BuildBatchOptions): Buffer {
 
 // ---------------------------------------------------------------- control records
 
-export const enum ControlRecordType {
+const enum ControlRecordType {
   Abort = 0,
   Commit = 1,
 }
@@ -640,7 +675,7 @@ export interface ControlBatchOptions {
 }
 
 /** Key of an end-transaction marker: version int16 (0) + type int16. */
-export function encodeControlRecordKey(type: number, version = 0): Buffer {
+function encodeControlRecordKey(type: number, version = 0): Buffer {
   const b = Buffer.allocUnsafe(4);
   b.writeInt16BE(version, 0);
   b.writeInt16BE(type, 2);
@@ -648,7 +683,7 @@ export function encodeControlRecordKey(type: number, version = 0): Buffer {
 }
 
 /** Value of an end-transaction marker: version int16 (0) + coordinatorEpoch int32. */
-export function encodeEndTxnMarkerValue(coordinatorEpoch: number, version = 0): Buffer {
+function encodeEndTxnMarkerValue(coordinatorEpoch: number, version = 0): Buffer {
   const b = Buffer.allocUnsafe(6);
   b.writeInt16BE(version, 0);
   b.writeInt32BE(coordinatorEpoch, 2);
@@ -666,6 +701,19 @@ export function parseEndTxnMarkerValue(value: Buffer): { version: number; coordi
 }
 
 /** A transaction marker batch (transactional + control, one record, uncompressed). */
+/** The marker of an (uncompressed) control batch at pos: type (0 abort, 1 commit) and coordinator epoch. */
+export function readControlRecord(buf: Buffer, pos = 0): { type: number; coordinatorEpoch: number } | undefined {
+  try {
+    if ((buf.readInt16BE(pos + ATTRIBUTES) & COMPRESSION_MASK) !== 0) return undefined;
+    const [record] = parseBatchRecords(buf, pos, buf.subarray(pos + RECORDS, pos + batchSizeAt(buf, pos)));
+    if (!record?.key || record.key.length < 4) return undefined;
+    const coordinatorEpoch = record.value && record.value.length >= 6 ? parseEndTxnMarkerValue(record.value).coordinatorEpoch : -1;
+    return { type: parseControlRecordKey(record.key).type, coordinatorEpoch };
+  } catch {
+    return undefined;
+  }
+}
+
 export function buildControlBatch(opts: ControlBatchOptions): Buffer {
   return buildBatchSync({
     records: [

@@ -94,12 +94,12 @@ const gunzipAsync = promisify(zlib.gunzip);
 export class CompressionError extends Error {}
 
 /** Default zstd level (Kafka's default compression.zstd.level is 3). */
-export const ZSTD_DEFAULT_LEVEL = 3;
+const ZSTD_DEFAULT_LEVEL = 3;
 
 // ---------------------------------------------------------------- xerial snappy framing
 
 /** 0x82 'S' 'N' 'A' 'P' 'P' 'Y' 0x00 */
-export const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
+const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
 /** Magic (8) + version int32 + compatible version int32. */
 export const XERIAL_HEADER_SIZE = 16;
 /** Block size used by Java's SnappyOutputStream by default. */
@@ -202,7 +202,7 @@ export function snappyCompressSync(data: Buffer, xerial = true): Buffer {
   return joinXerial(splitBlocks(data).map((b) => codecs.snappy.compressSync(b)));
 }
 
-export async function snappyCompress(data: Buffer, xerial = true): Promise<Buffer> {
+async function snappyCompress(data: Buffer, xerial = true): Promise<Buffer> {
   if (!xerial) return codecs.snappy.compress(data);
   return joinXerial(await Promise.all(splitBlocks(data).map((b) => codecs.snappy.compress(b))));
 }
@@ -254,11 +254,6 @@ export async function decompress(codec: Compression, data: Buffer): Promise<Buff
   }
 }
 
-/** True when the codec has a synchronous implementation (all of them). */
-export function hasSyncCodec(codec: Compression): boolean {
-  return codec >= Compression.None && codec <= Compression.Zstd;
-}
-
 /** Synchronous compress (the async variants keep big zstd work off the event loop). */
 export function compressSync(codec: Compression, data: Buffer, level?: number): Buffer {
   switch (codec) {
@@ -300,7 +295,7 @@ export function decompressSync(codec: Compression, data: Buffer): Buffer {
   }
 }
 
-export function codecName(codec: number): string {
+function codecName(codec: number): string {
   switch (codec) {
     case Compression.None:
       return 'none';

@@ -35,16 +35,11 @@ export interface LegacyMessageSet {
   records: RecordInput[];
 }
 
-/** True when the buffer starts with a message of magic 0 or 1 (rather than a v2 batch). */
-export function isLegacyMessageSet(buf: Buffer): boolean {
-  return buf.length >= OFFSET_AND_SIZE + 5 && buf[OFFSET_AND_SIZE + 4]! < 2;
-}
-
 /**
  * Parses a produced message set (v0/v1) into records, checking each CRC and inflating wrapper
  * messages with the same bound as v2 batches. Throws LegacyFormatError / CompressionError.
  */
-export function parseLegacyMessageSet(buf: Buffer, maxMessageBytes: number): LegacyMessageSet {
+function parseLegacyMessageSet(buf: Buffer, maxMessageBytes: number): LegacyMessageSet {
   const records: RecordInput[] = [];
   let magic = -1;
   let compression = Compression.None;

@@ -15,7 +15,7 @@ const CORRUPT_MESSAGE = 2;
 const INVALID_RECORD = 87;
 
 /** Highest decompression ratio accepted for a batch above the small-batch floor. */
-export const MAX_COMPRESSION_RATIO = 255;
+const MAX_COMPRESSION_RATIO = 255;
 /** Batches may always inflate to this much, whatever their ratio (tiny batches of repeated bytes). */
 const RATIO_FLOOR_BYTES = 1024 * 1024;
 /** The inflated records of one batch may be at most this multiple of max.message.bytes. */
@@ -55,7 +55,7 @@ const ZSTD_WINDOW_MAX = 8 * 1024 * 1024;
  * headers alone. Also bounds the decoder's window: a frame asking for a window larger than
  * `limit` is refused, since the decoder allocates the window up front.
  */
-export function zstdOutputBound(data: Buffer, limit: number): number {
+function zstdOutputBound(data: Buffer, limit: number): number {
   let pos = 0;
   let total = 0;
   while (pos < data.length) {
@@ -138,7 +138,7 @@ const LZ4_MAGIC = 0x184d2204;
 const LZ4_BLOCK_MAX = [0, 0, 0, 0, 64 * 1024, 256 * 1024, 1024 * 1024, 4 * 1024 * 1024];
 
 /** Upper bound of the decompressed size of LZ4 frame data, from frame and block headers. */
-export function lz4OutputBound(data: Buffer, limit: number): number {
+function lz4OutputBound(data: Buffer, limit: number): number {
   let pos = 0;
   let total = 0;
   while (pos < data.length) {
@@ -202,7 +202,7 @@ function snappyPreamble(data: Buffer, start: number, end: number): number {
 }
 
 /** Decompressed size of snappy data (raw, or Java's xerial framing), from the blocks' preambles. */
-export function snappyOutputBound(data: Buffer, limit: number): number {
+function snappyOutputBound(data: Buffer, limit: number): number {
   let total = 0;
   if (!isXerial(data)) {
     total = snappyPreamble(data, 0, data.length);
@@ -274,7 +274,7 @@ export interface RecordProblem {
  * lie inside the record, and the records must fill the section exactly. Returns the index of
  * the first record without a key (-1 if none), or a RecordProblem.
  */
-export function scanRecords(data: Uint8Array, start: number, end: number, count: number): number | RecordProblem {
+function scanRecords(data: Uint8Array, start: number, end: number, count: number): number | RecordProblem {
   // Every record takes at least 7 bytes, so a count the section cannot hold fails at once.
   if (count > (end - start) / 7) {
     return { error: INVALID_RECORD, message: `batch claims ${count} records but its ${end - start} bytes of records cannot hold them` };
