@@ -322,12 +322,17 @@ class ReplicaFetcher {
         if (log.logEndOffset !== offsets.get(st)) continue; // truncated meanwhile
         const records = r.records;
         const hw = r.highWatermark;
+        const logStart = r.logStartOffset;
         const append = records && records.length > 0 ? log.appendAsFollower(records) : Promise.resolve(log.logEndOffset);
         appends.push(
           append.then(
             (end) => {
               // A follower's high watermark: the leader's, bounded by what it holds.
               if (this.current(st) && hw >= 0) log.setHighWatermark(Math.min(hw, end));
+              // DeleteRecords / retention on the leader moved its log start: follow it.
+              if (this.current(st) && logStart > log.logStartOffset && logStart <= log.highWatermark) {
+                void log.deleteRecordsBefore(logStart).catch(() => undefined);
+              }
             },
             (err: Error) => {
               this.s.log(`${st.partition.topic}-${st.partition.index}: appending from leader ${this.leader} failed: ${err.message}`);

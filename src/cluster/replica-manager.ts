@@ -13,7 +13,10 @@
 import type { BrokerConfig } from '../config/config.js';
 import { topicLogConfig } from '../config/topic-config.js';
 import type { LogConfig, LogManager } from '../storage/index.js';
+import { renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ErrorCode } from '../protocol/errors.js';
+import { formatOffsetCheckpoint, readOffsetCheckpoint, writeFileAtomic } from '../storage/files.js';
 import type { MetadataChange, MetadataStore, PartitionState, TopicRecord } from './metadata-store.js';
 import { Partition } from './partition.js';
 import { ReplicaFetcherManager } from './replica-fetcher.js';
@@ -41,6 +44,9 @@ export class ReplicaManager {
   /** ISR changes in flight, by partition key (one CAS at a time per partition). */
   private readonly isrUpdates = new Map<string, Promise<void>>();
   readonly fetchers: ReplicaFetcherManager;
+  /** High watermarks of replicated partitions from replication-offset-checkpoint (Kafka's file). */
+  private savedHighWatermarks = new Map<string, number>();
+  private hwTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly nodeId: number,
@@ -65,7 +71,13 @@ export class ReplicaManager {
 
   /** Opens the replicas of every topic in the store, then follows the store's changes. */
   async start(): Promise<void> {
+    this.savedHighWatermarks = await readOffsetCheckpoint(this.hwCheckpointFile);
     for (const topic of this.metadata.topics()) await this.ensureTopic(topic);
+    this.hwTimer = setInterval(
+      () => void this.checkpointHighWatermarks().catch(() => undefined),
+      this.config.getLong('replica.high.watermark.checkpoint.interval.ms'),
+    );
+    this.hwTimer.unref?.();
     this.metadata.onChange((change) => {
       if (!this.closed) this.onMetadataChange(change);
     });
@@ -77,8 +89,38 @@ export class ReplicaManager {
     this.isrTimer.unref?.();
   }
 
+  private get hwCheckpointFile(): string {
+    return join(this.logs.dataDir, 'replication-offset-checkpoint');
+  }
+
+  private highWatermarkCheckpoint(): string {
+    const entries: { topic: string; partition: number; offset: number }[] = [];
+    for (const p of this.partitions.values()) if (p.replicated) entries.push({ topic: p.topic, partition: p.index, offset: p.highWatermark });
+    return formatOffsetCheckpoint(entries);
+  }
+
+  /**
+   * Writes replication-offset-checkpoint: a restarted replica starts from a high watermark that
+   * was committed, instead of exposing its whole log or hiding all of it until the first fetch round.
+   */
+  async checkpointHighWatermarks(): Promise<void> {
+    if (this.closed) return;
+    await writeFileAtomic(this.hwCheckpointFile, this.highWatermarkCheckpoint());
+  }
+
   close(): void {
+    if (!this.closed && this.hwTimer) {
+      // Synchronous: close() runs before the logs close; the file is small.
+      try {
+        const tmp = `${this.hwCheckpointFile}.tmp`;
+        writeFileSync(tmp, this.highWatermarkCheckpoint());
+        renameSync(tmp, this.hwCheckpointFile);
+      } catch (err) {
+        this.log(`writing replication-offset-checkpoint failed: ${(err as Error).message}`);
+      }
+    }
     this.closed = true;
+    clearInterval(this.hwTimer);
     clearInterval(this.expiryTimer);
     clearInterval(this.isrTimer);
     this.fetchers.close();
@@ -282,8 +324,12 @@ export class ReplicaManager {
   private async ensureTopic(topic: TopicRecord): Promise<void> {
     const settings = this.settingsFor(topic);
     for (const assignment of topic.partitions) {
+      const existing = this.partitions.get(key(topic.name, assignment.partition));
+      if (existing) {
+        this.updateReplicas(existing, assignment.replicas);
+        continue;
+      }
       if (!assignment.replicas.includes(this.nodeId)) continue;
-      if (this.partitions.has(key(topic.name, assignment.partition))) continue;
       const state = this.metadata.partitionState(topic.name, assignment.partition);
       const log =
         this.logs.get(topic.name, assignment.partition) ??
@@ -306,10 +352,11 @@ export class ReplicaManager {
         if (log.highWatermark < log.logEndOffset) log.setHighWatermark(log.logEndOffset);
       } else {
         // Replicated: what is committed is learned from the ISR (leader) or the leader (follower).
-        // Without a high-watermark checkpoint start from the log start; it catches up at the
-        // first fetch round.
+        // Start from the checkpointed high watermark (committed when written), else the log start;
+        // it catches up at the first fetch round.
         log.autoAdvanceHighWatermark = false;
-        log.setHighWatermark(log.logStartOffset);
+        const saved = this.savedHighWatermarks.get(`${topic.name}-${assignment.partition}`);
+        log.setHighWatermark(saved !== undefined ? Math.min(saved, log.logEndOffset) : log.logStartOffset);
       }
       partition.onIsrChangeWanted = (p, isr) => this.changeIsr(p, isr);
       this.partitions.set(key(topic.name, assignment.partition), partition);
@@ -319,6 +366,30 @@ export class ReplicaManager {
         this.applyState(partition, state ?? { leader: this.nodeId, leaderEpoch: 0, isr: [this.nodeId], version: 0 });
       }
     }
+  }
+
+  /**
+   * The replica set changed (reassignment): the leader starts tracking added followers (they join
+   * the ISR once caught up) and forgets removed ones; a replica removed from this broker stops
+   * fetching (its files stay until the topic is deleted).
+   */
+  private updateReplicas(p: Partition, replicas: number[]): void {
+    if (sameMembers(p.replicas, replicas) && p.replicas.length === replicas.length) return;
+    p.replicas = [...replicas];
+    if (!replicas.includes(this.nodeId)) {
+      this.fetchers.remove(p);
+      p.becomeFollower(-1, p.leaderEpoch, p.isr);
+      return;
+    }
+    if (p.role !== 'leader') return;
+    p.log.autoAdvanceHighWatermark = !p.replicated;
+    const now = Date.now();
+    for (const id of replicas) {
+      if (id !== this.nodeId && !p.followers.has(id)) {
+        p.followers.set(id, { offset: -1, lastCaughtUpMs: now, lastFetchLeaderEnd: -1, lastFetchMs: now });
+      }
+    }
+    for (const id of [...p.followers.keys()]) if (!replicas.includes(id)) p.followers.delete(id);
   }
 
   /** Re-resolves every topic's configs against the broker defaults (a broker config changed). */
