@@ -223,7 +223,10 @@ try {
 let cluster;
 try {
   const config = { 'offsets.topic.replication.factor': '3' };
-  if (SESSION_TIMEOUT_MS !== undefined) config['broker.session.timeout.ms'] = String(SESSION_TIMEOUT_MS);
+  if (SESSION_TIMEOUT_MS !== undefined) {
+    config['broker.session.timeout.ms'] = String(SESSION_TIMEOUT_MS);
+    config['broker.heartbeat.interval.ms'] = String(Math.max(100, Math.floor(SESSION_TIMEOUT_MS / 4)));
+  }
   cluster = await startCluster({ brokers: 3, config });
   out.sessionTimeoutMs = SESSION_TIMEOUT_MS ?? 'broker default';
   try {

@@ -29,6 +29,7 @@ export class TcpProxy {
   private readonly server: Server;
   private readonly pairs = new Set<Pair>();
   private blocked: ((sourcePid: number | undefined) => boolean) | undefined;
+  private closed = false;
   port = 0;
 
   private constructor(private readonly options: TcpProxyOptions) {
@@ -63,6 +64,7 @@ export class TcpProxy {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     for (const pair of this.pairs) this.destroy(pair);
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -76,8 +78,8 @@ export class TcpProxy {
       sourcePid = await socketOwner(downstream.remotePort, this.port, pids).catch(() => undefined);
     }
     if (downstream.destroyed) return;
-    if (this.blocked?.(sourcePid)) {
-      downstream.resetAndDestroy();
+    if (this.closed || this.blocked?.(sourcePid)) {
+      reset(downstream);
       return;
     }
     const upstream = connect({ host: this.options.targetHost, port: this.options.targetPort });
@@ -96,10 +98,20 @@ export class TcpProxy {
 
   private destroy(pair: Pair): void {
     if (!this.pairs.delete(pair)) return;
-    // A reset (not a FIN) so the peer sees the link die, as with a firewall rejecting packets.
-    if (!pair.downstream.destroyed) pair.downstream.resetAndDestroy();
-    if (!pair.upstream.destroyed) pair.upstream.resetAndDestroy();
+    reset(pair.downstream);
+    reset(pair.upstream);
   }
+}
+
+/**
+ * A reset (not a FIN) so the peer sees the link die, as with a firewall rejecting packets. A
+ * socket still connecting is only destroyed: resetAndDestroy() would wait for a connect that may
+ * never come and keep the process alive.
+ */
+function reset(socket: Socket): void {
+  if (socket.destroyed) return;
+  if (socket.connecting || socket.pending) socket.destroy();
+  else socket.resetAndDestroy();
 }
 
 /**

@@ -43,7 +43,9 @@ describe('fjord topic, config, cluster', { timeout: 90_000 }, () => {
     });
     const human = await ok(['topic', 'describe', 'orders', ...b]);
     assert.match(human, /configs\s+retention\.ms=3600000/);
-    assert.match(human, /^1\s+0\s+0\s+0\s+0\s+2\s+2$/m);
+    // PARTITION LEADER EPOCH REPLICAS ISR OFFLINE(empty) LOW HIGH MESSAGES
+    assert.match(human, /^PARTITION\s+LEADER\s+EPOCH\s+REPLICAS\s+ISR\s+OFFLINE\s+LOW\s+HIGH\s+MESSAGES$/m);
+    assert.match(human, /^1\s+0\s+\d+\s+0\s+0\s+0\s+2\s+2$/m);
 
     assert.match(await ok(['topic', 'delete', 'audit', ...b]), /deleted topic "audit"/);
     const after = JSON.parse(await ok(['topic', 'list', '--json', ...b]));
@@ -78,12 +80,15 @@ describe('fjord topic, config, cluster', { timeout: 90_000 }, () => {
 
   it('shows cluster info', async () => {
     const info = JSON.parse(await ok(['cluster', 'info', '--json', ...b]));
-    assert.deepEqual(Object.keys(info), ['clusterId', 'controllerId', 'brokers']);
+    assert.deepEqual(Object.keys(info), ['clusterId', 'controllerId', 'brokers', 'topics', 'partitions', 'underReplicated', 'offline']);
     assert.equal(info.controllerId, 0);
-    assert.deepEqual(info.brokers, [{ id: 0, host: '127.0.0.1', port: suite.broker.port, rack: null }]);
+    // A single node leads every partition; none can be under-replicated or offline.
+    assert.deepEqual(info.brokers, [{ id: 0, host: '127.0.0.1', port: suite.broker.port, rack: null, leaderPartitions: info.partitions }]);
+    assert.deepEqual([info.underReplicated, info.offline], [[], []]);
     const human = await ok(['cluster', 'info', ...b]);
     assert.match(human, new RegExp(`cluster id\\s+${info.clusterId}`));
-    assert.match(human, new RegExp(`^0\\s+127\\.0\\.0\\.1\\s+${suite.broker.port}\\s+-\\s+yes$`, 'm'));
+    assert.match(human, new RegExp(`^0\\s+127\\.0\\.0\\.1\\s+${suite.broker.port}\\s+-\\s+${info.partitions}\\s+yes$`, 'm'));
+    assert.match(human, /0 under-replicated, 0 offline/);
     // FJORD_BOOTSTRAP stands in for -b.
     const viaEnv = JSON.parse(await ok(['cluster', 'info', '--json'], { env: { FJORD_BOOTSTRAP: suite.broker.bootstrap } }));
     assert.equal(viaEnv.clusterId, info.clusterId);
