@@ -31,6 +31,7 @@ import { TxnOffsetStore } from '../coordinator/transaction/txn-offsets.js';
 import { LocalTxnMarkerChannel } from '../coordinator/transaction/markers.js';
 import { QuotaManager } from '../security/quota-manager.js';
 import { SecurityManager } from '../security/security-manager.js';
+import type { StoredSecurityState } from '../security/store.js';
 import { usesTls, type SecurityProtocol } from '../security/session.js';
 
 /** One endpoint the broker listens on, with its security protocol (default: from listener.security.protocol.map, else PLAINTEXT). */
@@ -196,7 +197,14 @@ export class Broker implements BrokerServices {
       [CoordinatorKeyType.GROUP, this.groups.offsetsTopic],
       [CoordinatorKeyType.TRANSACTION, this.transactions.stateTopic],
     ]);
-    this.security = new SecurityManager(this.config, options.dataDir);
+    // A cluster shares ACLs and SCRAM credentials through its metadata store; one broker keeps its own.
+    const metadata = this.metadata;
+    const shared =
+      metadata.securityState && metadata.updateSecurityState
+        ? { get: () => metadata.securityState!() as StoredSecurityState | undefined, put: (next: StoredSecurityState) => metadata.updateSecurityState!(next) }
+        : undefined;
+    this.security = new SecurityManager(this.config, options.dataDir, shared);
+    if (shared) metadata.onChange((change) => change.kind === 'security-updated' && this.security.refreshShared());
     this.quotaManager = new QuotaManager(
       () => this.metadata.clientQuotas(),
       () => this.config.getInt('quota.window.size.seconds') * 1000,

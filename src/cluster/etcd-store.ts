@@ -76,6 +76,7 @@ export class EtcdMetadataStore implements MetadataStore {
   private clientQuotaValues: ClientQuotaRecord[] = [];
   private readonly listeners: ((change: MetadataChange) => void)[] = [];
 
+  private securityValue: unknown;
   private watcher: Watcher | undefined;
   /** Highest etcd revision whose changes are in the cache and were emitted. */
   private appliedRevision = 0n;
@@ -228,6 +229,10 @@ export class EtcdMetadataStore implements MetadataStore {
       case 'config':
         if (rest === 'brokers') this.brokerConfigValues = type === 'Delete' ? {} : (JSON.parse(kv.value.toString()) as Record<string, string>);
         else if (rest === 'client-quotas') this.clientQuotaValues = type === 'Delete' ? [] : (JSON.parse(kv.value.toString()) as ClientQuotaRecord[]);
+        else if (rest === 'security') {
+          this.securityValue = type === 'Delete' ? undefined : JSON.parse(kv.value.toString());
+          changes.push({ kind: 'security-updated' });
+        }
         return;
       default:
         return;
@@ -660,6 +665,16 @@ export class EtcdMetadataStore implements MetadataStore {
   async updateClientQuotas(quotas: ClientQuotaRecord[]): Promise<void> {
     const kept = quotas.filter((q) => Object.keys(q.values).length > 0);
     const res = await this.ns.put('config/client-quotas').value(JSON.stringify(kept)).exec();
+    await this.waitForRevision(res.header.revision);
+  }
+
+  securityState(): unknown {
+    return this.securityValue;
+  }
+
+  /** ACLs and SCRAM credentials for every broker; a write resolves once this broker has applied it. */
+  async updateSecurityState(state: unknown): Promise<void> {
+    const res = await this.ns.put('config/security').value(JSON.stringify(state)).exec();
     await this.waitForRevision(res.header.revision);
   }
 

@@ -66,7 +66,9 @@ export type MetadataChange =
   | { kind: 'topic-updated'; topic: TopicRecord }
   | { kind: 'partition-state'; topic: string; partition: number; state: PartitionState }
   /** A broker registered, left, or changed its registration, or the controller changed (cluster store). */
-  | { kind: 'brokers-changed' };
+  | { kind: 'brokers-changed' }
+  /** The cluster-wide security state (ACLs, SCRAM credentials) changed (cluster store). */
+  | { kind: 'security-updated' };
 
 export interface MetadataStore {
   load(): Promise<void>;
@@ -104,6 +106,13 @@ export interface MetadataStore {
   clientQuotas(): ClientQuotaRecord[];
   /** Replaces the whole quota list (entities without values are dropped). */
   updateClientQuotas(quotas: ClientQuotaRecord[]): Promise<void>;
+
+  /**
+   * ACLs and SCRAM credentials shared by every broker of a cluster (an opaque JSON document the
+   * security layer owns). Absent on the embedded store: a single broker keeps them in its data dir.
+   */
+  securityState?(): unknown;
+  updateSecurityState?(state: unknown): Promise<void>;
 
   onChange(listener: (change: MetadataChange) => void): void;
   close(): Promise<void>;

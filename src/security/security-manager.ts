@@ -10,7 +10,7 @@ import { mapDistinguishedName, parsePrincipalMappingRules, subjectToDn, userPrin
 import { createExchange, SUPPORTED_MECHANISMS, type CredentialSource, type SaslExchange } from './sasl.js';
 import type { ScramCredential, ScramMechanism } from './scram.js';
 import type { ConnectionSession, SecurityProtocol } from './session.js';
-import { SecurityStore } from './store.js';
+import { SecurityStore, type SharedSecurityState } from './store.js';
 
 /** The slice of the broker config security reads (typed getters of BrokerConfig). */
 export interface SecurityConfig {
@@ -67,8 +67,9 @@ export class SecurityManager {
   constructor(
     private readonly config: SecurityConfig,
     dataDir: string,
+    shared?: SharedSecurityState,
   ) {
-    this.store = new SecurityStore(dataDir);
+    this.store = new SecurityStore(dataDir, shared);
     const authorizerClass = config.get('authorizer.class.name') ?? '';
     this.authorizer =
       authorizerClass === ''
@@ -94,6 +95,12 @@ export class SecurityManager {
         jwksRefreshMs: config.getLong('sasl.oauthbearer.jwks.endpoint.refresh.ms'),
       }),
     };
+  }
+
+  /** Another broker changed the cluster's ACLs or SCRAM credentials. */
+  refreshShared(): void {
+    this.store.refresh();
+    this.authorizer?.replaceAll(this.store.acls());
   }
 
   async load(): Promise<void> {

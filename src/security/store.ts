@@ -1,6 +1,7 @@
-// Durable security state of a broker: ACL bindings and SCRAM credentials, in one JSON file in
-// the data dir, written atomically (temp file, fsync, rename, fsync dir) before memory changes —
-// the same discipline as the embedded metadata store, so an etcd-backed store can replace it.
+// Durable security state: ACL bindings and SCRAM credentials. A single broker keeps them in one
+// JSON file in the data dir, written atomically (temp file, fsync, rename, fsync dir) before
+// memory changes; a cluster keeps them in its metadata store (etcd), shared by every broker, each
+// of which refreshes on the store's 'security-updated' change.
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AclBinding } from './acl.js';
@@ -14,7 +15,7 @@ interface StoredCredential {
   serverKey: string;
 }
 
-interface StoredSecurityState {
+export interface StoredSecurityState {
   version: 1;
   acls: AclBinding[];
   scram: Record<string, StoredCredential[]>;
@@ -22,13 +23,32 @@ interface StoredSecurityState {
 
 const SECURITY_FILE = 'fjord-security.json';
 
+/** Where a cluster keeps the state (the metadata store); `get` is the last applied document. */
+export interface SharedSecurityState {
+  get(): StoredSecurityState | undefined;
+  put(next: StoredSecurityState): Promise<void>;
+}
+
 export class SecurityStore {
   private state: StoredSecurityState = { version: 1, acls: [], scram: {} };
   private writeChain: Promise<void> = Promise.resolve();
 
-  constructor(private readonly dataDir: string) {}
+  constructor(
+    private readonly dataDir: string,
+    private readonly shared?: SharedSecurityState,
+  ) {}
+
+  /** The shared document changed (another broker wrote it): take it. */
+  refresh(): void {
+    const next = this.shared?.get();
+    if (next) this.state = next;
+  }
 
   async load(): Promise<void> {
+    if (this.shared) {
+      this.refresh();
+      return;
+    }
     let text: string | undefined;
     try {
       text = await readFile(join(this.dataDir, SECURITY_FILE), 'utf8');
@@ -92,6 +112,11 @@ export class SecurityStore {
 
   private persist(next: StoredSecurityState): Promise<void> {
     const run = this.writeChain.then(async () => {
+      if (this.shared) {
+        await this.shared.put(next);
+        this.state = next;
+        return;
+      }
       await mkdir(this.dataDir, { recursive: true });
       const path = join(this.dataDir, SECURITY_FILE);
       const tmp = `${path}.tmp`;
