@@ -189,7 +189,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           (async () => {
             const writer = `r${p}`;
             let seq = 0;
-            // biome-ignore lint/suspicious/noExplicitAny: the librdkafka binding is untyped here
+            // The librdkafka binding is loaded with createRequire, untyped.
             let producer: any;
             const interval = 1000 / sendsPerSecond;
             while (!stopping.producers) {
