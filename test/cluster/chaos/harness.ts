@@ -2,9 +2,12 @@
 // with RF=3 and min.insync.replicas=2, idempotent acks=all producers and read_committed consumers
 // running throughout while faults are injected one after the other; then a final read of the log
 // and the checker (checker.ts). Every loop is bounded in count and time.
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { Admin as PlatformaticAdmin } from '@platformatic/kafka';
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import { startCluster, type ClusterBroker, type RunningCluster } from '../../../src/cluster/start-cluster.js';
+import { repoRoot } from '../../helpers/broker.js';
 import { ChaosLedger, checkChaos, type FinalLog } from './checker.js';
 
 export const FAULT_KINDS = ['kill-leader', 'kill-follower', 'pause', 'isolate', 'etcd-restart', 'restart-all'] as const;
@@ -23,6 +26,11 @@ export interface ChaosOptions {
   sendsPerSecond?: number;
   batchSize?: number;
   consumers?: number;
+  /**
+   * Also one librdkafka (@confluentinc/kafka-javascript) idempotent producer per partition. Off
+   * by default: after a run its native client can keep a test process from exiting.
+   */
+  librdkafka?: boolean;
   log?: (line: string) => void;
 }
 
@@ -172,6 +180,46 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       );
     }
 
+    // librdkafka writers: one value per send (each delivery report carries its exact offset).
+    if (options.librdkafka) {
+      const ckjs = createRequire(join(repoRoot, 'test', 'clients', 'package.json'))('@confluentinc/kafka-javascript');
+      const rdkafka = new ckjs.KafkaJS.Kafka({ kafkaJS: { brokers: cluster.bootstrapServers, logLevel: ckjs.KafkaJS.logLevel.NOTHING } });
+      for (let p = 0; p < partitions; p++) {
+        tasks.push(
+          (async () => {
+            const writer = `r${p}`;
+            let seq = 0;
+            // The librdkafka binding is loaded with createRequire, untyped.
+            let producer: any;
+            const interval = 1000 / sendsPerSecond;
+            while (!stopping.producers) {
+              const t0 = Date.now();
+              try {
+                if (!producer) {
+                  producer = rdkafka.producer({ 'enable.idempotence': true, acks: -1, 'linger.ms': 0, 'message.timeout.ms': 30_000 });
+                  await producer.connect();
+                }
+                const value = `${writer}:${seq++}`;
+                const [meta] = await producer.send({ topic: TOPIC, messages: [{ value, partition: p }] });
+                ledger.acked.push({ partition: p, offset: Number(meta.baseOffset), value });
+              } catch (err) {
+                ledger.failedSends++;
+                ledger.failedRecords++;
+                log(`producer ${writer}: send failed (${(err as Error).message}); new producer`);
+                await producer?.disconnect().catch(() => {});
+                producer = undefined;
+                await sleep(200);
+              }
+              const wait = interval - (Date.now() - t0);
+              if (wait > 0) await sleep(wait);
+            }
+            await producer?.disconnect().catch(() => {});
+          })(),
+        );
+      }
+    }
+    const producerTasks = tasks.length;
+
     // Consumers: each its own group (so each reads every partition), read_committed, auto commit.
     const consumerCount = options.consumers ?? 2;
     for (let c = 0; c < consumerCount; c++) {
@@ -290,7 +338,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     for (const b of cluster.brokers) if (!b.running) await b.start();
     await waitHealthy(cluster, TOPIC, 3, 60_000);
     stopping.producers = true;
-    await Promise.all(tasks.slice(0, partitions));
+    await Promise.all(tasks.slice(0, producerTasks));
     const final = await readFinalLog(kafka, cluster, partitions);
     const catchUpDeadline = Date.now() + 60_000;
     const caughtUp = () =>
@@ -304,7 +352,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     // One more round of committed offsets after the consumers' last auto commit.
     await sleep(1500);
     stopping.observers = true;
-    await Promise.all(tasks.slice(partitions));
+    await Promise.all(tasks.slice(producerTasks));
     for (const c of consumers) await c.disconnect().catch(() => {});
     consumers.length = 0;
 

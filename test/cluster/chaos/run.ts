@@ -1,4 +1,5 @@
-// `npm run chaos -- --minutes N [--partitions P] [--session-timeout-ms T]`: the long chaos run.
+// `npm run chaos -- --minutes N [--partitions P] [--session-timeout-ms T] [--faults a,b] [--librdkafka]`:
+// the long chaos run (--librdkafka adds a librdkafka idempotent producer per partition).
 // Prints progress and the counts; exits 1 on any violation of the guarantees.
 import { FAULT_KINDS, runChaos, type FaultKind } from './harness.js';
 
@@ -10,6 +11,7 @@ function flag(name: string): string | undefined {
 const minutes = Number(flag('--minutes') ?? 10);
 const partitions = Number(flag('--partitions') ?? 3);
 const sessionTimeoutMs = Number(flag('--session-timeout-ms') ?? 3000);
+const librdkafka = process.argv.includes('--librdkafka');
 const faults = (flag('--faults')?.split(',') ?? [...FAULT_KINDS]) as FaultKind[];
 for (const f of faults) {
   if (!FAULT_KINDS.includes(f)) {
@@ -18,7 +20,7 @@ for (const f of faults) {
   }
 }
 if (!(minutes > 0) || !(partitions > 0)) {
-  console.error('usage: npm run chaos -- --minutes N [--partitions P] [--session-timeout-ms T] [--faults kill-leader,pause,...]');
+  console.error('usage: npm run chaos -- --minutes N [--partitions P] [--session-timeout-ms T] [--faults kill-leader,pause,...] [--librdkafka]');
   process.exit(2);
 }
 
@@ -28,6 +30,7 @@ const report = await runChaos({
   partitions,
   sessionTimeoutMs,
   faults,
+  librdkafka,
   log: (line) => console.log(`${stamp()} ${line}`),
 });
 console.log(JSON.stringify(report, null, 2));
