@@ -1,32 +1,35 @@
 #!/usr/bin/env node
-// Transactional produce throughput (issue #10): librdkafka (@confluentinc/kafka-javascript from
-// test/clients), 1 KiB records, transactions of 1,000 records committed back to back, as a ratio of
-// acks=all produce by the same client against the same broker in the same run.
+// Transactional produce throughput (issue #10): librdkafka (bench/.build/fjord-load, the C load
+// generator of `npm run bench`), 1 KiB records, transactions of 1,000 records committed back to
+// back, as a ratio of acks=all produce by the same client against the same broker in the same run.
+// (A JavaScript client is no good here: producing 1,000 records costs it ~30 ms of CPU during which
+// the broker idles, and commits serialise that cost with the broker's.)
 //
-//   node bench/txn.mjs [--seconds 6] [--txn-records 1000] [--size 1024] [--partitions 6] [--rounds 1]
+//   node bench/txn.mjs [--seconds 6] [--txn-records 1000] [--size 1024] [--partitions 6] [--rounds 1] [--kinds plain,idem,txn]
 //
 // Phases (each on its own topic, fresh producer): plain acks=all, idempotent acks=all,
 // transactional; repeated --rounds times in alternating order, so a drifting machine load hits
 // all of them alike. Every phase is bounded in time; the last line of stdout is one JSON object.
-// FJORD_BROKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the broker.
+// FJORD_BROKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the broker;
+// FJORD_BENCH_BROKER_STDERR=1 passes the broker's stderr through.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import net from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const ckjs = createRequire(join(root, 'test', 'clients', 'package.json'))('@confluentinc/kafka-javascript');
+const LOAD = join(root, 'bench', '.build', 'fjord-load');
 
-const opts = { seconds: 6, 'txn-records': 1000, size: 1024, partitions: 6, rounds: 1 };
+const opts = { seconds: 6, 'txn-records': 1000, size: 1024, partitions: 6, rounds: 1, kinds: 'plain,idem,txn' };
 for (let i = 2; i < process.argv.length; i += 2) {
   const k = process.argv[i].replace(/^--/, '');
   if (!(k in opts)) throw new Error(`unknown option ${process.argv[i]}`);
-  opts[k] = Number(process.argv[i + 1]);
+  opts[k] = k === 'kinds' ? process.argv[i + 1] : Number(process.argv[i + 1]);
 }
+const KINDS = new Set(opts.kinds.split(','));
 const OVERALL_MS = 60_000 + opts.rounds * 3 * (opts.seconds * 1000 + 30_000);
 const watchdog = setTimeout(() => {
   console.error('txn bench exceeded its time limit');
@@ -79,6 +82,7 @@ async function startBroker() {
   let out = '';
   child.stdout.on('data', (d) => (out = (out + d).slice(-20_000)));
   child.stderr.on('data', (d) => (out = (out + d).slice(-20_000)));
+  if (process.env.FJORD_BENCH_BROKER_STDERR) child.stderr.pipe(process.stderr);
   const deadline = Date.now() + 30_000;
   while (!(await portOpen(port))) {
     if (child.exitCode !== null) throw new Error(`broker exited:\n${out}`);
@@ -88,111 +92,45 @@ async function startBroker() {
   return `127.0.0.1:${port}`;
 }
 
-async function createTopic(bootstrap, topic) {
-  const admin = ckjs.AdminClient.create({ 'bootstrap.servers': bootstrap });
-  try {
-    await cb((done) => admin.createTopic({ topic, num_partitions: opts.partitions, replication_factor: 1 }, 20_000, done));
-  } finally {
-    admin.disconnect();
-  }
-}
-
-const common = (bootstrap) => ({
-  'bootstrap.servers': bootstrap,
-  'linger.ms': 5,
-  'batch.size': 1024 * 1024,
-  acks: 'all',
-  'compression.codec': 'none',
-  'queue.buffering.max.messages': 100_000,
-  'queue.buffering.max.kbytes': 256 * 1024,
-  dr_cb: true,
-});
-
-async function connectProducer(conf) {
-  const producer = new ckjs.Producer(conf);
-  await cb((done) => producer.connect({ timeout: 20_000 }, done));
-  producer.setPollInterval(5);
-  return producer;
-}
-
-/** Produces with a null partition (sticky partitioner) unless the local queue is full. */
-async function produceOne(producer, topic, value) {
-  for (;;) {
-    try {
-      producer.produce(topic, null, value, null, Date.now());
-      return;
-    } catch (err) {
-      if (!/full/i.test(String(err?.message))) throw err;
-      await new Promise((r) => setTimeout(r, 1));
-    }
-  }
-}
-
-/** acks=all for opts.seconds (idempotent or not); MB/s of delivered payload. */
-async function plainPhase(bootstrap, topic, idempotent) {
-  const producer = await connectProducer({ ...common(bootstrap), 'enable.idempotence': idempotent });
-  let delivered = 0;
-  let failed = 0;
-  let lastError = null;
-  producer.on('delivery-report', (err) => {
-    if (err) (failed++, (lastError = String(err.message ?? err)));
-    else delivered++;
+/** Runs fjord-load to completion (bounded); resolves its JSON result line. */
+function load(args, timeoutS) {
+  return new Promise((res, rej) => {
+    const p = spawn(LOAD, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err = (err + d).slice(-4000)));
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutS * 1000);
+    p.once('close', (code) => {
+      clearTimeout(timer);
+      const line = out.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+      if (code !== 0 || !line) return rej(new Error(`fjord-load ${args[0]} exited ${code}: ${(line ?? '') + err.trim().split('\n').slice(-3).join(' | ')}`));
+      res(JSON.parse(line));
+    });
   });
-  const value = Buffer.alloc(opts.size, 'x');
-  const t0 = performance.now();
-  const end = t0 + opts.seconds * 1000;
-  let sent = 0;
-  while (performance.now() < end) {
-    for (let i = 0; i < 1000; i++) await produceOne(producer, topic, value);
-    sent += 1000;
-  }
-  await cb((done) => producer.flush(30_000, done));
-  // delivery reports reach JS on the next poll after flush
-  for (const stop = performance.now() + 10_000; delivered + failed < sent && performance.now() < stop; ) await new Promise((r) => setTimeout(r, 1));
-  const secs = (performance.now() - t0) / 1000;
-  await new Promise((r) => producer.disconnect(10_000, () => r()));
-  if (failed || delivered !== sent) throw new Error(`${failed} failed, ${delivered}/${sent} delivered (${lastError})`);
-  return { MBps: (delivered * opts.size) / 1e6 / secs, records: delivered, seconds: secs };
 }
 
-/** Transactions of opts['txn-records'] records committed back to back for opts.seconds. */
-async function txnPhase(bootstrap, topic, id) {
-  const producer = await connectProducer({ ...common(bootstrap), 'transactional.id': id, 'transaction.timeout.ms': 60_000 });
-  let failed = 0;
-  let lastError = null;
-  producer.on('delivery-report', (err) => {
-    if (err) (failed++, (lastError = String(err.message ?? err)));
-  });
-  await cb((done) => producer.initTransactions(20_000, done));
-  const value = Buffer.alloc(opts.size, 'x');
-  const n = opts['txn-records'];
-  const t0 = performance.now();
-  const end = t0 + opts.seconds * 1000;
-  let txns = 0;
-  let commitMs = 0;
-  while (performance.now() < end) {
-    await cb((done) => producer.beginTransaction(done));
-    for (let i = 0; i < n; i++) await produceOne(producer, topic, value);
-    const c0 = performance.now();
-    await cb((done) => producer.commitTransaction(30_000, done));
-    commitMs += performance.now() - c0;
-    txns++;
-  }
-  const secs = (performance.now() - t0) / 1000;
-  await new Promise((r) => producer.disconnect(10_000, () => r()));
-  if (failed) throw new Error(`${failed} records failed (${lastError})`);
-  return {
-    MBps: (txns * n * opts.size) / 1e6 / secs,
-    records: txns * n,
-    transactions: txns,
-    seconds: secs,
-    txnPerS: txns / secs,
-    meanCommitMs: commitMs / txns,
-  };
+const produceArgs = (bootstrap, topic) => [
+  'produce', bootstrap, topic, '--acks', 'all', '--seconds', String(opts.seconds), '--size', String(opts.size),
+  '--linger-ms', '5', '--batch-bytes', '1048576',
+];
+
+/** One phase: plain acks=all, idempotent acks=all, or transactions of opts['txn-records'] records. */
+async function phase(bootstrap, kind, r) {
+  const topic = `bench-${kind}-${r}`;
+  await load(['create', bootstrap, topic, String(opts.partitions)], 60);
+  const extra =
+    kind === 'idem' ? ['--idempotence', 'true']
+    : kind === 'txn' ? ['--transactional-id', `bench-txn-${r}`, '--txn-msgs', String(opts['txn-records'])]
+    : [];
+  const out = await load([...produceArgs(bootstrap, topic), ...extra], opts.seconds + 90);
+  if (out.failed || out.flushTimedOut) throw new Error(`${kind}: ${out.failed} failed, flush timed out: ${out.flushTimedOut} (${out.lastError})`);
+  return { MBps: out.MBps, records: out.msgs, seconds: out.seconds, transactions: out.transactions, meanCommitMs: out.meanCommitMs, clientCpuShare: out.cpuShare };
 }
 
 /** Sums bytes and time over rounds of one kind. */
 function combine(runs) {
+  if (runs.length === 0) return { MBps: null, runs };
   const records = runs.reduce((a, r) => a + r.records, 0);
   const seconds = runs.reduce((a, r) => a + r.seconds, 0);
   return { MBps: (records * opts.size) / 1e6 / seconds, runs };
@@ -201,36 +139,34 @@ const round = (x, d = 2) => (x == null ? null : Math.round(x * 10 ** d) / 10 ** 
 
 try {
   const load0 = loadavg()[0];
+  if (!existsSync(LOAD)) throw new Error('bench/.build/fjord-load missing: run bash scripts/setup-bench.sh');
   const bootstrap = await startBroker();
   const plain = [];
   const idem = [];
   const txn = [];
   for (let r = 0; r < opts.rounds; r++) {
-    const order = r % 2 === 0 ? ['plain', 'idem', 'txn'] : ['txn', 'idem', 'plain'];
+    const order = (r % 2 === 0 ? ['plain', 'idem', 'txn'] : ['txn', 'idem', 'plain']).filter((k) => KINDS.has(k));
     for (const kind of order) {
-      const topic = `bench-${kind}-${r}`;
-      await createTopic(bootstrap, topic);
       log(`round ${r + 1}: ${kind}, ${opts.partitions} partitions, ${opts.size} B records, ${opts.seconds}s`);
-      if (kind === 'plain') plain.push(await plainPhase(bootstrap, topic, false));
-      else if (kind === 'idem') idem.push(await plainPhase(bootstrap, topic, true));
-      else txn.push(await txnPhase(bootstrap, topic, `bench-txn-${r}`));
-      const last = (kind === 'plain' ? plain : kind === 'idem' ? idem : txn).at(-1);
-      log(`  ${round(last.MBps, 1)} MB/s${last.transactions ? `, ${round(last.txnPerS, 1)} txn/s, commit ${round(last.meanCommitMs, 1)} ms` : ''}`);
+      const last = await phase(bootstrap, kind, r);
+      (kind === 'plain' ? plain : kind === 'idem' ? idem : txn).push(last);
+      log(`  ${round(last.MBps, 1)} MB/s${kind === 'txn' ? `, ${round(last.transactions / last.seconds, 1)} txn/s, commit ${round(last.meanCommitMs, 1)} ms` : ''}`);
     }
   }
   const P = combine(plain);
   const I = combine(idem);
   const T = combine(txn);
   const result = {
-    client: `librdkafka ${ckjs.librdkafkaVersion} (@confluentinc/kafka-javascript)`,
+    client: 'bench/.build/fjord-load (librdkafka)',
     txnRecords: opts['txn-records'],
     plainAcksAllMBps: round(P.MBps, 1),
     idempotentAcksAllMBps: round(I.MBps, 1),
     transactionalMBps: round(T.MBps, 1),
-    txnPerS: round(T.runs.reduce((a, r) => a + r.transactions, 0) / T.runs.reduce((a, r) => a + r.seconds, 0), 1),
-    meanCommitMs: round(T.runs.reduce((a, r) => a + r.meanCommitMs * r.transactions, 0) / T.runs.reduce((a, r) => a + r.transactions, 0), 1),
-    txnToPlain: round(T.MBps / P.MBps, 3),
-    txnToIdempotent: round(T.MBps / I.MBps, 3),
+    txnPerS: T.runs.length ? round(T.runs.reduce((a, r) => a + r.transactions, 0) / T.runs.reduce((a, r) => a + r.seconds, 0), 1) : null,
+    runs: { plain: P.runs, idempotent: I.runs, transactional: T.runs },
+    meanCommitMs: T.runs.length ? round(T.runs.reduce((a, r) => a + r.meanCommitMs * r.transactions, 0) / T.runs.reduce((a, r) => a + r.transactions, 0), 1) : null,
+    txnToPlain: T.MBps && P.MBps ? round(T.MBps / P.MBps, 3) : null,
+    txnToIdempotent: T.MBps && I.MBps ? round(T.MBps / I.MBps, 3) : null,
     loadAvg1m: [round(load0, 1), round(loadavg()[0], 1)],
   };
   console.log(JSON.stringify(result));
