@@ -508,6 +508,12 @@ function table(results) {
     ['fjord produce 1 partition', F.produce1PartitionMBps, 'MB/s'],
     ['fjord produce 100 partitions', F.produce100PartitionsMBps, 'MB/s'],
     ['fjord produce 1000 partitions', F.produce1000PartitionsMBps, 'MB/s'],
+    ['cluster: single node acks=all (same run)', F.clusterSingleAcksAllMBps, 'MB/s'],
+    ['cluster: 3 brokers RF=3 acks=all', F.cluster3AcksAllMBps, 'MB/s'],
+    ['cluster: failover p50 (kill -9 leader)', F.clusterFailoverP50Ms, 'ms'],
+    ['cluster: failover max', F.clusterFailoverMaxMs, 'ms'],
+    ['fjord produce acks=all over SASL_SSL', F.tlsProduceMBps, 'MB/s'],
+    ['fjord consume over SASL_SSL', F.tlsConsumeMBps, 'MB/s'],
   ];
   const checks = [
     ['acks=all / durable ceiling', ratio(F.produceAcksAllMBps, C.durableMBps), '>= 0.65', (x) => x >= 0.65],
@@ -522,6 +528,10 @@ function table(results) {
     ['REST produce / native acks=all', ratio(F.restProduceMBps, F.produceAcksAllMBps), '>= 0.25', (x) => x >= 0.25],
     ['registry lookups / fastify ceiling', ratio(F.registryLookupsPerSec, C.fastifyHelloPerSec), '>= 0.5', (x) => x >= 0.5],
     ['1000 partitions / 1 partition', ratio(F.produce1000PartitionsMBps, F.produce1PartitionMBps), '>= 0.7', (x) => x >= 0.7],
+    ['3 brokers RF=3 / single node (acks=all)', ratio(F.cluster3AcksAllMBps, F.clusterSingleAcksAllMBps), 'info', () => true],
+    ['failover max (ms)', F.clusterFailoverMaxMs, '< 3000', (x) => x < 3000],
+    ['SASL_SSL produce / plaintext (acks=all)', ratio(F.tlsProduceMBps, F.tlsPlainProduceMBps), '>= 0.7', (x) => x >= 0.7],
+    ['SASL_SSL consume / plaintext', ratio(F.tlsConsumeMBps, F.tlsPlainConsumeMBps), '>= 0.6', (x) => x >= 0.6],
   ];
   results.checks = Object.fromEntries(checks.map(([name, v, target, ok]) => [name, { value: round(v, 3), target, pass: v == null ? null : ok(v) }]));
   const pad = (s, n) => String(s).padEnd(n);
@@ -541,6 +551,8 @@ function table(results) {
   for (const k of ['produceAcks1', 'produceAcksAll', 'consume', 'latency', 'produce1000Partitions']) {
     if (d[k]) cpu.push(`${k}: client ${d[k].cpuShare ?? 'n/a'} / broker ${d[k].brokerCpuShare ?? 'n/a'}`);
   }
+  if (d.cluster?.single?.cpu) cpu.push(`cluster bench single node: ${JSON.stringify(d.cluster.single.cpu)}`);
+  if (d.cluster?.cluster?.cpu) cpu.push(`cluster bench 3 brokers: ${JSON.stringify(d.cluster.cluster.cpu)}`);
   if (cpu.length) lines.push('', `CPU share in cores (${results.machine.cores} available): ${cpu.join('; ')}`);
   const reasons = Object.entries(results.reasons);
   if (reasons.length) {
@@ -644,6 +656,22 @@ async function main() {
     await ensureBuilt();
     await httpSide(results);
   }
+  if (want('cluster')) {
+    // Issue #11: etcd + 3 brokers vs one broker, and failover time (bench/cluster.mjs).
+    await ensureBuilt();
+    log('cluster: 3 brokers RF=3 acks=all vs single node, failover over 10 leader kills (bench/cluster.mjs)');
+    try {
+      const c = jsonResult(await run(process.execPath, [join(ROOT, 'bench', 'cluster.mjs'), '--seconds', String(P.produceS), '--kills', '10'], { timeoutS: 900 }), 'cluster bench');
+      results.details.cluster = c;
+      results.fjord.clusterSingleAcksAllMBps = c.single?.MBps ?? null;
+      results.fjord.cluster3AcksAllMBps = c.cluster?.MBps ?? null;
+      results.fjord.clusterFailoverP50Ms = c.failover?.p50Ms ?? null;
+      results.fjord.clusterFailoverMaxMs = c.failover?.maxMs ?? null;
+      for (const [k, v] of Object.entries(c.reasons ?? {})) results.reasons[`cluster.${k}`] = v;
+    } catch (e) {
+      results.reasons.cluster = String(e.message ?? e);
+    }
+  }
   if (want('queue')) {
     // Share groups (issue #13): bench/queue.mjs, 8 share consumers vs a classic group vs Redis Streams.
     log('queue: share group vs classic group vs Redis Streams consumer groups (bench/queue.mjs)');
@@ -653,6 +681,22 @@ async function main() {
       results.checks.queueShareToClassic = results.details.queue.shareToClassic;
     } catch (e) {
       results.reasons.queue = String(e.message ?? e);
+    }
+  }
+
+  if (want('tls')) {
+    // TLS (issue #12): bench/tls.mjs, produce acks=all and consume over SASL_SSL vs PLAINTEXT on one broker.
+    await ensureBuilt();
+    log('tls: produce acks=all and consume over SASL_SSL vs PLAINTEXT (bench/tls.mjs)');
+    try {
+      const t = jsonResult(await run(process.execPath, [join(ROOT, 'bench', 'tls.mjs'), '--seconds', String(P.produceS), '--data-root', DATA_ROOT], { timeoutS: 600 }), 'tls bench');
+      results.details.tls = t;
+      results.fjord.tlsProduceMBps = round(t.saslSsl.produceMBps);
+      results.fjord.tlsConsumeMBps = round(t.saslSsl.consumeMBps);
+      results.fjord.tlsPlainProduceMBps = round(t.plaintext.produceMBps);
+      results.fjord.tlsPlainConsumeMBps = round(t.plaintext.consumeMBps);
+    } catch (e) {
+      results.reasons.tls = String(e.message ?? e);
     }
   }
 

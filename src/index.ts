@@ -86,3 +86,9 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
 }
 
 export { startSchemaRegistry, startRestProxy, type HttpServiceOptions, type RunningService } from './http/index.js';
+export {
+  startCluster,
+  type StartClusterOptions,
+  type RunningCluster,
+  type ClusterBroker,
+} from './cluster/start-cluster.js';

@@ -79,9 +79,18 @@ static rd_kafka_conf_t *base_conf(const char *bootstrap) {
   set(c, "client.id", "fjord-bench");
   set(c, "api.version.request", "true");
   set(c, "log_level", "3");
-  if (getenv("FJORD_LOAD_DEBUG")) { /* librdkafka debug contexts, e.g. eos,msg,protocol */
-    set(c, "log_level", "7");
-    set(c, "debug", getenv("FJORD_LOAD_DEBUG"));
+  /* FJORD_LOAD_CONFIG="key=value;key=value": extra librdkafka settings (security.protocol, sasl.*,
+     ssl.* for the TLS bench) without a flag per setting. */
+  const char *extra = getenv("FJORD_LOAD_CONFIG");
+  if (extra && *extra) {
+    char *copy = strdup(extra), *save = NULL;
+    for (char *kv = strtok_r(copy, ";", &save); kv; kv = strtok_r(NULL, ";", &save)) {
+      char *eq = strchr(kv, '=');
+      if (!eq) die("FJORD_LOAD_CONFIG", kv);
+      *eq = 0;
+      set(c, kv, eq + 1);
+    }
+    free(copy);
   }
   return c;
 }

@@ -4,11 +4,15 @@
 // listener. close() stops listening, flushes and closes every log, and writes the clean-shutdown marker.
 import { mkdir } from 'node:fs/promises';
 import { EmbeddedMetadataStore } from '../cluster/embedded-store.js';
+import { EtcdMetadataStore } from '../cluster/etcd-store.js';
+import { ClusterController } from '../cluster/controller.js';
 import { isInternalTopic } from '../coordinator/runtime/internal-topics.js';
 import { CoordinatorKeyType, type CoordinatorLocator } from '../coordinator/runtime/runtime.js';
 import { BrokerLoggers, LOG_LEVELS, BROKER_LOGGERS } from './logging.js';
 import type { MetadataStore } from '../cluster/metadata-store.js';
 import { ReplicaManager } from '../cluster/replica-manager.js';
+import { InterBrokerClients } from '../cluster/broker-client.js';
+import { interBrokerSecurity, type InterBrokerSecurity } from '../cluster/inter-broker-security.js';
 import { KafkaServer } from '../net/server.js';
 import { LogManager } from '../storage/index.js';
 import { DataDirLock, ensureMetaProperties } from '../storage/data-dir.js';
@@ -52,8 +56,12 @@ export interface BrokerOptions {
   metadataStore?: MetadataStore | ((ctx: { dataDir: string; nodeId: number }) => MetadataStore);
   /** Kafka broker configs (`log.retention.ms`, `num.partitions`, ...). */
   config?: Record<string, string>;
+  /** Cluster id expected in etcd (created there when none exists yet); only with fjord.etcd.endpoints. */
+  clusterId?: string;
   /** Host advertised to clients in Metadata; defaults to the listen host (127.0.0.1 for wildcards). */
   advertisedHost?: string;
+  /** Port advertised for the first listener (e.g. behind a proxy); defaults to the bound port. */
+  advertisedPort?: number;
   /** Receives one line per log record (pino underneath); without it the broker logs nothing. */
   logger?: (msg: string) => void;
 }
@@ -75,6 +83,8 @@ export class Broker implements BrokerServices {
   /** Offsets committed inside transactions, pending until their marker (group side). */
   readonly txnOffsets: TxnOffsetStore;
   readonly handlers: ReadonlyMap<number, Handler>;
+  /** Requests to other brokers of the cluster (transaction verification and markers). */
+  readonly interBroker: InterBrokerClients;
   /** FindCoordinator resolvers by key type; the transaction and share coordinators add theirs here. */
   readonly coordinators: Map<number, CoordinatorLocator>;
   readonly internalTopics = { isInternal: isInternalTopic };
@@ -84,6 +94,8 @@ export class Broker implements BrokerServices {
   /** Enforces the client byte-rate quotas stored by AlterClientQuotas. */
   readonly quotaManager: QuotaManager;
   readonly log: (msg: string) => void;
+  /** etcd cluster only: leader elections on membership changes, ElectLeaders, rebalance, controlled shutdown. */
+  readonly controller: ClusterController | undefined;
   private readonly servers: KafkaServer[] = [];
   /** The first listener's server (tests inspect its connections). */
   // biome-ignore lint/correctness/noUnusedPrivateClassMembers: read by test/broker/hostile-input.test.ts
@@ -101,12 +113,16 @@ export class Broker implements BrokerServices {
   private dirLock: DataDirLock | undefined;
   /** max.connections(.per.ip), connections.max.idle.ms, queued.max.request.bytes across all listeners. */
   get connectionQuotas(): ConnectionQuotas {
-    return (this.quotasOfConnections ??= new ConnectionQuotas({
-      maxConnections: this.config.getInt('max.connections'),
-      maxConnectionsPerIp: this.config.getInt('max.connections.per.ip'),
-      connectionsMaxIdleMs: this.config.connectionsMaxIdleMs,
-      queuedMaxRequestBytes: this.config.getLong('queued.max.request.bytes'),
-    }));
+    if (!this.quotasOfConnections) {
+      this.quotasOfConnections = new ConnectionQuotas({
+        maxConnections: this.config.getInt('max.connections'),
+        maxConnectionsPerIp: this.config.getInt('max.connections.per.ip'),
+        connectionsMaxIdleMs: this.config.connectionsMaxIdleMs,
+        queuedMaxRequestBytes: this.config.getLong('queued.max.request.bytes'),
+      });
+      this.quotasOfConnections.connectionRate = (ip) => this.quotaManager.recordConnection(ip);
+    }
+    return this.quotasOfConnections;
   }
   private quotasOfConnections: ConnectionQuotas | undefined;
 
@@ -118,10 +134,12 @@ export class Broker implements BrokerServices {
     const store = options.metadataStore;
     this.metadata =
       store === undefined
-        ? new EmbeddedMetadataStore(options.dataDir, this.nodeId)
+        ? this.defaultMetadataStore()
         : typeof store === 'function'
           ? store({ dataDir: options.dataDir, nodeId: this.nodeId })
           : store;
+    this.controller =
+      this.metadata instanceof EtcdMetadataStore ? new ClusterController(this.nodeId, this.config, this.metadata, this.loggers.info('fjord.cluster')) : undefined;
     this.logs = new LogManager(options.dataDir, {
       flush: {
         // Group commit (fsync before ack) unless the user asks for Kafka's flush.messages/flush.ms behaviour.
@@ -139,6 +157,8 @@ export class Broker implements BrokerServices {
       minFreeBytes: this.config.getLong('fjord.storage.min.free.bytes'),
       log: this.loggers.warn('fjord.storage'),
     });
+    let interBrokerSettings: InterBrokerSecurity | undefined;
+    this.interBroker = new InterBrokerClients(this.nodeId, () => this.metadata.brokers(), undefined, () => (interBrokerSettings ??= interBrokerSecurity(this.config)));
     this.replicas = new ReplicaManager(this.nodeId, this.config, this.metadata, this.logs, this.loggers.warn('fjord.cluster'));
     this.topics = new TopicAdmin(this.nodeId, this.config, this.metadata, this.replicas);
     this.producerIds = new ProducerIdManager(this.metadata);
@@ -185,11 +205,30 @@ export class Broker implements BrokerServices {
     this.handlers = new Map(allHandlers.map((h) => [h.apiKey, h]));
   }
 
+  /** fjord.etcd.endpoints set: the shared etcd store of a cluster; otherwise the embedded single-node one. */
+  private defaultMetadataStore(): MetadataStore {
+    const endpoints = this.config.getList('fjord.etcd.endpoints');
+    if (endpoints.length === 0) return new EmbeddedMetadataStore(this.options.dataDir, this.nodeId);
+    return new EtcdMetadataStore({
+      endpoints: endpoints.map((e) => (/^https?:\/\//.test(e) ? e : `http://${e}`)),
+      prefix: this.config.getString('fjord.etcd.prefix') ?? '/fjord',
+      nodeId: this.nodeId,
+      clusterId: this.options.clusterId,
+      sessionTimeoutMs: this.config.getInt('broker.session.timeout.ms'),
+      heartbeatIntervalMs: this.config.getInt('broker.heartbeat.interval.ms'),
+      log: this.loggers.info('fjord.cluster'),
+    });
+  }
+
   static async start(options: BrokerOptions): Promise<Broker> {
     const broker = new Broker(options);
     try {
       await broker.startup();
     } catch (err) {
+      // Leave nothing behind: etcd session, watch and timers of a cluster store included.
+      broker.controller?.close();
+      broker.replicas.close();
+      await broker.metadata.close().catch(() => undefined);
       await broker.dirLock?.release();
       throw err;
     }
@@ -241,7 +280,7 @@ export class Broker implements BrokerServices {
         host: spec.host,
         port: spec.port,
         listener: { name: spec.name, protocol: spec.protocol },
-        tls: tls ? () => this.security.tlsOptions() : undefined,
+        tls: tls ? () => this.security.tlsOptions(spec.name) : undefined,
         certificatePrincipal: tls
           ? (socket) => (socket.authorized ? this.security.principalFromCertificate(socket.getPeerCertificate().subject as never) : null)
           : undefined,
@@ -249,26 +288,40 @@ export class Broker implements BrokerServices {
       this.listening.push({ name: spec.name, protocol: spec.protocol, ...bound });
       const wildcard = bound.host === '0.0.0.0' || bound.host === '::';
       const advertised = this.options.advertisedHost ?? (wildcard ? '127.0.0.1' : bound.host);
-      this.listenerEndpoints.push({ name: spec.name, protocol: spec.protocol, host: advertised, port: bound.port });
+      const advertisedPort = this.listenerEndpoints.length === 0 ? (this.options.advertisedPort ?? bound.port) : bound.port;
+      this.listenerEndpoints.push({ name: spec.name, protocol: spec.protocol, host: advertised, port: advertisedPort });
     }
     const first = this.listenerEndpoints[0]!;
     this.host = this.listening[0]!.host;
-    this.port = first.port;
+    this.port = this.listening[0]!.port;
     this.advertisedHost = first.host;
     await this.metadata.registerBroker({
       nodeId: this.nodeId,
-      host: this.advertisedHost,
-      port: this.port,
-      rack: null,
+      host: first.host,
+      port: first.port,
+      rack: this.config.brokerRack,
       endpoints: this.listenerEndpoints.map(({ name, host, port }) => ({ name, host, port })),
     });
+    this.controller?.start();
   }
 
   close(): Promise<void> {
     this.closing ??= (async () => {
+      if (this.controller && this.port !== 0) {
+        // Controlled shutdown: hand leadership over while still serving, so clients move without a lease timeout.
+        const timeoutMs = Math.min(30_000, 2 * this.config.getInt('broker.session.timeout.ms') + 5000);
+        try {
+          const { remaining } = await this.controller.controlledShutdown(timeoutMs);
+          if (remaining > 0) this.log(`controlled shutdown: still leading ${remaining} partition(s) after ${timeoutMs} ms; stopping anyway`);
+        } catch (err) {
+          this.log(`controlled shutdown failed: ${(err as Error).message}; stopping anyway`);
+        }
+      }
+      this.controller?.close();
       this.groups.close();
       this.transactions.close();
       this.replicas.close();
+      this.interBroker.close();
       await Promise.all(this.servers.map((s) => s.close()));
       await this.logs.close();
       await this.metadata.close();

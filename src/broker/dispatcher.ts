@@ -32,6 +32,12 @@ const SELF_AUTHORIZING_APIS = new Set<number>([
   ApiKey.DeleteAcls, ApiKey.SaslAuthenticate, ApiKey.DeleteGroups, ApiKey.DescribeUserScramCredentials,
   ApiKey.AlterUserScramCredentials, ApiKey.ConsumerGroupHeartbeat, ApiKey.AddPartitionsToTxn, ApiKey.AddOffsetsToTxn,
   ApiKey.EndTxn, ApiKey.TxnOffsetCommit, ApiKey.WriteTxnMarkers, ApiKey.DescribeTransactions, ApiKey.ListTransactions,
+  ApiKey.DescribeConfigs, ApiKey.AlterConfigs, ApiKey.IncrementalAlterConfigs, ApiKey.CreatePartitions, ApiKey.DeleteRecords,
+  ApiKey.DescribeProducers, ApiKey.DescribeTopicPartitions, ApiKey.OffsetDelete, ApiKey.ConsumerGroupDescribe,
+  ApiKey.ShareGroupHeartbeat, ApiKey.ShareGroupDescribe, ApiKey.ShareFetch, ApiKey.ShareAcknowledge,
+  ApiKey.DescribeShareGroupOffsets, ApiKey.AlterShareGroupOffsets, ApiKey.DeleteShareGroupOffsets, ApiKey.ReadShareGroupState,
+  ApiKey.DescribeLogDirs, ApiKey.DescribeClientQuotas, ApiKey.AlterClientQuotas, ApiKey.DescribeCluster, ApiKey.ElectLeaders,
+  ApiKey.AlterPartitionReassignments, ApiKey.ListPartitionReassignments,
 ]);
 
 const PRE_AUTH_APIS = new Set<number>([ApiKey.ApiVersions, ApiKey.SaslHandshake, ApiKey.SaslAuthenticate]);
@@ -82,9 +88,33 @@ export class Dispatcher implements RequestDispatcher {
       correlationId,
       connection,
     };
+    if (this.broker.quotaManager.requestQuotasPresent && !PRE_AUTH_APIS.has(apiKey)) return this.dispatchTimed(handler, request, ctx, apiKey);
     const result = handler.handle(request, ctx);
     if (result instanceof Promise) return result.then((res) => this.encode(apiKey, apiVersion, correlationId, res));
     return this.encode(apiKey, apiVersion, correlationId, result);
+  }
+
+  /**
+   * request_percentage quotas: the event-loop time of the request's synchronous handling (what
+   * one JavaScript thread spends on it; awaited I/O and long polls cost no thread time) is
+   * recorded, and an over-quota client gets throttle_time_ms and a muted connection (KIP-219).
+   */
+  private dispatchTimed(handler: Handler, request: unknown, ctx: RequestContext, apiKey: number): Promise<ResponseChunks> | ResponseChunks {
+    const started = performance.now();
+    const result = handler.handle(request, ctx);
+    const syncMs = performance.now() - started;
+    const finish = (res: unknown): ResponseChunks => {
+      const principal = ctx.connection.session.principal;
+      const user = principal.startsWith('User:') ? principal.slice(5) : principal;
+      const throttleMs = this.broker.quotaManager.recordRequestTime(user, ctx.clientId ?? '', syncMs);
+      if (throttleMs > 0 && res !== null && typeof res === 'object') {
+        ctx.connection.throttle(throttleMs);
+        const withThrottle = res as { throttleTimeMs?: number };
+        withThrottle.throttleTimeMs = Math.max(withThrottle.throttleTimeMs ?? 0, throttleMs);
+      }
+      return this.encode(apiKey, ctx.apiVersion, ctx.correlationId, res);
+    };
+    return result instanceof Promise ? result.then(finish) : finish(result);
   }
 
   private encode(apiKey: number, apiVersion: number, correlationId: number, response: unknown): ResponseChunks {

@@ -2,7 +2,9 @@
 // state lives in the services reached through the context. The context exposes the broker as
 // BrokerServices: interfaces of what handlers use, one set per broker (no module-global state),
 // never the Broker class itself.
+import type { ClusterController } from '../cluster/controller.js';
 import type { MetadataStore } from '../cluster/metadata-store.js';
+import type { InterBrokerClients } from '../cluster/broker-client.js';
 import type { ReplicaManager } from '../cluster/replica-manager.js';
 import type { GroupCoordinator } from '../coordinator/group/coordinator.js';
 import type { CoordinatorLocator } from '../coordinator/runtime/runtime.js';
@@ -42,12 +44,16 @@ export interface BrokerServices {
   readonly quotas: Pick<ClientQuotas, 'describe' | 'alter'>;
   readonly producerIds: Pick<ProducerIdManager, 'allocate'>;
   readonly handlers: ReadonlyMap<number, Handler>;
+  /** Requests to other brokers (a cluster's transaction verification); absent in some tests. */
+  readonly interBroker?: Pick<InterBrokerClients, 'request'>;
   /** Authentication state, credentials and the ACL authorizer. */
   readonly security: SecurityManager;
   /** Client byte-rate quotas, enforced. */
-  readonly quotaManager: Pick<QuotaManager, 'record'>;
+  readonly quotaManager: Pick<QuotaManager, 'record' | 'requestQuotasPresent' | 'recordRequestTime'>;
   /** Leveled loggers (handlers warn about deprecated input, e.g. removed topic configs). */
   readonly loggers: Pick<BrokerLoggers, 'warn'>;
+  /** The cluster controller logic (etcd clusters only): ElectLeaders, reassignments. */
+  readonly controller?: Pick<ClusterController, 'elect' | 'eligibleBrokers' | 'reassign'>;
 }
 
 export interface RequestContext {

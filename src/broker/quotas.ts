@@ -1,6 +1,6 @@
 // Client quotas (KIP-546): AlterClientQuotas stores them in the metadata store, DescribeClientQuotas
-// lists them with Kafka's entity filters. Byte-rate quotas are enforced by
-// ../security/quota-manager.ts; request_percentage and connection_creation_rate are stored only.
+// lists them with Kafka's entity filters; ../security/quota-manager.ts enforces byte rates,
+// request_percentage and per-IP connection_creation_rate.
 import type { ClientQuotaEntityComponent, ClientQuotaRecord, MetadataStore } from '../cluster/metadata-store.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { KafkaError } from './errors.js';

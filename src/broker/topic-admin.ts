@@ -42,8 +42,9 @@ export class TopicAdmin {
     private readonly replicas: ReplicaManager,
   ) {}
 
+  /** Brokers new replicas may go to: registered and not in controlled shutdown. */
   private liveBrokerIds(): number[] {
-    const ids = this.metadata.brokers().map((b) => b.nodeId);
+    const ids = this.metadata.brokers().filter((b) => !b.shuttingDown).map((b) => b.nodeId);
     return ids.length ? ids : [this.nodeId];
   }
 
@@ -198,14 +199,51 @@ export class TopicAdmin {
     return { leader: p.replicas[0]!, leaderEpoch: 0, isr: [...p.replicas], version: 0 };
   }
 
-  /** Round-robin replica placement starting at a partition-dependent broker, like Kafka's. */
+  /**
+   * Kafka's replica placement: leaders round-robin over the brokers, followers shifted so that
+   * replica sets vary; rack-aware (brokers interleaved by rack, at most one replica per rack until
+   * every rack has one) when every live broker has a rack. The start is the broker preferred to
+   * lead the fewest partitions so far (Kafka starts at random), which spreads the leaders of many
+   * small topics evenly and deterministically.
+   */
   private assign(firstPartition: number, count: number, rf: number, brokers: number[]): PartitionAssignment[] {
-    const sorted = [...brokers].sort((a, b) => a - b);
+    const racks = new Map(this.metadata.brokers().map((b) => [b.nodeId, b.rack]));
+    const rackAware = brokers.length > 1 && brokers.every((b) => racks.get(b));
+    const ordered = rackAware ? rackAlternated(brokers, (b) => racks.get(b)!) : [...brokers].sort((a, b) => a - b);
+    const n = ordered.length;
+    const preferredLeads = new Map<number, number>(ordered.map((b) => [b, 0]));
+    for (const t of this.metadata.topics()) {
+      for (const p of t.partitions) {
+        const first = p.replicas[0];
+        if (first !== undefined && preferredLeads.has(first)) preferredLeads.set(first, preferredLeads.get(first)! + 1);
+      }
+    }
+    let start = 0;
+    for (let i = 1; i < n; i++) if (preferredLeads.get(ordered[i]!)! < preferredLeads.get(ordered[start]!)!) start = i;
+    const replicaIndex = (first: number, shift: number, j: number) => (first + 1 + ((shift + j) % (n - 1))) % n;
+    const numRacks = new Set(ordered.map((b) => racks.get(b))).size;
     const out: PartitionAssignment[] = [];
+    let shift = start;
     for (let i = 0; i < count; i++) {
       const p = firstPartition + i;
-      const replicas: number[] = [];
-      for (let r = 0; r < rf; r++) replicas.push(sorted[(p + r) % sorted.length]!);
+      if (i > 0 && i % n === 0) shift++;
+      const firstIndex = (i + start) % n;
+      const leader = ordered[firstIndex]!;
+      const replicas = [leader];
+      if (!rackAware) {
+        for (let j = 0; j < rf - 1; j++) replicas.push(ordered[replicaIndex(firstIndex, shift, j)]!);
+      } else {
+        const usedRacks = new Set([racks.get(leader)]);
+        for (let k = 0; replicas.length < rf && k < n * n; k++) {
+          const b = ordered[replicaIndex(firstIndex, shift, k)]!;
+          if (replicas.includes(b)) continue;
+          // Another rack first, while some rack without a replica this round still has a free broker.
+          if (usedRacks.has(racks.get(b)) && ordered.some((x) => !replicas.includes(x) && !usedRacks.has(racks.get(x)))) continue;
+          replicas.push(b);
+          usedRacks.add(racks.get(b));
+          if (usedRacks.size === numRacks) usedRacks.clear(); // every rack has one: start another round
+        }
+      }
       out.push({ partition: p, replicas });
     }
     return out;
@@ -229,4 +267,23 @@ export class TopicAdmin {
       return { partition: a.partitionIndex, replicas: [...a.brokerIds] };
     });
   }
+}
+
+/** Brokers ordered rack by rack in turn (a1, b1, c1, a2, b2, ...), so neighbours sit in different racks. */
+function rackAlternated(brokers: number[], rackOf: (b: number) => string): number[] {
+  const byRack = new Map<string, number[]>();
+  for (const b of [...brokers].sort((x, y) => x - y)) {
+    const list = byRack.get(rackOf(b)) ?? [];
+    list.push(b);
+    byRack.set(rackOf(b), list);
+  }
+  const rackNames = [...byRack.keys()].sort();
+  const out: number[] = [];
+  for (let i = 0; out.length < brokers.length; i++) {
+    for (const r of rackNames) {
+      const b = byRack.get(r)![i];
+      if (b !== undefined) out.push(b);
+    }
+  }
+  return out;
 }

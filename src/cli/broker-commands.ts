@@ -1,7 +1,7 @@
 // `fjord broker` and `fjord dev`: run a broker in the foreground until SIGINT/SIGTERM.
 import { resolve } from 'node:path';
 import { Broker } from '../broker/broker.js';
-import { allFlags, lastFlag, parseArgs, parseConfigPairs, parseHostPort } from './args.js';
+import { UsageError, allFlags, lastFlag, parseArgs, parseConfigPairs, parseHostPort } from './args.js';
 
 const PARENT_POLL_MS = 250;
 
@@ -38,25 +38,59 @@ async function runUntilSignalled(broker: { close(): Promise<void> }, opts: { wat
 }
 
 export const brokerUsage = `fjord broker --listen HOST:PORT --data-dir DIR [--config key=value]...
+             [--node-id N] [--advertised HOST:PORT] [--etcd URL[,URL]] [--cluster-id ID] [--rack R]
 
-Starts one broker (node id from node.id, default 0) with its metadata kept in the data dir.
+Starts one broker (node id from --node-id or node.id, default 0). Without --etcd its metadata is
+kept in the data dir (single node). With --etcd http://HOST:PORT[,...] it joins the cluster kept
+in that etcd (fjord.etcd.endpoints; key prefix fjord.etcd.prefix, default /fjord): it registers
+under a lease (broker.session.timeout.ms), takes part in the controller election, and stops when
+etcd cannot be reached at start. --cluster-id creates the cluster with that id, or refuses to
+join one with another id. --rack sets broker.rack (rack-aware replica placement).
 Any Kafka broker or topic-default config name is accepted by --config.`;
 
 export async function brokerCommand(argv: string[]): Promise<void> {
-  const args = parseArgs(argv, { '--listen': true, '--data-dir': true, '--config': true, '-c': true, '--advertised-host': true, '--quiet': false });
+  const args = parseArgs(argv, {
+    '--listen': true,
+    '--data-dir': true,
+    '--config': true,
+    '-c': true,
+    '--advertised-host': true,
+    '--advertised': true,
+    '--node-id': true,
+    '--etcd': true,
+    '--cluster-id': true,
+    '--rack': true,
+    '--quiet': false,
+  });
   const listen = parseHostPort(lastFlag(args, '--listen') ?? '127.0.0.1:9092');
   const dataDir = resolve(lastFlag(args, '--data-dir') ?? './.fjord');
   const config = parseConfigPairs(allFlags(args, '--config', '-c'));
+  const nodeId = lastFlag(args, '--node-id');
+  if (nodeId !== undefined) {
+    if (!/^\d+$/.test(nodeId)) throw new UsageError(`--node-id needs a non-negative integer, got "${nodeId}"`);
+    config['node.id'] = nodeId;
+  }
+  const etcd = lastFlag(args, '--etcd');
+  if (etcd !== undefined) config['fjord.etcd.endpoints'] = etcd;
+  const rack = lastFlag(args, '--rack');
+  if (rack !== undefined) config['broker.rack'] = rack;
+  const clusterId = lastFlag(args, '--cluster-id');
+  if (clusterId !== undefined && !config['fjord.etcd.endpoints']) throw new UsageError('--cluster-id needs --etcd (a single node keeps its cluster id in the data dir)');
+  const advertised = lastFlag(args, '--advertised');
+  const advertisedAddress = advertised === undefined ? undefined : parseHostPort(advertised);
   const quiet = lastFlag(args, '--quiet') === 'true';
   const broker = await Broker.start({
     dataDir,
     host: listen.host,
     port: listen.port,
     config,
-    advertisedHost: lastFlag(args, '--advertised-host'),
+    clusterId,
+    advertisedHost: advertisedAddress?.host ?? lastFlag(args, '--advertised-host'),
+    advertisedPort: advertisedAddress?.port,
     logger: quiet ? undefined : (msg) => process.stderr.write(`fjord: ${msg}\n`),
   });
-  process.stdout.write(`fjord broker ${broker.nodeId} listening on ${broker.host}:${broker.port} (data ${dataDir})\n`);
+  const cluster = config['fjord.etcd.endpoints'] ? `, cluster ${broker.clusterId} via etcd ${config['fjord.etcd.endpoints']}` : '';
+  process.stdout.write(`fjord broker ${broker.nodeId} listening on ${broker.host}:${broker.port} (data ${dataDir}${cluster})\n`);
   await runUntilSignalled(broker);
 }
 
@@ -67,9 +101,19 @@ export const devUsage = `fjord dev [--port 9092] [--data-dir ./.fjord] [--config
 A broker for local work with embedded defaults: 127.0.0.1:9092, data in ./.fjord, plus a
 Schema Registry on 127.0.0.1:8081, a REST Proxy on 127.0.0.1:8082 and a Connect worker
 (group "connect-cluster") with its REST API on 127.0.0.1:8083 (a taken port only skips that
-service).`;
+service).
+
+fjord dev --brokers N [--port 9092] [--etcd-port 2379] [--data-dir ./.fjord-cluster]
+          [--config key=value]... [--verbose]
+
+A local cluster instead: etcd (from PATH; Debian package etcd-server) on --etcd-port and N
+broker processes on consecutive ports from --port, each logging to DIR/broker-N.log.`;
 
 export async function devCommand(argv: string[]): Promise<void> {
+  if (argv.some((a) => a === '--brokers' || a.startsWith('--brokers='))) {
+    const { devClusterCommand } = await import('./dev-cluster.js');
+    return devClusterCommand(argv);
+  }
   const args = parseArgs(argv, {
     '--port': true,
     '-p': true,

@@ -18,9 +18,19 @@ import { partitionOffsets, topicMetadata } from './topic-commands.js';
 
 export const clusterUsage = `fjord cluster info
 
-Shows the cluster id, the controller and every broker (id, host, port, rack).
+Shows the cluster id, the controller, every broker (id, host, port, rack, partitions led) and
+the partitions that need attention: under-replicated (ISR smaller than the replica set) and
+offline (no leader).
 
 ${GLOBAL_USAGE}`;
+
+interface PartitionProblem {
+  topic: string;
+  partition: number;
+  leader: number;
+  replicas: number[];
+  isr: number[];
+}
 
 export async function clusterCommand(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
@@ -31,13 +41,33 @@ export async function clusterCommand(argv: string[]): Promise<void> {
   positionals(args, []);
   const info = await withAdmin(globals, (admin) =>
     attempt('cannot read cluster metadata', globals, async () => {
-      const md = await admin.metadata({ topics: [] });
+      const names = await admin.listTopics({ includeInternals: true });
+      const md = await admin.metadata({ topics: names });
+      const leaderCounts = new Map<number, number>();
+      const underReplicated: PartitionProblem[] = [];
+      const offline: PartitionProblem[] = [];
+      let partitions = 0;
+      for (const name of [...names].sort()) {
+        const t = md.topics.get(name);
+        if (!t) continue;
+        t.partitions.forEach((p, i) => {
+          partitions++;
+          const row = { topic: name, partition: i, leader: p.leader, replicas: p.replicas, isr: p.isr };
+          if (p.leader < 0 || !md.brokers.has(p.leader)) offline.push(row);
+          else leaderCounts.set(p.leader, (leaderCounts.get(p.leader) ?? 0) + 1);
+          if (p.isr.length < p.replicas.length) underReplicated.push(row);
+        });
+      }
       return {
         clusterId: md.id,
         controllerId: md.controllerId,
         brokers: [...md.brokers]
-          .map(([id, b]) => ({ id, host: b.host, port: b.port, rack: b.rack ?? null }))
+          .map(([id, b]) => ({ id, host: b.host, port: b.port, rack: b.rack ?? null, leaderPartitions: leaderCounts.get(id) ?? 0 }))
           .sort((a, b) => a.id - b.id),
+        topics: names.length,
+        partitions,
+        underReplicated,
+        offline,
       };
     }),
   );
@@ -48,11 +78,23 @@ export async function clusterCommand(argv: string[]): Promise<void> {
   out(`cluster id  ${info.clusterId}`);
   out(`controller  ${info.controllerId}`);
   out(`brokers     ${info.brokers.length}`);
+  out(`partitions  ${info.partitions} in ${info.topics} topic(s): ${info.underReplicated.length} under-replicated, ${info.offline.length} offline`);
   out();
   printTable(
-    ['ID', 'HOST', 'PORT', 'RACK', 'CONTROLLER'],
-    info.brokers.map((b) => [b.id, b.host, b.port, b.rack, b.id === info.controllerId ? 'yes' : '']),
+    ['ID', 'HOST', 'PORT', 'RACK', 'LEADS', 'CONTROLLER'],
+    info.brokers.map((b) => [b.id, b.host, b.port, b.rack, b.leaderPartitions, b.id === info.controllerId ? 'yes' : '']),
   );
+  const problems = [
+    ...info.offline.map((p) => ({ ...p, state: 'offline' })),
+    ...info.underReplicated.filter((p) => !info.offline.includes(p)).map((p) => ({ ...p, state: 'under-replicated' })),
+  ];
+  if (problems.length > 0) {
+    out();
+    printTable(
+      ['TOPIC', 'PARTITION', 'STATE', 'LEADER', 'REPLICAS', 'ISR'],
+      problems.map((p) => [p.topic, p.partition, p.state, p.leader, p.replicas.join(','), p.isr.join(',')]),
+    );
+  }
 }
 
 export const recordsUsage = `fjord records delete <topic> --partition N --before OFFSET

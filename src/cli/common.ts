@@ -110,7 +110,7 @@ ensureZstd();
  * Reads a Kafka client properties file (what kafka-*.sh take as --command-config) into the
  * client library's TLS and SASL options. PEM files only.
  */
-function clientSecurity(file: string): Pick<BaseOptions, 'tls' | 'sasl'> {
+export function clientSecurity(file: string): Pick<BaseOptions, 'tls' | 'sasl'> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

@@ -25,7 +25,7 @@ const commands: Record<string, Command> = {
       const m = await import('./broker-commands.js');
       return { run: m.brokerCommand, usage: m.brokerUsage };
     },
-    summary: 'run a broker: --listen HOST:PORT --data-dir DIR [--config k=v]',
+    summary: 'run a broker: --listen HOST:PORT --data-dir DIR [--node-id N --etcd URL] [--config k=v]',
     client: false,
   },
   topic: {
@@ -225,6 +225,8 @@ async function failure(err: unknown): Promise<[string, number]> {
   if (err instanceof CliError) return [err.message, err.exitCode];
   // A data dir held by another broker or belonging to another cluster/node: the message says it all.
   if (err instanceof Error && err.name === 'DataDirError') return [err.message, 1];
+  // etcd unreachable, another cluster id in etcd, node id taken: the message names what and where.
+  if (err instanceof Error && err.name === 'ClusterError') return [err.message, 1];
   const e = err as NodeJS.ErrnoException;
   if (e?.code === 'EADDRINUSE') return [`address already in use: ${e.message}`, 1];
   if (e && typeof e === 'object' && typeof e.code === 'string' && (e.code.startsWith('PLT_KFK') || 'errors' in e)) {

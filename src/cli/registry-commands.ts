@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 // Kept off common.ts on purpose: these commands speak HTTP, not Kafka, and loading the Kafka
 // client library would triple their start time.
+import type { HttpSecurityOptions } from '../http/auth.js';
 import { allFlags, lastFlag, parseArgs, parseHostPort, runSubcommand, UsageError, type ParsedArgs } from './args.js';
 import { CliError, GLOBAL_SPEC, leadingGlobals } from './globals.js';
 
@@ -11,7 +12,10 @@ const GLOBAL_USAGE = `global options:
   -b, --bootstrap HOST:PORT[,HOST:PORT]  brokers (serve/rest; env FJORD_BOOTSTRAP, default localhost:9092)
   --json                                 machine-readable output`;
 
-function parseCommand(argv: string[], spec: Record<string, boolean>): { args: ParsedArgs; globals: { json: boolean; brokers: string[]; bootstrap: string } } {
+function parseCommand(
+  argv: string[],
+  spec: Record<string, boolean>,
+): { args: ParsedArgs; globals: { json: boolean; brokers: string[]; bootstrap: string; commandConfig?: string } } {
   const args = parseArgs(argv, { ...GLOBAL_SPEC, ...spec });
   const lead = parseArgs(leadingGlobals(), GLOBAL_SPEC);
   const bootstrap = lastFlag(args, '--bootstrap', '-b') ?? lastFlag(lead, '--bootstrap', '-b') ?? (process.env.FJORD_BOOTSTRAP || 'localhost:9092');
@@ -20,7 +24,8 @@ function parseCommand(argv: string[], spec: Record<string, boolean>): { args: Pa
     .map((x) => x.trim())
     .filter(Boolean);
   for (const b of brokers) if (!/^(\[[^\]]+\]|[^:]+):\d{1,5}$/.test(b)) throw new UsageError(`expected HOST:PORT in --bootstrap, got "${b}"`);
-  return { args, globals: { json: args.flags.has('--json') || lead.flags.has('--json'), brokers, bootstrap: brokers.join(',') } };
+  const commandConfig = lastFlag(args, '--command-config') ?? lastFlag(lead, '--command-config') ?? process.env.FJORD_COMMAND_CONFIG;
+  return { args, globals: { json: args.flags.has('--json') || lead.flags.has('--json'), brokers, bootstrap: brokers.join(','), commandConfig } };
 }
 
 function positionals(args: ParsedArgs, names: string[], optional: string[] = []): string[] {
@@ -55,20 +60,51 @@ export const registryUsage = `fjord registry <subcommand>       (Confluent-compa
   config [subject] [--set LEVEL] [--delete]      compatibility level (global without subject)
   mode [subject] [--set MODE]                    READWRITE | READONLY | READONLY_OVERRIDE | IMPORT
   delete <subject> [version] [--permanent]       soft delete (then --permanent to erase)
-  serve [--listen HOST:PORT]                     run the registry (default 127.0.0.1:8081),
+  serve [--listen HOST:PORT] [HTTP SECURITY]     run the registry (default 127.0.0.1:8081),
                                                  storing schemas in the cluster's _schemas topic
+
+HTTP SECURITY (serve):
+  --tls-keystore PEM             serve HTTPS with this key + certificate chain
+  --authentication basic|bearer  require HTTP Basic (user:password) or Bearer (OAUTHBEARER JWT)
+                                 credentials, checked by logging in to the cluster with them
+  --user-mechanism M             SASL mechanism for Basic credentials (PLAIN, SCRAM-SHA-256/512)
+  The service's own Kafka connections use --command-config.
 
 ${URL_HELP}
 ${GLOBAL_USAGE}`;
 
 export const restUsage = `fjord rest [--listen HOST:PORT] [--registry URL]
+           [--tls-keystore PEM] [--authentication basic|bearer] [--user-mechanism M]
 
 Runs the Confluent-compatible REST Proxy (v2 and v3) against the cluster given by -b/--bootstrap
 (default 127.0.0.1:8082); --registry enables the avro/jsonschema/protobuf formats.
+--tls-keystore serves HTTPS; --authentication requires HTTP Basic or Bearer credentials, checked
+by logging in to the cluster with them, and every request then reaches Kafka as that user (the
+broker's ACLs apply). The proxy's own connections use --command-config.
 
 ${GLOBAL_USAGE}`;
 
 const REG_FLAGS = { '--registry': true, '-r': true };
+const HTTP_SECURITY_FLAGS = { '--tls-keystore': true, '--authentication': true, '--user-mechanism': true };
+
+/** The services' own Kafka TLS/SASL from --command-config (loaded only when given: it pulls in the Kafka client). */
+async function serviceKafkaSecurity(commandConfig: string | undefined) {
+  if (!commandConfig) return undefined;
+  const { clientSecurity } = await import('./common.js');
+  return clientSecurity(commandConfig);
+}
+
+function httpSecurity(args: ParsedArgs): HttpSecurityOptions {
+  const authentication = lastFlag(args, '--authentication') ?? 'none';
+  if (!['none', 'basic', 'bearer'].includes(authentication)) throw new UsageError(`--authentication must be basic, bearer or none, got "${authentication}"`);
+  const userMechanism = (lastFlag(args, '--user-mechanism') ?? 'PLAIN').toUpperCase();
+  if (!['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'].includes(userMechanism)) throw new UsageError(`--user-mechanism must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512`);
+  return {
+    tlsKeystore: lastFlag(args, '--tls-keystore'),
+    authentication: authentication as HttpSecurityOptions['authentication'],
+    userMechanism: userMechanism as HttpSecurityOptions['userMechanism'],
+  };
+}
 
 function registryUrl(args: ParsedArgs): string {
   const url = lastFlag(args, '--registry', '-r') ?? process.env.FJORD_REGISTRY_URL ?? 'http://127.0.0.1:8081';
@@ -131,7 +167,7 @@ async function schemaBody(file: string, type: string, refs: string[]) {
 }
 
 const SUBCOMMANDS = ['subjects', 'get', 'register', 'check', 'config', 'mode', 'delete', 'serve'];
-const VALUE_FLAGS = new Set(['-b', '--bootstrap', '-r', '--registry', '--listen']);
+const VALUE_FLAGS = new Set(['-b', '--bootstrap', '-r', '--registry', '--listen', '--tls-keystore', '--authentication', '--user-mechanism', '--command-config']);
 
 export function registryCommand(argv: string[]): Promise<void> {
   // The subcommand may follow flags (`fjord registry --json get x`); no subcommand runs the server.
@@ -255,11 +291,19 @@ async function untilSignalled(close: () => Promise<void>): Promise<void> {
 }
 
 async function serveRegistry(argv: string[]): Promise<void> {
-  const { args, globals } = parseCommand(argv, { '--listen': true });
+  const { args, globals } = parseCommand(argv, { '--listen': true, ...HTTP_SECURITY_FLAGS });
   positionals(args, []);
   const listen = parseHostPort(lastFlag(args, '--listen') ?? '127.0.0.1:8081');
   const { startSchemaRegistry } = await import('../http/index.js');
-  const reg = await startSchemaRegistry({ bootstrap: globals.brokers, host: listen.host, port: listen.port, logLevel: 'info', log: (m) => process.stderr.write(`fjord: ${m}\n`) }).catch((err: Error) => {
+  const reg = await startSchemaRegistry({
+    bootstrap: globals.brokers,
+    host: listen.host,
+    port: listen.port,
+    logLevel: 'info',
+    log: (m) => process.stderr.write(`fjord: ${m}\n`),
+    security: httpSecurity(args),
+    kafkaSecurity: await serviceKafkaSecurity(globals.commandConfig),
+  }).catch((err: Error) => {
     throw new CliError(/already in use/.test(err.message) ? err.message : `cannot start the schema registry against ${globals.bootstrap}: ${err.message}`);
   });
   process.stdout.write(`fjord schema registry on ${reg.url} (Kafka ${globals.bootstrap})\n`);
@@ -267,12 +311,20 @@ async function serveRegistry(argv: string[]): Promise<void> {
 }
 
 export async function restCommand(argv: string[]): Promise<void> {
-  const { args, globals } = parseCommand(argv, { '--listen': true, ...REG_FLAGS });
+  const { args, globals } = parseCommand(argv, { '--listen': true, ...REG_FLAGS, ...HTTP_SECURITY_FLAGS });
   positionals(args, []);
   const listen = parseHostPort(lastFlag(args, '--listen') ?? '127.0.0.1:8082');
   const registry = lastFlag(args, '--registry', '-r') ?? process.env.FJORD_REGISTRY_URL;
   const { startRestProxy } = await import('../http/index.js');
-  const rest = await startRestProxy({ bootstrap: globals.brokers, host: listen.host, port: listen.port, registryUrl: registry, logLevel: 'info' }).catch((err: Error) => {
+  const rest = await startRestProxy({
+    bootstrap: globals.brokers,
+    host: listen.host,
+    port: listen.port,
+    registryUrl: registry,
+    logLevel: 'info',
+    security: httpSecurity(args),
+    kafkaSecurity: await serviceKafkaSecurity(globals.commandConfig),
+  }).catch((err: Error) => {
     throw new CliError(/already in use/.test(err.message) ? err.message : `cannot start the REST proxy against ${globals.bootstrap}: ${err.message}`);
   });
   process.stdout.write(`fjord REST proxy on ${rest.url} (Kafka ${globals.bootstrap})\n`);

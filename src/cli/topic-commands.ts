@@ -23,7 +23,7 @@ export const topicUsage = `fjord topic <subcommand>
 
   create <name> [-p N] [-r N] [--config k=v]...   create a topic (broker defaults when -p/-r omitted)
   list [--internal]                               topics with partition counts
-  describe <name>                                 partitions, leader, replicas, isr, low/high offsets,
+  describe <name>                                 partitions, leader, epoch, replicas, isr, offline, offsets,
                                                   configs that differ from the default
   delete <name>                                   delete a topic
   alter-config <name> [--set k=v]... [--delete k]...
@@ -168,12 +168,15 @@ async function describe(argv: string[]): Promise<void> {
   out(`configs     ${cfg.length ? cfg.map(([k, v]) => `${k}=${v}`).join(', ') : '(all defaults)'}`);
   out();
   printTable(
-    ['PARTITION', 'LEADER', 'REPLICAS', 'ISR', 'LOW', 'HIGH', 'MESSAGES'],
+    ['PARTITION', 'LEADER', 'EPOCH', 'REPLICAS', 'ISR', 'OFFLINE', 'LOW', 'HIGH', 'MESSAGES'],
     info.partitions.map((p) => [
       p.partition,
       p.leader,
+      p.leaderEpoch,
       p.replicas.join(','),
-      p.isr.join(','),
+      // A shrunken ISR is what an operator looks for first.
+      p.isr.length < p.replicas.length ? `${p.isr.join(',')} (under-replicated)` : p.isr.join(','),
+      p.offlineReplicas.join(','),
       p.lowOffset,
       p.highOffset,
       p.lowOffset !== null && p.highOffset !== null ? p.highOffset - p.lowOffset : null,

@@ -1,6 +1,8 @@
 // Single-node metadata store: the whole state in one JSON file in the data dir, rewritten
 // atomically (write temp, fsync, rename, fsync dir) on each change. Metadata changes are rare
-// (topic admin), so simplicity beats incremental logging here.
+// (topic admin), so simplicity beats incremental logging here. Several brokers in one process
+// may share one instance (tests of replication without etcd): brokers() lists every registration
+// and every broker's listener hears every change, as with the etcd store.
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -51,6 +53,7 @@ export class EmbeddedMetadataStore implements MetadataStore {
   private readonly listeners: ((change: MetadataChange) => void)[] = [];
   private registered: BrokerRegistration[] = [];
   private writeChain: Promise<void> = Promise.resolve();
+  private loading: Promise<void> | undefined;
 
   constructor(
     private readonly dataDir: string,
@@ -61,7 +64,16 @@ export class EmbeddedMetadataStore implements MetadataStore {
     return this.state.clusterId;
   }
 
-  async load(): Promise<void> {
+  /**
+   * Loads once: several brokers in one process may share one store (in-process cluster tests);
+   * each broker's start() calls load().
+   */
+  load(): Promise<void> {
+    this.loading ??= this.loadOnce();
+    return this.loading;
+  }
+
+  private async loadOnce(): Promise<void> {
     await mkdir(this.dataDir, { recursive: true });
     let text: string | undefined;
     try {

@@ -4,7 +4,11 @@
 
 export interface PartitionAssignment {
   partition: number;
+  /** During a reassignment: the target replicas followed by the ones being removed. */
   replicas: number[];
+  /** Reassignment in progress (AlterPartitionReassignments): replicas being added / removed. */
+  addingReplicas?: number[];
+  removingReplicas?: number[];
 }
 
 export interface PartitionState {
@@ -33,6 +37,8 @@ export interface BrokerRegistration {
   rack: string | null;
   /** Every listener's advertised endpoint; clients get the one of the listener they came in on. */
   endpoints?: { name: string; host: string; port: number }[];
+  /** Set while the broker is in controlled shutdown: the controller moves leadership away from it. */
+  shuttingDown?: boolean;
 }
 
 /** The endpoint a client connected through `listenerName` must use to reach `broker` (Kafka answers per listener). */
@@ -58,7 +64,9 @@ export type MetadataChange =
   | { kind: 'topic-created'; topic: TopicRecord }
   | { kind: 'topic-deleted'; name: string; topicId: string }
   | { kind: 'topic-updated'; topic: TopicRecord }
-  | { kind: 'partition-state'; topic: string; partition: number; state: PartitionState };
+  | { kind: 'partition-state'; topic: string; partition: number; state: PartitionState }
+  /** A broker registered, left, or changed its registration, or the controller changed (cluster store). */
+  | { kind: 'brokers-changed' };
 
 export interface MetadataStore {
   load(): Promise<void>;
@@ -66,6 +74,11 @@ export interface MetadataStore {
   /** The broker that acts as controller (single node: itself). */
   controllerId(): number;
   brokers(): BrokerRegistration[];
+  /**
+   * Cluster store: false once this broker can no longer prove its etcd session (lease) is alive;
+   * a leader then refuses writes (NOT_LEADER_OR_FOLLOWER) until it is back. Absent = always alive.
+   */
+  sessionAlive?(): boolean;
   registerBroker(broker: BrokerRegistration): Promise<void>;
 
   topics(): Iterable<TopicRecord>;

@@ -179,11 +179,25 @@ export function validateTopicConfigs(configs: Record<string, string | null>): Re
   return out;
 }
 
+const LISTENER_PREFIXED = /^listener\.name\.[a-z0-9_-]+\.((?:ssl|sasl)\..+)$/;
+
+/**
+ * The definition of a broker config name, including Kafka's listener-prefixed form
+ * (`listener.name.<listener>.ssl.client.auth`), which takes the definition of the unprefixed
+ * ssl.* / sasl.* config it overrides for one listener.
+ */
+function brokerDef(name: string): ConfigDef | undefined {
+  const def = brokerConfigDefs.get(name);
+  if (def) return def;
+  const m = LISTENER_PREFIXED.exec(name);
+  return m ? brokerConfigDefs.get(m[1]!) : undefined;
+}
+
 /** Validate broker configs (one layer: e.g. the command line). Returns the trimmed values. */
 export function validateBrokerConfigs(configs: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, raw] of Object.entries(configs)) {
-    const def = brokerConfigDefs.get(name);
+    const def = brokerDef(name);
     if (!def) throw new ConfigError(`Unknown broker config name: ${name}`, name);
     if (raw === null || raw === undefined) continue;
     parseConfigValue(def, String(raw));
@@ -234,9 +248,15 @@ export class BrokerConfig {
   // --- raw access --------------------------------------------------------------------------------
 
   private def(name: string): ConfigDef {
-    const def = brokerConfigDefs.get(name);
+    const def = brokerDef(name);
     if (!def) throw unknownBroker(name);
     return def;
+  }
+
+  /** A config as seen by one listener: `listener.name.<listener>.<name>` when set, else `name`. */
+  forListener(listenerName: string, name: string): string | null {
+    const prefixed = `listener.name.${listenerName.toLowerCase()}.${name}`;
+    return this.isSet(prefixed) ? this.get(prefixed) : this.get(name);
   }
 
   /** Effective raw value and its source. */

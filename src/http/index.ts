@@ -3,8 +3,10 @@
 import type { FastifyInstance } from 'fastify';
 import { registryPlugin } from '../registry/plugin.js';
 import { SchemaStore } from '../registry/store.js';
+import type { BaseOptions } from '@platformatic/kafka';
 import { createHttpServer, listen } from './server.js';
 import type { KafkaAccess } from './kafka.js';
+import { httpsOptions, installAuthentication, type HttpSecurityOptions } from './auth.js';
 
 export interface HttpServiceOptions {
   /** Kafka bootstrap servers the services connect to as clients. */
@@ -14,6 +16,10 @@ export interface HttpServiceOptions {
   port?: number;
   logLevel?: string;
   log?: (msg: string) => void;
+  /** HTTPS and HTTP authentication (Basic / Bearer checked by the cluster). */
+  security?: HttpSecurityOptions;
+  /** TLS / SASL of the service's own Kafka connections (a --command-config file's settings). */
+  kafkaSecurity?: Pick<BaseOptions, 'tls' | 'sasl'>;
 }
 
 export interface RunningService {
@@ -24,7 +30,7 @@ export interface RunningService {
 
 function access(o: HttpServiceOptions, clientId: string): KafkaAccess {
   const brokers = Array.isArray(o.bootstrap) ? o.bootstrap : o.bootstrap.split(',').map((s) => s.trim()).filter(Boolean);
-  return { brokers, clientId };
+  return { brokers, clientId, security: o.kafkaSecurity };
 }
 
 /**
@@ -33,7 +39,8 @@ function access(o: HttpServiceOptions, clientId: string): KafkaAccess {
  */
 export async function startSchemaRegistry(o: HttpServiceOptions): Promise<RunningService & { store: SchemaStore }> {
   const store = new SchemaStore({ kafka: access(o, 'fjord-schema-registry'), log: o.log });
-  const app = createHttpServer({ logLevel: o.logLevel });
+  const app = createHttpServer({ logLevel: o.logLevel, https: httpsOptions(o.security) });
+  installAuthentication(app, access(o, 'fjord-schema-registry-auth'), o.security, 'Schema Registry');
   const ready = store.start();
   ready.catch(() => {}); // awaited below; a failure must not surface as unhandled meanwhile
   app.addHook('onRequest', async () => {
@@ -73,7 +80,8 @@ export async function startRestProxy(
     maxRecordBytes: o.maxRecordBytes,
   });
   await proxy.start();
-  const app = createHttpServer({ logLevel: o.logLevel, bodyLimit: o.maxRequestBytes ?? 16 * 1024 * 1024 });
+  const app = createHttpServer({ logLevel: o.logLevel, bodyLimit: o.maxRequestBytes ?? 16 * 1024 * 1024, https: httpsOptions(o.security) });
+  installAuthentication(app, access(o, 'fjord-rest-proxy'), o.security, 'REST Proxy');
   await app.register(restProxyPlugin, { proxy });
   let url: string;
   try {

@@ -5,10 +5,13 @@ import { Admin, Consumer, Producer, type BaseOptions } from '@platformatic/kafka
 export interface KafkaAccess {
   brokers: string[];
   clientId: string;
+  /** TLS and SASL towards the cluster (the service's own identity, or an HTTP user's). */
+  security?: Pick<BaseOptions, 'tls' | 'sasl'>;
 }
 
 export function baseOptions(k: KafkaAccess): BaseOptions {
   return {
+    ...k.security,
     clientId: k.clientId,
     bootstrapBrokers: k.brokers,
     connectTimeout: 5000,

@@ -1,5 +1,6 @@
 // One fastify server factory for Fjord's HTTP side (Schema Registry, REST Proxy): pino logs,
 // Confluent-style JSON error bodies, JSON parsing for every vendor content type they use.
+import { Server as TlsServer } from 'node:tls';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 
 export interface HttpServerOptions {
@@ -7,6 +8,8 @@ export interface HttpServerOptions {
   logLevel?: string;
   /** Largest accepted request body in bytes. */
   bodyLimit?: number;
+  /** HTTPS key and certificate (PEM); plain HTTP when absent. */
+  https?: { key: string; cert: string };
 }
 
 /** An error that becomes `{"error_code": code, "message": message}` with HTTP `status`. */
@@ -27,8 +30,9 @@ export function createHttpServer(options: HttpServerOptions = {}): FastifyInstan
     // Confluent clients send "subjects/a%2Fb"; keep routing on the decoded path segments.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },
     forceCloseConnections: true,
+    ...(options.https ? { https: options.https } : {}),
   };
-  const app = Fastify(opts);
+  const app = Fastify(opts) as unknown as FastifyInstance;
   // JSON bodies under every content type the registry and proxy accept; other types are left
   // to the plugins (the proxy answers 415 itself). An empty body is allowed (some clients POST
   // without one).
@@ -80,5 +84,6 @@ export async function listen(app: FastifyInstance, host: string, port: number, w
   }
   const addr = app.server.address();
   const actual = typeof addr === 'object' && addr ? addr.port : port;
-  return `http://${host}:${actual}`;
+  const scheme = app.server instanceof TlsServer ? 'https' : 'http';
+  return `${scheme}://${host}:${actual}`;
 }

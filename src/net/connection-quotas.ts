@@ -13,6 +13,9 @@ export interface ConnectionQuotaSettings {
 }
 
 export class ConnectionQuotas {
+  /** Per-IP connection creation rate (connection_creation_rate quotas); set by the broker. */
+  connectionRate: ((ip: string) => string | null) | undefined;
+
   private total = 0;
   private readonly perIp = new Map<string, number>();
   /** Bytes of request frames being processed, across all connections. */
@@ -30,6 +33,8 @@ export class ConnectionQuotas {
     const fromIp = this.perIp.get(ip) ?? 0;
     if (this.total >= this.settings.maxConnections) return `max.connections (${this.settings.maxConnections}) reached`;
     if (fromIp >= this.settings.maxConnectionsPerIp) return `max.connections.per.ip (${this.settings.maxConnectionsPerIp}) reached for ${ip}`;
+    const overRate = this.connectionRate?.(ip);
+    if (overRate) return overRate;
     this.total++;
     this.perIp.set(ip, fromIp + 1);
     return null;

@@ -176,11 +176,12 @@ export class ConsumerInstances {
     this.sweeper.unref();
   }
 
-  create(group: string, name: string | undefined, config: ConsumerConfig): ConsumerInstance {
+  /** `access` is the HTTP user's Kafka identity when the proxy authenticates users. */
+  create(group: string, name: string | undefined, config: ConsumerConfig, access: KafkaAccess = this.kafka): ConsumerInstance {
     const id = name ?? `rest-consumer-${randomUUID()}`;
     const key = `${group}\u0000${id}`;
     if (this.instances.has(key)) throw new HttpError(409, 40902, `Consumer with specified consumer ID already exists in the specified consumer group.`);
-    const inst = new ConsumerInstance({ ...this.kafka, clientId: `${this.kafka.clientId}-${id}` }, group, id, config);
+    const inst = new ConsumerInstance({ ...access, clientId: `${this.kafka.clientId}-${id}` }, group, id, config);
     this.instances.set(key, inst);
     return inst;
   }

@@ -1,5 +1,7 @@
 // Confluent REST Proxy API (v3 and v2) as a fastify plugin over the Kafka protocol.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { HttpIdentity } from '../http/auth.js';
 import { HttpError } from '../http/server.js';
 import type { KafkaAccess } from '../http/kafka.js';
 import { ConsumerInstances, type ConsumerFormat } from './consumers.js';
@@ -11,10 +13,14 @@ type Params = Record<string, string>;
 type Query = Record<string, string | undefined>;
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/** Kafka sides kept for authenticated HTTP users (least recently used closed beyond this). */
+const MAX_USER_SIDES = 64;
+
 export class RestProxy {
   readonly kafka: KafkaSide;
   readonly serde: SchemaSerde;
   readonly consumers: ConsumerInstances;
+  private readonly userSides = new Map<string, KafkaSide>();
 
   constructor(readonly options: ProxyOptions & { kafka: KafkaAccess }) {
     this.kafka = new KafkaSide(options);
@@ -26,8 +32,29 @@ export class RestProxy {
     await this.kafka.start();
   }
 
+  /** The Kafka side that acts as `identity` (the broker applies that user's ACLs), or the service's own. */
+  sideFor(identity: HttpIdentity | null): KafkaSide {
+    if (!identity) return this.kafka;
+    let side = this.userSides.get(identity.key);
+    if (side) {
+      this.userSides.delete(identity.key);
+    } else {
+      side = new KafkaSide({ ...this.options, kafka: { ...identity.access, clientId: this.options.kafka.clientId } });
+      side.clusterId = this.kafka.clusterId;
+      if (this.userSides.size >= MAX_USER_SIDES) {
+        const [oldestKey, oldest] = this.userSides.entries().next().value!;
+        this.userSides.delete(oldestKey);
+        void oldest.close();
+      }
+    }
+    this.userSides.set(identity.key, side);
+    return side;
+  }
+
   async close(): Promise<void> {
     await this.consumers.closeAll();
+    await Promise.all([...this.userSides.values()].map((side) => side.close()));
+    this.userSides.clear();
     await this.kafka.close();
   }
 }
@@ -42,6 +69,7 @@ function kafkaErrorToHttp(err: unknown): never {
   if (/TOPIC_ALREADY_EXISTS/.test(text)) throw new HttpError(400, 40002, 'Topic already exists.');
   if (/INVALID_TOPIC_EXCEPTION|INVALID_PARTITIONS|INVALID_REPLICATION_FACTOR|INVALID_CONFIG/.test(text)) throw new HttpError(400, 40002, (err as Error).message);
   if (/RECORD_TOO_LARGE|MESSAGE_TOO_LARGE/.test(text)) throw new HttpError(413, 413, 'Record is too large.');
+  if (/AUTHORIZATION_FAILED|not authorized/i.test(text)) throw new HttpError(403, 40301, `Not authorized: ${(err as Error).message}`);
   throw new HttpError(500, 50002, `Kafka error: ${(err as Error)?.message ?? String(err)}`);
 }
 
@@ -67,6 +95,13 @@ export interface RestProxyPluginOptions {
 export async function restProxyPlugin(app: FastifyInstance, opts: RestProxyPluginOptions): Promise<void> {
   const proxy = opts.proxy;
   const k = proxy.kafka;
+  // Each request runs against the Kafka side of its authenticated user (the service's own when
+  // authentication is off), so the broker authorizes every HTTP call as that user.
+  const requestSide = new AsyncLocalStorage<KafkaSide>();
+  app.addHook('onRequest', (req, _reply, done) => {
+    requestSide.run(proxy.sideFor(req.kafkaIdentity), done);
+  });
+  const kafka = (): KafkaSide => requestSide.getStore() ?? k;
   const maxRecord = proxy.options.maxRecordBytes ?? 8 * 1024 * 1024;
 
   const base = (req: FastifyRequest) => `http://${req.headers.host ?? 'localhost'}`;
@@ -82,7 +117,7 @@ export async function restProxyPlugin(app: FastifyInstance, opts: RestProxyPlugi
 
   // ------------------------------------------------------------------ v3: cluster, brokers
   const clusterBody = async (req: FastifyRequest) => {
-    const md = await k.admin.metadata({ topics: [] });
+    const md = await kafka().admin.metadata({ topics: [] });
     return {
       kind: 'KafkaCluster',
       metadata: meta(req, '', ''),
@@ -114,13 +149,13 @@ export async function restProxyPlugin(app: FastifyInstance, opts: RestProxyPlugi
   });
   app.get('/v3/clusters/:cid/brokers', async (req) => {
     clusterCheck((req.params as Params).cid!);
-    const md = await k.admin.metadata({ topics: [] });
+    const md = await kafka().admin.metadata({ topics: [] });
     return list(req, 'KafkaBrokerList', [...md.brokers].sort((a, b) => a[0] - b[0]).map(([id, b]) => brokerBody(req, id, b)));
   });
   app.get('/v3/clusters/:cid/brokers/:bid', async (req) => {
     const p = req.params as Params;
     clusterCheck(p.cid!);
-    const md = await k.admin.metadata({ topics: [] });
+    const md = await kafka().admin.metadata({ topics: [] });
     const b = md.brokers.get(Number(p.bid));
     if (!b) throw new HttpError(404, 404, `Broker ${p.bid} not found.`);
     return brokerBody(req, Number(p.bid), b);
@@ -141,7 +176,7 @@ export async function restProxyPlugin(app: FastifyInstance, opts: RestProxyPlugi
   });
   const describeTopic = async (name: string) => {
     try {
-      const md = await k.admin.metadata({ topics: [name], forceUpdate: true });
+      const md = await kafka().admin.metadata({ topics: [name], forceUpdate: true });
       const t = md.topics.get(name);
       if (!t) throw new HttpError(404, 40401, `Topic ${name} not found.`);
       return t;
@@ -151,8 +186,8 @@ export async function restProxyPlugin(app: FastifyInstance, opts: RestProxyPlugi
   };
   app.get('/v3/clusters/:cid/topics', async (req) => {
     clusterCheck((req.params as Params).cid!);
-    const names = (await k.admin.listTopics({ includeInternals: true })).sort();
-    const md = names.length ? await k.admin.metadata({ topics: names, forceUpdate: true }) : { topics: new Map() };
+    const names = (await kafka().admin.listTopics({ includeInternals: true })).sort();
+    const md = names.length ? await kafka().admin.metadata({ topics: names, forceUpdate: true }) : { topics: new Map() };
     return list(
       req,
       'KafkaTopicList',
@@ -164,7 +199,7 @@ export async function restProxyPlugin(app: FastifyInstance, opts: RestProxyPlugi
     const b = (req.body ?? {}) as Json;
     if (typeof b.topic_name !== 'string' || b.topic_name === '') throw new HttpError(400, 40002, 'topic_name is required');
     try {
-      await k.admin.createTopics({
+      await kafka().admin.createTopics({
         topics: [b.topic_name],
         partitions: Number.isInteger(b.partitions_count) ? b.partitions_count : -1,
         replicas: Number.isInteger(b.replication_factor) ? b.replication_factor : -1,
@@ -173,7 +208,7 @@ export async function restProxyPlugin(app: FastifyInstance, opts: RestProxyPlugi
     } catch (err) {
       kafkaErrorToHttp(err);
     }
-    k.forget(b.topic_name);
+    kafka().forget(b.topic_name);
     const t = await describeTopic(b.topic_name);
     void reply.status(201);
     return topicBody(req, b.topic_name, t.partitions, false);
@@ -189,18 +224,18 @@ export async function restProxyPlugin(app: FastifyInstance, opts: RestProxyPlugi
     clusterCheck(p.cid!);
     await describeTopic(p.topic!);
     try {
-      await k.admin.deleteTopics({ topics: [p.topic!] });
+      await kafka().admin.deleteTopics({ topics: [p.topic!] });
     } catch (err) {
       kafkaErrorToHttp(err);
     }
-    k.forget(p.topic!);
+    kafka().forget(p.topic!);
     return reply.status(204).send();
   });
 
   const SOURCES: Record<number, string> = { 1: 'DYNAMIC_TOPIC_CONFIG', 2: 'DYNAMIC_BROKER_CONFIG', 3: 'DYNAMIC_DEFAULT_BROKER_CONFIG', 4: 'STATIC_BROKER_CONFIG', 5: 'DEFAULT_CONFIG', 6: 'DYNAMIC_BROKER_LOGGER_CONFIG' };
   const topicConfigs = async (req: FastifyRequest, topic: string) => {
     await describeTopic(topic);
-    const [res] = await k.admin.describeConfigs({ resources: [{ resourceType: 2, resourceName: topic, configurationKeys: null }], includeSynonyms: true });
+    const [res] = await kafka().admin.describeConfigs({ resources: [{ resourceType: 2, resourceName: topic, configurationKeys: null }], includeSynonyms: true });
     return (res?.configs ?? []).map((c) => ({
       kind: 'KafkaTopicConfig',
       metadata: meta(req, `/topics/${topic}/configs/${c.name}`, `/topic=${topic}/config=${c.name}`),
@@ -230,7 +265,7 @@ export async function restProxyPlugin(app: FastifyInstance, opts: RestProxyPlugi
   const alterConfigs = async (topic: string, ops: { name: string; value: string | null; op: number }[]) => {
     await describeTopic(topic);
     try {
-      await k.admin.incrementalAlterConfigs({ resources: [{ resourceType: 2, resourceName: topic, configs: ops.map((o) => ({ name: o.name, value: o.value, configOperation: o.op as never })) }] });
+      await kafka().admin.incrementalAlterConfigs({ resources: [{ resourceType: 2, resourceName: topic, configs: ops.map((o) => ({ name: o.name, value: o.value, configOperation: o.op as never })) }] });
     } catch (err) {
       kafkaErrorToHttp(err);
     }
@@ -288,13 +323,13 @@ export async function restProxyPlugin(app: FastifyInstance, opts: RestProxyPlugi
 
   // ------------------------------------------------------------------ v3: consumer groups
   const groupLags = async (group: string) => {
-    const res = await k.admin.listConsumerGroupOffsets({ groups: [group] });
+    const res = await kafka().admin.listConsumerGroupOffsets({ groups: [group] });
     const out: { topic: string; partition: number; current: bigint; end: bigint }[] = [];
     for (const gr of res) {
       for (const t of gr.topics) {
         const parts = t.partitions.filter((x) => x.committedOffset >= 0n);
         if (!parts.length) continue;
-        const ends = await k.admin.listOffsets({ topics: [{ name: t.name, partitions: parts.map((x) => ({ partitionIndex: x.partitionIndex, timestamp: -1n })) }] });
+        const ends = await kafka().admin.listOffsets({ topics: [{ name: t.name, partitions: parts.map((x) => ({ partitionIndex: x.partitionIndex, timestamp: -1n })) }] });
         const endMap = new Map<number, bigint>();
         for (const et of ends) for (const ep of et.partitions) endMap.set(ep.partitionIndex, ep.offset);
         for (const x of parts) out.push({ topic: t.name, partition: x.partitionIndex, current: x.committedOffset, end: endMap.get(x.partitionIndex) ?? x.committedOffset });
@@ -326,12 +361,12 @@ export async function restProxyPlugin(app: FastifyInstance, opts: RestProxyPlugi
   };
   app.get('/v3/clusters/:cid/consumer-groups', async (req) => {
     clusterCheck((req.params as Params).cid!);
-    const groups = [...(await k.admin.listGroups()).values()].sort((a, b) => a.id.localeCompare(b.id));
-    const described = groups.length ? await k.admin.describeGroups({ groups: groups.map((g) => g.id) }) : new Map();
+    const groups = [...(await kafka().admin.listGroups()).values()].sort((a, b) => a.id.localeCompare(b.id));
+    const described = groups.length ? await kafka().admin.describeGroups({ groups: groups.map((g) => g.id) }) : new Map();
     return list(req, 'KafkaConsumerGroupList', await Promise.all(groups.map((g) => groupBody(req, g.id, described.get(g.id)))));
   });
   const describeGroup = async (id: string) => {
-    const g = (await k.admin.describeGroups({ groups: [id] })).get(id);
+    const g = (await kafka().admin.describeGroups({ groups: [id] })).get(id);
     if (!g || (g.state ?? '').toUpperCase() === 'DEAD') {
       const lags = await groupLags(id).catch(() => []);
       if (!lags.length) throw new HttpError(404, 404, `Consumer group ${id} not found.`);
@@ -430,7 +465,7 @@ export async function restProxyPlugin(app: FastifyInstance, opts: RestProxyPlugi
       clusterCheck(p.cid!);
       const ct = String(req.headers['content-type'] ?? 'application/json');
       if (!/^application\/json/.test(ct)) throw new HttpError(415, 415, `Unsupported content type ${ct}; use application/json`);
-      await k.partitionCount(p.topic!);
+      await kafka().partitionCount(p.topic!);
       const body = req.body as AsyncIterable<Buffer>;
       reply.hijack();
       const res = reply.raw;
@@ -443,11 +478,11 @@ export async function restProxyPlugin(app: FastifyInstance, opts: RestProxyPlugi
       const inflight: Promise<string>[] = [];
       const produceBatch = async (batch: typeof pending): Promise<string> => {
         const ok = batch.filter((x) => x.rec).map((x) => x.rec!);
-        let results: Awaited<ReturnType<typeof k.produce>> = [];
+        let results: Awaited<ReturnType<KafkaSide['produce']>> = [];
         let failure: { error_code: number; message: string } | undefined;
         if (ok.length) {
           try {
-            results = await k.produce(p.topic!, ok);
+            results = await kafka().produce(p.topic!, ok);
           } catch (err) {
             const e = err instanceof HttpError ? err : new HttpError(500, 50002, `Kafka error: ${(err as Error).message}`);
             failure = { error_code: e.errorCode, message: e.message };
@@ -510,7 +545,7 @@ export async function restProxyPlugin(app: FastifyInstance, opts: RestProxyPlugi
     const format = m[1] as 'json' | 'binary' | EmbeddedFormat;
     const b = req.body as Json | undefined;
     if (!b || typeof b !== 'object' || !Array.isArray(b.records)) throw new HttpError(422, 422, 'Request body must be a JSON object with a "records" array');
-    await k.partitionCount(topic);
+    await kafka().partitionCount(topic);
     let keySchemaId: number | null = null;
     let valueSchemaId: number | null = null;
     if (format === 'avro' || format === 'jsonschema' || format === 'protobuf') {
@@ -547,7 +582,7 @@ export async function restProxyPlugin(app: FastifyInstance, opts: RestProxyPlugi
     }
     let results;
     try {
-      results = await k.produce(topic, records);
+      results = await kafka().produce(topic, records);
     } catch (err) {
       kafkaErrorToHttp(err);
     }
@@ -563,13 +598,13 @@ export async function restProxyPlugin(app: FastifyInstance, opts: RestProxyPlugi
     if (!/^\d+$/.test(p.pid!)) throw new HttpError(404, 40402, `Partition ${p.pid} not found.`);
     return v2Produce(req, p.topic!, Number(p.pid));
   });
-  app.get('/topics', async () => (await k.admin.listTopics()).sort());
+  app.get('/topics', async () => (await kafka().admin.listTopics()).sort());
   app.get('/topics/:topic', async (req) => {
     const name = (req.params as Params).topic!;
     const t = await describeTopic(name);
     return { name, configs: {}, partitions: t.partitions.map((x, i) => ({ partition: i, leader: x.leader, replicas: x.replicas.map((b) => ({ broker: b, leader: b === x.leader, in_sync: x.isr.includes(b) })) })) };
   });
-  app.get('/brokers', async () => ({ brokers: [...(await k.admin.metadata({ topics: [] })).brokers.keys()].sort((a, b) => a - b) }));
+  app.get('/brokers', async () => ({ brokers: [...(await kafka().admin.metadata({ topics: [] })).brokers.keys()].sort((a, b) => a - b) }));
 
   // ------------------------------------------------------------------ v2: consumers
   const checkV2Type = (req: FastifyRequest) => {
@@ -584,12 +619,17 @@ export async function restProxyPlugin(app: FastifyInstance, opts: RestProxyPlugi
     if (!['binary', 'json', 'avro', 'jsonschema', 'protobuf'].includes(format)) throw new HttpError(422, 42204, `Invalid consumer format ${format}`);
     const reset = String(b['auto.offset.reset'] ?? 'latest').toLowerCase();
     if (reset !== 'earliest' && reset !== 'latest') throw new HttpError(422, 42204, `Invalid auto.offset.reset ${reset}`);
-    const inst = proxy.consumers.create(group, typeof b.name === 'string' ? b.name : undefined, {
-      format,
-      autoOffsetReset: reset,
-      autoCommit: String(b['auto.commit.enable'] ?? 'false') === 'true',
-      requestTimeoutMs: Number(b['consumer.request.timeout.ms'] ?? 1000),
-    });
+    const inst = proxy.consumers.create(
+      group,
+      typeof b.name === 'string' ? b.name : undefined,
+      {
+        format,
+        autoOffsetReset: reset,
+        autoCommit: String(b['auto.commit.enable'] ?? 'false') === 'true',
+        requestTimeoutMs: Number(b['consumer.request.timeout.ms'] ?? 1000),
+      },
+      req.kafkaIdentity?.access,
+    );
     return { instance_id: inst.name, base_uri: `${base(req)}/consumers/${encodeURIComponent(group)}/instances/${encodeURIComponent(inst.name)}` };
   });
   const instOf = (req: FastifyRequest) => {
@@ -614,9 +654,9 @@ export async function restProxyPlugin(app: FastifyInstance, opts: RestProxyPlugi
       } catch {
         throw new HttpError(422, 422, `Invalid topic_pattern ${b.topic_pattern}`);
       }
-      topics = (await k.admin.listTopics()).filter((t) => re.test(t));
+      topics = (await kafka().admin.listTopics()).filter((t) => re.test(t));
     } else throw new HttpError(422, 422, 'Request must include "topics" or "topic_pattern"');
-    for (const t of topics) await k.partitionCount(t);
+    for (const t of topics) await kafka().partitionCount(t);
     await inst.use(() => inst.subscribe(topics));
     return reply.status(204).send();
   });
@@ -675,7 +715,7 @@ export async function restProxyPlugin(app: FastifyInstance, opts: RestProxyPlugi
   app.get('/consumers/:group/instances/:instance/offsets', async (req) => {
     const inst = instOf(req);
     const parts = offsetsOf(req.body as Json, 'partitions');
-    const res = await k.admin.listConsumerGroupOffsets({ groups: [inst.group] });
+    const res = await kafka().admin.listConsumerGroupOffsets({ groups: [inst.group] });
     const committed = new Map<string, bigint>();
     for (const g of res) for (const t of g.topics) for (const x of t.partitions) committed.set(`${t.name}:${x.partitionIndex}`, x.committedOffset);
     return { offsets: parts.map((p) => ({ topic: p.topic, partition: p.partition, offset: Number(committed.get(`${p.topic}:${p.partition}`) ?? -1n), metadata: '' })) };
@@ -690,7 +730,7 @@ export async function restProxyPlugin(app: FastifyInstance, opts: RestProxyPlugi
     const parts = offsetsOf(req.body as Json, 'partitions');
     const offsets: { topic: string; partition: number; offset: bigint }[] = [];
     for (const p of parts) {
-      const r = await k.admin.listOffsets({ topics: [{ name: p.topic, partitions: [{ partitionIndex: p.partition, timestamp: ts }] }] });
+      const r = await kafka().admin.listOffsets({ topics: [{ name: p.topic, partitions: [{ partitionIndex: p.partition, timestamp: ts }] }] });
       offsets.push({ topic: p.topic, partition: p.partition, offset: r[0]?.partitions[0]?.offset ?? 0n });
     }
     await inst.use(() => inst.seek(offsets));

@@ -104,7 +104,9 @@ export class KafkaSide {
       const md = await this.admin.metadata({ topics: [topic], forceUpdate: true });
       count = md.topics.get(topic)?.partitionsCount ?? md.topics.get(topic)?.partitions.length ?? 0;
     } catch (err) {
-      if (/UNKNOWN_TOPIC|does not host|unknown topic/i.test(errorText(err))) count = 0;
+      const text = errorText(err);
+      if (/AUTHORIZATION_FAILED/.test(text)) throw new HttpError(403, 40301, `Not authorized to access topic ${topic}.`);
+      if (/UNKNOWN_TOPIC|does not host|unknown topic/i.test(text)) count = 0;
       else throw err;
     }
     if (count === 0) throw new HttpError(404, 40401, `Topic ${topic} not found.`);

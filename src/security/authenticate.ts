@@ -22,6 +22,7 @@ export async function authenticateStep(security: SecurityManager, connection: Co
     if (session.authenticated && session.principal !== principal && session.expiresAtMs !== Number.POSITIVE_INFINITY) {
       throw new SaslAuthenticationError('Cannot change principals during re-authentication');
     }
+    if (session.authenticated) security.reauthentications++;
     session.principal = principal;
     session.authenticated = true;
     session.exchange = null;

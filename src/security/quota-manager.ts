@@ -4,9 +4,12 @@
 // is muted for that long (KIP-219). The quota of a (user, client-id) pair resolves in Kafka's
 // order: user+client, user+default client, user, default user+client, default user+default
 // client, default user, client, default client.
+// request_percentage (Kafka's request quota) is measured as milliseconds of the event loop spent
+// in the client's requests per second: n% of one thread = 10·n ms/s. connection_creation_rate
+// (KIP-612) is a per-IP rate of accepted connections; a connection over it is closed on accept.
 import type { ClientQuotaRecord } from '../cluster/metadata-store.js';
 
-export type QuotaKind = 'producer_byte_rate' | 'consumer_byte_rate';
+export type QuotaKind = 'producer_byte_rate' | 'consumer_byte_rate' | 'request_percentage';
 
 interface Sample {
   start: number;
@@ -46,6 +49,8 @@ class RateSensor {
 
 export class QuotaManager {
   private readonly sensors = new Map<string, RateSensor>();
+  /** Whether any quota record sets request_percentage, cached per quota list (the hot path asks per request). */
+  private requestQuotaCache: { records: ClientQuotaRecord[]; present: boolean } | undefined;
 
   constructor(
     private readonly quotas: () => ClientQuotaRecord[],
@@ -87,6 +92,39 @@ export class QuotaManager {
     return null;
   }
 
+  /** True when some entity has a request_percentage quota (otherwise requests need not be timed). */
+  get requestQuotasPresent(): boolean {
+    const records = this.quotas();
+    if (this.requestQuotaCache?.records !== records) {
+      this.requestQuotaCache = { records, present: records.some((r) => r.values.request_percentage !== undefined) };
+    }
+    return this.requestQuotaCache.present;
+  }
+
+  /** Records `ms` of request handling time; returns the throttle time when over request_percentage. */
+  recordRequestTime(user: string, clientId: string, ms: number, now = Date.now()): number {
+    return this.record('request_percentage', user, clientId, ms, now);
+  }
+
+  /**
+   * Counts a new connection from `ip` against its connection_creation_rate quota (the IP's own,
+   * else the default IP entity); returns a refusal message when the rate is exceeded.
+   */
+  recordConnection(ip: string, now = Date.now()): string | null {
+    const records = this.quotas();
+    if (records.length === 0) return null;
+    const ipQuota = (name: string | null) =>
+      records.find((r) => r.entity.length === 1 && r.entity[0]!.entityType === 'ip' && r.entity[0]!.entityName === name && r.values.connection_creation_rate !== undefined);
+    const found = ipQuota(ip) ?? ipQuota(null);
+    if (!found) return null;
+    const limit = found.values.connection_creation_rate!;
+    const key = `connection_creation_rate|${ip}`;
+    let sensor = this.sensors.get(key);
+    if (!sensor) this.sensors.set(key, (sensor = new RateSensor(this.windowMs(), this.windows())));
+    const rate = sensor.record(1, now);
+    return rate > limit ? `connection_creation_rate ${limit}/s exceeded for ${ip} (${rate.toFixed(1)}/s)` : null;
+  }
+
   /** Records `bytes` against the client's quota and returns how long it must be throttled (ms). */
   record(kind: QuotaKind, user: string, clientId: string, bytes: number, now = Date.now()): number {
     const q = this.resolve(kind, user, clientId);
@@ -94,9 +132,11 @@ export class QuotaManager {
     let sensor = this.sensors.get(q.key);
     if (!sensor) this.sensors.set(q.key, (sensor = new RateSensor(this.windowMs(), this.windows())));
     const rate = sensor.record(bytes, now);
-    if (rate <= q.limit) return 0;
+    // request_percentage n means 10·n ms of handling time per second.
+    const limit = kind === 'request_percentage' ? q.limit * 10 : q.limit;
+    if (rate <= limit) return 0;
     // Kafka: throttle = (observed - bound) / bound * window, capped at one full quota window span.
-    const throttle = ((rate - q.limit) / q.limit) * sensor.elapsedWindowMs;
+    const throttle = ((rate - limit) / limit) * sensor.elapsedWindowMs;
     return Math.min(Math.round(throttle), this.windowMs() * this.windows());
   }
 }

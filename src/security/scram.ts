@@ -163,3 +163,44 @@ function xor(a: Buffer, b: Buffer): Buffer {
   for (let i = 0; i < a.length; i++) out[i] = a[i]! ^ b[i]!;
   return out;
 }
+
+/**
+ * The client side of a SCRAM exchange (what a broker uses to log in to another broker):
+ * `first()` is the client-first message, `final(serverFirst)` the client-final message, and
+ * `verify(serverFinal)` checks the server's signature.
+ */
+export function scramClient(mechanism: ScramMechanism, username: string, password: string) {
+  const { hash } = digestOf(mechanism);
+  const nonce = randomBytes(24).toString('base64');
+  const bare = `n=${username.replace(/=/g, '=3D').replace(/,/g, '=2C')},r=${nonce}`;
+  let serverSignature: Buffer | undefined;
+  return {
+    first: (): Buffer => Buffer.from(`n,,${bare}`),
+    final(serverFirst: Buffer): Buffer {
+      const text = serverFirst.toString('utf8');
+      const attrs = new Map(text.split(',').map((kv) => [kv.slice(0, 1), kv.slice(2)] as [string, string]));
+      const serverNonce = attrs.get('r') ?? '';
+      const salt = Buffer.from(attrs.get('s') ?? '', 'base64');
+      const iterations = Number(attrs.get('i'));
+      if (!serverNonce.startsWith(nonce) || !Number.isInteger(iterations) || iterations < 1) {
+        throw new SaslAuthenticationError('Invalid SCRAM server-first message');
+      }
+      const withoutProof = `c=biws,r=${serverNonce}`;
+      const authMessage = `${bare},${text},${withoutProof}`;
+      const salted = saltedPassword(mechanism, password, salt, iterations);
+      const clientKey = hmac(hash, salted, 'Client Key');
+      const storedKey = createHash(hash).update(clientKey).digest();
+      const clientSignature = hmac(hash, storedKey, authMessage);
+      const proof = Buffer.from(clientKey.map((b, i) => b ^ clientSignature[i]!));
+      serverSignature = hmac(hash, hmac(hash, salted, 'Server Key'), authMessage);
+      return Buffer.from(`${withoutProof},p=${proof.toString('base64')}`);
+    },
+    verify(serverFinal: Buffer): void {
+      const m = /(?:^|,)v=([^,]+)/.exec(serverFinal.toString('utf8'));
+      const given = m ? Buffer.from(m[1]!, 'base64') : Buffer.alloc(0);
+      if (!serverSignature || given.length !== serverSignature.length || !timingSafeEqual(given, serverSignature)) {
+        throw new SaslAuthenticationError('SCRAM server signature does not verify');
+      }
+    },
+  };
+}

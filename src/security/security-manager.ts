@@ -2,7 +2,7 @@
 // contexts (PEM files, reloaded when they change), SASL credentials (JAAS users, SCRAM store,
 // OAUTHBEARER validator), and the ACL authorizer with its durable store.
 import { readFileSync, statSync } from 'node:fs';
-import type { SecureContextOptions } from 'node:tls';
+import { DEFAULT_CIPHERS as tlsDefaultCiphers, type SecureContextOptions } from 'node:tls';
 import { AclAuthorizer, type AclBinding } from './acl.js';
 import { OAuthBearerValidator } from './oauthbearer.js';
 import { parseJaasUsers } from './plain.js';
@@ -15,6 +15,8 @@ import { SecurityStore } from './store.js';
 /** The slice of the broker config security reads (typed getters of BrokerConfig). */
 export interface SecurityConfig {
   get(name: string): string | null;
+  /** `listener.name.<listener>.<name>` when set, else `name` (Kafka's per-listener overrides). */
+  forListener(listenerName: string, name: string): string | null;
   getList(name: string): string[];
   getLong(name: string): number;
   getBool(name: string): boolean;
@@ -51,6 +53,9 @@ function parseListeners(listeners: string[], protocolMapEntries: string[]): List
     return { name, protocol, host: m[2]!.replace(/^\[|\]$/g, ''), port: Number(m[3]) };
   });
 }
+
+/** Default TLS suite order: AES-128-GCM first (TLS 1.3 and 1.2), then Node's defaults. */
+const PREFERRED_CIPHERS = ['TLS_AES_128_GCM_SHA256', 'ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES128-GCM-SHA256', tlsDefaultCiphers].join(':');
 
 export class SecurityManager {
   readonly store: SecurityStore;
@@ -126,6 +131,9 @@ export class SecurityManager {
     return createExchange(mechanism, this.credentials);
   }
 
+  /** Successful KIP-368 re-authentications on live connections (observability, tests). */
+  reauthentications = 0;
+
   get reauthMs(): number {
     return this.config.getLong('connections.max.reauth.ms');
   }
@@ -139,7 +147,7 @@ export class SecurityManager {
    * `ssl.key.password` for an encrypted key, `ssl.truststore.location` (CA certificates).
    * Re-read when a file changes, so certificates rotate without a restart.
    */
-  tlsOptions(): SecureContextOptions & { requestCert: boolean; rejectUnauthorized: boolean } {
+  tlsOptions(listenerName?: string): SecureContextOptions & { requestCert: boolean; rejectUnauthorized: boolean } {
     const keystore = this.config.get('ssl.keystore.location');
     if (!keystore) throw new Error('A TLS listener needs ssl.keystore.location (a PEM file with the key and certificate chain)');
     const truststore = this.config.get('ssl.truststore.location');
@@ -152,11 +160,14 @@ export class SecurityManager {
         key: pem,
         passphrase: this.config.get('ssl.key.password') ?? undefined,
         minVersion: this.config.getList('ssl.enabled.protocols').includes('TLSv1.2') ? 'TLSv1.2' : 'TLSv1.3',
+        // The server picks: AES-128-GCM (hardware-accelerated, cheaper than AES-256) unless configured.
+        ciphers: this.config.getList('ssl.cipher.suites').join(':') || PREFERRED_CIPHERS,
+        honorCipherOrder: true,
       };
       if (truststore) options.ca = readFileSync(truststore, 'utf8');
       this.tlsCache = { key: stamp, options };
     }
-    const clientAuth = this.config.get('ssl.client.auth') ?? 'none';
+    const clientAuth = (listenerName ? this.config.forListener(listenerName, 'ssl.client.auth') : this.config.get('ssl.client.auth')) ?? 'none';
     return { ...this.tlsCache.options, requestCert: clientAuth !== 'none', rejectUnauthorized: clientAuth === 'required' };
   }
 

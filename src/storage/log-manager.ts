@@ -9,6 +9,7 @@ import {
   readOffsetCheckpoint,
   writeFileAtomic,
 } from './files.js';
+import { pClose, pFdatasync, pOpen, pWritevAll } from './fsio.js';
 import { FlushScheduler, type FlushSchedulerOptions } from './flush-scheduler.js';
 import { CLEAN_SHUTDOWN_FILE, PartitionLog, type CompactOptions } from './partition-log.js';
 import { LogDirHealth } from './log-dir-health.js';
@@ -40,6 +41,8 @@ export interface LogManagerOptions {
   minFreeBytes?: number;
   /** How often free space is probed (default 1000 ms). */
   freeSpaceProbeMs?: number;
+  /** How often offline partitions are tried for a reload from disk (default 2000 ms). */
+  offlineReloadMs?: number;
   /** One line per storage state change (low space, rollback, partition offline). */
   log?: (msg: string) => void;
 }
@@ -54,6 +57,10 @@ export class LogManager {
   private cleanerTimer: NodeJS.Timeout | undefined;
   /** Whether the last load() found a clean-shutdown marker. */
   lastLoadWasClean = false;
+  /** Called with the new log of a partition reloaded after going offline (the replica swaps it in). */
+  onReloaded: ((log: PartitionLog) => void) | undefined;
+  private reloading = false;
+  private readonly reloadBackoff = new Map<string, { at: number; ms: number }>();
 
   /** Disk state of the data dir: appends are refused while it is low on space. */
   readonly health: LogDirHealth;
@@ -182,11 +189,66 @@ export class LogManager {
     const checkpoint = setInterval(() => void this.checkpointRecoveryPoints().catch(() => undefined), this.opts.checkpointIntervalMs ?? 60000);
     const freeSpace = setInterval(() => void this.health.probe(), this.opts.freeSpaceProbeMs ?? 1000);
     void this.health.probe();
-    for (const t of [retention, tick, checkpoint, freeSpace]) {
+    const reload = setInterval(() => void this.reloadOffline().catch(() => undefined), this.opts.offlineReloadMs ?? 2000);
+    for (const t of [retention, tick, checkpoint, freeSpace, reload]) {
       t.unref();
       this.timers.push(t);
     }
     if (this.opts.cleanerEnabled !== false) this.scheduleCleaner();
+  }
+
+  /**
+   * Reloads partitions that went offline after an I/O error or a failed fsync, once the log dir
+   * takes a write + fsync again: the files are re-opened through recovery and truncated to the
+   * last offset that was durable before the failure (what was written after it may have been
+   * dropped from the page cache — the fsync lesson), and the new log replaces the old one through
+   * `onReloaded`. A partition that fails again waits twice as long before the next try (≤ 1 min).
+   * Returns how many partitions came back.
+   */
+  async reloadOffline(now = Date.now()): Promise<number> {
+    if (this.reloading || this.closed) return 0;
+    const due = [...this.logs.entries()].filter(([k, l]) => l.offline && (this.reloadBackoff.get(k)?.at ?? 0) <= now);
+    if (due.length === 0) return 0;
+    this.reloading = true;
+    let reloaded = 0;
+    try {
+      if (!(await this.logDirWritable())) return 0;
+      for (const [k, old] of due) {
+        const durable = old.durableEndOffset;
+        await old.close().catch(() => undefined);
+        const fresh = await PartitionLog.open(this.dataDir, old.topic, old.partition, old.topicId, old.config, this.scheduler, {
+          cleanShutdown: false,
+          recoveryPoint: Math.min(durable, old.recoveryPoint),
+          logStartOffset: old.logStartOffset,
+        });
+        if (fresh.logEndOffset > durable) await fresh.truncateTo(durable);
+        this.logs.set(k, this.adopt(fresh));
+        const prev = this.reloadBackoff.get(k)?.ms ?? 1000;
+        this.reloadBackoff.set(k, { at: now + Math.min(prev * 2, 60_000), ms: Math.min(prev * 2, 60_000) });
+        this.opts.log?.(`${k} reloaded from disk at offset ${fresh.logEndOffset} (its durable end before the I/O error); it serves again`);
+        this.onReloaded?.(fresh);
+        reloaded++;
+      }
+    } finally {
+      this.reloading = false;
+    }
+    return reloaded;
+  }
+
+  /** A probe file written and fsynced through the storage's file layer (faults included). */
+  private async logDirWritable(): Promise<boolean> {
+    const probe = path.join(this.dataDir, '.fjord-write-probe');
+    let fd: number | undefined;
+    try {
+      fd = await pOpen(probe, 'w');
+      await pWritevAll(fd, [Buffer.from(String(Date.now()))], 0);
+      await pFdatasync(fd);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      if (fd !== undefined) await pClose(fd).catch(() => undefined);
+    }
   }
 
   /** The cleaner re-arms after each pass (a long pass never overlaps the next one). */

@@ -1,7 +1,8 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { PARTITION_LEADER_EPOCH, TIMESTAMP_TYPE_LOG_APPEND, ATTRIBUTES } from '../protocol/records/layout.js';
-import { isCompressed, readControlRecord, uncompressedRecords, type BatchInfo } from './batch-header.js';
+import { batchSizeAt, checkBatch, isCompressed, readBatchInfo, readControlRecord, uncompressedRecords, type BatchInfo } from './batch-header.js';
+import { BATCH_HEADER_SIZE } from '../protocol/records/layout.js';
 import {
   cleanerSettings,
   cleanLog,
@@ -109,6 +110,10 @@ export class PartitionLog implements Syncable {
   autoAdvanceHighWatermark = true;
   /** Fired when the high watermark advances (wake parked fetches, complete acks=all). */
   onHighWatermark?: (hw: number) => void;
+  /** Fired when durableEndOffset advances (a replicated leader recomputes its high watermark). */
+  onDurable?: (durableEnd: number) => void;
+  /** Fired when written data reaches the segment file (wakes parked follower fetches). */
+  onWritten?: (writtenEnd: number) => void;
   /** Optional exact-record resolver for compressed batches in offsetForTimestamp (e.g. using the codec). */
   recordTimestamps?: (batch: Buffer) => Iterable<{ offsetDelta: number; timestamp: number }>;
   /** log.cleaner.dedupe.buffer.size (read at each pass, so dynamic changes apply); unset = unbounded. */
@@ -386,6 +391,11 @@ export class PartitionLog implements Syncable {
     return this._writtenEndOffset;
   }
   /** End offset of data that satisfies the flush policy (what acks=1/all may acknowledge on one node). */
+  /** Offline after an I/O error or failed fsync (answers KAFKA_STORAGE_ERROR until reloaded). */
+  get offline(): boolean {
+    return this.failed !== undefined;
+  }
+
   get durableEndOffset(): number {
     return this._durableEndOffset;
   }
@@ -570,6 +580,125 @@ export class PartitionLog implements Syncable {
     return this.waitDurable(next).then(() => result);
   }
 
+
+  // ---------------------------------------------------------------- replication (follower side)
+
+  /**
+   * Appends record batches fetched from the partition leader as they are: their offsets and
+   * partition leader epochs are kept (a follower's log is a copy of the leader's), the leader
+   * epoch cache follows the batches' epochs, producer state is updated without sequence checks.
+   * Batches wholly below the log end are skipped; a trailing partial batch is ignored; a corrupt
+   * batch or one starting below the log end throws. Resolves once the data is durable per the
+   * flush policy (group commit: fsynced), with the new log end offset.
+   */
+  appendAsFollower(buf: Buffer): Promise<number> {
+    try {
+      return this.appendAsFollowerSync(buf);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  private appendAsFollowerSync(buf: Buffer): Promise<number> {
+    if (this.failed) throw this.failed;
+    if (this.closed) throw new StorageError(ErrorCode.KAFKA_STORAGE_ERROR, `${this.topic}-${this.partition} is closed`);
+    if (this.rollingBack) throw new StorageError(ErrorCode.KAFKA_STORAGE_ERROR, `${this.topic}-${this.partition} is rolling back a write; retry`);
+    if (this.dirHealth && !this.dirHealth.acceptingAppends) throw this.dirHealth.refusal();
+    const infos: BatchInfo[] = [];
+    let pos = 0;
+    let start = -1;
+    let next = this._logEndOffset;
+    while (buf.length - pos >= BATCH_HEADER_SIZE) {
+      const declared = batchSizeAt(buf, pos);
+      if (declared > buf.length - pos) break; // partial batch at the end of a fetch response
+      const size = checkBatch(buf, pos, buf.length - pos, true);
+      if (size < 0) throw new StorageError(ErrorCode.CORRUPT_MESSAGE, `${this.topic}-${this.partition}: corrupt batch from the leader at byte ${pos}`);
+      const info = readBatchInfo(buf, pos);
+      if (info.lastOffset < next && start < 0) {
+        pos += size; // already in this log
+        continue;
+      }
+      if (info.baseOffset < next) {
+        throw new StorageError(ErrorCode.OFFSET_OUT_OF_RANGE, `${this.topic}-${this.partition}: leader batch at ${info.baseOffset} overlaps the log end ${next}`);
+      }
+      if (start < 0) start = pos;
+      infos.push(info);
+      next = info.lastOffset + 1;
+      pos += size;
+    }
+    if (infos.length === 0) return this.waitDurable(this._logEndOffset).then(() => this._logEndOffset);
+    const total = pos - start;
+    const now = Date.now();
+    let seg = this.active;
+    const lastOffset = next - 1;
+    if (
+      seg.size > 0 &&
+      (seg.size + total > Math.min(this.config.segmentBytes, INT32_MAX) ||
+        lastOffset - seg.baseOffset > INT32_MAX ||
+        (seg.firstAppendMs >= 0 && now - seg.firstAppendMs >= this.config.segmentMs))
+    ) {
+      seg = this.roll(now);
+    }
+    if (seg.firstAppendMs < 0) seg.firstAppendMs = now;
+    const startPos = seg.size;
+    let segPos = startPos;
+    let messages = 0;
+    let bufPos = start;
+    for (const info of infos) {
+      seg.trackAppend(info.lastOffset, info.maxTimestamp, segPos, info.size);
+      if (info.producerId >= 0) {
+        const batch = buf.subarray(bufPos, bufPos + info.size);
+        const ctl = info.isControl ? readControlRecord(batch) : undefined;
+        const cur = this.producerState.get(info.producerId);
+        if (ctl && ctl.type === 0 && cur && cur.txnStartOffset >= 0) {
+          const abort = { producerId: info.producerId, firstOffset: cur.txnStartOffset, lastOffset: info.baseOffset };
+          this.producerState.set(ProducerStateManager.apply(cur, info, info.baseOffset, info.lastOffset, ctl));
+          const fuo = this.producerState.firstUnstableOffset();
+          this.txnIndex.append({ ...abort, lastStableOffset: fuo >= 0 ? fuo : abort.lastOffset + 1 }, seg.baseOffset);
+        } else {
+          this.producerState.set(ProducerStateManager.apply(cur, info, info.baseOffset, info.lastOffset, ctl));
+        }
+      }
+      if (info.partitionLeaderEpoch > this.leaderEpochCache.latestEpoch()) this.leaderEpochCache.assign(info.partitionLeaderEpoch, info.baseOffset);
+      messages += info.recordCount;
+      segPos += info.size;
+      bufPos += info.size;
+    }
+    seg.size = segPos;
+    this._logEndOffset = next;
+    this.enqueueWrite(seg, startPos, [buf.subarray(start, pos)], total, next, messages);
+    return this.waitDurable(next).then(() => next);
+  }
+
+  /** Drops the whole log and restarts it empty at `offset` (a follower far behind the leader's log start). */
+  async truncateFullyAndStartAt(offset: number): Promise<void> {
+    await this.drain();
+    if (this.syncing) await this.syncing.catch(() => undefined);
+    await this.withSegmentsLock(async () => {
+      const old = this.segments;
+      for (const s of old) {
+        this.dirtySegments.delete(s);
+        await s.delete(0);
+      }
+      const seg = LogSegment.createSync(this.dir, offset, -1);
+      seg.indexIntervalBytes = this.config.indexIntervalBytes;
+      this.segments = [seg];
+      this._logStartOffset = offset;
+      this._logEndOffset = this._writtenEndOffset = this._durableEndOffset = this._recoveryPoint = offset;
+      this._highWatermark = offset;
+      this.leaderEpochCache.clear();
+      this.scheduleEpochCheckpoint();
+      for (const s of await this.listSnapshots()) await fsp.rm(this.snapshotPath(s), { force: true });
+      await this.rebuildProducerState([], offset);
+      this._cleanerCheckpoint = -1;
+    });
+  }
+
+  /** Resolves when every queued write has reached the segment files. */
+  drained(): Promise<void> {
+    return this.drain();
+  }
+
   private waitDurable(endOffset: number): Promise<void> {
     if (endOffset <= this._durableEndOffset) return Promise.resolve();
     if (this.failed) return Promise.reject(this.failed);
@@ -619,6 +748,7 @@ export class PartitionLog implements Syncable {
           this._writtenEndOffset = Math.max(this._writtenEndOffset, op.endOffset);
           this.dirtySegments.add(op.seg);
           this.afterWrite(op.messages);
+          this.onWritten?.(this._writtenEndOffset);
         } else {
           try {
             await op.fn();
@@ -659,7 +789,8 @@ export class PartitionLog implements Syncable {
   }
 
   private markDurable(endOffset: number): void {
-    if (endOffset > this._durableEndOffset) this._durableEndOffset = endOffset;
+    const advanced = endOffset > this._durableEndOffset;
+    if (advanced) this._durableEndOffset = endOffset;
     let n = 0;
     while (n < this.waiters.length && this.waiters[n]!.endOffset <= this._durableEndOffset) n++;
     if (n > 0) {
@@ -667,6 +798,7 @@ export class PartitionLog implements Syncable {
       for (const w of done) w.resolve();
     }
     if (this.autoAdvanceHighWatermark) this.setHighWatermark(this._durableEndOffset);
+    if (advanced) this.onDurable?.(this._durableEndOffset);
   }
 
   /**
@@ -711,7 +843,7 @@ export class PartitionLog implements Syncable {
     if (!this.failed) {
       this.onStorageEvent?.(
         `${this.topic}-${this.partition} is offline after an I/O error (${e.message}): nothing past offset ${this._durableEndOffset} was acknowledged; ` +
-          'it answers KAFKA_STORAGE_ERROR until it is reloaded from disk (restart the broker)',
+          'it answers KAFKA_STORAGE_ERROR until it is reloaded from disk, which the broker retries by itself once the log dir accepts writes again',
       );
     }
     this.failed = new StorageError(ErrorCode.KAFKA_STORAGE_ERROR, `${this.topic}-${this.partition}: ${e.message}`);

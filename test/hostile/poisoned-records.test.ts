@@ -118,6 +118,33 @@ describe('poisoned record batches', () => {
     assert.ok(grownMb < 150, `RSS grew by ${grownMb.toFixed(0)} MB while refusing bombs`);
   });
 
+  it('refuses a legacy (message format v1) gzip bomb from an old client with CORRUPT_MESSAGE', async () => {
+    // One v1 wrapper message (attributes = gzip) whose value inflates to 256 MiB of zeros.
+    const wrapped = zlib.gzipSync(Buffer.alloc(256 * 1024 * 1024), { level: 9 });
+    const body = Buffer.alloc(18 + wrapped.length);
+    body.writeInt8(1, 0); // magic 1
+    body.writeInt8(1, 1); // gzip
+    body.writeBigInt64BE(BigInt(Date.now()), 2);
+    body.writeInt32BE(-1, 10); // null key
+    body.writeInt32BE(wrapped.length, 14);
+    wrapped.copy(body, 18);
+    const messageSet = Buffer.alloc(16 + body.length);
+    messageSet.writeBigInt64BE(0n, 0);
+    messageSet.writeInt32BE(4 + body.length, 8);
+    messageSet.writeUInt32BE(zlib.crc32(body), 12);
+    body.copy(messageSet, 16);
+    const rssBefore = process.memoryUsage().rss;
+    const endBefore = broker.broker.replicas.get('poison-plain', 0)!.log.logEndOffset;
+    const id = correlationId++;
+    client.request(ApiKey.Produce, 2, id, { acks: 1, timeoutMs: 5000, topicData: [{ name: 'poison-plain', partitionData: [{ index: 0, records: messageSet }] }] });
+    const res = await client.response(ApiKey.Produce, 2);
+    assert.equal(res?.correlationId, id);
+    assert.equal(res?.body.responses[0].partitionResponses[0].errorCode, ErrorCode.CORRUPT_MESSAGE);
+    assert.equal(broker.broker.replicas.get('poison-plain', 0)!.log.logEndOffset, endBefore, 'nothing appended');
+    const grownMb = (process.memoryUsage().rss - rssBefore) / 1048576;
+    assert.ok(grownMb < 150, `RSS grew by ${grownMb.toFixed(0)} MB while refusing the bomb`);
+  });
+
   it('keeps every partition readable to its end by kcat', async () => {
     for (const topic of topics) {
       const end = broker.broker.replicas.get(topic, 0)!.log.logEndOffset;

@@ -72,3 +72,66 @@ describe('client quotas', () => {
     assert.ok((await produce()) > 0, 'over its quota the client is told to back off');
   });
 });
+
+describe('request and connection-rate quotas', () => {
+  let broker: TestBroker;
+  before(async () => {
+    // Short windows so a few hundred milliseconds of measurements decide (Kafka's minimum span is windows-1).
+    broker = await startTestBroker({ 'quota.window.size.seconds': '1', 'quota.window.num': '2' });
+  });
+  after(async () => broker?.dispose());
+
+  it('request_percentage throttles a client that keeps the event loop busy; others are not throttled', async () => {
+    const c = await RawClient.open(broker.port);
+    // Many Metadata requests of all topics, pipelined: returns the largest throttle_time_ms seen.
+    const burst = async (count: number): Promise<number> => {
+      for (let i = 0; i < count; i++) c.request(ApiKey.Metadata, 12, i, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+      let max = 0;
+      for (let i = 0; i < count; i++) max = Math.max(max, (await c.response(ApiKey.Metadata, 12))!.body.throttleTimeMs);
+      return max;
+    };
+    assert.equal(await burst(200), 0, 'no request quota yet');
+    await setQuota(broker.port, 'raw-test', 'request_percentage', 0.01);
+    // 0.01% of a thread is 0.1 ms of handling per second: a burst of requests is well over it.
+    let throttled = 0;
+    const deadline = Date.now() + 10_000;
+    while (throttled === 0 && Date.now() < deadline) throttled = await burst(200);
+    c.close();
+    assert.ok(throttled > 0, 'a client over request_percentage is told to back off');
+    // Another client id has no quota.
+    const other = await RawClient.open(broker.port);
+    other.request(ApiKey.Metadata, 12, 1, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+    const res = await other.response(ApiKey.Metadata, 12);
+    other.close();
+    assert.ok(res, 'the broker keeps serving other clients');
+  });
+
+  it('connection_creation_rate closes connections from an IP over its rate and accepts them again later', async () => {
+    const c = await RawClient.open(broker.port);
+    c.request(ApiKey.AlterClientQuotas, 1, 1, {
+      entries: [{ entity: [{ entityType: 'ip', entityName: null }], ops: [{ key: 'connection_creation_rate', value: 5, remove: false }] }],
+      validateOnly: false,
+    });
+    assert.equal((await c.response(ApiKey.AlterClientQuotas, 1))!.body.entries[0].errorCode, 0);
+    c.close();
+    // Whether a fresh connection is served (an ApiVersions answer) or closed on accept.
+    const served = async (): Promise<boolean> => {
+      const s = await RawClient.open(broker.port);
+      s.request(ApiKey.ApiVersions, 3, 1, { clientSoftwareName: 'q', clientSoftwareVersion: '1' });
+      const r = await s.response(ApiKey.ApiVersions, 3);
+      s.close();
+      return r !== null;
+    };
+    let refused = 0;
+    for (let i = 0; i < 30; i++) if (!(await served())) refused++;
+    assert.ok(refused > 0, '30 connections at once exceed 5 per second');
+    // Once the window has passed, the IP may connect again.
+    let again = false;
+    const deadline = Date.now() + 8_000;
+    while (!again && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
+      again = await served();
+    }
+    assert.ok(again, 'connections are accepted again once the rate drops');
+  });
+});

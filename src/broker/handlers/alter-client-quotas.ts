@@ -5,6 +5,7 @@ import type { AlterClientQuotasRequest, AlterClientQuotasResponseInput } from '.
 import { ApiKey } from '../../protocol/gen/index.js';
 import { errorCodeOf } from '../errors.js';
 import { defineHandler } from '../handler.js';
+import { allowedOnCluster, Op } from '../../security/authz.js';
 
 type EntryOut = NonNullable<AlterClientQuotasResponseInput['entries']>[number];
 
@@ -16,6 +17,10 @@ export default defineHandler<AlterClientQuotasRequest, AlterClientQuotasResponse
     const entries: EntryOut[] = [];
     for (const e of req.entries) {
       const entity = e.entity.map((c) => ({ entityType: c.entityType, entityName: c.entityName }));
+      if (!allowedOnCluster(ctx, Op.ALTER_CONFIGS)) {
+        entries.push({ errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null, entity });
+        continue;
+      }
       try {
         await ctx.broker.quotas.alter(entity, e.ops, req.validateOnly);
         entries.push({ errorCode: ErrorCode.NONE, errorMessage: null, entity });

@@ -6,6 +6,7 @@ import { ApiKey } from '../../protocol/gen/index.js';
 import { ConfigResourceType } from '../../config/config-admin.js';
 import { errorCodeOf } from '../errors.js';
 import { defineHandler } from '../handler.js';
+import { configResourceDenial, Op } from '../../security/authz.js';
 import { warnRemovedInResources } from '../removed-configs.js';
 
 type Result = NonNullable<AlterConfigsResponseInput['responses']>[number];
@@ -22,6 +23,11 @@ export default defineHandler<AlterConfigsRequest, AlterConfigsResponseInput>({
     const responses: Result[] = [];
     for (const r of req.resources) {
       const base = { resourceType: r.resourceType, resourceName: r.resourceName };
+      const denial = configResourceDenial(ctx, Op.ALTER_CONFIGS, r.resourceType, r.resourceName);
+      if (denial !== 0) {
+        responses.push({ ...base, errorCode: denial, errorMessage: null });
+        continue;
+      }
       if (counts.get(`${r.resourceType}:${r.resourceName}`)! > 1) {
         responses.push({ ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Duplicate resource in the request.' });
         continue;

@@ -3,6 +3,7 @@ import type { CreatePartitionsRequest, CreatePartitionsResponseInput } from '../
 import { ApiKey } from '../../protocol/gen/index.js';
 import { errorCodeOf } from '../errors.js';
 import { defineHandler } from '../handler.js';
+import { allowedOnTopic, Op } from '../../security/authz.js';
 
 export default defineHandler<CreatePartitionsRequest, CreatePartitionsResponseInput>({
   apiKey: ApiKey.CreatePartitions,
@@ -11,6 +12,10 @@ export default defineHandler<CreatePartitionsRequest, CreatePartitionsResponseIn
   async handle(req, ctx) {
     const results = [];
     for (const t of req.topics) {
+      if (!allowedOnTopic(ctx, Op.ALTER, t.name)) {
+        results.push({ name: t.name, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: null });
+        continue;
+      }
       try {
         await ctx.broker.topics.addPartitions(t.name, t.count, t.assignments, req.validateOnly);
         results.push({ name: t.name, errorCode: ErrorCode.NONE, errorMessage: null });

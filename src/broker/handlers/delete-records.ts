@@ -5,6 +5,7 @@ import type { DeleteRecordsRequest, DeleteRecordsResponseInput } from '../../pro
 import { ApiKey } from '../../protocol/gen/index.js';
 import { errorCodeOf } from '../errors.js';
 import { defineHandler } from '../handler.js';
+import { allowedOnTopic, Op } from '../../security/authz.js';
 
 type TopicOut = NonNullable<DeleteRecordsResponseInput['topics']>[number];
 type PartitionOut = NonNullable<TopicOut['partitions']>[number];
@@ -22,6 +23,10 @@ export default defineHandler<DeleteRecordsRequest, DeleteRecordsResponseInput>({
       const partitions: PartitionOut[] = [];
       for (const p of t.partitions) {
         const fail = (errorCode: number): PartitionOut => ({ partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode });
+        if (!allowedOnTopic(ctx, Op.DELETE, t.name)) {
+          partitions.push(fail(ErrorCode.TOPIC_AUTHORIZATION_FAILED));
+          continue;
+        }
         const partition = broker.replicas.get(t.name, p.partitionIndex);
         if (!partition) {
           partitions.push(fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));

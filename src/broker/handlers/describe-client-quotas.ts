@@ -4,12 +4,16 @@ import type { DescribeClientQuotasRequest, DescribeClientQuotasResponseInput } f
 import { ApiKey } from '../../protocol/gen/index.js';
 import { errorCodeOf } from '../errors.js';
 import { defineHandler } from '../handler.js';
+import { allowedOnCluster, Op } from '../../security/authz.js';
 
 export default defineHandler<DescribeClientQuotasRequest, DescribeClientQuotasResponseInput>({
   apiKey: ApiKey.DescribeClientQuotas,
   minVersion: 0,
   maxVersion: 1,
   handle(req, ctx) {
+    if (!allowedOnCluster(ctx, Op.DESCRIBE_CONFIGS)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null, entries: null };
+    }
     try {
       const found = ctx.broker.quotas.describe(req.components, req.strict);
       return {

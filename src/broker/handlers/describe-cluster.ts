@@ -3,6 +3,7 @@ import type { DescribeClusterRequest, DescribeClusterResponseInput } from '../..
 import { ApiKey } from '../../protocol/gen/index.js';
 import { brokerEndpoints } from '../endpoints.js';
 import { defineHandler } from '../handler.js';
+import { allowedOnCluster, Op } from '../../security/authz.js';
 
 const ENDPOINT_TYPE_BROKER = 1;
 
@@ -12,6 +13,9 @@ export default defineHandler<DescribeClusterRequest, DescribeClusterResponseInpu
   maxVersion: 2,
   handle(req, ctx) {
     const { broker } = ctx;
+    if (!allowedOnCluster(ctx, Op.DESCRIBE)) {
+      return { errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null, clusterId: broker.clusterId, brokers: [] };
+    }
     if (req.endpointType !== ENDPOINT_TYPE_BROKER) {
       return {
         errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,

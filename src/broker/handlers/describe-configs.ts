@@ -5,6 +5,7 @@ import { topicConfigDefs, type ConfigDef } from '../../config/config.js';
 import { resolveTopicConfig } from '../../config/topic-config.js';
 import { errorCodeOf } from '../errors.js';
 import { defineHandler, type BrokerServices } from '../handler.js';
+import { configResourceDenial, Op } from '../../security/authz.js';
 
 export const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
 
@@ -169,6 +170,10 @@ export default defineHandler<DescribeConfigsRequest, DescribeConfigsResponseInpu
   maxVersion: 4,
   handle(req, ctx) {
     const results: Result[] = req.resources.map((r) => {
+      const denial = configResourceDenial(ctx, Op.DESCRIBE_CONFIGS, r.resourceType, r.resourceName);
+      if (denial !== 0) {
+        return { errorCode: denial, errorMessage: null, resourceType: r.resourceType, resourceName: r.resourceName, configs: [] };
+      }
       if (r.resourceType === ResourceType.TOPIC) return describeTopic(ctx.broker, r.resourceName, r.configurationKeys, req);
       if (r.resourceType === ResourceType.BROKER) return describeBroker(ctx.broker, r.resourceName, r.configurationKeys, req);
       if (r.resourceType === ResourceType.BROKER_LOGGER) return describeLoggers(ctx.broker, r.resourceName, r.configurationKeys, req);

@@ -6,6 +6,7 @@ import { ErrorCode } from '../../protocol/errors.js';
 import type { DescribeLogDirsRequest, DescribeLogDirsResponseInput } from '../../protocol/gen/describe-log-dirs.js';
 import { ApiKey } from '../../protocol/gen/index.js';
 import { defineHandler } from '../handler.js';
+import { allowedOnCluster, Op } from '../../security/authz.js';
 
 type DirOut = NonNullable<DescribeLogDirsResponseInput['results']>[number];
 type TopicOut = NonNullable<DirOut['topics']>[number];
@@ -16,6 +17,7 @@ export default defineHandler<DescribeLogDirsRequest, DescribeLogDirsResponseInpu
   maxVersion: 5, // v5 adds IsCordoned (KIP-1066): Fjord never cordons a log dir
   async handle(req, ctx) {
     const { broker } = ctx;
+    if (!allowedOnCluster(ctx, Op.DESCRIBE)) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, results: [] };
     const dir = resolve(broker.dataDir);
     const wanted = req.topics === null ? null : new Map(req.topics.map((t) => [t.topic, new Set(t.partitions)]));
     const byTopic = new Map<string, TopicOut & { partitions: NonNullable<TopicOut['partitions']>[number][] }>();

@@ -3,6 +3,7 @@ import { ErrorCode } from '../../protocol/errors.js';
 import type { DescribeProducersRequest, DescribeProducersResponseInput } from '../../protocol/gen/describe-producers.js';
 import { ApiKey } from '../../protocol/gen/index.js';
 import { defineHandler } from '../handler.js';
+import { allowedOnTopic, Op } from '../../security/authz.js';
 
 type TopicOut = NonNullable<DescribeProducersResponseInput['topics']>[number];
 type PartitionOut = NonNullable<TopicOut['partitions']>[number];
@@ -16,6 +17,9 @@ export default defineHandler<DescribeProducersRequest, DescribeProducersResponse
     const topics: TopicOut[] = req.topics.map((t) => ({
       name: t.name,
       partitions: t.partitionIndexes.map((index): PartitionOut => {
+        if (!allowedOnTopic(ctx, Op.READ, t.name)) {
+          return { partitionIndex: index, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: null, activeProducers: [] };
+        }
         const partition = broker.replicas.get(t.name, index);
         if (!partition) {
           return {

@@ -9,6 +9,7 @@ import type {
 import { ApiKey } from '../../protocol/gen/index.js';
 import { ZERO_UUID } from '../../protocol/primitives.js';
 import { defineHandler } from '../handler.js';
+import { allowedOnTopic, Op } from '../../security/authz.js';
 import { isInternalTopic } from '../../coordinator/runtime/internal-topics.js';
 import { describePartition } from './metadata.js';
 
@@ -25,8 +26,11 @@ export default defineHandler<DescribeTopicPartitionsRequest, DescribeTopicPartit
   maxVersion: 0,
   handle(req, ctx) {
     const { broker } = ctx;
+    // Listing all topics hides the ones the principal may not describe; named ones are refused.
     const names =
-      req.topics.length === 0 ? [...broker.metadata.topics()].map((t) => t.name) : [...new Set(req.topics.map((t) => t.name))];
+      req.topics.length === 0
+        ? [...broker.metadata.topics()].map((t) => t.name).filter((name) => allowedOnTopic(ctx, Op.DESCRIBE, name))
+        : [...new Set(req.topics.map((t) => t.name))];
     names.sort();
     const cursor = req.cursor;
     const limit = Math.max(1, Math.min(req.responsePartitionLimit, MAX_RESPONSE_PARTITIONS));
@@ -37,9 +41,10 @@ export default defineHandler<DescribeTopicPartitionsRequest, DescribeTopicPartit
       const name = names[i]!;
       if (cursor && name < cursor.topicName) continue;
       const record = broker.metadata.topic(name);
-      if (!record) {
+      const authorized = allowedOnTopic(ctx, Op.DESCRIBE, name);
+      if (!record || !authorized) {
         topics.push({
-          errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          errorCode: authorized ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.TOPIC_AUTHORIZATION_FAILED,
           name,
           topicId: ZERO_UUID,
           isInternal: false,

@@ -6,6 +6,7 @@ import { errorCodeOf } from '../errors.js';
 import { allowedOnCluster, allowedOnTopic, Op, throttleFor } from '../../security/authz.js';
 import { defineHandler, type BrokerServices } from '../handler.js';
 import { downconvertBatches } from '../../protocol/records/legacy.js';
+import { brokerEndpoints } from '../endpoints.js';
 
 type PartitionOut = FetchResponsePartitionDataInput;
 /** Empty record set. Never null: librdkafka (<= 2.x) rejects MessageSetSize -1 as a parse failure
@@ -30,7 +31,7 @@ function resolveTopic(broker: BrokerServices, name: string, topicId: string, ver
 }
 
 /** Fills a partition's response with up to budget bytes from fetchOffset; returns the bytes read. */
-async function readOne(w: Wanted, budget: number, minOneBatch: boolean, readCommitted: boolean): Promise<number> {
+async function readOne(w: Wanted, budget: number, minOneBatch: boolean, readCommitted: boolean, replica = false): Promise<number> {
   const log = w.partition!.log;
   const out = w.out;
   out.highWatermark = log.highWatermark;
@@ -40,7 +41,8 @@ async function readOne(w: Wanted, budget: number, minOneBatch: boolean, readComm
   try {
     // read_committed stops at the last stable offset (the first offset of an open transaction)
     // and names the aborted transactions in the range, whose records the client drops.
-    const upTo = readCommitted ? log.lastStableOffset : log.highWatermark;
+    // Followers copy the log past the high watermark (everything written on the leader).
+    const upTo = replica ? log.writtenEndOffset : readCommitted ? log.lastStableOffset : log.highWatermark;
     const result = await log.read(w.fetchOffset, Math.max(0, budget), upTo, minOneBatch);
     if (readCommitted && result.bytes > 0) out.abortedTransactions = log.abortedTransactions(w.fetchOffset, upTo);
     out.errorCode = ErrorCode.NONE;
@@ -54,19 +56,20 @@ async function readOne(w: Wanted, budget: number, minOneBatch: boolean, readComm
 }
 
 /** Reads every wanted partition once; returns the bytes gathered. */
-async function readAll(wanted: Wanted[], responseMaxBytes: number, readCommitted: boolean): Promise<number> {
+async function readAll(wanted: Wanted[], responseMaxBytes: number, readCommitted: boolean, replica = false): Promise<number> {
   const live = wanted.filter((w) => w.partition);
   let sumOfLimits = 0;
   for (const w of live) sumOfLimits += w.maxBytes;
   if (live.length > 1 && sumOfLimits <= responseMaxBytes) {
     // Every partition's limit fits in the response: read them all at once, so the thread pool
     // overlaps the file reads instead of paying them one after another.
-    const sizes = await Promise.all(live.map((w) => readOne(w, w.maxBytes, false, readCommitted)));
+    const sizes = await Promise.all(live.map((w) => readOne(w, w.maxBytes, false, readCommitted, replica)));
     const total = sizes.reduce((a, b) => a + b, 0);
     // Nothing fit: a first batch may be larger than its limit, so take the sequential path below,
     // which returns the first batch whole (consumers must always make progress).
     const starved = (w: Wanted) =>
-      w.out.errorCode === ErrorCode.NONE && w.fetchOffset < (readCommitted ? w.out.lastStableOffset! : w.out.highWatermark!);
+      w.out.errorCode === ErrorCode.NONE &&
+      w.fetchOffset < (replica ? w.partition!.log.writtenEndOffset : readCommitted ? w.out.lastStableOffset! : w.out.highWatermark!);
     if (total > 0 || !live.some(starved)) return total;
   }
   let total = 0;
@@ -77,7 +80,7 @@ async function readAll(wanted: Wanted[], responseMaxBytes: number, readCommitted
       continue;
     }
     // The first partition with data may exceed the limits by one batch so consumers always progress.
-    total += await readOne(w, budget, total === 0, readCommitted);
+    total += await readOne(w, budget, total === 0, readCommitted, replica);
   }
   return total;
 }
@@ -109,6 +112,12 @@ export default defineHandler<FetchRequest, FetchResponseInput>({
     const { broker, apiVersion } = ctx;
     const responses: TopicOut[] = [];
     const wanted: Wanted[] = [];
+    // Follower fetches (replica id >= 0) read past the high watermark and report the follower's
+    // (durable) log end; they need CLUSTER_ACTION, consumers need READ on the topic.
+    const replicaId = Math.max(req.replicaId ?? -1, req.replicaState?.replicaId ?? -1);
+    const replicaFetch = replicaId >= 0;
+    const leaderHints = new Map<number, number>();
+    const now = Date.now();
     for (const t of req.topics) {
       const topic = resolveTopic(broker, t.topic, t.topicId, apiVersion);
       const topicOut: TopicOut = { topic: t.topic, topicId: t.topicId, partitions: [] };
@@ -116,13 +125,11 @@ export default defineHandler<FetchRequest, FetchResponseInput>({
       for (const fp of t.partitions) {
         const partition = topic ? broker.replicas.get(topic.name, fp.partition) : undefined;
         let errorCode: number = ErrorCode.NONE;
-        // Follower fetches (replica id >= 0) need CLUSTER_ACTION; consumers need READ on the topic.
-        const replicaFetch = (req.replicaId ?? -1) >= 0 || (req.replicaState?.replicaId ?? -1) >= 0;
         if (replicaFetch ? !allowedOnCluster(ctx, Op.CLUSTER_ACTION) : !allowedOnTopic(ctx, Op.READ, topic?.name ?? t.topic)) {
           errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
         } else if (!topic) errorCode = apiVersion >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         else if (!partition) errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-        else if (partition.leaderId !== broker.nodeId) errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+        else if (partition.leaderId !== broker.nodeId || !partition.isLeader) errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
         else if (fp.currentLeaderEpoch !== -1 && fp.currentLeaderEpoch > partition.leaderEpoch) {
           errorCode = ErrorCode.UNKNOWN_LEADER_EPOCH;
         } else if (fp.currentLeaderEpoch !== -1 && fp.currentLeaderEpoch < partition.leaderEpoch) {
@@ -138,6 +145,15 @@ export default defineHandler<FetchRequest, FetchResponseInput>({
           preferredReadReplica: -1,
           records: NO_RECORDS,
         };
+        if (topic && (errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER || errorCode === ErrorCode.FENCED_LEADER_EPOCH)) {
+          // KIP-951: tell the client who leads now, so it re-routes without a Metadata round trip.
+          const state = broker.metadata.partitionState(topic.name, fp.partition);
+          if (state && state.leader >= 0 && state.leader !== broker.nodeId) {
+            out.currentLeader = { leaderId: state.leader, leaderEpoch: state.leaderEpoch };
+            leaderHints.set(state.leader, state.leaderEpoch);
+          }
+        }
+        if (errorCode === ErrorCode.NONE && replicaFetch) partition!.recordFollowerFetch(replicaId, fp.fetchOffset, now);
         topicOut.partitions.push(out);
         wanted.push({
           topicOut,
@@ -151,15 +167,15 @@ export default defineHandler<FetchRequest, FetchResponseInput>({
     const readCommitted = req.isolationLevel === 1;
     const maxBytes = req.maxBytes > 0 ? req.maxBytes : 0x7fffffff;
     const deadline = Date.now() + Math.max(0, req.maxWaitMs);
-    let bytes = await readAll(wanted, maxBytes, readCommitted);
+    let bytes = await readAll(wanted, maxBytes, readCommitted, replicaFetch);
     const live = wanted.filter((w) => w.partition).map((w) => w.partition!);
     // Long poll: park until an append reaches one of these partitions or maxWait passes.
     while (req.minBytes > 0 && bytes < req.minBytes && live.length > 0 && !ctx.connection.isClosed) {
       const remaining = deadline - Date.now();
       if (remaining <= 0) break;
       if (wanted.some((w) => w.out.errorCode !== ErrorCode.NONE)) break;
-      await broker.replicas.waitForAppend(live, remaining);
-      bytes = await readAll(wanted, maxBytes, readCommitted);
+      await broker.replicas.waitForAppend(live, remaining, { replica: replicaFetch });
+      bytes = await readAll(wanted, maxBytes, readCommitted, replicaFetch);
     }
     if (apiVersion < 4) await downconvert(wanted, apiVersion >= 2 ? 1 : 0);
     return {
@@ -168,6 +184,7 @@ export default defineHandler<FetchRequest, FetchResponseInput>({
       // Sessionless: every fetch is a full fetch (KIP-227 allows a broker to decline sessions).
       sessionId: 0,
       responses,
+      nodeEndpoints: leaderHints.size === 0 ? [] : brokerEndpoints(broker.metadata, ctx.connection.session.listener.name).filter((b) => leaderHints.has(b.nodeId)),
     };
   },
 });

@@ -9,6 +9,7 @@ import type {
 import { ConfigResourceType, type ConfigOp } from '../../config/config-admin.js';
 import { errorCodeOf } from '../errors.js';
 import { defineHandler } from '../handler.js';
+import { configResourceDenial, Op } from '../../security/authz.js';
 import { warnRemovedInResources } from '../removed-configs.js';
 
 type Result = NonNullable<IncrementalAlterConfigsResponseInput['responses']>[number];
@@ -26,6 +27,11 @@ export default defineHandler<IncrementalAlterConfigsRequest, IncrementalAlterCon
     const responses: Result[] = [];
     for (const r of req.resources) {
       const base = { resourceType: r.resourceType, resourceName: r.resourceName };
+      const denial = configResourceDenial(ctx, Op.ALTER_CONFIGS, r.resourceType, r.resourceName);
+      if (denial !== 0) {
+        responses.push({ ...base, errorCode: denial, errorMessage: null });
+        continue;
+      }
       if (counts.get(key(r))! > 1) {
         responses.push({ ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Duplicate resource in the request.' });
         continue;

@@ -74,6 +74,11 @@ export default defineHandler<ListOffsetsRequest, ListOffsetsResponseInput>({
           partitions.push({ ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
           continue;
         }
+        // Consumers and followers ask the leader; only the debugging consumer (-2) may ask a follower.
+        if (req.replicaId !== -2 && (partition.leaderId !== broker.nodeId || !partition.isLeader)) {
+          partitions.push({ ...base, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER });
+          continue;
+        }
         if (p.currentLeaderEpoch !== -1 && p.currentLeaderEpoch !== partition.leaderEpoch) {
           partitions.push({
             ...base,
@@ -97,7 +102,8 @@ export default defineHandler<ListOffsetsRequest, ListOffsetsResponseInput>({
               partitions.push({
                 ...base,
                 errorCode: ErrorCode.NONE,
-                offset: req.isolationLevel === 1 ? log.lastStableOffset : log.highWatermark,
+                // A follower (replica id >= 0) learns the leader's log end; clients the high watermark.
+                offset: req.replicaId >= 0 ? log.logEndOffset : req.isolationLevel === 1 ? log.lastStableOffset : log.highWatermark,
                 leaderEpoch,
               });
               break;

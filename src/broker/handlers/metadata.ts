@@ -25,14 +25,19 @@ export function describeTopic(broker: BrokerServices, topic: TopicRecord): Topic
 /** Leader, epoch, replicas and ISR of one partition, as Metadata and DescribeTopicPartitions report them. */
 export function describePartition(broker: BrokerServices, topic: string, p: PartitionAssignment) {
   const state = broker.metadata.partitionState(topic, p.partition);
+  const leader = state?.leader ?? -1;
+  // Replicas on brokers that are not registered (dead, or not started yet) are offline.
+  const live = broker.metadata.brokers();
+  const offline = live.length === 0 ? [] : p.replicas.filter((r) => !live.some((b) => b.nodeId === r));
   return {
-    errorCode: ErrorCode.NONE,
+    // An offline partition (no leader) answers LEADER_NOT_AVAILABLE, as Kafka does: clients retry.
+    errorCode: leader < 0 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
     partitionIndex: p.partition,
-    leaderId: state?.leader ?? -1,
+    leaderId: leader,
     leaderEpoch: state?.leaderEpoch ?? -1,
     replicaNodes: p.replicas,
     isrNodes: state?.isr ?? [],
-    offlineReplicas: [],
+    offlineReplicas: offline,
   };
 }
 

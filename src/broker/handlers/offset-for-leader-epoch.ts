@@ -27,7 +27,7 @@ export default defineHandler<OffsetForLeaderEpochRequest, OffsetForLeaderEpochRe
         if (!permitted) return fail(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
         const partition = broker.replicas.get(t.topic, p.partition);
         if (!partition) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-        if (partition.leaderId !== broker.nodeId) return fail(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+        if (partition.leaderId !== broker.nodeId || !partition.isLeader) return fail(ErrorCode.NOT_LEADER_OR_FOLLOWER);
         if (p.currentLeaderEpoch >= 0) {
           if (p.currentLeaderEpoch < partition.leaderEpoch) return fail(ErrorCode.FENCED_LEADER_EPOCH);
           if (p.currentLeaderEpoch > partition.leaderEpoch) return fail(ErrorCode.UNKNOWN_LEADER_EPOCH);

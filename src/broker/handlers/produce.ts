@@ -15,7 +15,8 @@ import { errorCodeOf } from '../errors.js';
 import { defineHandler, type BrokerServices } from '../handler.js';
 import { allowed, allowedOnTopic, Op, Resource, throttleFor } from '../../security/authz.js';
 import { upconvertMessageSet } from '../../protocol/records/legacy.js';
-import { verifyTransactionalProduce } from '../../coordinator/transaction/produce-verification.js';
+import { brokerEndpoints } from '../endpoints.js';
+import { verifyRemotely, verifyTransactionalProduce, VERIFY_REMOTELY } from '../../coordinator/transaction/produce-verification.js';
 
 type PartitionOut = ProduceResponsePartitionProduceResponseInput;
 
@@ -35,12 +36,17 @@ function produceToPartition(
   acks: number,
   apiVersion: number,
   transactionalId: string | null,
+  timeoutMs: number,
 ): Promise<PartitionOut> | PartitionOut {
   const partition = broker.replicas.get(topic, index);
   if (!partition) {
     return failed(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.');
   }
-  if (partition.leaderId !== broker.nodeId) return failed(index, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+  if (partition.leaderId !== broker.nodeId || !partition.isLeader) return notLeader(broker, topic, index);
+  // A broker that lost its metadata session (etcd lease) cannot prove it still leads: no writes.
+  if ((broker.metadata as { sessionAlive?: () => boolean }).sessionAlive?.() === false) {
+    return failed(index, ErrorCode.NOT_LEADER_OR_FOLLOWER, 'This broker lost its cluster metadata session; it may no longer lead this partition.');
+  }
   // Internal topics hold the coordinators' state in Kafka's formats; only the broker writes them.
   if (broker.internalTopics.isInternal(topic)) {
     return failed(index, ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${topic}`);
@@ -58,11 +64,13 @@ function produceToPartition(
   }
   const checked = validateBatches(records, partition.settings.maxMessageBytes, { singleBatch: true, apiVersion });
   if ('error' in checked) return failed(index, checked.error, checked.message);
+  let remoteVerification: BatchInfo | undefined;
   for (const b of checked.batches) {
     if (b.isControl) return failed(index, ErrorCode.INVALID_RECORD, 'Clients may not produce control batches.');
     if (b.isTransactional) {
       const code = verifyTransactionalProduce(broker, transactionalId, partition, b);
-      if (code !== ErrorCode.NONE) return failed(index, code, 'The partition is not part of an ongoing transaction of this producer.');
+      if (code === VERIFY_REMOTELY) remoteVerification = b;
+      else if (code !== ErrorCode.NONE) return failed(index, code, 'The partition is not part of an ongoing transaction of this producer.');
     }
   }
   if (acks === -1) {
@@ -97,8 +105,15 @@ function produceToPartition(
   // later appends to the partition wait behind it.
   const target = codecForCompressionType(partition.settings.compressionType);
   const recompress = needsRecompression(checked.batches, target);
-  if (!recompress && !appendQueues.has(partition)) return appendChecked(partition, index, records, checked.batches);
-  return enqueueAppend(partition, index, async () => {
+  const ack: AckMode = { acks, timeoutMs };
+  if (!recompress && !remoteVerification && !appendQueues.has(partition)) return appendChecked(partition, index, records, checked.batches, ack);
+  return enqueueAppend(partition, index, ack, async () => {
+    if (remoteVerification) {
+      // The transaction coordinator is another broker: it confirms the partition joined the transaction.
+      const code = await verifyRemotely(broker, transactionalId!, partition, remoteVerification);
+      if (code !== ErrorCode.NONE) return failed(index, code, 'The partition is not part of an ongoing transaction of this producer.');
+      if (!partition.isLeader) return notLeader(broker, topic, index);
+    }
     let buf = records;
     let batches = checked.batches;
     if (recompress) {
@@ -112,6 +127,19 @@ function produceToPartition(
   });
 }
 
+/** NOT_LEADER_OR_FOLLOWER with the current leader (KIP-951) when the store knows it. */
+function notLeader(broker: BrokerServices, topic: string, index: number): PartitionOut {
+  const out = failed(index, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+  const state = broker.metadata.partitionState(topic, index);
+  if (state && state.leader >= 0 && state.leader !== broker.nodeId) out.currentLeader = { leaderId: state.leader, leaderEpoch: state.leaderEpoch };
+  return out;
+}
+
+interface AckMode {
+  acks: number;
+  timeoutMs: number;
+}
+
 function keylessFailure(index: number, bad: KeylessRecord): PartitionOut {
   return { ...failed(index, ErrorCode.INVALID_RECORD, bad.message), recordErrors: [{ batchIndex: bad.batchIndex, batchIndexErrorMessage: bad.message }] };
 }
@@ -122,6 +150,7 @@ const appendQueues = new WeakMap<Partition, Promise<void>>();
 function enqueueAppend(
   partition: Partition,
   index: number,
+  ack: AckMode,
   prepare: () => Promise<PartitionOut | { records: Buffer; batches: BatchInfo[] }>,
 ): Promise<PartitionOut> {
   const prev = appendQueues.get(partition) ?? Promise.resolve();
@@ -131,7 +160,7 @@ function enqueueAppend(
     try {
       const prepared = await prepare();
       // appendChecked assigns offsets synchronously, before the next queued append starts.
-      settle('batches' in prepared ? appendChecked(partition, index, prepared.records, prepared.batches) : prepared);
+      settle('batches' in prepared ? appendChecked(partition, index, prepared.records, prepared.batches, ack) : prepared);
     } catch (err) {
       settle(failed(index, errorCodeOf(err, ErrorCode.CORRUPT_MESSAGE), (err as Error).message ?? null));
     }
@@ -149,6 +178,7 @@ function appendChecked(
   index: number,
   records: Buffer,
   batches: BatchInfo[],
+  ack: AckMode,
 ): Promise<PartitionOut> | PartitionOut {
   let logAppendTime: number | undefined;
   if (partition.settings.messageTimestampType === 'LogAppendTime') {
@@ -168,7 +198,14 @@ function appendChecked(
       }
     }
   }
-  return partition.appendAsLeader(records, batches, logAppendTime).then(
+  // acks=all waits for the high watermark (the ISR holds the batch durably); acks=0/1 for the
+  // leader's own durable append. One node: the same thing.
+  const appended = partition.appendAsLeader(records, batches, {
+    logAppendTime,
+    waitForReplication: ack.acks === -1,
+    timeoutMs: ack.timeoutMs,
+  });
+  return appended.then(
     (r: AppendResult) => ({
       index,
       errorCode: ErrorCode.NONE,
@@ -208,7 +245,7 @@ export default defineHandler<ProduceRequest, ProduceResponseInput>({
           : name === undefined
             ? failed(p.index, ErrorCode.UNKNOWN_TOPIC_ID)
             : acks === 0 || acks === 1 || acks === -1
-              ? produceToPartition(broker, name, p.index, p.records, acks, ctx.apiVersion, req.transactionalId)
+              ? produceToPartition(broker, name, p.index, p.records, acks, ctx.apiVersion, req.transactionalId, req.timeoutMs)
             : failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS),
       );
       pending.push({ name: topic.name, topicId: topic.topicId, partitions });
@@ -219,6 +256,10 @@ export default defineHandler<ProduceRequest, ProduceResponseInput>({
     for (const t of req.topicData) for (const p of t.partitionData) requestBytes += p.records?.length ?? 0;
     const throttleTimeMs = throttleFor(ctx, 'producer_byte_rate', requestBytes);
     if (acks === 0) return null;
-    return { responses, throttleTimeMs };
+    // KIP-951: endpoints of the leaders named in NOT_LEADER_OR_FOLLOWER answers.
+    const leaders = new Set<number>();
+    for (const t of responses) for (const p of t.partitionResponses) if (p.currentLeader && p.currentLeader.leaderId !== undefined && p.currentLeader.leaderId >= 0) leaders.add(p.currentLeader.leaderId);
+    const nodeEndpoints = leaders.size === 0 ? [] : brokerEndpoints(broker.metadata, ctx.connection.session.listener.name).filter((b) => leaders.has(b.nodeId));
+    return { responses, throttleTimeMs, nodeEndpoints };
   },
 });

@@ -3,12 +3,28 @@
 import { ApiKey } from '../../protocol/gen/index.js';
 import type { ShareFetchRequest, ShareFetchResponseInput } from '../../protocol/gen/share-fetch.js';
 import { defineHandler } from '../handler.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import { allowedOnGroup, Op, topicsByReadPermission } from '../../security/authz.js';
 
 export default defineHandler<ShareFetchRequest, ShareFetchResponseInput>({
   apiKey: ApiKey.ShareFetch,
   minVersion: 1,
   maxVersion: 2,
-  handle(req, ctx) {
-    return ctx.broker.groups.shareGroups.shareFetch(req, ctx.apiVersion);
+  async handle(req, ctx) {
+    if (req.groupId !== null && !allowedOnGroup(ctx, Op.READ, req.groupId)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, errorMessage: null, responses: [] };
+    }
+    const { permitted, denied } = topicsByReadPermission(ctx, req.topics);
+    if (denied.length === 0) return ctx.broker.groups.shareGroups.shareFetch(req, ctx.apiVersion);
+    const res = await ctx.broker.groups.shareGroups.shareFetch({ ...req, topics: permitted }, ctx.apiVersion);
+    const refused = denied.map((t) => ({
+      topicId: t.topicId,
+      partitions: t.partitions.map((p) => ({
+        partitionIndex: p.partitionIndex,
+        errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+        acknowledgeErrorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+      })),
+    }));
+    return { ...res, responses: [...(res.responses ?? []), ...refused] };
   },
 });

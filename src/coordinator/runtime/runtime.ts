@@ -219,7 +219,7 @@ export class CoordinatorRuntime implements CoordinatorLocator {
   }
 
   private onMetadataChange(change: MetadataChange): void {
-    if (this.closed) return;
+    if (this.closed || change.kind === 'brokers-changed') return;
     const name = change.kind === 'topic-deleted' || change.kind === 'partition-state' ? (change.kind === 'topic-deleted' ? change.name : change.topic) : change.topic.name;
     if (name !== this.spec.name) return;
     void this.syncLeadership();
@@ -271,7 +271,10 @@ export class CoordinatorRuntime implements CoordinatorLocator {
     if (!partition) throw new Error('replica is not hosted here');
     const log = partition.log;
     let offset = log.logStartOffset;
-    const end = log.highWatermark;
+    // A new leader's whole log becomes committed (followers truncate to it), while its high
+    // watermark may still lag (it advances when followers fetch): replay to the log end.
+    await log.drained();
+    const end = Math.max(log.highWatermark, log.writtenEndOffset);
     const maxBytes = Math.max(1, this.spec.loadBufferBytes());
     while (offset < end && current()) {
       const { chunks } = await log.read(offset, maxBytes, end, true);

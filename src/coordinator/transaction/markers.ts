@@ -4,10 +4,15 @@
 // sends WriteTxnMarkers to that broker. Both end in applyTxnMarkers() on the leader, which the
 // WriteTxnMarkers handler calls too.
 import type { Partition } from '../../cluster/partition.js';
+import type { InterBrokerClients } from '../../cluster/broker-client.js';
+import { ApiKey } from '../../protocol/gen/index.js';
+import type { WriteTxnMarkersResponse } from '../../protocol/gen/write-txn-markers.js';
 
 /** What the partition leader's side of markers uses. */
 export interface MarkerTarget {
   readonly nodeId: number;
+  /** In a cluster: requests to the other brokers (markers for the partitions they lead). */
+  readonly interBroker?: Pick<InterBrokerClients, 'request'>;
   readonly replicas: { get(topic: string, partition: number): Partition | undefined };
   readonly txnOffsets: { complete(partition: number, producerId: number, commit: boolean): void };
 }
@@ -36,20 +41,39 @@ export interface TxnMarkerChannel {
   send(leaderId: number, markers: TxnMarker[]): Promise<TxnMarkerResult[]>;
 }
 
-/** Channel of a single process: markers for this broker are applied in place. */
+/**
+ * Markers for this broker's partitions are applied in place; markers for partitions another
+ * broker leads go to it as WriteTxnMarkers over the inter-broker client.
+ */
 export class LocalTxnMarkerChannel implements TxnMarkerChannel {
   constructor(private readonly broker: MarkerTarget) {}
 
   async send(leaderId: number, markers: TxnMarker[]): Promise<TxnMarkerResult[]> {
     if (leaderId === this.broker.nodeId) return applyTxnMarkers(this.broker, markers);
-    // No inter-broker client yet: every partition is led by this broker on a single node.
-    return markers.map((m) => ({
-      producerId: m.producerId,
-      topics: m.topics.map((t) => ({
-        name: t.name,
-        partitions: t.partitions.map((partitionIndex) => ({ partitionIndex, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER })),
-      })),
-    }));
+    const failAll = (errorCode: number): TxnMarkerResult[] =>
+      markers.map((m) => ({
+        producerId: m.producerId,
+        topics: m.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((partitionIndex) => ({ partitionIndex, errorCode })) })),
+      }));
+    const clients = this.broker.interBroker;
+    if (!clients) return failAll(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    try {
+      const resp = await clients.request<WriteTxnMarkersResponse>(leaderId, ApiKey.WriteTxnMarkers, 1, {
+        markers: markers.map((m) => ({
+          producerId: m.producerId,
+          producerEpoch: m.producerEpoch,
+          transactionResult: m.commit,
+          topics: m.topics.map((t) => ({ name: t.name, partitionIndexes: t.partitions })),
+          coordinatorEpoch: m.coordinatorEpoch,
+        })),
+      });
+      return resp.markers.map((r) => ({
+        producerId: r.producerId,
+        topics: r.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: p.errorCode })) })),
+      }));
+    } catch {
+      return failAll(ErrorCode.NOT_LEADER_OR_FOLLOWER); // retried by the coordinator
+    }
   }
 }
 
