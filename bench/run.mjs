@@ -514,6 +514,7 @@ function table(results) {
     ['cluster: failover max', F.clusterFailoverMaxMs, 'ms'],
     ['fjord produce acks=all over SASL_SSL', F.tlsProduceMBps, 'MB/s'],
     ['fjord consume over SASL_SSL', F.tlsConsumeMBps, 'MB/s'],
+    ['fjord transactional produce (1,000-record txns)', F.txnProduceMBps, 'MB/s'],
   ];
   const checks = [
     ['acks=all / durable ceiling', ratio(F.produceAcksAllMBps, C.durableMBps), '>= 0.65', (x) => x >= 0.65],
@@ -532,6 +533,7 @@ function table(results) {
     ['failover max (ms)', F.clusterFailoverMaxMs, '< 3000', (x) => x < 3000],
     ['SASL_SSL produce / plaintext (acks=all)', ratio(F.tlsProduceMBps, F.tlsPlainProduceMBps), '>= 0.7', (x) => x >= 0.7],
     ['SASL_SSL consume / plaintext', ratio(F.tlsConsumeMBps, F.tlsPlainConsumeMBps), '>= 0.6', (x) => x >= 0.6],
+    ['transactional / acks=all produce (same broker)', ratio(F.txnProduceMBps, F.txnPlainAcksAllMBps), '>= 0.8', (x) => x >= 0.8],
   ];
   results.checks = Object.fromEntries(checks.map(([name, v, target, ok]) => [name, { value: round(v, 3), target, pass: v == null ? null : ok(v) }]));
   const pad = (s, n) => String(s).padEnd(n);
@@ -681,6 +683,21 @@ async function main() {
       results.checks.queueShareToClassic = results.details.queue.shareToClassic;
     } catch (e) {
       results.reasons.queue = String(e.message ?? e);
+    }
+  }
+
+  if (want('txn')) {
+    // Transactions (issue #10): bench/txn.mjs, fjord-load in 1,000-record transactions vs plain and
+    // idempotent acks=all, alternating on one broker.
+    await ensureBuilt();
+    log('txn: transactional produce vs acks=all produce, same broker (bench/txn.mjs)');
+    try {
+      const t = jsonResult(await run(process.execPath, [join(ROOT, 'bench', 'txn.mjs'), '--seconds', String(QUICK ? 4 : 6), '--rounds', QUICK ? '1' : '2'], { timeoutS: 600 }), 'txn bench');
+      results.details.txn = t;
+      results.fjord.txnProduceMBps = t.transactionalMBps;
+      results.fjord.txnPlainAcksAllMBps = t.plainAcksAllMBps;
+    } catch (e) {
+      results.reasons.txn = String(e.message ?? e);
     }
   }
 

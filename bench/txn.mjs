@@ -72,7 +72,8 @@ async function cleanup() {
 async function startBroker() {
   const port = await freePort();
   dataDir = await mkdtemp(join(tmpdir(), 'fjord-bench-txn-'));
-  const main = join(root, 'dist', 'src', 'cli', 'main.js');
+  // FJORD_BENCH_BROKER_MAIN: another build's dist/src/cli/main.js (before/after comparisons)
+  const main = process.env.FJORD_BENCH_BROKER_MAIN ?? join(root, 'dist', 'src', 'cli', 'main.js');
   if (!existsSync(main)) throw new Error('dist/ missing: run npx tsc -p tsconfig.json');
   const nodeArgs = process.env.FJORD_BROKER_NODE_ARGS ? process.env.FJORD_BROKER_NODE_ARGS.split(' ') : [];
   child = spawn(process.execPath, [...nodeArgs, main, 'broker', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
