@@ -157,7 +157,8 @@ try {
   results.plainUpsertRowsPerS = Math.round((N / tPlain) * 1000);
   results.sinkRatio = Math.round((results.sinkRowsPerS / results.plainUpsertRowsPerS) * 100) / 100;
   results.rows = N;
-  process.stdout.write(JSON.stringify(results, null, 2) + '\n');
+  // one line: `npm run bench` takes the last JSON line of stdout
+  process.stdout.write(JSON.stringify(results) + '\n');
 } finally {
   await worker.close().catch(() => {});
   await broker.dispose().catch(() => {});
