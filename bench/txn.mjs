@@ -36,7 +36,6 @@ const watchdog = setTimeout(() => {
   cleanup().finally(() => process.exit(1));
 }, OVERALL_MS);
 const log = (m) => process.stderr.write(`[txn-bench] ${m}\n`);
-const cb = (fn) => new Promise((res, rej) => fn((err, v) => (err ? rej(err) : res(v))));
 
 function freePort() {
   return new Promise((res, rej) => {
