@@ -514,6 +514,11 @@ function table(results) {
     ['cluster: failover max', F.clusterFailoverMaxMs, 'ms'],
     ['fjord produce acks=all over SASL_SSL', F.tlsProduceMBps, 'MB/s'],
     ['fjord consume over SASL_SSL', F.tlsConsumeMBps, 'MB/s'],
+    ['fjord transactional produce (1,000-record txns)', F.txnProduceMBps, 'MB/s'],
+    ['streams word count (JSON, 6 partitions)', F.streamsWordCountPerSec, 'rec/s'],
+    ['connect CDC Postgres -> topic', F.connectCdcRowsPerSec, 'rows/s'],
+    ['connect CDC commit-to-topic p99', F.connectCdcP99Ms, 'ms'],
+    ['connect JDBC sink upserts', F.connectSinkRowsPerSec, 'rows/s'],
   ];
   const checks = [
     ['acks=all / durable ceiling', ratio(F.produceAcksAllMBps, C.durableMBps), '>= 0.65', (x) => x >= 0.65],
@@ -532,6 +537,10 @@ function table(results) {
     ['failover max (ms)', F.clusterFailoverMaxMs, '< 3000', (x) => x < 3000],
     ['SASL_SSL produce / plaintext (acks=all)', ratio(F.tlsProduceMBps, F.tlsPlainProduceMBps), '>= 0.7', (x) => x >= 0.7],
     ['SASL_SSL consume / plaintext', ratio(F.tlsConsumeMBps, F.tlsPlainConsumeMBps), '>= 0.6', (x) => x >= 0.6],
+    ['transactional / acks=all produce (same broker)', ratio(F.txnProduceMBps, F.txnPlainAcksAllMBps), '>= 0.8', (x) => x >= 0.8],
+    ['streams pass-through / raw consume+produce', F.streamsPassThroughRatio, '>= 0.7', (x) => x >= 0.7],
+    ['connect CDC / Postgres insert rate', F.connectCdcRatio, '>= 0.8', (x) => x >= 0.8],
+    ['connect sink / batched INSERT ON CONFLICT', F.connectSinkRatio, '>= 0.7', (x) => x >= 0.7],
   ];
   results.checks = Object.fromEntries(checks.map(([name, v, target, ok]) => [name, { value: round(v, 3), target, pass: v == null ? null : ok(v) }]));
   const pad = (s, n) => String(s).padEnd(n);
@@ -681,6 +690,52 @@ async function main() {
       results.checks.queueShareToClassic = results.details.queue.shareToClassic;
     } catch (e) {
       results.reasons.queue = String(e.message ?? e);
+    }
+  }
+
+  if (want('txn')) {
+    // Transactions (issue #10): bench/txn.mjs, fjord-load in 1,000-record transactions vs plain and
+    // idempotent acks=all, alternating on one broker.
+    await ensureBuilt();
+    log('txn: transactional produce vs acks=all produce, same broker (bench/txn.mjs)');
+    try {
+      const t = jsonResult(await run(process.execPath, [join(ROOT, 'bench', 'txn.mjs'), '--seconds', String(QUICK ? 4 : 6), '--rounds', QUICK ? '1' : '2'], { timeoutS: 600 }), 'txn bench');
+      results.details.txn = t;
+      results.fjord.txnProduceMBps = t.transactionalMBps;
+      results.fjord.txnPlainAcksAllMBps = t.plainAcksAllMBps;
+    } catch (e) {
+      results.reasons.txn = String(e.message ?? e);
+    }
+  }
+
+  if (want('streams')) {
+    // Streams (issue #15): bench/streams-wordcount.mjs, word count and pass-through vs a raw pipe.
+    await ensureBuilt();
+    log('streams: word count and pass-through vs raw consume+produce (bench/streams-wordcount.mjs)');
+    try {
+      const s = jsonResult(await run(process.execPath, [join(ROOT, 'bench', 'streams-wordcount.mjs'), '--records', QUICK ? '100000' : '1000000'], { timeoutS: 900 }), 'streams bench');
+      results.details.streams = s;
+      results.fjord.streamsWordCountPerSec = s.wordCountRecordsPerS;
+      results.fjord.streamsPassThroughRatio = s.passThroughToRawPipe;
+    } catch (e) {
+      results.reasons.streams = String(e.message ?? e);
+    }
+  }
+
+  if (want('connect')) {
+    // Connect (issue #17): bench/connect.mjs, CDC vs Postgres's insert rate, sink vs a plain upsert loop.
+    await ensureBuilt();
+    log('connect: Postgres CDC and JDBC sink vs Postgres alone (bench/connect.mjs)');
+    try {
+      const c = jsonResult(await run(process.execPath, [join(ROOT, 'bench', 'connect.mjs'), '--rows', QUICK ? '5000' : '20000'], { timeoutS: 900 }), 'connect bench');
+      results.details.connect = c;
+      results.fjord.connectCdcRowsPerSec = c.cdcRowsPerS;
+      results.fjord.connectCdcRatio = c.cdcRatio;
+      results.fjord.connectCdcP99Ms = c.cdcLatencyP99Ms;
+      results.fjord.connectSinkRowsPerSec = c.sinkRowsPerS;
+      results.fjord.connectSinkRatio = c.sinkRatio;
+    } catch (e) {
+      results.reasons.connect = String(e.message ?? e);
     }
   }
 

@@ -3,7 +3,7 @@
 // stateless pass-through (filter + mapValues) as a ratio of a raw consume + produce pipe built
 // on the same client (@platformatic/kafka). Starts its own broker in-process on a temp dir.
 //   node bench/streams-wordcount.mjs [--records 1000000] [--quick]
-// Needs `npm run build` first.
+// Needs `npm run build` first. Progress on stdout; the last line is one JSON object (npm run bench).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +41,7 @@ async function until(check, timeoutMs = 600_000) {
   }
 }
 
+const result = { records: N, partitions: PARTITIONS };
 try {
   const admin = new Admin(base);
   await admin.createTopics({ topics: ['bench-in'], partitions: PARTITIONS, replicas: 1 });
@@ -78,7 +79,8 @@ try {
     const store = app.keyValueStore('bench-counts');
     await until(async () => store.all().reduce((a, e) => a + e.value, 0) >= N * WORDS_PER_RECORD);
     const ms = Date.now() - start;
-    console.log(`word count: ${N} records in ${ms} ms = ${Math.round((N / ms) * 1000)} records/s`);
+    result.wordCountRecordsPerS = Math.round((N / ms) * 1000);
+    console.log(`word count: ${N} records in ${ms} ms = ${result.wordCountRecordsPerS} records/s`);
     await app.close();
   }
 
@@ -95,7 +97,8 @@ try {
     await app.start();
     await until(async () => (await endOffsetsSum('bench-pt-out')) >= N);
     streamsMs = Date.now() - start;
-    console.log(`pass-through (streams): ${Math.round((N / streamsMs) * 1000)} records/s`);
+    result.passThroughRecordsPerS = Math.round((N / streamsMs) * 1000);
+    console.log(`pass-through (streams): ${result.passThroughRecordsPerS} records/s`);
     await app.close();
   }
 
@@ -118,12 +121,15 @@ try {
       if (n >= N) break;
     }
     rawMs = Date.now() - start;
-    console.log(`pass-through (raw consume + produce): ${Math.round((N / rawMs) * 1000)} records/s`);
+    result.rawPipeRecordsPerS = Math.round((N / rawMs) * 1000);
+    console.log(`pass-through (raw consume + produce): ${result.rawPipeRecordsPerS} records/s`);
     await stream.close();
     await consumer.close(true);
     await out.close();
   }
-  console.log(`pass-through ratio streams/raw: ${(rawMs / streamsMs).toFixed(2)}`);
+  result.passThroughToRawPipe = Math.round((rawMs / streamsMs) * 100) / 100;
+  console.log(`pass-through ratio streams/raw: ${result.passThroughToRawPipe.toFixed(2)}`);
+  console.log(JSON.stringify(result));
 } finally {
   await broker.close();
   rmSync(dataDir, { recursive: true, force: true });

@@ -152,6 +152,10 @@ static int cmd_produce(const char *bootstrap, const char *topic, int argc, char 
   const char *spread = opt(argc, argv, "--spread", "sticky");
   int partitions = atoi(opt(argc, argv, "--partitions", "1"));
   int rr = !strcmp(spread, "rr");
+  /* --transactional-id ID: transactions of --txn-msgs messages committed back to back (issue #10) */
+  const char *txn_id = opt(argc, argv, "--transactional-id", NULL);
+  long long txn_msgs = atoll(opt(argc, argv, "--txn-msgs", "1000"));
+  const char *idempotence = opt(argc, argv, "--idempotence", txn_id ? "true" : "false");
 
   char err[512];
   rd_kafka_conf_t *c = base_conf(bootstrap);
@@ -161,40 +165,65 @@ static int cmd_produce(const char *bootstrap, const char *topic, int argc, char 
   set(c, "batch.num.messages", "1000000");
   set(c, "message.max.bytes", "2000000");
   set(c, "compression.type", "none");
-  set(c, "enable.idempotence", "false");
+  set(c, "enable.idempotence", idempotence);
   set(c, "max.in.flight.requests.per.connection", "5");
   set(c, "queue.buffering.max.kbytes", "65536");
   set(c, "queue.buffering.max.messages", "1000000");
   set(c, "message.timeout.ms", "60000");
+  if (txn_id) {
+    set(c, "transactional.id", txn_id);
+    set(c, "transaction.timeout.ms", "60000");
+  }
   rd_kafka_conf_set_dr_msg_cb(c, dr_cb);
   rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err);
   if (!rk) die("rd_kafka_new", err);
   rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+  rd_kafka_error_t *txerr;
+#define TXN_CALL(what, call) \
+  if ((txerr = (call))) die(what, rd_kafka_error_string(txerr))
+  if (txn_id) TXN_CALL("init_transactions", rd_kafka_init_transactions(rk, 30000));
 
   /* warm up: metadata + connection, one message delivered before the clock starts */
   char *payload = malloc(size);
   memset(payload, 'x', size);
+  if (txn_id) TXN_CALL("begin_transaction", rd_kafka_begin_transaction(rk));
   if (rd_kafka_produce(rkt, rr ? 0 : RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, payload, size, NULL, 0, NULL))
     die("produce", rd_kafka_err2str(rd_kafka_last_error()));
+  if (txn_id) TXN_CALL("commit_transaction", rd_kafka_commit_transaction(rk, 30000));
   rd_kafka_flush(rk, 30000);
   if (g_failed) die("warm-up produce", g_last_err);
   g_delivered = g_delivered_bytes = 0;
 
   double c0 = cpu_s(), t0 = now_s(), deadline = t0 + seconds;
-  long long sent = 0;
+  long long sent = 0, in_txn = 0, txns = 0;
+  double commit_s = 0;
   while (sent < max_msgs) {
-    if ((sent & 255) == 0 && now_s() >= deadline) break;
+    if (txn_id && in_txn == txn_msgs) {
+      double tc = now_s();
+      TXN_CALL("commit_transaction", rd_kafka_commit_transaction(rk, 60000));
+      commit_s += now_s() - tc;
+      txns++;
+      in_txn = 0;
+      if (now_s() >= deadline) break;
+    }
+    if (!txn_id && (sent & 255) == 0 && now_s() >= deadline) break;
+    if (txn_id && in_txn == 0) TXN_CALL("begin_transaction", rd_kafka_begin_transaction(rk));
     int32_t part = rr ? (int32_t)(sent % partitions) : RD_KAFKA_PARTITION_UA;
     if (rd_kafka_produce(rkt, part, RD_KAFKA_MSG_F_COPY, payload, size, NULL, 0, NULL)) {
       if (rd_kafka_last_error() == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         rd_kafka_poll(rk, 1);
-        if (now_s() >= deadline) break;
+        if (!txn_id && now_s() >= deadline) break;
         continue;
       }
       die("produce", rd_kafka_err2str(rd_kafka_last_error()));
     }
     sent++;
+    in_txn++;
     if ((sent & 1023) == 0) rd_kafka_poll(rk, 0);
+  }
+  if (txn_id && in_txn > 0) {
+    TXN_CALL("commit_transaction", rd_kafka_commit_transaction(rk, 60000));
+    txns++;
   }
   double t_sent = now_s();
   int flush_ms = atoi(opt(argc, argv, "--flush-timeout-ms", "20000"));
@@ -204,9 +233,9 @@ static int cmd_produce(const char *bootstrap, const char *topic, int argc, char 
   double el = t1 - t0;
   printf("{\"msgs\":%lld,\"bytes\":%lld,\"failed\":%lld,\"sent\":%lld,\"flushTimedOut\":%s,\"undelivered\":%d,"
          "\"seconds\":%.3f,\"sendSeconds\":%.3f,"
-         "\"MBps\":%.2f,\"msgsPerSec\":%.0f,\"cpuSec\":%.3f,\"cpuShare\":%.3f,\"lastError\":\"%s\"}\n",
+         "\"MBps\":%.2f,\"msgsPerSec\":%.0f,\"cpuSec\":%.3f,\"cpuShare\":%.3f,\"transactions\":%lld,\"meanCommitMs\":%.2f,\"lastError\":\"%s\"}\n",
          g_delivered, g_delivered_bytes, g_failed, sent, timed_out ? "true" : "false", undelivered, el, t_sent - t0,
-         g_delivered_bytes / el / 1e6, g_delivered / el, c1 - c0, (c1 - c0) / el, g_last_err);
+         g_delivered_bytes / el / 1e6, g_delivered / el, c1 - c0, (c1 - c0) / el, txns, txns ? commit_s * 1000 / txns : 0.0, g_last_err);
   fflush(stdout);
   rd_kafka_topic_destroy(rkt);
   if (timed_out) _exit(1); /* rd_kafka_destroy would wait for the stuck messages */

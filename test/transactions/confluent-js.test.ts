@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { repoRoot, startTestBroker, type TestBroker } from '../helpers/broker.js';
+import { repoRoot, startTestBroker, waitFor, type TestBroker } from '../helpers/broker.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -89,8 +89,8 @@ describe('transactions with @confluentinc/kafka-javascript', () => {
     }
     assert.deepEqual(await readUntilEnd('rdk-txn', 'read_committed'), ['c1', 'c2']);
     assert.deepEqual(await readUntilEnd('rdk-txn', 'read_uncommitted'), ['c1', 'c2', 'a1']);
+    await waitFor(() => broker.broker.transactions.get('rdk-txn')?.state === 'CompleteCommit', 10_000, 'CompleteCommit');
     const committed = broker.broker.groups.offsets.get('rdk-eos');
     assert.equal([...(committed?.values() ?? [])][0]?.offset, 3, 'offsets sent in the transaction are committed with it');
-    assert.equal(broker.broker.transactions.get('rdk-txn')?.state, 'CompleteCommit');
   });
 });

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
-import { startTestBroker, type TestBroker } from '../helpers/broker.js';
+import { startTestBroker, waitFor, type TestBroker } from '../helpers/broker.js';
 
 const { Kafka, logLevel } = kafkajs;
 type KafkaClient = InstanceType<typeof Kafka>;
@@ -89,7 +89,8 @@ describe('transactions with kafkajs', () => {
       // kafkajs lists offsets with read_committed: latest is the last stable offset.
       assert.equal((await admin.fetchTopicOffsets('tx-lso'))[0]!.high, '0');
       await t.commit();
-      assert.equal(log.lastStableOffset, 2, 'record + commit marker');
+      // Like Kafka, EndTxn answers once the commit is decided; the marker follows at once.
+      await waitFor(() => log.lastStableOffset === 2, 10_000, 'record + commit marker');
       assert.equal((await admin.fetchTopicOffsets('tx-lso'))[0]!.high, '2');
     } finally {
       await producer.disconnect();
@@ -109,10 +110,11 @@ describe('transactions with kafkajs', () => {
       await t.sendOffsets({ consumerGroupId: 'eos-group', topics: [{ topic: 'tx-in', partitions: [{ partition: 0, offset: '5' }] }] });
       assert.equal(await offsetsOf(), '-1', 'pending offsets are not visible before the commit');
       await t.commit();
-      assert.equal(await offsetsOf(), '5');
+      await waitFor(async () => (await offsetsOf()) === '5', 10_000, 'the committed offset');
       t = await producer.transaction();
       await t.sendOffsets({ consumerGroupId: 'eos-group', topics: [{ topic: 'tx-in', partitions: [{ partition: 0, offset: '9' }] }] });
       await t.abort();
+      await waitFor(() => broker.broker.transactions.get('kjs-offsets')?.state === 'CompleteAbort', 10_000, 'the abort marker');
       assert.equal(await offsetsOf(), '5', 'an aborted transaction leaves the offset alone');
     } finally {
       await producer.disconnect();
@@ -144,8 +146,7 @@ describe('transactions with kafkajs', () => {
     } finally {
       await producer.disconnect();
     }
-    const described = broker.broker.transactions.get('kjs-1');
-    assert.equal(described?.state, 'CompleteCommit');
+    const described = await waitFor(() => (broker.broker.transactions.get('kjs-1')?.state === 'CompleteCommit' ? broker.broker.transactions.get('kjs-1') : undefined), 10_000, 'CompleteCommit');
     assert.ok((described?.producerEpoch ?? 0) >= 1);
   });
 });

@@ -315,7 +315,18 @@ export class CoordinatorRuntime implements CoordinatorLocator {
    * write fails (Kafka maps coordinator append failures to that retriable error).
    */
   async append(key: string, records: CoordinatorRecord[], txn?: TransactionalProducer): Promise<void> {
-    if (records.length === 0) return;
+    const written = await this.write(key, records, txn);
+    await written?.durable;
+  }
+
+  /**
+   * Appends records to the key's partition as one batch; resolves as soon as the batch has its
+   * offsets (so every later write of the partition lands after it), with `durable` settling when
+   * the batch is durable (same errors as append). A state change that only a later write of the
+   * same partition depends on need not wait for `durable`: that write's durability covers it.
+   */
+  async write(key: string, records: CoordinatorRecord[], txn?: TransactionalProducer): Promise<{ durable: Promise<void> } | undefined> {
+    if (records.length === 0) return undefined;
     await this.ensure();
     const index = this.partitionFor(key);
     const partition = this.deps.partitions.get(this.spec.name, index);
@@ -330,12 +341,16 @@ export class CoordinatorRuntime implements CoordinatorLocator {
     });
     const checked = validateBatches(buf, Number.MAX_SAFE_INTEGER);
     if ('error' in checked) throw new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, checked.message);
-    try {
-      await partition.appendAsLeader(buf, checked.batches);
-    } catch (err) {
-      // a fenced producer keeps its code (TxnOffsetCommit answers PRODUCER_FENCED)
-      if (txn && errorCodeOf(err) === ErrorCode.INVALID_PRODUCER_EPOCH) throw err;
-      throw new KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, (err as Error).message);
-    }
+    // Offsets are assigned synchronously inside appendAsLeader, so nothing may await between the
+    // leadership check above and this call returning.
+    const durable = partition.appendAsLeader(buf, checked.batches).then(
+      () => undefined,
+      (err) => {
+        // a fenced producer keeps its code (TxnOffsetCommit answers PRODUCER_FENCED)
+        if (txn && errorCodeOf(err) === ErrorCode.INVALID_PRODUCER_EPOCH) throw err;
+        throw new KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, (err as Error).message);
+      },
+    );
+    return { durable };
   }
 }

@@ -61,6 +61,9 @@ export interface ListedTransaction {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref?.());
 
+/** How long a request waits for the previous transaction's markers before CONCURRENT_TRANSACTIONS. */
+const COMPLETION_WAIT_MS = 200;
+
 export class TransactionCoordinator implements CoordinatorShard {
   /** The runtime of `__transaction_state`. */
   readonly stateTopic: CoordinatorRuntime;
@@ -166,12 +169,30 @@ export class TransactionCoordinator implements CoordinatorShard {
     return run;
   }
 
+  /** Writes the state durably, then makes it current. */
   private async persist(next: TxnMetadata): Promise<void> {
+    const written = await this.writeState(next);
+    await written?.durable;
+    this.txns.set(next.transactionalId, next);
+  }
+
+  private writeState(next: TxnMetadata): Promise<{ durable: Promise<void> } | undefined> {
     const version = next.clientTransactionVersion >= 2 ? 1 : 0;
-    await this.stateTopic.append(next.transactionalId, [
+    return this.stateTopic.write(next.transactionalId, [
       { key: transactionLogKey(next.transactionalId), value: transactionLogValue(toLogValue(next), version) },
     ]);
-    this.txns.set(next.transactionalId, next);
+  }
+
+  /**
+   * Kafka answers CONCURRENT_TRANSACTIONS while the previous transaction's markers are being
+   * written, and clients retry after a backoff (librdkafka 20 ms, Java and kafkajs 100 ms) that
+   * is longer than the markers take. A request arriving then waits here for the completion
+   * instead (at most COMPLETION_WAIT_MS), which ends the same way without the backoff; a
+   * completion still running after that is answered CONCURRENT_TRANSACTIONS, as Kafka does.
+   */
+  private async awaitCompletion(transactionalId: string): Promise<void> {
+    const done = this.completions.get(transactionalId);
+    if (done) await Promise.race([done, sleep(COMPLETION_WAIT_MS)]);
   }
 
   // ------------------------------------------------------------------ placement
@@ -204,6 +225,7 @@ export class TransactionCoordinator implements CoordinatorShard {
     if (timeoutMs <= 0 || timeoutMs > this.config.getInt('transaction.max.timeout.ms')) return fail(ErrorCode.INVALID_TRANSACTION_TIMEOUT);
     const err = await this.checkCoordinator(transactionalId);
     if (err !== ErrorCode.NONE) return fail(err);
+    await this.awaitCompletion(transactionalId);
     return this.withLock(transactionalId, async () => {
       const now = Date.now();
       const cur = this.txns.get(transactionalId);
@@ -322,6 +344,7 @@ export class TransactionCoordinator implements CoordinatorShard {
   async addPartitions(transactionalId: string, producerId: number, producerEpoch: number, topics: TopicPartitions[]): Promise<number> {
     const err = await this.checkCoordinator(transactionalId);
     if (err !== ErrorCode.NONE) return err;
+    await this.awaitCompletion(transactionalId);
     return this.withLock(transactionalId, async () => {
       const cur = this.txns.get(transactionalId);
       const bad = this.validateProducer(cur, producerId, producerEpoch);
@@ -381,7 +404,9 @@ export class TransactionCoordinator implements CoordinatorShard {
   async endTxn(transactionalId: string, producerId: number, producerEpoch: number, commit: boolean): Promise<number> {
     const err = await this.checkCoordinator(transactionalId);
     if (err !== ErrorCode.NONE) return err;
-    const result = await this.withLock(transactionalId, async (): Promise<number> => {
+    // a retried or concurrent EndTxn meets the finished transaction rather than CONCURRENT_TRANSACTIONS
+    await this.awaitCompletion(transactionalId);
+    return this.withLock(transactionalId, async (): Promise<number> => {
       const cur = this.txns.get(transactionalId);
       const bad = this.validateProducer(cur, producerId, producerEpoch);
       if (bad !== ErrorCode.NONE) return bad;
@@ -396,6 +421,7 @@ export class TransactionCoordinator implements CoordinatorShard {
           } catch (e) {
             return errorCodeOf(e, ErrorCode.COORDINATOR_NOT_AVAILABLE);
           }
+          // Like Kafka, answer once the decision is durable; the markers follow (startCompletion).
           this.startCompletion(next);
           return ErrorCode.NONE;
         }
@@ -411,13 +437,6 @@ export class TransactionCoordinator implements CoordinatorShard {
           return ErrorCode.INVALID_TXN_STATE;
       }
     });
-    if (result === ErrorCode.NONE) {
-      // Kafka answers once the prepare record is durable; waiting (briefly) for the markers too
-      // spares the client a round of CONCURRENT_TRANSACTIONS retries on its next call.
-      const done = this.completions.get(transactionalId);
-      if (done) await Promise.race([done, sleep(5000)]);
-    }
-    return result;
   }
 
   // ------------------------------------------------------------------ markers and completion
@@ -490,7 +509,12 @@ export class TransactionCoordinator implements CoordinatorShard {
         backoff = Math.min(backoff * 2, 1000);
       }
     }
-    // Every marker is written: record the outcome (retried until it is durable).
+    // Every marker is durable: record the outcome. The Complete* state takes effect once its
+    // record has its place in the log, without waiting for the fsync: the next state of this id
+    // (the next transaction's Ongoing, an epoch bump) is written after it in the same partition,
+    // and is answered only when durable, which makes this record durable too. Lost in a crash
+    // before that, the id restarts in Prepare* and writes the same markers again, which is
+    // harmless. So the next transaction's AddPartitionsToTxn waits for one fsync, not two.
     for (let attempt = 0; !this.closed; attempt++) {
       const done = await this.withLock(prepared.transactionalId, async () => {
         const cur = this.txns.get(prepared.transactionalId);
@@ -500,7 +524,9 @@ export class TransactionCoordinator implements CoordinatorShard {
         next.partitions = new Map();
         next.lastUpdateTimestamp = Date.now();
         try {
-          await this.persist(next);
+          const written = await this.writeState(next);
+          this.txns.set(next.transactionalId, next);
+          written?.durable.catch((e) => this.log(`transaction ${next.transactionalId}: ${next.state} is not durable (a restart writes its markers again): ${(e as Error).message}`));
           return true;
         } catch (e) {
           this.log(`transaction ${prepared.transactionalId}: writing ${next.state} failed: ${(e as Error).message}`);
