@@ -10,12 +10,12 @@
 //    p50/max over --kills kills. The killed broker is restarted and back in the ISR before the next.
 // Prints one JSON line on stdout; progress on stderr. Needs dist/ (npx tsc) and fjord-load.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
+import { cpuSeconds, freePort } from './lib.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -37,7 +37,6 @@ const OVERALL_MS = 15 * 60_000;
 const log = (m) => process.stderr.write(`[bench cluster] ${m}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const round = (x, d = 2) => (x == null || !Number.isFinite(x) ? null : Math.round(x * 10 ** d) / 10 ** d);
-const CLK_TCK = 100;
 
 const watchdog = setTimeout(() => {
   log('exceeded its time limit');
@@ -45,15 +44,6 @@ const watchdog = setTimeout(() => {
 }, OVERALL_MS);
 watchdog.unref();
 
-function cpuSeconds(pid) {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-  } catch {
-    return null;
-  }
-}
 
 /** Runs fn and returns its result plus the CPU share (cores) of each named pid meanwhile. */
 async function withCpu(pids, fn) {
@@ -86,16 +76,6 @@ function runLoad(args, timeoutS) {
   });
 }
 
-function freePort() {
-  return new Promise((res, rej) => {
-    const srv = net.createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => res(port));
-    });
-  });
-}
 
 async function createTopic(bootstrapServers, topic, partitions, replicationFactor) {
   const kafka = new Kafka({ clientId: 'bench-admin', brokers: bootstrapServers, logLevel: logLevel.NOTHING });

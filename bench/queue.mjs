@@ -6,12 +6,13 @@
 //   node bench/queue.mjs [--records N] [--ack-batch N] [--data-root DIR]   (npm run bench -- --only queue)
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { KafkaClient } from '@kafkats/client';
+import { freePort } from './lib.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -29,16 +30,6 @@ const log = (m) => process.stderr.write(`${m}\n`);
 const children = [];
 const dirs = [];
 
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => res(p));
-    });
-  });
-}
 
 async function waitPort(port, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;

@@ -11,11 +11,12 @@
 // it) and builds the broker when dist/ is missing.
 // MB = 1,000,000 bytes of message payload (1 KiB values), everywhere.
 import { spawn, spawnSync } from 'node:child_process';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, release, tmpdir, hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cpuSeconds, freePort } from './lib.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BUILD = join(ROOT, 'bench', '.build');
@@ -122,23 +123,6 @@ function stop(child, graceS = 10) {
   });
 }
 
-function freePort() {
-  return new Promise((r, j) => {
-    const s = createServer();
-    s.on('error', j);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => r(port)); });
-  });
-}
-
-/** utime+stime (s) of a process from /proc/<pid>/stat; null if gone. */
-const CLK_TCK = 100;
-function cpuSeconds(pid) {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / CLK_TCK; // fields 14 and 15
-  } catch { return null; }
-}
 /** Wraps an async step and reports the CPU share (cores) a process used during it. */
 async function withCpu(pid, fn) {
   const c0 = cpuSeconds(pid);

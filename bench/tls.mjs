@@ -6,10 +6,10 @@
 //   node bench/tls.mjs [--seconds N] [--data-root DIR]     (npm run bench -- --only tls)
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cpuSeconds, freePort } from './lib.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -26,21 +26,7 @@ const log = (m) => process.stderr.write(`[tls] ${m}\n`);
 const dirs = [];
 let broker;
 
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => res(p));
-    });
-  });
-}
 
-function cpuSeconds(pid) {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
 
 /** A CA and a server certificate for 127.0.0.1 (what a user's TLS setup would have). */
 function makePki(dir) {
