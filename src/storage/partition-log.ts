@@ -541,16 +541,7 @@ export class PartitionLog implements Syncable {
 
     // 2. roll if needed
     const now = Date.now();
-    let seg = this.active;
-    if (
-      seg.size > 0 &&
-      (seg.size + total > Math.min(this.config.segmentBytes, INT32_MAX) ||
-        lastOffset - seg.baseOffset > INT32_MAX ||
-        (seg.firstAppendMs >= 0 && now - seg.firstAppendMs >= this.config.segmentMs))
-    ) {
-      seg = this.roll(now);
-    }
-    if (seg.firstAppendMs < 0) seg.firstAppendMs = now;
+    const seg = this.segmentForWrite(total, lastOffset, now);
 
     // 3. assign: rewrite baseOffset + partitionLeaderEpoch in place, update indexes
     let off = baseOffset;
@@ -636,17 +627,7 @@ export class PartitionLog implements Syncable {
     if (infos.length === 0) return this.waitDurable(this._logEndOffset).then(() => this._logEndOffset);
     const total = pos - start;
     const now = Date.now();
-    let seg = this.active;
-    const lastOffset = next - 1;
-    if (
-      seg.size > 0 &&
-      (seg.size + total > Math.min(this.config.segmentBytes, INT32_MAX) ||
-        lastOffset - seg.baseOffset > INT32_MAX ||
-        (seg.firstAppendMs >= 0 && now - seg.firstAppendMs >= this.config.segmentMs))
-    ) {
-      seg = this.roll(now);
-    }
-    if (seg.firstAppendMs < 0) seg.firstAppendMs = now;
+    const seg = this.segmentForWrite(total, next - 1, now);
     const startPos = seg.size;
     let segPos = startPos;
     let messages = 0;
@@ -1289,6 +1270,25 @@ export class PartitionLog implements Syncable {
     }
     await this.txnIndex.removeSegments(gone.map((s) => s.baseOffset), newStart);
     await this.pruneSnapshots();
+  }
+
+  /**
+   * The segment a write of `total` bytes ending at `lastOffset` goes to: the active one, rolled
+   * first when the write would overflow segment.bytes or its 32-bit relative offsets, or when
+   * segment.ms has passed since its first append.
+   */
+  private segmentForWrite(total: number, lastOffset: number, now: number): LogSegment {
+    let seg = this.active;
+    if (
+      seg.size > 0 &&
+      (seg.size + total > Math.min(this.config.segmentBytes, INT32_MAX) ||
+        lastOffset - seg.baseOffset > INT32_MAX ||
+        (seg.firstAppendMs >= 0 && now - seg.firstAppendMs >= this.config.segmentMs))
+    ) {
+      seg = this.roll(now);
+    }
+    if (seg.firstAppendMs < 0) seg.firstAppendMs = now;
+    return seg;
   }
 
   /** Removes everything at or after `offset` (replica truncation). */
