@@ -37,6 +37,10 @@ describe('ACLs and SCRAM users shared by the brokers of a cluster', () => {
         }),
       );
     }
+    // Both registered and a controller elected (admin requests go to the controller).
+    for (const b of brokers) {
+      await waitFor(() => b.broker.metadata.brokers().length === 2 && b.broker.metadata.controllerId() >= 0, 15_000, 'registrations and a controller');
+    }
   });
   after(async () => {
     for (const b of brokers.reverse()) await b.close().catch(() => undefined);
