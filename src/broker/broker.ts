@@ -319,6 +319,17 @@ export class Broker implements BrokerServices {
       endpoints: this.listenerEndpoints.map(({ name, host, port }) => ({ name, host, port })),
     });
     this.controller?.start();
+    if (this.controller) await this.awaitController();
+  }
+
+  /**
+   * A cluster broker is ready once some broker is the elected controller: clients that send admin
+   * requests to the controller (kafkajs) fail on a Metadata answer without one. Bounded by the
+   * session timeout; past it the broker serves anyway (Metadata says -1 until an election).
+   */
+  private async awaitController(): Promise<void> {
+    const deadline = Date.now() + this.config.getInt('broker.session.timeout.ms');
+    while (this.metadata.controllerId() < 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   }
 
   close(): Promise<void> {
