@@ -200,7 +200,15 @@ export class ReplicaManager {
       for (let attempt = 0; attempt < 5 && !this.closed; attempt++) {
         const current = this.metadata.partitionState(p.topic, p.index);
         if (!current || current.leader !== this.nodeId || current.leaderEpoch !== p.leaderEpoch || p.role !== 'leader') return;
-        const isr = attempt === 0 ? wanted : this.recomputeIsr(p, current.isr);
+        // KIP-841: a broker that is fenced or in controlled shutdown never joins an ISR, or the
+        // controller's hand-over would be undone while the leaving broker still fetches.
+        const members = this.metadata.brokers?.call(this.metadata);
+        const eligible = members && new Set(members.filter((b) => !b.shuttingDown).map((b) => b.nodeId));
+        // Only assigned replicas: a replica a reassignment removed may still be fetching.
+        const assigned = this.metadata.topic(p.topic)?.partitions.find((a) => a.partition === p.index)?.replicas ?? p.replicas;
+        const isr = (attempt === 0 ? wanted : this.recomputeIsr(p, current.isr)).filter(
+          (id) => assigned.includes(id) && (!eligible || current.isr.includes(id) || eligible.has(id)),
+        );
         if (sameMembers(isr, current.isr) || !isr.includes(this.nodeId)) return;
         const next: PartitionState = { leader: current.leader, leaderEpoch: current.leaderEpoch, isr, version: current.version };
         const ok = await update.call(this.metadata, p.topic, p.index, next, current.version);
