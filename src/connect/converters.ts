@@ -6,9 +6,10 @@ export interface SchemaAndValue {
   value: unknown;
 }
 
+/** Schema-registry converters answer asynchronously (they may register or fetch a schema). */
 export interface Converter {
-  fromConnectData(topic: string, schema: Schema | null | undefined, value: unknown): Buffer | null;
-  toConnectData(topic: string, bytes: Buffer | null): SchemaAndValue;
+  fromConnectData(topic: string, schema: Schema | null | undefined, value: unknown): Buffer | null | Promise<Buffer | null>;
+  toConnectData(topic: string, bytes: Buffer | null): SchemaAndValue | Promise<SchemaAndValue>;
 }
 
 /** Values inside Connect data: bytes are Buffers, int64 may be bigint; JSON carries them as base64/number. */

@@ -10,7 +10,7 @@ import { GroupMembership } from './group.js';
 import { InternalTopics } from './internal-topics.js';
 import { PluginRegistry } from './plugins.js';
 import type { ConfigDef, Connector, ConnectorPlugin } from './sdk.js';
-import { createRunner, errorTrace, type Runner, type TaskState } from './tasks.js';
+import { createRunner, errorTrace, type ExactlyOnceHost, type Runner, type TaskState } from './tasks.js';
 import { buildTransformChain, PREDICATE_CLASSES, TRANSFORM_CLASSES } from './transforms.js';
 
 export type TargetState = 'STARTED' | 'PAUSED' | 'STOPPED';
@@ -55,6 +55,27 @@ const COMMON_CONFIG: ConfigDef = {
   'errors.deadletterqueue.context.headers.enable': { type: 'boolean', default: false, importance: 'medium', group: 'Error Handling' },
 };
 
+/** Source connectors' exactly-once settings (KIP-618); used when the worker enables exactly-once sources. */
+const SOURCE_CONFIG: ConfigDef = {
+  'exactly.once.support': {
+    type: 'string',
+    default: 'requested',
+    validValues: ['requested', 'required'],
+    importance: 'medium',
+    group: 'Exactly Once Support',
+    documentation: 'Whether exactly-once guarantees are required for the connector to be started (required) or only wanted (requested).',
+  },
+  'transaction.boundary': {
+    type: 'string',
+    default: 'poll',
+    validValues: ['poll', 'interval', 'connector'],
+    importance: 'medium',
+    group: 'Exactly Once Support',
+    documentation: 'poll: one transaction per batch of polled records; interval: one per transaction.boundary.interval.ms.',
+  },
+  'transaction.boundary.interval.ms': { type: 'long', default: null, min: 0, importance: 'low', group: 'Exactly Once Support' },
+};
+
 interface RunningConnector {
   configJson: string;
   connector: Connector;
@@ -95,6 +116,7 @@ export class Worker {
     const c = this.workerConfig;
     this.state = new InternalTopics(
       this.kafka,
+      options.bootstrap,
       {
         config: c['config.storage.topic'] ?? `${options.groupId}-configs`,
         offset: c['offset.storage.topic'] ?? `${options.groupId}-offsets`,
@@ -221,12 +243,26 @@ export class Worker {
       transforms: transformErrors(config),
     });
     const specific = plugin ? reportConfigs(plugin.config, config, (await plugin.createConnector().validate?.(config)) ?? {}, common.length) : [];
+    if (plugin?.type === 'source') common.push(...reportConfigs(SOURCE_CONFIG, config, this.exactlyOnceErrors(plugin, config), 500));
     if (plugin?.type === 'sink' && !config['topics'] && !config['topics.regex']) {
       common.push(...reportConfigs({ topics: { type: 'list', group: 'Common' } }, config, {}, 1000));
     }
     const configs = [...common, ...specific];
     const groups = [...new Set(configs.map((c) => c.definition.group).filter((g): g is string => !!g))];
     return { name: plugin?.className ?? className ?? '', error_count: configs.reduce((n, c) => n + c.value.errors.length, 0), groups, configs };
+  }
+
+  /** Kafka's checks of a source connector's exactly-once settings against this worker and plugin. */
+  private exactlyOnceErrors(plugin: ConnectorPlugin, config: Record<string, string>): Record<string, string[]> {
+    const errors: Record<string, string[]> = {};
+    if ((config['exactly.once.support'] ?? 'requested').toLowerCase() === 'required') {
+      if (!this.exactlyOnceSources()) errors['exactly.once.support'] = ['This worker does not have exactly-once source support enabled.'];
+      else if (plugin.exactlyOnceSupport === false) errors['exactly.once.support'] = [`The connector ${plugin.className} does not support exactly-once semantics.`];
+    }
+    if ((config['transaction.boundary'] ?? 'poll').toLowerCase() === 'connector' && this.exactlyOnceSources()) {
+      errors['transaction.boundary'] = [`The connector ${plugin.className} does not support connector-defined transaction boundaries.`];
+    }
+    return errors;
   }
 
   async putConnectorConfig(name: string, config: Record<string, string>, initialState?: TargetState): Promise<{ created: boolean }> {
@@ -520,7 +556,56 @@ export class Worker {
     }
   }
 
+  /** Worker config `exactly.once.source.support=enabled` (KIP-618): source tasks run transactionally. */
+  exactlyOnceSources(): boolean {
+    return (this.workerConfig['exactly.once.source.support'] ?? 'disabled').toLowerCase() === 'enabled';
+  }
+
+  /** Kafka Connect's transactional id for a source task: `<group.id>-<connector>-<task>`. */
+  private transactionalId(name: string, task: number): string {
+    return `${this.options.groupId}-${name}-${task}`;
+  }
+
+  private exactlyOnceHost(name: string, task: number): ExactlyOnceHost {
+    const transactionalId = this.transactionalId(name, task);
+    return {
+      transactionalId,
+      openProducer: async () => {
+        const producer = this.kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true });
+        await producer.connect(); // InitProducerId: fences older instances of this task
+        return producer;
+      },
+      offsetMessages: (entries) =>
+        this.state.messagesFor(
+          'offset',
+          entries.map((e) => ({ key: JSON.stringify([name, e.partition]), value: e.offset })),
+        ),
+      awaitOffsets: (results, count) => this.state.awaitReadBack(this.state.names.offset, results, count),
+    };
+  }
+
+  /**
+   * When a source connector's task count shrinks, instances of the dropped tasks may still run on a
+   * worker that has not caught up yet; bumping their transactional ids' epochs fences them (the
+   * new tasks fence their own ids when they start).
+   */
+  private async fenceDroppedTasks(name: string, from: number, to: number): Promise<void> {
+    for (let id = from; id < to; id++) {
+      const producer = this.kafka.producer({ transactionalId: this.transactionalId(name, id), idempotent: true, maxInFlightRequests: 1 });
+      try {
+        await producer.connect();
+      } finally {
+        await producer.disconnect().catch(() => {});
+      }
+    }
+  }
+
   private async writeTaskConfigs(name: string, configs: Record<string, string>[]): Promise<void> {
+    const before = this.taskConfigs(name).length;
+    const plugin = this.plugins.find(this.connectorConfig(name)?.['connector.class']);
+    if (plugin?.type === 'source' && this.exactlyOnceSources() && configs.length < before) {
+      await this.fenceDroppedTasks(name, configs.length, before);
+    }
     const entries = configs.map((properties, i) => ({ key: `task-${name}-${i}`, value: { properties } }));
     entries.push({ key: `commit-${name}`, value: { tasks: configs.length } as never });
     await this.state.writeMany('config', entries);
@@ -546,6 +631,7 @@ export class Worker {
             'offset',
             entries.map((e) => ({ key: JSON.stringify([name, e.partition]), value: e.offset })),
           ),
+        exactlyOnce: plugin.type === 'source' && this.exactlyOnceSources() ? this.exactlyOnceHost(name, id) : undefined,
         recordTopic: (topic) => {
           const k = `topic-${topic}-${name}`;
           if (!this.state.statuses.has(k)) {
