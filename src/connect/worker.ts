@@ -5,7 +5,7 @@
 import { hostname } from 'node:os';
 import { Kafka, logLevel } from 'kafkajs';
 import { reportConfigs, type ConfigValueReport } from './config-def.js';
-import { CONVERTER_CLASSES } from './converters.js';
+import { converterClassNames } from './converters.js';
 import { GroupMembership } from './group.js';
 import { InternalTopics } from './internal-topics.js';
 import { PluginRegistry } from './plugins.js';
@@ -45,8 +45,8 @@ const COMMON_CONFIG: ConfigDef = {
   name: { type: 'string', importance: 'high', group: 'Common', documentation: 'Globally unique name to use for this connector.' },
   'connector.class': { type: 'string', importance: 'high', group: 'Common', documentation: 'Name or alias of the class for this connector.' },
   'tasks.max': { type: 'int', default: 1, min: 1, importance: 'high', group: 'Common', documentation: 'Maximum number of tasks to use for this connector.' },
-  'key.converter': { type: 'class', default: null, importance: 'low', group: 'Common', validValues: Object.keys(CONVERTER_CLASSES) },
-  'value.converter': { type: 'class', default: null, importance: 'low', group: 'Common', validValues: Object.keys(CONVERTER_CLASSES) },
+  'key.converter': { type: 'class', default: null, importance: 'low', group: 'Common', validValues: converterClassNames() },
+  'value.converter': { type: 'class', default: null, importance: 'low', group: 'Common', validValues: converterClassNames() },
   transforms: { type: 'list', default: '', importance: 'low', group: 'Transforms' },
   predicates: { type: 'list', default: '', importance: 'low', group: 'Predicates' },
   'errors.tolerance': { type: 'string', default: 'none', validValues: ['none', 'all'], importance: 'medium', group: 'Error Handling' },
@@ -685,7 +685,7 @@ export class Worker {
     if (!connectorsOnly) {
       for (const c of TRANSFORM_CLASSES) out.push({ class: c, type: 'transformation' });
       for (const c of PREDICATE_CLASSES) out.push({ class: c, type: 'predicate' });
-      for (const c of Object.keys(CONVERTER_CLASSES)) out.push({ class: c, type: 'converter' });
+      for (const c of converterClassNames()) out.push({ class: c, type: 'converter' });
     }
     return out;
   }
