@@ -93,6 +93,8 @@ export class Worker {
   private readonly tasks = new Map<string, { configJson: string; runner: Runner }>();
   private reconcileChain: Promise<void> = Promise.resolve();
   private readonly dirty = new Set<string>();
+  /** Tasks this worker owns but waits to start until their previous owner let go (task key → since). */
+  private readonly handoverSince = new Map<string, number>();
   private stopped = false;
   clusterId = '';
   ready = false;
@@ -135,6 +137,11 @@ export class Worker {
     this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true });
     await this.producer.connect();
     this.state.onChange((kind, key, value) => {
+      if (kind === 'status' && this.stateLoaded && this.handoverSince.size > 0 && key.startsWith('status-task-')) {
+        // A previous owner may have let go of a task this worker waits for.
+        for (const k of this.handoverSince.keys()) if (key === `status-task-${k}`) this.scheduleReconcile(splitTaskKey(k)[0]);
+        return;
+      }
       if (kind !== 'config' || !this.stateLoaded) return;
       if (key.startsWith('restart-connector-') || key.startsWith('restart-task-')) {
         if (value !== null) this.scheduleRestartRequest(key, value as Record<string, unknown>);
@@ -462,6 +469,26 @@ export class Worker {
     }
   }
 
+  /**
+   * Incremental hand-over: a task this worker now owns still reported running by another live
+   * member waits until that member stopped it (its UNASSIGNED status) — so the two never run it at
+   * once — or until session.timeout.ms passed, in case the old owner is wedged.
+   */
+  private heldElsewhere(name: string, id: number): boolean {
+    const key = `${name}-${id}`;
+    const s = this.status(`status-task-${name}-${id}`);
+    const busy = s && s.worker_id !== this.workerId && (s.state === 'RUNNING' || s.state === 'PAUSED' || s.state === 'RESTARTING');
+    if (!busy || !this.membership.view?.members.some((m) => m.workerId === s.worker_id)) return false;
+    const since = this.handoverSince.get(key);
+    const limit = Number(this.workerConfig['session.timeout.ms'] ?? 10_000);
+    if (since === undefined) {
+      this.handoverSince.set(key, Date.now());
+      setTimeout(() => this.scheduleReconcile(name), limit + 50).unref?.();
+      return true;
+    }
+    return Date.now() - since < limit;
+  }
+
   private scheduleReconcile(name: string): void {
     this.dirty.add(name);
     this.reconcileChain = this.reconcileChain.then(async () => {
@@ -534,9 +561,13 @@ export class Worker {
         if (existing) {
           this.tasks.delete(key);
           await existing.runner.stop();
+          // Tells the new owner it may start the task (see heldElsewhere).
+          if (this.status(`status-task-${name}-${i}`)?.worker_id === this.workerId) await this.reportTask(name, i, 'UNASSIGNED');
         }
         continue;
       }
+      if (!existing && this.heldElsewhere(name, i)) continue;
+      this.handoverSince.delete(key);
       if (existing && existing.configJson === json) {
         existing.runner.setPaused(target === 'PAUSED');
         continue;
