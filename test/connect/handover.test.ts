@@ -64,7 +64,7 @@ async function addWorker(): Promise<RunningWorker> {
 
 async function placement(url: string): Promise<Map<string, number> | null> {
   const s = (await http(url, 'GET', '/connectors/tracked/status')).body;
-  if (!s?.tasks || s.tasks.length !== 4 || !s.tasks.every((t: { state: string }) => t.state === 'RUNNING')) return null;
+  if (s?.tasks?.length !== 4 || !s.tasks.every((t: { state: string }) => t.state === 'RUNNING')) return null;
   const counts = new Map<string, number>();
   for (const t of s.tasks as { worker_id: string }[]) counts.set(t.worker_id, (counts.get(t.worker_id) ?? 0) + 1);
   return counts;
