@@ -175,6 +175,7 @@ export class Broker implements BrokerServices {
     this.groups = new GroupCoordinator({
       nodeId: this.nodeId,
       config: this.config,
+      groupConfigs: this.configAdmin.groups,
       metadata: this.metadata,
       partitions: this.replicas,
       topics: this.topics,

@@ -15,7 +15,8 @@ import { ConsumerGroupError, type TopicView } from '../group/consumer-protocol/c
 import type { CoordinatorRecord, CoordinatorRuntimeDeps } from '../runtime/runtime.js';
 import type { GroupLike } from '../group/group.js';
 import { AckError, AckType } from './share-partition.js';
-import { SharePartitions, parseAutoOffsetReset, type AutoOffsetReset, type SharePartitionHandle } from './share-partitions.js';
+import { SharePartitions, type AutoOffsetReset, type SharePartitionHandle } from './share-partitions.js';
+import type { GroupConfigs } from '../../config/group-config.js';
 import { ShareGroup, JOIN_EPOCH, LEAVE_EPOCH, shareGroupMetadataKey, type ShareGroupSettings } from './share-group.js';
 import { ShareStateStore, type ShareStateKey } from './share-state-topic.js';
 
@@ -116,6 +117,8 @@ export function shareSettingsFromConfig(config: BrokerConfig): ShareServiceSetti
 /** What share groups need from the broker: the runtime's services plus configs and topics. */
 export interface ShareGroupDeps extends CoordinatorRuntimeDeps {
   readonly config: BrokerConfig;
+  /** Per-group overrides (share.auto.offset.reset, share.isolation.level, ...). */
+  readonly groupConfigs: GroupConfigs;
   readonly metadata: CoordinatorRuntimeDeps['metadata'] & Pick<MetadataStore, 'topicById' | 'topics'>;
 }
 
@@ -137,8 +140,6 @@ export class ShareGroupService {
   readonly store: ShareStateStore;
   readonly settings: ShareServiceSettings;
   private readonly sessions = new Map<string, ShareSession>();
-  /** Group configs (share.auto.offset.reset, ...) by group id. */
-  readonly groupConfigs = new Map<string, Map<string, string>>();
   private closed = false;
 
   constructor(
@@ -152,8 +153,13 @@ export class ShareGroupService {
       replicationFactor: () => deps.config.getInt('share.coordinator.state.topic.replication.factor'),
     });
     this.partitions = new SharePartitions({
-      settings: () => ({ deliveryCountLimit: settings.deliveryCountLimit, lockDurationMs: settings.lockDurationMs, maxInFlight: settings.maxRecordLocks }),
+      settings: (groupId) => ({
+        deliveryCountLimit: settings.deliveryCountLimit,
+        lockDurationMs: deps.groupConfigs.getInt(groupId, 'share.record.lock.duration.ms'),
+        maxInFlight: settings.maxRecordLocks,
+      }),
       autoOffsetReset: (groupId) => this.autoOffsetReset(groupId),
+      readCommitted: (groupId) => deps.groupConfigs.readCommitted(groupId),
       store: this.store,
       partitions: deps.partitions,
       log: (msg) => deps.log(msg),
@@ -172,8 +178,7 @@ export class ShareGroupService {
   }
 
   autoOffsetReset(groupId: string): AutoOffsetReset {
-    const v = this.groupConfigs.get(groupId)?.get('share.auto.offset.reset');
-    return (v !== undefined ? parseAutoOffsetReset(v) : null) ?? { kind: 'latest' };
+    return this.deps.groupConfigs.autoOffsetReset(groupId);
   }
 
   group(groupId: string): ShareGroup | undefined {
@@ -182,7 +187,21 @@ export class ShareGroupService {
   }
 
   newGroup(groupId: string): ShareGroup {
-    const g = new ShareGroup(groupId, this.topics, this.settings, {
+    const configs = this.deps.groupConfigs;
+    const base = this.settings;
+    // Session timeout and heartbeat interval are group configs, read when used.
+    const settings: ShareGroupSettings = {
+      get heartbeatIntervalMs() {
+        return configs.getInt(groupId, 'share.heartbeat.interval.ms');
+      },
+      get sessionTimeoutMs() {
+        return configs.getInt(groupId, 'share.session.timeout.ms');
+      },
+      get maxSize() {
+        return base.maxSize;
+      },
+    };
+    const g = new ShareGroup(groupId, this.topics, settings, {
       memberRemoved: (group, memberId) => this.onMemberRemoved(group.groupId, memberId),
     });
     this.coordinator.putGroup(g);
@@ -380,7 +399,7 @@ export class ShareGroupService {
   // ------------------------------------------------------------------ ShareFetch
 
   async shareFetch(req: ShareFetchIn, apiVersion: number): Promise<ShareFetchOut> {
-    const lockMs = this.settings.lockDurationMs;
+    const lockMs = req.groupId ? this.deps.groupConfigs.getInt(req.groupId, 'share.record.lock.duration.ms') : this.settings.lockDurationMs;
     const top = (code: number, message: string | null): ShareFetchOut => ({
       throttleTimeMs: 0, errorCode: code, errorMessage: message, acquisitionLockTimeoutMs: lockMs, responses: [], nodeEndpoints: [],
     });
@@ -537,7 +556,7 @@ export class ShareGroupService {
 
   async shareAcknowledge(req: ShareAckIn, apiVersion: number): Promise<ShareAckOut> {
     const top = (code: number, message: string | null): ShareAckOut => ({
-      throttleTimeMs: 0, errorCode: code, errorMessage: message, acquisitionLockTimeoutMs: this.settings.lockDurationMs, responses: [], nodeEndpoints: [],
+      throttleTimeMs: 0, errorCode: code, errorMessage: message, acquisitionLockTimeoutMs: req.groupId ? this.deps.groupConfigs.getInt(req.groupId, 'share.record.lock.duration.ms') : this.settings.lockDurationMs, responses: [], nodeEndpoints: [],
     });
     const bad = this.groupCheck(req.groupId, req.memberId);
     if (bad) return top(bad.code, bad.message);
@@ -722,7 +741,6 @@ export class ShareGroupService {
 
   /** After DeleteGroups removed a share group: its share-partition state goes too. */
   async deleteGroupState(groupId: string): Promise<void> {
-    this.groupConfigs.delete(groupId);
     const keys = this.partitions.keysOfGroup(groupId);
     if (keys.length > 0) await this.partitions.delete(keys);
   }

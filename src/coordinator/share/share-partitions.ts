@@ -4,22 +4,37 @@
 import type { Partition } from '../../cluster/partition.js';
 import { batchPositions, readBatchHeader } from '../../protocol/records/batch.js';
 import { SharePartition, type AcquiredRange, type BatchSpan, type SharePartitionSettings } from './share-partition.js';
+import { parseAutoOffsetReset, type ShareAutoOffsetReset } from '../../config/group-config.js';
 import { type ShareStateStore, shareStateKeyString, type ShareSnapshot, type ShareStateKey } from './share-state-topic.js';
 
 const CONTROL_BATCH = 0x20;
+const TRANSACTIONAL_BATCH = 0x10;
 
-export type AutoOffsetReset = { kind: 'latest' } | { kind: 'earliest' } | { kind: 'by_duration'; ms: number };
+/**
+ * Walks batches in log order and tells which belong to aborted transactions, from the aborted
+ * list of the transaction index (producer id + first offset): a producer's transactional batches
+ * from its aborted transaction's first offset up to its next control batch (the ABORT marker).
+ */
+class AbortedFilter {
+  private readonly pending: { producerId: number; firstOffset: number }[];
+  private readonly open = new Set<number>();
 
-/** share.auto.offset.reset: latest | earliest | by_duration:<ISO-8601 duration>. */
-export function parseAutoOffsetReset(value: string): AutoOffsetReset | null {
-  const v = value.trim().toLowerCase();
-  if (v === 'latest') return { kind: 'latest' };
-  if (v === 'earliest') return { kind: 'earliest' };
-  const m = /^by_duration:p(?:(\d+)d)?(?:t(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?)?$/.exec(v);
-  if (!m || v.endsWith('p') || v.endsWith('t')) return null;
-  const ms = ((Number(m[1] ?? 0) * 24 + Number(m[2] ?? 0)) * 60 + Number(m[3] ?? 0)) * 60_000 + Number(m[4] ?? 0) * 1000;
-  return { kind: 'by_duration', ms };
+  constructor(aborted: { producerId: number; firstOffset: number }[]) {
+    this.pending = [...aborted].sort((a, b) => a.firstOffset - b.firstOffset);
+  }
+
+  isAborted(producerId: number, baseOffset: number, attributes: number, isControl: boolean): boolean {
+    while (this.pending.length > 0 && this.pending[0]!.firstOffset <= baseOffset) this.open.add(this.pending.shift()!.producerId);
+    if (isControl) {
+      this.open.delete(producerId);
+      return false;
+    }
+    return (attributes & TRANSACTIONAL_BATCH) !== 0 && this.open.has(producerId);
+  }
 }
+
+export type AutoOffsetReset = ShareAutoOffsetReset;
+export { parseAutoOffsetReset };
 
 export class SharePartitionHandle {
   readonly id: string;
@@ -66,8 +81,11 @@ export class SharePartitionHandle {
 }
 
 export interface SharePartitionsOptions {
-  settings: () => SharePartitionSettings;
+  /** Per group: share.record.lock.duration.ms is a group config. */
+  settings: (groupId: string) => SharePartitionSettings;
   autoOffsetReset: (groupId: string) => AutoOffsetReset;
+  /** share.isolation.level=read_committed: acquire up to the LSO, never aborted records. */
+  readCommitted: (groupId: string) => boolean;
   store: ShareStateStore;
   partitions: { get(topic: string, partition: number): Partition | undefined };
   log: (msg: string) => void;
@@ -148,7 +166,7 @@ export class SharePartitions {
     await this.options.store.ready(key);
     const existing = this.handles.get(id);
     if (existing) return existing;
-    const settings = this.options.settings();
+    const settings = this.options.settings(key.groupId);
     const stored = this.stored.get(id);
     let sp: SharePartition;
     if (stored) {
@@ -183,7 +201,7 @@ export class SharePartitions {
     await this.options.store.ready(key);
     let h = this.handles.get(id);
     if (!h) {
-      h = new SharePartitionHandle(key, topicName, new SharePartition(startOffset, this.options.settings()));
+      h = new SharePartitionHandle(key, topicName, new SharePartition(startOffset, this.options.settings(key.groupId)));
       this.stored.delete(id);
       this.handles.set(id, h);
     } else {
@@ -215,19 +233,27 @@ export class SharePartitions {
   async acquire(h: SharePartitionHandle, partition: Partition, memberId: string, maxRecords: number, maxBytes: number, strict: boolean): Promise<AcquireResult> {
     const log = partition.log;
     h.sp.truncateBelow(log.logStartOffset);
-    const hw = log.highWatermark;
+    h.sp.settings = this.options.settings(h.key.groupId);
+    const readCommitted = this.options.readCommitted(h.key.groupId);
+    // read_committed: nothing at or past the last stable offset (an open transaction's records).
+    const hw = readCommitted ? Math.min(log.lastStableOffset, log.highWatermark) : log.highWatermark;
     if (maxRecords <= 0 || !h.sp.canAcquire(hw)) return { ranges: [], records: [], bytes: 0 };
     const from = h.sp.nextFetchOffset();
     if (from >= hw) return { ranges: [], records: [], bytes: 0 };
     const { chunks } = await log.read(from, Math.max(1, maxBytes), hw, true);
     const spans: (BatchSpan & { chunk: Buffer; pos: number; size: number })[] = [];
+    const aborted = readCommitted ? new AbortedFilter(log.abortedTransactions(from, hw)) : undefined;
     for (const chunk of chunks) {
       for (const [pos, size] of batchPositions(chunk)) {
         const header = readBatchHeader(chunk, pos);
+        const isControl = (header.attributes & CONTROL_BATCH) !== 0;
+        // Called for control batches too: an ABORT marker ends its producer's aborted run.
+        const inAborted = aborted?.isAborted(header.producerId, header.baseOffset, header.attributes, isControl) ?? false;
         spans.push({
           baseOffset: header.baseOffset,
           lastOffset: header.baseOffset + header.lastOffsetDelta,
-          isControl: (header.attributes & CONTROL_BATCH) !== 0,
+          // Records of aborted transactions are archived like control records: never delivered.
+          isControl: isControl || inAborted,
           chunk,
           pos,
           size,
