@@ -11,7 +11,6 @@ import { KafkaError } from '../protocol/kafka-error.js';
 import type { BrokerConfig } from './config.js';
 import type { ConfigDef } from './config-defs.js';
 
-export const GROUP_RESOURCE_TYPE = 32;
 const STORE_PREFIX = 'group:';
 
 export type ShareAutoOffsetReset = { kind: 'latest' } | { kind: 'earliest' } | { kind: 'by_duration'; ms: number };
@@ -42,7 +41,7 @@ export interface GroupConfigDef {
   check?: (value: string) => string | undefined;
 }
 
-export const groupConfigDefs: ReadonlyMap<string, GroupConfigDef> = new Map(
+const groupConfigDefs: ReadonlyMap<string, GroupConfigDef> = new Map(
   (
     [
       {
