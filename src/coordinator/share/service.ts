@@ -19,6 +19,7 @@ import { SharePartitions, type AutoOffsetReset, type SharePartitionHandle } from
 import type { GroupConfigs } from '../../config/group-config.js';
 import { ShareGroup, JOIN_EPOCH, LEAVE_EPOCH, shareGroupMetadataKey, type ShareGroupSettings } from './share-group.js';
 import { ShareStateStore, type ShareStateKey } from './share-state-topic.js';
+import { ShareStateApi } from './state-api.js';
 
 const FINAL_SESSION_EPOCH = -1;
 /** Kafka error 133 (newer than the vendored errors table). */
@@ -139,6 +140,8 @@ export class ShareGroupService {
   /** The share coordinator's store in `__share_group_state`. */
   readonly store: ShareStateStore;
   readonly settings: ShareServiceSettings;
+  /** Initialize / Read / Write / Delete ShareGroupState and the summary, as the share coordinator. */
+  readonly stateApi: ShareStateApi;
   private readonly sessions = new Map<string, ShareSession>();
   private closed = false;
 
@@ -163,6 +166,11 @@ export class ShareGroupService {
       store: this.store,
       partitions: deps.partitions,
       log: (msg) => deps.log(msg),
+    });
+    this.stateApi = new ShareStateApi({
+      store: this.store,
+      partitions: this.partitions,
+      partitionCount: (topicId) => deps.metadata.topicById(topicId)?.partitions.length,
     });
   }
 
@@ -635,32 +643,9 @@ export class ShareGroupService {
     };
   }
 
-  /**
-   * ReadShareGroupState (Kafka's internal share-coordinator API): a share-partition's start offset
-   * and state batches. Fjord answers from the live state, so ACQUIRED (1) records show as such.
-   */
-  async readState(groupId: string, topics: { topicId: string; partitions: { partition: number }[] }[]) {
-    return Promise.all(
-      topics.map(async (t) => ({
-        topicId: t.topicId,
-        partitions: await Promise.all(
-          t.partitions.map(async ({ partition }) => {
-            const key: ShareStateKey = { groupId, topicId: t.topicId, partition };
-            const base = { partition, errorCode: ErrorCode.NONE, errorMessage: null as string | null, stateEpoch: 0, startOffset: -1, stateBatches: [] as { firstOffset: number; lastOffset: number; deliveryState: number; deliveryCount: number }[] };
-            try {
-              await this.store.ready(key);
-            } catch (err) {
-              return { ...base, errorCode: errorCodeOf(err, ErrorCode.COORDINATOR_NOT_AVAILABLE), errorMessage: (err as Error).message };
-            }
-            const h = this.partitions.get(key);
-            if (h) return { ...base, startOffset: h.sp.startOffset, stateBatches: h.sp.stateBatches(true) };
-            const stored = this.store.stored.get(`${groupId}:${t.topicId}:${partition}`);
-            if (stored) return { ...base, startOffset: stored.snapshot.startOffset, stateBatches: stored.snapshot.stateBatches };
-            return base;
-          }),
-        ),
-      })),
-    );
+  /** ReadShareGroupState (Kafka's internal share-coordinator API; the CLI's in-flight counts). */
+  readState(groupId: string, topics: { topicId: string; partitions: { partition: number; leaderEpoch?: number }[] }[]) {
+    return this.stateApi.read(groupId, topics);
   }
 
   /** Details for the CLI/describe: per share-partition start offset and in-flight counts. */

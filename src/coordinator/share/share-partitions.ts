@@ -42,6 +42,10 @@ export class SharePartitionHandle {
   timerAt = 0;
   persistedVersion = -1;
   snapshotEpoch = 0;
+  /** ShareSnapshot state epoch: bumped when the state is replaced (offsets altered). */
+  stateEpoch = 0;
+  /** Replaced through the share-state APIs: no longer serves, never writes again. */
+  retired = false;
   private writeChain: Promise<void> = Promise.resolve();
   readonly waiters = new Set<() => void>();
 
@@ -76,7 +80,7 @@ export class SharePartitionHandle {
 
   snapshot(leaderEpoch: number): ShareSnapshot {
     this.snapshotEpoch = (this.snapshotEpoch + 1) & 0xffff;
-    return { snapshotEpoch: this.snapshotEpoch, stateEpoch: 0, leaderEpoch, startOffset: this.sp.startOffset, stateBatches: this.sp.stateBatches() };
+    return { snapshotEpoch: this.snapshotEpoch, stateEpoch: this.stateEpoch, leaderEpoch, startOffset: this.sp.startOffset, stateBatches: this.sp.stateBatches() };
   }
 }
 
@@ -176,7 +180,10 @@ export class SharePartitions {
     }
     sp.truncateBelow(partition.log.logStartOffset);
     const handle = new SharePartitionHandle(key, partition.topic, sp);
-    if (stored) handle.snapshotEpoch = stored.snapshot.snapshotEpoch;
+    if (stored) {
+      handle.snapshotEpoch = stored.snapshot.snapshotEpoch;
+      handle.stateEpoch = stored.snapshot.stateEpoch;
+    }
     // The starting point must be durable before records are handed out: a restart must not
     // re-resolve "latest" to a later offset and skip what was produced in between.
     if (!stored) await this.options.store.write([{ key, snapshot: handle.snapshot(partition.leaderEpoch) }]);
@@ -200,6 +207,8 @@ export class SharePartitions {
     const id = shareStateKeyString(key);
     await this.options.store.ready(key);
     let h = this.handles.get(id);
+    // A new state epoch: the state is replaced, as Kafka does when offsets are altered.
+    const stateEpoch = (h?.stateEpoch ?? this.options.store.epochs.get(id)?.stateEpoch ?? 0) + 1;
     if (!h) {
       h = new SharePartitionHandle(key, topicName, new SharePartition(startOffset, this.options.settings(key.groupId)));
       this.stored.delete(id);
@@ -207,6 +216,7 @@ export class SharePartitions {
     } else {
       h.sp.reset(startOffset);
     }
+    h.stateEpoch = stateEpoch;
     await this.persist(h, leaderEpoch);
   }
 
@@ -223,7 +233,25 @@ export class SharePartitions {
   }
 
   persist(h: SharePartitionHandle, leaderEpoch: number): Promise<void> {
-    return h.persist((handle) => this.options.store.write([{ key: handle.key, snapshot: handle.snapshot(leaderEpoch) }]));
+    return h.persist(async (handle) => {
+      if (handle.retired) return;
+      await this.options.store.write([{ key: handle.key, snapshot: handle.snapshot(leaderEpoch) }]);
+    });
+  }
+
+  /**
+   * Forgets the live share-partition (its state was replaced through the share-state APIs): the
+   * next ShareFetch opens it again from the stored snapshot; records acquired from it are gone.
+   */
+  retire(key: ShareStateKey): void {
+    const id = shareStateKeyString(key);
+    const h = this.handles.get(id);
+    if (!h) return;
+    h.retired = true;
+    if (h.timer) clearTimeout(h.timer);
+    h.timer = undefined;
+    this.handles.delete(id);
+    h.wake();
   }
 
   /**

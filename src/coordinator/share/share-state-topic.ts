@@ -79,6 +79,8 @@ export class ShareStateStore implements CoordinatorShard {
   readonly runtime: CoordinatorRuntime;
   /** Latest snapshot per share-partition key, as replayed (taken over when first used). */
   readonly stored = new Map<string, { key: ShareStateKey; snapshot: ShareSnapshot }>();
+  /** State and leader epoch of the latest snapshot of every share-partition (fencing). */
+  readonly epochs = new Map<string, { stateEpoch: number; leaderEpoch: number }>();
 
   constructor(
     deps: CoordinatorRuntimeDeps,
@@ -105,8 +107,14 @@ export class ShareStateStore implements CoordinatorShard {
       const k = decodeShareStateKey(key);
       if (!k || k.type !== SNAPSHOT_KEY_TYPE) return;
       const id = shareStateKeyString(k.key);
-      if (value === null) this.stored.delete(id);
-      else this.stored.set(id, { key: k.key, snapshot: decodeShareSnapshotValue(value) });
+      if (value === null) {
+        this.stored.delete(id);
+        this.epochs.delete(id);
+      } else {
+        const snapshot = decodeShareSnapshotValue(value);
+        this.stored.set(id, { key: k.key, snapshot });
+        this.epochs.set(id, { stateEpoch: snapshot.stateEpoch, leaderEpoch: snapshot.leaderEpoch });
+      }
     } catch (err) {
       this.log(`${SHARE_GROUP_STATE_TOPIC}: skipping undecodable record: ${(err as Error).message}`);
     }
@@ -116,6 +124,7 @@ export class ShareStateStore implements CoordinatorShard {
 
   unloaded(partition: number): void {
     for (const [id] of this.stored) if (this.runtime.partitionFor(id) === partition) this.stored.delete(id);
+    for (const [id] of this.epochs) if (this.runtime.partitionFor(id) === partition) this.epochs.delete(id);
   }
 
   /** Waits until the key's state partition is loaded here; throws KafkaError otherwise. */
@@ -134,11 +143,12 @@ export class ShareStateStore implements CoordinatorShard {
   /** Appends snapshot records (null = tombstone) to their partitions; resolves once durable. */
   async write(entries: { key: ShareStateKey; snapshot: ShareSnapshot | null }[]): Promise<void> {
     await Promise.all(
-      entries.map((e) =>
-        this.runtime.append(shareStateKeyString(e.key), [
-          { key: encodeShareSnapshotKey(e.key), value: e.snapshot ? encodeShareSnapshotValue(e.snapshot) : null },
-        ]),
-      ),
+      entries.map(async (e) => {
+        const id = shareStateKeyString(e.key);
+        await this.runtime.append(id, [{ key: encodeShareSnapshotKey(e.key), value: e.snapshot ? encodeShareSnapshotValue(e.snapshot) : null }]);
+        if (e.snapshot) this.epochs.set(id, { stateEpoch: e.snapshot.stateEpoch, leaderEpoch: e.snapshot.leaderEpoch });
+        else this.epochs.delete(id);
+      }),
     );
   }
 }
