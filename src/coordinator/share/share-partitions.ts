@@ -40,13 +40,11 @@ export class SharePartitionHandle {
   readonly id: string;
   timer: NodeJS.Timeout | undefined;
   timerAt = 0;
-  persistedVersion = -1;
   snapshotEpoch = 0;
   /** ShareSnapshot state epoch: bumped when the state is replaced (offsets altered). */
   stateEpoch = 0;
   /** Replaced through the share-state APIs: no longer serves, never writes again. */
   retired = false;
-  private writeChain: Promise<void> = Promise.resolve();
   readonly waiters = new Set<() => void>();
 
   constructor(
@@ -63,19 +61,6 @@ export class SharePartitionHandle {
     const ws = [...this.waiters];
     this.waiters.clear();
     for (const w of ws) w();
-  }
-
-  /** Resolves once a snapshot at least as new as the current state is durable. */
-  persist(write: (h: SharePartitionHandle) => Promise<void>): Promise<void> {
-    const target = this.sp.version;
-    const run = this.writeChain.then(async () => {
-      if (this.persistedVersion >= target) return;
-      const v = this.sp.version;
-      await write(this);
-      if (v > this.persistedVersion) this.persistedVersion = v;
-    });
-    this.writeChain = run.catch(() => {});
-    return run;
   }
 
   snapshot(leaderEpoch: number): ShareSnapshot {
@@ -187,7 +172,6 @@ export class SharePartitions {
     // The starting point must be durable before records are handed out: a restart must not
     // re-resolve "latest" to a later offset and skip what was produced in between.
     if (!stored) await this.options.store.write([{ key, snapshot: handle.snapshot(partition.leaderEpoch) }]);
-    handle.persistedVersion = sp.version;
     this.stored.delete(id);
     this.handles.set(id, handle);
     return handle;
@@ -222,21 +206,15 @@ export class SharePartitions {
 
   /** Forgets a share-partition's state durably (DeleteShareGroupOffsets, DeleteGroups). */
   async delete(keys: ShareStateKey[]): Promise<void> {
+    // Retired first: a lock timer or release during the write must not write the state back.
+    for (const key of keys) this.retire(key);
     await this.options.store.write(keys.map((key) => ({ key, snapshot: null })));
-    for (const key of keys) {
-      const id = shareStateKeyString(key);
-      const h = this.handles.get(id);
-      if (h?.timer) clearTimeout(h.timer);
-      this.handles.delete(id);
-      this.stored.delete(id);
-    }
+    for (const key of keys) this.stored.delete(shareStateKeyString(key));
   }
 
+  /** Resolves once a snapshot of the handle's state as of now (or later) is durable. */
   persist(h: SharePartitionHandle, leaderEpoch: number): Promise<void> {
-    return h.persist(async (handle) => {
-      if (handle.retired) return;
-      await this.options.store.write([{ key: handle.key, snapshot: handle.snapshot(leaderEpoch) }]);
-    });
+    return this.options.store.persist(h.key, () => (h.retired ? undefined : h.snapshot(leaderEpoch)));
   }
 
   /**

@@ -140,15 +140,87 @@ export class ShareStateStore implements CoordinatorShard {
     }
   }
 
-  /** Appends snapshot records (null = tombstone) to their partitions; resolves once durable. */
+  /**
+   * Appends snapshot records (null = tombstone) to their partitions; resolves once durable.
+   * Goes through the same group commit as persist(), so writes of one key stay in call order.
+   */
   async write(entries: { key: ShareStateKey; snapshot: ShareSnapshot | null }[]): Promise<void> {
-    await Promise.all(
-      entries.map(async (e) => {
-        const id = shareStateKeyString(e.key);
-        await this.runtime.append(id, [{ key: encodeShareSnapshotKey(e.key), value: e.snapshot ? encodeShareSnapshotValue(e.snapshot) : null }]);
-        if (e.snapshot) this.epochs.set(id, { stateEpoch: e.snapshot.stateEpoch, leaderEpoch: e.snapshot.leaderEpoch });
-        else this.epochs.delete(id);
-      }),
-    );
+    await Promise.all(entries.map((e) => this.persist(e.key, () => e.snapshot)));
+  }
+
+  // ---------------------------------------------------------------- group commit
+
+  /** Keys with a write requested since the last flush (latest snapshot maker wins). */
+  private pending = new Map<string, { key: ShareStateKey; make: SnapshotMaker; waiters: { resolve: () => void; reject: (err: unknown) => void }[] }>();
+  private flushScheduled = false;
+  /** Per state partition: the last write's offset assignment (writes are issued in order). */
+  private readonly partitionTail = new Map<number, Promise<unknown>>();
+
+  /**
+   * Requests a durable write of a share-partition's state; resolves once a snapshot taken after
+   * this call is durable. Every request of one event-loop round is coalesced: each key's latest
+   * snapshot once, one batch (one append, one fsync) per `__share_group_state` partition, issued
+   * without waiting for the previous round's fsync (log order keeps the newest snapshot last).
+   * `make` returns the snapshot (null = tombstone), or undefined when there is nothing to write.
+   */
+  persist(key: ShareStateKey, make: SnapshotMaker): Promise<void> {
+    const id = shareStateKeyString(key);
+    return new Promise<void>((resolve, reject) => {
+      let entry = this.pending.get(id);
+      if (entry) entry.make = make;
+      else this.pending.set(id, (entry = { key, make, waiters: [] }));
+      entry.waiters.push({ resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const entries = [...this.pending.values()];
+    this.pending = new Map();
+    const byPartition = new Map<number, { id: string; entry: (typeof entries)[number]; snapshot: ShareSnapshot | null }[]>();
+    for (const entry of entries) {
+      let snapshot: ShareSnapshot | null | undefined;
+      try {
+        snapshot = entry.make();
+      } catch (err) {
+        for (const w of entry.waiters) w.reject(err);
+        continue;
+      }
+      if (snapshot === undefined) {
+        for (const w of entry.waiters) w.resolve();
+        continue;
+      }
+      const id = shareStateKeyString(entry.key);
+      const partition = this.runtime.partitionFor(id);
+      let group = byPartition.get(partition);
+      if (!group) byPartition.set(partition, (group = []));
+      group.push({ id, entry, snapshot });
+    }
+    for (const [partition, group] of byPartition) {
+      const records = group.map((g) => ({ key: encodeShareSnapshotKey(g.entry.key), value: g.snapshot ? encodeShareSnapshotValue(g.snapshot) : null }));
+      const previous = this.partitionTail.get(partition) ?? Promise.resolve();
+      const issued = previous.then(() => this.runtime.write(group[0]!.id, records));
+      this.partitionTail.set(partition, issued.catch(() => undefined));
+      issued
+        .then((written) => written?.durable)
+        .then(
+          () => {
+            for (const g of group) {
+              if (g.snapshot) this.epochs.set(g.id, { stateEpoch: g.snapshot.stateEpoch, leaderEpoch: g.snapshot.leaderEpoch });
+              else this.epochs.delete(g.id);
+              for (const w of g.entry.waiters) w.resolve();
+            }
+          },
+          (err) => {
+            for (const g of group) for (const w of g.entry.waiters) w.reject(err);
+          },
+        );
+    }
   }
 }
+
+type SnapshotMaker = () => ShareSnapshot | null | undefined;
