@@ -170,7 +170,9 @@ export async function devCommand(argv: string[]): Promise<void> {
     },
     { watchParent: true },
   );
-  const http = await startDevHttp(broker.bootstrap, args.flags.has('--no-registry') ? undefined : registryPort, args.flags.has('--no-rest') ? undefined : restPort);
+  const http = await startDevHttp(broker.bootstrap, args.flags.has('--no-registry') ? undefined : registryPort, args.flags.has('--no-rest') ? undefined : restPort, (url) => {
+    broker.schemaValidator.localRegistryUrl = url;
+  });
   if (stopped) for (const s of http) await s.close().catch(() => {});
   else services.push(...http);
   if (!stopped && !args.flags.has('--no-connect')) {
@@ -201,7 +203,12 @@ async function startDevConnect(bootstrap: string, port: number): Promise<{ close
   }
 }
 
-async function startDevHttp(bootstrap: string, registryPort: number | undefined, restPort: number | undefined): Promise<{ close(): Promise<void> }[]> {
+async function startDevHttp(
+  bootstrap: string,
+  registryPort: number | undefined,
+  restPort: number | undefined,
+  registryStarted: (url: string) => void,
+): Promise<{ close(): Promise<void> }[]> {
   if (registryPort === undefined && restPort === undefined) return [];
   const services: { close(): Promise<void> }[] = [];
   const { startSchemaRegistry, startRestProxy } = await import('../http/index.js');
@@ -211,6 +218,7 @@ async function startDevHttp(bootstrap: string, registryPort: number | undefined,
       const reg = await startSchemaRegistry({ bootstrap, host: '127.0.0.1', port: registryPort, log: (m) => process.stderr.write(`fjord: ${m}\n`) });
       services.push(reg);
       registryUrl = reg.url;
+      registryStarted(reg.url);
       process.stdout.write(`  schema registry    ${reg.url}\n`);
     } catch (err) {
       process.stderr.write(`fjord: schema registry not started: ${(err as Error).message} (use --registry-port or --no-registry)\n`);
