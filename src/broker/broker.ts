@@ -179,6 +179,7 @@ export class Broker implements BrokerServices {
       nodeId: this.nodeId,
       config: this.config,
       groupConfigs: this.configAdmin.groups,
+      interBroker: this.interBroker,
       metadata: this.metadata,
       partitions: this.replicas,
       topics: this.topics,

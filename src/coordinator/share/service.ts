@@ -18,7 +18,7 @@ import { AckError, AckType } from './share-partition.js';
 import { SharePartitions, type AutoOffsetReset, type SharePartitionHandle } from './share-partitions.js';
 import type { GroupConfigs } from '../../config/group-config.js';
 import { ShareGroup, JOIN_EPOCH, LEAVE_EPOCH, shareGroupMetadataKey, type ShareGroupSettings } from './share-group.js';
-import { ShareStateStore, type ShareStateKey } from './share-state-topic.js';
+import { ShareStateStore, type InterBrokerRequester, type ShareStateKey } from './share-state-topic.js';
 import { ShareStateApi } from './state-api.js';
 
 const FINAL_SESSION_EPOCH = -1;
@@ -120,6 +120,8 @@ export interface ShareGroupDeps extends CoordinatorRuntimeDeps {
   readonly config: BrokerConfig;
   /** Per-group overrides (share.auto.offset.reset, share.isolation.level, ...). */
   readonly groupConfigs: GroupConfigs;
+  /** Share-state requests to the coordinator of a key led by another broker (clusters). */
+  readonly interBroker?: InterBrokerRequester;
   readonly metadata: CoordinatorRuntimeDeps['metadata'] & Pick<MetadataStore, 'topicById' | 'topics'>;
 }
 
@@ -154,6 +156,7 @@ export class ShareGroupService {
     this.store = new ShareStateStore(deps, {
       numPartitions: () => deps.config.getInt('share.coordinator.state.topic.num.partitions'),
       replicationFactor: () => deps.config.getInt('share.coordinator.state.topic.replication.factor'),
+      interBroker: deps.interBroker,
     });
     this.partitions = new SharePartitions({
       settings: (groupId) => ({

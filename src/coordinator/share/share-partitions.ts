@@ -152,9 +152,10 @@ export class SharePartitions {
 
   private async initialize(key: ShareStateKey, partition: Partition): Promise<SharePartitionHandle> {
     const id = shareStateKeyString(key);
-    await this.options.store.ready(key);
+    const location = await this.options.store.locate(key);
     const existing = this.handles.get(id);
     if (existing) return existing;
+    if (!location.local) return this.initializeRemote(key, partition, location.nodeId);
     const settings = this.options.settings(key.groupId);
     const stored = this.stored.get(id);
     let sp: SharePartition;
@@ -177,6 +178,30 @@ export class SharePartitions {
     return handle;
   }
 
+  /**
+   * The state is coordinated by another broker: read it there (ReadShareGroupState), or set the
+   * starting point there first (InitializeShareGroupState) when the share-partition is new.
+   */
+  private async initializeRemote(key: ShareStateKey, partition: Partition, nodeId: number): Promise<SharePartitionHandle> {
+    const id = shareStateKeyString(key);
+    const settings = this.options.settings(key.groupId);
+    const remote = await this.options.store.readRemote(nodeId, key, partition.leaderEpoch);
+    let sp: SharePartition;
+    if (remote.startOffset >= 0) {
+      sp = SharePartition.restore(remote.startOffset, remote.stateBatches, settings);
+    } else {
+      sp = new SharePartition(await this.initialOffset(key.groupId, partition), settings);
+      await this.options.store.initializeRemote(nodeId, key, remote.stateEpoch, sp.startOffset);
+    }
+    sp.truncateBelow(partition.log.logStartOffset);
+    const existing = this.handles.get(id);
+    if (existing) return existing;
+    const handle = new SharePartitionHandle(key, partition.topic, sp);
+    handle.stateEpoch = remote.stateEpoch;
+    this.handles.set(id, handle);
+    return handle;
+  }
+
   private async initialOffset(groupId: string, partition: Partition): Promise<number> {
     const reset = this.options.autoOffsetReset(groupId);
     const log = partition.log;
@@ -189,7 +214,7 @@ export class SharePartitions {
   /** Sets a start offset (AlterShareGroupOffsets), creating the state when there is none. */
   async setStartOffset(key: ShareStateKey, topicName: string, startOffset: number, leaderEpoch: number): Promise<void> {
     const id = shareStateKeyString(key);
-    await this.options.store.ready(key);
+    const location = await this.options.store.locate(key);
     let h = this.handles.get(id);
     // A new state epoch: the state is replaced, as Kafka does when offsets are altered.
     const stateEpoch = (h?.stateEpoch ?? this.options.store.epochs.get(id)?.stateEpoch ?? 0) + 1;
@@ -201,7 +226,9 @@ export class SharePartitions {
       h.sp.reset(startOffset);
     }
     h.stateEpoch = stateEpoch;
-    await this.persist(h, leaderEpoch);
+    // At another coordinator the state is replaced with Initialize (a write would merge batches).
+    if (!location.local) await this.options.store.initializeRemote(location.nodeId, key, stateEpoch, startOffset);
+    else await this.persist(h, leaderEpoch);
   }
 
   /** Forgets a share-partition's state durably (DeleteShareGroupOffsets, DeleteGroups). */
