@@ -25,6 +25,7 @@ const N = Number(arg('--records', '40000'));
 const DATA_ROOT = arg('--data-root', tmpdir());
 const WORKERS = 8;
 const ACK_BATCH = Number(arg('--ack-batch', '100'));
+const MAX_RECORDS = 500;
 const VALUE = Buffer.alloc(1024, 'q');
 const log = (m) => process.stderr.write(`${m}\n`);
 const children = [];
@@ -57,7 +58,9 @@ async function fjordQueue() {
   const dir = mkdtempSync(join(DATA_ROOT, 'fjord-queue-bench-'));
   dirs.push(dir);
   const port = await freePort();
-  const broker = spawn(process.execPath, [MAIN, 'broker', '--listen', `127.0.0.1:${port}`, '--data-dir', dir, '--config', 'offsets.topic.num.partitions=4', '--config', 'share.coordinator.state.topic.num.partitions=4'], { stdio: ['ignore', 'ignore', process.env.QUEUE_BENCH_DEBUG ? 'inherit' : 'ignore'] });
+  // QUEUE_BENCH_CPU_PROF=DIR writes the broker's CPU profile there (node --cpu-prof).
+  const prof = process.env.QUEUE_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.QUEUE_BENCH_CPU_PROF] : [];
+  const broker = spawn(process.execPath, [...prof, MAIN, 'broker', '--listen', `127.0.0.1:${port}`, '--data-dir', dir, '--config', 'offsets.topic.num.partitions=4', '--config', 'share.coordinator.state.topic.num.partitions=4'], { stdio: ['ignore', 'ignore', process.env.QUEUE_BENCH_DEBUG ? 'inherit' : 'ignore'] });
   children.push(broker);
   await waitPort(port);
   const client = new KafkaClient({ brokers: [`127.0.0.1:${port}`], clientId: 'queue-bench', logLevel: 'error' });
@@ -78,15 +81,22 @@ async function fjordQueue() {
   await startAtEarliest(port);
   let acked = 0;
   const workers = [];
-  const shareClient = new KafkaClient({ brokers: [`127.0.0.1:${port}`], clientId: 'queue-bench-share', logLevel: 'error' });
-  await shareClient.connect();
+  // One client (connection) per worker, as separate worker processes would have: a broker answers
+  // a connection's requests in order, so workers sharing one connection would wait behind each
+  // other's long-polling ShareFetch (Kafka does the same).
+  const shareClients = [];
   for (let w = 0; w < WORKERS; w++) {
-    const c = shareClient.shareConsumer({ groupId: 'share-bench', maxRecords: 500 });
+    const shareClient = new KafkaClient({ brokers: [`127.0.0.1:${port}`], clientId: `queue-bench-share-${w}`, logLevel: 'error' });
+    await shareClient.connect();
+    shareClients.push(shareClient);
+    const c = shareClient.shareConsumer({ groupId: 'share-bench', maxRecords: MAX_RECORDS });
     c.on('error', () => {});
-    // runEach sends ACCEPT for each record whose handler returns, batched per partition.
+    // runEach sends ACCEPT for each record whose handler returns, batched per partition by
+    // ackBatchSize. Each handler waits for its record's acknowledgement, so the concurrency must
+    // cover a whole fetch for batches of ackBatchSize to form (with 16 they held ~16 records).
     c.runEach('queue', async () => {
       acked++;
-    }, { ackBatchSize: ACK_BATCH, concurrency: 16 }).catch(() => {});
+    }, { ackBatchSize: ACK_BATCH, concurrency: MAX_RECORDS }).catch(() => {});
     workers.push(c);
     if (w === 0) await until(async () => (await memberCount(port)) === 1, 60_000, 'first share consumer');
   }
@@ -112,7 +122,7 @@ async function fjordQueue() {
   await until(() => classicSeen >= N, 180_000, 'classic consumer');
   const classicS = (performance.now() - t0) / 1000;
   consumer.stop();
-  await Promise.race([Promise.allSettled([client.disconnect(), shareClient.disconnect()]), new Promise((r) => setTimeout(r, 2000))]);
+  await Promise.race([Promise.allSettled([client.disconnect(), ...shareClients.map((c) => c.disconnect())]), new Promise((r) => setTimeout(r, 2000))]);
   broker.kill('SIGTERM');
   return { classicRecordsPerS: Math.round(N / classicS), shareAckedRecordsPerS: Math.round(acked / shareS), shareAcked: acked };
 }

@@ -62,6 +62,8 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
         const reg = await http.startSchemaRegistry({ bootstrap: broker.bootstrap, host: o.host ?? '127.0.0.1', port: o.port ?? 0, log: options.logger });
         services.push(reg);
         registryUrl = reg.url;
+        // Topics with confluent.*.schema.validation are checked against this registry.
+        broker.schemaValidator.localRegistryUrl = reg.url;
       }
       if (options.rest) {
         const o = options.rest === true ? {} : options.rest;

@@ -2,6 +2,7 @@
 // handed the narrow services it uses, so two brokers in one process share nothing. start():
 // load metadata, open logs (recovery), open replicas, load coordinators, listen on every
 // listener. close() stops listening, flushes and closes every log, and writes the clean-shutdown marker.
+import { SchemaValidator } from './schema-validation.js';
 import { mkdir } from 'node:fs/promises';
 import { EmbeddedMetadataStore } from '../cluster/embedded-store.js';
 import type * as EtcdStoreModule from '../cluster/etcd-store.js';
@@ -76,6 +77,7 @@ export class Broker implements BrokerServices {
   readonly topics: TopicAdmin;
   readonly producerIds: ProducerIdManager;
   readonly configAdmin: ConfigAdmin;
+  readonly schemaValidator: SchemaValidator;
   readonly quotas: ClientQuotas;
   /** Group coordinator: classic + consumer groups, committed offsets in __consumer_offsets. */
   readonly groups: GroupCoordinator;
@@ -170,11 +172,14 @@ export class Broker implements BrokerServices {
     this.replicas = new ReplicaManager(this.nodeId, this.config, this.metadata, this.logs, this.loggers.warn('fjord.cluster'));
     this.topics = new TopicAdmin(this.nodeId, this.config, this.metadata, this.replicas);
     this.producerIds = new ProducerIdManager(this.metadata);
+    this.schemaValidator = new SchemaValidator(() => this.config.get('confluent.schema.registry.url'));
     this.configAdmin = new ConfigAdmin(this.nodeId, this.config, this.metadata, this.replicas, this.loggers, LOG_LEVELS, BROKER_LOGGERS);
     this.quotas = new ClientQuotas(this.metadata);
     this.groups = new GroupCoordinator({
       nodeId: this.nodeId,
       config: this.config,
+      groupConfigs: this.configAdmin.groups,
+      interBroker: this.interBroker,
       metadata: this.metadata,
       partitions: this.replicas,
       topics: this.topics,

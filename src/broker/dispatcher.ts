@@ -36,6 +36,7 @@ const SELF_AUTHORIZING_APIS = new Set<number>([
   ApiKey.DescribeProducers, ApiKey.DescribeTopicPartitions, ApiKey.OffsetDelete, ApiKey.ConsumerGroupDescribe,
   ApiKey.ShareGroupHeartbeat, ApiKey.ShareGroupDescribe, ApiKey.ShareFetch, ApiKey.ShareAcknowledge,
   ApiKey.DescribeShareGroupOffsets, ApiKey.AlterShareGroupOffsets, ApiKey.DeleteShareGroupOffsets, ApiKey.ReadShareGroupState,
+  ApiKey.InitializeShareGroupState, ApiKey.WriteShareGroupState, ApiKey.DeleteShareGroupState, ApiKey.ReadShareGroupStateSummary,
   ApiKey.DescribeLogDirs, ApiKey.DescribeClientQuotas, ApiKey.AlterClientQuotas, ApiKey.DescribeCluster, ApiKey.ElectLeaders,
   ApiKey.AlterPartitionReassignments, ApiKey.ListPartitionReassignments,
 ]);

@@ -2,6 +2,7 @@
 // state lives in the services reached through the context. The context exposes the broker as
 // BrokerServices: interfaces of what handlers use, one set per broker (no module-global state),
 // never the Broker class itself.
+import type { SchemaValidator } from './schema-validation.js';
 import type { ClusterController } from '../cluster/controller.js';
 import type { MetadataStore } from '../cluster/metadata-store.js';
 import type { InterBrokerClients } from '../cluster/broker-client.js';
@@ -41,6 +42,8 @@ export interface BrokerServices {
   /** Topics only the broker writes (Produce refuses them). */
   readonly internalTopics: { isInternal(topic: string): boolean };
   readonly configAdmin: ConfigAdmin;
+  /** Broker-side schema validation of produced records (topics with confluent.*.schema.validation). */
+  readonly schemaValidator: SchemaValidator;
   readonly quotas: Pick<ClientQuotas, 'describe' | 'alter'>;
   readonly producerIds: Pick<ProducerIdManager, 'allocate'>;
   readonly handlers: ReadonlyMap<number, Handler>;

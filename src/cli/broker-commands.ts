@@ -173,6 +173,8 @@ export async function devCommand(argv: string[]): Promise<void> {
   const http = await startDevHttp(broker.bootstrap, args.flags.has('--no-registry') ? undefined : registryPort, args.flags.has('--no-rest') ? undefined : restPort);
   if (stopped) for (const s of http.services) await s.close().catch(() => {});
   else services.push(...http.services);
+  // Topics with confluent.*.schema.validation are checked against the dev registry.
+  broker.schemaValidator.localRegistryUrl = http.registryUrl;
   if (!stopped && !args.flags.has('--no-connect')) {
     const worker = await startDevConnect(broker.bootstrap, connectPort, http.registryUrl);
     if (worker && stopped) await worker.close().catch(() => {});

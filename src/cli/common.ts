@@ -355,3 +355,4 @@ export const CONFIG_SOURCES: Record<number, string> = {
 
 export const RESOURCE_TOPIC = 2 as const;
 export const RESOURCE_BROKER = 4 as const;
+export const RESOURCE_GROUP = 32 as const;

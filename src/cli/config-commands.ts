@@ -13,6 +13,7 @@ import {
   printJson,
   printTable,
   RESOURCE_BROKER,
+  RESOURCE_GROUP,
   RESOURCE_TOPIC,
   withAdmin,
   type Globals,
@@ -26,7 +27,7 @@ export interface ConfigEntry {
   sensitive: boolean;
 }
 
-type ResourceType = typeof RESOURCE_TOPIC | typeof RESOURCE_BROKER;
+type ResourceType = typeof RESOURCE_TOPIC | typeof RESOURCE_BROKER | typeof RESOURCE_GROUP;
 
 export async function describeResourceConfigs(admin: Admin, type: ResourceType, name: string): Promise<ConfigEntry[]> {
   const [res] = await admin.describeConfigs({ resources: [{ resourceType: type, resourceName: name, configurationKeys: null }] });
@@ -62,7 +63,7 @@ export async function alterResourceConfigs(
   } catch (err) {
     if (!isUnsupportedApi(err)) throw err;
   }
-  const dynamicSource = type === RESOURCE_TOPIC ? 'DYNAMIC_TOPIC_CONFIG' : 'DYNAMIC_BROKER_CONFIG';
+  const dynamicSource = type === RESOURCE_TOPIC ? 'DYNAMIC_TOPIC_CONFIG' : type === RESOURCE_GROUP ? 'GROUP_CONFIG' : 'DYNAMIC_BROKER_CONFIG';
   const current = await describeResourceConfigs(admin, type, name);
   const next = new Map(current.filter((c) => c.source === dynamicSource && c.value !== null).map((c) => [c.name, c.value as string]));
   for (const [k, v] of Object.entries(set)) next.set(k, v);
@@ -72,10 +73,12 @@ export async function alterResourceConfigs(
   });
 }
 
-export const configUsage = `fjord config get (--topic T | --broker ID) [NAME]
-fjord config set (--topic T | --broker ID) key=value... [--delete key]...
+export const configUsage = `fjord config get (--topic T | --broker ID | --group G) [NAME]
+fjord config set (--topic T | --broker ID | --group G) key=value... [--delete key]...
 
-get   shows a topic's or broker's configs (NAME, VALUE, SOURCE). With NAME, prints just that value.
+get   shows a topic's, broker's or group's configs (NAME, VALUE, SOURCE). With NAME, prints just
+      that value. Group configs: share.auto.offset.reset, share.isolation.level,
+      share.record.lock.duration.ms, share.session.timeout.ms, share.heartbeat.interval.ms.
       'fjord topic describe' shows only a topic's overrides.
 set   sets (and with --delete removes) dynamic config overrides.
 
@@ -84,15 +87,17 @@ ${GLOBAL_USAGE}`;
 function resourceOf(args: ReturnType<typeof parseCommand>['args']): { type: ResourceType; name: string; label: string } {
   const topic = lastFlag(args, '--topic', '-t');
   const broker = lastFlag(args, '--broker');
-  if ((topic === undefined) === (broker === undefined)) throw new UsageError('give exactly one of --topic T or --broker ID');
+  const group = lastFlag(args, '--group', '-g');
+  if ([topic, broker, group].filter((v) => v !== undefined).length !== 1) throw new UsageError('give exactly one of --topic T, --broker ID or --group G');
   if (topic !== undefined) return { type: RESOURCE_TOPIC, name: topic, label: `topic "${topic}"` };
+  if (group !== undefined) return { type: RESOURCE_GROUP, name: group, label: `group "${group}"` };
   if (!/^\d+$/.test(broker!)) throw new UsageError(`--broker expects a broker id, got "${broker}"`);
   return { type: RESOURCE_BROKER, name: broker!, label: `broker ${broker}` };
 }
 
 export async function configCommand(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
-  const spec = { '--topic': true, '-t': true, '--broker': true, '--delete': true };
+  const spec = { '--topic': true, '-t': true, '--broker': true, '--group': true, '-g': true, '--delete': true };
   if (sub === 'get') {
     const { args, globals } = parseCommand(rest, spec);
     const res = resourceOf(args);
@@ -108,7 +113,7 @@ export async function configCommand(argv: string[]): Promise<void> {
     await withAdmin(globals, (admin) =>
       attempt(`cannot alter configs of ${res.label}`, globals, () => alterResourceConfigs(admin, res.type, res.name, set, del)),
     );
-    if (globals.json) printJson({ resource: res.type === RESOURCE_TOPIC ? 'topic' : 'broker', name: res.name, set, deleted: del });
+    if (globals.json) printJson({ resource: res.type === RESOURCE_TOPIC ? 'topic' : res.type === RESOURCE_GROUP ? 'group' : 'broker', name: res.name, set, deleted: del });
     else out(`updated ${res.label}: ${[...Object.entries(set).map(([k, v]) => `${k}=${v}`), ...del.map((k) => `-${k}`)].join(' ')}`);
   } else if (sub === undefined) {
     throw new UsageError(`missing subcommand (get or set)\n\n${configUsage}`);

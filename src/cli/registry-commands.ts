@@ -62,6 +62,10 @@ export const registryUsage = `fjord registry <subcommand>       (Confluent-compa
   delete <subject> [version] [--permanent]       soft delete (then --permanent to erase)
   serve [--listen HOST:PORT] [HTTP SECURITY]     run the registry (default 127.0.0.1:8081),
                                                  storing schemas in the cluster's _schemas topic
+        [--leader-election [--group G] [--advertised-url URL]]
+                                                 one of several instances: the leader is elected
+                                                 through Kafka group G (default schema-registry),
+                                                 the others forward writes to it
 
 HTTP SECURITY (serve):
   --tls-keystore PEM             serve HTTPS with this key + certificate chain
@@ -291,11 +295,13 @@ async function untilSignalled(close: () => Promise<void>): Promise<void> {
 }
 
 async function serveRegistry(argv: string[]): Promise<void> {
-  const { args, globals } = parseCommand(argv, { '--listen': true, ...HTTP_SECURITY_FLAGS });
+  const { args, globals } = parseCommand(argv, { '--listen': true, '--leader-election': false, '--group': true, '--advertised-url': true, ...HTTP_SECURITY_FLAGS });
   positionals(args, []);
   const listen = parseHostPort(lastFlag(args, '--listen') ?? '127.0.0.1:8081');
   const { startSchemaRegistry } = await import('../http/index.js');
+  const election = args.flags.has('--leader-election');
   const reg = await startSchemaRegistry({
+    ...(election ? { leaderElection: { groupId: lastFlag(args, '--group'), url: lastFlag(args, '--advertised-url') } } : {}),
     bootstrap: globals.brokers,
     host: listen.host,
     port: listen.port,

@@ -10,6 +10,7 @@
 // replica.lag.time.max.ms and expands it when a follower catches up, by compare-and-set on the
 // stored partition state (leader and epoch unchanged), re-reading and re-deciding when the CAS
 // loses, as Kafka's leader does through AlterPartition.
+import type { SchemaValidationSettings } from '../broker/schema-validation.js';
 import type { BrokerConfig } from '../config/config.js';
 import { topicLogConfig } from '../config/topic-config.js';
 import type { LogConfig, LogManager } from '../storage/index.js';
@@ -25,6 +26,8 @@ import { interBrokerSecurity, type InterBrokerSecurity } from './inter-broker-se
 /** What the request path needs to know about a topic's configs: the log's plus produce-time checks. */
 export interface TopicSettings extends LogConfig {
   minInsyncReplicas: number;
+  /** Broker-side schema validation (confluent.*.schema.validation); null when off. */
+  schemaValidation: SchemaValidationSettings | null;
   timestampBeforeMaxMs: number;
   timestampAfterMaxMs: number;
   compressionType: string;
@@ -331,6 +334,10 @@ export class ReplicaManager {
       timestampBeforeMaxMs: c.messageTimestampBeforeMaxMs,
       timestampAfterMaxMs: c.messageTimestampAfterMaxMs,
       compressionType: c.compressionType,
+      schemaValidation:
+        c.keySchemaValidation || c.valueSchemaValidation
+          ? { key: c.keySchemaValidation, value: c.valueSchemaValidation, keyStrategy: c.keySubjectNameStrategy, valueStrategy: c.valueSubjectNameStrategy }
+          : null,
     };
   }
 

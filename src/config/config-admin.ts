@@ -20,8 +20,9 @@ import {
   validateTopicConfigs,
 } from './config.js';
 import { KafkaError } from '../protocol/kafka-error.js';
+import { GroupConfigs } from './group-config.js';
 
-export const ConfigResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
+export const ConfigResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8, GROUP: 32 } as const;
 
 /** IncrementalAlterConfigs operations. */
 const AlterConfigOp = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
@@ -73,6 +74,9 @@ export interface TopicConfigTarget {
 }
 
 export class ConfigAdmin {
+  /** GROUP resources (share-group settings per group). */
+  readonly groups: GroupConfigs;
+
   constructor(
     private readonly nodeId: number,
     private readonly config: BrokerConfig,
@@ -81,7 +85,9 @@ export class ConfigAdmin {
     private readonly loggerLevels: LoggerLevels,
     private readonly levelNames: readonly string[],
     private readonly loggerNames: readonly string[],
-  ) {}
+  ) {
+    this.groups = new GroupConfigs(config, metadata);
+  }
 
   // ------------------------------------------------------------------------------- persistence
 

@@ -173,6 +173,13 @@ function t(name: string, type: ConfigType, dflt: string | null, doc: string, syn
   return { def: mk(name, type, dflt, doc, 'topic', o), syn: synonyms };
 }
 
+/** Confluent's subject name strategies (their class names, as Confluent's configs take them). */
+const SUBJECT_STRATEGIES = [
+  'io.confluent.kafka.serializers.subject.TopicNameStrategy',
+  'io.confluent.kafka.serializers.subject.RecordNameStrategy',
+  'io.confluent.kafka.serializers.subject.TopicRecordNameStrategy',
+];
+
 const topicRows: TopicRow[] = [
   t('cleanup.policy', 'list', 'delete',
     'Retention policy for old segments: delete (drop by time/size), compact (keep the latest record per key), or both.',
@@ -253,6 +260,14 @@ const topicRows: TopicRow[] = [
     [{ name: 'log.roll.jitter.ms' }, { name: 'log.roll.jitter.hours', unit: 'hours' }], { min: 0 }),
   t('segment.ms', 'long', '604800000', 'Roll a new segment after this long, even if it is not full.',
     [{ name: 'log.roll.ms' }, { name: 'log.roll.hours', unit: 'hours' }], { min: 1 }),
+  // Broker-side schema validation (Confluent Server's topic configs): records must carry a schema
+  // id registered for the topic's subject (see src/broker/schema-validation.ts).
+  t('confluent.key.schema.validation', 'boolean', 'false', 'Reject records whose key does not carry a schema id registered for the key subject.', null),
+  t('confluent.value.schema.validation', 'boolean', 'false', 'Reject records whose value does not carry a schema id registered for the value subject.', null),
+  t('confluent.key.subject.name.strategy', 'string', SUBJECT_STRATEGIES[0]!, 'How the key subject is named: TopicNameStrategy (<topic>-key), RecordNameStrategy (<record name>), TopicRecordNameStrategy (<topic>-<record name>).', null,
+    { validValues: SUBJECT_STRATEGIES }),
+  t('confluent.value.subject.name.strategy', 'string', SUBJECT_STRATEGIES[0]!, 'How the value subject is named: TopicNameStrategy (<topic>-value), RecordNameStrategy, TopicRecordNameStrategy.', null,
+    { validValues: SUBJECT_STRATEGIES }),
 ];
 
 for (const row of topicRows) {
@@ -385,6 +400,9 @@ const brokerOnly: ConfigDef[] = [
     'Whether non-empty groups may convert between classic and consumer protocols.',
     { validValues: ['disabled', 'downgrade', 'upgrade', 'bidirectional'] }),
   b('group.consumer.regex.refresh.interval.ms', 'int', '600000', 'How often regex subscriptions are re-evaluated against topics.', { min: 1 }),
+  b('confluent.schema.registry.url', 'string', null,
+    'Schema Registry the broker asks when a topic has confluent.key/value.schema.validation (default: the in-process registry of fjord dev / startBroker({ registry: true })).',
+    { dynamic: 'cluster-wide' }),
   b('group.share.enable', 'boolean', 'true', 'Enable share groups (KIP-932).'),
   b('group.share.session.timeout.ms', 'int', '45000', 'Session timeout of share-group members.', { min: 1 }),
   b('group.share.min.session.timeout.ms', 'int', '45000', 'Smallest allowed share-group session timeout.', { min: 1 }),

@@ -93,6 +93,10 @@ export interface TopicConfigValues {
   segmentJitterMs: number;
   segmentMs: number;
   uncleanLeaderElectionEnable: boolean;
+  keySchemaValidation: boolean;
+  valueSchemaValidation: boolean;
+  keySubjectNameStrategy: string;
+  valueSubjectNameStrategy: string;
 }
 
 /** Resolve and parse a topic's effective configs into a typed TopicConfigValues. */
@@ -133,5 +137,9 @@ export function topicLogConfig(broker: BrokerConfig, overrides: Record<string, s
     segmentJitterMs: n('segment.jitter.ms'),
     segmentMs: n('segment.ms'),
     uncleanLeaderElectionEnable: p('unclean.leader.election.enable') as boolean,
+    keySchemaValidation: p('confluent.key.schema.validation') as boolean,
+    valueSchemaValidation: p('confluent.value.schema.validation') as boolean,
+    keySubjectNameStrategy: p('confluent.key.subject.name.strategy') as string,
+    valueSubjectNameStrategy: p('confluent.value.subject.name.strategy') as string,
   };
 }

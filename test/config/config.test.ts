@@ -30,6 +30,9 @@ describe('definitions', () => {
       'unclean.leader.election.enable',
       // removed by Kafka 4.0, accepted and ignored for older tools
       'message.format.version', 'message.timestamp.difference.max.ms',
+      // Confluent Server's broker-side schema validation
+      'confluent.key.schema.validation', 'confluent.key.subject.name.strategy',
+      'confluent.value.schema.validation', 'confluent.value.subject.name.strategy',
     ];
     assert.deepEqual([...topicConfigDefs.keys()].sort(), expected.sort());
   });

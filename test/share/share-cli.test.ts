@@ -63,4 +63,16 @@ describe('fjord share-group', () => {
     assert.equal(broker.broker.groups.getGroup('tasks-q'), undefined);
     assert.equal(broker.broker.groups.shareGroups.inFlightOf('tasks-q').length, 0, 'state deleted with the group');
   });
+
+  it('config set/get --group changes a share group config (GROUP config resource)', async () => {
+    const { b } = suite;
+    await ok(['config', 'set', ...b, '--group', 'emails', 'share.isolation.level=read_committed', 'share.auto.offset.reset=earliest']);
+    const got = JSON.parse(await ok(['config', 'get', ...b, '--group', 'emails', '--json'])) as { name: string; value: string; source: string }[];
+    const byName = new Map(got.map((c) => [c.name, c]));
+    assert.deepEqual([byName.get('share.isolation.level')?.value, byName.get('share.isolation.level')?.source], ['read_committed', 'GROUP_CONFIG']);
+    assert.equal(byName.get('share.auto.offset.reset')?.value, 'earliest');
+    const bad = await fjord(['config', 'set', ...b, '--group', 'emails', 'share.isolation.level=serializable']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /INVALID_CONFIG/);
+  });
 });

@@ -7,7 +7,7 @@ import { errorCodeOf } from '../errors.js';
 import { defineHandler, type BrokerServices } from '../handler.js';
 import { configResourceDenial, Op } from '../../security/authz.js';
 
-export const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
+export const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8, GROUP: 32 } as const;
 
 const SOURCE_CODES: Record<string, number> = {
   UNKNOWN: 0,
@@ -18,6 +18,8 @@ const SOURCE_CODES: Record<string, number> = {
   STATIC_BROKER_CONFIG: 4,
   DEFAULT_CONFIG: 5,
   DYNAMIC_BROKER_LOGGER_CONFIG: 6,
+  CLIENT_METRICS_CONFIG: 7,
+  GROUP_CONFIG: 8,
 };
 
 export function configSourceCode(source: string): number {
@@ -164,6 +166,19 @@ function describeLoggers(broker: BrokerServices, name: string, keys: string[] | 
   }
 }
 
+function describeGroup(broker: BrokerServices, name: string, keys: string[] | null, req: DescribeConfigsRequest): Result {
+  const wanted = keysFilter(keys);
+  try {
+    const configs = broker.configAdmin.groups
+      .describe(name)
+      .filter((d) => wanted(d.def.name))
+      .map((d) => toEntry(d, req));
+    return { errorCode: ErrorCode.NONE, errorMessage: null, resourceType: ResourceType.GROUP, resourceName: name, configs };
+  } catch (err) {
+    return { errorCode: errorCodeOf(err, ErrorCode.UNKNOWN_SERVER_ERROR), errorMessage: (err as Error).message, resourceType: ResourceType.GROUP, resourceName: name, configs: [] };
+  }
+}
+
 export default defineHandler<DescribeConfigsRequest, DescribeConfigsResponseInput>({
   apiKey: ApiKey.DescribeConfigs,
   minVersion: 0,
@@ -177,6 +192,7 @@ export default defineHandler<DescribeConfigsRequest, DescribeConfigsResponseInpu
       if (r.resourceType === ResourceType.TOPIC) return describeTopic(ctx.broker, r.resourceName, r.configurationKeys, req);
       if (r.resourceType === ResourceType.BROKER) return describeBroker(ctx.broker, r.resourceName, r.configurationKeys, req);
       if (r.resourceType === ResourceType.BROKER_LOGGER) return describeLoggers(ctx.broker, r.resourceName, r.configurationKeys, req);
+      if (r.resourceType === ResourceType.GROUP) return describeGroup(ctx.broker, r.resourceName, r.configurationKeys, req);
       return {
         errorCode: ErrorCode.INVALID_REQUEST,
         errorMessage: `Unsupported resource type ${r.resourceType}`,

@@ -1,5 +1,5 @@
 // IncrementalAlterConfigs (v0-1): SET / DELETE / APPEND / SUBTRACT per config, on topics,
-// brokers ("" = cluster default, "<id>" = per broker) and broker loggers. See ../config-admin.ts.
+// brokers ("" = cluster default, "<id>" = per broker), broker loggers and groups (share.* configs). See ../config-admin.ts.
 import { ErrorCode } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/gen/index.js';
 import type {
@@ -54,6 +54,8 @@ export default defineHandler<IncrementalAlterConfigsRequest, IncrementalAlterCon
           await broker.configAdmin.alterBrokerConfigs(r.resourceName, ops, req.validateOnly);
         } else if (r.resourceType === ConfigResourceType.BROKER_LOGGER) {
           broker.configAdmin.alterLoggers(r.resourceName, ops, req.validateOnly);
+        } else if (r.resourceType === ConfigResourceType.GROUP) {
+          await broker.configAdmin.groups.alter(r.resourceName, ops, req.validateOnly);
         } else {
           responses.push({ ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Unsupported resource type ${r.resourceType}` });
           continue;

@@ -32,6 +32,10 @@ import syncGroup from './sync-group.js';
 import alterShareGroupOffsets from './alter-share-group-offsets.js';
 import deleteShareGroupOffsets from './delete-share-group-offsets.js';
 import readShareGroupState from './read-share-group-state.js';
+import initializeShareGroupState from './initialize-share-group-state.js';
+import writeShareGroupState from './write-share-group-state.js';
+import deleteShareGroupState from './delete-share-group-state.js';
+import readShareGroupStateSummary from './read-share-group-state-summary.js';
 import describeShareGroupOffsets from './describe-share-group-offsets.js';
 import shareAcknowledge from './share-acknowledge.js';
 import shareFetch from './share-fetch.js';
@@ -111,6 +115,10 @@ export const allHandlers: Handler[] = [
   alterShareGroupOffsets,
   deleteShareGroupOffsets,
   readShareGroupState,
+  initializeShareGroupState,
+  writeShareGroupState,
+  deleteShareGroupState,
+  readShareGroupStateSummary,
   produce,
   fetch,
   listOffsets,

@@ -106,8 +106,19 @@ function produceToPartition(
   const target = codecForCompressionType(partition.settings.compressionType);
   const recompress = needsRecompression(checked.batches, target);
   const ack: AckMode = { acks, timeoutMs };
-  if (!recompress && !remoteVerification && !appendQueues.has(partition)) return appendChecked(partition, index, records, checked.batches, ack);
+  // Schema validation asks the registry (async), so it runs in the ordered append queue too.
+  const schemaValidation = partition.settings.schemaValidation;
+  if (!recompress && !remoteVerification && !schemaValidation && !appendQueues.has(partition)) return appendChecked(partition, index, records, checked.batches, ack);
   return enqueueAppend(partition, index, ack, async () => {
+    if (schemaValidation) {
+      const bad = await broker.schemaValidator.validate(topic, records, checked.batches, schemaValidation);
+      if (bad) {
+        const out = failed(index, bad.errorCode, bad.message);
+        if (bad.recordIndex !== undefined) out.recordErrors = [{ batchIndex: bad.recordIndex, batchIndexErrorMessage: bad.message }];
+        return out;
+      }
+      if (!partition.isLeader) return notLeader(broker, topic, index);
+    }
     if (remoteVerification) {
       // The transaction coordinator is another broker: it confirms the partition joined the transaction.
       const code = await verifyRemotely(broker, transactionalId!, partition, remoteVerification);

@@ -3,6 +3,8 @@
 // both to `__consumer_offsets` in Kafka's formats through the coordinator runtime (which replays
 // a partition when its leadership arrives and unloads it when it leaves), and expires empty
 // groups' offsets per offsets.retention.minutes. One method per API; handlers only translate.
+import type { GroupConfigs } from '../../config/group-config.js';
+import type { InterBrokerRequester } from '../share/share-state-topic.js';
 import type { BrokerConfig } from '../../config/config.js';
 import { errorCodeOf } from '../../protocol/kafka-error.js';
 import type { MetadataStore } from '../../cluster/metadata-store.js';
@@ -68,6 +70,8 @@ export interface DescribedGroup {
 /** What the group coordinator needs from the broker: the runtime's services, topics and configs. */
 export interface GroupCoordinatorDeps extends CoordinatorRuntimeDeps {
   readonly config: BrokerConfig;
+  readonly groupConfigs: GroupConfigs;
+  readonly interBroker?: InterBrokerRequester;
   readonly metadata: CoordinatorRuntimeDeps['metadata'] & Pick<MetadataStore, 'topicById' | 'topics'>;
 }
 

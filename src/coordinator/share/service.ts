@@ -15,9 +15,11 @@ import { ConsumerGroupError, type TopicView } from '../group/consumer-protocol/c
 import type { CoordinatorRecord, CoordinatorRuntimeDeps } from '../runtime/runtime.js';
 import type { GroupLike } from '../group/group.js';
 import { AckError, AckType } from './share-partition.js';
-import { SharePartitions, parseAutoOffsetReset, type AutoOffsetReset, type SharePartitionHandle } from './share-partitions.js';
+import { SharePartitions, type AutoOffsetReset, type SharePartitionHandle } from './share-partitions.js';
+import type { GroupConfigs } from '../../config/group-config.js';
 import { ShareGroup, JOIN_EPOCH, LEAVE_EPOCH, shareGroupMetadataKey, type ShareGroupSettings } from './share-group.js';
-import { ShareStateStore, type ShareStateKey } from './share-state-topic.js';
+import { ShareStateStore, type InterBrokerRequester, type ShareStateKey } from './share-state-topic.js';
+import { ShareStateApi } from './state-api.js';
 
 const FINAL_SESSION_EPOCH = -1;
 /** Kafka error 133 (newer than the vendored errors table). */
@@ -116,6 +118,10 @@ export function shareSettingsFromConfig(config: BrokerConfig): ShareServiceSetti
 /** What share groups need from the broker: the runtime's services plus configs and topics. */
 export interface ShareGroupDeps extends CoordinatorRuntimeDeps {
   readonly config: BrokerConfig;
+  /** Per-group overrides (share.auto.offset.reset, share.isolation.level, ...). */
+  readonly groupConfigs: GroupConfigs;
+  /** Share-state requests to the coordinator of a key led by another broker (clusters). */
+  readonly interBroker?: InterBrokerRequester;
   readonly metadata: CoordinatorRuntimeDeps['metadata'] & Pick<MetadataStore, 'topicById' | 'topics'>;
 }
 
@@ -136,9 +142,9 @@ export class ShareGroupService {
   /** The share coordinator's store in `__share_group_state`. */
   readonly store: ShareStateStore;
   readonly settings: ShareServiceSettings;
+  /** Initialize / Read / Write / Delete ShareGroupState and the summary, as the share coordinator. */
+  readonly stateApi: ShareStateApi;
   private readonly sessions = new Map<string, ShareSession>();
-  /** Group configs (share.auto.offset.reset, ...) by group id. */
-  readonly groupConfigs = new Map<string, Map<string, string>>();
   private closed = false;
 
   constructor(
@@ -150,13 +156,24 @@ export class ShareGroupService {
     this.store = new ShareStateStore(deps, {
       numPartitions: () => deps.config.getInt('share.coordinator.state.topic.num.partitions'),
       replicationFactor: () => deps.config.getInt('share.coordinator.state.topic.replication.factor'),
+      interBroker: deps.interBroker,
     });
     this.partitions = new SharePartitions({
-      settings: () => ({ deliveryCountLimit: settings.deliveryCountLimit, lockDurationMs: settings.lockDurationMs, maxInFlight: settings.maxRecordLocks }),
+      settings: (groupId) => ({
+        deliveryCountLimit: settings.deliveryCountLimit,
+        lockDurationMs: deps.groupConfigs.getInt(groupId, 'share.record.lock.duration.ms'),
+        maxInFlight: settings.maxRecordLocks,
+      }),
       autoOffsetReset: (groupId) => this.autoOffsetReset(groupId),
+      readCommitted: (groupId) => deps.groupConfigs.readCommitted(groupId),
       store: this.store,
       partitions: deps.partitions,
       log: (msg) => deps.log(msg),
+    });
+    this.stateApi = new ShareStateApi({
+      store: this.store,
+      partitions: this.partitions,
+      partitionCount: (topicId) => deps.metadata.topicById(topicId)?.partitions.length,
     });
   }
 
@@ -172,8 +189,7 @@ export class ShareGroupService {
   }
 
   autoOffsetReset(groupId: string): AutoOffsetReset {
-    const v = this.groupConfigs.get(groupId)?.get('share.auto.offset.reset');
-    return (v !== undefined ? parseAutoOffsetReset(v) : null) ?? { kind: 'latest' };
+    return this.deps.groupConfigs.autoOffsetReset(groupId);
   }
 
   group(groupId: string): ShareGroup | undefined {
@@ -182,7 +198,21 @@ export class ShareGroupService {
   }
 
   newGroup(groupId: string): ShareGroup {
-    const g = new ShareGroup(groupId, this.topics, this.settings, {
+    const configs = this.deps.groupConfigs;
+    const base = this.settings;
+    // Session timeout and heartbeat interval are group configs, read when used.
+    const settings: ShareGroupSettings = {
+      get heartbeatIntervalMs() {
+        return configs.getInt(groupId, 'share.heartbeat.interval.ms');
+      },
+      get sessionTimeoutMs() {
+        return configs.getInt(groupId, 'share.session.timeout.ms');
+      },
+      get maxSize() {
+        return base.maxSize;
+      },
+    };
+    const g = new ShareGroup(groupId, this.topics, settings, {
       memberRemoved: (group, memberId) => this.onMemberRemoved(group.groupId, memberId),
     });
     this.coordinator.putGroup(g);
@@ -380,7 +410,7 @@ export class ShareGroupService {
   // ------------------------------------------------------------------ ShareFetch
 
   async shareFetch(req: ShareFetchIn, apiVersion: number): Promise<ShareFetchOut> {
-    const lockMs = this.settings.lockDurationMs;
+    const lockMs = req.groupId ? this.deps.groupConfigs.getInt(req.groupId, 'share.record.lock.duration.ms') : this.settings.lockDurationMs;
     const top = (code: number, message: string | null): ShareFetchOut => ({
       throttleTimeMs: 0, errorCode: code, errorMessage: message, acquisitionLockTimeoutMs: lockMs, responses: [], nodeEndpoints: [],
     });
@@ -537,7 +567,7 @@ export class ShareGroupService {
 
   async shareAcknowledge(req: ShareAckIn, apiVersion: number): Promise<ShareAckOut> {
     const top = (code: number, message: string | null): ShareAckOut => ({
-      throttleTimeMs: 0, errorCode: code, errorMessage: message, acquisitionLockTimeoutMs: this.settings.lockDurationMs, responses: [], nodeEndpoints: [],
+      throttleTimeMs: 0, errorCode: code, errorMessage: message, acquisitionLockTimeoutMs: req.groupId ? this.deps.groupConfigs.getInt(req.groupId, 'share.record.lock.duration.ms') : this.settings.lockDurationMs, responses: [], nodeEndpoints: [],
     });
     const bad = this.groupCheck(req.groupId, req.memberId);
     if (bad) return top(bad.code, bad.message);
@@ -616,32 +646,9 @@ export class ShareGroupService {
     };
   }
 
-  /**
-   * ReadShareGroupState (Kafka's internal share-coordinator API): a share-partition's start offset
-   * and state batches. Fjord answers from the live state, so ACQUIRED (1) records show as such.
-   */
-  async readState(groupId: string, topics: { topicId: string; partitions: { partition: number }[] }[]) {
-    return Promise.all(
-      topics.map(async (t) => ({
-        topicId: t.topicId,
-        partitions: await Promise.all(
-          t.partitions.map(async ({ partition }) => {
-            const key: ShareStateKey = { groupId, topicId: t.topicId, partition };
-            const base = { partition, errorCode: ErrorCode.NONE, errorMessage: null as string | null, stateEpoch: 0, startOffset: -1, stateBatches: [] as { firstOffset: number; lastOffset: number; deliveryState: number; deliveryCount: number }[] };
-            try {
-              await this.store.ready(key);
-            } catch (err) {
-              return { ...base, errorCode: errorCodeOf(err, ErrorCode.COORDINATOR_NOT_AVAILABLE), errorMessage: (err as Error).message };
-            }
-            const h = this.partitions.get(key);
-            if (h) return { ...base, startOffset: h.sp.startOffset, stateBatches: h.sp.stateBatches(true) };
-            const stored = this.store.stored.get(`${groupId}:${t.topicId}:${partition}`);
-            if (stored) return { ...base, startOffset: stored.snapshot.startOffset, stateBatches: stored.snapshot.stateBatches };
-            return base;
-          }),
-        ),
-      })),
-    );
+  /** ReadShareGroupState (Kafka's internal share-coordinator API; the CLI's in-flight counts). */
+  readState(groupId: string, topics: { topicId: string; partitions: { partition: number; leaderEpoch?: number }[] }[]) {
+    return this.stateApi.read(groupId, topics);
   }
 
   /** Details for the CLI/describe: per share-partition start offset and in-flight counts. */
@@ -722,7 +729,6 @@ export class ShareGroupService {
 
   /** After DeleteGroups removed a share group: its share-partition state goes too. */
   async deleteGroupState(groupId: string): Promise<void> {
-    this.groupConfigs.delete(groupId);
     const keys = this.partitions.keysOfGroup(groupId);
     if (keys.length > 0) await this.partitions.delete(keys);
   }

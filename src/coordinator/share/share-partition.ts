@@ -87,7 +87,8 @@ export class SharePartition {
 
   constructor(
     startOffset: number,
-    readonly settings: SharePartitionSettings,
+    /** Replaced when the group's configs change (see SharePartitions.acquire). */
+    public settings: SharePartitionSettings,
   ) {
     this.startOffset = startOffset;
     this.endOffset = startOffset;

@@ -4,30 +4,47 @@
 import type { Partition } from '../../cluster/partition.js';
 import { batchPositions, readBatchHeader } from '../../protocol/records/batch.js';
 import { SharePartition, type AcquiredRange, type BatchSpan, type SharePartitionSettings } from './share-partition.js';
+import { parseAutoOffsetReset, type ShareAutoOffsetReset } from '../../config/group-config.js';
 import { type ShareStateStore, shareStateKeyString, type ShareSnapshot, type ShareStateKey } from './share-state-topic.js';
 
 const CONTROL_BATCH = 0x20;
+const TRANSACTIONAL_BATCH = 0x10;
 
-export type AutoOffsetReset = { kind: 'latest' } | { kind: 'earliest' } | { kind: 'by_duration'; ms: number };
+/**
+ * Walks batches in log order and tells which belong to aborted transactions, from the aborted
+ * list of the transaction index (producer id + first offset): a producer's transactional batches
+ * from its aborted transaction's first offset up to its next control batch (the ABORT marker).
+ */
+class AbortedFilter {
+  private readonly pending: { producerId: number; firstOffset: number }[];
+  private readonly open = new Set<number>();
 
-/** share.auto.offset.reset: latest | earliest | by_duration:<ISO-8601 duration>. */
-export function parseAutoOffsetReset(value: string): AutoOffsetReset | null {
-  const v = value.trim().toLowerCase();
-  if (v === 'latest') return { kind: 'latest' };
-  if (v === 'earliest') return { kind: 'earliest' };
-  const m = /^by_duration:p(?:(\d+)d)?(?:t(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?)?$/.exec(v);
-  if (!m || v.endsWith('p') || v.endsWith('t')) return null;
-  const ms = ((Number(m[1] ?? 0) * 24 + Number(m[2] ?? 0)) * 60 + Number(m[3] ?? 0)) * 60_000 + Number(m[4] ?? 0) * 1000;
-  return { kind: 'by_duration', ms };
+  constructor(aborted: { producerId: number; firstOffset: number }[]) {
+    this.pending = [...aborted].sort((a, b) => a.firstOffset - b.firstOffset);
+  }
+
+  isAborted(producerId: number, baseOffset: number, attributes: number, isControl: boolean): boolean {
+    while (this.pending.length > 0 && this.pending[0]!.firstOffset <= baseOffset) this.open.add(this.pending.shift()!.producerId);
+    if (isControl) {
+      this.open.delete(producerId);
+      return false;
+    }
+    return (attributes & TRANSACTIONAL_BATCH) !== 0 && this.open.has(producerId);
+  }
 }
+
+export type AutoOffsetReset = ShareAutoOffsetReset;
+export { parseAutoOffsetReset };
 
 export class SharePartitionHandle {
   readonly id: string;
   timer: NodeJS.Timeout | undefined;
   timerAt = 0;
-  persistedVersion = -1;
   snapshotEpoch = 0;
-  private writeChain: Promise<void> = Promise.resolve();
+  /** ShareSnapshot state epoch: bumped when the state is replaced (offsets altered). */
+  stateEpoch = 0;
+  /** Replaced through the share-state APIs: no longer serves, never writes again. */
+  retired = false;
   readonly waiters = new Set<() => void>();
 
   constructor(
@@ -46,28 +63,18 @@ export class SharePartitionHandle {
     for (const w of ws) w();
   }
 
-  /** Resolves once a snapshot at least as new as the current state is durable. */
-  persist(write: (h: SharePartitionHandle) => Promise<void>): Promise<void> {
-    const target = this.sp.version;
-    const run = this.writeChain.then(async () => {
-      if (this.persistedVersion >= target) return;
-      const v = this.sp.version;
-      await write(this);
-      if (v > this.persistedVersion) this.persistedVersion = v;
-    });
-    this.writeChain = run.catch(() => {});
-    return run;
-  }
-
   snapshot(leaderEpoch: number): ShareSnapshot {
     this.snapshotEpoch = (this.snapshotEpoch + 1) & 0xffff;
-    return { snapshotEpoch: this.snapshotEpoch, stateEpoch: 0, leaderEpoch, startOffset: this.sp.startOffset, stateBatches: this.sp.stateBatches() };
+    return { snapshotEpoch: this.snapshotEpoch, stateEpoch: this.stateEpoch, leaderEpoch, startOffset: this.sp.startOffset, stateBatches: this.sp.stateBatches() };
   }
 }
 
 export interface SharePartitionsOptions {
-  settings: () => SharePartitionSettings;
+  /** Per group: share.record.lock.duration.ms is a group config. */
+  settings: (groupId: string) => SharePartitionSettings;
   autoOffsetReset: (groupId: string) => AutoOffsetReset;
+  /** share.isolation.level=read_committed: acquire up to the LSO, never aborted records. */
+  readCommitted: (groupId: string) => boolean;
   store: ShareStateStore;
   partitions: { get(topic: string, partition: number): Partition | undefined };
   log: (msg: string) => void;
@@ -145,10 +152,11 @@ export class SharePartitions {
 
   private async initialize(key: ShareStateKey, partition: Partition): Promise<SharePartitionHandle> {
     const id = shareStateKeyString(key);
-    await this.options.store.ready(key);
+    const location = await this.options.store.locate(key);
     const existing = this.handles.get(id);
     if (existing) return existing;
-    const settings = this.options.settings();
+    if (!location.local) return this.initializeRemote(key, partition, location.nodeId);
+    const settings = this.options.settings(key.groupId);
     const stored = this.stored.get(id);
     let sp: SharePartition;
     if (stored) {
@@ -158,12 +166,38 @@ export class SharePartitions {
     }
     sp.truncateBelow(partition.log.logStartOffset);
     const handle = new SharePartitionHandle(key, partition.topic, sp);
-    if (stored) handle.snapshotEpoch = stored.snapshot.snapshotEpoch;
+    if (stored) {
+      handle.snapshotEpoch = stored.snapshot.snapshotEpoch;
+      handle.stateEpoch = stored.snapshot.stateEpoch;
+    }
     // The starting point must be durable before records are handed out: a restart must not
     // re-resolve "latest" to a later offset and skip what was produced in between.
     if (!stored) await this.options.store.write([{ key, snapshot: handle.snapshot(partition.leaderEpoch) }]);
-    handle.persistedVersion = sp.version;
     this.stored.delete(id);
+    this.handles.set(id, handle);
+    return handle;
+  }
+
+  /**
+   * The state is coordinated by another broker: read it there (ReadShareGroupState), or set the
+   * starting point there first (InitializeShareGroupState) when the share-partition is new.
+   */
+  private async initializeRemote(key: ShareStateKey, partition: Partition, nodeId: number): Promise<SharePartitionHandle> {
+    const id = shareStateKeyString(key);
+    const settings = this.options.settings(key.groupId);
+    const remote = await this.options.store.readRemote(nodeId, key, partition.leaderEpoch);
+    let sp: SharePartition;
+    if (remote.startOffset >= 0) {
+      sp = SharePartition.restore(remote.startOffset, remote.stateBatches, settings);
+    } else {
+      sp = new SharePartition(await this.initialOffset(key.groupId, partition), settings);
+      await this.options.store.initializeRemote(nodeId, key, remote.stateEpoch, sp.startOffset);
+    }
+    sp.truncateBelow(partition.log.logStartOffset);
+    const existing = this.handles.get(id);
+    if (existing) return existing;
+    const handle = new SharePartitionHandle(key, partition.topic, sp);
+    handle.stateEpoch = remote.stateEpoch;
     this.handles.set(id, handle);
     return handle;
   }
@@ -180,32 +214,49 @@ export class SharePartitions {
   /** Sets a start offset (AlterShareGroupOffsets), creating the state when there is none. */
   async setStartOffset(key: ShareStateKey, topicName: string, startOffset: number, leaderEpoch: number): Promise<void> {
     const id = shareStateKeyString(key);
-    await this.options.store.ready(key);
+    const location = await this.options.store.locate(key);
     let h = this.handles.get(id);
+    // A new state epoch: the state is replaced, as Kafka does when offsets are altered.
+    const stateEpoch = (h?.stateEpoch ?? this.options.store.epochs.get(id)?.stateEpoch ?? 0) + 1;
     if (!h) {
-      h = new SharePartitionHandle(key, topicName, new SharePartition(startOffset, this.options.settings()));
+      h = new SharePartitionHandle(key, topicName, new SharePartition(startOffset, this.options.settings(key.groupId)));
       this.stored.delete(id);
       this.handles.set(id, h);
     } else {
       h.sp.reset(startOffset);
     }
-    await this.persist(h, leaderEpoch);
+    h.stateEpoch = stateEpoch;
+    // At another coordinator the state is replaced with Initialize (a write would merge batches).
+    if (!location.local) await this.options.store.initializeRemote(location.nodeId, key, stateEpoch, startOffset);
+    else await this.persist(h, leaderEpoch);
   }
 
   /** Forgets a share-partition's state durably (DeleteShareGroupOffsets, DeleteGroups). */
   async delete(keys: ShareStateKey[]): Promise<void> {
+    // Retired first: a lock timer or release during the write must not write the state back.
+    for (const key of keys) this.retire(key);
     await this.options.store.write(keys.map((key) => ({ key, snapshot: null })));
-    for (const key of keys) {
-      const id = shareStateKeyString(key);
-      const h = this.handles.get(id);
-      if (h?.timer) clearTimeout(h.timer);
-      this.handles.delete(id);
-      this.stored.delete(id);
-    }
+    for (const key of keys) this.stored.delete(shareStateKeyString(key));
   }
 
+  /** Resolves once a snapshot of the handle's state as of now (or later) is durable. */
   persist(h: SharePartitionHandle, leaderEpoch: number): Promise<void> {
-    return h.persist((handle) => this.options.store.write([{ key: handle.key, snapshot: handle.snapshot(leaderEpoch) }]));
+    return this.options.store.persist(h.key, () => (h.retired ? undefined : h.snapshot(leaderEpoch)));
+  }
+
+  /**
+   * Forgets the live share-partition (its state was replaced through the share-state APIs): the
+   * next ShareFetch opens it again from the stored snapshot; records acquired from it are gone.
+   */
+  retire(key: ShareStateKey): void {
+    const id = shareStateKeyString(key);
+    const h = this.handles.get(id);
+    if (!h) return;
+    h.retired = true;
+    if (h.timer) clearTimeout(h.timer);
+    h.timer = undefined;
+    this.handles.delete(id);
+    h.wake();
   }
 
   /**
@@ -215,19 +266,27 @@ export class SharePartitions {
   async acquire(h: SharePartitionHandle, partition: Partition, memberId: string, maxRecords: number, maxBytes: number, strict: boolean): Promise<AcquireResult> {
     const log = partition.log;
     h.sp.truncateBelow(log.logStartOffset);
-    const hw = log.highWatermark;
+    h.sp.settings = this.options.settings(h.key.groupId);
+    const readCommitted = this.options.readCommitted(h.key.groupId);
+    // read_committed: nothing at or past the last stable offset (an open transaction's records).
+    const hw = readCommitted ? Math.min(log.lastStableOffset, log.highWatermark) : log.highWatermark;
     if (maxRecords <= 0 || !h.sp.canAcquire(hw)) return { ranges: [], records: [], bytes: 0 };
     const from = h.sp.nextFetchOffset();
     if (from >= hw) return { ranges: [], records: [], bytes: 0 };
     const { chunks } = await log.read(from, Math.max(1, maxBytes), hw, true);
     const spans: (BatchSpan & { chunk: Buffer; pos: number; size: number })[] = [];
+    const aborted = readCommitted ? new AbortedFilter(log.abortedTransactions(from, hw)) : undefined;
     for (const chunk of chunks) {
       for (const [pos, size] of batchPositions(chunk)) {
         const header = readBatchHeader(chunk, pos);
+        const isControl = (header.attributes & CONTROL_BATCH) !== 0;
+        // Called for control batches too: an ABORT marker ends its producer's aborted run.
+        const inAborted = aborted?.isAborted(header.producerId, header.baseOffset, header.attributes, isControl) ?? false;
         spans.push({
           baseOffset: header.baseOffset,
           lastOffset: header.baseOffset + header.lastOffsetDelta,
-          isControl: (header.attributes & CONTROL_BATCH) !== 0,
+          // Records of aborted transactions are archived like control records: never delivered.
+          isControl: isControl || inAborted,
           chunk,
           pos,
           size,
