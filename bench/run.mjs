@@ -523,6 +523,7 @@ function table(results) {
     ['SASL_SSL consume / plaintext', ratio(F.tlsConsumeMBps, F.tlsPlainConsumeMBps), '>= 0.6', (x) => x >= 0.6],
     ['transactional / acks=all produce (same broker)', ratio(F.txnProduceMBps, F.txnPlainAcksAllMBps), '>= 0.8', (x) => x >= 0.8],
     ['streams pass-through / raw consume+produce', F.streamsPassThroughRatio, '>= 0.7', (x) => x >= 0.7],
+    ['streams word count / @kafkats/flow', F.streamsWordCountToFlow, '>= 2', (x) => x >= 2],
     ['connect CDC / Postgres insert rate', F.connectCdcRatio, '>= 0.8', (x) => x >= 0.8],
     ['connect sink / batched INSERT ON CONFLICT', F.connectSinkRatio, '>= 0.7', (x) => x >= 0.7],
   ];
@@ -695,12 +696,13 @@ async function main() {
   if (want('streams')) {
     // Streams (issue #15): bench/streams-wordcount.mjs, word count and pass-through vs a raw pipe.
     await ensureBuilt();
-    log('streams: word count and pass-through vs raw consume+produce (bench/streams-wordcount.mjs)');
+    log('streams: word count vs @kafkats/flow, pass-through vs raw consume+produce (bench/streams-wordcount.mjs)');
     try {
       const s = jsonResult(await run(process.execPath, [join(ROOT, 'bench', 'streams-wordcount.mjs'), '--records', QUICK ? '100000' : '1000000'], { timeoutS: 900 }), 'streams bench');
       results.details.streams = s;
       results.fjord.streamsWordCountPerSec = s.wordCountRecordsPerS;
       results.fjord.streamsPassThroughRatio = s.passThroughToRawPipe;
+      results.fjord.streamsWordCountToFlow = s.wordCountToFlow;
     } catch (e) {
       results.reasons.streams = String(e.message ?? e);
     }
