@@ -215,7 +215,10 @@ async function ensureBuilt() {
 
 async function startBroker(dataDir) {
   const port = await freePort();
-  const child = await startDaemon(process.execPath, [MAIN, 'broker', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
+  // FJORD_BROKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the broker;
+  // FJORD_BENCH_BROKER_MAIN runs another build's broker (before/after in one run).
+  const nodeArgs = process.env.FJORD_BROKER_NODE_ARGS ? process.env.FJORD_BROKER_NODE_ARGS.split(' ') : [];
+  const child = await startDaemon(process.execPath, [...nodeArgs, process.env.FJORD_BENCH_BROKER_MAIN ?? MAIN, 'broker', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
     name: 'fjord broker',
     ready: (out) => /listening on/.test(out),
     timeoutS: 30,

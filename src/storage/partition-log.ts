@@ -934,9 +934,10 @@ export class PartitionLog implements Syncable {
   /**
    * Raw batches starting with the one holding fetchOffset: whole batches only, never one whose
    * last offset is >= maxOffset, at most maxBytes unless minOneBatch lets the first one through.
+   * `alloc` supplies the read buffers (Fetch: pooled, reused once the response is written).
    */
-  async read(fetchOffset: number, maxBytes: number, maxOffset: number, minOneBatch: boolean): Promise<ReadResult> {
-    return this.retryOnSegmentGone(() => this.readOnce(fetchOffset, maxBytes, maxOffset, minOneBatch));
+  async read(fetchOffset: number, maxBytes: number, maxOffset: number, minOneBatch: boolean, alloc?: (size: number) => Buffer): Promise<ReadResult> {
+    return this.retryOnSegmentGone(() => this.readOnce(fetchOffset, maxBytes, maxOffset, minOneBatch, alloc));
   }
 
   /**
@@ -953,7 +954,7 @@ export class PartitionLog implements Syncable {
     }
   }
 
-  private async readOnce(fetchOffset: number, maxBytes: number, maxOffset: number, minOneBatch: boolean): Promise<ReadResult> {
+  private async readOnce(fetchOffset: number, maxBytes: number, maxOffset: number, minOneBatch: boolean, alloc?: (size: number) => Buffer): Promise<ReadResult> {
     if (fetchOffset < this._logStartOffset || fetchOffset > this._logEndOffset) {
       throw new StorageError(
         ErrorCode.OFFSET_OUT_OF_RANGE,
@@ -969,7 +970,7 @@ export class PartitionLog implements Syncable {
     for (; i < segs.length && bytes < maxBytes; i++) {
       const seg = segs[i]!;
       if (seg.nextOffset <= off && i < segs.length - 1) continue;
-      const r = await seg.read(off, maxOffset, maxBytes - bytes, minOneBatch && bytes === 0);
+      const r = await seg.read(off, maxOffset, maxBytes - bytes, minOneBatch && bytes === 0, alloc);
       if (r.chunk) {
         chunks.push(r.chunk);
         bytes += r.chunk.length;

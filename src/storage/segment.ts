@@ -20,13 +20,15 @@ class WindowReader {
     private readonly fd: number,
     private readonly end: number,
     private readonly windowSize = WINDOW,
+    /** Where window buffers come from (a response's pooled lease on the fetch path). */
+    private readonly alloc: (size: number) => Buffer = Buffer.allocUnsafe,
   ) {}
   /** Ensures [pos, pos+len) is buffered; returns the buffer and the offset of pos in it, or undefined past end. */
   async at(pos: number, len: number): Promise<{ buf: Buffer; off: number } | undefined> {
     if (pos + len > this.end) return undefined;
     if (pos < this.start || pos + len > this.start + this.buf.length) {
       const size = Math.min(this.end - pos, Math.max(this.windowSize, len));
-      const b = Buffer.allocUnsafe(size);
+      const b = this.alloc(size);
       const n = await pReadFull(this.fd, b, 0, size, pos);
       this.buf = b.subarray(0, n);
       this.start = pos;
@@ -330,16 +332,17 @@ export class LogSegment {
 
   /**
    * Reads whole batches starting with the one holding fetchOffset, up to maxBytes, never a
-   * batch whose last offset is >= maxOffset, and only bytes already written.
+   * batch whose last offset is >= maxOffset, and only bytes already written. `alloc` supplies
+   * the read buffers (the returned chunk is a view of one of them).
    */
-  async read(fetchOffset: number, maxOffset: number, maxBytes: number, minOneBatch: boolean): Promise<SegmentReadResult> {
+  async read(fetchOffset: number, maxOffset: number, maxBytes: number, minOneBatch: boolean, alloc?: (size: number) => Buffer): Promise<SegmentReadResult> {
     this.readers++;
     try {
       const fd = await this.ensureFd();
       const end = this.writtenSize;
       let pos = this.index.lookup(fetchOffset);
       const windowSize = Math.max(64 * 1024, Math.min(maxBytes, 16 * 1024 * 1024) + 2 * this.indexIntervalBytes);
-      const r = new WindowReader(fd, end, windowSize);
+      const r = new WindowReader(fd, end, windowSize, alloc);
       // locate the first batch
       for (;;) {
         const h = await r.at(pos, BATCH_HEADER_SIZE);
@@ -374,7 +377,7 @@ export class LogSegment {
       if (bytes === 0) return { chunk: undefined, stop };
       const w = await r.at(start, bytes);
       if (w) return { chunk: w.buf.subarray(w.off, w.off + bytes), stop };
-      const b = Buffer.allocUnsafe(bytes);
+      const b = alloc ? alloc(bytes) : Buffer.allocUnsafe(bytes);
       const n = await pReadFull(fd, b, 0, bytes, start);
       return { chunk: b.subarray(0, n), stop };
     } finally {
