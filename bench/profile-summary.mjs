@@ -53,9 +53,8 @@ for (const [k, v] of [...incl].sort((a, b) => b[1] - a[1]).slice(0, top)) consol
 const callersOf = argv.includes('--callers') ? argv[argv.indexOf('--callers') + 1] : undefined;
 if (callersOf) {
   const paths = new Map();
-  let tt = prof.startTime;
   for (let i = 0; i < prof.samples.length; i++) {
-    tt += prof.timeDeltas[i];
+
     const n = byId.get(prof.samples[i]);
     if (!name(n).startsWith(callersOf)) continue;
     const chain = [];

@@ -438,6 +438,50 @@ async function redisRun(results, key, extraArgs, n, label) {
   }
 }
 
+/** Redis Streams latency (XADD at LAT_RATE with appendfsync always, blocking XREAD reader) and
+ * batched XREAD consume, through bench/redis-peer.mjs (a minimal RESP client in Node). */
+async function redisLatencyAndConsume(results) {
+  if (!which('redis-server')) {
+    results.reasons.redisLatency = 'redis-server not installed (run scripts/setup-bench.sh)';
+    return;
+  }
+  const dir = tmpTracked('redis-lat');
+  const port = await freePort();
+  let server;
+  try {
+    server = await startDaemon('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--protected-mode', 'no', '--appendonly', 'yes', '--appendfsync', 'always'], {
+      name: 'redis-server', ready: (out) => /Ready to accept connections/.test(out), timeoutS: 15,
+    });
+    const script = join(ROOT, 'bench', 'redis-peer.mjs');
+    log(`peer: Redis Streams latency: XADD ${LAT_RATE}/s (appendfsync always) read by a blocking XREAD, ${P.latencyS}s`);
+    try {
+      const { result, cpuShare } = await withCpu(server.pid, () =>
+        run(process.execPath, [script, 'latency', String(port), String(LAT_RATE), String(P.latencyS), String(P.latencyWarmS), String(MSG)], { timeoutS: P.latencyS + 60 }));
+      const r = jsonResult(result, 'redis latency');
+      r.serverCpuShare = cpuShare;
+      results.details.redisLatency = r;
+      results.peers.redisE2eP50Ms = round(r.p50Ms, 2);
+      results.peers.redisE2eP99Ms = round(r.p99Ms, 2);
+      results.peers.redisE2eP999Ms = round(r.p999Ms, 2);
+    } catch (e) { results.reasons.redisLatency = e.message; log(`  failed: ${e.message}`); }
+    const n = P.redisFsyncN;
+    log(`peer: Redis Streams consume: ${n} values read back with XREAD COUNT 1000`);
+    try {
+      const { result, cpuShare } = await withCpu(server.pid, () => run(process.execPath, [script, 'consume', String(port), String(n), String(MSG)], { timeoutS: 240 }));
+      const r = jsonResult(result, 'redis consume');
+      r.serverCpuShare = cpuShare;
+      results.details.redisConsume = r;
+      results.peers.redisConsumeMBps = round(r.MBps);
+    } catch (e) { results.reasons.redisConsume = e.message; log(`  failed: ${e.message}`); }
+  } catch (e) {
+    results.reasons.redisLatency = e.message;
+    log(`  failed: ${e.message}`);
+  } finally {
+    if (server) await stop(server, 5);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function nats(results) {
   if (!which('nats-server') || !existsSync(NATS_PUB)) {
     results.peers.natsJetStreamMBps = null;
@@ -452,13 +496,22 @@ async function nats(results) {
     server = await startDaemon('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], {
       name: 'nats-server', ready: (out) => /Server is ready/.test(out), timeoutS: 15,
     });
-    log(`peer: NATS JetStream file store, async publish 1 KiB (bench/.build/nats-pub, 4000 in flight), ${P.natsS}s`);
+    log(`peer: NATS JetStream file store, async publish 1 KiB (bench/.build/nats-pub, 4000 in flight), ${P.natsS}s, then a pull consumer reads it all`);
     const { result, cpuShare } = await withCpu(server.pid, () =>
-      run(NATS_PUB, ['-url', `nats://127.0.0.1:${port}`, '-seconds', String(P.natsS), '-size', String(MSG), '-inflight', '4000'], { timeoutS: P.natsS + 90 }));
+      run(NATS_PUB, ['-url', `nats://127.0.0.1:${port}`, '-seconds', String(P.natsS), '-size', String(MSG), '-inflight', '4000', '-consume'], { timeoutS: P.natsS + 200 }));
     const r = jsonResult(result, 'nats-pub');
     r.serverCpuShare = cpuShare;
     results.peers.natsJetStreamMBps = round(r.MBps);
+    results.peers.natsConsumeMBps = round(r.consumeMBps);
     results.details.nats = r;
+    log(`peer: NATS JetStream latency: publish ${LAT_RATE}/s, pull consumer, ${P.latencyS}s`);
+    try {
+      const lat = jsonResult(await run(NATS_PUB, ['-url', `nats://127.0.0.1:${port}`, '-stream', 'LAT', '-prefix', 'lat', '-size', String(MSG), '-rate', String(LAT_RATE), '-seconds', String(P.latencyS), '-warmup-s', String(P.latencyWarmS)], { timeoutS: P.latencyS + 60 }), 'nats latency');
+      results.details.natsLatency = lat;
+      results.peers.natsE2eP50Ms = round(lat.p50Ms, 2);
+      results.peers.natsE2eP99Ms = round(lat.p99Ms, 2);
+      results.peers.natsE2eP999Ms = round(lat.p999Ms, 2);
+    } catch (e) { results.reasons.natsLatency = e.message; log(`  failed: ${e.message}`); }
   } catch (e) {
     results.peers.natsJetStreamMBps = null;
     results.reasons.nats = e.message;
@@ -470,9 +523,29 @@ async function nats(results) {
 }
 
 // ------------------------------------------------------------------ 5. table
+/**
+ * Core-seconds a process spends per GB (1e9 bytes of payload) moved: its CPU share (cores) over
+ * the phase divided by the phase's GB/s. Same run, same machine, so the ratios between Fjord and
+ * the plain-Node ceilings hold even when the absolute numbers move with the machine's load.
+ */
+function cpuPerGB(results) {
+  const { ceilings: C, fjord: F, details: d } = results;
+  const per = (cpu, MBps) => (cpu == null || !MBps ? null : round(cpu / (MBps / 1000), 2));
+  C.tcpServerCpuSPerGB = per(d.tcp?.serverCpuShare, C.tcpMBps);
+  C.durableServerCpuSPerGB = per(d.durable?.serverCpuShare, C.durableMBps);
+  F.consumeCpuSPerGB = per(d.consume?.brokerCpuShare, F.consumeMBps);
+  F.produceAcksAllCpuSPerGB = per(d.produceAcksAll?.brokerCpuShare, F.produceAcksAllMBps);
+  F.produceAcks1CpuSPerGB = per(d.produceAcks1?.brokerCpuShare, F.produceAcks1MBps);
+}
+
 function table(results) {
   const { ceilings: C, fjord: F, peers: R } = results;
   const ratio = (a, b) => (a == null || b == null || b === 0 ? null : a / b);
+  const known = (xs) => xs.filter((x) => x != null && Number.isFinite(x));
+  const maxOf = (...xs) => (known(xs).length ? Math.max(...known(xs)) : null);
+  const minOf = (...xs) => (known(xs).length ? Math.min(...known(xs)) : null);
+  const fmt3 = (...xs) => (xs.every((x) => x == null) ? null : xs.map((x) => x ?? 'n/a').join(' / '));
+  cpuPerGB(results);
   const rows = [
     ['ceiling: loopback TCP (64 KiB writes)', C.tcpMBps, 'MB/s'],
     ['ceiling: durable append (fdatasync/10 ms)', C.durableMBps, 'MB/s'],
@@ -495,6 +568,15 @@ function table(results) {
     ['fjord produce 1 partition', F.produce1PartitionMBps, 'MB/s'],
     ['fjord produce 100 partitions', F.produce100PartitionsMBps, 'MB/s'],
     ['fjord produce 1000 partitions', F.produce1000PartitionsMBps, 'MB/s'],
+    ['CPU s/GB: fjord broker, consume', F.consumeCpuSPerGB, 'core-s/GB'],
+    ['CPU s/GB: TCP ceiling server', C.tcpServerCpuSPerGB, 'core-s/GB'],
+    ['CPU s/GB: fjord broker, produce acks=all', F.produceAcksAllCpuSPerGB, 'core-s/GB'],
+    ['CPU s/GB: durable pipeline server', C.durableServerCpuSPerGB, 'core-s/GB'],
+    ['CPU s/GB: fjord broker, produce acks=1', F.produceAcks1CpuSPerGB, 'core-s/GB'],
+    ['redis consume (XREAD COUNT 1000)', R.redisConsumeMBps, 'MB/s'],
+    ['NATS JetStream consume (pull, 1000)', R.natsConsumeMBps, 'MB/s'],
+    [`redis e2e p50 / p99 / p99.9 @${LAT_RATE}/s`, fmt3(R.redisE2eP50Ms, R.redisE2eP99Ms, R.redisE2eP999Ms), 'ms'],
+    [`NATS e2e p50 / p99 / p99.9 @${LAT_RATE}/s`, fmt3(R.natsE2eP50Ms, R.natsE2eP99Ms, R.natsE2eP999Ms), 'ms'],
     ['cluster: single node acks=all (same run)', F.clusterSingleAcksAllMBps, 'MB/s'],
     ['cluster: 3 brokers RF=3 acks=all', F.cluster3AcksAllMBps, 'MB/s'],
     ['cluster: failover p50 (kill -9 leader)', F.clusterFailoverP50Ms, 'ms'],
@@ -513,6 +595,11 @@ function table(results) {
     ['acks=all / NATS JetStream', ratio(F.produceAcksAllMBps, R.natsJetStreamMBps), '>= 2', (x) => x >= 2],
     ['acks=1 / redis in-memory', ratio(F.produceAcks1MBps, R.redisMBps), '>= 1.3', (x) => x >= 1.3],
     ['consume / TCP ceiling', ratio(F.consumeMBps, C.tcpMBps), '>= 0.45', (x) => x >= 0.45],
+    ['consume CPU/GB / TCP server CPU/GB', ratio(F.consumeCpuSPerGB, C.tcpServerCpuSPerGB), '<= 2', (x) => x <= 2],
+    ['acks=all CPU/GB / durable server CPU/GB', ratio(F.produceAcksAllCpuSPerGB, C.durableServerCpuSPerGB), '<= 1.5', (x) => x <= 1.5],
+    ['consume / faster peer consume', ratio(F.consumeMBps, maxOf(R.redisConsumeMBps, R.natsConsumeMBps)), '>= 2', (x) => x >= 2],
+    ['e2e p99 / better peer p99', ratio(F.e2eP99Ms, minOf(R.redisE2eP99Ms, R.natsE2eP99Ms)), '<= 0.5', (x) => x <= 0.5],
+    ['cold start / bare node spawn', ratio(F.startupMs, F.nodeBareStartMs), '<= 2.5', (x) => x <= 2.5],
     ['e2e p99 (ms)', F.e2eP99Ms, '<= 2', (x) => x <= 2],
     ['e2e p99.9 (ms)', F.e2eP999Ms, '<= 10', (x) => x <= 10],
     ['cold start (ms)', F.startupMs, '< 300', (x) => x < 300],
@@ -641,6 +728,7 @@ async function main() {
   if (want('peers')) {
     await redisRun(results, 'redisMBps', ['--appendonly', 'no'], P.redisN, 'Redis Streams in-memory');
     await redisRun(results, 'redisFsyncAlwaysMBps', ['--appendonly', 'yes', '--appendfsync', 'always'], P.redisFsyncN, 'Redis Streams appendonly yes + appendfsync always');
+    await redisLatencyAndConsume(results);
     await nats(results);
   }
   if (want('startup')) {
