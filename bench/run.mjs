@@ -181,7 +181,8 @@ async function ceilingPair(serverRole, serverArgs, clientRole, clientArgs, timeo
   try {
     const { result, cpuShare } = await withCpu(server.pid, () => run(process.execPath, [script, clientRole, String(port), ...clientArgs], { timeoutS }));
     const res = jsonResult(result, clientRole);
-    res.serverCpuShare = cpuShare;
+    // The TCP server reports its own CPU (it exits as the client finishes).
+    res.serverCpuShare = cpuShare ?? (res.serverCpuShare == null ? null : round(res.serverCpuShare, 3));
     return res;
   } finally {
     await stop(server, 3);
