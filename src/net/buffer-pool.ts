@@ -7,22 +7,40 @@
 
 /** Smallest pooled capacity; smaller requests are rounded up to it. */
 const MIN_CLASS = 64 * 1024;
+/** Above this, capacities are whole multiples of it (not powers of two, which would waste up to half). */
+const STEP = 1024 * 1024;
 /** Larger requests are not pooled (a plain allocation, left to the GC). */
-const MAX_CLASS = 16 * 1024 * 1024;
+const MAX_CLASS = 17 * 1024 * 1024;
+/** Free buffers are dropped when the pool was not used for this long (RSS goes back after a burst). */
+const IDLE_DROP_MS = 10_000;
+
+/** Capacity class of a request: powers of two from MIN_CLASS to STEP, then multiples of STEP. */
+function classOf(size: number): number {
+  if (size > STEP) return Math.ceil(size / STEP) * STEP;
+  let cap = MIN_CLASS;
+  while (cap < size) cap *= 2;
+  return cap;
+}
 
 export class BufferPool {
   /** Free buffers by capacity (a power of two from MIN_CLASS to MAX_CLASS). */
   private readonly free = new Map<number, Buffer[]>();
   private retainedBytes = 0;
 
-  /** @param maxRetainedBytes free bytes kept for reuse; more are dropped (left to the GC). */
-  constructor(private readonly maxRetainedBytes = 32 * 1024 * 1024) {}
+  private lastUse = 0;
+  private idleSweep: NodeJS.Timeout | undefined;
+
+  /**
+   * @param maxRetainedBytes free bytes kept for reuse; more are dropped (left to the GC). The
+   * default holds one Fetch of librdkafka's defaults over ~12 partitions (4 MiB windows).
+   */
+  constructor(private readonly maxRetainedBytes = 64 * 1024 * 1024) {}
 
   /** A buffer of at least `size` bytes (its length is the capacity class). */
   acquire(size: number): Buffer {
     if (size > MAX_CLASS) return Buffer.allocUnsafeSlow(size);
-    let cap = MIN_CLASS;
-    while (cap < size) cap *= 2;
+    this.lastUse = Date.now();
+    const cap = classOf(size);
     const list = this.free.get(cap);
     const b = list?.pop();
     if (b) {
@@ -35,12 +53,25 @@ export class BufferPool {
   /** Gives a buffer from acquire() back; it must no longer be referenced by anything in flight. */
   release(b: Buffer): void {
     const cap = b.length;
-    if (cap < MIN_CLASS || cap > MAX_CLASS || (cap & (cap - 1)) !== 0) return;
+    if (cap < MIN_CLASS || cap > MAX_CLASS || classOf(cap) !== cap) return;
     if (this.retainedBytes + cap > this.maxRetainedBytes) return;
     let list = this.free.get(cap);
     if (!list) this.free.set(cap, (list = []));
     list.push(b);
     this.retainedBytes += cap;
+    this.scheduleIdleDrop();
+  }
+
+  private scheduleIdleDrop(): void {
+    if (this.idleSweep) return;
+    this.idleSweep = setTimeout(() => {
+      this.idleSweep = undefined;
+      if (Date.now() - this.lastUse >= IDLE_DROP_MS) {
+        this.free.clear();
+        this.retainedBytes = 0;
+      } else if (this.retainedBytes > 0) this.scheduleIdleDrop();
+    }, IDLE_DROP_MS);
+    this.idleSweep.unref();
   }
 
   /** Buffers for one response: taken one by one, all given back at once. */

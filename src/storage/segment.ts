@@ -23,6 +23,10 @@ class WindowReader {
     /** Where window buffers come from (a response's pooled lease on the fetch path). */
     private readonly alloc: (size: number) => Buffer = Buffer.allocUnsafe,
   ) {}
+  /** Whether [pos, pos+len) is already buffered. */
+  covers(pos: number, len: number): boolean {
+    return pos >= this.start && pos + len <= this.start + this.buf.length;
+  }
   /** Ensures [pos, pos+len) is buffered; returns the buffer and the offset of pos in it, or undefined past end. */
   async at(pos: number, len: number): Promise<{ buf: Buffer; off: number } | undefined> {
     if (pos + len > this.end) return undefined;
@@ -341,11 +345,12 @@ export class LogSegment {
       const fd = await this.ensureFd();
       const end = this.writtenSize;
       let pos = this.index.lookup(fetchOffset);
-      const windowSize = Math.max(64 * 1024, Math.min(maxBytes, 16 * 1024 * 1024) + 2 * this.indexIntervalBytes);
-      const r = new WindowReader(fd, end, windowSize, alloc);
-      // locate the first batch
+      // Locate the first batch by hopping over headers with a small window (the index entry may
+      // lie a whole append before it), then read the batches with one window that starts at that
+      // batch: one read of the bytes the response needs, not a window per hop.
+      const locate = new WindowReader(fd, end, 64 * 1024, alloc);
       for (;;) {
-        const h = await r.at(pos, BATCH_HEADER_SIZE);
+        const h = await locate.at(pos, BATCH_HEADER_SIZE);
         if (!h) return { chunk: undefined, stop: false }; // segment exhausted
         const base = readInt64(h.buf, h.off + BASE_OFFSET);
         const last = base + h.buf.readInt32BE(h.off + LAST_OFFSET_DELTA);
@@ -353,6 +358,8 @@ export class LogSegment {
         pos += batchSizeAt(h.buf, h.off);
       }
       const start = pos;
+      const want = Math.min(end - start, Math.min(maxBytes, 16 * 1024 * 1024) + BATCH_HEADER_SIZE);
+      const r = locate.covers(start, want) ? locate : new WindowReader(fd, end, Math.max(64 * 1024, want), alloc);
       let stop = false;
       let bytes = 0;
       while (pos < end) {
