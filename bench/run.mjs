@@ -12,7 +12,7 @@
 // MB = 1,000,000 bytes of message payload (1 KiB values), everywhere.
 import { spawn, spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, release, tmpdir, hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -214,12 +214,12 @@ async function ensureBuilt() {
   if (!existsSync(MAIN)) throw new Error(`build failed: ${lastLines(r.stdout + r.stderr)}`);
 }
 
-async function startBroker(dataDir) {
+async function startBroker(dataDir, main = process.env.FJORD_BENCH_BROKER_MAIN ?? MAIN) {
   const port = await freePort();
   // FJORD_BROKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the broker;
   // FJORD_BENCH_BROKER_MAIN runs another build's broker (before/after in one run).
   const nodeArgs = process.env.FJORD_BROKER_NODE_ARGS ? process.env.FJORD_BROKER_NODE_ARGS.split(' ') : [];
-  const child = await startDaemon(process.execPath, [...nodeArgs, process.env.FJORD_BENCH_BROKER_MAIN ?? MAIN, 'broker', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
+  const child = await startDaemon(process.execPath, [...nodeArgs, main, 'broker', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
     name: 'fjord broker',
     ready: (out) => /listening on/.test(out),
     timeoutS: 30,
@@ -237,11 +237,16 @@ function checkProduce(r) {
   if (r.failed) throw new Error(`${r.failed} messages failed: ${r.lastError}`);
 }
 
-async function fjordThroughput(results) {
+/**
+ * Produce acks=1 / acks=all, consume, e2e latency on one broker. `build` (optional) runs another
+ * build's broker (FJORD_BENCH_BASELINE) into its own result objects, for before/after in one run.
+ */
+async function fjordThroughput(results, build) {
+  const R = build ? build.results : results;
   const dataDir = tmpTracked('fjord');
-  const { child, bootstrap } = await startBroker(dataDir);
+  const { child, bootstrap } = await startBroker(dataDir, build?.main);
   const pid = child.pid;
-  const F = results.fjord;
+  const F = R.fjord;
   try {
     const produce = async (key, topic, acks) => {
       await load(['create', bootstrap, topic, String(PARTITIONS)], 60);
@@ -249,22 +254,22 @@ async function fjordThroughput(results) {
       const { result, cpuShare } = await withCpu(pid, () =>
         load(['produce', bootstrap, topic, '--acks', acks, '--seconds', String(P.produceS), '--size', String(MSG), '--linger-ms', '5', '--batch-bytes', '1048576'], P.produceS + 40));
       result.brokerCpuShare = cpuShare;
-      results.details[key] = result;
+      R.details[key] = result;
       checkProduce(result);
       return result;
     };
     try {
       const r = await produce('produceAcks1', 'bench-acks1', '1');
       F.produceAcks1MBps = round(r.MBps);
-    } catch (e) { F.produceAcks1MBps = null; results.reasons.produceAcks1 = e.message; log(`  failed: ${e.message}`); }
+    } catch (e) { F.produceAcks1MBps = null; R.reasons.produceAcks1 = e.message; log(`  failed: ${e.message}`); }
 
     let acksAll = null;
     try {
       acksAll = await produce('produceAcksAll', 'bench-acksall', 'all');
       F.produceAcksAllMBps = round(acksAll.MBps);
     } catch (e) {
-      F.produceAcksAllMBps = null; results.reasons.produceAcksAll = e.message; log(`  failed: ${e.message}`);
-      acksAll = results.details.produceAcksAll ?? null; // still consume what was acknowledged
+      F.produceAcksAllMBps = null; R.reasons.produceAcksAll = e.message; log(`  failed: ${e.message}`);
+      acksAll = R.details.produceAcksAll ?? null; // still consume what was acknowledged
     }
 
     if (acksAll?.msgs) {
@@ -273,11 +278,11 @@ async function fjordThroughput(results) {
         const { result, cpuShare } = await withCpu(pid, () =>
           load(['consume', bootstrap, 'bench-acksall', '--partitions', String(PARTITIONS), '--expect', String(acksAll.msgs), '--timeout-s', String(P.produceS * 6 + 30)], P.produceS * 6 + 60));
         result.brokerCpuShare = cpuShare;
-        results.details.consume = result;
+        R.details.consume = result;
         if (result.msgs < result.expected) throw new Error(`consumed ${result.msgs} of ${result.expected} (${result.lastError})`);
         F.consumeMBps = round(result.MBps);
-      } catch (e) { F.consumeMBps = null; results.reasons.consume = e.message; log(`  failed: ${e.message}`); }
-    } else { F.consumeMBps = null; results.reasons.consume = 'nothing produced with acks=all'; }
+      } catch (e) { F.consumeMBps = null; R.reasons.consume = e.message; log(`  failed: ${e.message}`); }
+    } else { F.consumeMBps = null; R.reasons.consume = 'nothing produced with acks=all'; }
 
     log(`fjord: end-to-end latency at ${LAT_RATE} msg/s, acks=all, linger.ms=0, ${P.latencyS}s (first ${P.latencyWarmS}s not counted)`);
     try {
@@ -285,13 +290,13 @@ async function fjordThroughput(results) {
       const { result, cpuShare } = await withCpu(pid, () =>
         load(['latency', bootstrap, 'bench-latency', '--partitions', String(PARTITIONS), '--rate', String(LAT_RATE), '--seconds', String(P.latencyS), '--warmup-s', String(P.latencyWarmS), '--size', String(MSG), '--acks', 'all', '--linger-ms', '0'], P.latencyS + 60));
       result.brokerCpuShare = cpuShare;
-      results.details.latency = result;
+      R.details.latency = result;
       if (!result.samples) throw new Error(`no latency samples (sent ${result.sent}, received ${result.received})`);
       F.e2eP50Ms = round(result.p50Ms, 2);
       F.e2eP99Ms = round(result.p99Ms, 2);
       F.e2eP999Ms = round(result.p999Ms, 2);
-      if (result.received < result.sent) results.reasons.latency = `only ${result.received} of ${result.sent} messages arrived`;
-    } catch (e) { F.e2eP50Ms = F.e2eP99Ms = F.e2eP999Ms = null; results.reasons.latency = e.message; log(`  failed: ${e.message}`); }
+      if (result.received < result.sent) R.reasons.latency = `only ${result.received} of ${result.sent} messages arrived`;
+    } catch (e) { F.e2eP50Ms = F.e2eP99Ms = F.e2eP999Ms = null; R.reasons.latency = e.message; log(`  failed: ${e.message}`); }
   } finally {
     await stop(child);
   }
@@ -356,47 +361,71 @@ function metadataProbe(port) {
   });
 }
 
-async function coldStart(results) {
-  const startups = [];
-  const rss = [];
-  for (let i = 0; i < P.startupRuns; i++) {
-    const dataDir = tmpTracked('dev');
-    const port = await freePort();
-    const t0 = performance.now();
-    const child = spawn(process.execPath, [MAIN, 'dev', '--port', String(port), '--data-dir', dataDir, '--no-registry', '--no-rest', '--no-connect'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-    children.add(child);
-    let err = '';
-    child.stderr.on('data', (d) => { if (err.length < 10_000) err += d; });
-    try {
-      let ok = false;
-      const deadline = t0 + 15_000;
-      while (!ok && performance.now() < deadline && child.exitCode === null) {
-        ok = await metadataProbe(port);
-        if (!ok) await sleep(2);
-      }
-      if (!ok) throw new Error(`fjord dev gave no Metadata response within 15 s: ${lastLines(err)}`);
-      startups.push(performance.now() - t0);
-      await sleep(1000);
-      rss.push(rssMB(child.pid));
-    } catch (e) {
-      results.reasons.startup = e.message;
-      log(`  failed: ${e.message}`);
-    } finally {
-      await stop(child);
+/** Spawns `entry dev` and times it to the first Metadata response; resolves { ms, rss } or throws. */
+async function devStartOnce(entry) {
+  const dataDir = tmpTracked('dev');
+  const port = await freePort();
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [entry, 'dev', '--port', String(port), '--data-dir', dataDir, '--no-registry', '--no-rest', '--no-connect'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  children.add(child);
+  let err = '';
+  child.stderr.on('data', (d) => { if (err.length < 10_000) err += d; });
+  try {
+    let ok = false;
+    const deadline = t0 + 15_000;
+    while (!ok && performance.now() < deadline && child.exitCode === null) {
+      ok = await metadataProbe(port);
+      if (!ok) await sleep(2);
     }
+    if (!ok) throw new Error(`fjord dev gave no Metadata response within 15 s: ${lastLines(err)}`);
+    const ms = performance.now() - t0;
+    await sleep(1000);
+    return { ms, rss: rssMB(child.pid) };
+  } finally {
+    await stop(child);
   }
-  // Reference: spawn of a bare `node -e 0` to exit, on the same (possibly busy) machine.
+}
+
+/**
+ * Cold start of `bin/fjord.js dev` (what `npx fjord dev` runs: the bundled CLI when it is fresh)
+ * and of a bare `node -e 0`, interleaved run by run so that both see the same machine load; with
+ * FJORD_BENCH_BASELINE, that build's bin/fjord.js too.
+ */
+async function coldStart(results) {
+  const bin = join(ROOT, 'bin', 'fjord.js');
+  const bundle = join(ROOT, 'dist', 'src', 'bundle', 'main.js');
+  const mtime = (f) => { try { return statSync(f).mtimeMs; } catch { return -1; } };
+  if (mtime(bundle) < mtime(join(ROOT, 'dist', '.tsbuildinfo'))) {
+    log('cold start: bundling the CLI (scripts/bundle-cli.mjs), the compiled tree is newer');
+    await run(process.execPath, [join(ROOT, 'scripts', 'bundle-cli.mjs')], { timeoutS: 120 });
+  }
+  const entries = [['this', bin, results.fjord, results]];
+  if (results.baseline) entries.push(['baseline', join(results.baseline.root, 'bin', 'fjord.js'), results.baseline.fjord, results.baseline]);
+  const runs = Object.fromEntries(entries.map(([k]) => [k, { ms: [], rss: [] }]));
   const bare = [];
   for (let i = 0; i < P.startupRuns; i++) {
+    for (const [k, entry, , R] of entries) {
+      try {
+        const r = await devStartOnce(entry);
+        runs[k].ms.push(r.ms);
+        runs[k].rss.push(r.rss);
+      } catch (e) {
+        R.reasons.startup = e.message;
+        log(`  failed: ${e.message}`);
+      }
+    }
+    // Reference: spawn of a bare `node -e 0` to exit, on the same (possibly busy) machine.
     const t = performance.now();
     await run(process.execPath, ['-e', '0'], { timeoutS: 30 });
     bare.push(performance.now() - t);
   }
   const median = (a) => { const s = a.filter((x) => x != null).sort((x, y) => x - y); return s.length ? s[Math.floor(s.length / 2)] : null; };
-  results.fjord.startupMs = round(median(startups), 0);
-  results.fjord.idleRssMB = round(median(rss), 1);
-  results.fjord.nodeBareStartMs = round(median(bare), 0);
-  results.details.startup = { bareNodeRuns: bare.map((x) => round(x, 1)), runs: startups.map((x) => round(x, 1)), rssMB: rss.map((x) => round(x, 1)), note: 'spawn of `node dist/src/cli/main.js dev` to first Metadata v1 response; median of runs' };
+  for (const [k, entry, F, R] of entries) {
+    F.startupMs = round(median(runs[k].ms), 0);
+    F.idleRssMB = round(median(runs[k].rss), 1);
+    F.nodeBareStartMs = round(median(bare), 0);
+    R.details.startup = { entry, bareNodeRuns: bare.map((x) => round(x, 1)), runs: runs[k].ms.map((x) => round(x, 1)), rssMB: runs[k].rss.map((x) => round(x, 1)), note: 'spawn of `node bin/fjord.js dev` to first Metadata v1 response; median of runs, interleaved with the bare node runs' };
+  }
 }
 
 // ------------------------------------------------------------------ 3. peers
@@ -530,10 +559,15 @@ async function nats(results) {
  * the plain-Node ceilings hold even when the absolute numbers move with the machine's load.
  */
 function cpuPerGB(results) {
-  const { ceilings: C, fjord: F, details: d } = results;
+  const { ceilings: C, details: d } = results;
   const per = (cpu, MBps) => (cpu == null || !MBps ? null : round(cpu / (MBps / 1000), 2));
   C.tcpServerCpuSPerGB = per(d.tcp?.serverCpuShare, C.tcpMBps);
   C.durableServerCpuSPerGB = per(d.durable?.serverCpuShare, C.durableMBps);
+  fjordCpuPerGB(results);
+  if (results.baseline) fjordCpuPerGB(results.baseline);
+}
+function fjordCpuPerGB({ fjord: F, details: d }) {
+  const per = (cpu, MBps) => (cpu == null || !MBps ? null : round(cpu / (MBps / 1000), 2));
   F.consumeCpuSPerGB = per(d.consume?.brokerCpuShare, F.consumeMBps);
   F.produceAcksAllCpuSPerGB = per(d.produceAcksAll?.brokerCpuShare, F.produceAcksAllMBps);
   F.produceAcks1CpuSPerGB = per(d.produceAcks1?.brokerCpuShare, F.produceAcks1MBps);
@@ -630,6 +664,26 @@ function table(results) {
     const status = v == null ? 'n/a' : ok(v) ? 'PASS' : 'miss';
     lines.push(pad(name, 44) + pad(v == null ? 'n/a' : round(v, 2), 12) + pad(target, 10) + status);
   }
+  if (results.baseline) {
+    const B = results.baseline.fjord;
+    lines.push('', `this build vs baseline ${results.baseline.root} (same run; the baseline's Fjord phases ran right after these)`);
+    lines.push(pad('measurement', 44) + pad('this', 12) + pad('baseline', 12) + 'this / baseline');
+    lines.push('-'.repeat(84));
+    const cmp = [
+      ['produce acks=1 (MB/s)', F.produceAcks1MBps, B.produceAcks1MBps],
+      ['produce acks=all (MB/s)', F.produceAcksAllMBps, B.produceAcksAllMBps],
+      ['consume (MB/s)', F.consumeMBps, B.consumeMBps],
+      ['broker CPU s/GB, produce acks=1', F.produceAcks1CpuSPerGB, B.produceAcks1CpuSPerGB],
+      ['broker CPU s/GB, produce acks=all', F.produceAcksAllCpuSPerGB, B.produceAcksAllCpuSPerGB],
+      ['broker CPU s/GB, consume', F.consumeCpuSPerGB, B.consumeCpuSPerGB],
+      [`e2e p50 @${LAT_RATE}/s (ms)`, F.e2eP50Ms, B.e2eP50Ms],
+      ['e2e p99 (ms)', F.e2eP99Ms, B.e2eP99Ms],
+      ['e2e p99.9 (ms)', F.e2eP999Ms, B.e2eP999Ms],
+      ['cold start, bin/fjord.js dev (ms)', F.startupMs, B.startupMs],
+      ['idle RSS (MB)', F.idleRssMB, B.idleRssMB],
+    ];
+    for (const [name, a, b] of cmp) lines.push(pad(name, 44) + pad(a ?? 'n/a', 12) + pad(b ?? 'n/a', 12) + (ratio(a, b) == null ? 'n/a' : round(ratio(a, b), 2)));
+  }
   const cpu = [];
   const d = results.details;
   for (const k of ['produceAcks1', 'produceAcksAll', 'consume', 'latency', 'produce1000Partitions']) {
@@ -725,7 +779,16 @@ async function main() {
 
   if (want('ceilings')) await ceilings(results);
   if (want('fjord') || want('startup') || want('partitions')) await ensureBuilt();
-  if (want('fjord')) await fjordThroughput(results);
+  // FJORD_BENCH_BASELINE=DIR: another checkout (built) measured in the same run, for before/after.
+  const baselineRoot = process.env.FJORD_BENCH_BASELINE ? resolve(process.env.FJORD_BENCH_BASELINE) : null;
+  if (baselineRoot) results.baseline = { root: baselineRoot, fjord: {}, ceilings: {}, details: {}, reasons: {} };
+  if (want('fjord')) {
+    await fjordThroughput(results);
+    if (baselineRoot) {
+      log(`baseline build ${baselineRoot}: the same Fjord phases`);
+      await fjordThroughput(results, { main: join(baselineRoot, 'dist', 'src', 'cli', 'main.js'), results: results.baseline });
+    }
+  }
   if (want('peers')) {
     await redisRun(results, 'redisMBps', ['--appendonly', 'no'], P.redisN, 'Redis Streams in-memory');
     await redisRun(results, 'redisFsyncAlwaysMBps', ['--appendonly', 'yes', '--appendfsync', 'always'], P.redisFsyncN, 'Redis Streams appendonly yes + appendfsync always');
