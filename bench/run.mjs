@@ -379,8 +379,10 @@ async function devStartOnce(entry) {
     }
     if (!ok) throw new Error(`fjord dev gave no Metadata response within 15 s: ${lastLines(err)}`);
     const ms = performance.now() - t0;
+    // CPU spent to get there: steadier than wall time on a shared machine.
+    const cpuMs = (cpuSeconds(child.pid) ?? NaN) * 1000;
     await sleep(1000);
-    return { ms, rss: rssMB(child.pid) };
+    return { ms, cpuMs, rss: rssMB(child.pid) };
   } finally {
     await stop(child);
   }
@@ -401,13 +403,14 @@ async function coldStart(results) {
   }
   const entries = [['this', bin, results.fjord, results]];
   if (results.baseline) entries.push(['baseline', join(results.baseline.root, 'bin', 'fjord.js'), results.baseline.fjord, results.baseline]);
-  const runs = Object.fromEntries(entries.map(([k]) => [k, { ms: [], rss: [] }]));
+  const runs = Object.fromEntries(entries.map(([k]) => [k, { ms: [], cpuMs: [], rss: [] }]));
   const bare = [];
   for (let i = 0; i < P.startupRuns; i++) {
     for (const [k, entry, , R] of entries) {
       try {
         const r = await devStartOnce(entry);
         runs[k].ms.push(r.ms);
+        runs[k].cpuMs.push(r.cpuMs);
         runs[k].rss.push(r.rss);
       } catch (e) {
         R.reasons.startup = e.message;
@@ -422,6 +425,7 @@ async function coldStart(results) {
   const median = (a) => { const s = a.filter((x) => x != null).sort((x, y) => x - y); return s.length ? s[Math.floor(s.length / 2)] : null; };
   for (const [k, entry, F, R] of entries) {
     F.startupMs = round(median(runs[k].ms), 0);
+    F.startupCpuMs = round(median(runs[k].cpuMs), 0);
     F.idleRssMB = round(median(runs[k].rss), 1);
     F.nodeBareStartMs = round(median(bare), 0);
     R.details.startup = { entry, bareNodeRuns: bare.map((x) => round(x, 1)), runs: runs[k].ms.map((x) => round(x, 1)), rssMB: runs[k].rss.map((x) => round(x, 1)), note: 'spawn of `node bin/fjord.js dev` to first Metadata v1 response; median of runs, interleaved with the bare node runs' };
@@ -594,6 +598,7 @@ function table(results) {
     ['fjord e2e p99', F.e2eP99Ms, 'ms'],
     ['fjord e2e p99.9', F.e2eP999Ms, 'ms'],
     ['fjord dev cold start', F.startupMs, 'ms'],
+    ['fjord dev cold start, CPU time', F.startupCpuMs, 'ms'],
     ['(reference: bare `node -e 0` spawn to exit)', F.nodeBareStartMs, 'ms'],
     ['fjord dev idle RSS', F.idleRssMB, 'MB'],
     ['fjord dev + registry + REST idle RSS', F.devHttpIdleRssMB, 'MB'],
@@ -680,6 +685,7 @@ function table(results) {
       ['e2e p99 (ms)', F.e2eP99Ms, B.e2eP99Ms],
       ['e2e p99.9 (ms)', F.e2eP999Ms, B.e2eP999Ms],
       ['cold start, bin/fjord.js dev (ms)', F.startupMs, B.startupMs],
+      ['cold start CPU (ms)', F.startupCpuMs, B.startupCpuMs],
       ['idle RSS (MB)', F.idleRssMB, B.idleRssMB],
     ];
     for (const [name, a, b] of cmp) lines.push(pad(name, 44) + pad(a ?? 'n/a', 12) + pad(b ?? 'n/a', 12) + (ratio(a, b) == null ? 'n/a' : round(ratio(a, b), 2)));

@@ -215,9 +215,22 @@ export class Connection {
       slot.bytes = 0;
     }
     this.inFlight--;
-    this.flushReadySlots();
+    // Responses that complete in the same tick (one group commit acknowledges many produce
+    // requests, an append wakes several fetches) leave in one writev: one syscall, not one each.
+    if (!this.flushScheduled && this.slots[0]?.done) {
+      this.flushScheduled = true;
+      process.nextTick(this.flushTick);
+    }
     this.updateFlow();
   }
+
+  private flushScheduled = false;
+  private readonly flushTick = (): void => {
+    this.flushScheduled = false;
+    if (this.closed) return;
+    this.flushReadySlots();
+    this.updateFlow();
+  };
 
   private flushReadySlots(): void {
     let corked = false;

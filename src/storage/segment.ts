@@ -12,6 +12,25 @@ const SYNC_WRITE_MAX = 1024 * 1024;
 
 const WINDOW = 256 * 1024;
 
+/**
+ * Reads up to this size that lie within TAIL_BYTES of the written end are done on this thread:
+ * those bytes were appended moments ago and sit in the page cache, so the copy costs less than a
+ * thread-pool round trip (a consumer following the log reads a few KiB per fetch), mirroring the
+ * synchronous small appends of write().
+ */
+const SYNC_READ_MAX = 256 * 1024;
+const TAIL_BYTES = 4 * 1024 * 1024;
+
+function readFullSync(fd: number, buf: Buffer, len: number, pos: number): number {
+  let done = 0;
+  while (done < len) {
+    const n = fs.readSync(fd, buf, done, len - done, pos + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
+}
+
 /** Reads a file through a sliding window so that header scans need few syscalls. */
 class WindowReader {
   private buf: Buffer = Buffer.alloc(0);
@@ -33,7 +52,7 @@ class WindowReader {
     if (pos < this.start || pos + len > this.start + this.buf.length) {
       const size = Math.min(this.end - pos, Math.max(this.windowSize, len));
       const b = this.alloc(size);
-      const n = await pReadFull(this.fd, b, 0, size, pos);
+      const n = size <= SYNC_READ_MAX && this.end - pos <= TAIL_BYTES ? readFullSync(this.fd, b, size, pos) : await pReadFull(this.fd, b, 0, size, pos);
       this.buf = b.subarray(0, n);
       this.start = pos;
       if (n < len) return undefined;
