@@ -1,0 +1,172 @@
+// Durability of one partition log: which written offsets satisfy the flush policy, the appends
+// waiting for that, and the fdatasyncs that get them there (group commit through the broker's
+// FlushScheduler, or Kafka's flush.messages / flush.ms).
+import type { LogConfig } from './config.js';
+import type { FlushScheduler, Syncable } from './flush-scheduler.js';
+import type { StorageError } from './errors.js';
+import type { LogSegment } from './segment.js';
+
+/** What the durability side needs from its log. */
+export interface DurabilityHost {
+  readonly config: LogConfig;
+  /** Offset after the last batch written to the segment files. */
+  readonly writtenEndOffset: number;
+  /** durableEndOffset moved to `end` (advanced: it grew); the log moves its HW and tells replication. */
+  durableAdvanced(end: number, advanced: boolean): void;
+  /** An fsync failed: the log goes offline; returns the error appends see from now on. */
+  fail(e: Error): StorageError;
+}
+
+interface Waiter {
+  endOffset: number;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+export class LogDurability implements Syncable {
+  private _durableEndOffset = 0;
+  private _recoveryPoint = 0;
+  private waiters: Waiter[] = [];
+  private dirtySegments = new Set<LogSegment>();
+  private syncing: Promise<void> | undefined;
+  private resync = false;
+  private unflushedMessages = 0;
+  private lastFlushMs = Date.now();
+  private failedWith: StorageError | undefined;
+
+  constructor(
+    private readonly host: DurabilityHost,
+    readonly scheduler: FlushScheduler,
+  ) {}
+
+  /** End offset of data that satisfies the flush policy (what acks=1/all may acknowledge on one node). */
+  get durableEndOffset(): number {
+    return this._durableEndOffset;
+  }
+  /** Offset up to which the segment files are fsynced. */
+  get recoveryPoint(): number {
+    return this._recoveryPoint;
+  }
+
+  /** Sets every mark to `offset` (a freshly loaded or restarted log: everything below is on disk). */
+  resetTo(offset: number): void {
+    this._durableEndOffset = this._recoveryPoint = offset;
+  }
+
+  /** After a truncation to `leo`: nothing at or above it is durable any more. */
+  truncatedTo(leo: number): void {
+    this._durableEndOffset = Math.min(this._durableEndOffset, leo);
+    this._recoveryPoint = Math.min(this._recoveryPoint, leo);
+  }
+
+  /** Resolves once data up to endOffset is durable. */
+  wait(endOffset: number): Promise<void> {
+    if (endOffset <= this._durableEndOffset) return Promise.resolve();
+    if (this.failedWith) return Promise.reject(this.failedWith);
+    return new Promise((resolve, reject) => this.waiters.push({ endOffset, resolve, reject }));
+  }
+
+  /** A write of `messages` records reached `seg`'s file. */
+  written(seg: LogSegment, messages: number): void {
+    this.dirtySegments.add(seg);
+    if (this.scheduler.groupCommit) {
+      this.scheduler.request(this);
+      return;
+    }
+    this.markDurable(this.host.writtenEndOffset);
+    this.unflushedMessages += messages;
+    if (this.unflushedMessages >= this.host.config.flushMessages) {
+      this.unflushedMessages = 0;
+      void this.syncNow().catch(() => undefined);
+    }
+  }
+
+  /** A segment was deleted: nothing of it is left to sync. */
+  forget(seg: LogSegment): void {
+    this.dirtySegments.delete(seg);
+  }
+
+  /** Marks segments as needing an fdatasync (flush() after index writes). */
+  markDirty(segs: Iterable<LogSegment>): void {
+    for (const s of segs) this.dirtySegments.add(s);
+  }
+
+  /** Rejects the appends waiting for offsets past `keep` (a rolled-back write). */
+  rejectAbove(keep: number, err: Error): void {
+    const ws = this.waiters;
+    this.waiters = ws.filter((w) => w.endOffset <= keep);
+    for (const w of ws) if (w.endOffset > keep) w.reject(err);
+  }
+
+  /** Rejects every waiting append; later waits fail with `err` too when `sticky`. */
+  rejectAll(err: StorageError, sticky: boolean): void {
+    if (sticky) this.failedWith = err;
+    const ws = this.waiters;
+    this.waiters = [];
+    for (const w of ws) w.reject(err);
+  }
+
+  private markDurable(endOffset: number): void {
+    const advanced = endOffset > this._durableEndOffset;
+    if (advanced) this._durableEndOffset = endOffset;
+    let n = 0;
+    while (n < this.waiters.length && this.waiters[n]!.endOffset <= this._durableEndOffset) n++;
+    if (n > 0) {
+      const done = this.waiters.splice(0, n);
+      for (const w of done) w.resolve();
+    }
+    this.host.durableAdvanced(this._durableEndOffset, advanced);
+  }
+
+  /** Resolves once a sync that is running (if any) has finished. */
+  async settled(): Promise<void> {
+    if (this.syncing) await this.syncing.catch(() => undefined);
+  }
+
+  /** fdatasyncs every segment with written data; called by the FlushScheduler (or flush()). */
+  syncNow(): Promise<void> {
+    if (this.syncing) {
+      this.resync = true;
+      return this.syncing;
+    }
+    // Cleared in a .finally callback, which always runs after this assignment: an async body that
+    // completes synchronously (nothing dirty) must not leave a settled promise behind as "syncing".
+    const syncing = this.syncLoop().finally(() => {
+      this.syncing = undefined;
+      // A request that arrived after the loop's last check would otherwise wait for the next write.
+      if (this.resync && !this.failedWith) void this.syncNow().catch(() => undefined);
+    });
+    this.syncing = syncing;
+    return syncing;
+  }
+
+  private async syncLoop(): Promise<void> {
+    try {
+      do {
+        this.resync = false;
+        const target = this.host.writtenEndOffset;
+        const segs = [...this.dirtySegments];
+        this.dirtySegments.clear();
+        for (const s of segs) {
+          await s.sync();
+          this.scheduler.fsyncCount++;
+        }
+        this.lastFlushMs = Date.now();
+        if (target > this._recoveryPoint) this._recoveryPoint = target;
+        if (this.scheduler.groupCommit) this.markDurable(target);
+      } while (this.resync);
+    } catch (e) {
+      throw this.host.fail(e as Error);
+    }
+  }
+
+  /** flush.ms in interval mode (called by the LogManager's background task). */
+  maybeFlush(now: number, closed: boolean): Promise<void> | undefined {
+    if (this.scheduler.groupCommit || closed) return undefined;
+    if (this._recoveryPoint < this.host.writtenEndOffset && now - this.lastFlushMs >= this.host.config.flushMs) {
+      this.unflushedMessages = 0;
+      return this.syncNow();
+    }
+    return undefined;
+  }
+}
