@@ -5,12 +5,17 @@ import type { LogConfig } from './config.js';
 import type { FlushScheduler, Syncable } from './flush-scheduler.js';
 import type { StorageError } from './errors.js';
 import type { LogSegment } from './segment.js';
+import { type WalParticipant, WalRecordType } from './wal.js';
+import type { SegmentWrite } from './write-queue.js';
 
 /** What the durability side needs from its log. */
 export interface DurabilityHost {
   readonly config: LogConfig;
   /** Offset after the last batch written to the segment files. */
   readonly writtenEndOffset: number;
+  /** "<topic>-<partition>" and topic id: how WAL records name the partition. */
+  readonly walKey: string;
+  readonly topicId: string;
   /** durableEndOffset moved to `end` (advanced: it grew); the log moves its HW and tells replication. */
   durableAdvanced(end: number, advanced: boolean): void;
   /** An fsync failed: the log goes offline; returns the error appends see from now on. */
@@ -23,7 +28,7 @@ interface Waiter {
   reject: (e: Error) => void;
 }
 
-export class LogDurability implements Syncable {
+export class LogDurability implements Syncable, WalParticipant {
   private _durableEndOffset = 0;
   private _recoveryPoint = 0;
   private waiters: Waiter[] = [];
@@ -66,19 +71,45 @@ export class LogDurability implements Syncable {
     return new Promise((resolve, reject) => this.waiters.push({ endOffset, resolve, reject }));
   }
 
-  /** A write of `messages` records reached `seg`'s file. */
-  written(seg: LogSegment, messages: number): void {
-    this.dirtySegments.add(seg);
+  /** A write reached its segment file. */
+  written(w: SegmentWrite): void {
+    this.dirtySegments.add(w.seg);
+    const wal = this.scheduler.wal;
+    if (wal) {
+      // durable once the WAL round holding these bytes is fsynced; the segment is fsynced lazily
+      wal.appendData(this, this.host.walKey, this.host.topicId, w.bufs, w.bytes, w.endOffset);
+      return;
+    }
     if (this.scheduler.groupCommit) {
       this.scheduler.request(this);
       return;
     }
     this.markDurable(this.host.writtenEndOffset);
-    this.unflushedMessages += messages;
+    this.unflushedMessages += w.messages;
     if (this.unflushedMessages >= this.host.config.flushMessages) {
       this.unflushedMessages = 0;
       void this.syncNow().catch(() => undefined);
     }
+  }
+
+  walDurable(endOffset: number): void {
+    if (!this.failedWith) this.markDurable(endOffset);
+  }
+
+  walFailed(e: Error): void {
+    this.host.fail(e);
+  }
+
+  syncSegments(): Promise<void> {
+    return this.syncNow().catch(() => undefined); // a failed fsync took the log offline already
+  }
+
+  /**
+   * Before a truncation touches the segment files: with a WAL, a marker fsynced in it, so that
+   * replay repeats the truncation at this point instead of bringing truncated batches back.
+   */
+  async beforeTruncation(type: WalRecordType.Truncate | WalRecordType.Reset, offset: number): Promise<void> {
+    await this.scheduler.wal?.appendMarker(type, this.host.walKey, this.host.topicId, offset);
   }
 
   /** A segment was deleted: nothing of it is left to sync. */

@@ -26,6 +26,7 @@ import { ProducerStateManager, type ProducerStateView } from './producer-state.j
 import { isPastSegmentMs, mustRoll, segmentsPastRetention, segmentsWhollyBelow } from './retention.js';
 import { LogSegment } from './segment.js';
 import { TxnIndex } from './txn-index.js';
+import { WalRecordType } from './wal.js';
 import { WriteQueue, type SegmentWrite } from './write-queue.js';
 
 export type { AppendBatch } from './append-validation.js';
@@ -156,6 +157,10 @@ export class PartitionLog {
         get writtenEndOffset() {
           return log._writtenEndOffset;
         },
+        get topicId() {
+          return log.topicId;
+        },
+        walKey: partitionDirName(topic, partition),
         durableAdvanced: (end, advanced) => {
           if (this.autoAdvanceHighWatermark) this.setHighWatermark(end);
           if (advanced) this.onDurable?.(end);
@@ -452,6 +457,7 @@ export class PartitionLog {
   async truncateFullyAndStartAt(offset: number): Promise<void> {
     await this.writes.drain();
     await this.durability.settled();
+    await this.durability.beforeTruncation(WalRecordType.Reset, offset);
     await this.withSegmentsLock(async () => {
       for (const s of this.segments) {
         this.durability.forget(s);
@@ -470,6 +476,24 @@ export class PartitionLog {
     });
   }
 
+  /**
+   * WAL replay at start: appends the batches of one WAL data record that this log lacks (those
+   * it has are skipped). Throws when they do not start at the log end (a gap: the WAL lacks
+   * what the segments lost).
+   */
+  replayWalData(buf: Buffer): Promise<number> {
+    try {
+      const { infos } = scanLeaderBatches(buf, this._logEndOffset, this.name);
+      const first = infos[0];
+      if (first && first.baseOffset !== this._logEndOffset) {
+        throw new StorageError(ErrorCode.KAFKA_STORAGE_ERROR, `${this.name}: WAL batch at ${first.baseOffset} does not follow the log end ${this._logEndOffset}`);
+      }
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.appendAsFollower(buf);
+  }
+
   /** Resolves when every queued write has reached the segment files. */
   drained(): Promise<void> {
     return this.writes.drain();
@@ -479,7 +503,7 @@ export class PartitionLog {
 
   private segmentWritten(w: SegmentWrite): void {
     this._writtenEndOffset = Math.max(this._writtenEndOffset, w.endOffset);
-    this.durability.written(w.seg, w.messages);
+    this.durability.written(w);
     this.onWritten?.(this._writtenEndOffset);
   }
 
@@ -782,6 +806,7 @@ export class PartitionLog {
     if (offset >= this._logEndOffset) return;
     await this.writes.drain();
     await this.durability.settled();
+    await this.durability.beforeTruncation(WalRecordType.Truncate, offset);
     await this.withSegmentsLock(() => this.truncateLocked(offset));
   }
 
