@@ -31,6 +31,8 @@ interface Waiter {
 export class LogDurability implements Syncable, WalParticipant {
   private _durableEndOffset = 0;
   private _recoveryPoint = 0;
+  /** End of what the WAL holds fsynced for this log. */
+  private walDurableEnd = 0;
   private waiters: Waiter[] = [];
   private dirtySegments = new Set<LogSegment>();
   private syncing: Promise<void> | undefined;
@@ -48,20 +50,25 @@ export class LogDurability implements Syncable, WalParticipant {
   get durableEndOffset(): number {
     return this._durableEndOffset;
   }
-  /** Offset up to which the segment files are fsynced. */
+  /** Offset up to which the segment files are fsynced (Kafka's recovery point: scans start there). */
   get recoveryPoint(): number {
     return this._recoveryPoint;
+  }
+  /** Offset up to which the log survives a power failure: fsynced in its segments or in the WAL. */
+  get fsyncedEnd(): number {
+    return Math.max(this._recoveryPoint, this.walDurableEnd);
   }
 
   /** Sets every mark to `offset` (a freshly loaded or restarted log: everything below is on disk). */
   resetTo(offset: number): void {
-    this._durableEndOffset = this._recoveryPoint = offset;
+    this._durableEndOffset = this._recoveryPoint = this.walDurableEnd = offset;
   }
 
   /** After a truncation to `leo`: nothing at or above it is durable any more. */
   truncatedTo(leo: number): void {
     this._durableEndOffset = Math.min(this._durableEndOffset, leo);
     this._recoveryPoint = Math.min(this._recoveryPoint, leo);
+    this.walDurableEnd = Math.min(this.walDurableEnd, leo);
   }
 
   /** Resolves once data up to endOffset is durable. */
@@ -93,7 +100,9 @@ export class LogDurability implements Syncable, WalParticipant {
   }
 
   walDurable(endOffset: number): void {
-    if (!this.failedWith) this.markDurable(endOffset);
+    if (this.failedWith) return;
+    if (endOffset > this.walDurableEnd) this.walDurableEnd = endOffset;
+    this.markDurable(endOffset);
   }
 
   walFailed(e: Error): void {

@@ -224,7 +224,7 @@ export class LogManager {
     const logs = [...this.logs.values()];
     await writeFileAtomic(
       path.join(this.dataDir, RECOVERY_POINT_CHECKPOINT),
-      formatOffsetCheckpoint(logs.map((l) => ({ topic: l.topic, partition: l.partition, offset: l.recoveryPoint }))),
+      formatOffsetCheckpoint(logs.map((l) => ({ topic: l.topic, partition: l.partition, offset: l.segmentRecoveryPoint }))),
     );
     await writeFileAtomic(
       path.join(this.dataDir, LOG_START_OFFSET_CHECKPOINT),
@@ -275,7 +275,7 @@ export class LogManager {
         await old.close().catch(() => undefined);
         const fresh = await PartitionLog.open(this.dataDir, old.topic, old.partition, old.topicId, old.config, this.scheduler, {
           cleanShutdown: false,
-          recoveryPoint: Math.min(durable, old.recoveryPoint),
+          recoveryPoint: Math.min(durable, old.segmentRecoveryPoint),
           logStartOffset: old.logStartOffset,
         });
         if (fresh.logEndOffset > durable) await fresh.truncateTo(durable);

@@ -79,7 +79,9 @@ export interface CompactOptions {
  *   highWatermark     visible to consumers. With `autoAdvanceHighWatermark` (the single-node
  *                     default) HW follows durableEndOffset; a replicated setup turns it off and
  *                     calls setHighWatermark(ISR minimum).
- *   recoveryPoint     fsynced; recovery after a crash scans from here.
+ *   recoveryPoint     fsynced: in the segment files, or in the WAL when it is on (survives a
+ *                     power failure). segmentRecoveryPoint (<= it): fsynced in the segment
+ *                     files; recovery after a crash scans from there (Kafka's recovery point).
  */
 export class PartitionLog {
   readonly dir: string;
@@ -259,8 +261,12 @@ export class PartitionLog {
   get highWatermark(): number {
     return this._highWatermark;
   }
-  /** Offset up to which the log is fsynced. */
+  /** Offset up to which the log is fsynced (in its segments or, with the WAL on, in the WAL). */
   get recoveryPoint(): number {
+    return this.durability.fsyncedEnd;
+  }
+  /** Offset up to which the segment files are fsynced: recovery-point-offset-checkpoint. */
+  get segmentRecoveryPoint(): number {
     return this.durability.recoveryPoint;
   }
   /** min(first open transaction offset, HW): the read_committed fetch bound. */
