@@ -2,10 +2,11 @@
 // waiting for that, and the fdatasyncs that get them there (group commit through the broker's
 // FlushScheduler, or Kafka's flush.messages / flush.ms).
 import type { LogConfig } from './config.js';
+import { syncDir } from './files.js';
 import type { FlushScheduler, Syncable } from './flush-scheduler.js';
 import type { StorageError } from './errors.js';
 import type { LogSegment } from './segment.js';
-import { type WalParticipant, WalRecordType } from './wal.js';
+import type { WalParticipant, WalRecordType } from './wal.js';
 import type { SegmentWrite } from './write-queue.js';
 
 /** What the durability side needs from its log. */
@@ -15,6 +16,8 @@ export interface DurabilityHost {
   readonly writtenEndOffset: number;
   /** "<topic>-<partition>" and topic id: how WAL records name the partition. */
   readonly walKey: string;
+  /** The partition directory (fsynced at checkpoints after segment files came or went). */
+  readonly dir: string;
   readonly topicId: string;
   /** durableEndOffset moved to `end` (advanced: it grew); the log moves its HW and tells replication. */
   durableAdvanced(end: number, advanced: boolean): void;
@@ -40,6 +43,8 @@ export class LogDurability implements Syncable, WalParticipant {
   private unflushedMessages = 0;
   private lastFlushMs = Date.now();
   private failedWith: StorageError | undefined;
+  /** Segment files were created or unlinked since the directory was last fsynced. */
+  private dirDirty = false;
 
   constructor(
     private readonly host: DurabilityHost,
@@ -109,8 +114,22 @@ export class LogDurability implements Syncable, WalParticipant {
     this.host.fail(e);
   }
 
-  syncSegments(): Promise<void> {
-    return this.syncNow().catch(() => undefined); // a failed fsync took the log offline already
+  async syncSegments(): Promise<void> {
+    try {
+      await this.syncNow();
+      // the WAL's record of a roll or truncation may go once the directory entries are durable too
+      if (this.dirDirty) {
+        this.dirDirty = false;
+        await syncDir(this.host.dir);
+      }
+    } catch {
+      // a failed fsync took the log offline already
+    }
+  }
+
+  /** A segment file was created or unlinked. */
+  dirChanged(): void {
+    this.dirDirty = true;
   }
 
   /**
@@ -118,7 +137,7 @@ export class LogDurability implements Syncable, WalParticipant {
    * replay repeats the truncation at this point instead of bringing truncated batches back.
    */
   async beforeTruncation(type: WalRecordType.Truncate | WalRecordType.Reset, offset: number): Promise<void> {
-    await this.scheduler.wal?.appendMarker(type, this.host.walKey, this.host.topicId, offset);
+    await this.scheduler.wal?.appendMarker(this, type, this.host.walKey, this.host.topicId, offset);
   }
 
   /** A segment was deleted: nothing of it is left to sync. */

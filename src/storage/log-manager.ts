@@ -199,7 +199,7 @@ export class LogManager {
     // Without a topic id, WAL replay cannot tell this log from an earlier one of the same name:
     // a reset marker starts its history in the WAL.
     if (this.wal && !topicId && log.logEndOffset === log.logStartOffset) {
-      await this.wal.appendMarker(WalRecordType.Reset, k, '', log.logEndOffset);
+      await this.wal.appendMarker(undefined, WalRecordType.Reset, k, '', log.logEndOffset);
     }
     this.logs.set(k, this.adopt(log));
     return log;

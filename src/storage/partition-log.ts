@@ -163,6 +163,7 @@ export class PartitionLog {
           return log.topicId;
         },
         walKey: partitionDirName(topic, partition),
+        dir: this.dir,
         durableAdvanced: (end, advanced) => {
           if (this.autoAdvanceHighWatermark) this.setHighWatermark(end);
           if (advanced) this.onDurable?.(end);
@@ -465,10 +466,7 @@ export class PartitionLog {
     await this.durability.settled();
     await this.durability.beforeTruncation(WalRecordType.Reset, offset);
     await this.withSegmentsLock(async () => {
-      for (const s of this.segments) {
-        this.durability.forget(s);
-        await s.delete(0);
-      }
+      for (const s of this.segments) await this.deleteSegment(s, 0);
       this.segments = [this.newSegment(offset)];
       this._logStartOffset = offset;
       this._logEndOffset = this._writtenEndOffset = offset;
@@ -526,9 +524,7 @@ export class PartitionLog {
       await this.withSegmentsLock(async () => {
         this.segments = this.segments.slice();
         while (this.segments.length > 1 && this.active.baseOffset >= keep) {
-          const s = this.segments.pop()!;
-          this.durability.forget(s);
-          await s.delete(0);
+          await this.deleteSegment(this.segments.pop()!, 0);
         }
         const seg = this.active;
         await seg.recover(false); // truncates the partial batch, rebuilds the in-memory indexes
@@ -572,7 +568,15 @@ export class PartitionLog {
 
   // ---------------------------------------------------------------- roll
 
+  /** Unlinks a segment's files (its fd lives on for in-flight reads for delayMs). */
+  private deleteSegment(seg: LogSegment, delayMs: number): Promise<void> {
+    this.durability.forget(seg);
+    this.durability.dirChanged();
+    return seg.delete(delayMs);
+  }
+
   private newSegment(baseOffset: number): LogSegment {
+    this.durability.dirChanged();
     const seg = LogSegment.createSync(this.dir, baseOffset, -1);
     seg.indexIntervalBytes = this.config.indexIntervalBytes;
     return seg;
@@ -741,10 +745,7 @@ export class PartitionLog {
       const next = this.segments.slice();
       next.splice(i, group.length, cleaned);
       this.segments = next; // copy-on-write: in-flight reads keep the old list
-      for (const old of group) {
-        this.durability.forget(old);
-        await old.delete(this.config.fileDeleteDelayMs ?? 0);
-      }
+      for (const old of group) await this.deleteSegment(old, this.config.fileDeleteDelayMs ?? 0);
       await finishSwap(cleaned);
       // the merged segment's .txnindex holds its group's aborted transactions
       await this.txnIndex.rewrite(this.segments.map((s) => s.baseOffset), (base) => base === cleaned.baseOffset);
@@ -799,10 +800,7 @@ export class PartitionLog {
       this._logStartOffset = newStart;
       this.leaderEpochCache.truncateFromStart(newStart);
     }
-    for (const s of gone) {
-      this.durability.forget(s);
-      await s.delete(this.config.fileDeleteDelayMs ?? 0);
-    }
+    for (const s of gone) await this.deleteSegment(s, this.config.fileDeleteDelayMs ?? 0);
     await this.txnIndex.removeSegments(gone.map((s) => s.baseOffset), newStart);
     await this.snapshots.prune(this.segments[0]!.baseOffset);
   }
@@ -823,15 +821,13 @@ export class PartitionLog {
       // truncate fully and restart at offset
       const old = this.segments;
       this.segments = [];
-      for (const s of old) await s.delete(0);
+      for (const s of old) await this.deleteSegment(s, 0);
       this.segments.push(this.newSegment(offset));
       this._logStartOffset = offset;
     } else {
       this.segments = this.segments.slice();
       while (this.segments.length > 1 && this.active.baseOffset >= offset) {
-        const s = this.segments.pop()!;
-        this.durability.forget(s);
-        await s.delete(0);
+        await this.deleteSegment(this.segments.pop()!, 0);
       }
       const seg = this.active;
       const pos = await seg.positionOf(offset);

@@ -153,6 +153,8 @@ export class WriteAheadLog {
   private pendingBytes = 0;
   private pendingAcks = new Map<WalParticipant, number>();
   private pendingMarkers: MarkerWaiter[] = [];
+  /** Partitions with markers pending (a checkpoint must fsync their segments and directory). */
+  private pendingMarked = new Set<WalParticipant>();
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private running: Promise<void> | undefined;
   private checkpointing: Promise<void> | undefined;
@@ -238,12 +240,13 @@ export class WriteAheadLog {
   }
 
   /** Writes a truncate/reset marker; resolves once it is fsynced. */
-  appendMarker(type: WalRecordType.Truncate | WalRecordType.Reset, key: string, topicId: string, offset: number): Promise<void> {
+  appendMarker(p: WalParticipant | undefined, type: WalRecordType.Truncate | WalRecordType.Reset, key: string, topicId: string, offset: number): Promise<void> {
     if (this.closed) return Promise.reject(new Error('WAL closed'));
     const h = encodeHeader(type, key, topicId, offset, 0);
     h.writeUInt32BE(crc32c(h.subarray(PREFIX_BYTES)) >>> 0, 4);
     this.pending.push(h);
     this.pendingBytes += h.length;
+    if (p) this.pendingMarked.add(p);
     const done = new Promise<void>((resolve, reject) => this.pendingMarkers.push({ resolve, reject }));
     this.schedule();
     return done;
@@ -268,12 +271,15 @@ export class WriteAheadLog {
     const bytes = this.pendingBytes;
     const acks = this.pendingAcks;
     const markers = this.pendingMarkers;
+    const marked = this.pendingMarked;
+    this.pendingMarked = new Set();
     this.pending = [];
     this.pendingBytes = 0;
     this.pendingAcks = new Map();
     this.pendingMarkers = [];
     // these records land in the current file: a checkpoint must fsync their segments before it goes
     for (const p of acks.keys()) this.current.participants.add(p);
+    for (const p of marked) this.current.participants.add(p);
     try {
       if (this.fd === undefined) throw new Error('WAL closed');
       await pWritevAll(this.fd, bufs, this.filePos);
