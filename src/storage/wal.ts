@@ -25,7 +25,7 @@ import * as path from 'node:path';
 import { parseOffsetFileName, offsetFileName, syncDir } from './files.js';
 import { pClose, pFdatasync, pFstatSize, pOpen, pWritevAll } from './fsio.js';
 
-export const WAL_DIR = 'wal';
+const WAL_DIR = 'wal';
 const SUFFIX = '.wal';
 const PREFIX_BYTES = 8;
 /** A record longer than this is treated as a torn length field. */
