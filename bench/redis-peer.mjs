@@ -87,7 +87,7 @@ function parse(buf, pos) {
 }
 
 /** Entries of an XREAD reply for one stream: [[id, [field, value, ...]], ...]. */
-const entriesOf = (reply) => (reply && reply[0] ? reply[0][1] : []);
+const entriesOf = (reply) => (reply?.[0] ? reply[0][1] : []);
 
 async function latency(rate, seconds, warmupS, size) {
   const writer = await Resp.open(port);
