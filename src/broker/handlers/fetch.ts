@@ -24,6 +24,25 @@ interface Wanted {
   partition: Partition | undefined;
   fetchOffset: number;
   maxBytes: number;
+  /** The read bound (high watermark, last stable or written end) at the last read. */
+  seenBound?: number;
+}
+
+/** The offset a read of this partition may not pass (what decides whether there is more to read). */
+function readBound(w: Wanted, readCommitted: boolean, replica: boolean): number {
+  const log = w.partition!.log;
+  return replica ? log.writtenEndOffset : readCommitted ? log.lastStableOffset : log.highWatermark;
+}
+
+/** Whether a new read of this partition could answer differently from the last one. */
+function changedSinceRead(w: Wanted, readCommitted: boolean, replica: boolean): boolean {
+  const log = w.partition!.log;
+  return (
+    w.seenBound !== readBound(w, readCommitted, replica) ||
+    w.out.highWatermark !== log.highWatermark ||
+    w.out.lastStableOffset !== log.lastStableOffset ||
+    w.out.logStartOffset !== log.logStartOffset
+  );
 }
 
 function resolveTopic(broker: BrokerServices, name: string, topicId: string, version: number) {
@@ -42,7 +61,8 @@ async function readOne(w: Wanted, budget: number, minOneBatch: boolean, readComm
     // read_committed stops at the last stable offset (the first offset of an open transaction)
     // and names the aborted transactions in the range, whose records the client drops.
     // Followers copy the log past the high watermark (everything written on the leader).
-    const upTo = replica ? log.writtenEndOffset : readCommitted ? log.lastStableOffset : log.highWatermark;
+    const upTo = readBound(w, readCommitted, replica);
+    w.seenBound = upTo;
     const result = await log.read(w.fetchOffset, Math.max(0, budget), upTo, minOneBatch, alloc);
     if (readCommitted && result.bytes > 0) out.abortedTransactions = log.abortedTransactions(w.fetchOffset, upTo);
     out.errorCode = ErrorCode.NONE;
@@ -185,7 +205,10 @@ export default defineHandler<FetchRequest, FetchResponseInput>({
       if (remaining <= 0) break;
       if (wanted.some((w) => w.out.errorCode !== ErrorCode.NONE)) break;
       await broker.replicas.waitForAppend(live, remaining, { replica: replicaFetch });
-      bytes = await readAll(wanted, maxBytes, readCommitted, replicaFetch, alloc);
+      // Nothing was readable before the wait, so partitions whose bounds did not move still have
+      // nothing: re-read only those an append (or a truncation) reached, not every partition.
+      const reread = bytes === 0 ? wanted.filter((w) => w.partition && changedSinceRead(w, readCommitted, replicaFetch)) : wanted;
+      if (reread.length > 0) bytes = await readAll(reread, maxBytes, readCommitted, replicaFetch, alloc);
     }
     if (apiVersion < 4) await downconvert(wanted, apiVersion >= 2 ? 1 : 0);
     return {
