@@ -96,7 +96,9 @@ if (role === 'tcp-server') {
         maybeSync();
       });
     };
+    let cpu0 = null;
     sock.on('data', (d) => {
+      cpu0 ??= process.cpuUsage();
       buf = buf.length ? Buffer.concat([buf, d]) : d;
       let off = 0;
       while (buf.length - off >= 8) {
@@ -111,6 +113,9 @@ if (role === 'tcp-server') {
       maybeSync();
     });
     sock.on('end', () => {
+      // Own CPU while serving, for run.mjs (this process exits before it can read /proc).
+      const cpu = process.cpuUsage(cpu0 ?? undefined);
+      process.stdout.write(JSON.stringify({ serverCpuS: (cpu.user + cpu.system) / 1e6 }) + '\n');
       sock.end();
       server.close();
       closeSync(fd);

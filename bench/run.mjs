@@ -181,8 +181,11 @@ async function ceilingPair(serverRole, serverArgs, clientRole, clientArgs, timeo
   try {
     const { result, cpuShare } = await withCpu(server.pid, () => run(process.execPath, [script, clientRole, String(port), ...clientArgs], { timeoutS }));
     const res = jsonResult(result, clientRole);
-    // The TCP server reports its own CPU (it exits as the client finishes).
-    res.serverCpuShare = cpuShare ?? (res.serverCpuShare == null ? null : round(res.serverCpuShare, 3));
+    // Servers report their own CPU (they exit as the client finishes, before /proc can be read):
+    // the TCP server in its reply, the durable server on its stdout.
+    await stop(server, 3);
+    const own = /"serverCpuS":([\d.e-]+)/.exec(server.getOutput())?.[1];
+    res.serverCpuShare = cpuShare ?? (res.serverCpuShare != null ? round(res.serverCpuShare, 3) : own != null ? round(Number(own) / res.seconds, 3) : null);
     return res;
   } finally {
     await stop(server, 3);
