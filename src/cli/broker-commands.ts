@@ -171,10 +171,10 @@ export async function devCommand(argv: string[]): Promise<void> {
     { watchParent: true },
   );
   const http = await startDevHttp(broker.bootstrap, args.flags.has('--no-registry') ? undefined : registryPort, args.flags.has('--no-rest') ? undefined : restPort);
-  if (stopped) for (const s of http) await s.close().catch(() => {});
-  else services.push(...http);
+  if (stopped) for (const s of http.services) await s.close().catch(() => {});
+  else services.push(...http.services);
   if (!stopped && !args.flags.has('--no-connect')) {
-    const worker = await startDevConnect(broker.bootstrap, connectPort);
+    const worker = await startDevConnect(broker.bootstrap, connectPort, http.registryUrl);
     if (worker && stopped) await worker.close().catch(() => {});
     else if (worker) services.push(worker);
   }
@@ -182,7 +182,7 @@ export async function devCommand(argv: string[]): Promise<void> {
 }
 
 /** A Connect worker for local work; a taken port (or any start failure) only skips it. */
-async function startDevConnect(bootstrap: string, port: number): Promise<{ close(): Promise<void> } | undefined> {
+async function startDevConnect(bootstrap: string, port: number, registryUrl: string | undefined): Promise<{ close(): Promise<void> } | undefined> {
   try {
     const { startWorker } = await import('../connect/index.js');
     const worker = await startWorker({
@@ -190,7 +190,8 @@ async function startDevConnect(bootstrap: string, port: number): Promise<{ close
       groupId: 'connect-cluster',
       host: '127.0.0.1',
       port,
-      config: {},
+      // Avro / JSON Schema / Protobuf converters find the built-in registry without more config.
+      config: registryUrl ? { 'key.converter.schema.registry.url': registryUrl, 'value.converter.schema.registry.url': registryUrl } : {},
       log: (msg) => process.stderr.write(`fjord connect: ${msg}\n`),
     });
     process.stdout.write(`  Connect worker     ${worker.url}\n`);
@@ -201,8 +202,12 @@ async function startDevConnect(bootstrap: string, port: number): Promise<{ close
   }
 }
 
-async function startDevHttp(bootstrap: string, registryPort: number | undefined, restPort: number | undefined): Promise<{ close(): Promise<void> }[]> {
-  if (registryPort === undefined && restPort === undefined) return [];
+async function startDevHttp(
+  bootstrap: string,
+  registryPort: number | undefined,
+  restPort: number | undefined,
+): Promise<{ services: { close(): Promise<void> }[]; registryUrl: string | undefined }> {
+  if (registryPort === undefined && restPort === undefined) return { services: [], registryUrl: undefined };
   const services: { close(): Promise<void> }[] = [];
   const { startSchemaRegistry, startRestProxy } = await import('../http/index.js');
   let registryUrl: string | undefined;
@@ -225,5 +230,5 @@ async function startDevHttp(bootstrap: string, registryPort: number | undefined,
       process.stderr.write(`fjord: REST proxy not started: ${(err as Error).message} (use --rest-port or --no-rest)\n`);
     }
   }
-  return services;
+  return { services, registryUrl };
 }

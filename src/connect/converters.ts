@@ -1,4 +1,5 @@
 // Converters between Connect data (schema + value) and record bytes, under Kafka's class names.
+import { REGISTRY_CONVERTER_CLASSES } from './registry-converters.js';
 import { DataError, type Schema } from './sdk.js';
 
 export interface SchemaAndValue {
@@ -6,9 +7,10 @@ export interface SchemaAndValue {
   value: unknown;
 }
 
+/** Schema-registry converters answer asynchronously (they may register or fetch a schema). */
 export interface Converter {
-  fromConnectData(topic: string, schema: Schema | null | undefined, value: unknown): Buffer | null;
-  toConnectData(topic: string, bytes: Buffer | null): SchemaAndValue;
+  fromConnectData(topic: string, schema: Schema | null | undefined, value: unknown): Buffer | null | Promise<Buffer | null>;
+  toConnectData(topic: string, bytes: Buffer | null): SchemaAndValue | Promise<SchemaAndValue>;
 }
 
 /** Values inside Connect data: bytes are Buffers, int64 may be bigint; JSON carries them as base64/number. */
@@ -105,21 +107,33 @@ export class ByteArrayConverter implements Converter {
   }
 }
 
-export const CONVERTER_CLASSES: Record<string, (props: Record<string, string>) => Converter> = {
+const CONVERTER_CLASSES: Record<string, (props: Record<string, string>) => Converter> = {
   'org.apache.kafka.connect.json.JsonConverter': (p) => new JsonConverter(p),
   'org.apache.kafka.connect.storage.StringConverter': () => new StringConverter(),
   'org.apache.kafka.connect.converters.ByteArrayConverter': () => new ByteArrayConverter(),
 };
 
-/** Builds `prefix` (e.g. "value.converter") from connector config, falling back to the worker's. */
+/** Every converter class a connector may name. */
+export function converterClassNames(): string[] {
+  return [...Object.keys(CONVERTER_CLASSES), ...Object.keys(REGISTRY_CONVERTER_CLASSES)];
+}
+
+/**
+ * Builds `prefix` (e.g. "value.converter") from connector config, falling back to the worker's.
+ * A registry converter without its own `schema.registry.url` uses the worker's
+ * `<prefix>.schema.registry.url` (what `fjord dev` sets to its built-in registry).
+ */
 export function createConverter(prefix: string, connectorConfig: Record<string, string>, workerConfig: Record<string, string>): Converter {
   const source = connectorConfig[prefix] !== undefined ? connectorConfig : workerConfig;
   const className = source[prefix] ?? 'org.apache.kafka.connect.json.JsonConverter';
-  const make = CONVERTER_CLASSES[className];
-  if (!make) throw new DataError(`Unknown converter class ${className}`);
   const props: Record<string, string> = {};
   for (const [k, v] of Object.entries(source)) if (k.startsWith(prefix + '.')) props[k.slice(prefix.length + 1)] = v;
-  return make(props);
+  const make = CONVERTER_CLASSES[className];
+  if (make) return make(props);
+  const registry = REGISTRY_CONVERTER_CLASSES[className];
+  if (!registry) throw new DataError(`Unknown converter class ${className}`);
+  props['schema.registry.url'] ??= workerConfig[`${prefix}.schema.registry.url`] ?? workerConfig['schema.registry.url'] ?? '';
+  return registry(props, prefix.startsWith('key.'));
 }
 
 /** A schema for a schemaless value, so schema-needing sinks (JDBC auto.create) can work on plain JSON. */

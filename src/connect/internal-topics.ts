@@ -3,7 +3,8 @@
 // to Kafka and complete once the worker has read its own record back, so in-memory state is always
 // exactly the log's state, in log order — the same view on every worker of the group.
 import { randomUUID } from 'node:crypto';
-import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import { Admin as PlatformaticAdmin } from '@platformatic/kafka';
+import type { Admin, Consumer, Kafka, Message, Producer, RecordMetadata } from 'kafkajs';
 
 export interface InternalTopicNames {
   config: string;
@@ -27,6 +28,7 @@ export class InternalTopics {
 
   constructor(
     private readonly kafka: Kafka,
+    private readonly bootstrap: string[],
     readonly names: InternalTopicNames,
     private readonly partitions: { offset: number; status: number },
   ) {}
@@ -62,10 +64,12 @@ export class InternalTopics {
     });
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [this.names.config, this.names.offset, this.names.status], fromBeginning: true });
-    const ends: { topic: string; partition: number; offset: bigint }[] = [];
-    for (const topic of [this.names.config, this.names.offset, this.names.status]) {
-      for (const p of await this.admin.fetchTopicOffsets(topic)) ends.push({ topic, partition: p.partition, offset: BigInt(p.high) });
-    }
+    const ends = await this.stableEnds();
+    // Control records (transaction markers) reach no eachMessage; the batch's last offset covers them.
+    this.consumer.on(this.consumer.events.END_BATCH_PROCESS, (e) => {
+      const { topic, partition, lastOffset } = e.payload;
+      if (lastOffset !== null && lastOffset !== undefined) this.advance(topic, partition, BigInt(lastOffset) + 1n);
+    });
     await this.consumer.run({
       autoCommit: false,
       eachMessage: async ({ topic, partition, message }) => {
@@ -79,6 +83,27 @@ export class InternalTopics {
     await Promise.all(ends.map((e) => this.waitFor(e.topic, e.partition, e.offset)));
   }
 
+  /**
+   * Where the rebuild stops: each partition's last stable offset, as a read_committed consumer's
+   * endOffsets in Kafka. With exactly-once sources the offset topic may hold a transaction of a
+   * killed task that stays open until the task restarts here; waiting for the high watermark
+   * would wait for that restart. (kafkajs' admin asks only for high watermarks.)
+   */
+  private async stableEnds(): Promise<{ topic: string; partition: number; offset: bigint }[]> {
+    const topics = [this.names.config, this.names.offset, this.names.status];
+    const metadata = await this.admin.fetchTopicMetadata({ topics });
+    const admin = new PlatformaticAdmin({ clientId: 'fjord-connect-state', bootstrapBrokers: this.bootstrap });
+    try {
+      const listed = await admin.listOffsets({
+        isolationLevel: 1,
+        topics: metadata.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionId, timestamp: -1n })) })),
+      });
+      return listed.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex, offset: p.offset })));
+    } finally {
+      await admin.close().catch(() => {});
+    }
+  }
+
   private apply(topic: string, key: string, value: unknown): void {
     const kind = topic === this.names.config ? 'config' : topic === this.names.offset ? 'offset' : 'status';
     const map = kind === 'config' ? this.configs : kind === 'offset' ? this.offsets : this.statuses;
@@ -90,6 +115,7 @@ export class InternalTopics {
   private advance(topic: string, partition: number, next: bigint): void {
     let m = this.positions.get(topic);
     if (!m) this.positions.set(topic, (m = new Map()));
+    if ((m.get(partition) ?? 0n) >= next) return;
     m.set(partition, next);
     for (let i = this.waiters.length - 1; i >= 0; i--) {
       const w = this.waiters[i]!;
@@ -112,16 +138,23 @@ export class InternalTopics {
 
   async writeMany(kind: 'config' | 'offset' | 'status', entries: { key: string; value: unknown }[]): Promise<void> {
     if (entries.length === 0) return;
+    const batch = this.messagesFor(kind, entries);
+    const res = await this.producer.send({ ...batch, acks: -1 });
+    await this.awaitReadBack(batch.topic, res, entries.length);
+  }
+
+  /** The topic and messages that store `entries` (for a caller that writes them in its own transaction). */
+  messagesFor(kind: 'config' | 'offset' | 'status', entries: { key: string; value: unknown }[]): { topic: string; messages: Message[] } {
     const topic = kind === 'config' ? this.names.config : kind === 'offset' ? this.names.offset : this.names.status;
-    const res = await this.producer.send({
-      topic,
-      acks: -1,
-      messages: entries.map((e) => ({ key: e.key, value: e.value === null ? null : JSON.stringify(e.value) })),
-    });
+    return { topic, messages: entries.map((e) => ({ key: e.key, value: e.value === null ? null : JSON.stringify(e.value) })) };
+  }
+
+  /** Resolves once this worker's view includes records written with result `res` (`count` records). */
+  async awaitReadBack(topic: string, res: RecordMetadata[], count: number): Promise<void> {
     // One partition (always so for the config topic): wait for the whole batch; several: for each
     // partition's first record (the result does not say how many records each partition got).
-    const count = res.length === 1 ? BigInt(entries.length) : 1n;
-    await Promise.all(res.map((r) => this.waitFor(topic, r.partition, BigInt(r.baseOffset ?? '0') + count)));
+    const n = res.length === 1 ? BigInt(count) : 1n;
+    await Promise.all(res.filter((r) => r.topicName === topic).map((r) => this.waitFor(topic, r.partition, BigInt(r.baseOffset ?? '0') + n)));
   }
 
   async stop(): Promise<void> {

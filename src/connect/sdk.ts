@@ -138,6 +138,8 @@ export interface ConnectorPlugin {
   config: ConfigDef;
   createConnector(): Connector;
   createTask(): SourceTask | SinkTask;
+  /** Sources: false when the task cannot run exactly-once (its offsets do not identify its input). */
+  exactlyOnceSupport?: boolean;
 }
 
 /** Thrown for retriable problems; other errors fail the task. */

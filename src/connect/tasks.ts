@@ -1,7 +1,7 @@
 // Task runners: the loops around a connector's SourceTask / SinkTask that convert, transform,
 // produce or consume, store offsets and report state. At-least-once: source offsets are written
 // only after Kafka acknowledged the records; sink offsets are committed only after put + flush.
-import type { Consumer, IHeaders, Kafka, Producer } from 'kafkajs';
+import type { Consumer, IHeaders, Kafka, Message, Producer, RecordMetadata } from 'kafkajs';
 import { splitList } from './config-def.js';
 import { createConverter, type Converter } from './converters.js';
 import type { ConnectRecord, ConnectorPlugin, Header, SinkRecord, SinkTask, SourceRecord, SourceTask } from './sdk.js';
@@ -19,7 +19,24 @@ export interface TaskHost {
   writeOffsets(entries: { partition: Record<string, unknown>; offset: Record<string, unknown> }[]): Promise<void>;
   recordTopic(topic: string): void;
   log(msg: string): void;
+  /** Set when the worker runs source tasks exactly-once (`exactly.once.source.support=enabled`). */
+  exactlyOnce?: ExactlyOnceHost;
 }
+
+/**
+ * What an exactly-once source task needs from its worker (KIP-618): a transactional producer whose
+ * id belongs to the task (opening it fences any older instance of the task), and the offset-topic
+ * records that go into the same transaction as the data.
+ */
+export interface ExactlyOnceHost {
+  transactionalId: string;
+  openProducer(): Promise<Producer>;
+  offsetMessages(entries: OffsetEntry[]): { topic: string; messages: Message[] };
+  /** Resolves once the worker's offset view includes a committed transaction's offset records. */
+  awaitOffsets(results: RecordMetadata[], count: number): Promise<void>;
+}
+
+type OffsetEntry = { partition: Record<string, unknown>; offset: Record<string, unknown> };
 
 export function errorTrace(err: unknown): string {
   return err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : String(err);
@@ -139,10 +156,17 @@ abstract class BaseRunner implements Runner {
 
 export class SourceTaskRunner extends BaseRunner {
   private task!: SourceTask;
-  private pendingOffsets = new Map<string, { partition: Record<string, unknown>; offset: Record<string, unknown> }>();
+  private pendingOffsets = new Map<string, OffsetEntry>();
   private lastFlush = Date.now();
+  /** Exactly-once: the task's transactional producer and the records of the open transaction. */
+  private txnProducer: Producer | null = null;
+  private txnRecords: SourceRecord[] = [];
 
   async start(): Promise<void> {
+    const eos = this.host.exactlyOnce;
+    // Open the transactional producer before the task reads its offsets: InitProducerId fences
+    // every older instance of this task, so no zombie can commit offsets after we read them.
+    if (eos) this.txnProducer = await eos.openProducer();
     this.task = this.plugin.createTask() as SourceTask;
     await this.task.start(this.config, {
       connectorName: this.connector,
@@ -155,25 +179,37 @@ export class SourceTaskRunner extends BaseRunner {
 
   private async run(): Promise<void> {
     const flushInterval = Number(this.host.workerConfig['offset.flush.interval.ms'] ?? '1000');
+    // transaction.boundary: poll (default) commits each poll's records; interval commits every
+    // transaction.boundary.interval.ms (default offset.flush.interval.ms).
+    const perPoll = (this.config['transaction.boundary'] ?? 'poll') === 'poll';
+    const commitInterval = Number(this.config['transaction.boundary.interval.ms'] ?? flushInterval);
     try {
       while (!this.stopping) {
         await this.waitResumed();
         if (this.stopping) break;
         const records = await this.task.poll(this.abort.signal);
         if (this.stopping) break;
+        if (this.txnProducer) {
+          if (records?.length) this.stage(records);
+          if ((perPoll && (records?.length ?? 0) > 0) || Date.now() - this.lastFlush >= commitInterval) await this.commitTransaction();
+          continue;
+        }
         if (records?.length) await this.send(records);
         if (Date.now() - this.lastFlush >= flushInterval || (records?.length ?? 0) > 0) await this.flushOffsets();
       }
-      await this.flushOffsets();
+      if (this.txnProducer) await this.commitTransaction();
+      else await this.flushOffsets();
     } catch (err) {
       this.fail(err);
     } finally {
       await Promise.resolve(this.task.stop()).catch(() => {});
+      await this.txnProducer?.disconnect().catch(() => {});
     }
   }
 
-  private async send(records: SourceRecord[]): Promise<void> {
-    const byTopic = new Map<string, { key: Buffer | null; value: Buffer | null; headers?: IHeaders; partition?: number; timestamp?: string }[]>();
+  /** Converts and transforms records; bad ones go to the error handler. Groups the rest by topic. */
+  private async convert(records: SourceRecord[]): Promise<Map<string, Message[]>> {
+    const byTopic = new Map<string, Message[]>();
     for (const record of records) {
       let out: ConnectRecord | null;
       let key: Buffer | null;
@@ -181,8 +217,8 @@ export class SourceTaskRunner extends BaseRunner {
       try {
         out = this.transform(record);
         if (out === null) continue;
-        key = this.keyConverter.fromConnectData(out.topic, out.keySchema, out.key);
-        value = this.valueConverter.fromConnectData(out.topic, out.valueSchema, out.value);
+        key = await this.keyConverter.fromConnectData(out.topic, out.keySchema, out.key);
+        value = await this.valueConverter.fromConnectData(out.topic, out.valueSchema, out.value);
       } catch (err) {
         await this.errors.handle(err, 'TRANSFORMATION', null);
         continue;
@@ -200,6 +236,11 @@ export class SourceTaskRunner extends BaseRunner {
         timestamp: out.timestamp != null ? String(out.timestamp) : undefined,
       });
     }
+    return byTopic;
+  }
+
+  private async send(records: SourceRecord[]): Promise<void> {
+    const byTopic = await this.convert(records);
     if (byTopic.size) {
       await this.host.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
     }
@@ -207,6 +248,44 @@ export class SourceTaskRunner extends BaseRunner {
       await this.task.commitRecord?.(record);
       this.pendingOffsets.set(JSON.stringify(record.sourcePartition), { partition: record.sourcePartition, offset: record.sourceOffset });
     }
+  }
+
+  private stage(records: SourceRecord[]): void {
+    this.txnRecords.push(...records);
+    for (const record of records) {
+      this.pendingOffsets.set(JSON.stringify(record.sourcePartition), { partition: record.sourcePartition, offset: record.sourceOffset });
+    }
+  }
+
+  /**
+   * Exactly-once: the staged records and their source offsets in one transaction. Either both are
+   * visible to read_committed readers (and to the worker's offset view) or neither is; a fenced
+   * task fails here instead of committing.
+   */
+  private async commitTransaction(): Promise<void> {
+    this.lastFlush = Date.now();
+    const records = this.txnRecords;
+    if (records.length === 0 && this.pendingOffsets.size === 0) return;
+    const eos = this.host.exactlyOnce!;
+    const byTopic = await this.convert(records);
+    const offsets = [...this.pendingOffsets.values()];
+    const offsetBatch = eos.offsetMessages(offsets);
+    const txn = await this.txnProducer!.transaction();
+    let results: RecordMetadata[];
+    try {
+      const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+      topicMessages.push(offsetBatch);
+      results = await txn.sendBatch({ acks: -1, topicMessages });
+      await txn.commit();
+    } catch (err) {
+      await txn.abort().catch(() => {});
+      throw err;
+    }
+    this.txnRecords = [];
+    this.pendingOffsets.clear();
+    for (const record of records) await this.task.commitRecord?.(record);
+    await eos.awaitOffsets(results, offsets.length);
+    await this.task.commit?.();
   }
 
   private async flushOffsets(): Promise<void> {
@@ -260,8 +339,8 @@ export class SinkTaskRunner extends BaseRunner {
           for (const m of batch.messages) {
             if (!isRunning() || isStale() || this.stopping) return;
             try {
-              const k = this.keyConverter.toConnectData(batch.topic, m.key);
-              const v = this.valueConverter.toConnectData(batch.topic, m.value);
+              const k = await this.keyConverter.toConnectData(batch.topic, m.key);
+              const v = await this.valueConverter.toConnectData(batch.topic, m.value);
               const headers: Header[] = Object.entries(m.headers ?? {}).flatMap(([key, val]) =>
                 (Array.isArray(val) ? val : [val]).map((x) => ({ key, value: x === undefined ? null : (x as Buffer) })),
               );

@@ -5,12 +5,12 @@
 import { hostname } from 'node:os';
 import { Kafka, logLevel } from 'kafkajs';
 import { reportConfigs, type ConfigValueReport } from './config-def.js';
-import { CONVERTER_CLASSES } from './converters.js';
+import { converterClassNames } from './converters.js';
 import { GroupMembership } from './group.js';
 import { InternalTopics } from './internal-topics.js';
 import { PluginRegistry } from './plugins.js';
 import type { ConfigDef, Connector, ConnectorPlugin } from './sdk.js';
-import { createRunner, errorTrace, type Runner, type TaskState } from './tasks.js';
+import { createRunner, errorTrace, type ExactlyOnceHost, type Runner, type TaskState } from './tasks.js';
 import { buildTransformChain, PREDICATE_CLASSES, TRANSFORM_CLASSES } from './transforms.js';
 
 export type TargetState = 'STARTED' | 'PAUSED' | 'STOPPED';
@@ -45,14 +45,35 @@ const COMMON_CONFIG: ConfigDef = {
   name: { type: 'string', importance: 'high', group: 'Common', documentation: 'Globally unique name to use for this connector.' },
   'connector.class': { type: 'string', importance: 'high', group: 'Common', documentation: 'Name or alias of the class for this connector.' },
   'tasks.max': { type: 'int', default: 1, min: 1, importance: 'high', group: 'Common', documentation: 'Maximum number of tasks to use for this connector.' },
-  'key.converter': { type: 'class', default: null, importance: 'low', group: 'Common', validValues: Object.keys(CONVERTER_CLASSES) },
-  'value.converter': { type: 'class', default: null, importance: 'low', group: 'Common', validValues: Object.keys(CONVERTER_CLASSES) },
+  'key.converter': { type: 'class', default: null, importance: 'low', group: 'Common', validValues: converterClassNames() },
+  'value.converter': { type: 'class', default: null, importance: 'low', group: 'Common', validValues: converterClassNames() },
   transforms: { type: 'list', default: '', importance: 'low', group: 'Transforms' },
   predicates: { type: 'list', default: '', importance: 'low', group: 'Predicates' },
   'errors.tolerance': { type: 'string', default: 'none', validValues: ['none', 'all'], importance: 'medium', group: 'Error Handling' },
   'errors.log.enable': { type: 'boolean', default: false, importance: 'medium', group: 'Error Handling' },
   'errors.deadletterqueue.topic.name': { type: 'string', default: '', importance: 'medium', group: 'Error Handling' },
   'errors.deadletterqueue.context.headers.enable': { type: 'boolean', default: false, importance: 'medium', group: 'Error Handling' },
+};
+
+/** Source connectors' exactly-once settings (KIP-618); used when the worker enables exactly-once sources. */
+const SOURCE_CONFIG: ConfigDef = {
+  'exactly.once.support': {
+    type: 'string',
+    default: 'requested',
+    validValues: ['requested', 'required'],
+    importance: 'medium',
+    group: 'Exactly Once Support',
+    documentation: 'Whether exactly-once guarantees are required for the connector to be started (required) or only wanted (requested).',
+  },
+  'transaction.boundary': {
+    type: 'string',
+    default: 'poll',
+    validValues: ['poll', 'interval', 'connector'],
+    importance: 'medium',
+    group: 'Exactly Once Support',
+    documentation: 'poll: one transaction per batch of polled records; interval: one per transaction.boundary.interval.ms.',
+  },
+  'transaction.boundary.interval.ms': { type: 'long', default: null, min: 0, importance: 'low', group: 'Exactly Once Support' },
 };
 
 interface RunningConnector {
@@ -72,6 +93,8 @@ export class Worker {
   private readonly tasks = new Map<string, { configJson: string; runner: Runner }>();
   private reconcileChain: Promise<void> = Promise.resolve();
   private readonly dirty = new Set<string>();
+  /** Tasks this worker owns but waits to start until their previous owner let go (task key → since). */
+  private readonly handoverSince = new Map<string, number>();
   private stopped = false;
   clusterId = '';
   ready = false;
@@ -95,6 +118,7 @@ export class Worker {
     const c = this.workerConfig;
     this.state = new InternalTopics(
       this.kafka,
+      options.bootstrap,
       {
         config: c['config.storage.topic'] ?? `${options.groupId}-configs`,
         offset: c['offset.storage.topic'] ?? `${options.groupId}-offsets`,
@@ -113,6 +137,11 @@ export class Worker {
     this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true });
     await this.producer.connect();
     this.state.onChange((kind, key, value) => {
+      if (kind === 'status' && this.stateLoaded && this.handoverSince.size > 0 && key.startsWith('status-task-')) {
+        // A previous owner may have let go of a task this worker waits for.
+        for (const k of this.handoverSince.keys()) if (key === `status-task-${k}`) this.scheduleReconcile(splitTaskKey(k)[0]);
+        return;
+      }
       if (kind !== 'config' || !this.stateLoaded) return;
       if (key.startsWith('restart-connector-') || key.startsWith('restart-task-')) {
         if (value !== null) this.scheduleRestartRequest(key, value as Record<string, unknown>);
@@ -221,12 +250,26 @@ export class Worker {
       transforms: transformErrors(config),
     });
     const specific = plugin ? reportConfigs(plugin.config, config, (await plugin.createConnector().validate?.(config)) ?? {}, common.length) : [];
+    if (plugin?.type === 'source') common.push(...reportConfigs(SOURCE_CONFIG, config, this.exactlyOnceErrors(plugin, config), 500));
     if (plugin?.type === 'sink' && !config['topics'] && !config['topics.regex']) {
       common.push(...reportConfigs({ topics: { type: 'list', group: 'Common' } }, config, {}, 1000));
     }
     const configs = [...common, ...specific];
     const groups = [...new Set(configs.map((c) => c.definition.group).filter((g): g is string => !!g))];
     return { name: plugin?.className ?? className ?? '', error_count: configs.reduce((n, c) => n + c.value.errors.length, 0), groups, configs };
+  }
+
+  /** Kafka's checks of a source connector's exactly-once settings against this worker and plugin. */
+  private exactlyOnceErrors(plugin: ConnectorPlugin, config: Record<string, string>): Record<string, string[]> {
+    const errors: Record<string, string[]> = {};
+    if ((config['exactly.once.support'] ?? 'requested').toLowerCase() === 'required') {
+      if (!this.exactlyOnceSources()) errors['exactly.once.support'] = ['This worker does not have exactly-once source support enabled.'];
+      else if (plugin.exactlyOnceSupport === false) errors['exactly.once.support'] = [`The connector ${plugin.className} does not support exactly-once semantics.`];
+    }
+    if ((config['transaction.boundary'] ?? 'poll').toLowerCase() === 'connector' && this.exactlyOnceSources()) {
+      errors['transaction.boundary'] = [`The connector ${plugin.className} does not support connector-defined transaction boundaries.`];
+    }
+    return errors;
   }
 
   async putConnectorConfig(name: string, config: Record<string, string>, initialState?: TargetState): Promise<{ created: boolean }> {
@@ -426,6 +469,26 @@ export class Worker {
     }
   }
 
+  /**
+   * Incremental hand-over: a task this worker now owns still reported running by another live
+   * member waits until that member stopped it (its UNASSIGNED status) — so the two never run it at
+   * once — or until session.timeout.ms passed, in case the old owner is wedged.
+   */
+  private heldElsewhere(name: string, id: number): boolean {
+    const key = `${name}-${id}`;
+    const s = this.status(`status-task-${name}-${id}`);
+    const busy = s && s.worker_id !== this.workerId && (s.state === 'RUNNING' || s.state === 'PAUSED' || s.state === 'RESTARTING');
+    if (!busy || !this.membership.view?.members.some((m) => m.workerId === s.worker_id)) return false;
+    const since = this.handoverSince.get(key);
+    const limit = Number(this.workerConfig['session.timeout.ms'] ?? 10_000);
+    if (since === undefined) {
+      this.handoverSince.set(key, Date.now());
+      setTimeout(() => this.scheduleReconcile(name), limit + 50).unref?.();
+      return true;
+    }
+    return Date.now() - since < limit;
+  }
+
   private scheduleReconcile(name: string): void {
     this.dirty.add(name);
     this.reconcileChain = this.reconcileChain.then(async () => {
@@ -498,9 +561,13 @@ export class Worker {
         if (existing) {
           this.tasks.delete(key);
           await existing.runner.stop();
+          // Tells the new owner it may start the task (see heldElsewhere).
+          if (this.status(`status-task-${name}-${i}`)?.worker_id === this.workerId) await this.reportTask(name, i, 'UNASSIGNED');
         }
         continue;
       }
+      if (!existing && this.heldElsewhere(name, i)) continue;
+      this.handoverSince.delete(key);
       if (existing && existing.configJson === json) {
         existing.runner.setPaused(target === 'PAUSED');
         continue;
@@ -520,7 +587,56 @@ export class Worker {
     }
   }
 
+  /** Worker config `exactly.once.source.support=enabled` (KIP-618): source tasks run transactionally. */
+  exactlyOnceSources(): boolean {
+    return (this.workerConfig['exactly.once.source.support'] ?? 'disabled').toLowerCase() === 'enabled';
+  }
+
+  /** Kafka Connect's transactional id for a source task: `<group.id>-<connector>-<task>`. */
+  private transactionalId(name: string, task: number): string {
+    return `${this.options.groupId}-${name}-${task}`;
+  }
+
+  private exactlyOnceHost(name: string, task: number): ExactlyOnceHost {
+    const transactionalId = this.transactionalId(name, task);
+    return {
+      transactionalId,
+      openProducer: async () => {
+        const producer = this.kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true });
+        await producer.connect(); // InitProducerId: fences older instances of this task
+        return producer;
+      },
+      offsetMessages: (entries) =>
+        this.state.messagesFor(
+          'offset',
+          entries.map((e) => ({ key: JSON.stringify([name, e.partition]), value: e.offset })),
+        ),
+      awaitOffsets: (results, count) => this.state.awaitReadBack(this.state.names.offset, results, count),
+    };
+  }
+
+  /**
+   * When a source connector's task count shrinks, instances of the dropped tasks may still run on a
+   * worker that has not caught up yet; bumping their transactional ids' epochs fences them (the
+   * new tasks fence their own ids when they start).
+   */
+  private async fenceDroppedTasks(name: string, from: number, to: number): Promise<void> {
+    for (let id = from; id < to; id++) {
+      const producer = this.kafka.producer({ transactionalId: this.transactionalId(name, id), idempotent: true, maxInFlightRequests: 1 });
+      try {
+        await producer.connect();
+      } finally {
+        await producer.disconnect().catch(() => {});
+      }
+    }
+  }
+
   private async writeTaskConfigs(name: string, configs: Record<string, string>[]): Promise<void> {
+    const before = this.taskConfigs(name).length;
+    const plugin = this.plugins.find(this.connectorConfig(name)?.['connector.class']);
+    if (plugin?.type === 'source' && this.exactlyOnceSources() && configs.length < before) {
+      await this.fenceDroppedTasks(name, configs.length, before);
+    }
     const entries = configs.map((properties, i) => ({ key: `task-${name}-${i}`, value: { properties } }));
     entries.push({ key: `commit-${name}`, value: { tasks: configs.length } as never });
     await this.state.writeMany('config', entries);
@@ -546,6 +662,7 @@ export class Worker {
             'offset',
             entries.map((e) => ({ key: JSON.stringify([name, e.partition]), value: e.offset })),
           ),
+        exactlyOnce: plugin.type === 'source' && this.exactlyOnceSources() ? this.exactlyOnceHost(name, id) : undefined,
         recordTopic: (topic) => {
           const k = `topic-${topic}-${name}`;
           if (!this.state.statuses.has(k)) {
@@ -599,7 +716,7 @@ export class Worker {
     if (!connectorsOnly) {
       for (const c of TRANSFORM_CLASSES) out.push({ class: c, type: 'transformation' });
       for (const c of PREDICATE_CLASSES) out.push({ class: c, type: 'predicate' });
-      for (const c of Object.keys(CONVERTER_CLASSES)) out.push({ class: c, type: 'converter' });
+      for (const c of converterClassNames()) out.push({ class: c, type: 'converter' });
     }
     return out;
   }

@@ -31,14 +31,18 @@ class FileSourceTask implements SourceTask {
         return null;
       }
     }
-    const buf = Buffer.allocUnsafe(64 * 1024);
-    const readAt = this.position + this.carry.length;
-    const { bytesRead } = await this.handle.read(buf, 0, buf.length, readAt);
-    if (bytesRead === 0) {
-      await sleep(100, undefined, { signal }).catch(() => {});
-      return null;
+    let data = this.carry;
+    // Lines left over from a read that had more than batch.size of them go out before reading on.
+    if (data.indexOf(0x0a) < 0) {
+      const buf = Buffer.allocUnsafe(64 * 1024);
+      const readAt = this.position + this.carry.length;
+      const { bytesRead } = await this.handle.read(buf, 0, buf.length, readAt);
+      if (bytesRead === 0) {
+        await sleep(100, undefined, { signal }).catch(() => {});
+        return null;
+      }
+      data = Buffer.concat([this.carry, buf.subarray(0, bytesRead)]);
     }
-    const data = Buffer.concat([this.carry, buf.subarray(0, bytesRead)]);
     const records: SourceRecord[] = [];
     let start = 0;
     for (let i = 0; i < data.length && records.length < this.batchSize; i++) {
