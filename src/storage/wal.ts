@@ -225,7 +225,11 @@ export class WriteAheadLog {
     return this.files[this.files.length - 1]!;
   }
 
-  /** Hands written segment bytes to the next round; p.walDurable(endOffset) follows its fsync. */
+  /**
+   * Hands written segment bytes to the next round; p.walDurable(endOffset) follows its fsync.
+   * The buffers are referenced, not copied: they must stay unchanged until the round is written
+   * (produce request buffers and follower fetch responses are not pooled; acks wait for this).
+   */
   appendData(p: WalParticipant, key: string, topicId: string, bufs: Buffer[], bytes: number, endOffset: number): void {
     const h = encodeHeader(WalRecordType.Data, key, topicId, endOffset, bytes);
     let crc = crc32c(h.subarray(PREFIX_BYTES));
