@@ -159,6 +159,8 @@ export class WriteAheadLog {
   private running: Promise<void> | undefined;
   private checkpointing: Promise<void> | undefined;
   private closed = false;
+  /** The last round failed and no new file could be opened yet: the next round opens one first. */
+  private broken = false;
 
   private constructor(
     readonly dir: string,
@@ -170,8 +172,8 @@ export class WriteAheadLog {
   }
 
   /**
-   * Replays every WAL file of `dataDir` in order through `apply`, cutting a torn tail (and
-   * deleting files after it), then returns the sequence numbers of the replayed files.
+   * Replays every WAL file of `dataDir` in order through `apply`, cutting each file's torn
+   * tail, then returns the sequence numbers of the replayed files.
    */
   static async replay(dataDir: string, apply: (r: WalRecord) => Promise<void>, log?: (msg: string) => void): Promise<number[]> {
     const dir = path.join(dataDir, WAL_DIR);
@@ -187,10 +189,11 @@ export class WriteAheadLog {
         pos += r.size;
       }
       if (pos < buf.length) {
-        // Torn tail: nothing after it was acknowledged (a round is acknowledged after its fsync).
+        // Torn tail: nothing after it in this file was acknowledged (a round is acknowledged
+        // after its fsync, and a failed round moves the WAL to a new file). Later files hold
+        // rounds acknowledged after such a failure: they are replayed too.
         log?.(`WAL ${file}: torn tail at byte ${pos} of ${buf.length} cut off`);
         await fsp.truncate(file, pos);
-        for (const later of seqs.splice(i + 1)) await fsp.rm(path.join(dir, offsetFileName(later, SUFFIX)), { force: true });
       }
     }
     return seqs;
@@ -286,6 +289,11 @@ export class WriteAheadLog {
     for (const p of marked) this.current.participants.add(p);
     try {
       if (this.fd === undefined) throw new Error('WAL closed');
+      // after a failed round the old file's tail is unknown: nothing may follow it there
+      if (this.broken) {
+        await this.openFile(this.current.seq + 1);
+        this.broken = false;
+      }
       await pWritevAll(this.fd, bufs, this.filePos);
       this.filePos += bytes;
       await pFdatasync(this.fd);
@@ -297,7 +305,12 @@ export class WriteAheadLog {
       for (const p of acks.keys()) p.walFailed(err);
       for (const m of markers) m.reject(err);
       // What the failed file holds past its last good round is unknown: new rounds go elsewhere.
-      await this.openFile(this.current.seq + 1).catch(() => undefined);
+      this.broken = true;
+      await this.openFile(this.current.seq + 1)
+        .then(() => {
+          this.broken = false;
+        })
+        .catch(() => undefined);
       return;
     }
     for (const [p, end] of acks) p.walDurable(end);

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { appendFileSync, readdirSync, statSync, truncateSync } from 'node:fs';
 import * as path from 'node:path';
+import { fsError, injectFsFaults } from '../../src/storage/fsio.js';
 import { LogManager } from '../../src/storage/log-manager.js';
 import type { PartitionLog } from '../../src/storage/partition-log.js';
 import { buildBatch, cfg, describe, firstValue, parseBatches, simpleBatch, tmpDir } from './helpers.js';
@@ -246,5 +247,32 @@ test('WAL replay keeps the effect of compaction, retention and DeleteRecords', a
   assert.equal(again.logEndOffset, 40);
   assert.equal(again.logStartOffset, start);
   assert.deepEqual(await values(again), before, 'cleaned-away records and deleted ones stay gone; the active segment is back');
+  await lm.close();
+});
+
+test('WAL: a failed fdatasync fails only its round, the WAL moves to a new file, and replay keeps the rounds acknowledged after it', async () => {
+  const dir = sub();
+  let lm = await openManager(dir);
+  const a = await lm.create('fault', 0, 'id-fault', cfg());
+  const b = await lm.create('fault', 1, 'id-fault', cfg());
+  await append(a, 'a0');
+  await append(b, 'b0');
+  injectFsFaults({ sync: (file) => (file.includes(`${path.sep}wal${path.sep}`) ? fsError('EIO', 'fdatasync', file) : undefined) });
+  try {
+    await assert.rejects(append(b, 'b1-never-acked'), /EIO/);
+  } finally {
+    injectFsFaults(undefined);
+  }
+  assert.equal(b.offline, true);
+  assert.equal(a.offline, false, 'a partition without records in the failed round is unaffected');
+  for (let i = 1; i <= 5; i++) await append(a, `a${i}`);
+  assert.equal(walFiles(dir).length, 2, 'the rounds after the failure went to a new file');
+  await crash(lm);
+  loseSegmentPageCache(dir);
+  // what the failed round left in the first file is unknown: here, junk after its last record
+  appendFileSync(path.join(dir, 'wal', walFiles(dir)[0]!), Buffer.from([0, 0, 1, 0, 9, 9, 9, 9]));
+  lm = await openManager(dir);
+  assert.deepEqual(await values(lm.get('fault', 0)!), ['a0', 'a1', 'a2', 'a3', 'a4', 'a5']);
+  assert.equal((await values(lm.get('fault', 1)!))[0], 'b0');
   await lm.close();
 });
