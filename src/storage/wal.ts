@@ -158,6 +158,8 @@ export class WriteAheadLog {
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private running: Promise<void> | undefined;
   private checkpointing: Promise<void> | undefined;
+  /** Settles (true: fsynced; false: failed) with the fdatasync of the last round written. */
+  private lastSync: Promise<boolean> = Promise.resolve(true);
   private closed = false;
   /** The last round failed and no new file could be opened yet: the next round opens one first. */
   private broken = false;
@@ -273,6 +275,11 @@ export class WriteAheadLog {
     });
   };
 
+  /**
+   * One round: its records are written (rounds write one after the other), then fdatasynced
+   * after the previous round's fdatasync — so the next round's write overlaps this fsync. A
+   * round is acknowledged only after its own fdatasync and only if every earlier one succeeded.
+   */
   private async round(): Promise<void> {
     const bufs = this.pending;
     const bytes = this.pendingBytes;
@@ -284,41 +291,63 @@ export class WriteAheadLog {
     this.pendingBytes = 0;
     this.pendingAcks = new Map();
     this.pendingMarkers = [];
-    // these records land in the current file: a checkpoint must fsync their segments before it goes
-    for (const p of acks.keys()) this.current.participants.add(p);
-    for (const p of marked) this.current.participants.add(p);
+    let fd: number;
     try {
       if (this.fd === undefined) throw new Error('WAL closed');
-      // after a failed round the old file's tail is unknown: nothing may follow it there
       if (this.broken) {
+        // after a failed round the old file's tail is unknown: nothing may follow it there
+        await this.lastSync; // never close a file under an fdatasync in flight
         await this.openFile(this.current.seq + 1);
         this.broken = false;
+        this.lastSync = Promise.resolve(true); // rounds in the new file do not depend on the failed one
+      } else if (this.filePos >= this.opts.fileBytes && !this.closed) {
+        await this.lastSync;
+        try {
+          await this.openFile(this.current.seq + 1);
+          void this.checkpoint();
+        } catch (e) {
+          this.opts.log?.(`WAL roll failed: ${(e as Error).message}`);
+        }
       }
-      await pWritevAll(this.fd, bufs, this.filePos);
+      // these records land in the current file: a checkpoint must fsync their segments before it goes
+      for (const p of acks.keys()) this.current.participants.add(p);
+      for (const p of marked) this.current.participants.add(p);
+      fd = this.fd!;
+      await pWritevAll(fd, bufs, this.filePos);
       this.filePos += bytes;
-      await pFdatasync(this.fd);
-      this.fsyncCount++;
-      this.rounds++;
     } catch (e) {
-      const err = e as Error;
-      this.opts.log?.(`WAL write or fdatasync failed (${err.message}): the partitions of this round go offline; the WAL continues in a new file`);
-      for (const p of acks.keys()) p.walFailed(err);
-      for (const m of markers) m.reject(err);
-      // What the failed file holds past its last good round is unknown: new rounds go elsewhere.
-      this.broken = true;
-      await this.openFile(this.current.seq + 1)
-        .then(() => {
-          this.broken = false;
-        })
-        .catch(() => undefined);
+      this.failRound(e as Error, acks, markers);
       return;
     }
-    for (const [p, end] of acks) p.walDurable(end);
-    for (const m of markers) m.resolve();
-    if (this.filePos >= this.opts.fileBytes && !this.closed) {
-      await this.openFile(this.current.seq + 1).catch((e: Error) => this.opts.log?.(`WAL roll failed: ${e.message}`));
-      void this.checkpoint();
-    }
+    const previous = this.lastSync;
+    const synced = previous.then((earlierOk) => {
+      if (!earlierOk) throw new Error('an earlier WAL round failed');
+      return pFdatasync(fd);
+    });
+    this.lastSync = synced.then(
+      () => true,
+      () => false,
+    );
+    synced.then(
+      () => {
+        this.fsyncCount++;
+        this.rounds++;
+        for (const [p, end] of acks) p.walDurable(end);
+        for (const m of markers) m.resolve();
+      },
+      (e: Error) => this.failRound(e, acks, markers),
+    );
+    // At most one fdatasync in flight plus one round written behind it: what arrives meanwhile
+    // gathers into the next round (group commit) instead of a queue of small ones.
+    await previous;
+  }
+
+  private failRound(err: Error, acks: Map<WalParticipant, number>, markers: MarkerWaiter[]): void {
+    this.opts.log?.(`WAL write or fdatasync failed (${err.message}): the partitions of this round go offline; the WAL continues in a new file`);
+    for (const p of acks.keys()) p.walFailed(err);
+    for (const m of markers) m.reject(err);
+    // What the file holds past its last good round is unknown: the next round opens a new one.
+    this.broken = true;
   }
 
   /**
@@ -348,7 +377,7 @@ export class WriteAheadLog {
     return p;
   }
 
-  /** Waits for the round in flight and writes what is pending. */
+  /** Waits for the rounds in flight and writes and fsyncs what is pending. */
   async flush(): Promise<void> {
     for (let i = 0; i < 1000; i++) {
       if (this.timer !== undefined) {
@@ -358,7 +387,10 @@ export class WriteAheadLog {
       }
       if (this.running) await this.running;
       else if (this.pending.length > 0) this.runRound();
-      else return;
+      else {
+        await this.lastSync;
+        if (this.pending.length === 0 && !this.running) return;
+      }
     }
   }
 
