@@ -304,6 +304,9 @@ export class WriteAheadLog {
         await this.lastSync;
         try {
           await this.openFile(this.current.seq + 1);
+          // every fsync of the old file has settled; a failure among them stays with its rounds
+          this.lastSync = Promise.resolve(true);
+          this.broken = false;
           void this.checkpoint();
         } catch (e) {
           this.opts.log?.(`WAL roll failed: ${(e as Error).message}`);
