@@ -158,7 +158,11 @@ export class WriteAheadLog {
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private running: Promise<void> | undefined;
   private checkpointing: Promise<void> | undefined;
+  /** Settles (true: fsynced; false: failed) with the fdatasync of the last round written. */
+  private lastSync: Promise<boolean> = Promise.resolve(true);
   private closed = false;
+  /** The last round failed and no new file could be opened yet: the next round opens one first. */
+  private broken = false;
 
   private constructor(
     readonly dir: string,
@@ -170,8 +174,8 @@ export class WriteAheadLog {
   }
 
   /**
-   * Replays every WAL file of `dataDir` in order through `apply`, cutting a torn tail (and
-   * deleting files after it), then returns the sequence numbers of the replayed files.
+   * Replays every WAL file of `dataDir` in order through `apply`, cutting each file's torn
+   * tail, then returns the sequence numbers of the replayed files.
    */
   static async replay(dataDir: string, apply: (r: WalRecord) => Promise<void>, log?: (msg: string) => void): Promise<number[]> {
     const dir = path.join(dataDir, WAL_DIR);
@@ -187,10 +191,11 @@ export class WriteAheadLog {
         pos += r.size;
       }
       if (pos < buf.length) {
-        // Torn tail: nothing after it was acknowledged (a round is acknowledged after its fsync).
+        // Torn tail: nothing after it in this file was acknowledged (a round is acknowledged
+        // after its fsync, and a failed round moves the WAL to a new file). Later files hold
+        // rounds acknowledged after such a failure: they are replayed too.
         log?.(`WAL ${file}: torn tail at byte ${pos} of ${buf.length} cut off`);
         await fsp.truncate(file, pos);
-        for (const later of seqs.splice(i + 1)) await fsp.rm(path.join(dir, offsetFileName(later, SUFFIX)), { force: true });
       }
     }
     return seqs;
@@ -225,7 +230,11 @@ export class WriteAheadLog {
     return this.files[this.files.length - 1]!;
   }
 
-  /** Hands written segment bytes to the next round; p.walDurable(endOffset) follows its fsync. */
+  /**
+   * Hands written segment bytes to the next round; p.walDurable(endOffset) follows its fsync.
+   * The buffers are referenced, not copied: they must stay unchanged until the round is written
+   * (produce request buffers and follower fetch responses are not pooled; acks wait for this).
+   */
   appendData(p: WalParticipant, key: string, topicId: string, bufs: Buffer[], bytes: number, endOffset: number): void {
     const h = encodeHeader(WalRecordType.Data, key, topicId, endOffset, bytes);
     let crc = crc32c(h.subarray(PREFIX_BYTES));
@@ -266,6 +275,11 @@ export class WriteAheadLog {
     });
   };
 
+  /**
+   * One round: its records are written (rounds write one after the other), then fdatasynced
+   * after the previous round's fdatasync — so the next round's write overlaps this fsync. A
+   * round is acknowledged only after its own fdatasync and only if every earlier one succeeded.
+   */
   private async round(): Promise<void> {
     const bufs = this.pending;
     const bytes = this.pendingBytes;
@@ -277,31 +291,66 @@ export class WriteAheadLog {
     this.pendingBytes = 0;
     this.pendingAcks = new Map();
     this.pendingMarkers = [];
-    // these records land in the current file: a checkpoint must fsync their segments before it goes
-    for (const p of acks.keys()) this.current.participants.add(p);
-    for (const p of marked) this.current.participants.add(p);
+    let fd: number;
     try {
       if (this.fd === undefined) throw new Error('WAL closed');
-      await pWritevAll(this.fd, bufs, this.filePos);
+      if (this.broken) {
+        // after a failed round the old file's tail is unknown: nothing may follow it there
+        await this.lastSync; // never close a file under an fdatasync in flight
+        await this.openFile(this.current.seq + 1);
+        this.broken = false;
+        this.lastSync = Promise.resolve(true); // rounds in the new file do not depend on the failed one
+      } else if (this.filePos >= this.opts.fileBytes && !this.closed) {
+        await this.lastSync;
+        try {
+          await this.openFile(this.current.seq + 1);
+          // every fsync of the old file has settled; a failure among them stays with its rounds
+          this.lastSync = Promise.resolve(true);
+          this.broken = false;
+          void this.checkpoint();
+        } catch (e) {
+          this.opts.log?.(`WAL roll failed: ${(e as Error).message}`);
+        }
+      }
+      // these records land in the current file: a checkpoint must fsync their segments before it goes
+      for (const p of acks.keys()) this.current.participants.add(p);
+      for (const p of marked) this.current.participants.add(p);
+      fd = this.fd!;
+      await pWritevAll(fd, bufs, this.filePos);
       this.filePos += bytes;
-      await pFdatasync(this.fd);
-      this.fsyncCount++;
-      this.rounds++;
     } catch (e) {
-      const err = e as Error;
-      this.opts.log?.(`WAL write or fdatasync failed (${err.message}): the partitions of this round go offline; the WAL continues in a new file`);
-      for (const p of acks.keys()) p.walFailed(err);
-      for (const m of markers) m.reject(err);
-      // What the failed file holds past its last good round is unknown: new rounds go elsewhere.
-      await this.openFile(this.current.seq + 1).catch(() => undefined);
+      this.failRound(e as Error, acks, markers);
       return;
     }
-    for (const [p, end] of acks) p.walDurable(end);
-    for (const m of markers) m.resolve();
-    if (this.filePos >= this.opts.fileBytes && !this.closed) {
-      await this.openFile(this.current.seq + 1).catch((e: Error) => this.opts.log?.(`WAL roll failed: ${e.message}`));
-      void this.checkpoint();
-    }
+    const previous = this.lastSync;
+    const synced = previous.then((earlierOk) => {
+      if (!earlierOk) throw new Error('an earlier WAL round failed');
+      return pFdatasync(fd);
+    });
+    this.lastSync = synced.then(
+      () => true,
+      () => false,
+    );
+    synced.then(
+      () => {
+        this.fsyncCount++;
+        this.rounds++;
+        for (const [p, end] of acks) p.walDurable(end);
+        for (const m of markers) m.resolve();
+      },
+      (e: Error) => this.failRound(e, acks, markers),
+    );
+    // At most one fdatasync in flight plus one round written behind it: what arrives meanwhile
+    // gathers into the next round (group commit) instead of a queue of small ones.
+    await previous;
+  }
+
+  private failRound(err: Error, acks: Map<WalParticipant, number>, markers: MarkerWaiter[]): void {
+    this.opts.log?.(`WAL write or fdatasync failed (${err.message}): the partitions of this round go offline; the WAL continues in a new file`);
+    for (const p of acks.keys()) p.walFailed(err);
+    for (const m of markers) m.reject(err);
+    // What the file holds past its last good round is unknown: the next round opens a new one.
+    this.broken = true;
   }
 
   /**
@@ -331,7 +380,7 @@ export class WriteAheadLog {
     return p;
   }
 
-  /** Waits for the round in flight and writes what is pending. */
+  /** Waits for the rounds in flight and writes and fsyncs what is pending. */
   async flush(): Promise<void> {
     for (let i = 0; i < 1000; i++) {
       if (this.timer !== undefined) {
@@ -341,7 +390,10 @@ export class WriteAheadLog {
       }
       if (this.running) await this.running;
       else if (this.pending.length > 0) this.runRound();
-      else return;
+      else {
+        await this.lastSync;
+        if (this.pending.length === 0 && !this.running) return;
+      }
     }
   }
 
