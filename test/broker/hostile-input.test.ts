@@ -169,9 +169,12 @@ describe('hostile input', () => {
       rackId: '',
     };
     for (let i = 0; i < 150; i++) greedy.request(ApiKey.Fetch, 12, 1000 + i, body);
-    await new Promise((r) => setTimeout(r, 300));
     const server = (broker.broker as unknown as { server: { connections: Set<{ remote: string; isPaused: boolean; inFlightCount: number }> } }).server;
-    const conn = [...server.connections].find((c) => c.remote.endsWith(`:${greedy.socket.localPort}`))!;
+    const find = () => [...server.connections].find((c) => c.remote.endsWith(`:${greedy.socket.localPort}`));
+    // Paused once 64 long polls are parked (checked within their 1.5 s wait, however slow the box).
+    const deadline = Date.now() + 1400;
+    while (!find()?.isPaused && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    const conn = find()!;
     assert.ok(conn, 'the greedy connection is known to the server');
     assert.equal(conn.isPaused, true, 'reading is paused');
     assert.ok(conn.inFlightCount <= 64, `in flight: ${conn.inFlightCount}`);
