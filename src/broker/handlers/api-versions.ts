@@ -9,12 +9,16 @@ export function supportedApiVersions(handlers: ReadonlyMap<number, Handler>) {
     .map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }));
 }
 
-function features(shareEnabled: boolean) {
+function features(shareEnabled: boolean, streamsEnabled: boolean) {
   const supportedFeatures = [{ name: 'transaction.version', minVersion: 0, maxVersion: 1 }];
   const finalizedFeatures = [{ name: 'transaction.version', minVersionLevel: 1, maxVersionLevel: 1 }];
   if (shareEnabled) {
     supportedFeatures.push({ name: 'share.version', minVersion: 0, maxVersion: 1 });
     finalizedFeatures.push({ name: 'share.version', minVersionLevel: 1, maxVersionLevel: 1 });
+  }
+  if (streamsEnabled) {
+    supportedFeatures.push({ name: 'streams.version', minVersion: 0, maxVersion: 1 });
+    finalizedFeatures.push({ name: 'streams.version', minVersionLevel: 1, maxVersionLevel: 1 });
   }
   return { supportedFeatures, finalizedFeaturesEpoch: 1, finalizedFeatures };
 }
@@ -34,8 +38,9 @@ export default defineHandler<ApiVersionsRequest, ApiVersionsResponseInput>({
       throttleTimeMs: 0,
       // Finalized features: transaction.version as Kafka 4.0 reports it (level 1 = KIP-890 part 1,
       // partition verification; level 2, EndTxn v5, is not served yet) and share.version
-      // (KIP-932) while share groups are enabled.
-      ...features(ctx.broker.config.getBool('group.share.enable')),
+      // (KIP-932) while share groups are enabled, streams.version (KIP-1071) while
+      // group.coordinator.rebalance.protocols includes streams.
+      ...features(ctx.broker.config.getBool('group.share.enable'), ctx.broker.config.groupCoordinatorRebalanceProtocols.includes('streams')),
     };
   },
 });

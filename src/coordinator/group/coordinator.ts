@@ -23,6 +23,7 @@ import { ConsumerGroup } from './consumer-protocol/consumer-group.js';
 import { CONSUMER_GROUP_KEY_VERSIONS, ConsumerGroupRecordWriter, replayRecord } from './consumer-protocol/records.js';
 import { ConsumerGroupService, settingsFromConfig, topicViewOf } from './consumer-protocol/service.js';
 import type { ErrorCodeValue, GroupLike } from './group.js';
+import { StreamsGroupService } from './streams-protocol/service.js';
 import { SHARE_GROUP_METADATA_KEY_TYPE, ShareGroupService } from '../share/index.js';
 import { type DecodedCoordinatorRecord, decodeCoordinatorRecord, groupMetadataKey, groupMetadataValue, offsetCommitKey, offsetCommitValue } from './records.js';
 
@@ -84,6 +85,8 @@ export class GroupCoordinator implements CoordinatorShard {
   readonly offsetsTopic: CoordinatorRuntime;
   /** KIP-848 consumer groups (ConsumerGroupHeartbeat / ConsumerGroupDescribe). */
   readonly consumerGroups: ConsumerGroupService;
+  /** KIP-1071 streams groups (StreamsGroupHeartbeat / StreamsGroupDescribe; in memory only). */
+  readonly streamsGroups: StreamsGroupService;
   /** KIP-932 share groups (ShareGroupHeartbeat, ShareFetch, ...; state in __share_group_state). */
   readonly shareGroups: ShareGroupService;
   private readonly groups = new Map<string, GroupLike>();
@@ -136,6 +139,20 @@ export class GroupCoordinator implements CoordinatorShard {
       flush: (groupId) => writer.flush(groupId),
     });
     this.shareGroups = new ShareGroupService(deps, this);
+    const groupConfigs = deps.groupConfigs;
+    this.streamsGroups = new StreamsGroupService(
+      this,
+      topicViewOf(deps.metadata),
+      {
+        sessionTimeoutMs: (groupId) => groupConfigs.getInt(groupId, 'streams.session.timeout.ms'),
+        heartbeatIntervalMs: (groupId) => groupConfigs.getInt(groupId, 'streams.heartbeat.interval.ms'),
+        numStandbyReplicas: (groupId) => groupConfigs.getInt(groupId, 'streams.num.standby.replicas'),
+        get maxSize() {
+          return config.getInt('group.streams.max.size');
+        },
+      },
+      (msg) => deps.log(msg),
+    );
   }
 
   // ------------------------------------------------------------------ the group map

@@ -1,0 +1,236 @@
+// KIP-1071 over the wire with hand-made requests: StreamsGroupHeartbeat join with a topology,
+// internal topic creation, task sharing with revocation first, leave, session-timeout fencing,
+// missing source topics, errors, StreamsGroupDescribe and the group in ListGroups/ApiVersions.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import { ApiKey } from '../../src/protocol/gen/index.js';
+import { startTestBroker, waitFor, type TestBroker } from '../helpers/broker.js';
+import { RawClient } from '../helpers/raw-client.js';
+
+type Tasks = { subtopologyId: string; partitions: number[] }[];
+
+const MISSING_SOURCE_TOPICS = 1;
+const MISSING_INTERNAL_TOPICS = 3;
+
+describe('KIP-1071 StreamsGroupHeartbeat / StreamsGroupDescribe (raw)', () => {
+  let broker: TestBroker;
+  let client: RawClient;
+  let corr = 0;
+
+  before(async () => {
+    broker = await startTestBroker({
+      'group.streams.heartbeat.interval.ms': '200',
+      'group.streams.min.heartbeat.interval.ms': '100',
+      'group.streams.session.timeout.ms': '1500',
+      'group.streams.min.session.timeout.ms': '1000',
+    });
+    client = await RawClient.open(broker.port);
+  });
+  after(async () => {
+    client.socket.destroy();
+    await broker.dispose();
+  });
+
+  async function call(apiKey: number, version: number, body: unknown): Promise<any> {
+    const id = ++corr;
+    client.request(apiKey, version, id, body);
+    const res = await client.response(apiKey, version);
+    assert.ok(res, 'response');
+    assert.equal(res.correlationId, id);
+    return res.body;
+  }
+  const heartbeat = (body: Record<string, unknown>) =>
+    call(ApiKey.StreamsGroupHeartbeat, 0, {
+      rebalanceTimeoutMs: -1,
+      endpointInformationEpoch: 0,
+      instanceId: null,
+      rackId: null,
+      topology: null,
+      activeTasks: null,
+      standbyTasks: null,
+      warmupTasks: null,
+      processId: null,
+      userEndpoint: null,
+      clientTags: null,
+      taskOffsets: null,
+      taskEndOffsets: null,
+      ...body,
+    });
+  const describeGroup = async (groupId: string) => (await call(ApiKey.StreamsGroupDescribe, 0, { groupIds: [groupId] })).groups[0];
+  /** One subtopology reading `source` with a changelog, plus a second one reading a repartition topic. */
+  const topology = (app: string, source: string) => ({
+    epoch: 1,
+    subtopologies: [
+      {
+        subtopologyId: '0',
+        sourceTopics: [source],
+        repartitionSinkTopics: [`${app}-rekey-repartition`],
+        stateChangelogTopics: [{ name: `${app}-store-changelog`, partitions: 0, replicationFactor: 0, topicConfigs: [] }],
+      },
+      {
+        subtopologyId: '1',
+        sourceTopics: [],
+        repartitionSourceTopics: [{ name: `${app}-rekey-repartition`, partitions: 0, replicationFactor: 0, topicConfigs: [] }],
+        stateChangelogTopics: [],
+      },
+    ],
+  });
+  const join = (groupId: string, memberId: string, source: string, extra: Record<string, unknown> = {}) =>
+    heartbeat({
+      groupId,
+      memberId,
+      memberEpoch: 0,
+      rebalanceTimeoutMs: 10_000,
+      topology: topology(groupId, source),
+      processId: `process-${memberId}`,
+      activeTasks: [],
+      standbyTasks: [],
+      warmupTasks: [],
+      ...extra,
+    });
+  const count = (t: Tasks | null | undefined) => (t ?? []).reduce((s, x) => s + x.partitions.length, 0);
+  const keys = (t: Tasks) => t.flatMap((x) => x.partitions.map((p) => `${x.subtopologyId}:${p}`));
+
+  it('advertises keys 88/89 and streams.version in ApiVersions', async () => {
+    const res = await call(ApiKey.ApiVersions, 3, { clientSoftwareName: 'raw', clientSoftwareVersion: '1' });
+    assert.ok(res.apiKeys.some((k: any) => k.apiKey === ApiKey.StreamsGroupHeartbeat));
+    assert.ok(res.apiKeys.some((k: any) => k.apiKey === ApiKey.StreamsGroupDescribe));
+    const f = res.finalizedFeatures.find((x: any) => x.name === 'streams.version');
+    assert.equal(f?.maxVersionLevel, 1);
+  });
+
+  it('creates internal topics, shares 12 tasks between two members, revokes before moving, leaves', async () => {
+    await broker.broker.topics.create({ name: 'sg-input', numPartitions: 6, replicationFactor: 1 });
+    const a0 = await join('app1', 'member-a', 'sg-input');
+    assert.equal(a0.errorCode, ErrorCode.NONE, a0.errorMessage);
+    assert.equal(a0.heartbeatIntervalMs, 200);
+    assert.ok(a0.status.some((s: any) => s.statusCode === MISSING_INTERNAL_TOPICS), JSON.stringify(a0.status));
+    // The broker creates the repartition topic (6 partitions, from subtopology 0) and the changelog (compacted).
+    await waitFor(() => broker.broker.metadata.topic('app1-rekey-repartition') && broker.broker.metadata.topic('app1-store-changelog'), 10_000, 'internal topics');
+    assert.equal(broker.broker.metadata.topic('app1-rekey-repartition')!.partitions.length, 6);
+    assert.equal(broker.broker.metadata.topic('app1-store-changelog')!.partitions.length, 6);
+    assert.equal(broker.broker.metadata.topic('app1-store-changelog')!.configs['cleanup.policy'], 'compact');
+
+    const a1 = await heartbeat({ groupId: 'app1', memberId: 'member-a', memberEpoch: a0.memberEpoch });
+    assert.equal(a1.errorCode, ErrorCode.NONE);
+    assert.equal(a1.status, null);
+    assert.equal(count(a1.activeTasks), 12, 'two subtopologies x 6 partitions');
+    const aTasks: Tasks = a1.activeTasks;
+
+    const b0 = await join('app1', 'member-b', 'sg-input');
+    assert.equal(b0.errorCode, ErrorCode.NONE);
+    assert.equal(count(b0.activeTasks), 0, 'nothing until A revokes');
+
+    // A must give up half its tasks before B gets them.
+    const a2 = await heartbeat({ groupId: 'app1', memberId: 'member-a', memberEpoch: a1.memberEpoch, activeTasks: aTasks, standbyTasks: [], warmupTasks: [] });
+    assert.equal(count(a2.activeTasks), 6);
+    assert.equal(a2.memberEpoch, a1.memberEpoch, 'old epoch until the revocation is acknowledged');
+    const b1 = await heartbeat({ groupId: 'app1', memberId: 'member-b', memberEpoch: b0.memberEpoch, activeTasks: [], standbyTasks: [], warmupTasks: [] });
+    assert.equal(count(b1.activeTasks ?? []), 0, 'still owned by A');
+
+    const a3 = await heartbeat({ groupId: 'app1', memberId: 'member-a', memberEpoch: a2.memberEpoch, activeTasks: a2.activeTasks, standbyTasks: [], warmupTasks: [] });
+    assert.ok(a3.memberEpoch > a2.memberEpoch, 'A advances after revoking');
+    const b2 = await heartbeat({ groupId: 'app1', memberId: 'member-b', memberEpoch: b1.memberEpoch, activeTasks: [], standbyTasks: [], warmupTasks: [] });
+    assert.equal(count(b2.activeTasks), 6);
+    const all = [...keys(a2.activeTasks), ...keys(b2.activeTasks)].sort();
+    assert.equal(new Set(all).size, 12, 'every task exactly once');
+
+    const described = await describeGroup('app1');
+    assert.equal(described.errorCode, ErrorCode.NONE);
+    assert.equal(described.groupState, 'Stable');
+    assert.equal(described.topology.epoch, 1);
+    assert.deepEqual(described.topology.subtopologies.map((s: any) => s.subtopologyId), ['0', '1']);
+    assert.equal(described.members.length, 2);
+    for (const m of described.members) assert.equal(count(m.assignment.activeTasks), 6);
+
+    const listed = await call(ApiKey.ListGroups, 5, { statesFilter: [], typesFilter: ['streams'] });
+    assert.deepEqual(listed.groups.map((g: any) => [g.groupId, g.groupType]), [['app1', 'streams']]);
+
+    // A leaves: B gets all 12 tasks (nobody owns A's any more).
+    const left = await heartbeat({ groupId: 'app1', memberId: 'member-a', memberEpoch: -1 });
+    assert.equal(left.errorCode, ErrorCode.NONE);
+    assert.equal(left.memberEpoch, -1);
+    const b3 = await heartbeat({ groupId: 'app1', memberId: 'member-b', memberEpoch: b2.memberEpoch, activeTasks: b2.activeTasks, standbyTasks: [], warmupTasks: [] });
+    assert.equal(count(b3.activeTasks), 12);
+
+    // A stale epoch and an unknown member are rejected.
+    const fenced = await heartbeat({ groupId: 'app1', memberId: 'member-b', memberEpoch: b3.memberEpoch + 5, activeTasks: [], standbyTasks: [], warmupTasks: [] });
+    assert.equal(fenced.errorCode, ErrorCode.FENCED_MEMBER_EPOCH);
+    const unknown = await heartbeat({ groupId: 'app1', memberId: 'member-a', memberEpoch: 3, activeTasks: [], standbyTasks: [], warmupTasks: [] });
+    assert.equal(unknown.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+  });
+
+  it('fences a member that stops heartbeating after the session timeout', async () => {
+    await broker.broker.topics.create({ name: 'sg-input2', numPartitions: 4, replicationFactor: 1 });
+    const t = { epoch: 1, subtopologies: [{ subtopologyId: '0', sourceTopics: ['sg-input2'] }] };
+    const a0 = await join('app2', 'a', 'sg-input2', { topology: t });
+    const b0 = await join('app2', 'b', 'sg-input2', { topology: t });
+    assert.equal(a0.errorCode, ErrorCode.NONE);
+    assert.equal(b0.errorCode, ErrorCode.NONE);
+    // Only A keeps heartbeating: B is removed after 1.5 s and A ends up with all 4 tasks.
+    let epoch = a0.memberEpoch;
+    let active: Tasks = a0.activeTasks;
+    const final = await waitFor(
+      async () => {
+        const r = await heartbeat({ groupId: 'app2', memberId: 'a', memberEpoch: epoch, activeTasks: active, standbyTasks: [], warmupTasks: [] });
+        assert.equal(r.errorCode, ErrorCode.NONE, r.errorMessage);
+        epoch = r.memberEpoch;
+        if (r.activeTasks) active = r.activeTasks;
+        return count(active) === 4 ? r : undefined;
+      },
+      10_000,
+      'B fenced',
+    );
+    assert.ok(final);
+    const d = await describeGroup('app2');
+    assert.deepEqual(d.members.map((m: any) => m.memberId), ['a']);
+    const gone = await heartbeat({ groupId: 'app2', memberId: 'b', memberEpoch: b0.memberEpoch, activeTasks: [], standbyTasks: [], warmupTasks: [] });
+    assert.equal(gone.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+  });
+
+  it('reports missing source topics, then assigns once the topic exists; endpoints', async () => {
+    const t = { epoch: 1, subtopologies: [{ subtopologyId: 's', sourceTopics: ['sg-later'] }] };
+    const a0 = await join('app3', 'a', 'sg-later', { topology: t, userEndpoint: { host: 'localhost', port: 8080 } });
+    assert.equal(a0.errorCode, ErrorCode.NONE);
+    const missing = a0.status.find((s: any) => s.statusCode === MISSING_SOURCE_TOPICS);
+    assert.match(missing.statusDetail, /sg-later/);
+    assert.equal(count(a0.activeTasks), 0);
+    assert.equal((await describeGroup('app3')).groupState, 'NotReady');
+
+    await broker.broker.topics.create({ name: 'sg-later', numPartitions: 3, replicationFactor: 1 });
+    const a1 = await heartbeat({ groupId: 'app3', memberId: 'a', memberEpoch: a0.memberEpoch, activeTasks: [], standbyTasks: [], warmupTasks: [] });
+    assert.equal(a1.status, null);
+    assert.deepEqual(a1.activeTasks, [{ subtopologyId: 's', partitions: [0, 1, 2] }]);
+    assert.deepEqual(a1.partitionsByUserEndpoint, [
+      { userEndpoint: { host: 'localhost', port: 8080 }, activePartitions: [{ topic: 'sg-later', partitions: [0, 1, 2] }], standbyPartitions: [] },
+    ]);
+  });
+
+  it('answers bad requests with Kafka error codes', async () => {
+    const invalid = await join('app4', 'x', 'sg-input', {
+      topology: { epoch: 1, subtopologies: [{ subtopologyId: '0', sourceTopics: ['sg-input'] }, { subtopologyId: '0', sourceTopics: ['sg-input'] }] },
+    });
+    assert.equal(invalid.errorCode, ErrorCode.STREAMS_INVALID_TOPOLOGY);
+    assert.match(invalid.errorMessage, /Duplicate subtopology/);
+    const noTopology = await join('app4', 'x', 'sg-input', { topology: null });
+    assert.equal(noTopology.errorCode, ErrorCode.INVALID_REQUEST);
+    const noGroup = await heartbeat({ groupId: 'nope', memberId: 'x', memberEpoch: 4, activeTasks: [], standbyTasks: [], warmupTasks: [] });
+    assert.equal(noGroup.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
+    const describedMissing = await describeGroup('nope');
+    assert.equal(describedMissing.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
+
+    // A consumer-protocol group owns the id.
+    const cg = await call(ApiKey.ConsumerGroupHeartbeat, 1, {
+      groupId: 'shared-id',
+      memberId: 'c1',
+      memberEpoch: 0,
+      rebalanceTimeoutMs: 10_000,
+      subscribedTopicNames: ['sg-input'],
+      topicPartitions: [],
+    });
+    assert.equal(cg.errorCode, ErrorCode.NONE);
+    const clash = await join('shared-id', 'x', 'sg-input');
+    assert.equal(clash.errorCode, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+  });
+});
