@@ -24,6 +24,8 @@ import { CONSUMER_GROUP_KEY_VERSIONS, ConsumerGroupRecordWriter, replayRecord } 
 import { ConsumerGroupService, settingsFromConfig, topicViewOf } from './consumer-protocol/service.js';
 import type { ErrorCodeValue, GroupLike } from './group.js';
 import { StreamsGroupService } from './streams-protocol/service.js';
+import { StreamsGroup } from './streams-protocol/streams-group.js';
+import { replayStreamsRecord, STREAMS_GROUP_KEY_VERSIONS, StreamsGroupRecordWriter } from './streams-protocol/records.js';
 import { SHARE_GROUP_METADATA_KEY_TYPE, ShareGroupService } from '../share/index.js';
 import { type DecodedCoordinatorRecord, decodeCoordinatorRecord, groupMetadataKey, groupMetadataValue, offsetCommitKey, offsetCommitValue } from './records.js';
 
@@ -140,6 +142,10 @@ export class GroupCoordinator implements CoordinatorShard {
     });
     this.shareGroups = new ShareGroupService(deps, this);
     const groupConfigs = deps.groupConfigs;
+    const streamsWriter = new StreamsGroupRecordWriter(
+      (groupId, records) => this.appendRecords(groupId, records),
+      (msg) => deps.log(msg),
+    );
     this.streamsGroups = new StreamsGroupService(
       this,
       topicViewOf(deps.metadata),
@@ -152,6 +158,8 @@ export class GroupCoordinator implements CoordinatorShard {
         },
       },
       (msg) => deps.log(msg),
+      streamsWriter,
+      (groupId) => streamsWriter.flush(groupId),
     );
   }
 
@@ -240,6 +248,20 @@ export class GroupCoordinator implements CoordinatorShard {
       }
     } else if (rec.keyVersion === SHARE_GROUP_METADATA_KEY_TYPE) {
       this.shareGroups.replay(rec.key, rec.value);
+    } else if (STREAMS_GROUP_KEY_VERSIONS.includes(rec.keyVersion)) {
+      const service = this.streamsGroups;
+      replayStreamsRecord(
+        rec.keyVersion,
+        rec.key,
+        rec.value,
+        (groupId) => service.group(groupId) ?? service.newGroup(groupId),
+        (groupId) => {
+          const g = service.group(groupId);
+          if (!g) return;
+          g.close();
+          this.groups.delete(groupId);
+        },
+      );
     } else if ((CONSUMER_GROUP_KEY_VERSIONS as readonly number[]).includes(rec.keyVersion)) {
       const service = this.consumerGroups;
       replayRecord(
@@ -267,6 +289,7 @@ export class GroupCoordinator implements CoordinatorShard {
       if (this.partitionOf(g.groupId) !== partition) continue;
       if (g instanceof ClassicGroup) g.startSessionTimers();
       else if (g instanceof ConsumerGroup) g.finishRestore();
+      else if (g instanceof StreamsGroup) g.finishRestore();
     }
   }
 

@@ -2,6 +2,7 @@
 // requests, finds or creates the StreamsGroup in the coordinator's group map, asks for the internal
 // topics to be created, and serves StreamsGroupDescribe.
 import { ErrorCode } from '../../../protocol/errors.js';
+import { errorCodeOf } from '../../../protocol/kafka-error.js';
 import type {
   StreamsGroupHeartbeatRequest,
   StreamsGroupHeartbeatResponseInput,
@@ -9,7 +10,7 @@ import type {
 import type { StreamsGroupDescribeResponseDescribedGroupInput } from '../../../protocol/gen/streams-group-describe.js';
 import { ConsumerGroupError, JOIN_EPOCH, LEAVE_EPOCH, STATIC_LEAVE_EPOCH, type TopicView } from '../consumer-protocol/consumer-group.js';
 import type { GroupLike } from '../group.js';
-import { StreamsGroup, type StreamsGroupSettings } from './streams-group.js';
+import { StreamsGroup, type StreamsGroupListener, type StreamsGroupSettings } from './streams-group.js';
 import type { ConfiguredTopology } from './topology.js';
 
 export interface StreamsGroupRegistry {
@@ -30,6 +31,9 @@ export class StreamsGroupService {
     private readonly topics: TopicView,
     private readonly settings: StreamsGroupSettings,
     private readonly log: (msg: string) => void = () => {},
+    private readonly listener: StreamsGroupListener = {},
+    /** Makes the changes of the last call durable (records to __consumer_offsets). */
+    private readonly flush?: (groupId: string) => Promise<void>,
   ) {}
 
   group(groupId: string): StreamsGroup | undefined {
@@ -56,23 +60,40 @@ export class StreamsGroupService {
           throw new ConsumerGroupError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, `Group ${req.groupId} is a ${existing.type} group, not a streams group.`);
         }
       }
-      if (req.memberEpoch === LEAVE_EPOCH || req.memberEpoch === STATIC_LEAVE_EPOCH) {
-        if (!group) throw new ConsumerGroupError(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} not found.`);
-        return group.leave(req);
+      if ((req.memberEpoch === LEAVE_EPOCH || req.memberEpoch === STATIC_LEAVE_EPOCH) && !group) {
+        throw new ConsumerGroupError(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} not found.`);
       }
       if (!group) {
         if (req.memberEpoch !== JOIN_EPOCH) throw new ConsumerGroupError(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} not found.`);
         existing?.close();
-        group = new StreamsGroup(req.groupId, this.topics, this.settings);
-        this.registry.putGroup(group);
+        group = this.newGroup(req.groupId);
       }
+      if (req.memberEpoch === LEAVE_EPOCH || req.memberEpoch === STATIC_LEAVE_EPOCH) return await this.durable(req.groupId, group.leave(req));
       const outcome = group.heartbeat(req, ctx);
       if (createTopic) this.createInternalTopics(outcome.topicsToCreate, createTopic);
-      return outcome.response;
+      return await this.durable(req.groupId, outcome.response);
     } catch (err) {
       if (err instanceof ConsumerGroupError) return errorResponse(err.code, err.message);
       throw err;
     }
+  }
+
+  /** Creates a group and adds it to the registry (also used when replaying the log). */
+  newGroup(groupId: string): StreamsGroup {
+    const group = new StreamsGroup(groupId, this.topics, this.settings, this.listener);
+    this.registry.putGroup(group);
+    return group;
+  }
+
+  /** Answers only once the heartbeat's records are written, like Kafka. */
+  private async durable(groupId: string, res: StreamsGroupHeartbeatResponseInput): Promise<StreamsGroupHeartbeatResponseInput> {
+    if (!this.flush) return res;
+    try {
+      await this.flush(groupId);
+    } catch (err) {
+      return errorResponse(errorCodeOf(err, ErrorCode.COORDINATOR_NOT_AVAILABLE), (err as Error).message);
+    }
+    return res;
   }
 
   /** Started in the background: the member hears MISSING_INTERNAL_TOPICS until they exist. */

@@ -65,6 +65,21 @@ export class StreamsGroupMember implements MemberAssignmentState {
   constructor(readonly memberId: string) {}
 }
 
+/** Persistence hook: told about every change (records in __consumer_offsets). */
+export interface StreamsGroupListener {
+  /** Group epoch (StreamsGroupMetadata). */
+  groupUpdated?(group: StreamsGroup): void;
+  topologyUpdated?(group: StreamsGroup): void;
+  /** Target assignment of every member and its epoch. */
+  targetUpdated?(group: StreamsGroup): void;
+  /** Process id, endpoint, client info, topology epoch (StreamsGroupMemberMetadata). */
+  memberMetadataUpdated?(group: StreamsGroup, member: StreamsGroupMember): void;
+  /** Epochs and current tasks (StreamsGroupCurrentMemberAssignment). */
+  memberUpdated?(group: StreamsGroup, member: StreamsGroupMember): void;
+  memberRemoved?(group: StreamsGroup, memberId: string): void;
+  groupTombstones?(group: StreamsGroup): Buffer[];
+}
+
 export interface HeartbeatOutcome {
   response: StreamsGroupHeartbeatResponseInput;
   /** Internal topics the broker should create (the caller does, like Kafka's auto-creation). */
@@ -94,6 +109,7 @@ export class StreamsGroup implements GroupLike {
     readonly groupId: string,
     private readonly topics: TopicView,
     private readonly settings: StreamsGroupSettings,
+    private readonly listener: StreamsGroupListener = {},
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -145,7 +161,7 @@ export class StreamsGroup implements GroupLike {
   }
 
   tombstones(): Buffer[] {
-    return [];
+    return this.listener.groupTombstones?.(this) ?? [];
   }
 
   close(): void {
@@ -158,6 +174,8 @@ export class StreamsGroup implements GroupLike {
   /** A join or regular heartbeat (memberEpoch >= 0). Throws ConsumerGroupError. */
   heartbeat(req: StreamsGroupHeartbeatRequest, ctx: { clientId: string; clientHost: string }): HeartbeatOutcome {
     let bump = false;
+    let memberChanged = false;
+    let topologyChanged = false;
     let member: StreamsGroupMember;
     let full = false;
     const before = { epoch: -100, active: new Map() as TopicPartitions, standby: new Map() as TopicPartitions };
@@ -186,8 +204,10 @@ export class StreamsGroup implements GroupLike {
       if (this.topology === null || (alone && topology.epoch !== this.topology.epoch)) {
         this.topology = topology;
         this.topicsVersionSeen = -1;
+        topologyChanged = true;
         bump = true;
       }
+      if (member.topologyEpoch !== topology.epoch) memberChanged = true;
       member.topologyEpoch = topology.epoch;
     } else {
       const existing = this.members.get(req.memberId);
@@ -208,10 +228,17 @@ export class StreamsGroup implements GroupLike {
     }
 
     // Member metadata (null / -1 = unchanged). What the assignor reads bumps the group epoch.
+    if (member.clientId !== ctx.clientId || member.clientHost !== ctx.clientHost) memberChanged = true;
     member.clientId = ctx.clientId;
     member.clientHost = ctx.clientHost;
-    if (req.instanceId !== null) member.instanceId = req.instanceId;
-    if (req.rebalanceTimeoutMs !== -1) member.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
+    if (req.instanceId !== null && req.instanceId !== member.instanceId) {
+      member.instanceId = req.instanceId;
+      memberChanged = true;
+    }
+    if (req.rebalanceTimeoutMs !== -1 && req.rebalanceTimeoutMs !== member.rebalanceTimeoutMs) {
+      member.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
+      memberChanged = true;
+    }
     if (req.rackId !== null && req.rackId !== member.rackId) {
       member.rackId = req.rackId;
       bump = true;
@@ -232,16 +259,22 @@ export class StreamsGroup implements GroupLike {
       if (member.userEndpoint?.host !== ep.host || member.userEndpoint?.port !== ep.port) {
         member.userEndpoint = ep;
         this.endpointInformationEpoch++;
+        memberChanged = true;
       }
     }
     if (req.taskOffsets !== null) member.taskOffsets = req.taskOffsets.map((o) => ({ ...o }));
     if (req.taskEndOffsets !== null) member.taskEndOffsets = req.taskEndOffsets.map((o) => ({ ...o }));
     if (req.shutdownApplication) this.shutdownRequested = true;
 
+    if (bump || memberChanged) this.listener.memberMetadataUpdated?.(this, member);
+    if (topologyChanged) this.listener.topologyUpdated?.(this);
     if (bump || this.topicsVersionSeen !== this.topics.version()) {
       if (this.reconfigure()) bump = true;
     }
-    if (bump) this.groupEpoch++;
+    if (bump) {
+      this.groupEpoch++;
+      this.listener.groupUpdated?.(this);
+    }
     if (this.groupEpoch > this.assignmentEpoch) this.computeTargetAssignment();
 
     this.reconcileMember(member, owned);
@@ -291,11 +324,13 @@ export class StreamsGroup implements GroupLike {
     this.clearOwnership(member);
     this.members.delete(memberId);
     this.targetAssignment.delete(memberId);
+    this.listener.memberRemoved?.(this, memberId);
     if (this.members.size === 0) {
       this.emptySince = this.now();
       this.shutdownRequested = false;
     }
     this.groupEpoch++;
+    this.listener.groupUpdated?.(this);
     this.endpointInformationEpoch++;
     return true;
   }
@@ -353,6 +388,7 @@ export class StreamsGroup implements GroupLike {
       numStandbyReplicas: this.settings.numStandbyReplicas(this.groupId),
     });
     this.assignmentEpoch = this.groupEpoch;
+    this.listener.targetUpdated?.(this);
   }
 
   private reconcileMember(member: StreamsGroupMember, owned: TopicPartitions | null): void {
@@ -367,6 +403,7 @@ export class StreamsGroup implements GroupLike {
       owned,
       topicExists: (s) => this.configured?.taskCounts?.has(s) ?? false,
     });
+    const standbyBefore = member.standby;
     if (next !== member) {
       this.clearOwnership(member);
       member.memberEpoch = next.memberEpoch;
@@ -378,6 +415,7 @@ export class StreamsGroup implements GroupLike {
     }
     // Standby tasks hold no exclusive resource: they follow the target once the epoch is reached.
     if (member.memberEpoch === this.assignmentEpoch) member.standby = cloneAssignment(target.standby);
+    if (next !== member || !assignmentsEqual(standbyBefore, member.standby)) this.listener.memberUpdated?.(this, member);
   }
 
   private clearOwnership(member: StreamsGroupMember): void {
@@ -423,6 +461,33 @@ export class StreamsGroup implements GroupLike {
   private clearTimer(member: StreamsGroupMember): void {
     if (member.sessionTimer) clearTimeout(member.sessionTimer);
     member.sessionTimer = undefined;
+  }
+
+  // ------------------------------------------------------------------------------- restore
+
+  /** The member with this id, created empty if needed (replay of __consumer_offsets). */
+  restoreMember(memberId: string): StreamsGroupMember {
+    let m = this.members.get(memberId);
+    if (!m) this.members.set(memberId, (m = new StreamsGroupMember(memberId)));
+    return m;
+  }
+
+  /** Drops a member during replay (no epoch bump: the log already has the group epoch). */
+  forgetMember(memberId: string): void {
+    const m = this.members.get(memberId);
+    if (m) this.clearTimer(m);
+    this.members.delete(memberId);
+  }
+
+  /** Rebuilds derived state after a replay: configured topology, owners, session timers. */
+  finishRestore(): void {
+    this.owners.clear();
+    this.reconfigure();
+    if (this.members.size === 0) this.emptySince = this.now();
+    for (const m of this.members.values()) {
+      this.setOwnership(m);
+      this.scheduleSessionTimeout(m);
+    }
   }
 
   // ------------------------------------------------------------------------------ describe
