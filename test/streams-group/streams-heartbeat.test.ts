@@ -207,6 +207,23 @@ describe('KIP-1071 StreamsGroupHeartbeat / StreamsGroupDescribe (raw)', () => {
     ]);
   });
 
+  it('places standby tasks per the streams.num.standby.replicas group config', async () => {
+    await broker.broker.configAdmin.groups.alter('app5', [{ name: 'streams.num.standby.replicas', op: 0, value: '1' }], false);
+    await broker.broker.topics.create({ name: 'sg-standby', numPartitions: 2, replicationFactor: 1 });
+    const t = { epoch: 1, subtopologies: [{ subtopologyId: '0', sourceTopics: ['sg-standby'] }] };
+    const a0 = await join('app5', 'a', 'sg-standby', { topology: t });
+    assert.equal(count(a0.activeTasks), 2);
+    assert.equal(count(a0.standbyTasks), 0, 'no other member to hold a standby');
+    await join('app5', 'b', 'sg-standby', { topology: t });
+    const d = await describeGroup('app5');
+    const target = Object.fromEntries(d.members.map((m: any) => [m.memberId, m.targetAssignment]));
+    for (const id of ['a', 'b']) {
+      assert.equal(count(target[id].activeTasks), 1, `${id} active`);
+      assert.equal(count(target[id].standbyTasks), 1, `${id} standby`);
+      assert.notDeepEqual(keys(target[id].activeTasks), keys(target[id].standbyTasks), 'never a standby of its own active task');
+    }
+  });
+
   it('answers bad requests with Kafka error codes', async () => {
     const invalid = await join('app4', 'x', 'sg-input', {
       topology: { epoch: 1, subtopologies: [{ subtopologyId: '0', sourceTopics: ['sg-input'] }, { subtopologyId: '0', sourceTopics: ['sg-input'] }] },
