@@ -224,6 +224,32 @@ describe('KIP-1071 StreamsGroupHeartbeat / StreamsGroupDescribe (raw)', () => {
     }
   });
 
+  it('removes a member that keeps revoked tasks past its rebalance timeout', async () => {
+    await broker.broker.topics.create({ name: 'sg-stuck', numPartitions: 2, replicationFactor: 1 });
+    const t = { epoch: 1, subtopologies: [{ subtopologyId: '0', sourceTopics: ['sg-stuck'] }] };
+    const a0 = await join('app6', 'a', 'sg-stuck', { topology: t, rebalanceTimeoutMs: 300 });
+    const b0 = await join('app6', 'b', 'sg-stuck', { topology: t });
+    let bEpoch = b0.memberEpoch;
+    let bTasks: Tasks = [];
+    // A keeps heartbeating (so its session lives) but never lets go of the task B should get.
+    const aCode = await waitFor(
+      async () => {
+        const a = await heartbeat({ groupId: 'app6', memberId: 'a', memberEpoch: a0.memberEpoch, activeTasks: a0.activeTasks, standbyTasks: [], warmupTasks: [] });
+        return a.errorCode !== ErrorCode.NONE ? a.errorCode : undefined;
+      },
+      5_000,
+      'A removed',
+    );
+    assert.equal(aCode, ErrorCode.UNKNOWN_MEMBER_ID);
+    await waitFor(async () => {
+      const b = await heartbeat({ groupId: 'app6', memberId: 'b', memberEpoch: bEpoch, activeTasks: bTasks, standbyTasks: [], warmupTasks: [] });
+      assert.equal(b.errorCode, ErrorCode.NONE, b.errorMessage);
+      bEpoch = b.memberEpoch;
+      if (b.activeTasks) bTasks = b.activeTasks;
+      return count(bTasks) === 2;
+    }, 5_000, 'B owns both tasks');
+  });
+
   it('answers bad requests with Kafka error codes', async () => {
     const invalid = await join('app4', 'x', 'sg-input', {
       topology: { epoch: 1, subtopologies: [{ subtopologyId: '0', sourceTopics: ['sg-input'] }, { subtopologyId: '0', sourceTopics: ['sg-input'] }] },

@@ -62,6 +62,7 @@ export class StreamsGroupMember implements MemberAssignmentState {
   taskOffsets: { subtopologyId: string; partition: number; offset: number }[] = [];
   taskEndOffsets: { subtopologyId: string; partition: number; offset: number }[] = [];
   sessionTimer: NodeJS.Timeout | undefined;
+  rebalanceTimer: NodeJS.Timeout | undefined;
   constructor(readonly memberId: string) {}
 }
 
@@ -404,6 +405,7 @@ export class StreamsGroup implements GroupLike {
       topicExists: (s) => this.configured?.taskCounts?.has(s) ?? false,
     });
     const standbyBefore = member.standby;
+    const before = member.state + member.memberEpoch;
     if (next !== member) {
       this.clearOwnership(member);
       member.memberEpoch = next.memberEpoch;
@@ -416,6 +418,10 @@ export class StreamsGroup implements GroupLike {
     // Standby tasks hold no exclusive resource: they follow the target once the epoch is reached.
     if (member.memberEpoch === this.assignmentEpoch) member.standby = cloneAssignment(target.standby);
     if (next !== member || !assignmentsEqual(standbyBefore, member.standby)) this.listener.memberUpdated?.(this, member);
+    // A member that does not give up its revoked tasks within its rebalance timeout is removed.
+    if (member.state === 'unrevoked_partitions') {
+      if (!member.rebalanceTimer || before !== member.state + member.memberEpoch) this.scheduleRebalanceTimeout(member);
+    } else this.clearRebalanceTimer(member);
   }
 
   private clearOwnership(member: StreamsGroupMember): void {
@@ -450,7 +456,7 @@ export class StreamsGroup implements GroupLike {
 
   private scheduleSessionTimeout(member: StreamsGroupMember): void {
     if (this.closed) return;
-    this.clearTimer(member);
+    if (member.sessionTimer) clearTimeout(member.sessionTimer);
     member.sessionTimer = setTimeout(() => {
       member.sessionTimer = undefined;
       if (this.members.get(member.memberId) === member) this.removeMember(member.memberId);
@@ -458,9 +464,28 @@ export class StreamsGroup implements GroupLike {
     member.sessionTimer.unref?.();
   }
 
+  private scheduleRebalanceTimeout(member: StreamsGroupMember): void {
+    if (this.closed) return;
+    this.clearRebalanceTimer(member);
+    const epoch = member.memberEpoch;
+    member.rebalanceTimer = setTimeout(() => {
+      member.rebalanceTimer = undefined;
+      if (this.members.get(member.memberId) === member && member.state === 'unrevoked_partitions' && member.memberEpoch === epoch) {
+        this.removeMember(member.memberId);
+      }
+    }, Math.max(0, member.rebalanceTimeoutMs));
+    member.rebalanceTimer.unref?.();
+  }
+
+  private clearRebalanceTimer(member: StreamsGroupMember): void {
+    if (member.rebalanceTimer) clearTimeout(member.rebalanceTimer);
+    member.rebalanceTimer = undefined;
+  }
+
   private clearTimer(member: StreamsGroupMember): void {
     if (member.sessionTimer) clearTimeout(member.sessionTimer);
     member.sessionTimer = undefined;
+    this.clearRebalanceTimer(member);
   }
 
   // ------------------------------------------------------------------------------- restore
@@ -487,6 +512,7 @@ export class StreamsGroup implements GroupLike {
     for (const m of this.members.values()) {
       this.setOwnership(m);
       this.scheduleSessionTimeout(m);
+      if (m.state === 'unrevoked_partitions') this.scheduleRebalanceTimeout(m);
     }
   }
 
