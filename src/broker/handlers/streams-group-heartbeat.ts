@@ -5,7 +5,7 @@ import type {
   StreamsGroupHeartbeatResponseInput,
 } from '../../protocol/gen/streams-group-heartbeat.js';
 import { ApiKey } from '../../protocol/gen/index.js';
-import { allowedOnGroup, Op } from '../../security/authz.js';
+import { allowedOnCluster, allowedOnGroup, allowedOnTopic, Op } from '../../security/authz.js';
 import { defineHandler } from '../handler.js';
 import { errorResponse } from '../../coordinator/group/streams-protocol/service.js';
 
@@ -26,6 +26,10 @@ export default defineHandler<StreamsGroupHeartbeatRequest, StreamsGroupHeartbeat
       { clientId: ctx.clientId ?? '', clientHost: `/${ctx.connection.socket.remoteAddress ?? ''}` },
       async (t) => {
         if (ctx.broker.metadata.topic(t.name)) return;
+        // Like Kafka: the member's principal needs CREATE on the cluster or on the topic.
+        if (!allowedOnCluster(ctx, Op.CREATE) && !allowedOnTopic(ctx, Op.CREATE, t.name)) {
+          throw new Error(`not authorized to CREATE topic ${t.name}`);
+        }
         await topics.create({ name: t.name, numPartitions: t.partitions, replicationFactor: t.replicationFactor, configs: t.configs });
       },
     );
