@@ -35,9 +35,12 @@ function listen(onConn) {
 if (role === 'tcp-server') {
   const server = listen((sock) => {
     let bytes = 0;
-    sock.on('data', (d) => { bytes += d.length; });
+    let cpu0 = null;
+    sock.on('data', (d) => { cpu0 ??= process.cpuUsage(); bytes += d.length; });
     sock.on('end', () => {
-      sock.end(JSON.stringify({ bytes }) + '\n');
+      // Own CPU while receiving (this process exits right after, before run.mjs can read /proc).
+      const cpu = process.cpuUsage(cpu0 ?? undefined);
+      sock.end(JSON.stringify({ bytes, serverCpuS: (cpu.user + cpu.system) / 1e6 }) + '\n');
       server.close();
     });
   });
@@ -50,10 +53,13 @@ if (role === 'tcp-server') {
     const deadline = t0 + seconds * 1000;
     let reply = '';
     sock.on('data', (d) => { reply += d; });
+    const cpu0 = process.cpuUsage();
     sock.on('end', () => {
       const el = (performance.now() - t0) / 1000;
-      const { bytes } = JSON.parse(reply);
-      process.stdout.write(JSON.stringify({ bytes, seconds: el, MBps: bytes / el / MB }) + '\n');
+      const { bytes, serverCpuS } = JSON.parse(reply);
+      const cpu = process.cpuUsage(cpu0);
+      const clientCpuS = (cpu.user + cpu.system) / 1e6;
+      process.stdout.write(JSON.stringify({ bytes, seconds: el, MBps: bytes / el / MB, serverCpuShare: serverCpuS / el, clientCpuShare: clientCpuS / el }) + '\n');
     });
     const pump = () => {
       while (performance.now() < deadline) {
@@ -90,7 +96,9 @@ if (role === 'tcp-server') {
         maybeSync();
       });
     };
+    let cpu0 = null;
     sock.on('data', (d) => {
+      cpu0 ??= process.cpuUsage();
       buf = buf.length ? Buffer.concat([buf, d]) : d;
       let off = 0;
       while (buf.length - off >= 8) {
@@ -105,6 +113,9 @@ if (role === 'tcp-server') {
       maybeSync();
     });
     sock.on('end', () => {
+      // Own CPU while serving, for run.mjs (this process exits before it can read /proc).
+      const cpu = process.cpuUsage(cpu0 ?? undefined);
+      process.stdout.write(JSON.stringify({ serverCpuS: (cpu.user + cpu.system) / 1e6 }) + '\n');
       sock.end();
       server.close();
       closeSync(fd);

@@ -12,7 +12,7 @@
 // MB = 1,000,000 bytes of message payload (1 KiB values), everywhere.
 import { spawn, spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, release, tmpdir, hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -181,7 +181,11 @@ async function ceilingPair(serverRole, serverArgs, clientRole, clientArgs, timeo
   try {
     const { result, cpuShare } = await withCpu(server.pid, () => run(process.execPath, [script, clientRole, String(port), ...clientArgs], { timeoutS }));
     const res = jsonResult(result, clientRole);
-    res.serverCpuShare = cpuShare;
+    // Servers report their own CPU (they exit as the client finishes, before /proc can be read):
+    // the TCP server in its reply, the durable server on its stdout.
+    await stop(server, 3);
+    const own = /"serverCpuS":([\d.e-]+)/.exec(server.getOutput())?.[1];
+    res.serverCpuShare = cpuShare ?? (res.serverCpuShare != null ? round(res.serverCpuShare, 3) : own != null ? round(Number(own) / res.seconds, 3) : null);
     return res;
   } finally {
     await stop(server, 3);
@@ -213,9 +217,12 @@ async function ensureBuilt() {
   if (!existsSync(MAIN)) throw new Error(`build failed: ${lastLines(r.stdout + r.stderr)}`);
 }
 
-async function startBroker(dataDir) {
+async function startBroker(dataDir, main = process.env.FJORD_BENCH_BROKER_MAIN ?? MAIN) {
   const port = await freePort();
-  const child = await startDaemon(process.execPath, [MAIN, 'broker', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
+  // FJORD_BROKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the broker;
+  // FJORD_BENCH_BROKER_MAIN runs another build's broker (before/after in one run).
+  const nodeArgs = process.env.FJORD_BROKER_NODE_ARGS ? process.env.FJORD_BROKER_NODE_ARGS.split(' ') : [];
+  const child = await startDaemon(process.execPath, [...nodeArgs, main, 'broker', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
     name: 'fjord broker',
     ready: (out) => /listening on/.test(out),
     timeoutS: 30,
@@ -233,11 +240,16 @@ function checkProduce(r) {
   if (r.failed) throw new Error(`${r.failed} messages failed: ${r.lastError}`);
 }
 
-async function fjordThroughput(results) {
+/**
+ * Produce acks=1 / acks=all, consume, e2e latency on one broker. `build` (optional) runs another
+ * build's broker (FJORD_BENCH_BASELINE) into its own result objects, for before/after in one run.
+ */
+async function fjordThroughput(results, build) {
+  const R = build ? build.results : results;
   const dataDir = tmpTracked('fjord');
-  const { child, bootstrap } = await startBroker(dataDir);
+  const { child, bootstrap } = await startBroker(dataDir, build?.main);
   const pid = child.pid;
-  const F = results.fjord;
+  const F = R.fjord;
   try {
     const produce = async (key, topic, acks) => {
       await load(['create', bootstrap, topic, String(PARTITIONS)], 60);
@@ -245,22 +257,22 @@ async function fjordThroughput(results) {
       const { result, cpuShare } = await withCpu(pid, () =>
         load(['produce', bootstrap, topic, '--acks', acks, '--seconds', String(P.produceS), '--size', String(MSG), '--linger-ms', '5', '--batch-bytes', '1048576'], P.produceS + 40));
       result.brokerCpuShare = cpuShare;
-      results.details[key] = result;
+      R.details[key] = result;
       checkProduce(result);
       return result;
     };
     try {
       const r = await produce('produceAcks1', 'bench-acks1', '1');
       F.produceAcks1MBps = round(r.MBps);
-    } catch (e) { F.produceAcks1MBps = null; results.reasons.produceAcks1 = e.message; log(`  failed: ${e.message}`); }
+    } catch (e) { F.produceAcks1MBps = null; R.reasons.produceAcks1 = e.message; log(`  failed: ${e.message}`); }
 
     let acksAll = null;
     try {
       acksAll = await produce('produceAcksAll', 'bench-acksall', 'all');
       F.produceAcksAllMBps = round(acksAll.MBps);
     } catch (e) {
-      F.produceAcksAllMBps = null; results.reasons.produceAcksAll = e.message; log(`  failed: ${e.message}`);
-      acksAll = results.details.produceAcksAll ?? null; // still consume what was acknowledged
+      F.produceAcksAllMBps = null; R.reasons.produceAcksAll = e.message; log(`  failed: ${e.message}`);
+      acksAll = R.details.produceAcksAll ?? null; // still consume what was acknowledged
     }
 
     if (acksAll?.msgs) {
@@ -269,11 +281,11 @@ async function fjordThroughput(results) {
         const { result, cpuShare } = await withCpu(pid, () =>
           load(['consume', bootstrap, 'bench-acksall', '--partitions', String(PARTITIONS), '--expect', String(acksAll.msgs), '--timeout-s', String(P.produceS * 6 + 30)], P.produceS * 6 + 60));
         result.brokerCpuShare = cpuShare;
-        results.details.consume = result;
+        R.details.consume = result;
         if (result.msgs < result.expected) throw new Error(`consumed ${result.msgs} of ${result.expected} (${result.lastError})`);
         F.consumeMBps = round(result.MBps);
-      } catch (e) { F.consumeMBps = null; results.reasons.consume = e.message; log(`  failed: ${e.message}`); }
-    } else { F.consumeMBps = null; results.reasons.consume = 'nothing produced with acks=all'; }
+      } catch (e) { F.consumeMBps = null; R.reasons.consume = e.message; log(`  failed: ${e.message}`); }
+    } else { F.consumeMBps = null; R.reasons.consume = 'nothing produced with acks=all'; }
 
     log(`fjord: end-to-end latency at ${LAT_RATE} msg/s, acks=all, linger.ms=0, ${P.latencyS}s (first ${P.latencyWarmS}s not counted)`);
     try {
@@ -281,13 +293,13 @@ async function fjordThroughput(results) {
       const { result, cpuShare } = await withCpu(pid, () =>
         load(['latency', bootstrap, 'bench-latency', '--partitions', String(PARTITIONS), '--rate', String(LAT_RATE), '--seconds', String(P.latencyS), '--warmup-s', String(P.latencyWarmS), '--size', String(MSG), '--acks', 'all', '--linger-ms', '0'], P.latencyS + 60));
       result.brokerCpuShare = cpuShare;
-      results.details.latency = result;
+      R.details.latency = result;
       if (!result.samples) throw new Error(`no latency samples (sent ${result.sent}, received ${result.received})`);
       F.e2eP50Ms = round(result.p50Ms, 2);
       F.e2eP99Ms = round(result.p99Ms, 2);
       F.e2eP999Ms = round(result.p999Ms, 2);
-      if (result.received < result.sent) results.reasons.latency = `only ${result.received} of ${result.sent} messages arrived`;
-    } catch (e) { F.e2eP50Ms = F.e2eP99Ms = F.e2eP999Ms = null; results.reasons.latency = e.message; log(`  failed: ${e.message}`); }
+      if (result.received < result.sent) R.reasons.latency = `only ${result.received} of ${result.sent} messages arrived`;
+    } catch (e) { F.e2eP50Ms = F.e2eP99Ms = F.e2eP999Ms = null; R.reasons.latency = e.message; log(`  failed: ${e.message}`); }
   } finally {
     await stop(child);
   }
@@ -352,47 +364,75 @@ function metadataProbe(port) {
   });
 }
 
-async function coldStart(results) {
-  const startups = [];
-  const rss = [];
-  for (let i = 0; i < P.startupRuns; i++) {
-    const dataDir = tmpTracked('dev');
-    const port = await freePort();
-    const t0 = performance.now();
-    const child = spawn(process.execPath, [MAIN, 'dev', '--port', String(port), '--data-dir', dataDir, '--no-registry', '--no-rest', '--no-connect'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-    children.add(child);
-    let err = '';
-    child.stderr.on('data', (d) => { if (err.length < 10_000) err += d; });
-    try {
-      let ok = false;
-      const deadline = t0 + 15_000;
-      while (!ok && performance.now() < deadline && child.exitCode === null) {
-        ok = await metadataProbe(port);
-        if (!ok) await sleep(2);
-      }
-      if (!ok) throw new Error(`fjord dev gave no Metadata response within 15 s: ${lastLines(err)}`);
-      startups.push(performance.now() - t0);
-      await sleep(1000);
-      rss.push(rssMB(child.pid));
-    } catch (e) {
-      results.reasons.startup = e.message;
-      log(`  failed: ${e.message}`);
-    } finally {
-      await stop(child);
+/** Spawns `entry dev` and times it to the first Metadata response; resolves { ms, rss } or throws. */
+async function devStartOnce(entry) {
+  const dataDir = tmpTracked('dev');
+  const port = await freePort();
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [entry, 'dev', '--port', String(port), '--data-dir', dataDir, '--no-registry', '--no-rest', '--no-connect'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  children.add(child);
+  let err = '';
+  child.stderr.on('data', (d) => { if (err.length < 10_000) err += d; });
+  try {
+    let ok = false;
+    const deadline = t0 + 15_000;
+    while (!ok && performance.now() < deadline && child.exitCode === null) {
+      ok = await metadataProbe(port);
+      if (!ok) await sleep(2);
     }
+    if (!ok) throw new Error(`fjord dev gave no Metadata response within 15 s: ${lastLines(err)}`);
+    const ms = performance.now() - t0;
+    // CPU spent to get there: steadier than wall time on a shared machine.
+    const cpuMs = (cpuSeconds(child.pid) ?? NaN) * 1000;
+    await sleep(1000);
+    return { ms, cpuMs, rss: rssMB(child.pid) };
+  } finally {
+    await stop(child);
   }
-  // Reference: spawn of a bare `node -e 0` to exit, on the same (possibly busy) machine.
+}
+
+/**
+ * Cold start of `bin/fjord.js dev` (what `npx fjord dev` runs: the bundled CLI when it is fresh)
+ * and of a bare `node -e 0`, interleaved run by run so that both see the same machine load; with
+ * FJORD_BENCH_BASELINE, that build's bin/fjord.js too.
+ */
+async function coldStart(results) {
+  const bin = join(ROOT, 'bin', 'fjord.js');
+  const bundle = join(ROOT, 'dist', 'src', 'bundle', 'main.js');
+  const mtime = (f) => { try { return statSync(f).mtimeMs; } catch { return -1; } };
+  if (mtime(bundle) < mtime(join(ROOT, 'dist', '.tsbuildinfo'))) {
+    log('cold start: bundling the CLI (scripts/bundle-cli.mjs), the compiled tree is newer');
+    await run(process.execPath, [join(ROOT, 'scripts', 'bundle-cli.mjs')], { timeoutS: 120 });
+  }
+  const entries = [['this', bin, results.fjord, results]];
+  if (results.baseline) entries.push(['baseline', join(results.baseline.root, 'bin', 'fjord.js'), results.baseline.fjord, results.baseline]);
+  const runs = Object.fromEntries(entries.map(([k]) => [k, { ms: [], cpuMs: [], rss: [] }]));
   const bare = [];
   for (let i = 0; i < P.startupRuns; i++) {
+    for (const [k, entry, , R] of entries) {
+      try {
+        const r = await devStartOnce(entry);
+        runs[k].ms.push(r.ms);
+        runs[k].cpuMs.push(r.cpuMs);
+        runs[k].rss.push(r.rss);
+      } catch (e) {
+        R.reasons.startup = e.message;
+        log(`  failed: ${e.message}`);
+      }
+    }
+    // Reference: spawn of a bare `node -e 0` to exit, on the same (possibly busy) machine.
     const t = performance.now();
     await run(process.execPath, ['-e', '0'], { timeoutS: 30 });
     bare.push(performance.now() - t);
   }
   const median = (a) => { const s = a.filter((x) => x != null).sort((x, y) => x - y); return s.length ? s[Math.floor(s.length / 2)] : null; };
-  results.fjord.startupMs = round(median(startups), 0);
-  results.fjord.idleRssMB = round(median(rss), 1);
-  results.fjord.nodeBareStartMs = round(median(bare), 0);
-  results.details.startup = { bareNodeRuns: bare.map((x) => round(x, 1)), runs: startups.map((x) => round(x, 1)), rssMB: rss.map((x) => round(x, 1)), note: 'spawn of `node dist/src/cli/main.js dev` to first Metadata v1 response; median of runs' };
+  for (const [k, entry, F, R] of entries) {
+    F.startupMs = round(median(runs[k].ms), 0);
+    F.startupCpuMs = round(median(runs[k].cpuMs), 0);
+    F.idleRssMB = round(median(runs[k].rss), 1);
+    F.nodeBareStartMs = round(median(bare), 0);
+    R.details.startup = { entry, bareNodeRuns: bare.map((x) => round(x, 1)), runs: runs[k].ms.map((x) => round(x, 1)), rssMB: runs[k].rss.map((x) => round(x, 1)), note: 'spawn of `node bin/fjord.js dev` to first Metadata v1 response; median of runs, interleaved with the bare node runs' };
+  }
 }
 
 // ------------------------------------------------------------------ 3. peers
@@ -435,6 +475,50 @@ async function redisRun(results, key, extraArgs, n, label) {
   }
 }
 
+/** Redis Streams latency (XADD at LAT_RATE with appendfsync always, blocking XREAD reader) and
+ * batched XREAD consume, through bench/redis-peer.mjs (a minimal RESP client in Node). */
+async function redisLatencyAndConsume(results) {
+  if (!which('redis-server')) {
+    results.reasons.redisLatency = 'redis-server not installed (run scripts/setup-bench.sh)';
+    return;
+  }
+  const dir = tmpTracked('redis-lat');
+  const port = await freePort();
+  let server;
+  try {
+    server = await startDaemon('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--protected-mode', 'no', '--appendonly', 'yes', '--appendfsync', 'always'], {
+      name: 'redis-server', ready: (out) => /Ready to accept connections/.test(out), timeoutS: 15,
+    });
+    const script = join(ROOT, 'bench', 'redis-peer.mjs');
+    log(`peer: Redis Streams latency: XADD ${LAT_RATE}/s (appendfsync always) read by a blocking XREAD, ${P.latencyS}s`);
+    try {
+      const { result, cpuShare } = await withCpu(server.pid, () =>
+        run(process.execPath, [script, 'latency', String(port), String(LAT_RATE), String(P.latencyS), String(P.latencyWarmS), String(MSG)], { timeoutS: P.latencyS + 60 }));
+      const r = jsonResult(result, 'redis latency');
+      r.serverCpuShare = cpuShare;
+      results.details.redisLatency = r;
+      results.peers.redisE2eP50Ms = round(r.p50Ms, 2);
+      results.peers.redisE2eP99Ms = round(r.p99Ms, 2);
+      results.peers.redisE2eP999Ms = round(r.p999Ms, 2);
+    } catch (e) { results.reasons.redisLatency = e.message; log(`  failed: ${e.message}`); }
+    const n = P.redisFsyncN;
+    log(`peer: Redis Streams consume: ${n} values read back with XREAD COUNT 1000`);
+    try {
+      const { result, cpuShare } = await withCpu(server.pid, () => run(process.execPath, [script, 'consume', String(port), String(n), String(MSG)], { timeoutS: 240 }));
+      const r = jsonResult(result, 'redis consume');
+      r.serverCpuShare = cpuShare;
+      results.details.redisConsume = r;
+      results.peers.redisConsumeMBps = round(r.MBps);
+    } catch (e) { results.reasons.redisConsume = e.message; log(`  failed: ${e.message}`); }
+  } catch (e) {
+    results.reasons.redisLatency = e.message;
+    log(`  failed: ${e.message}`);
+  } finally {
+    if (server) await stop(server, 5);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function nats(results) {
   if (!which('nats-server') || !existsSync(NATS_PUB)) {
     results.peers.natsJetStreamMBps = null;
@@ -449,13 +533,22 @@ async function nats(results) {
     server = await startDaemon('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], {
       name: 'nats-server', ready: (out) => /Server is ready/.test(out), timeoutS: 15,
     });
-    log(`peer: NATS JetStream file store, async publish 1 KiB (bench/.build/nats-pub, 4000 in flight), ${P.natsS}s`);
+    log(`peer: NATS JetStream file store, async publish 1 KiB (bench/.build/nats-pub, 4000 in flight), ${P.natsS}s, then a pull consumer reads it all`);
     const { result, cpuShare } = await withCpu(server.pid, () =>
-      run(NATS_PUB, ['-url', `nats://127.0.0.1:${port}`, '-seconds', String(P.natsS), '-size', String(MSG), '-inflight', '4000'], { timeoutS: P.natsS + 90 }));
+      run(NATS_PUB, ['-url', `nats://127.0.0.1:${port}`, '-seconds', String(P.natsS), '-size', String(MSG), '-inflight', '4000', '-consume'], { timeoutS: P.natsS + 200 }));
     const r = jsonResult(result, 'nats-pub');
     r.serverCpuShare = cpuShare;
     results.peers.natsJetStreamMBps = round(r.MBps);
+    results.peers.natsConsumeMBps = round(r.consumeMBps);
     results.details.nats = r;
+    log(`peer: NATS JetStream latency: publish ${LAT_RATE}/s, pull consumer, ${P.latencyS}s`);
+    try {
+      const lat = jsonResult(await run(NATS_PUB, ['-url', `nats://127.0.0.1:${port}`, '-stream', 'LAT', '-prefix', 'lat', '-size', String(MSG), '-rate', String(LAT_RATE), '-seconds', String(P.latencyS), '-warmup-s', String(P.latencyWarmS)], { timeoutS: P.latencyS + 60 }), 'nats latency');
+      results.details.natsLatency = lat;
+      results.peers.natsE2eP50Ms = round(lat.p50Ms, 2);
+      results.peers.natsE2eP99Ms = round(lat.p99Ms, 2);
+      results.peers.natsE2eP999Ms = round(lat.p999Ms, 2);
+    } catch (e) { results.reasons.natsLatency = e.message; log(`  failed: ${e.message}`); }
   } catch (e) {
     results.peers.natsJetStreamMBps = null;
     results.reasons.nats = e.message;
@@ -467,9 +560,34 @@ async function nats(results) {
 }
 
 // ------------------------------------------------------------------ 5. table
+/**
+ * Core-seconds a process spends per GB (1e9 bytes of payload) moved: its CPU share (cores) over
+ * the phase divided by the phase's GB/s. Same run, same machine, so the ratios between Fjord and
+ * the plain-Node ceilings hold even when the absolute numbers move with the machine's load.
+ */
+function cpuPerGB(results) {
+  const { ceilings: C, details: d } = results;
+  const per = (cpu, MBps) => (cpu == null || !MBps ? null : round(cpu / (MBps / 1000), 2));
+  C.tcpServerCpuSPerGB = per(d.tcp?.serverCpuShare, C.tcpMBps);
+  C.durableServerCpuSPerGB = per(d.durable?.serverCpuShare, C.durableMBps);
+  fjordCpuPerGB(results);
+  if (results.baseline) fjordCpuPerGB(results.baseline);
+}
+function fjordCpuPerGB({ fjord: F, details: d }) {
+  const per = (cpu, MBps) => (cpu == null || !MBps ? null : round(cpu / (MBps / 1000), 2));
+  F.consumeCpuSPerGB = per(d.consume?.brokerCpuShare, F.consumeMBps);
+  F.produceAcksAllCpuSPerGB = per(d.produceAcksAll?.brokerCpuShare, F.produceAcksAllMBps);
+  F.produceAcks1CpuSPerGB = per(d.produceAcks1?.brokerCpuShare, F.produceAcks1MBps);
+}
+
 function table(results) {
   const { ceilings: C, fjord: F, peers: R } = results;
   const ratio = (a, b) => (a == null || b == null || b === 0 ? null : a / b);
+  const known = (xs) => xs.filter((x) => x != null && Number.isFinite(x));
+  const maxOf = (...xs) => (known(xs).length ? Math.max(...known(xs)) : null);
+  const minOf = (...xs) => (known(xs).length ? Math.min(...known(xs)) : null);
+  const fmt3 = (...xs) => (xs.every((x) => x == null) ? null : xs.map((x) => x ?? 'n/a').join(' / '));
+  cpuPerGB(results);
   const rows = [
     ['ceiling: loopback TCP (64 KiB writes)', C.tcpMBps, 'MB/s'],
     ['ceiling: durable append (fdatasync/10 ms)', C.durableMBps, 'MB/s'],
@@ -483,6 +601,7 @@ function table(results) {
     ['fjord e2e p99', F.e2eP99Ms, 'ms'],
     ['fjord e2e p99.9', F.e2eP999Ms, 'ms'],
     ['fjord dev cold start', F.startupMs, 'ms'],
+    ['fjord dev cold start, CPU time', F.startupCpuMs, 'ms'],
     ['(reference: bare `node -e 0` spawn to exit)', F.nodeBareStartMs, 'ms'],
     ['fjord dev idle RSS', F.idleRssMB, 'MB'],
     ['fjord dev + registry + REST idle RSS', F.devHttpIdleRssMB, 'MB'],
@@ -492,6 +611,15 @@ function table(results) {
     ['fjord produce 1 partition', F.produce1PartitionMBps, 'MB/s'],
     ['fjord produce 100 partitions', F.produce100PartitionsMBps, 'MB/s'],
     ['fjord produce 1000 partitions', F.produce1000PartitionsMBps, 'MB/s'],
+    ['CPU s/GB: fjord broker, consume', F.consumeCpuSPerGB, 'core-s/GB'],
+    ['CPU s/GB: TCP ceiling server', C.tcpServerCpuSPerGB, 'core-s/GB'],
+    ['CPU s/GB: fjord broker, produce acks=all', F.produceAcksAllCpuSPerGB, 'core-s/GB'],
+    ['CPU s/GB: durable pipeline server', C.durableServerCpuSPerGB, 'core-s/GB'],
+    ['CPU s/GB: fjord broker, produce acks=1', F.produceAcks1CpuSPerGB, 'core-s/GB'],
+    ['redis consume (XREAD COUNT 1000)', R.redisConsumeMBps, 'MB/s'],
+    ['NATS JetStream consume (pull, 1000)', R.natsConsumeMBps, 'MB/s'],
+    [`redis e2e p50 / p99 / p99.9 @${LAT_RATE}/s`, fmt3(R.redisE2eP50Ms, R.redisE2eP99Ms, R.redisE2eP999Ms), 'ms'],
+    [`NATS e2e p50 / p99 / p99.9 @${LAT_RATE}/s`, fmt3(R.natsE2eP50Ms, R.natsE2eP99Ms, R.natsE2eP999Ms), 'ms'],
     ['cluster: single node acks=all (same run)', F.clusterSingleAcksAllMBps, 'MB/s'],
     ['cluster: 3 brokers RF=3 acks=all', F.cluster3AcksAllMBps, 'MB/s'],
     ['cluster: failover p50 (kill -9 leader)', F.clusterFailoverP50Ms, 'ms'],
@@ -510,6 +638,11 @@ function table(results) {
     ['acks=all / NATS JetStream', ratio(F.produceAcksAllMBps, R.natsJetStreamMBps), '>= 2', (x) => x >= 2],
     ['acks=1 / redis in-memory', ratio(F.produceAcks1MBps, R.redisMBps), '>= 1.3', (x) => x >= 1.3],
     ['consume / TCP ceiling', ratio(F.consumeMBps, C.tcpMBps), '>= 0.45', (x) => x >= 0.45],
+    ['consume CPU/GB / TCP server CPU/GB', ratio(F.consumeCpuSPerGB, C.tcpServerCpuSPerGB), '<= 2', (x) => x <= 2],
+    ['acks=all CPU/GB / durable server CPU/GB', ratio(F.produceAcksAllCpuSPerGB, C.durableServerCpuSPerGB), '<= 1.5', (x) => x <= 1.5],
+    ['consume / faster peer consume', ratio(F.consumeMBps, maxOf(R.redisConsumeMBps, R.natsConsumeMBps)), '>= 2', (x) => x >= 2],
+    ['e2e p99 / better peer p99', ratio(F.e2eP99Ms, minOf(R.redisE2eP99Ms, R.natsE2eP99Ms)), '<= 0.5', (x) => x <= 0.5],
+    ['cold start / bare node spawn', ratio(F.startupMs, F.nodeBareStartMs), '<= 2.5', (x) => x <= 2.5],
     ['e2e p99 (ms)', F.e2eP99Ms, '<= 2', (x) => x <= 2],
     ['e2e p99.9 (ms)', F.e2eP999Ms, '<= 10', (x) => x <= 10],
     ['cold start (ms)', F.startupMs, '< 300', (x) => x < 300],
@@ -523,6 +656,7 @@ function table(results) {
     ['SASL_SSL consume / plaintext', ratio(F.tlsConsumeMBps, F.tlsPlainConsumeMBps), '>= 0.6', (x) => x >= 0.6],
     ['transactional / acks=all produce (same broker)', ratio(F.txnProduceMBps, F.txnPlainAcksAllMBps), '>= 0.8', (x) => x >= 0.8],
     ['streams pass-through / raw consume+produce', F.streamsPassThroughRatio, '>= 0.7', (x) => x >= 0.7],
+    ['streams word count / @kafkats/flow', F.streamsWordCountToFlow, '>= 2', (x) => x >= 2],
     ['connect CDC / Postgres insert rate', F.connectCdcRatio, '>= 0.8', (x) => x >= 0.8],
     ['connect sink / batched INSERT ON CONFLICT', F.connectSinkRatio, '>= 0.7', (x) => x >= 0.7],
   ];
@@ -538,6 +672,27 @@ function table(results) {
   for (const [name, v, target, ok] of checks) {
     const status = v == null ? 'n/a' : ok(v) ? 'PASS' : 'miss';
     lines.push(pad(name, 44) + pad(v == null ? 'n/a' : round(v, 2), 12) + pad(target, 10) + status);
+  }
+  if (results.baseline) {
+    const B = results.baseline.fjord;
+    lines.push('', `this build vs baseline ${results.baseline.root} (same run; the baseline's Fjord phases ran right after these)`);
+    lines.push(pad('measurement', 44) + pad('this', 12) + pad('baseline', 12) + 'this / baseline');
+    lines.push('-'.repeat(84));
+    const cmp = [
+      ['produce acks=1 (MB/s)', F.produceAcks1MBps, B.produceAcks1MBps],
+      ['produce acks=all (MB/s)', F.produceAcksAllMBps, B.produceAcksAllMBps],
+      ['consume (MB/s)', F.consumeMBps, B.consumeMBps],
+      ['broker CPU s/GB, produce acks=1', F.produceAcks1CpuSPerGB, B.produceAcks1CpuSPerGB],
+      ['broker CPU s/GB, produce acks=all', F.produceAcksAllCpuSPerGB, B.produceAcksAllCpuSPerGB],
+      ['broker CPU s/GB, consume', F.consumeCpuSPerGB, B.consumeCpuSPerGB],
+      [`e2e p50 @${LAT_RATE}/s (ms)`, F.e2eP50Ms, B.e2eP50Ms],
+      ['e2e p99 (ms)', F.e2eP99Ms, B.e2eP99Ms],
+      ['e2e p99.9 (ms)', F.e2eP999Ms, B.e2eP999Ms],
+      ['cold start, bin/fjord.js dev (ms)', F.startupMs, B.startupMs],
+      ['cold start CPU (ms)', F.startupCpuMs, B.startupCpuMs],
+      ['idle RSS (MB)', F.idleRssMB, B.idleRssMB],
+    ];
+    for (const [name, a, b] of cmp) lines.push(pad(name, 44) + pad(a ?? 'n/a', 12) + pad(b ?? 'n/a', 12) + (ratio(a, b) == null ? 'n/a' : round(ratio(a, b), 2)));
   }
   const cpu = [];
   const d = results.details;
@@ -634,10 +789,20 @@ async function main() {
 
   if (want('ceilings')) await ceilings(results);
   if (want('fjord') || want('startup') || want('partitions')) await ensureBuilt();
-  if (want('fjord')) await fjordThroughput(results);
+  // FJORD_BENCH_BASELINE=DIR: another checkout (built) measured in the same run, for before/after.
+  const baselineRoot = process.env.FJORD_BENCH_BASELINE ? resolve(process.env.FJORD_BENCH_BASELINE) : null;
+  if (baselineRoot) results.baseline = { root: baselineRoot, fjord: {}, ceilings: {}, details: {}, reasons: {} };
+  if (want('fjord')) {
+    await fjordThroughput(results);
+    if (baselineRoot) {
+      log(`baseline build ${baselineRoot}: the same Fjord phases`);
+      await fjordThroughput(results, { main: join(baselineRoot, 'dist', 'src', 'cli', 'main.js'), results: results.baseline });
+    }
+  }
   if (want('peers')) {
     await redisRun(results, 'redisMBps', ['--appendonly', 'no'], P.redisN, 'Redis Streams in-memory');
     await redisRun(results, 'redisFsyncAlwaysMBps', ['--appendonly', 'yes', '--appendfsync', 'always'], P.redisFsyncN, 'Redis Streams appendonly yes + appendfsync always');
+    await redisLatencyAndConsume(results);
     await nats(results);
   }
   if (want('startup')) {
@@ -695,12 +860,13 @@ async function main() {
   if (want('streams')) {
     // Streams (issue #15): bench/streams-wordcount.mjs, word count and pass-through vs a raw pipe.
     await ensureBuilt();
-    log('streams: word count and pass-through vs raw consume+produce (bench/streams-wordcount.mjs)');
+    log('streams: word count vs @kafkats/flow, pass-through vs raw consume+produce (bench/streams-wordcount.mjs)');
     try {
       const s = jsonResult(await run(process.execPath, [join(ROOT, 'bench', 'streams-wordcount.mjs'), '--records', QUICK ? '100000' : '1000000'], { timeoutS: 900 }), 'streams bench');
       results.details.streams = s;
       results.fjord.streamsWordCountPerSec = s.wordCountRecordsPerS;
       results.fjord.streamsPassThroughRatio = s.passThroughToRawPipe;
+      results.fjord.streamsWordCountToFlow = s.wordCountToFlow;
     } catch (e) {
       results.reasons.streams = String(e.message ?? e);
     }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Fjord Streams benchmark: word count over N JSON records (6 partitions) in records/s, and the
 // stateless pass-through (filter + mapValues) as a ratio of a raw consume + produce pipe built
-// on the same client (@platformatic/kafka). Starts its own broker in-process on a temp dir.
+// on the same client (@platformatic/kafka); the same word count with @kafkats/flow for comparison. Starts its own broker in-process on a temp dir.
 //   node bench/streams-wordcount.mjs [--records 1000000] [--quick]
 // Needs `npm run build` first. Progress on stdout; the last line is one JSON object (npm run bench).
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -45,7 +45,7 @@ const result = { records: N, partitions: PARTITIONS };
 try {
   const admin = new Admin(base);
   await admin.createTopics({ topics: ['bench-in'], partitions: PARTITIONS, replicas: 1 });
-  await admin.createTopics({ topics: ['bench-wc-out', 'bench-pt-out', 'bench-raw-out'], partitions: PARTITIONS, replicas: 1 });
+  await admin.createTopics({ topics: ['bench-wc-out', 'bench-flow-out', 'bench-pt-out', 'bench-raw-out'], partitions: PARTITIONS, replicas: 1 });
   await admin.close();
 
   // Input: N JSON records {"id":i,"text":"five random words"}.
@@ -81,6 +81,48 @@ try {
     const ms = Date.now() - start;
     result.wordCountRecordsPerS = Math.round((N / ms) * 1000);
     console.log(`word count: ${N} records in ${ms} ms = ${result.wordCountRecordsPerS} records/s`);
+    await app.close();
+  }
+
+  // 1b. The same word count with @kafkats/flow (the other Kafka Streams-like library for Node),
+  // same broker, same input, same client-side JSON decoding. Flow re-keys in memory (it has no
+  // repartition topics), so it does less broker work than Fjord Streams does here.
+  {
+    const { flow } = await import('@kafkats/flow');
+    const { codec } = await import('@kafkats/client');
+    const int64 = {
+      encode: (n) => {
+        const b = Buffer.allocUnsafe(8);
+        b.writeBigInt64BE(BigInt(n));
+        return b;
+      },
+      decode: (b) => Number(b.readBigInt64BE()),
+    };
+    // Flow processes records one at a time; it gets a bounded window and its rate is the input
+    // records it finished (all five words counted) per second within it.
+    const FLOW_ACKS = 'all'; // as Fjord Streams' producer (Kafka's default since 3.0)
+    const FLOW_WINDOW_MS = argv.includes('--quick') ? 15_000 : 30_000;
+    let inputs = 0;
+    const app = flow({ applicationId: 'bench-flow', client: { brokers: [broker.bootstrap], clientId: 'bench-flow' }, commitIntervalMs: 1000, producer: { acks: FLOW_ACKS } });
+    app
+      .stream('bench-in', { key: codec.string(), value: codec.json(), offsetReset: 'earliest' })
+      .flatMapValues((v) => v.text.split(' '))
+      .groupBy((_k, w) => w, { key: codec.string(), value: codec.string() })
+      .count({ storeName: 'flow-counts' })
+      .toStream()
+      .peek(() => inputs++)
+      .to('bench-flow-out', { key: codec.string(), value: int64 });
+    const start = Date.now();
+    await app.start();
+    const target = N * WORDS_PER_RECORD;
+    await until(async () => inputs >= target || Date.now() - start >= FLOW_WINDOW_MS);
+    const ms = Date.now() - start;
+    const done = Math.floor(inputs / WORDS_PER_RECORD);
+    result.flowWordCountRecordsPerS = Math.round((done / ms) * 1000);
+    result.wordCountToFlow = Math.round((result.wordCountRecordsPerS / Math.max(1, result.flowWordCountRecordsPerS)) * 100) / 100;
+    console.log(
+      `word count (@kafkats/flow): ${done} of ${N} records in ${ms} ms = ${result.flowWordCountRecordsPerS} records/s; Fjord Streams / flow = ${result.wordCountToFlow} (target >= 2)`,
+    );
     await app.close();
   }
 

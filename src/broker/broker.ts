@@ -166,6 +166,8 @@ export class Broker implements BrokerServices {
       onCleanerError: (log, err) => this.loggers.get('fjord.storage').error(`log cleaner failed on ${log.topic}-${log.partition}: ${err.message}`),
       minFreeBytes: this.config.getLong('fjord.storage.min.free.bytes'),
       log: this.loggers.warn('fjord.storage'),
+      wal: this.config.getBool('fjord.wal.enable'),
+      walFileBytes: this.config.getLong('fjord.wal.segment.bytes'),
     });
     let interBrokerSettings: InterBrokerSecurity | undefined;
     this.interBroker = new InterBrokerClients(this.nodeId, () => this.metadata.brokers(), undefined, () => (interBrokerSettings ??= interBrokerSecurity(this.config)));

@@ -91,8 +91,18 @@ export class Dispatcher implements RequestDispatcher {
     };
     if (this.broker.quotaManager.requestQuotasPresent && !PRE_AUTH_APIS.has(apiKey)) return this.dispatchTimed(handler, request, ctx, apiKey);
     const result = handler.handle(request, ctx);
-    if (result instanceof Promise) return result.then((res) => this.encode(apiKey, apiVersion, correlationId, res));
-    return this.encode(apiKey, apiVersion, correlationId, result);
+    if (result instanceof Promise) return result.then((res) => this.encodeFor(ctx, apiKey, res));
+    return this.encodeFor(ctx, apiKey, result);
+  }
+
+  /** Encodes a handler's response; pooled buffers it holds go back once the bytes are written. */
+  private encodeFor(ctx: RequestContext, apiKey: number, response: unknown): ResponseChunks {
+    const chunks = this.encode(apiKey, ctx.apiVersion, ctx.correlationId, response);
+    if (ctx.onResponseWritten) {
+      if (chunks) chunks.release = ctx.onResponseWritten;
+      else ctx.onResponseWritten();
+    }
+    return chunks;
   }
 
   /**
@@ -113,7 +123,7 @@ export class Dispatcher implements RequestDispatcher {
         const withThrottle = res as { throttleTimeMs?: number };
         withThrottle.throttleTimeMs = Math.max(withThrottle.throttleTimeMs ?? 0, throttleMs);
       }
-      return this.encode(apiKey, ctx.apiVersion, ctx.correlationId, res);
+      return this.encodeFor(ctx, apiKey, res);
     };
     return result instanceof Promise ? result.then(finish) : finish(result);
   }

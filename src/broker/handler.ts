@@ -65,6 +65,8 @@ export interface RequestContext {
   readonly clientId: string | null;
   readonly correlationId: number;
   readonly connection: Connection;
+  /** Set by a handler whose response holds pooled buffers: called once the response is written. */
+  onResponseWritten?: () => void;
 }
 
 export interface Handler<Req = any, Res = any> {

@@ -3,10 +3,14 @@
 // reading pauses while too many requests are in flight or the client is not reading responses.
 import type { Socket } from 'node:net';
 import type { ConnectionQuotas } from './connection-quotas.js';
+import type { BufferPool } from './buffer-pool.js';
 import { ConnectionSession, PLAINTEXT_LISTENER } from '../security/session.js';
 
-/** What the dispatcher returns for one request: response chunks, or null for "no response" (acks=0). */
-export type ResponseChunks = Buffer[] | null;
+/**
+ * What the dispatcher returns for one request: response chunks, or null for "no response"
+ * (acks=0). `release` (pooled read buffers of a Fetch) is called once the chunks are written.
+ */
+export type ResponseChunks = (Buffer[] & { release?: () => void }) | null;
 
 export interface RequestDispatcher {
   /** Handles one complete frame (without its size prefix). Throwing closes the connection. */
@@ -36,6 +40,8 @@ export class Connection {
   readonly remote: string;
   /** Listener, SASL state and principal of this client (set by the listener that accepted it). */
   session = new ConnectionSession(PLAINTEXT_LISTENER, '');
+  /** Read buffers for responses carrying file bytes, shared by the listener's connections. */
+  readBuffers: BufferPool | undefined;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private nextFrameSize = -1;
@@ -209,9 +215,22 @@ export class Connection {
       slot.bytes = 0;
     }
     this.inFlight--;
-    this.flushReadySlots();
+    // Responses that complete in the same tick (one group commit acknowledges many produce
+    // requests, an append wakes several fetches) leave in one writev: one syscall, not one each.
+    if (!this.flushScheduled && this.slots[0]?.done) {
+      this.flushScheduled = true;
+      process.nextTick(this.flushTick);
+    }
     this.updateFlow();
   }
+
+  private flushScheduled = false;
+  private readonly flushTick = (): void => {
+    this.flushScheduled = false;
+    if (this.closed) return;
+    this.flushReadySlots();
+    this.updateFlow();
+  };
 
   private flushReadySlots(): void {
     let corked = false;
@@ -222,9 +241,15 @@ export class Connection {
         this.socket.cork();
         corked = true;
       }
-      for (const c of slot.chunks) {
+      const chunks = slot.chunks;
+      const last = chunks.length - 1;
+      for (let i = 0; i <= last; i++) {
+        const c = chunks[i]!;
         this.queuedResponseBytes += c.length;
-        this.socket.write(c);
+        // The last chunk's callback runs once every chunk of the response reached the kernel
+        // (or the socket was destroyed): the pooled buffers behind them may be reused then.
+        if (i === last && chunks.release) this.socket.write(c, chunks.release);
+        else this.socket.write(c);
       }
     }
     if (corked) this.socket.uncork();

@@ -5,6 +5,7 @@ import { createServer as createTlsServer, type Server as TlsServer, type TLSSock
 import { ConnectionSession, PLAINTEXT_LISTENER, type ListenerInfo } from '../security/session.js';
 import { Connection, type ConnectionLimits, type RequestDispatcher } from './connection.js';
 import type { ConnectionQuotas } from './connection-quotas.js';
+import { BufferPool } from './buffer-pool.js';
 
 export interface ListenOptions {
   host: string;
@@ -22,6 +23,8 @@ export class KafkaServer {
   private tlsReload: NodeJS.Timeout | undefined;
   private readonly connections = new Set<Connection>();
   private nextConnectionId = 1;
+  /** Fetch read buffers, reused across this listener's connections once responses are written. */
+  private readonly readBuffers = new BufferPool();
 
   constructor(
     private readonly dispatcher: RequestDispatcher,
@@ -94,6 +97,7 @@ export class KafkaServer {
       this.log(`connection ${c.remote} closed: ${err instanceof Error ? err.message : String(err)}`);
     });
     conn.session = new ConnectionSession(this.listener, socket.remoteAddress ?? '');
+    conn.readBuffers = this.readBuffers;
     if (certificatePrincipal !== null) conn.session.principal = certificatePrincipal;
     this.connections.add(conn);
     socket.on('close', () => this.connections.delete(conn));

@@ -56,7 +56,7 @@ const CLEANED_SUFFIX = '.cleaned';
 const SWAP_SUFFIX = '.swap';
 
 /** Cleaner-related settings with their defaults applied. */
-export function cleanerSettings(config: LogConfig): {
+function cleanerSettings(config: LogConfig): {
   deleteRetentionMs: number;
   minCompactionLagMs: number;
   maxCompactionLagMs: number;
@@ -506,6 +506,75 @@ export async function recoverSwaps(dir: string): Promise<number> {
   for (const n of names) if (n.endsWith(SWAP_SUFFIX)) await fsp.rm(path.join(dir, n), { force: true });
   if (swaps.length) await syncDir(dir);
   return swaps.length;
+}
+
+// ---------------------------------------------------------------- when to clean
+
+/** The log's state a cleaning decision looks at. */
+export interface CleaningCandidate {
+  segments: readonly LogSegment[];
+  logStartOffset: number;
+  logEndOffset: number;
+  /** Last stable offset (<= HW): nothing at or above it is cleaned. */
+  lastStableOffset: number;
+  /** Offsets below this were cleaned by the last pass (-1: unknown). */
+  cleanerCheckpoint: number;
+  /** Earliest delete horizon of a tombstone the cleaner kept (-1: none known). */
+  deleteHorizonDue: number;
+}
+
+/** A pass worth running: segments [first, end) get rewritten. */
+export interface CleaningPlan {
+  first: number;
+  end: number;
+  firstDirty: number;
+  endOffset: number;
+  ratio: number;
+}
+
+/**
+ * Whether a pass is due and over which segments: a prefix of the non-active segments, wholly
+ * below the LSO, none holding a record younger than min.compaction.lag.ms, when
+ * min.cleanable.dirty.ratio, max.compaction.lag.ms or an expired tombstone delete horizon asks
+ * for it (or `force`). Otherwise the (empty) result that says why not.
+ */
+export async function planCleaning(log: CleaningCandidate, config: LogConfig, now: number, force: boolean): Promise<CleaningPlan | CleanResult> {
+  const settings = cleanerSettings(config);
+  const segs = log.segments;
+  const bound = log.lastStableOffset;
+  const lagLimit = now - settings.minCompactionLagMs;
+  let end = 0;
+  while (
+    end < segs.length - 1 &&
+    segs[end + 1]!.baseOffset <= bound &&
+    (settings.minCompactionLagMs <= 0 || segs[end]!.maxTimestamp <= lagLimit)
+  ) {
+    end++;
+  }
+  // segments wholly below the log start offset are left to retention / DeleteRecords
+  let first = 0;
+  while (first < end && segs[first + 1]!.baseOffset <= log.logStartOffset) first++;
+  if (end <= first) return emptyCleanResult('nothing-cleanable');
+  const endOffset = segs[end]!.baseOffset;
+  let firstDirty = log.cleanerCheckpoint;
+  if (firstDirty < log.logStartOffset || firstDirty > log.logEndOffset) firstDirty = log.logStartOffset;
+  let cleanBytes = 0;
+  let dirtyBytes = 0;
+  for (let i = first; i < end; i++) {
+    if (segs[i + 1]!.baseOffset <= firstDirty) cleanBytes += segs[i]!.size;
+    else dirtyBytes += segs[i]!.size;
+  }
+  const ratio = cleanBytes + dirtyBytes > 0 ? dirtyBytes / (cleanBytes + dirtyBytes) : 0;
+  let due = force;
+  if (!due && dirtyBytes > 0 && ratio >= settings.minCleanableDirtyRatio) due = true;
+  if (!due && log.deleteHorizonDue >= 0 && log.deleteHorizonDue <= now) due = true;
+  if (!due && dirtyBytes > 0 && settings.maxCompactionLagMs < NEVER) {
+    const firstDirtySeg = segs.find((_s, i) => i >= first && i < end && segs[i + 1]!.baseOffset > firstDirty);
+    const ts = firstDirtySeg ? await firstDirtySeg.firstBatchTimestamp().catch(() => -1) : -1;
+    if (ts >= 0 && now - ts >= settings.maxCompactionLagMs) due = true;
+  }
+  if (!due) return emptyCleanResult('below-dirty-ratio', firstDirty, endOffset, ratio);
+  return { first, end, firstDirty, endOffset, ratio };
 }
 
 // ---------------------------------------------------------------- one pass

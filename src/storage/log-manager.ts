@@ -13,6 +13,7 @@ import { pClose, pFdatasync, pOpen, pWritevAll } from './fsio.js';
 import { FlushScheduler, type FlushSchedulerOptions } from './flush-scheduler.js';
 import { CLEAN_SHUTDOWN_FILE, PartitionLog, type CompactOptions } from './partition-log.js';
 import { LogDirHealth } from './log-dir-health.js';
+import { WriteAheadLog, WalRecordType, type WalRecord } from './wal.js';
 
 const RECOVERY_POINT_CHECKPOINT = 'recovery-point-offset-checkpoint';
 const LOG_START_OFFSET_CHECKPOINT = 'log-start-offset-checkpoint';
@@ -45,6 +46,14 @@ export interface LogManagerOptions {
   offlineReloadMs?: number;
   /** One line per storage state change (low space, rollback, partition offline). */
   log?: (msg: string) => void;
+  /**
+   * fjord.wal.enable: make group-commit appends durable through one write-ahead log per data dir
+   * (one fdatasync per round for all partitions; see wal.ts). Default false here (the broker
+   * turns it on); ignored in interval mode.
+   */
+  wal?: boolean;
+  /** fjord.wal.segment.bytes: WAL file size that triggers a roll and a checkpoint (default 128 MiB). */
+  walFileBytes?: number;
 }
 
 /** All partition logs under one data directory. */
@@ -61,6 +70,8 @@ export class LogManager {
   onReloaded: ((log: PartitionLog) => void) | undefined;
   private reloading = false;
   private readonly reloadBackoff = new Map<string, { at: number; ms: number }>();
+  /** The data dir's write-ahead log (after load(), when enabled). */
+  wal: WriteAheadLog | undefined;
 
   /** Disk state of the data dir: appends are refused while it is low on space. */
   readonly health: LogDirHealth;
@@ -127,9 +138,50 @@ export class LogManager {
       }
     };
     await Promise.all(Array.from({ length: Math.min(conc, todo.length) }, worker));
+    await this.replayWal(this.opts.wal === true && this.scheduler.groupCommit);
     // From now on a crash must be detected: remove the marker, then checkpoint what was recovered.
     await fsp.rm(marker, { force: true });
     await this.checkpointRecoveryPoints();
+  }
+
+  /**
+   * Replays the WAL into the loaded logs (batches the segments lost after a power failure come
+   * back; truncations repeat in order), makes every log it touched durable in its segments, then
+   * starts a fresh WAL and hands it to the scheduler. Also run with the WAL disabled, so that
+   * turning it off never drops what it acknowledged.
+   */
+  private async replayWal(enable: boolean): Promise<void> {
+    const touched = new Set<PartitionLog>();
+    const inFlight = new Map<PartitionLog, Promise<unknown>[]>();
+    await WriteAheadLog.replay(this.dataDir, (r) => this.applyWalRecord(r, touched, inFlight), this.opts.log);
+    for (const ps of inFlight.values()) await Promise.all(ps);
+    for (const log of touched) await log.flush();
+    if (!enable) return WriteAheadLog.remove(this.dataDir);
+    this.wal = await WriteAheadLog.start(this.dataDir, {
+      fileBytes: this.opts.walFileBytes ?? 128 * 1024 * 1024,
+      groupCommitMs: this.scheduler.groupCommitMs,
+      log: this.opts.log,
+    });
+    this.scheduler.wal = this.wal;
+  }
+
+  private async applyWalRecord(r: WalRecord, touched: Set<PartitionLog>, inFlight: Map<PartitionLog, Promise<unknown>[]>): Promise<void> {
+    const log = this.logs.get(r.key);
+    // a deleted topic, or another incarnation of the name
+    if (!log || log.offline || (r.topicId && log.topicId && r.topicId !== log.topicId)) return;
+    touched.add(log);
+    const fail = (e: Error): void => this.opts.log?.(`WAL replay into ${r.key}: ${e.message}`);
+    if (r.type === WalRecordType.Data) {
+      // not awaited one by one: offsets are assigned synchronously, fsyncs are shared
+      const ps = inFlight.get(log) ?? [];
+      ps.push(log.replayWalData(r.data).catch(fail));
+      inFlight.set(log, ps);
+      return;
+    }
+    await Promise.all(inFlight.get(log) ?? []);
+    inFlight.delete(log);
+    if (r.type === WalRecordType.Truncate) await log.truncateTo(r.offset).catch(fail);
+    else if (r.type === WalRecordType.Reset) await log.truncateFullyAndStartAt(r.offset).catch(fail);
   }
 
   get(topic: string, partition: number): PartitionLog | undefined {
@@ -144,6 +196,11 @@ export class LogManager {
     const log = await PartitionLog.open(this.dataDir, topic, partition, topicId, config, this.scheduler, {
       cleanShutdown: false,
     });
+    // Without a topic id, WAL replay cannot tell this log from an earlier one of the same name:
+    // a reset marker starts its history in the WAL.
+    if (this.wal && !topicId && log.logEndOffset === log.logStartOffset) {
+      await this.wal.appendMarker(undefined, WalRecordType.Reset, k, '', log.logEndOffset);
+    }
     this.logs.set(k, this.adopt(log));
     return log;
   }
@@ -167,7 +224,7 @@ export class LogManager {
     const logs = [...this.logs.values()];
     await writeFileAtomic(
       path.join(this.dataDir, RECOVERY_POINT_CHECKPOINT),
-      formatOffsetCheckpoint(logs.map((l) => ({ topic: l.topic, partition: l.partition, offset: l.recoveryPoint }))),
+      formatOffsetCheckpoint(logs.map((l) => ({ topic: l.topic, partition: l.partition, offset: l.segmentRecoveryPoint }))),
     );
     await writeFileAtomic(
       path.join(this.dataDir, LOG_START_OFFSET_CHECKPOINT),
@@ -218,7 +275,7 @@ export class LogManager {
         await old.close().catch(() => undefined);
         const fresh = await PartitionLog.open(this.dataDir, old.topic, old.partition, old.topicId, old.config, this.scheduler, {
           cleanShutdown: false,
-          recoveryPoint: Math.min(durable, old.recoveryPoint),
+          recoveryPoint: Math.min(durable, old.segmentRecoveryPoint),
           logStartOffset: old.logStartOffset,
         });
         if (fresh.logEndOffset > durable) await fresh.truncateTo(durable);
@@ -321,6 +378,13 @@ export class LogManager {
     this.cleanerTimer = undefined;
     await this.scheduler.flushAll();
     for (const l of this.logs.values()) await l.close(); // each close stops its cleaning first
+    if (this.wal) {
+      // every log fsynced its segments at close: nothing is left to replay, unless one is offline
+      const allDurable = [...this.logs.values()].every((l) => !l.offline);
+      this.scheduler.wal = undefined;
+      await this.wal.close(allDurable);
+      this.wal = undefined;
+    }
     await this.cleanerPass?.catch(() => undefined);
     await this.checkpointRecoveryPoints();
     await this.checkpointCleaner().catch(() => undefined);

@@ -1,58 +1,38 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { ATTRIBUTES, COMPRESSION_MASK, PARTITION_LEADER_EPOCH, TIMESTAMP_TYPE_LOG_APPEND } from '../protocol/records/layout.js';
-import {
-  batchSizeAt,
-  checkBatchAt,
-  decodeRecordsSync,
-  readBatchInfo,
-  readControlRecord,
-  type StoredBatchInfo,
-} from '../protocol/records/batch.js';
-import { BATCH_HEADER_SIZE } from '../protocol/records/layout.js';
-import {
-  cleanerSettings,
-  cleanLog,
-  commitCleaned,
-  emptyCleanResult,
-  finishSwap,
-  recoverSwaps,
-  type CleanResult,
-} from './cleaner.js';
-import { NEVER, isCompacted, isDeleteEnabled, type LogConfig } from './config.js';
+import { PARTITION_LEADER_EPOCH } from '../protocol/records/layout.js';
+import { readControlRecord } from '../protocol/records/batch.js';
+import { scanLeaderBatches, stageAppend, type AppendBatch } from './append-validation.js';
+import { cleanLog, commitCleaned, emptyCleanResult, finishSwap, planCleaning, type CleanResult } from './cleaner.js';
+import { isCompacted, isDeleteEnabled, type LogConfig } from './config.js';
+import { LogDurability } from './durability.js';
 import { ErrorCode, StorageError } from './errors.js';
-import {
-  exists,
-  offsetFileName,
-  parseOffsetFileName,
-  partitionDirName,
-  readFileOrUndefined,
-  syncDir,
-  writeFileAtomic,
-} from './files.js';
-import type { FlushScheduler, Syncable } from './flush-scheduler.js';
+import { exists, partitionDirName, readFileOrUndefined, syncDir, writeFileAtomic } from './files.js';
+import type { FlushScheduler } from './flush-scheduler.js';
 import { LeaderEpochCache } from './leader-epoch-cache.js';
-import { isNoSpaceError, type LogDirHealth } from './log-dir-health.js';
-import { ProducerStateManager, type ProducerStateEntry, type ProducerStateView } from './producer-state.js';
-import { LogSegment, SegmentGoneError } from './segment.js';
+import type { LogDirHealth } from './log-dir-health.js';
+import { firstAppendTime, loadSegments, prepareDir, readTopicId, rebuildProducerState } from './log-loader.js';
+import {
+  findMaxTimestampOffset,
+  findOffsetForTimestamp,
+  readBatches,
+  retryOnSegmentGone,
+  type LogReadView,
+  type ReadResult,
+  type RecordTimestamps,
+} from './log-reader.js';
+import { ProducerSnapshots } from './producer-snapshots.js';
+import { ProducerStateManager, type ProducerStateView } from './producer-state.js';
+import { isPastSegmentMs, mustRoll, segmentsPastRetention, segmentsWhollyBelow } from './retention.js';
+import { LogSegment } from './segment.js';
 import { TxnIndex } from './txn-index.js';
+import { WalRecordType } from './wal.js';
+import { WriteQueue, type SegmentWrite } from './write-queue.js';
+
+export type { AppendBatch } from './append-validation.js';
+export type { ReadResult } from './log-reader.js';
 
 export const CLEAN_SHUTDOWN_FILE = '.kafka_cleanshutdown';
-const INT32_MAX = 0x7fffffff;
-
-/** One already-validated batch inside the buffer passed to append(). */
-export interface AppendBatch {
-  position: number;
-  size: number;
-  producerId: number;
-  producerEpoch: number;
-  baseSequence: number;
-  recordCount: number;
-  lastOffsetDelta: number;
-  maxTimestamp: number;
-  isTransactional: boolean;
-  isControl: boolean;
-}
 
 export interface AppendResult {
   baseOffset: number;
@@ -62,11 +42,6 @@ export interface AppendResult {
   logStartOffset: number;
   /** True when the batch was a retry of one already in the log (original offsets returned). */
   duplicate?: boolean;
-}
-
-export interface ReadResult {
-  chunks: Buffer[];
-  bytes: number;
 }
 
 export interface OpenOptions {
@@ -85,20 +60,17 @@ export interface CompactOptions {
   force?: boolean;
 }
 
-type WriteOp = { kind: 'write'; seg: LogSegment; pos: number; bufs: Buffer[]; bytes: number; endOffset: number; messages: number };
-type TaskOp = { kind: 'task'; fn: () => Promise<void> };
-type Op = WriteOp | TaskOp;
-
-interface Waiter {
-  endOffset: number;
-  resolve: () => void;
-  reject: (e: Error) => void;
-}
-
 /**
  * One topic-partition's log: segment files in Kafka's layout, offset assignment, idempotent
- * producer checks, durable appends (group commit or flush.messages/flush.ms), reads by offset
- * or timestamp, retention and recovery.
+ * producer checks, durable appends, reads by offset or timestamp, retention and recovery. The
+ * jobs live in their own modules; this class holds the state and composes them:
+ *   log-loader.ts        loading and recovery, producer state rebuilt from snapshots
+ *   append-validation.ts offsets and producer checks of an append (nothing changes on failure)
+ *   write-queue.ts       ordered segment writes and the tasks between them
+ *   durability.ts        fsync policy (group commit / flush.messages, flush.ms), acks waiting on it
+ *   log-reader.ts        fetch and ListOffsets reads
+ *   retention.ts         when to roll, which segments retention deletes
+ *   cleaner.ts           when and how to compact
  *
  * Offsets progress through these marks (each <= the previous):
  *   logEndOffset      assigned (synchronously in append order)
@@ -107,9 +79,11 @@ interface Waiter {
  *   highWatermark     visible to consumers. With `autoAdvanceHighWatermark` (the single-node
  *                     default) HW follows durableEndOffset; a replicated setup turns it off and
  *                     calls setHighWatermark(ISR minimum).
- *   recoveryPoint     fsynced; recovery after a crash scans from here.
+ *   recoveryPoint     fsynced: in the segment files, or in the WAL when it is on (survives a
+ *                     power failure). segmentRecoveryPoint (<= it): fsynced in the segment
+ *                     files; recovery after a crash scans from there (Kafka's recovery point).
  */
-export class PartitionLog implements Syncable {
+export class PartitionLog {
   readonly dir: string;
   topicId: string;
   config: LogConfig;
@@ -122,38 +96,31 @@ export class PartitionLog implements Syncable {
   /** Fired when written data reaches the segment file (wakes parked follower fetches). */
   onWritten?: (writtenEnd: number) => void;
   /** Optional exact-record resolver for compressed batches in offsetForTimestamp (e.g. using the codec). */
-  recordTimestamps?: (batch: Buffer) => Iterable<{ offsetDelta: number; timestamp: number }>;
+  recordTimestamps?: RecordTimestamps;
   /** log.cleaner.dedupe.buffer.size (read at each pass, so dynamic changes apply); unset = unbounded. */
   cleanerDedupeBufferBytes?: () => number;
+  /** The disk's state (low space refuses appends); shared by the logs of one log dir. */
+  dirHealth?: LogDirHealth;
+  /** One line per storage state change of this partition (offline after an I/O error). */
+  onStorageEvent?: (msg: string) => void;
+  /** Aborted transactions (`.txnindex`), for read_committed fetches. */
+  readonly txnIndex: TxnIndex;
+  readonly leaderEpochCache = new LeaderEpochCache();
 
   private segments: LogSegment[] = [];
   private _logStartOffset = 0;
   private _logEndOffset = 0;
   private _writtenEndOffset = 0;
-  private _durableEndOffset = 0;
   private _highWatermark = 0;
-  private _recoveryPoint = 0;
   private readonly producerState = new ProducerStateManager();
-  /** Aborted transactions (`.txnindex`), for read_committed fetches. */
-  readonly txnIndex: TxnIndex;
-  readonly leaderEpochCache = new LeaderEpochCache();
-  private ops: Op[] = [];
-  private writing = false;
-  private drainWaiters: (() => void)[] = [];
-  private waiters: Waiter[] = [];
-  private dirtySegments = new Set<LogSegment>();
-  private syncing: Promise<void> | undefined;
-  private resync = false;
-  private unflushedMessages = 0;
-  private lastFlushMs = Date.now();
+  private readonly snapshots: ProducerSnapshots;
+  private readonly writes: WriteQueue;
+  private readonly durability: LogDurability;
   private failed: StorageError | undefined;
   /** Set while a write that hit ENOSPC/EDQUOT is rolled back to what is on disk. */
   private rollingBack = false;
-  /** The disk's state (low space refuses appends); shared by the logs of one log dir. */
-  dirHealth?: LogDirHealth;
-  /** One line per storage state change of this partition (offline after an I/O error). */
-  onStorageEvent?: (msg: string) => void;
   private closed = false;
+  private closingEpoch = false;
   private epochWrite: Promise<void> = Promise.resolve();
   private epochDirty = false;
   /** Serializes changes of the segment list that delete files (retention, truncation, cleaner swaps). */
@@ -170,13 +137,45 @@ export class PartitionLog implements Syncable {
     readonly partition: number,
     topicId: string,
     config: LogConfig,
-    private readonly syncer: FlushScheduler,
+    syncer: FlushScheduler,
   ) {
     this.dir = path.join(dataDir, partitionDirName(topic, partition));
     this.topicId = topicId;
     this.config = config;
     this.leaderEpochCache.onChange = () => this.scheduleEpochCheckpoint();
     this.txnIndex = new TxnIndex(this.dir);
+    this.snapshots = new ProducerSnapshots(this.dir);
+    this.writes = new WriteQueue({
+      written: (w) => this.segmentWritten(w),
+      noSpace: (e) => this.rollBackToWritten(e),
+      failed: (e) => this.fail(e),
+    });
+    const log = this;
+    this.durability = new LogDurability(
+      {
+        get config() {
+          return log.config;
+        },
+        get writtenEndOffset() {
+          return log._writtenEndOffset;
+        },
+        get topicId() {
+          return log.topicId;
+        },
+        walKey: partitionDirName(topic, partition),
+        dir: this.dir,
+        durableAdvanced: (end, advanced) => {
+          if (this.autoAdvanceHighWatermark) this.setHighWatermark(end);
+          if (advanced) this.onDurable?.(end);
+        },
+        fail: (e) => this.fail(e),
+      },
+      syncer,
+    );
+  }
+
+  private get name(): string {
+    return `${this.topic}-${this.partition}`;
   }
 
   // ---------------------------------------------------------------- open / recovery
@@ -199,191 +198,46 @@ export class PartitionLog implements Syncable {
   }
 
   /** Reads `<dir>/partition.metadata` (topic id), or undefined. */
-  static async readTopicId(dir: string): Promise<string | undefined> {
-    const buf = await readFileOrUndefined(path.join(dir, 'partition.metadata'));
-    if (!buf) return undefined;
-    const m = /topic_id:\s*(\S+)/.exec(buf.toString('utf8'));
-    return m?.[1];
+  static readTopicId(dir: string): Promise<string | undefined> {
+    return readTopicId(dir);
   }
 
   private async load(clean: boolean, recoveryPoint: number, logStartCheckpoint: number): Promise<void> {
-    await fsp.mkdir(this.dir, { recursive: true });
-    // partition.metadata
-    const existingId = await PartitionLog.readTopicId(this.dir);
-    if (existingId && this.topicId && existingId !== this.topicId) {
-      throw new StorageError(
-        ErrorCode.INCONSISTENT_TOPIC_ID,
-        `${this.topic}-${this.partition}: directory has topic id ${existingId}, expected ${this.topicId}`,
-      );
-    }
-    if (!existingId && this.topicId) {
-      await writeFileAtomic(path.join(this.dir, 'partition.metadata'), `version: 0\ntopic_id: ${this.topicId}\n`);
-    }
-    if (!this.topicId && existingId) this.topicId = existingId;
-
-    // finish (or discard) a cleaner swap interrupted by a crash
-    await recoverSwaps(this.dir);
-    const names = await fsp.readdir(this.dir);
-    const bases: number[] = [];
-    const snapshots: number[] = [];
-    for (const n of names) {
-      if (n.endsWith('.tmp') || n.endsWith('.deleted') || n.endsWith('.cleaned')) {
-        await fsp.rm(path.join(this.dir, n), { force: true });
-        continue;
-      }
-      const b = parseOffsetFileName(n, '.log');
-      if (b !== undefined) bases.push(b);
-      const s = parseOffsetFileName(n, '.snapshot');
-      if (s !== undefined) snapshots.push(s);
-    }
-    bases.sort((a, b) => a - b);
-    const baseSet = new Set(bases);
-    for (const n of names) {
-      for (const suffix of ['.index', '.timeindex']) {
-        const b = parseOffsetFileName(n, suffix);
-        if (b !== undefined && !baseSet.has(b)) await fsp.rm(path.join(this.dir, n), { force: true });
-      }
-    }
-    for (const b of bases) this.segments.push(await LogSegment.load(this.dir, b));
-    for (const s of this.segments) s.indexIntervalBytes = this.config.indexIntervalBytes;
-
-    // leader epochs from the checkpoint (tail epochs are re-derived while scanning)
-    const epochText = await readFileOrUndefined(path.join(this.dir, 'leader-epoch-checkpoint'));
-    if (epochText) this.leaderEpochCache.parse(epochText.toString('utf8'));
-    const scannedEpochs: { epoch: number; offset: number }[] = [];
-
-    // segments
-    for (let i = 0; i < this.segments.length; i++) {
-      const seg = this.segments[i]!;
-      const next = this.segments[i + 1];
-      const isLast = next === undefined;
-      const bound = next ? next.baseOffset : Number.MAX_SAFE_INTEGER;
-      const mayHoldUnflushed = isLast || next.baseOffset > recoveryPoint;
-      let needsRecovery = !clean && mayHoldUnflushed;
-      if (!needsRecovery) {
-        const ok = await seg.loadIndexes(bound);
-        if (!ok) needsRecovery = true;
-        else if (isLast) {
-          if (!(await seg.scanTailAfterCleanShutdown())) needsRecovery = true;
-        } else {
-          seg.nextOffset = next.baseOffset; // not scanned: the next segment starts after it
-          seg.bytesSinceLastIndexEntry = 0;
-        }
-      }
-      if (needsRecovery) {
-        const cut = await seg.recover(true, (info) => {
-          const last = scannedEpochs[scannedEpochs.length - 1];
-          if (info.partitionLeaderEpoch >= 0 && (!last || info.partitionLeaderEpoch > last.epoch)) {
-            scannedEpochs.push({ epoch: info.partitionLeaderEpoch, offset: info.baseOffset });
-          }
-        });
-        await seg.persistIndexes(true);
-        if (seg.nextOffset > bound) {
-          // overlaps the next segment: treat as corruption at the end of this one
-          const pos = await seg.positionOf(bound);
-          await seg.truncateAt(pos);
-          await seg.recover(false);
-          await seg.persistIndexes(true);
-        }
-        if (cut > 0) {
-          // Everything after a torn/corrupt batch is unreliable: drop later segments.
-          for (const later of this.segments.splice(i + 1)) await later.delete(0);
-          break;
-        }
-      }
-    }
-    if (this.segments.length === 0) {
-      this.segments.push(LogSegment.createSync(this.dir, logStartCheckpoint, -1));
-      this.segments[0]!.indexIntervalBytes = this.config.indexIntervalBytes;
-    }
+    this.topicId = await prepareDir(this.dir, this.name, this.topicId);
+    const loaded = await loadSegments(this.dir, this.config, clean, recoveryPoint, logStartCheckpoint);
+    this.segments = loaded.segments;
     const active = this.active;
-    active.firstAppendMs = active.size > 0 ? await this.firstAppendTime(active) : -1;
+    active.firstAppendMs = active.size > 0 ? await firstAppendTime(active) : -1;
 
     const leo = active.nextOffset;
-    this._logEndOffset = this._writtenEndOffset = this._durableEndOffset = leo;
+    this._logEndOffset = this._writtenEndOffset = leo;
+    this.durability.resetTo(leo);
     this._logStartOffset = Math.min(Math.max(logStartCheckpoint, this.segments[0]!.baseOffset), leo);
-    this._recoveryPoint = leo;
     this._highWatermark = leo;
     if (!clean) await active.sync();
 
-    // leader epoch cache
+    // leader epochs: the checkpoint, then the epochs seen by recovery
     this.leaderEpochCache.onChange = undefined;
+    const epochText = await readFileOrUndefined(path.join(this.dir, 'leader-epoch-checkpoint'));
+    if (epochText) this.leaderEpochCache.parse(epochText.toString('utf8'));
     this.leaderEpochCache.truncateFromEnd(leo);
-    for (const e of scannedEpochs) if (e.offset < leo) this.leaderEpochCache.assign(e.epoch, e.offset);
+    for (const e of loaded.scannedEpochs) if (e.offset < leo) this.leaderEpochCache.assign(e.epoch, e.offset);
     this.leaderEpochCache.truncateFromStart(this._logStartOffset);
     this.leaderEpochCache.onChange = () => this.scheduleEpochCheckpoint();
     this.scheduleEpochCheckpoint();
 
     // producer state: latest snapshot at or below LEO, then replay batch headers after it
     await this.txnIndex.load(this.segments.map((s) => s.baseOffset));
-    await this.rebuildProducerState(snapshots, leo);
+    await this.rebuildProducerState(loaded.snapshots, leo);
     await syncDir(this.dir);
   }
 
-  private async firstAppendTime(seg: LogSegment): Promise<number> {
-    const ts = await seg.firstBatchTimestamp();
-    const now = Date.now();
-    return ts > 0 && ts <= now ? ts : now;
-  }
-
-  private snapshotPath(offset: number): string {
-    return path.join(this.dir, offsetFileName(offset, '.snapshot'));
-  }
-
-  private async listSnapshots(): Promise<number[]> {
-    const out: number[] = [];
-    for (const n of await fsp.readdir(this.dir)) {
-      const s = parseOffsetFileName(n, '.snapshot');
-      if (s !== undefined) out.push(s);
-    }
-    return out.sort((a, b) => a - b);
-  }
-
-  private async rebuildProducerState(snapshots: number[], leo: number): Promise<void> {
-    snapshots = snapshots.slice().sort((a, b) => a - b);
-    let from = this.segments[0]!.baseOffset;
-    this.producerState.clear();
-    for (let i = snapshots.length - 1; i >= 0; i--) {
-      const s = snapshots[i]!;
-      if (s > leo) {
-        await fsp.rm(this.snapshotPath(s), { force: true });
-        continue;
-      }
-      const buf = await readFileOrUndefined(this.snapshotPath(s));
-      if (buf && this.producerState.deserialize(buf)) {
-        from = s;
-        break;
-      }
-      await fsp.rm(this.snapshotPath(s), { force: true }); // corrupt
-    }
-    // transactions: aborted ones from `from` on are re-derived by the replay (txn-index.ts)
-    this.txnIndex.truncateFrom(from);
-    for (const seg of this.segments) {
-      if (seg.nextOffset <= from) continue;
-      await seg.scanBatches(from, leo, (info, _pos, batch) => this.replayBatch(info, batch));
-    }
-    await this.txnIndex.rewrite(
-      this.segments.map((s) => s.baseOffset),
-      (base) => this.segments.some((s) => s.baseOffset === base && s.nextOffset > from),
+  private rebuildProducerState(snapshots: number[], leo: number): Promise<void> {
+    return rebuildProducerState(
+      { segments: this.segments, producerState: this.producerState, txnIndex: this.txnIndex, snapshots: this.snapshots },
+      snapshots,
+      leo,
     );
-  }
-
-  private replayBatch(info: StoredBatchInfo, batch: Buffer | undefined): void {
-    if (info.producerId < 0) return;
-    const ctl = info.isControl && batch ? readControlRecord(batch) : undefined;
-    const before = this.producerState.get(info.producerId);
-    const txnStart = before?.txnStartOffset ?? -1;
-    const entry = ProducerStateManager.apply(before, info, info.baseOffset, info.lastOffset, ctl);
-    this.producerState.set(entry);
-    if (ctl && ctl.type === 0 && txnStart >= 0) {
-      const fuo = this.producerState.firstUnstableOffset();
-      this.txnIndex.addReplayed({
-        producerId: info.producerId,
-        firstOffset: txnStart,
-        lastOffset: info.baseOffset,
-        lastStableOffset: fuo >= 0 ? fuo : info.baseOffset + 1,
-      });
-    }
   }
 
   // ---------------------------------------------------------------- accessors
@@ -397,21 +251,24 @@ export class PartitionLog implements Syncable {
   get writtenEndOffset(): number {
     return this._writtenEndOffset;
   }
-  /** End offset of data that satisfies the flush policy (what acks=1/all may acknowledge on one node). */
   /** Offline after an I/O error or failed fsync (answers KAFKA_STORAGE_ERROR until reloaded). */
   get offline(): boolean {
     return this.failed !== undefined;
   }
-
+  /** End offset of data that satisfies the flush policy (what acks=1/all may acknowledge on one node). */
   get durableEndOffset(): number {
-    return this._durableEndOffset;
+    return this.durability.durableEndOffset;
   }
   get highWatermark(): number {
     return this._highWatermark;
   }
-  /** Offset up to which the log is fsynced. */
+  /** Offset up to which the log is fsynced (in its segments or, with the WAL on, in the WAL). */
   get recoveryPoint(): number {
-    return this._recoveryPoint;
+    return this.durability.fsyncedEnd;
+  }
+  /** Offset up to which the segment files are fsynced: recovery-point-offset-checkpoint. */
+  get segmentRecoveryPoint(): number {
+    return this.durability.recoveryPoint;
   }
   /** min(first open transaction offset, HW): the read_committed fetch bound. */
   get lastStableOffset(): number {
@@ -477,12 +334,7 @@ export class PartitionLog implements Syncable {
    * Appends validated batches. Offsets are assigned synchronously (before this returns its
    * promise); the promise resolves once the data is durable per the flush policy.
    */
-  append(
-    buf: Buffer,
-    batches: AppendBatch[],
-    leaderEpoch: number,
-    opts: { logAppendTime?: number } = {},
-  ): Promise<AppendResult> {
+  append(buf: Buffer, batches: AppendBatch[], leaderEpoch: number, opts: { logAppendTime?: number } = {}): Promise<AppendResult> {
     try {
       return this.appendSync(buf, batches, leaderEpoch, opts);
     } catch (e) {
@@ -490,58 +342,36 @@ export class PartitionLog implements Syncable {
     }
   }
 
-  private appendSync(
-    buf: Buffer,
-    batches: AppendBatch[],
-    leaderEpoch: number,
-    opts: { logAppendTime?: number },
-  ): Promise<AppendResult> {
+  /** Throws when the log takes no appends now (offline, closed, rolling back, disk low on space). */
+  private checkWritable(): void {
     if (this.failed) throw this.failed;
-    if (this.closed) throw new StorageError(ErrorCode.KAFKA_STORAGE_ERROR, `${this.topic}-${this.partition} is closed`);
-    if (this.rollingBack) {
-      throw new StorageError(ErrorCode.KAFKA_STORAGE_ERROR, `${this.topic}-${this.partition} is rolling back a write that found no space; retry`);
-    }
+    if (this.closed) throw new StorageError(ErrorCode.KAFKA_STORAGE_ERROR, `${this.name} is closed`);
+    if (this.rollingBack) throw new StorageError(ErrorCode.KAFKA_STORAGE_ERROR, `${this.name} is rolling back a write that found no space; retry`);
     if (this.dirHealth && !this.dirHealth.acceptingAppends) throw this.dirHealth.refusal();
+  }
+
+  private appendSync(buf: Buffer, batches: AppendBatch[], leaderEpoch: number, opts: { logAppendTime?: number }): Promise<AppendResult> {
+    this.checkWritable();
     if (batches.length === 0) throw new StorageError(ErrorCode.CORRUPT_MESSAGE, 'no batches');
     const logAppendTime = this.config.messageTimestampType === 'LogAppendTime' && opts.logAppendTime !== undefined ? opts.logAppendTime : -1;
 
     // 1. offsets + producer checks (staged; nothing changes if any batch fails)
-    let next = this._logEndOffset;
-    const staged = new Map<number, ProducerStateEntry>();
-    let total = 0;
-    let aborts: { producerId: number; firstOffset: number; lastOffset: number }[] | undefined;
-    for (const b of batches) {
-      const first = next;
-      const last = first + b.lastOffsetDelta;
-      if (b.producerId >= 0) {
-        const cur = staged.get(b.producerId) ?? this.producerState.get(b.producerId);
-        const v = ProducerStateManager.validate(cur, b);
-        if (v.kind === 'duplicate') {
-          const r: AppendResult = {
-            baseOffset: v.batch.firstOffset,
-            lastOffset: v.batch.lastOffset,
-            logAppendTime,
-            logStartOffset: this._logStartOffset,
-            duplicate: true,
-          };
-          return this.waitDurable(this._logEndOffset).then(() => r);
-        }
-        const ctl = b.isControl ? readControlRecord(buf.subarray(b.position, b.position + b.size)) : undefined;
-        // an abort marker closing an open transaction goes to the aborted-transaction index
-        if (ctl && ctl.type === 0 && cur && cur.txnStartOffset >= 0) {
-          (aborts ??= []).push({ producerId: b.producerId, firstOffset: cur.txnStartOffset, lastOffset: first });
-        }
-        staged.set(b.producerId, ProducerStateManager.apply(cur, b, first, last, ctl));
-      }
-      next = last + 1;
-      total += b.size;
+    const staged = stageAppend(buf, batches, this._logEndOffset, this.producerState);
+    if (staged.kind === 'duplicate') {
+      const r: AppendResult = {
+        baseOffset: staged.batch.firstOffset,
+        lastOffset: staged.batch.lastOffset,
+        logAppendTime,
+        logStartOffset: this._logStartOffset,
+        duplicate: true,
+      };
+      return this.durability.wait(this._logEndOffset).then(() => r);
     }
     const baseOffset = this._logEndOffset;
-    const lastOffset = next - 1;
+    const next = staged.next;
 
     // 2. roll if needed
-    const now = Date.now();
-    const seg = this.segmentForWrite(total, lastOffset, now);
+    const seg = this.segmentForWrite(staged.bytes, next - 1, Date.now());
 
     // 3. assign: rewrite baseOffset + partitionLeaderEpoch in place, update indexes
     let off = baseOffset;
@@ -563,21 +393,18 @@ export class PartitionLog implements Syncable {
       off = last + 1;
     }
     seg.size = pos;
-    for (const e of staged.values()) this.producerState.set(e);
-    if (aborts) {
+    for (const e of staged.producers.values()) this.producerState.set(e);
+    if (staged.aborts) {
       const fuo = this.producerState.firstUnstableOffset();
-      for (const a of aborts) this.txnIndex.append({ ...a, lastStableOffset: fuo >= 0 ? fuo : a.lastOffset + 1 }, seg.baseOffset);
+      for (const a of staged.aborts) this.txnIndex.append({ ...a, lastStableOffset: fuo >= 0 ? fuo : a.lastOffset + 1 }, seg.baseOffset);
     }
     if (leaderEpoch > this.leaderEpochCache.latestEpoch()) this.leaderEpochCache.assign(leaderEpoch, baseOffset);
     this._logEndOffset = next;
-    let messages = 0;
-    for (const b of batches) messages += b.recordCount;
-    this.enqueueWrite(seg, startPos, bufs, total, next, messages);
+    this.writes.write(seg, startPos, bufs, staged.bytes, next, staged.messages);
 
-    const result: AppendResult = { baseOffset, lastOffset, logAppendTime, logStartOffset: this._logStartOffset };
-    return this.waitDurable(next).then(() => result);
+    const result: AppendResult = { baseOffset, lastOffset: next - 1, logAppendTime, logStartOffset: this._logStartOffset };
+    return this.durability.wait(next).then(() => result);
   }
-
 
   // ---------------------------------------------------------------- replication (follower side)
 
@@ -598,36 +425,11 @@ export class PartitionLog implements Syncable {
   }
 
   private appendAsFollowerSync(buf: Buffer): Promise<number> {
-    if (this.failed) throw this.failed;
-    if (this.closed) throw new StorageError(ErrorCode.KAFKA_STORAGE_ERROR, `${this.topic}-${this.partition} is closed`);
-    if (this.rollingBack) throw new StorageError(ErrorCode.KAFKA_STORAGE_ERROR, `${this.topic}-${this.partition} is rolling back a write; retry`);
-    if (this.dirHealth && !this.dirHealth.acceptingAppends) throw this.dirHealth.refusal();
-    const infos: StoredBatchInfo[] = [];
-    let pos = 0;
-    let start = -1;
-    let next = this._logEndOffset;
-    while (buf.length - pos >= BATCH_HEADER_SIZE) {
-      const declared = batchSizeAt(buf, pos);
-      if (declared > buf.length - pos) break; // partial batch at the end of a fetch response
-      const size = checkBatchAt(buf, pos);
-      if (size < 0) throw new StorageError(ErrorCode.CORRUPT_MESSAGE, `${this.topic}-${this.partition}: corrupt batch from the leader at byte ${pos}`);
-      const info = readBatchInfo(buf, pos);
-      if (info.lastOffset < next && start < 0) {
-        pos += size; // already in this log
-        continue;
-      }
-      if (info.baseOffset < next) {
-        throw new StorageError(ErrorCode.OFFSET_OUT_OF_RANGE, `${this.topic}-${this.partition}: leader batch at ${info.baseOffset} overlaps the log end ${next}`);
-      }
-      if (start < 0) start = pos;
-      infos.push(info);
-      next = info.lastOffset + 1;
-      pos += size;
-    }
-    if (infos.length === 0) return this.waitDurable(this._logEndOffset).then(() => this._logEndOffset);
-    const total = pos - start;
-    const now = Date.now();
-    const seg = this.segmentForWrite(total, next - 1, now);
+    this.checkWritable();
+    const { infos, start, end, next } = scanLeaderBatches(buf, this._logEndOffset, this.name);
+    if (infos.length === 0) return this.durability.wait(this._logEndOffset).then(() => this._logEndOffset);
+    const total = end - start;
+    const seg = this.segmentForWrite(total, next - 1, Date.now());
     const startPos = seg.size;
     let segPos = startPos;
     let messages = 0;
@@ -654,160 +456,75 @@ export class PartitionLog implements Syncable {
     }
     seg.size = segPos;
     this._logEndOffset = next;
-    this.enqueueWrite(seg, startPos, [buf.subarray(start, pos)], total, next, messages);
-    return this.waitDurable(next).then(() => next);
+    this.writes.write(seg, startPos, [buf.subarray(start, end)], total, next, messages);
+    return this.durability.wait(next).then(() => next);
   }
 
   /** Drops the whole log and restarts it empty at `offset` (a follower far behind the leader's log start). */
   async truncateFullyAndStartAt(offset: number): Promise<void> {
-    await this.drain();
-    if (this.syncing) await this.syncing.catch(() => undefined);
+    await this.writes.drain();
+    await this.durability.settled();
+    await this.durability.beforeTruncation(WalRecordType.Reset, offset);
     await this.withSegmentsLock(async () => {
-      const old = this.segments;
-      for (const s of old) {
-        this.dirtySegments.delete(s);
-        await s.delete(0);
-      }
-      const seg = LogSegment.createSync(this.dir, offset, -1);
-      seg.indexIntervalBytes = this.config.indexIntervalBytes;
-      this.segments = [seg];
+      for (const s of this.segments) await this.deleteSegment(s, 0);
+      this.segments = [this.newSegment(offset)];
       this._logStartOffset = offset;
-      this._logEndOffset = this._writtenEndOffset = this._durableEndOffset = this._recoveryPoint = offset;
+      this._logEndOffset = this._writtenEndOffset = offset;
+      this.durability.resetTo(offset);
       this._highWatermark = offset;
       this.leaderEpochCache.clear();
       this.scheduleEpochCheckpoint();
-      for (const s of await this.listSnapshots()) await fsp.rm(this.snapshotPath(s), { force: true });
+      for (const s of await this.snapshots.list()) await this.snapshots.remove(s);
       await this.rebuildProducerState([], offset);
       this._cleanerCheckpoint = -1;
     });
   }
 
-  /** Resolves when every queued write has reached the segment files. */
-  drained(): Promise<void> {
-    return this.drain();
-  }
-
-  private waitDurable(endOffset: number): Promise<void> {
-    if (endOffset <= this._durableEndOffset) return Promise.resolve();
-    if (this.failed) return Promise.reject(this.failed);
-    return new Promise((resolve, reject) => this.waiters.push({ endOffset, resolve, reject }));
-  }
-
-  private enqueueWrite(seg: LogSegment, pos: number, bufs: Buffer[], bytes: number, endOffset: number, messages: number): void {
-    const last = this.ops[this.ops.length - 1];
-    if (last && last.kind === 'write' && last.seg === seg && last.pos + last.bytes === pos && last.bufs.length < 512) {
-      last.bufs.push(...bufs);
-      last.bytes += bytes;
-      last.endOffset = endOffset;
-      last.messages += messages;
-    } else {
-      this.ops.push({ kind: 'write', seg, pos, bufs, bytes, endOffset, messages });
-    }
-    this.kick();
-  }
-
-  private enqueueTask(fn: () => Promise<void>): void {
-    this.ops.push({ kind: 'task', fn });
-    this.kick();
-  }
-
-  private kick(): void {
-    if (this.writing) return;
-    this.writing = true;
-    void this.runOps();
-  }
-
-  private async runOps(): Promise<void> {
+  /**
+   * WAL replay at start: appends the batches of one WAL data record that this log lacks (those
+   * it has are skipped). Throws when they do not start at the log end (a gap: the WAL lacks
+   * what the segments lost).
+   */
+  replayWalData(buf: Buffer): Promise<number> {
     try {
-      while (this.ops.length) {
-        const op = this.ops.shift()!;
-        if (op.kind === 'write') {
-          try {
-            await op.seg.write(op.bufs, op.pos);
-          } catch (e) {
-            if (!isNoSpaceError(e)) throw e;
-            // No space: this write and every later queued one are dropped, and the log goes
-            // back to what is on disk. Appends are refused meanwhile.
-            this.rollingBack = true;
-            this.ops = [];
-            await this.rollBackToWritten(e as Error);
-            break;
-          }
-          this._writtenEndOffset = Math.max(this._writtenEndOffset, op.endOffset);
-          this.dirtySegments.add(op.seg);
-          this.afterWrite(op.messages);
-          this.onWritten?.(this._writtenEndOffset);
-        } else {
-          try {
-            await op.fn();
-          } catch (e) {
-            // A roll's snapshot or index write that found no space is not fatal: recovery
-            // rebuilds both from the log.
-            if (!isNoSpaceError(e)) throw e;
-          }
-        }
+      const { infos } = scanLeaderBatches(buf, this._logEndOffset, this.name);
+      const first = infos[0];
+      if (first && first.baseOffset !== this._logEndOffset) {
+        throw new StorageError(ErrorCode.KAFKA_STORAGE_ERROR, `${this.name}: WAL batch at ${first.baseOffset} does not follow the log end ${this._logEndOffset}`);
       }
     } catch (e) {
-      this.fail(e as Error);
-    } finally {
-      this.writing = false;
-      const d = this.drainWaiters;
-      this.drainWaiters = [];
-      for (const f of d) f();
+      return Promise.reject(e);
     }
+    return this.appendAsFollower(buf);
   }
 
-  /** Resolves when every queued write/task has run. */
-  private drain(): Promise<void> {
-    if (!this.writing && this.ops.length === 0) return Promise.resolve();
-    return new Promise((r) => this.drainWaiters.push(r));
+  /** Resolves when every queued write has reached the segment files. */
+  drained(): Promise<void> {
+    return this.writes.drain();
   }
 
-  private afterWrite(messages: number): void {
-    if (this.syncer.groupCommit) {
-      this.syncer.request(this);
-      return;
-    }
-    this.markDurable(this._writtenEndOffset);
-    this.unflushedMessages += messages;
-    if (this.unflushedMessages >= this.config.flushMessages) {
-      this.unflushedMessages = 0;
-      void this.syncNow().catch(() => undefined);
-    }
-  }
+  // ---------------------------------------------------------------- writes and durability
 
-  private markDurable(endOffset: number): void {
-    const advanced = endOffset > this._durableEndOffset;
-    if (advanced) this._durableEndOffset = endOffset;
-    let n = 0;
-    while (n < this.waiters.length && this.waiters[n]!.endOffset <= this._durableEndOffset) n++;
-    if (n > 0) {
-      const done = this.waiters.splice(0, n);
-      for (const w of done) w.resolve();
-    }
-    if (this.autoAdvanceHighWatermark) this.setHighWatermark(this._durableEndOffset);
-    if (advanced) this.onDurable?.(this._durableEndOffset);
+  private segmentWritten(w: SegmentWrite): void {
+    this._writtenEndOffset = Math.max(this._writtenEndOffset, w.endOffset);
+    this.durability.written(w);
+    this.onWritten?.(this._writtenEndOffset);
   }
 
   /**
    * After a write failed for lack of space: rejects the appends that were not written (the
    * producer retries), cuts the partial write off the file, and rebuilds the in-memory end,
-   * indexes and producer state from the segment as it is on disk.
+   * indexes and producer state from the segment as it is on disk. Appends are refused meanwhile.
    */
   private async rollBackToWritten(err: Error): Promise<void> {
-    const tp = `${this.topic}-${this.partition}`;
+    this.rollingBack = true;
     const keep = this._writtenEndOffset;
-    const notWritten = new StorageError(ErrorCode.KAFKA_STORAGE_ERROR, `${tp}: ${err.message}; the append was not written (retriable)`);
-    const ws = this.waiters;
-    this.waiters = ws.filter((w) => w.endOffset <= keep);
-    for (const w of ws) if (w.endOffset > keep) w.reject(notWritten);
+    this.durability.rejectAbove(keep, new StorageError(ErrorCode.KAFKA_STORAGE_ERROR, `${this.name}: ${err.message}; the append was not written (retriable)`));
     try {
       await this.withSegmentsLock(async () => {
         this.segments = this.segments.slice();
         while (this.segments.length > 1 && this.active.baseOffset >= keep) {
-          const s = this.segments.pop()!;
-          this.dirtySegments.delete(s);
-          await s.delete(0);
+          await this.deleteSegment(this.segments.pop()!, 0);
         }
         const seg = this.active;
         await seg.recover(false); // truncates the partial batch, rebuilds the in-memory indexes
@@ -816,10 +533,10 @@ export class PartitionLog implements Syncable {
         this._logEndOffset = leo;
         this._writtenEndOffset = Math.min(this._writtenEndOffset, leo);
         this.leaderEpochCache.truncateFromEnd(leo);
-        await this.rebuildProducerState(await this.listSnapshots(), leo);
+        await this.rebuildProducerState(await this.snapshots.list(), leo);
       });
-      this.dirHealth?.noSpace(tp, err, this._logEndOffset);
-      if (!this.dirHealth) this.onStorageEvent?.(`${tp}: rolled back to offset ${this._logEndOffset} after ${err.message}`);
+      this.dirHealth?.noSpace(this.name, err, this._logEndOffset);
+      if (!this.dirHealth) this.onStorageEvent?.(`${this.name}: rolled back to offset ${this._logEndOffset} after ${err.message}`);
     } catch (e) {
       this.fail(e as Error);
     } finally {
@@ -827,229 +544,102 @@ export class PartitionLog implements Syncable {
     }
   }
 
-  private fail(e: Error): void {
+  private fail(e: Error): StorageError {
     if (!this.failed) {
       this.onStorageEvent?.(
-        `${this.topic}-${this.partition} is offline after an I/O error (${e.message}): nothing past offset ${this._durableEndOffset} was acknowledged; ` +
+        `${this.name} is offline after an I/O error (${e.message}): nothing past offset ${this.durability.durableEndOffset} was acknowledged; ` +
           'it answers KAFKA_STORAGE_ERROR until it is reloaded from disk, which the broker retries by itself once the log dir accepts writes again',
       );
     }
-    this.failed = new StorageError(ErrorCode.KAFKA_STORAGE_ERROR, `${this.topic}-${this.partition}: ${e.message}`);
-    const ws = this.waiters;
-    this.waiters = [];
-    for (const w of ws) w.reject(this.failed);
+    this.failed = new StorageError(ErrorCode.KAFKA_STORAGE_ERROR, `${this.name}: ${e.message}`);
+    this.durability.rejectAll(this.failed, true);
+    return this.failed;
   }
 
   /** fdatasyncs every segment with written data; called by the FlushScheduler (or flush()). */
   syncNow(): Promise<void> {
-    if (this.syncing) {
-      this.resync = true;
-      return this.syncing;
-    }
-    // Cleared in a .finally callback, which always runs after this assignment: an async body that
-    // completes synchronously (nothing dirty) must not leave a settled promise behind as "syncing".
-    const syncing = this.syncLoop().finally(() => {
-      this.syncing = undefined;
-      // A request that arrived after the loop's last check would otherwise wait for the next write.
-      if (this.resync && !this.failed) void this.syncNow().catch(() => undefined);
-    });
-    this.syncing = syncing;
-    return syncing;
-  }
-
-  private async syncLoop(): Promise<void> {
-    try {
-      do {
-        this.resync = false;
-        const target = this._writtenEndOffset;
-        const segs = [...this.dirtySegments];
-        this.dirtySegments.clear();
-        for (const s of segs) {
-          await s.sync();
-          this.syncer.fsyncCount++;
-        }
-        this.lastFlushMs = Date.now();
-        if (target > this._recoveryPoint) this._recoveryPoint = target;
-        if (this.syncer.groupCommit) this.markDurable(target);
-      } while (this.resync);
-    } catch (e) {
-      this.fail(e as Error);
-      throw this.failed;
-    }
+    return this.durability.syncNow();
   }
 
   /** flush.ms in interval mode (called by the LogManager's background task). */
   maybeFlush(now: number): Promise<void> | undefined {
-    if (this.syncer.groupCommit || this.closed) return undefined;
-    if (this._recoveryPoint < this._writtenEndOffset && now - this.lastFlushMs >= this.config.flushMs) {
-      this.unflushedMessages = 0;
-      return this.syncNow();
-    }
-    return undefined;
+    return this.durability.maybeFlush(now, this.closed);
   }
 
   // ---------------------------------------------------------------- roll
 
+  /** Unlinks a segment's files (its fd lives on for in-flight reads for delayMs). */
+  private deleteSegment(seg: LogSegment, delayMs: number): Promise<void> {
+    this.durability.forget(seg);
+    this.durability.dirChanged();
+    return seg.delete(delayMs);
+  }
+
+  private newSegment(baseOffset: number): LogSegment {
+    this.durability.dirChanged();
+    const seg = LogSegment.createSync(this.dir, baseOffset, -1);
+    seg.indexIntervalBytes = this.config.indexIntervalBytes;
+    return seg;
+  }
+
+  /** The segment a write of `total` bytes ending at `lastOffset` goes to (rolled first when due). */
+  private segmentForWrite(total: number, lastOffset: number, now: number): LogSegment {
+    let seg = this.active;
+    if (mustRoll(seg, total, lastOffset, now, this.config)) seg = this.roll(now);
+    if (seg.firstAppendMs < 0) seg.firstAppendMs = now;
+    return seg;
+  }
+
   /** Rolls when the active segment is older than segment.ms. Returns true when it rolled. */
   maybeRoll(now: number): boolean {
-    const seg = this.active;
-    if (this.closed || this.rollingBack || seg.size === 0 || seg.firstAppendMs < 0) return false;
-    if (now - seg.firstAppendMs < this.config.segmentMs) return false;
+    if (this.closed || this.rollingBack || !isPastSegmentMs(this.active, now, this.config)) return false;
     this.roll(now);
     return true;
   }
 
   /** Starts a new active segment at the log end offset (synchronously); finishing the old one is queued. */
-  roll(now = Date.now()): LogSegment {
+  roll(_now = Date.now()): LogSegment {
     const old = this.active;
     if (old.size === 0) return old;
     const leo = this._logEndOffset;
     old.finalizeTimeIndex();
-    const seg = LogSegment.createSync(this.dir, leo, -1);
-    seg.indexIntervalBytes = this.config.indexIntervalBytes;
+    const seg = this.newSegment(leo);
     this.segments.push(seg);
     const snapshot = this.producerState.serialize();
-    void now;
-    this.enqueueTask(async () => {
+    this.writes.task(async () => {
       await old.persistIndexes(true);
       await old.sync();
       await this.txnIndex.flush();
-      await writeFileAtomic(this.snapshotPath(leo), snapshot);
-      await this.pruneSnapshots();
+      await this.snapshots.write(leo, snapshot);
+      await this.snapshots.prune(this.segments[0]!.baseOffset);
     });
     return seg;
   }
 
-  /** Keeps snapshots at or after the first segment's base, and at most the latest 2. */
-  private async pruneSnapshots(): Promise<void> {
-    const snaps = await this.listSnapshots();
-    const first = this.segments[0]!.baseOffset;
-    for (let i = 0; i < snaps.length; i++) {
-      if (i < snaps.length - 2 || snaps[i]! < first) await fsp.rm(this.snapshotPath(snaps[i]!), { force: true });
-    }
-  }
-
   // ---------------------------------------------------------------- read
+
+  /** The segments and bounds a read sees (the segment list is replaced, never spliced). */
+  private readView(): LogReadView {
+    return { name: this.name, segments: this.segments, logStartOffset: this._logStartOffset, logEndOffset: this._logEndOffset };
+  }
 
   /**
    * Raw batches starting with the one holding fetchOffset: whole batches only, never one whose
    * last offset is >= maxOffset, at most maxBytes unless minOneBatch lets the first one through.
+   * `alloc` supplies the read buffers (Fetch: pooled, reused once the response is written).
    */
-  async read(fetchOffset: number, maxBytes: number, maxOffset: number, minOneBatch: boolean): Promise<ReadResult> {
-    return this.retryOnSegmentGone(() => this.readOnce(fetchOffset, maxBytes, maxOffset, minOneBatch));
-  }
-
-  /**
-   * Runs a read-only operation over the segment list; when a segment it reached was deleted
-   * meanwhile (retention, cleaner swap) and its fd already closed, retries with the new list.
-   */
-  private async retryOnSegmentGone<T>(fn: () => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await fn();
-      } catch (e) {
-        if (!(e instanceof SegmentGoneError) || attempt >= 8) throw e;
-      }
-    }
-  }
-
-  private async readOnce(fetchOffset: number, maxBytes: number, maxOffset: number, minOneBatch: boolean): Promise<ReadResult> {
-    if (fetchOffset < this._logStartOffset || fetchOffset > this._logEndOffset) {
-      throw new StorageError(
-        ErrorCode.OFFSET_OUT_OF_RANGE,
-        `offset ${fetchOffset} is out of range [${this._logStartOffset}, ${this._logEndOffset}] for ${this.topic}-${this.partition}`,
-      );
-    }
-    const chunks: Buffer[] = [];
-    let bytes = 0;
-    if (fetchOffset >= maxOffset) return { chunks, bytes };
-    const segs = this.segments; // replaced (never spliced) when segments are removed
-    let i = this.segmentIndexFor(fetchOffset, segs);
-    let off = fetchOffset;
-    for (; i < segs.length && bytes < maxBytes; i++) {
-      const seg = segs[i]!;
-      if (seg.nextOffset <= off && i < segs.length - 1) continue;
-      const r = await seg.read(off, maxOffset, maxBytes - bytes, minOneBatch && bytes === 0);
-      if (r.chunk) {
-        chunks.push(r.chunk);
-        bytes += r.chunk.length;
-      }
-      if (r.stop) break;
-      const nextSeg = segs[i + 1];
-      if (!nextSeg || nextSeg.baseOffset >= maxOffset) break;
-      off = Math.max(off, nextSeg.baseOffset);
-    }
-    return { chunks, bytes };
-  }
-
-  /** Index of the last segment with baseOffset <= offset (0 when none). */
-  private segmentIndexFor(offset: number, segs = this.segments): number {
-    let lo = 0;
-    let hi = segs.length - 1;
-    let found = 0;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (segs[mid]!.baseOffset <= offset) {
-        found = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    return found;
+  read(fetchOffset: number, maxBytes: number, maxOffset: number, minOneBatch: boolean, alloc?: (size: number) => Buffer): Promise<ReadResult> {
+    return retryOnSegmentGone(() => readBatches(this.readView(), fetchOffset, maxBytes, maxOffset, minOneBatch, alloc));
   }
 
   /** Earliest offset whose timestamp is >= ts (ListOffsets by timestamp), or null. */
-  async offsetForTimestamp(ts: number): Promise<{ offset: number; timestamp: number } | null> {
-    return this.retryOnSegmentGone(() => this.offsetForTimestampOnce(ts));
-  }
-
-  private async offsetForTimestampOnce(ts: number): Promise<{ offset: number; timestamp: number } | null> {
-    for (const seg of this.segments) {
-      if (seg.maxTimestamp < ts || seg.nextOffset <= this._logStartOffset) continue;
-      let from = -1;
-      for (;;) {
-        const found = await seg.findByTimestamp(ts, from);
-        if (!found) break;
-        const { info, pos } = found;
-        from = pos + info.size;
-        const minOffset = this._logStartOffset;
-        if (info.lastOffset < minOffset) continue;
-        const batch = await seg.readBatchAt(pos, info.size);
-        const isLogAppend = (batch.readInt16BE(ATTRIBUTES) & TIMESTAMP_TYPE_LOG_APPEND) !== 0;
-        if (isLogAppend) return { offset: Math.max(info.baseOffset, minOffset), timestamp: info.maxTimestamp };
-        let records: Iterable<{ offsetDelta: number; timestamp: number }> | undefined;
-        // Decoded lazily, inside the try below: a batch whose records do not parse falls back to the batch.
-        if ((batch.readInt16BE(ATTRIBUTES) & COMPRESSION_MASK) === 0) records = { [Symbol.iterator]: () => decodeRecordsSync(batch)[Symbol.iterator]() };
-        else if (this.recordTimestamps) records = this.recordTimestamps(batch);
-        if (records) {
-          let parsed = false;
-          try {
-            for (const r of records) {
-              const o = info.baseOffset + r.offsetDelta;
-              if (o >= minOffset && r.timestamp >= ts) return { offset: o, timestamp: r.timestamp };
-            }
-            parsed = true;
-          } catch {
-            // unparseable records: fall back to the batch
-          }
-          // a batch compacted by the cleaner may no longer hold the record behind maxTimestamp
-          // (or be empty): look further
-          if (parsed) continue;
-        }
-        return { offset: Math.max(info.baseOffset, minOffset), timestamp: info.maxTimestamp };
-      }
-    }
-    return null;
+  offsetForTimestamp(ts: number): Promise<{ offset: number; timestamp: number } | null> {
+    return retryOnSegmentGone(() => findOffsetForTimestamp(this.readView(), ts, this.recordTimestamps));
   }
 
   /** ListOffsets MAX_TIMESTAMP: the largest timestamp and the last offset of its batch. */
   maxTimestampOffset(): { offset: number; timestamp: number } {
-    let best = { offset: -1, timestamp: -1 };
-    for (const seg of this.segments) {
-      if (seg.maxTimestamp > best.timestamp && seg.offsetOfMaxTimestamp >= this._logStartOffset) {
-        best = { offset: seg.offsetOfMaxTimestamp, timestamp: seg.maxTimestamp };
-      }
-    }
-    return best;
+    return findMaxTimestampOffset(this.readView());
   }
 
   // ---------------------------------------------------------------- compaction
@@ -1083,45 +673,21 @@ export class PartitionLog implements Syncable {
   }
 
   private async runCleanerPass(now: number, opts: CompactOptions): Promise<CleanResult> {
-    const settings = cleanerSettings(this.config);
     const segs = this.segments;
-    const logStart = this._logStartOffset;
-    // Cleanable: a prefix of the non-active segments, wholly below the LSO (<= HW), none
-    // holding a record younger than min.compaction.lag.ms.
-    const bound = this.lastStableOffset;
-    const lagLimit = now - settings.minCompactionLagMs;
-    let end = 0;
-    while (
-      end < segs.length - 1 &&
-      segs[end + 1]!.baseOffset <= bound &&
-      (settings.minCompactionLagMs <= 0 || segs[end]!.maxTimestamp <= lagLimit)
-    ) {
-      end++;
-    }
-    // segments wholly below the log start offset are left to retention / DeleteRecords
-    let first = 0;
-    while (first < end && segs[first + 1]!.baseOffset <= logStart) first++;
-    if (end <= first) return emptyCleanResult('nothing-cleanable');
-    const endOffset = segs[end]!.baseOffset;
-    let firstDirty = this._cleanerCheckpoint;
-    if (firstDirty < logStart || firstDirty > this._logEndOffset) firstDirty = logStart;
-    let cleanBytes = 0;
-    let dirtyBytes = 0;
-    for (let i = first; i < end; i++) {
-      if (segs[i + 1]!.baseOffset <= firstDirty) cleanBytes += segs[i]!.size;
-      else dirtyBytes += segs[i]!.size;
-    }
-    const ratio = cleanBytes + dirtyBytes > 0 ? dirtyBytes / (cleanBytes + dirtyBytes) : 0;
-    let due = opts.force === true;
-    if (!due && dirtyBytes > 0 && ratio >= settings.minCleanableDirtyRatio) due = true;
-    if (!due && this.deleteHorizonDue >= 0 && this.deleteHorizonDue <= now) due = true;
-    if (!due && dirtyBytes > 0 && settings.maxCompactionLagMs < NEVER) {
-      const firstDirtySeg = segs.find((_s, i) => i >= first && i < end && segs[i + 1]!.baseOffset > firstDirty);
-      const ts = firstDirtySeg ? await firstDirtySeg.firstBatchTimestamp().catch(() => -1) : -1;
-      if (ts >= 0 && now - ts >= settings.maxCompactionLagMs) due = true;
-    }
-    if (!due) return emptyCleanResult('below-dirty-ratio', firstDirty, endOffset, ratio);
-
+    const plan = await planCleaning(
+      {
+        segments: segs,
+        logStartOffset: this._logStartOffset,
+        logEndOffset: this._logEndOffset,
+        lastStableOffset: this.lastStableOffset,
+        cleanerCheckpoint: this._cleanerCheckpoint,
+        deleteHorizonDue: this.deleteHorizonDue,
+      },
+      this.config,
+      now,
+      opts.force === true,
+    );
+    if (!('first' in plan)) return plan;
     const producerLast = new Map<number, number>();
     for (const e of this.producerState.producers.values()) {
       const last = e.batches[e.batches.length - 1];
@@ -1130,10 +696,10 @@ export class PartitionLog implements Syncable {
     const result = await cleanLog(
       {
         dir: this.dir,
-        sources: segs.slice(first, end),
+        sources: segs.slice(plan.first, plan.end),
         allSegments: segs.slice(),
-        firstDirty,
-        endOffset,
+        firstDirty: plan.firstDirty,
+        endOffset: plan.endOffset,
         scanEnd: this._highWatermark,
         now,
         config: this.config,
@@ -1142,7 +708,7 @@ export class PartitionLog implements Syncable {
         dedupeBufferBytes: this.cleanerDedupeBufferBytes?.(),
         swap: (group, sizes, cleaned) => this.swapCleaned(group, sizes, cleaned),
       },
-      emptyCleanResult('cleaned', firstDirty, endOffset, ratio),
+      emptyCleanResult('cleaned', plan.firstDirty, plan.endOffset, plan.ratio),
     );
     if (result.reason === 'cleaned' || result.reason === 'unchanged') {
       this._cleanerCheckpoint = result.endOffset;
@@ -1158,7 +724,7 @@ export class PartitionLog implements Syncable {
    */
   private swapCleaned(group: LogSegment[], sizes: number[], cleaned: LogSegment): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
-      this.enqueueTask(async () => {
+      this.writes.task(async () => {
         try {
           resolve(await this.withSegmentsLock(() => this.swapLocked(group, sizes, cleaned)));
         } catch (e) {
@@ -1180,10 +746,7 @@ export class PartitionLog implements Syncable {
       const next = this.segments.slice();
       next.splice(i, group.length, cleaned);
       this.segments = next; // copy-on-write: in-flight reads keep the old list
-      for (const old of group) {
-        this.dirtySegments.delete(old);
-        await old.delete(this.config.fileDeleteDelayMs ?? 0);
-      }
+      for (const old of group) await this.deleteSegment(old, this.config.fileDeleteDelayMs ?? 0);
       await finishSwap(cleaned);
       // the merged segment's .txnindex holds its group's aborted transactions
       await this.txnIndex.rewrite(this.segments.map((s) => s.baseOffset), (base) => base === cleaned.baseOffset);
@@ -1194,24 +757,17 @@ export class PartitionLog implements Syncable {
     return true;
   }
 
-  // ---------------------------------------------------------------- deletion / retention
+  // ---------------------------------------------------------------- deletion / retention / truncation
 
   /** DeleteRecords: moves logStartOffset to `offset` (<= HW) and deletes segments wholly below it. */
   async deleteRecordsBefore(offset: number): Promise<number> {
     if (offset > this._highWatermark || offset < 0) {
-      throw new StorageError(
-        ErrorCode.OFFSET_OUT_OF_RANGE,
-        `cannot delete records before ${offset}: high watermark is ${this._highWatermark}`,
-      );
+      throw new StorageError(ErrorCode.OFFSET_OUT_OF_RANGE, `cannot delete records before ${offset}: high watermark is ${this._highWatermark}`);
     }
     if (offset <= this._logStartOffset) return this._logStartOffset;
     this._logStartOffset = offset;
     this.leaderEpochCache.truncateFromStart(offset);
-    await this.withSegmentsLock(async () => {
-      let n = 0;
-      while (n + 1 < this.segments.length && this.segments[n + 1]!.baseOffset <= this._logStartOffset) n++;
-      await this.deleteOldest(n);
-    });
+    await this.withSegmentsLock(() => this.deleteOldest(segmentsWhollyBelow(this.segments, this._logStartOffset)));
     return this._logStartOffset;
   }
 
@@ -1222,26 +778,7 @@ export class PartitionLog implements Syncable {
   async applyRetention(now: number): Promise<number> {
     if (!isDeleteEnabled(this.config)) return 0;
     return this.withSegmentsLock(async () => {
-      const segs = this.segments;
-      // candidates: non-active segments entirely below the high watermark
-      let limit = 0;
-      while (limit < segs.length - 1 && segs[limit + 1]!.baseOffset <= this._highWatermark) limit++;
-      let n = 0;
-      if (this.config.retentionMs >= 0) {
-        // an empty non-active segment (left by the cleaner) has nothing to keep
-        const expired = (s: LogSegment): boolean =>
-          s.size === 0 || (s.maxTimestamp >= 0 && now - s.maxTimestamp > this.config.retentionMs);
-        while (n < limit && expired(segs[n]!)) n++;
-      }
-      if (this.config.retentionBytes >= 0) {
-        let diff = this.sizeBytes - this.config.retentionBytes;
-        for (let i = 0; i < n; i++) diff -= segs[i]!.size;
-        while (n < limit && diff - segs[n]!.size >= 0) {
-          diff -= segs[n]!.size;
-          n++;
-        }
-      }
-      if (n === 0) return 0;
+      const n = segmentsPastRetention(this.segments, this.config, this._highWatermark, now);
       await this.deleteOldest(n);
       return n;
     });
@@ -1264,38 +801,17 @@ export class PartitionLog implements Syncable {
       this._logStartOffset = newStart;
       this.leaderEpochCache.truncateFromStart(newStart);
     }
-    for (const s of gone) {
-      this.dirtySegments.delete(s);
-      await s.delete(this.config.fileDeleteDelayMs ?? 0);
-    }
+    for (const s of gone) await this.deleteSegment(s, this.config.fileDeleteDelayMs ?? 0);
     await this.txnIndex.removeSegments(gone.map((s) => s.baseOffset), newStart);
-    await this.pruneSnapshots();
-  }
-
-  /**
-   * The segment a write of `total` bytes ending at `lastOffset` goes to: the active one, rolled
-   * first when the write would overflow segment.bytes or its 32-bit relative offsets, or when
-   * segment.ms has passed since its first append.
-   */
-  private segmentForWrite(total: number, lastOffset: number, now: number): LogSegment {
-    let seg = this.active;
-    if (
-      seg.size > 0 &&
-      (seg.size + total > Math.min(this.config.segmentBytes, INT32_MAX) ||
-        lastOffset - seg.baseOffset > INT32_MAX ||
-        (seg.firstAppendMs >= 0 && now - seg.firstAppendMs >= this.config.segmentMs))
-    ) {
-      seg = this.roll(now);
-    }
-    if (seg.firstAppendMs < 0) seg.firstAppendMs = now;
-    return seg;
+    await this.snapshots.prune(this.segments[0]!.baseOffset);
   }
 
   /** Removes everything at or after `offset` (replica truncation). */
   async truncateTo(offset: number): Promise<void> {
     if (offset >= this._logEndOffset) return;
-    await this.drain();
-    if (this.syncing) await this.syncing.catch(() => undefined);
+    await this.writes.drain();
+    await this.durability.settled();
+    await this.durability.beforeTruncation(WalRecordType.Truncate, offset);
     await this.withSegmentsLock(() => this.truncateLocked(offset));
   }
 
@@ -1306,17 +822,13 @@ export class PartitionLog implements Syncable {
       // truncate fully and restart at offset
       const old = this.segments;
       this.segments = [];
-      for (const s of old) await s.delete(0);
-      const seg = LogSegment.createSync(this.dir, offset, -1);
-      seg.indexIntervalBytes = this.config.indexIntervalBytes;
-      this.segments.push(seg);
+      for (const s of old) await this.deleteSegment(s, 0);
+      this.segments.push(this.newSegment(offset));
       this._logStartOffset = offset;
     } else {
       this.segments = this.segments.slice();
       while (this.segments.length > 1 && this.active.baseOffset >= offset) {
-        const s = this.segments.pop()!;
-        this.dirtySegments.delete(s);
-        await s.delete(0);
+        await this.deleteSegment(this.segments.pop()!, 0);
       }
       const seg = this.active;
       const pos = await seg.positionOf(offset);
@@ -1327,12 +839,11 @@ export class PartitionLog implements Syncable {
     }
     const leo = this.active.nextOffset;
     this._logEndOffset = this._writtenEndOffset = leo;
-    this._durableEndOffset = Math.min(this._durableEndOffset, leo);
-    this._recoveryPoint = Math.min(this._recoveryPoint, leo);
+    this.durability.truncatedTo(leo);
     if (this._highWatermark > leo) this._highWatermark = leo;
     this.leaderEpochCache.truncateFromEnd(leo);
-    for (const s of await this.listSnapshots()) if (s > leo) await fsp.rm(this.snapshotPath(s), { force: true });
-    await this.rebuildProducerState(await this.listSnapshots(), leo);
+    await this.snapshots.removeAbove(leo);
+    await this.rebuildProducerState(await this.snapshots.list(), leo);
     if (this._cleanerCheckpoint > leo) this._cleanerCheckpoint = -1;
   }
 
@@ -1344,20 +855,16 @@ export class PartitionLog implements Syncable {
     this.epochWrite = this.epochWrite.then(async () => {
       this.epochDirty = false;
       if (this.closed && !this.closingEpoch) return;
-      await writeFileAtomic(path.join(this.dir, 'leader-epoch-checkpoint'), this.leaderEpochCache.format()).catch(
-        () => undefined,
-      );
+      await writeFileAtomic(path.join(this.dir, 'leader-epoch-checkpoint'), this.leaderEpochCache.format()).catch(() => undefined);
     });
   }
-  private closingEpoch = false;
 
   /** Writes all queued data, index tails and fsyncs. */
   async flush(): Promise<void> {
-    await this.drain();
+    await this.writes.drain();
     for (const s of this.segments) await s.persistIndexes(false);
-    for (const s of this.segments) this.dirtySegments.add(s);
-    await this.syncNow();
-    this.dirtySegments.clear();
+    this.durability.markDirty(this.segments);
+    await this.durability.syncNow();
     if (this.failed) throw this.failed;
   }
 
@@ -1366,17 +873,17 @@ export class PartitionLog implements Syncable {
     if (this.closed) return;
     await this.stopCleaning();
     if (!this.failed) {
-      await this.drain();
+      await this.writes.drain();
       this.active.finalizeTimeIndex();
       await this.flush().catch(() => undefined);
       for (const s of this.segments) await s.persistIndexes(true).catch(() => undefined);
       await this.txnIndex.flush().catch(() => undefined);
-      await writeFileAtomic(this.snapshotPath(this._logEndOffset), this.producerState.serialize()).catch(() => undefined);
-      await this.pruneSnapshots().catch(() => undefined);
+      await this.snapshots.write(this._logEndOffset, this.producerState.serialize()).catch(() => undefined);
+      await this.snapshots.prune(this.segments[0]!.baseOffset).catch(() => undefined);
     }
     this.closingEpoch = true;
     this.closed = true;
-    this.syncer.cancel(this);
+    this.durability.scheduler.cancel(this.durability);
     await this.epochWrite;
     for (const s of this.segments) await s.closeFd();
   }
@@ -1385,23 +892,22 @@ export class PartitionLog implements Syncable {
   async delete(): Promise<void> {
     await this.stopCleaning();
     this.closed = true;
-    this.syncer.cancel(this);
-    await this.drain();
+    this.durability.scheduler.cancel(this.durability);
+    await this.writes.drain();
     await this.epochWrite;
     for (const s of this.segments) await s.closeFd();
-    const ws = this.waiters;
-    this.waiters = [];
-    for (const w of ws) w.reject(new StorageError(ErrorCode.KAFKA_STORAGE_ERROR, 'log deleted'));
+    this.durability.rejectAll(new StorageError(ErrorCode.KAFKA_STORAGE_ERROR, 'log deleted'), false);
     await fsp.rm(this.dir, { recursive: true, force: true });
   }
 
   /** Test/diagnostic hook: abandons the log like a crash (no flush, no snapshot, no index writes). */
   async abandonForTest(): Promise<void> {
     await this.stopCleaning();
-    await this.drain();
+    await this.writes.drain();
     this.closed = true;
-    this.syncer.cancel(this);
+    this.durability.scheduler.cancel(this.durability);
     await this.epochWrite;
     for (const s of this.segments) await s.closeFd();
   }
 }
+

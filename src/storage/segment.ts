@@ -12,6 +12,25 @@ const SYNC_WRITE_MAX = 1024 * 1024;
 
 const WINDOW = 256 * 1024;
 
+/**
+ * Reads up to this size that lie within TAIL_BYTES of the written end are done on this thread:
+ * those bytes were appended moments ago and sit in the page cache, so the copy costs less than a
+ * thread-pool round trip (a consumer following the log reads a few KiB per fetch), mirroring the
+ * synchronous small appends of write().
+ */
+const SYNC_READ_MAX = 256 * 1024;
+const TAIL_BYTES = 4 * 1024 * 1024;
+
+function readFullSync(fd: number, buf: Buffer, len: number, pos: number): number {
+  let done = 0;
+  while (done < len) {
+    const n = fs.readSync(fd, buf, done, len - done, pos + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
+}
+
 /** Reads a file through a sliding window so that header scans need few syscalls. */
 class WindowReader {
   private buf: Buffer = Buffer.alloc(0);
@@ -20,14 +39,20 @@ class WindowReader {
     private readonly fd: number,
     private readonly end: number,
     private readonly windowSize = WINDOW,
+    /** Where window buffers come from (a response's pooled lease on the fetch path). */
+    private readonly alloc: (size: number) => Buffer = Buffer.allocUnsafe,
   ) {}
+  /** Whether [pos, pos+len) is already buffered. */
+  covers(pos: number, len: number): boolean {
+    return pos >= this.start && pos + len <= this.start + this.buf.length;
+  }
   /** Ensures [pos, pos+len) is buffered; returns the buffer and the offset of pos in it, or undefined past end. */
   async at(pos: number, len: number): Promise<{ buf: Buffer; off: number } | undefined> {
     if (pos + len > this.end) return undefined;
     if (pos < this.start || pos + len > this.start + this.buf.length) {
       const size = Math.min(this.end - pos, Math.max(this.windowSize, len));
-      const b = Buffer.allocUnsafe(size);
-      const n = await pReadFull(this.fd, b, 0, size, pos);
+      const b = this.alloc(size);
+      const n = size <= SYNC_READ_MAX && this.end - pos <= TAIL_BYTES ? readFullSync(this.fd, b, size, pos) : await pReadFull(this.fd, b, 0, size, pos);
       this.buf = b.subarray(0, n);
       this.start = pos;
       if (n < len) return undefined;
@@ -330,19 +355,21 @@ export class LogSegment {
 
   /**
    * Reads whole batches starting with the one holding fetchOffset, up to maxBytes, never a
-   * batch whose last offset is >= maxOffset, and only bytes already written.
+   * batch whose last offset is >= maxOffset, and only bytes already written. `alloc` supplies
+   * the read buffers (the returned chunk is a view of one of them).
    */
-  async read(fetchOffset: number, maxOffset: number, maxBytes: number, minOneBatch: boolean): Promise<SegmentReadResult> {
+  async read(fetchOffset: number, maxOffset: number, maxBytes: number, minOneBatch: boolean, alloc?: (size: number) => Buffer): Promise<SegmentReadResult> {
     this.readers++;
     try {
       const fd = await this.ensureFd();
       const end = this.writtenSize;
       let pos = this.index.lookup(fetchOffset);
-      const windowSize = Math.max(64 * 1024, Math.min(maxBytes, 16 * 1024 * 1024) + 2 * this.indexIntervalBytes);
-      const r = new WindowReader(fd, end, windowSize);
-      // locate the first batch
+      // Locate the first batch by hopping over headers with a small window (the index entry may
+      // lie a whole append before it), then read the batches with one window that starts at that
+      // batch: one read of the bytes the response needs, not a window per hop.
+      const locate = new WindowReader(fd, end, 64 * 1024, alloc);
       for (;;) {
-        const h = await r.at(pos, BATCH_HEADER_SIZE);
+        const h = await locate.at(pos, BATCH_HEADER_SIZE);
         if (!h) return { chunk: undefined, stop: false }; // segment exhausted
         const base = readInt64(h.buf, h.off + BASE_OFFSET);
         const last = base + h.buf.readInt32BE(h.off + LAST_OFFSET_DELTA);
@@ -350,6 +377,8 @@ export class LogSegment {
         pos += batchSizeAt(h.buf, h.off);
       }
       const start = pos;
+      const want = Math.min(end - start, Math.min(maxBytes, 16 * 1024 * 1024) + BATCH_HEADER_SIZE);
+      const r = locate.covers(start, want) ? locate : new WindowReader(fd, end, Math.max(64 * 1024, want), alloc);
       let stop = false;
       let bytes = 0;
       while (pos < end) {
@@ -374,7 +403,7 @@ export class LogSegment {
       if (bytes === 0) return { chunk: undefined, stop };
       const w = await r.at(start, bytes);
       if (w) return { chunk: w.buf.subarray(w.off, w.off + bytes), stop };
-      const b = Buffer.allocUnsafe(bytes);
+      const b = alloc ? alloc(bytes) : Buffer.allocUnsafe(bytes);
       const n = await pReadFull(fd, b, 0, bytes, start);
       return { chunk: b.subarray(0, n), stop };
     } finally {

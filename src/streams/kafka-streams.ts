@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync 
 import { join } from 'node:path';
 import { Consumer, Producer, type ClusterMetadata, type GroupPartitionsAssignments, type MessageToProduce } from '@platformatic/kafka';
 import { resolveConfig, type ResolvedConfig, type StreamsConfig } from './config.js';
+import { acquireProcessIdentity, type ProcessIdentity } from './process-identity.js';
 import { baseClientOptions, ensureTopics, partitionForKey, PartitionReader, type FetchedRecord, type FetchPosition } from './kafka-io.js';
 import type { Serializer } from './serdes.js';
 import { KeyValueStore, SessionStore, WindowStore, type AnyStore, type Windowed } from './stores.js';
@@ -39,6 +40,13 @@ interface StreamsTransaction {
   abort(): Promise<void>;
 }
 
+/**
+ * InitProducerId as a new producer instance (no expected id/epoch): @platformatic/kafka otherwise
+ * sends producer id 0 / epoch 0, which a coordinator holding another id for this transactional id
+ * (our predecessor's) must answer with PRODUCER_FENCED.
+ */
+const NEW_PRODUCER = { producerId: -1n, producerEpoch: -1 } as never;
+
 const HOSTS_PSEUDO_TOPIC = '__fjord_streams_hosts:';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -65,6 +73,7 @@ export class KafkaStreams extends EventEmitter {
   private rr = 0;
   private readonly env: TaskEnvironment;
   private readonly instanceId = Math.random().toString(36).slice(2, 10);
+  private identity: ProcessIdentity = { processId: this.instanceId, release: () => {} };
 
   constructor(
     readonly topology: Topology,
@@ -117,6 +126,7 @@ export class KafkaStreams extends EventEmitter {
   async start(): Promise<void> {
     if (this.currentState !== 'CREATED') throw new Error(`start() called in state ${this.currentState}`);
     this.setState('REBALANCING');
+    this.identity = acquireProcessIdentity(join(this.cfg.stateDir, this.cfg.applicationId));
     const opts = baseClientOptions(`${this.cfg.clientId}-${this.instanceId}`, this.cfg.bootstrapServers);
     this.reader = new PartitionReader(opts, this.cfg.exactlyOnce);
     try {
@@ -125,7 +135,8 @@ export class KafkaStreams extends EventEmitter {
         ...opts,
         acks: -1,
         idempotent: true,
-        ...(this.cfg.exactlyOnce ? { transactionalId: `${this.cfg.applicationId}-${this.instanceId}` } : {}),
+        // Kafka Streams' `<application.id>-<processId>-<thread>`: stable across restarts on one state dir.
+        ...(this.cfg.exactlyOnce ? { transactionalId: `${this.cfg.applicationId}-${this.identity.processId}-1` } : {}),
       } as ConstructorParameters<typeof Producer>[0]) as Producer;
       await this.loadGlobals();
       this.member = new Consumer({
@@ -170,6 +181,7 @@ export class KafkaStreams extends EventEmitter {
       if ((this.currentState as KafkaStreamsState) === 'ERROR') throw new Error('streams failed during start');
     } catch (err) {
       await this.shutdownClients();
+      this.identity.release();
       this.setState('ERROR');
       throw err;
     }
@@ -404,7 +416,7 @@ export class KafkaStreams extends EventEmitter {
         if (this.sendError) return;
         try {
           if (this.cfg.exactlyOnce) {
-            if (!this.transaction) this.transaction = (await this.producer!.beginTransaction()) as unknown as StreamsTransaction;
+            if (!this.transaction) this.transaction = (await this.producer!.beginTransaction(NEW_PRODUCER)) as unknown as StreamsTransaction;
             await this.transaction.send({ messages: chunk });
           } else {
             await this.producer!.send({ messages: chunk });
@@ -439,7 +451,7 @@ export class KafkaStreams extends EventEmitter {
     if (this.killed) return;
     const offsets = tasks.filter((t) => t.dirty).flatMap((t) => [...t.positions].map(([k, offset]) => ({ topic: k.slice(0, k.lastIndexOf(':')), partition: Number(k.slice(k.lastIndexOf(':') + 1)), offset, leaderEpoch: -1 })));
     if (this.cfg.exactlyOnce) {
-      if (offsets.length && !this.transaction) this.transaction = (await this.producer!.beginTransaction()) as unknown as StreamsTransaction;
+      if (offsets.length && !this.transaction) this.transaction = (await this.producer!.beginTransaction(NEW_PRODUCER)) as unknown as StreamsTransaction;
       const txn = this.transaction;
       if (!txn) return;
       const m = this.member!;
@@ -652,6 +664,7 @@ export class KafkaStreams extends EventEmitter {
     this.standbys.clear();
     if (this.member && !this.killed) await (this.member.leaveGroup() as unknown as Promise<void>).catch(() => {});
     await this.shutdownClients();
+    this.identity.release();
     this.setState('NOT_RUNNING');
   }
 
@@ -666,6 +679,7 @@ export class KafkaStreams extends EventEmitter {
     if (this.transaction) await this.transaction.abort().catch(() => {});
     this.transaction = null;
     await this.shutdownClients(true);
+    this.identity.release();
     this.setState('NOT_RUNNING');
   }
 

@@ -40,6 +40,7 @@ describe('fetch', () => {
     broker = await startTestBroker();
     await broker.broker.topics.create({ name: 'poll', numPartitions: 1, replicationFactor: -1 });
     await broker.broker.topics.create({ name: 'big', numPartitions: 1, replicationFactor: -1 });
+    await broker.broker.topics.create({ name: 'multi', numPartitions: 3, replicationFactor: -1 });
   });
   after(async () => broker.dispose());
 
@@ -80,6 +81,33 @@ describe('fetch', () => {
     assert.ok(Date.now() - t < 1000, 'minBytes=0 answers immediately');
     assert.equal(res!.body.responses[0].partitions[0].errorCode, 0);
     c.close();
+  });
+
+  it('a long poll over several partitions answers with the partition an append reached', async () => {
+    const consumer = await RawClient.open(broker.port);
+    const producer = await RawClient.open(broker.port);
+    // Partition 0 already has a record that the fetch starts after; 1 and 2 are empty.
+    const records0 = await buildBatch({ records: [{ key: null, value: Buffer.from('old') }] });
+    producer.request(ApiKey.Produce, 9, 1, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: 'multi', partitionData: [{ index: 0, records: records0 }] }] });
+    assert.equal((await producer.response(ApiKey.Produce, 9))!.body.responses[0].partitionResponses[0].errorCode, 0);
+    const body = fetchBody('multi', 0, { maxWaitMs: 10_000, minBytes: 1 });
+    body.topics[0]!.partitions = [0, 1, 2].map((partition) => ({ partition, fetchOffset: partition === 0 ? 1 : 0, partitionMaxBytes: 1024 * 1024 }));
+    const started = Date.now();
+    consumer.request(ApiKey.Fetch, 12, 1, body);
+    await waitFor(() => broker.broker.replicas.get('multi', 2)!.waiterCount > 0, 5_000, 'the fetch to park');
+    const records2 = await buildBatch({ records: [{ key: null, value: Buffer.from('to partition 2') }] });
+    producer.request(ApiKey.Produce, 9, 2, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: 'multi', partitionData: [{ index: 2, records: records2 }] }] });
+    assert.equal((await producer.response(ApiKey.Produce, 9))!.body.responses[0].partitionResponses[0].errorCode, 0);
+    const res = await consumer.response(ApiKey.Fetch, 12);
+    assert.ok(Date.now() - started < 5000, 'answered on the append, not at maxWait');
+    const byIndex = new Map<number, any>(res!.body.responses[0].partitions.map((p: any) => [p.partitionIndex, p]));
+    assert.equal(byIndex.get(0).highWatermark, 1);
+    assert.equal(byIndex.get(0).records?.length ?? 0, 0, 'partition 0 has nothing past offset 1');
+    assert.equal(byIndex.get(1).records?.length ?? 0, 0);
+    assert.equal(byIndex.get(2).highWatermark, 1, 'partition 2 reports its new high watermark');
+    assert.ok(byIndex.get(2).records?.includes(Buffer.from('to partition 2')), 'partition 2 carries the appended record');
+    consumer.close();
+    producer.close();
   });
 
   it('returns the first batch whole even when it exceeds maxBytes, and respects partition limits after it', async () => {

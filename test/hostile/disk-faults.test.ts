@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
 import { startBroker, type RunningBroker } from '../../src/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
@@ -132,16 +132,20 @@ describe('disk faults', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  for (const fault of ['fsync', 'EIO write'] as const) {
+  // 'fsync': the segment's own fdatasync (fjord.wal.enable=false); 'WAL fsync': the write-ahead
+  // log's fdatasync of the round holding the append (the default).
+  for (const fault of ['fsync', 'WAL fsync', 'EIO write'] as const) {
     it(`a failed ${fault} is never acknowledged, takes the partition offline, and it reloads by itself once the disk is healthy`, async () => {
-      const s = await start();
+      const s = await start(fault === 'fsync' ? { 'fjord.wal.enable': 'false' } : {});
       await s.b.broker.topics.create({ name: 'eio', numPartitions: 1, replicationFactor: -1 });
       await s.b.broker.topics.create({ name: 'healthy', numPartitions: 1, replicationFactor: -1 });
       assert.equal((await produce(s, 'eio', ['ok-0'])).errorCode, ErrorCode.NONE);
       injectFsFaults(
         fault === 'fsync'
           ? { sync: (file) => (file.includes('eio-0') ? fsError('EIO', 'fdatasync', file) : undefined) }
-          : { write: (file) => (file.includes('eio-0') ? { error: fsError('EIO', 'write', file) } : undefined) },
+          : fault === 'WAL fsync'
+            ? { sync: (file) => (file.includes(`${sep}wal${sep}`) ? fsError('EIO', 'fdatasync', file) : undefined) }
+            : { write: (file) => (file.includes('eio-0') ? { error: fsError('EIO', 'write', file) } : undefined) },
       );
       const r = await produce(s, 'eio', ['never-acked']);
       assert.equal(r.errorCode, ErrorCode.KAFKA_STORAGE_ERROR);

@@ -4,7 +4,10 @@
 // AddOffsetsToTxn, TxnOffsetCommit, EndTxn).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
 import { KafkaStreams, Materialized, Produced, Serdes, StreamsBuilder } from '../../src/streams/index.js';
 import { startTestBroker, tempDir, type TestBroker } from '../helpers/broker.js';
 import { createTopics, produceBatch, readTopic, waitFor } from './helpers.js';
@@ -25,8 +28,8 @@ describe('streams: exactly_once_v2 across a crash', () => {
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
 
-  async function instance(name: string): Promise<KafkaStreams> {
-    const dir = await tempDir(`fjord-streams-eos-${name}-`);
+  async function instance(name: string, stateDir?: string): Promise<KafkaStreams> {
+    const dir = stateDir ?? (await tempDir(`fjord-streams-eos-${name}-`));
     dirs.push(dir);
     const b = new StreamsBuilder();
     b.stream<string, string>('eos-in').groupByKey().count(Materialized.as('eos-counts')).toStream().to('eos-out', Produced.with(S, L));
@@ -90,5 +93,41 @@ describe('streams: exactly_once_v2 across a crash', () => {
     } finally {
       await b.close();
     }
+  });
+  it('an instance restarted on its state dir fences its crashed predecessor at once', async () => {
+    // A previous run of this instance left its identity in the state dir and died with a
+    // transaction open (records written, never committed or aborted).
+    const dir = await tempDir('fjord-streams-eos-restart-');
+    const processId = '5d0c1f0e-0000-4000-8000-000000000001';
+    mkdirSync(join(dir, 'eos-app'), { recursive: true });
+    writeFileSync(join(dir, 'eos-app', 'kafka-streams-process-metadata'), JSON.stringify({ processId }));
+    const kafka = new Kafka({ brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
+    const zombie = kafka.producer({ transactionalId: `eos-app-${processId}-1`, idempotent: true, maxInFlightRequests: 1, transactionTimeout: 60_000 });
+    await zombie.connect();
+    const txn = await zombie.transaction();
+    await txn.send({ topic: 'eos-out', messages: [{ key: 'zombie', value: Buffer.alloc(8) }] });
+    // No commit, no abort: the process "dies" here. read_committed readers are held at this point
+    // until the transaction is aborted — by its timeout (60 s) or by a successor fencing it.
+    const before = (await committedCounts()).size;
+
+    const c = await instance('c', dir);
+    const started = Date.now();
+    await c.start();
+    try {
+      await produceBatch(broker.bootstrap, 'eos-in', batch(3));
+      let last = new Map<string, number[]>();
+      const ok = await waitFor(async () => {
+        last = await committedCounts();
+        return last.size === KEYS && [...last.values()].every((v) => v.at(-1) === 60);
+      }, 30_000, 200);
+      assert.ok(ok, `after ${Date.now() - started} ms: ${JSON.stringify([...last])} (before: ${before} keys)`);
+      assert.ok(!last.has('zombie'), 'the predecessor transaction was aborted');
+      assert.ok(Date.now() - started < 30_000);
+    } finally {
+      await c.close();
+      await zombie.disconnect().catch(() => {});
+    }
+    // The identity stays with the directory.
+    assert.equal(JSON.parse(readFileSync(join(dir, 'eos-app', 'kafka-streams-process-metadata'), 'utf8')).processId, processId);
   });
 });

@@ -24,6 +24,25 @@ interface Wanted {
   partition: Partition | undefined;
   fetchOffset: number;
   maxBytes: number;
+  /** The read bound (high watermark, last stable or written end) at the last read. */
+  seenBound?: number;
+}
+
+/** The offset a read of this partition may not pass (what decides whether there is more to read). */
+function readBound(w: Wanted, readCommitted: boolean, replica: boolean): number {
+  const log = w.partition!.log;
+  return replica ? log.writtenEndOffset : readCommitted ? log.lastStableOffset : log.highWatermark;
+}
+
+/** Whether a new read of this partition could answer differently from the last one. */
+function changedSinceRead(w: Wanted, readCommitted: boolean, replica: boolean): boolean {
+  const log = w.partition!.log;
+  return (
+    w.seenBound !== readBound(w, readCommitted, replica) ||
+    w.out.highWatermark !== log.highWatermark ||
+    w.out.lastStableOffset !== log.lastStableOffset ||
+    w.out.logStartOffset !== log.logStartOffset
+  );
 }
 
 function resolveTopic(broker: BrokerServices, name: string, topicId: string, version: number) {
@@ -31,7 +50,7 @@ function resolveTopic(broker: BrokerServices, name: string, topicId: string, ver
 }
 
 /** Fills a partition's response with up to budget bytes from fetchOffset; returns the bytes read. */
-async function readOne(w: Wanted, budget: number, minOneBatch: boolean, readCommitted: boolean, replica = false): Promise<number> {
+async function readOne(w: Wanted, budget: number, minOneBatch: boolean, readCommitted: boolean, replica: boolean, alloc: ((size: number) => Buffer) | undefined): Promise<number> {
   const log = w.partition!.log;
   const out = w.out;
   out.highWatermark = log.highWatermark;
@@ -42,8 +61,9 @@ async function readOne(w: Wanted, budget: number, minOneBatch: boolean, readComm
     // read_committed stops at the last stable offset (the first offset of an open transaction)
     // and names the aborted transactions in the range, whose records the client drops.
     // Followers copy the log past the high watermark (everything written on the leader).
-    const upTo = replica ? log.writtenEndOffset : readCommitted ? log.lastStableOffset : log.highWatermark;
-    const result = await log.read(w.fetchOffset, Math.max(0, budget), upTo, minOneBatch);
+    const upTo = readBound(w, readCommitted, replica);
+    w.seenBound = upTo;
+    const result = await log.read(w.fetchOffset, Math.max(0, budget), upTo, minOneBatch, alloc);
     if (readCommitted && result.bytes > 0) out.abortedTransactions = log.abortedTransactions(w.fetchOffset, upTo);
     out.errorCode = ErrorCode.NONE;
     out.records = result.chunks.length ? result.chunks : NO_RECORDS;
@@ -56,14 +76,20 @@ async function readOne(w: Wanted, budget: number, minOneBatch: boolean, readComm
 }
 
 /** Reads every wanted partition once; returns the bytes gathered. */
-async function readAll(wanted: Wanted[], responseMaxBytes: number, readCommitted: boolean, replica = false): Promise<number> {
+async function readAll(
+  wanted: Wanted[],
+  responseMaxBytes: number,
+  readCommitted: boolean,
+  replica: boolean,
+  alloc: ((size: number) => Buffer) | undefined,
+): Promise<number> {
   const live = wanted.filter((w) => w.partition);
   let sumOfLimits = 0;
   for (const w of live) sumOfLimits += w.maxBytes;
   if (live.length > 1 && sumOfLimits <= responseMaxBytes) {
     // Every partition's limit fits in the response: read them all at once, so the thread pool
     // overlaps the file reads instead of paying them one after another.
-    const sizes = await Promise.all(live.map((w) => readOne(w, w.maxBytes, false, readCommitted, replica)));
+    const sizes = await Promise.all(live.map((w) => readOne(w, w.maxBytes, false, readCommitted, replica, alloc)));
     const total = sizes.reduce((a, b) => a + b, 0);
     // Nothing fit: a first batch may be larger than its limit, so take the sequential path below,
     // which returns the first batch whole (consumers must always make progress).
@@ -80,7 +106,7 @@ async function readAll(wanted: Wanted[], responseMaxBytes: number, readCommitted
       continue;
     }
     // The first partition with data may exceed the limits by one batch so consumers always progress.
-    total += await readOne(w, budget, total === 0, readCommitted, replica);
+    total += await readOne(w, budget, total === 0, readCommitted, replica, alloc);
   }
   return total;
 }
@@ -167,7 +193,11 @@ export default defineHandler<FetchRequest, FetchResponseInput>({
     const readCommitted = req.isolationLevel === 1;
     const maxBytes = req.maxBytes > 0 ? req.maxBytes : 0x7fffffff;
     const deadline = Date.now() + Math.max(0, req.maxWaitMs);
-    let bytes = await readAll(wanted, maxBytes, readCommitted, replicaFetch);
+    // Read buffers come from the listener's pool and go back once this response is written.
+    const lease = ctx.connection.readBuffers?.lease();
+    if (lease) ctx.onResponseWritten = lease.release;
+    const alloc = lease?.alloc;
+    let bytes = await readAll(wanted, maxBytes, readCommitted, replicaFetch, alloc);
     const live = wanted.filter((w) => w.partition).map((w) => w.partition!);
     // Long poll: park until an append reaches one of these partitions or maxWait passes.
     while (req.minBytes > 0 && bytes < req.minBytes && live.length > 0 && !ctx.connection.isClosed) {
@@ -175,7 +205,10 @@ export default defineHandler<FetchRequest, FetchResponseInput>({
       if (remaining <= 0) break;
       if (wanted.some((w) => w.out.errorCode !== ErrorCode.NONE)) break;
       await broker.replicas.waitForAppend(live, remaining, { replica: replicaFetch });
-      bytes = await readAll(wanted, maxBytes, readCommitted, replicaFetch);
+      // Nothing was readable before the wait, so partitions whose bounds did not move still have
+      // nothing: re-read only those an append (or a truncation) reached, not every partition.
+      const reread = bytes === 0 ? wanted.filter((w) => w.partition && changedSinceRead(w, readCommitted, replicaFetch)) : wanted;
+      if (reread.length > 0) bytes = await readAll(reread, maxBytes, readCommitted, replicaFetch, alloc);
     }
     if (apiVersion < 4) await downconvert(wanted, apiVersion >= 2 ? 1 : 0);
     return {
