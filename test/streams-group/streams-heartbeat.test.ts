@@ -114,7 +114,7 @@ describe('KIP-1071 StreamsGroupHeartbeat / StreamsGroupDescribe (raw)', () => {
 
     const a1 = await heartbeat({ groupId: 'app1', memberId: 'member-a', memberEpoch: a0.memberEpoch });
     assert.equal(a1.errorCode, ErrorCode.NONE);
-    assert.equal(a1.status, null);
+    assert.deepEqual(a1.status, [], 'an empty list clears the earlier status');
     assert.equal(count(a1.activeTasks), 12, 'two subtopologies x 6 partitions');
     const aTasks: Tasks = a1.activeTasks;
 
@@ -200,7 +200,7 @@ describe('KIP-1071 StreamsGroupHeartbeat / StreamsGroupDescribe (raw)', () => {
 
     await broker.broker.topics.create({ name: 'sg-later', numPartitions: 3, replicationFactor: 1 });
     const a1 = await heartbeat({ groupId: 'app3', memberId: 'a', memberEpoch: a0.memberEpoch, activeTasks: [], standbyTasks: [], warmupTasks: [] });
-    assert.equal(a1.status, null);
+    assert.deepEqual(a1.status, [], 'an empty list clears the earlier status');
     assert.deepEqual(a1.activeTasks, [{ subtopologyId: 's', partitions: [0, 1, 2] }]);
     assert.deepEqual(a1.partitionsByUserEndpoint, [
       { userEndpoint: { host: 'localhost', port: 8080 }, activePartitions: [{ topic: 'sg-later', partitions: [0, 1, 2] }], standbyPartitions: [] },
@@ -248,6 +248,19 @@ describe('KIP-1071 StreamsGroupHeartbeat / StreamsGroupDescribe (raw)', () => {
       if (b.activeTasks) bTasks = b.activeTasks;
       return count(bTasks) === 2;
     }, 5_000, 'B owns both tasks');
+  });
+
+  it('gives a member behind the group topology STALE_TOPOLOGY and no tasks', async () => {
+    await broker.broker.topics.create({ name: 'sg-topo', numPartitions: 2, replicationFactor: 1 });
+    const t = (epoch: number) => ({ epoch, subtopologies: [{ subtopologyId: '0', sourceTopics: ['sg-topo'] }] });
+    const m1 = await join('app7', 'm1', 'sg-topo', { topology: t(2) });
+    assert.deepEqual(m1.status, []);
+    assert.equal(count(m1.activeTasks), 2);
+    const m2 = await join('app7', 'm2', 'sg-topo', { topology: t(1) });
+    assert.deepEqual(m2.status, [{ statusCode: 0, statusDetail: "The member's topology epoch 1 is behind the group's topology epoch 2." }]);
+    assert.equal(count(m2.activeTasks), 0);
+    const target = (await describeGroup('app7')).members.find((m: any) => m.memberId === 'm1').targetAssignment;
+    assert.equal(count(target.activeTasks), 2, 'm1 keeps every task');
   });
 
   it('answers bad requests with Kafka error codes', async () => {

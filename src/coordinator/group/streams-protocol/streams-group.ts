@@ -98,7 +98,8 @@ export class StreamsGroup implements GroupLike {
   targetAssignment = new Map<string, TaskAssignment>();
   /** Bumps whenever an assignment or an endpoint changes (partitionsByUserEndpoint). */
   endpointInformationEpoch = 0;
-  private shutdownRequested = false;
+  /** The member that asked the whole application to shut down (until the group is empty). */
+  private shutdownRequestedBy: string | null = null;
   /** "subtopologyId:partition" → member owning the active task (assigned or revoking). */
   private readonly owners = new Map<string, string>();
   private topicsVersionSeen = -1;
@@ -208,7 +209,8 @@ export class StreamsGroup implements GroupLike {
         topologyChanged = true;
         bump = true;
       }
-      if (member.topologyEpoch !== topology.epoch) memberChanged = true;
+      // A member behind the group's topology gets no tasks (STALE_TOPOLOGY): the assignor must rerun.
+      if (member.topologyEpoch !== topology.epoch) bump = true;
       member.topologyEpoch = topology.epoch;
     } else {
       const existing = this.members.get(req.memberId);
@@ -265,7 +267,7 @@ export class StreamsGroup implements GroupLike {
     }
     if (req.taskOffsets !== null) member.taskOffsets = req.taskOffsets.map((o) => ({ ...o }));
     if (req.taskEndOffsets !== null) member.taskEndOffsets = req.taskEndOffsets.map((o) => ({ ...o }));
-    if (req.shutdownApplication) this.shutdownRequested = true;
+    if (req.shutdownApplication && this.shutdownRequestedBy === null) this.shutdownRequestedBy = member.memberId;
 
     if (bump || memberChanged) this.listener.memberMetadataUpdated?.(this, member);
     if (topologyChanged) this.listener.topologyUpdated?.(this);
@@ -297,7 +299,8 @@ export class StreamsGroup implements GroupLike {
         acceptableRecoveryLagLegacy: 10_000,
         taskOffsetIntervalMs: 60_000,
         acceptableRecoveryLag: 10_000,
-        status: status.length > 0 ? status : null,
+        // Always a list, also when empty: the Streams client keeps the last list it saw on null.
+        status,
         activeTasks: full || changed ? tasksToWire(member.assigned) : null,
         standbyTasks: full || changed ? tasksToWire(member.standby) : null,
         warmupTasks: full || changed ? [] : null,
@@ -328,7 +331,7 @@ export class StreamsGroup implements GroupLike {
     this.listener.memberRemoved?.(this, memberId);
     if (this.members.size === 0) {
       this.emptySince = this.now();
-      this.shutdownRequested = false;
+      this.shutdownRequestedBy = null;
     }
     this.groupEpoch++;
     this.listener.groupUpdated?.(this);
@@ -339,8 +342,8 @@ export class StreamsGroup implements GroupLike {
   private statusFor(member: StreamsGroupMember): StreamsGroupHeartbeatResponseStatusInput[] {
     const out: StreamsGroupHeartbeatResponseStatusInput[] = [];
     const c = this.configured;
-    if (this.topology && member.topologyEpoch !== this.topology.epoch) {
-      out.push({ statusCode: StreamsStatus.STALE_TOPOLOGY, statusDetail: `The member's topology epoch ${member.topologyEpoch} is not the group's topology epoch ${this.topology.epoch}.` });
+    if (this.topology && member.topologyEpoch < this.topology.epoch) {
+      out.push({ statusCode: StreamsStatus.STALE_TOPOLOGY, statusDetail: `The member's topology epoch ${member.topologyEpoch} is behind the group's topology epoch ${this.topology.epoch}.` });
     }
     if (c && c.missingSourceTopics.length > 0) {
       out.push({ statusCode: StreamsStatus.MISSING_SOURCE_TOPICS, statusDetail: `Source topics ${c.missingSourceTopics.join(', ')} are missing.` });
@@ -351,8 +354,11 @@ export class StreamsGroup implements GroupLike {
     if (c && c.incorrectlyPartitioned.length > 0) {
       out.push({ statusCode: StreamsStatus.INCORRECTLY_PARTITIONED_TOPICS, statusDetail: `Copartitioned topics have different partition counts: ${c.incorrectlyPartitioned.join(', ')}` });
     }
-    if (this.shutdownRequested) {
-      out.push({ statusCode: StreamsStatus.SHUTDOWN_APPLICATION, statusDetail: 'A member of the group requested to shut down the application.' });
+    if (this.shutdownRequestedBy !== null) {
+      out.push({
+        statusCode: StreamsStatus.SHUTDOWN_APPLICATION,
+        statusDetail: `Streams group member ${this.shutdownRequestedBy} encountered a fatal error and requested a shutdown for the entire application.`,
+      });
     }
     return out;
   }
@@ -381,7 +387,8 @@ export class StreamsGroup implements GroupLike {
 
   private computeTargetAssignment(): void {
     const members = new Map<string, string>();
-    for (const m of this.members.values()) members.set(m.memberId, m.processId);
+    const topologyEpoch = this.topology?.epoch ?? 0;
+    for (const m of this.members.values()) if (m.topologyEpoch >= topologyEpoch) members.set(m.memberId, m.processId);
     this.targetAssignment = assignTasks({
       members,
       taskCounts: this.configured?.taskCounts ?? new Map(),
