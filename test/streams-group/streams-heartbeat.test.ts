@@ -22,7 +22,7 @@ describe('KIP-1071 StreamsGroupHeartbeat / StreamsGroupDescribe (raw)', () => {
     broker = await startTestBroker({
       'group.streams.heartbeat.interval.ms': '200',
       'group.streams.min.heartbeat.interval.ms': '100',
-      'group.streams.session.timeout.ms': '1500',
+      'group.streams.session.timeout.ms': '4000',
       'group.streams.min.session.timeout.ms': '1000',
     });
     client = await RawClient.open(broker.port);
@@ -161,14 +161,17 @@ describe('KIP-1071 StreamsGroupHeartbeat / StreamsGroupDescribe (raw)', () => {
     assert.equal(unknown.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
   });
 
-  it('fences a member that stops heartbeating after the session timeout', async () => {
+  it('fences a member that stops heartbeating after the session timeout (group config)', async () => {
+    // The group's own streams.session.timeout.ms (1 s) wins over the broker default (4 s here).
+    await broker.broker.configAdmin.groups.alter('app2', [{ name: 'streams.session.timeout.ms', op: 0, value: '1000' }], false);
     await broker.broker.topics.create({ name: 'sg-input2', numPartitions: 4, replicationFactor: 1 });
     const t = { epoch: 1, subtopologies: [{ subtopologyId: '0', sourceTopics: ['sg-input2'] }] };
     const a0 = await join('app2', 'a', 'sg-input2', { topology: t });
     const b0 = await join('app2', 'b', 'sg-input2', { topology: t });
     assert.equal(a0.errorCode, ErrorCode.NONE);
     assert.equal(b0.errorCode, ErrorCode.NONE);
-    // Only A keeps heartbeating: B is removed after 1.5 s and A ends up with all 4 tasks.
+    // Only A keeps heartbeating: B is removed after 1 s and A ends up with all 4 tasks.
+    const started = Date.now();
     let epoch = a0.memberEpoch;
     let active: Tasks = a0.activeTasks;
     const final = await waitFor(
@@ -183,6 +186,7 @@ describe('KIP-1071 StreamsGroupHeartbeat / StreamsGroupDescribe (raw)', () => {
       'B fenced',
     );
     assert.ok(final);
+    assert.ok(Date.now() - started < 3500, 'the group config, not the broker default, timed B out');
     const d = await describeGroup('app2');
     assert.deepEqual(d.members.map((m: any) => m.memberId), ['a']);
     const gone = await heartbeat({ groupId: 'app2', memberId: 'b', memberEpoch: b0.memberEpoch, activeTasks: [], standbyTasks: [], warmupTasks: [] });
