@@ -234,6 +234,9 @@ export class GroupConfigs {
     if (Number(effective('share.heartbeat.interval.ms')) >= Number(effective('share.session.timeout.ms'))) {
       throw invalid('share.heartbeat.interval.ms must be less than share.session.timeout.ms');
     }
+    if (Number(effective('streams.heartbeat.interval.ms')) >= Number(effective('streams.session.timeout.ms'))) {
+      throw invalid('streams.heartbeat.interval.ms must be less than streams.session.timeout.ms');
+    }
     if (validateOnly) return;
     const stored: Record<string, string> = {};
     const prefix = `${STORE_PREFIX}${groupId}:`;

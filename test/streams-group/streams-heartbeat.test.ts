@@ -292,5 +292,12 @@ describe('KIP-1071 StreamsGroupHeartbeat / StreamsGroupDescribe (raw)', () => {
     assert.equal(cg.errorCode, ErrorCode.NONE);
     const clash = await join('shared-id', 'x', 'sg-input');
     assert.equal(clash.errorCode, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+
+    // Group configs are checked against each other and their broker bounds.
+    await assert.rejects(
+      broker.broker.configAdmin.groups.alter('app4', [{ name: 'streams.heartbeat.interval.ms', op: 0, value: '4000' }, { name: 'streams.session.timeout.ms', op: 0, value: '2000' }], false),
+      /streams.heartbeat.interval.ms must be less than streams.session.timeout.ms/,
+    );
+    await assert.rejects(broker.broker.configAdmin.groups.alter('app4', [{ name: 'streams.num.standby.replicas', op: 0, value: '3' }], false), /group.streams.max.standby.replicas/);
   });
 });
