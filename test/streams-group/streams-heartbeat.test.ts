@@ -136,6 +136,18 @@ describe('KIP-1071 StreamsGroupHeartbeat / StreamsGroupDescribe (raw)', () => {
     const all = [...keys(a2.activeTasks), ...keys(b2.activeTasks)].sort();
     assert.equal(new Set(all).size, 12, 'every task exactly once');
 
+    // Members commit offsets with their member epoch (OffsetCommit v9), like consumer-protocol members.
+    const commit = (epoch: number) =>
+      call(ApiKey.OffsetCommit, 9, {
+        groupId: 'app1',
+        generationIdOrMemberEpoch: epoch,
+        memberId: 'member-b',
+        groupInstanceId: null,
+        topics: [{ name: 'sg-input', partitions: [{ partitionIndex: 0, committedOffset: 7, committedLeaderEpoch: -1, committedMetadata: '' }] }],
+      });
+    assert.equal((await commit(b2.memberEpoch)).topics[0].partitions[0].errorCode, ErrorCode.NONE);
+    assert.equal((await commit(b2.memberEpoch - 1)).topics[0].partitions[0].errorCode, ErrorCode.STALE_MEMBER_EPOCH);
+
     const described = await describeGroup('app1');
     assert.equal(described.errorCode, ErrorCode.NONE);
     assert.equal(described.groupState, 'Stable');
