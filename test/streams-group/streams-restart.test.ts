@@ -75,3 +75,23 @@ describe('KIP-1071 streams group persistence', () => {
     }
   });
 });
+
+describe('KIP-1071 streams protocol disabled', () => {
+  it('hides keys 88/89 and streams.version and refuses heartbeats without streams in group.coordinator.rebalance.protocols', async () => {
+    const broker = await startTestBroker({ 'group.coordinator.rebalance.protocols': 'classic,consumer' });
+    const client = await RawClient.open(broker.port);
+    try {
+      client.request(ApiKey.ApiVersions, 3, 1, { clientSoftwareName: 'raw', clientSoftwareVersion: '1' });
+      const versions = (await client.response(ApiKey.ApiVersions, 3))!.body as any;
+      assert.ok(!versions.apiKeys.some((k: any) => k.apiKey === ApiKey.StreamsGroupHeartbeat || k.apiKey === ApiKey.StreamsGroupDescribe));
+      assert.ok(versions.apiKeys.some((k: any) => k.apiKey === ApiKey.ConsumerGroupHeartbeat));
+      assert.ok(!versions.finalizedFeatures.some((f: any) => f.name === 'streams.version'));
+      client.request(ApiKey.StreamsGroupHeartbeat, 0, 2, { groupId: 'g', memberId: 'm', memberEpoch: 0, rebalanceTimeoutMs: 1000, topology: { epoch: 1, subtopologies: [] }, processId: 'p', activeTasks: [], standbyTasks: [], warmupTasks: [] });
+      const hb = (await client.response(ApiKey.StreamsGroupHeartbeat, 0))!.body as any;
+      assert.equal(hb.errorCode, ErrorCode.UNSUPPORTED_VERSION);
+    } finally {
+      client.socket.destroy();
+      await broker.dispose();
+    }
+  });
+});
