@@ -279,6 +279,18 @@ describe('KIP-1071 StreamsGroupHeartbeat / StreamsGroupDescribe (raw)', () => {
     assert.equal(count(target.activeTasks), 2, 'm1 keeps every task');
   });
 
+  it('tells every member when one asks to shut the application down', async () => {
+    await broker.broker.topics.create({ name: 'sg-shutdown', numPartitions: 1, replicationFactor: 1 });
+    const t = { epoch: 1, subtopologies: [{ subtopologyId: '0', sourceTopics: ['sg-shutdown'] }] };
+    const a0 = await join('app8', 'a', 'sg-shutdown', { topology: t });
+    const b0 = await join('app8', 'b', 'sg-shutdown', { topology: t });
+    await heartbeat({ groupId: 'app8', memberId: 'b', memberEpoch: b0.memberEpoch, shutdownApplication: true });
+    const a1 = await heartbeat({ groupId: 'app8', memberId: 'a', memberEpoch: a0.memberEpoch });
+    assert.deepEqual(a1.status, [
+      { statusCode: 4, statusDetail: 'Streams group member b encountered a fatal error and requested a shutdown for the entire application.' },
+    ]);
+  });
+
   it('answers bad requests with Kafka error codes', async () => {
     const invalid = await join('app4', 'x', 'sg-input', {
       topology: { epoch: 1, subtopologies: [{ subtopologyId: '0', sourceTopics: ['sg-input'] }, { subtopologyId: '0', sourceTopics: ['sg-input'] }] },
