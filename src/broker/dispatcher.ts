@@ -38,7 +38,7 @@ const SELF_AUTHORIZING_APIS = new Set<number>([
   ApiKey.DescribeShareGroupOffsets, ApiKey.AlterShareGroupOffsets, ApiKey.DeleteShareGroupOffsets, ApiKey.ReadShareGroupState,
   ApiKey.InitializeShareGroupState, ApiKey.WriteShareGroupState, ApiKey.DeleteShareGroupState, ApiKey.ReadShareGroupStateSummary,
   ApiKey.DescribeLogDirs, ApiKey.DescribeClientQuotas, ApiKey.AlterClientQuotas, ApiKey.DescribeCluster, ApiKey.ElectLeaders,
-  ApiKey.AlterPartitionReassignments, ApiKey.ListPartitionReassignments,
+  ApiKey.AlterPartitionReassignments, ApiKey.ListPartitionReassignments, ApiKey.StreamsGroupHeartbeat, ApiKey.StreamsGroupDescribe,
 ]);
 
 const PRE_AUTH_APIS = new Set<number>([ApiKey.ApiVersions, ApiKey.SaslHandshake, ApiKey.SaslAuthenticate]);

@@ -82,6 +82,30 @@ const groupConfigDefs: ReadonlyMap<string, GroupConfigDef> = new Map(
         maxFrom: 'group.share.max.heartbeat.interval.ms',
         doc: 'Heartbeat interval given to the share group members.',
       },
+      {
+        name: 'streams.session.timeout.ms',
+        type: 'int',
+        brokerDefault: 'group.streams.session.timeout.ms',
+        minFrom: 'group.streams.min.session.timeout.ms',
+        maxFrom: 'group.streams.max.session.timeout.ms',
+        doc: 'Session timeout of the streams group members.',
+      },
+      {
+        name: 'streams.heartbeat.interval.ms',
+        type: 'int',
+        brokerDefault: 'group.streams.heartbeat.interval.ms',
+        minFrom: 'group.streams.min.heartbeat.interval.ms',
+        maxFrom: 'group.streams.max.heartbeat.interval.ms',
+        doc: 'Heartbeat interval given to the streams group members.',
+      },
+      {
+        name: 'streams.num.standby.replicas',
+        type: 'int',
+        brokerDefault: 'group.streams.num.standby.replicas',
+        maxFrom: 'group.streams.max.standby.replicas',
+        check: (v) => (Number(v) < 0 ? 'must be at least 0' : undefined),
+        doc: 'Standby replicas of each task of the streams group.',
+      },
     ] satisfies GroupConfigDef[]
   ).map((d) => [d.name, d]),
 );
@@ -209,6 +233,9 @@ export class GroupConfigs {
     const effective = (name: string) => next.get(name) ?? this.brokerDefault(groupConfigDefs.get(name)!);
     if (Number(effective('share.heartbeat.interval.ms')) >= Number(effective('share.session.timeout.ms'))) {
       throw invalid('share.heartbeat.interval.ms must be less than share.session.timeout.ms');
+    }
+    if (Number(effective('streams.heartbeat.interval.ms')) >= Number(effective('streams.session.timeout.ms'))) {
+      throw invalid('streams.heartbeat.interval.ms must be less than streams.session.timeout.ms');
     }
     if (validateOnly) return;
     const stored: Record<string, string> = {};

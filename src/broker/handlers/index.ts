@@ -41,6 +41,8 @@ import shareAcknowledge from './share-acknowledge.js';
 import shareFetch from './share-fetch.js';
 import shareGroupDescribe from './share-group-describe.js';
 import shareGroupHeartbeat from './share-group-heartbeat.js';
+import streamsGroupDescribe from './streams-group-describe.js';
+import streamsGroupHeartbeat from './streams-group-heartbeat.js';
 import apiVersions from './api-versions.js';
 import createPartitions from './create-partitions.js';
 import createTopics from './create-topics.js';
@@ -106,6 +108,9 @@ export const allHandlers: Handler[] = [
   // KIP-848 consumer groups (issue #3)
   consumerGroupHeartbeat,
   consumerGroupDescribe,
+  // KIP-1071 streams groups (issue #15)
+  streamsGroupHeartbeat,
+  streamsGroupDescribe,
   // KIP-932 share groups (issue #13)
   shareGroupHeartbeat,
   shareGroupDescribe,

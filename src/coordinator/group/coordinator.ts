@@ -23,6 +23,9 @@ import { ConsumerGroup } from './consumer-protocol/consumer-group.js';
 import { CONSUMER_GROUP_KEY_VERSIONS, ConsumerGroupRecordWriter, replayRecord } from './consumer-protocol/records.js';
 import { ConsumerGroupService, settingsFromConfig, topicViewOf } from './consumer-protocol/service.js';
 import type { ErrorCodeValue, GroupLike } from './group.js';
+import { StreamsGroupService } from './streams-protocol/service.js';
+import { StreamsGroup } from './streams-protocol/streams-group.js';
+import { replayStreamsRecord, STREAMS_GROUP_KEY_VERSIONS, StreamsGroupRecordWriter } from './streams-protocol/records.js';
 import { SHARE_GROUP_METADATA_KEY_TYPE, ShareGroupService } from '../share/index.js';
 import { type DecodedCoordinatorRecord, decodeCoordinatorRecord, groupMetadataKey, groupMetadataValue, offsetCommitKey, offsetCommitValue } from './records.js';
 
@@ -84,6 +87,8 @@ export class GroupCoordinator implements CoordinatorShard {
   readonly offsetsTopic: CoordinatorRuntime;
   /** KIP-848 consumer groups (ConsumerGroupHeartbeat / ConsumerGroupDescribe). */
   readonly consumerGroups: ConsumerGroupService;
+  /** KIP-1071 streams groups (StreamsGroupHeartbeat / StreamsGroupDescribe; in memory only). */
+  readonly streamsGroups: StreamsGroupService;
   /** KIP-932 share groups (ShareGroupHeartbeat, ShareFetch, ...; state in __share_group_state). */
   readonly shareGroups: ShareGroupService;
   private readonly groups = new Map<string, GroupLike>();
@@ -136,6 +141,26 @@ export class GroupCoordinator implements CoordinatorShard {
       flush: (groupId) => writer.flush(groupId),
     });
     this.shareGroups = new ShareGroupService(deps, this);
+    const groupConfigs = deps.groupConfigs;
+    const streamsWriter = new StreamsGroupRecordWriter(
+      (groupId, records) => this.appendRecords(groupId, records),
+      (msg) => deps.log(msg),
+    );
+    this.streamsGroups = new StreamsGroupService(
+      this,
+      topicViewOf(deps.metadata),
+      {
+        sessionTimeoutMs: (groupId) => groupConfigs.getInt(groupId, 'streams.session.timeout.ms'),
+        heartbeatIntervalMs: (groupId) => groupConfigs.getInt(groupId, 'streams.heartbeat.interval.ms'),
+        numStandbyReplicas: (groupId) => groupConfigs.getInt(groupId, 'streams.num.standby.replicas'),
+        get maxSize() {
+          return config.getInt('group.streams.max.size');
+        },
+      },
+      (msg) => deps.log(msg),
+      streamsWriter,
+      (groupId) => streamsWriter.flush(groupId),
+    );
   }
 
   // ------------------------------------------------------------------ the group map
@@ -223,6 +248,20 @@ export class GroupCoordinator implements CoordinatorShard {
       }
     } else if (rec.keyVersion === SHARE_GROUP_METADATA_KEY_TYPE) {
       this.shareGroups.replay(rec.key, rec.value);
+    } else if (STREAMS_GROUP_KEY_VERSIONS.includes(rec.keyVersion)) {
+      const service = this.streamsGroups;
+      replayStreamsRecord(
+        rec.keyVersion,
+        rec.key,
+        rec.value,
+        (groupId) => service.group(groupId) ?? service.newGroup(groupId),
+        (groupId) => {
+          const g = service.group(groupId);
+          if (!g) return;
+          g.close();
+          this.groups.delete(groupId);
+        },
+      );
     } else if ((CONSUMER_GROUP_KEY_VERSIONS as readonly number[]).includes(rec.keyVersion)) {
       const service = this.consumerGroups;
       replayRecord(
@@ -250,6 +289,7 @@ export class GroupCoordinator implements CoordinatorShard {
       if (this.partitionOf(g.groupId) !== partition) continue;
       if (g instanceof ClassicGroup) g.startSessionTimers();
       else if (g instanceof ConsumerGroup) g.finishRestore();
+      else if (g instanceof StreamsGroup) g.finishRestore();
     }
   }
 

@@ -37,7 +37,7 @@
 /** An ErrorCode value (`ErrorCode.NONE`, ...). */
 export type ErrorCodeValue = number;
 
-export type GroupType = 'classic' | 'consumer' | 'share';
+export type GroupType = 'classic' | 'consumer' | 'share' | 'streams';
 
 export interface GroupLike {
   readonly groupId: string;

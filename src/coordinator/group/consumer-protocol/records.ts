@@ -39,7 +39,7 @@ export interface KeyValue {
   value: Buffer | null;
 }
 
-function bytes(version: number, encode: (w: Writer) => void): Buffer {
+export function recordBytes(version: number, encode: (w: Writer) => void): Buffer {
   const w = new Writer();
   w.int16(version);
   encode(w);
@@ -47,18 +47,18 @@ function bytes(version: number, encode: (w: Writer) => void): Buffer {
 }
 
 export const keys = {
-  group: (groupId: string) => bytes(3, (w) => encodeConsumerGroupMetadataKey(w, 0, { groupId })),
-  partitions: (groupId: string) => bytes(4, (w) => encodeConsumerGroupPartitionMetadataKey(w, 0, { groupId })),
-  member: (groupId: string, memberId: string) => bytes(5, (w) => encodeConsumerGroupMemberMetadataKey(w, 0, { groupId, memberId })),
-  target: (groupId: string) => bytes(6, (w) => encodeConsumerGroupTargetAssignmentMetadataKey(w, 0, { groupId })),
+  group: (groupId: string) => recordBytes(3, (w) => encodeConsumerGroupMetadataKey(w, 0, { groupId })),
+  partitions: (groupId: string) => recordBytes(4, (w) => encodeConsumerGroupPartitionMetadataKey(w, 0, { groupId })),
+  member: (groupId: string, memberId: string) => recordBytes(5, (w) => encodeConsumerGroupMemberMetadataKey(w, 0, { groupId, memberId })),
+  target: (groupId: string) => recordBytes(6, (w) => encodeConsumerGroupTargetAssignmentMetadataKey(w, 0, { groupId })),
   targetMember: (groupId: string, memberId: string) =>
-    bytes(7, (w) => encodeConsumerGroupTargetAssignmentMemberKey(w, 0, { groupId, memberId })),
+    recordBytes(7, (w) => encodeConsumerGroupTargetAssignmentMemberKey(w, 0, { groupId, memberId })),
   current: (groupId: string, memberId: string) =>
-    bytes(8, (w) => encodeConsumerGroupCurrentMemberAssignmentKey(w, 0, { groupId, memberId })),
+    recordBytes(8, (w) => encodeConsumerGroupCurrentMemberAssignmentKey(w, 0, { groupId, memberId })),
 };
 
 function memberMetadataValue(m: ConsumerGroupMember): Buffer {
-  return bytes(0, (w) =>
+  return recordBytes(0, (w) =>
     encodeConsumerGroupMemberMetadataValue(w, 0, {
       instanceId: m.instanceId,
       rackId: m.rackId,
@@ -74,7 +74,7 @@ function memberMetadataValue(m: ConsumerGroupMember): Buffer {
 }
 
 function currentAssignmentValue(m: ConsumerGroupMember): Buffer {
-  return bytes(0, (w) =>
+  return recordBytes(0, (w) =>
     encodeConsumerGroupCurrentMemberAssignmentValue(w, 0, {
       memberEpoch: m.memberEpoch,
       previousMemberEpoch: m.previousMemberEpoch,
@@ -85,14 +85,17 @@ function currentAssignmentValue(m: ConsumerGroupMember): Buffer {
   );
 }
 
-/** Collects the records a group's changes produce, per group, until they are flushed. */
-export class ConsumerGroupRecordWriter implements ConsumerGroupListener {
+/**
+ * Collects the records a group's changes produce, per group, until they are flushed (shared by the
+ * consumer- and streams-protocol writers).
+ */
+export class GroupRecordBatcher {
   private readonly pending = new Map<string, KeyValue[]>();
   private scheduled = false;
 
   constructor(private readonly append: (groupId: string, records: KeyValue[]) => Promise<void>, private readonly log: (msg: string) => void) {}
 
-  private push(groupId: string, ...records: KeyValue[]): void {
+  protected push(groupId: string, ...records: KeyValue[]): void {
     let list = this.pending.get(groupId);
     if (!list) this.pending.set(groupId, (list = []));
     list.push(...records);
@@ -102,7 +105,7 @@ export class ConsumerGroupRecordWriter implements ConsumerGroupListener {
       setImmediate(() => {
         this.scheduled = false;
         for (const id of [...this.pending.keys()]) {
-          this.flush(id).catch((err) => this.log(`consumer group ${id}: persisting failed: ${(err as Error).message}`));
+          this.flush(id).catch((err) => this.log(`group ${id}: persisting failed: ${(err as Error).message}`));
         }
       });
     }
@@ -119,7 +122,10 @@ export class ConsumerGroupRecordWriter implements ConsumerGroupListener {
       throw err;
     });
   }
+}
 
+/** The consumer group's records, in the order Kafka writes them. */
+export class ConsumerGroupRecordWriter extends GroupRecordBatcher implements ConsumerGroupListener {
   memberMetadataUpdated(g: ConsumerGroup, m: ConsumerGroupMember): void {
     this.push(g.groupId, { key: keys.member(g.groupId, m.memberId), value: memberMetadataValue(m) });
   }
@@ -140,10 +146,10 @@ export class ConsumerGroupRecordWriter implements ConsumerGroupListener {
   groupUpdated(g: ConsumerGroup): void {
     this.push(
       g.groupId,
-      { key: keys.group(g.groupId), value: bytes(0, (w) => encodeConsumerGroupMetadataValue(w, 0, { epoch: g.groupEpoch })) },
+      { key: keys.group(g.groupId), value: recordBytes(0, (w) => encodeConsumerGroupMetadataValue(w, 0, { epoch: g.groupEpoch })) },
       {
         key: keys.partitions(g.groupId),
-        value: bytes(0, (w) =>
+        value: recordBytes(0, (w) =>
           encodeConsumerGroupPartitionMetadataValue(w, 0, {
             topics: [...g.subscriptionMetadata].map(([topicName, t]) => ({
               topicId: t.topicId,
@@ -161,7 +167,7 @@ export class ConsumerGroupRecordWriter implements ConsumerGroupListener {
     const a = g.targetAssignment.get(memberId) ?? new Map();
     this.push(g.groupId, {
       key: keys.targetMember(g.groupId, memberId),
-      value: bytes(0, (w) => encodeConsumerGroupTargetAssignmentMemberValue(w, 0, { topicPartitions: toWire(a) })),
+      value: recordBytes(0, (w) => encodeConsumerGroupTargetAssignmentMemberValue(w, 0, { topicPartitions: toWire(a) })),
     });
   }
 
@@ -169,7 +175,7 @@ export class ConsumerGroupRecordWriter implements ConsumerGroupListener {
     for (const memberId of g.targetAssignment.keys()) this.targetMemberUpdated(g, memberId);
     this.push(g.groupId, {
       key: keys.target(g.groupId),
-      value: bytes(0, (w) => encodeConsumerGroupTargetAssignmentMetadataValue(w, 0, { assignmentEpoch: g.assignmentEpoch })),
+      value: recordBytes(0, (w) => encodeConsumerGroupTargetAssignmentMetadataValue(w, 0, { assignmentEpoch: g.assignmentEpoch })),
     });
   }
 
