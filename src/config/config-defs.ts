@@ -503,7 +503,7 @@ const brokerOnly: ConfigDef[] = [
     'group-commit: one fsync per tick covers all appends before they are acknowledged; kafka: follow flush.messages/flush.ms like Kafka.',
     { validValues: ['group-commit', 'kafka'] }),
   b('fjord.group.commit.ms', 'int', '0', 'Extra time appends wait to share one fsync in group-commit mode (0: sync at once; appends arriving during an fsync share the next one).', { min: 0, max: 1000 }),
-  b('fjord.wal.enable', 'boolean', 'true',
+  b('fjord.wal.enable', 'boolean', 'false',
     'group-commit mode: appends of all partitions become durable through one write-ahead log per data dir, one fdatasync per round instead of one per partition file; segments are fsynced at rolls and WAL checkpoints, and rebuilt from the WAL after a power failure.'),
   b('fjord.wal.segment.bytes', 'long', '134217728',
     'Size at which the write-ahead log rolls to a new file; the full file is deleted once the segments of every partition in it are fsynced (a checkpoint).',

@@ -9,6 +9,9 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
 import { freePort, spawnBroker, tempDir } from '../helpers/broker.js';
+
+// The write-ahead log is opt-in (see README: a classic-group stall with it on is not fixed yet).
+const WAL = { 'fjord.wal.enable': 'true' };
 import { fetchAll } from '../helpers/raw-client.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -33,7 +36,7 @@ describe('WAL crash recovery', () => {
       const dataDir = await tempDir('fjord-wal-crash-');
       const port = await freePort();
       const topic = `walcrash${partitions}`;
-      let broker = await spawnBroker(dataDir, port);
+      let broker = await spawnBroker(dataDir, port, WAL);
       const kafka = new Kafka({
         clientId: 'wal-crash-test',
         brokers: [broker.bootstrap],
@@ -80,7 +83,7 @@ describe('WAL crash recovery', () => {
       assert.ok(walBytes > 0, 'the WAL holds the acknowledged batches');
       assert.ok(dropUnsyncedSegments(dataDir, topic) > 0, 'segment data was dropped');
 
-      broker = await spawnBroker(dataDir, port);
+      broker = await spawnBroker(dataDir, port, WAL);
       try {
         const found = new Map<string, { partition: number; offset: number }>();
         for (let p = 0; p < partitions; p++) {

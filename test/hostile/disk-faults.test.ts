@@ -133,10 +133,10 @@ describe('disk faults', () => {
   });
 
   // 'fsync': the segment's own fdatasync (fjord.wal.enable=false); 'WAL fsync': the write-ahead
-  // log's fdatasync of the round holding the append (the default).
+  // log's fdatasync of the round holding the append (fjord.wal.enable=true).
   for (const fault of ['fsync', 'WAL fsync', 'EIO write'] as const) {
     it(`a failed ${fault} is never acknowledged, takes the partition offline, and it reloads by itself once the disk is healthy`, async () => {
-      const s = await start(fault === 'fsync' ? { 'fjord.wal.enable': 'false' } : {});
+      const s = await start(fault === 'fsync' ? { 'fjord.wal.enable': 'false' } : fault === 'WAL fsync' ? { 'fjord.wal.enable': 'true' } : {});
       await s.b.broker.topics.create({ name: 'eio', numPartitions: 1, replicationFactor: -1 });
       await s.b.broker.topics.create({ name: 'healthy', numPartitions: 1, replicationFactor: -1 });
       assert.equal((await produce(s, 'eio', ['ok-0'])).errorCode, ErrorCode.NONE);
