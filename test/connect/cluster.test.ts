@@ -1,62 +1,18 @@
 // Two worker processes in one group split the work; one is killed with SIGKILL and its tasks move
 // to the survivor within the session timeout and finish. Writes to a follower are forwarded.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fjordCommand, repoRoot, startTestBroker, tempDir, type TestBroker } from '../helpers/broker.js';
-import { BROKER_CONFIG, http, readTopic, waitFor } from './util.js';
-
-interface WorkerProcess {
-  child: ChildProcess;
-  url: string;
-  exited: Promise<void>;
-}
+import { startTestBroker, tempDir, type TestBroker } from '../helpers/broker.js';
+import { BROKER_CONFIG, http, readTopic, waitFor, spawnWorkerProcess, type WorkerProcess } from './util.js';
 
 let broker: TestBroker;
 let dir: string;
 const workers: WorkerProcess[] = [];
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 async function spawnWorker(): Promise<WorkerProcess> {
-  const port = await freePort();
-  const { cmd, args } = fjordCommand();
-  const child = spawn(
-    cmd,
-    [
-      ...args,
-      'connect',
-      '--bootstrap',
-      broker.bootstrap,
-      '--group-id',
-      'duo',
-      '--listen',
-      `127.0.0.1:${port}`,
-      '--config',
-      'offset.flush.interval.ms=100',
-      '--config',
-      'session.timeout.ms=6000',
-    ],
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(`worker REST API (${out})`, async () => (await http(url, 'GET', '/connectors')).status === 200, 30_000);
-  const w = { child, url, exited };
+  const w = await spawnWorkerProcess(broker.bootstrap, 'duo', { 'offset.flush.interval.ms': '100', 'session.timeout.ms': '6000' });
   workers.push(w);
   return w;
 }

@@ -3,64 +3,27 @@
 // file streams in, then restarted, leaves every line in the topic exactly once for read_committed
 // readers. Connector validation refuses exactly-once settings the worker cannot honour.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { startWorker, type RunningWorker } from '../../src/connect/index.js';
 import { ApiKey } from '../../src/protocol/gen/index.js';
-import { fjordCommand, repoRoot, startTestBroker, tempDir, type TestBroker } from '../helpers/broker.js';
+import { startTestBroker, tempDir, type TestBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { BROKER_CONFIG, http, waitFor } from './util.js';
+import { BROKER_CONFIG, http, waitFor, spawnWorkerProcess, type WorkerProcess } from './util.js';
 
 let broker: TestBroker;
 let dir: string;
-const children: { child: ChildProcess; exited: Promise<void> }[] = [];
+const children: WorkerProcess[] = [];
 let consumer: Consumer | undefined;
 let plainWorker: RunningWorker | undefined;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function spawnWorker(): Promise<{ child: ChildProcess; url: string; exited: Promise<void> }> {
-  const port = await freePort();
-  const { cmd, args } = fjordCommand();
-  const child = spawn(
-    cmd,
-    [
-      ...args,
-      'connect',
-      '--bootstrap',
-      broker.bootstrap,
-      '--group-id',
-      'eos',
-      '--listen',
-      `127.0.0.1:${port}`,
-      '--config',
-      'exactly.once.source.support=enabled',
-      '--config',
-      'session.timeout.ms=6000',
-    ],
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  children.push({ child, exited });
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(`worker REST API (${out})`, async () => (await http(url, 'GET', '/connectors')).status === 200, 30_000);
-  return { child, url, exited };
+async function spawnWorker(): Promise<WorkerProcess> {
+  const w = await spawnWorkerProcess(broker.bootstrap, 'eos', { 'exactly.once.source.support': 'enabled', 'session.timeout.ms': '6000' });
+  children.push(w);
+  return w;
 }
 
 before(async () => {

@@ -2,42 +2,18 @@
 // PostgreSQL (logical replication), the real broker and a worker running as a separate process
 // that is killed with SIGKILL mid-stream: nothing is lost.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
-import { fjordCommand, repoRoot, startTestBroker, type TestBroker } from '../helpers/broker.js';
+import { freePort, startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
-import { BROKER_CONFIG, http, readTopic, waitFor, type ReadRecord } from './util.js';
+import { BROKER_CONFIG, http, readTopic, waitFor, type ReadRecord, spawnWorkerProcess, type WorkerProcess } from './util.js';
 
 let broker: TestBroker;
 let db: TestPostgres;
-let worker: { child: ChildProcess; url: string; exited: Promise<void> } | null = null;
+let worker: WorkerProcess | null = null;
 let restPort: number;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function spawnWorker(): Promise<{ child: ChildProcess; url: string; exited: Promise<void> }> {
-  const { cmd, args } = fjordCommand();
-  const child = spawn(
-    cmd,
-    [...args, 'connect', '--bootstrap', broker.bootstrap, '--group-id', 'pg-test', '--listen', `127.0.0.1:${restPort}`, '--config', 'offset.flush.interval.ms=100'],
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const url = `http://127.0.0.1:${restPort}`;
-  await waitFor(`worker REST API (${out})`, async () => (await http(url, 'GET', '/connectors')).status === 200, 30_000);
-  return { child, url, exited };
+function spawnWorker(): Promise<WorkerProcess> {
+  return spawnWorkerProcess(broker.bootstrap, 'pg-test', { 'offset.flush.interval.ms': '100' }, restPort);
 }
 
 before(async () => {

@@ -1,6 +1,8 @@
 // Shared helpers for the Connect tests: HTTP calls, waiting on conditions, reading topics.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type IHeaders } from 'kafkajs';
+import { fjordCommand, freePort, repoRoot } from '../helpers/broker.js';
 
 export async function http(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
   const res = await fetch(base + path, {
@@ -75,3 +77,35 @@ export async function produce(bootstrap: string, topic: string, messages: { key?
 }
 
 export const BROKER_CONFIG = { 'group.initial.rebalance.delay.ms': '0', 'num.partitions': '1' };
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  url: string;
+  exited: Promise<void>;
+}
+
+/**
+ * A `fjord connect` worker as its own process (so tests can kill -9 it), listening on `port`
+ * (a free one by default); resolves once its REST API answers.
+ */
+export async function spawnWorkerProcess(
+  bootstrap: string,
+  groupId: string,
+  config: Record<string, string>,
+  port?: number,
+): Promise<WorkerProcess> {
+  const listen = port ?? (await freePort());
+  const { cmd, args } = fjordCommand();
+  const configArgs = Object.entries(config).flatMap(([k, v]) => ['--config', `${k}=${v}`]);
+  const child = spawn(cmd, [...args, 'connect', '--bootstrap', bootstrap, '--group-id', groupId, '--listen', `127.0.0.1:${listen}`, ...configArgs], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const url = `http://127.0.0.1:${listen}`;
+  await waitFor(`worker REST API (${out})`, async () => (await http(url, 'GET', '/connectors')).status === 200, 30_000);
+  return { child, url, exited };
+}
