@@ -1,11 +1,18 @@
-// Queue benchmark (issue #13): 8 share consumers (KIP-932, @kafkats/client ShareConsumer, explicit
-// acknowledgement) on a 2-partition topic of 1 KiB records, against a classic consumer group reading
-// the same topic in the same run, and Redis Streams consumer groups (XREADGROUP + XACK, 8 consumers)
-// when redis-server is installed. Prints one JSON object on stdout; progress on stderr.
+// Queue benchmark (issue #13): 8 share consumers (KIP-932, explicit acknowledgement of every
+// record) on a 2-partition topic holding N records of 1 KiB, against a classic consumer group
+// reading the same records in the same run, and Redis Streams consumer groups (XREADGROUP + XACK,
+// 8 consumers, appendfsync always) when redis-server is installed. Every side starts from a full
+// queue, is timed from its first read until the server holds every acknowledgement, and uses a
+// minimal client of its protocol (./kafka-wire.mjs on Fjord's codecs; a RESP client for Redis),
+// each in its protocol's natural pipelined form: acknowledgements ride on the next ShareFetch,
+// commits go out with the next Fetch, XACK is pipelined with the next XREADGROUP.
+// Prints one JSON object on stdout; progress on stderr.
 //
-//   node bench/queue.mjs [--records N] [--ack-batch N] [--data-root DIR]   (npm run bench -- --only queue)
+//   node bench/queue.mjs [--records N] [--max-records N] [--broker-config k=v]... [--data-root DIR]
+//   (npm run bench -- --only queue). --max-records sets ShareFetch MaxRecords and XREADGROUP COUNT
+//   alike (default 500); --broker-config passes a broker config (sensitivity runs).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -13,6 +20,9 @@ import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { KafkaClient } from '@kafkats/client';
 import { freePort } from './lib.mjs';
+import { loadCodecs, recordsIn, WireConnection } from './kafka-wire.mjs';
+
+const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -24,8 +34,9 @@ const arg = (name, dflt) => {
 const N = Number(arg('--records', '40000'));
 const DATA_ROOT = arg('--data-root', tmpdir());
 const WORKERS = 8;
-const ACK_BATCH = Number(arg('--ack-batch', '100'));
-const MAX_RECORDS = 500;
+// Records per ShareFetch (KafkaShareConsumer's max.poll.records default) and per XREADGROUP COUNT.
+const MAX_RECORDS = Number(arg('--max-records', '500'));
+const BROKER_CONFIG = argv.flatMap((a, i) => (argv[i - 1] === '--broker-config' ? ['--config', a] : []));
 const VALUE = Buffer.alloc(1024, 'q');
 const log = (m) => process.stderr.write(`${m}\n`);
 const children = [];
@@ -46,11 +57,11 @@ async function waitPort(port, timeoutMs = 30_000) {
   }
 }
 
-async function until(check, timeoutMs, what) {
+async function until(check, timeoutMs, what, everyMs = 20) {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 
@@ -60,114 +71,182 @@ async function fjordQueue() {
   const port = await freePort();
   // QUEUE_BENCH_CPU_PROF=DIR writes the broker's CPU profile there (node --cpu-prof).
   const prof = process.env.QUEUE_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.QUEUE_BENCH_CPU_PROF] : [];
-  const broker = spawn(process.execPath, [...prof, MAIN, 'broker', '--listen', `127.0.0.1:${port}`, '--data-dir', dir, '--config', 'offsets.topic.num.partitions=4', '--config', 'share.coordinator.state.topic.num.partitions=4'], { stdio: ['ignore', 'ignore', process.env.QUEUE_BENCH_DEBUG ? 'inherit' : 'ignore'] });
+  const broker = spawn(process.execPath, [...prof, MAIN, 'broker', '--listen', `127.0.0.1:${port}`, '--data-dir', dir, '--config', 'offsets.topic.num.partitions=4', '--config', 'share.coordinator.state.topic.num.partitions=4', ...BROKER_CONFIG], { stdio: ['ignore', 'ignore', process.env.QUEUE_BENCH_DEBUG ? 'inherit' : 'ignore'] });
   children.push(broker);
   await waitPort(port);
   const client = new KafkaClient({ brokers: [`127.0.0.1:${port}`], clientId: 'queue-bench', logLevel: 'error' });
   await client.connect();
   await client.createTopics([{ name: 'queue', numPartitions: 2, replicationFactor: 1 }]);
-  const produceAll = async () => {
-    const producer = client.producer({ lingerMs: 5 });
-    for (let i = 0; i < N; i += 500) {
-      await producer.send('queue', Array.from({ length: Math.min(500, N - i) }, (_, j) => ({ key: Buffer.from(String(i + j)), value: VALUE })));
-    }
-    await producer.disconnect();
-  };
-
-  // Share group: 8 workers join an empty queue (a client's warm-up fetch on a full queue acquires
-  // and releases records, which spends their delivery attempts), then N records are produced;
-  // measured from the first send until the broker holds every acknowledgement.
-  log(`queue: ${WORKERS} share consumers, each record acknowledged (ACCEPT)`);
-  await startAtEarliest(port);
-  let acked = 0;
-  const workers = [];
-  // One client (connection) per worker, as separate worker processes would have: a broker answers
-  // a connection's requests in order, so workers sharing one connection would wait behind each
-  // other's long-polling ShareFetch (Kafka does the same).
-  const shareClients = [];
-  for (let w = 0; w < WORKERS; w++) {
-    const shareClient = new KafkaClient({ brokers: [`127.0.0.1:${port}`], clientId: `queue-bench-share-${w}`, logLevel: 'error' });
-    await shareClient.connect();
-    shareClients.push(shareClient);
-    const c = shareClient.shareConsumer({ groupId: 'share-bench', maxRecords: MAX_RECORDS });
-    c.on('error', () => {});
-    // runEach sends ACCEPT for each record whose handler returns, batched per partition by
-    // ackBatchSize. Each handler waits for its record's acknowledgement, so the concurrency must
-    // cover a whole fetch for batches of ackBatchSize to form (with 16 they held ~16 records).
-    c.runEach('queue', async () => {
-      acked++;
-    }, { ackBatchSize: ACK_BATCH, concurrency: MAX_RECORDS }).catch(() => {});
-    workers.push(c);
-    if (w === 0) await until(async () => (await memberCount(port)) === 1, 60_000, 'first share consumer');
+  const producer = client.producer({ lingerMs: 5 });
+  for (let i = 0; i < N; i += 500) {
+    await producer.send('queue', Array.from({ length: Math.min(500, N - i) }, (_, j) => ({ key: Buffer.from(String(i + j)), value: VALUE })));
   }
-  await until(async () => (await memberCount(port)) === WORKERS, 60_000, 'all share consumers joined');
-  log(`queue: producing ${N} x 1 KiB to 2 partitions`);
+  await producer.disconnect();
+  await client.disconnect();
+
+  const codecs = await loadCodecs(ROOT);
+  const admin = await WireConnection.open(codecs, port, 'queue-bench-admin');
+  const md = await admin.request(3, 12, { topics: [{ topicId: ZERO_UUID, name: 'queue' }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+  const topicId = md.topics[0].topicId;
+
+  // Share group: the queue holds N records; 8 members join (ShareGroupHeartbeat, not timed, as
+  // Redis's XGROUP CREATE is not), then each works its own connection like KafkaShareConsumer:
+  // ShareFetch (up to 500 records), decode, ACCEPT every record — the acknowledgements ride on
+  // the member's next ShareFetch. Timed until the broker's start offsets cover all N records.
+  log(`queue: ${WORKERS} share consumers on ${N} queued records, each record acknowledged (ACCEPT)`);
+  await startAtEarliest(port);
+  const members = Array.from({ length: WORKERS }, (_, w) => ({ memberId: `bench-share-member-${w}-${process.pid}`, epoch: 0, partitions: [] }));
+  const heartbeat = async (m) => {
+    const r = await admin.request(76, 1, { groupId: 'share-bench', memberId: m.memberId, memberEpoch: m.epoch, rackId: null, subscribedTopicNames: m.epoch === 0 ? ['queue'] : null });
+    if (r.errorCode !== 0) throw new Error(`ShareGroupHeartbeat: error ${r.errorCode} ${r.errorMessage}`);
+    m.epoch = r.memberEpoch;
+    if (r.assignment) m.partitions = r.assignment.topicPartitions.flatMap((t) => t.partitions);
+    return r;
+  };
+  for (const m of members) await heartbeat(m);
+  for (const m of members) await heartbeat(m); // everyone sees the assignment of the full group
+  let stop = false;
+  let acked = 0;
+  /** [round-trip ms, records acquired] of every ShareFetch: what bounds the rate (QUEUE_BENCH_STATS=1 prints it). */
+  const shareRounds = [];
+  const shareWorker = async (m, w) => {
+    const conn = await WireConnection.open(codecs, port, `queue-bench-share-${w}`);
+    let epoch = 0;
+    let acks = new Map();
+    while (!stop) {
+      const sent = performance.now();
+      const r = await conn.request(78, 1, {
+        groupId: 'share-bench', memberId: m.memberId, shareSessionEpoch: epoch, maxWaitMs: 500, minBytes: 1, maxBytes: 52428800, maxRecords: MAX_RECORDS, batchSize: MAX_RECORDS,
+        topics: [{ topicId, partitions: m.partitions.map((p) => ({ partitionIndex: p, partitionMaxBytes: 0, acknowledgementBatches: acks.get(p) ?? [] })) }],
+        forgottenTopicsData: [],
+      });
+      if (r.errorCode !== 0) throw new Error(`ShareFetch: error ${r.errorCode} ${r.errorMessage}`);
+      const gotRecords = r.responses.reduce((n, t) => n + t.partitions.reduce((k, p) => k + p.acquiredRecords.reduce((j, a) => j + a.lastOffset - a.firstOffset + 1, 0), 0), 0);
+      shareRounds.push([performance.now() - sent, gotRecords]);
+      epoch = epoch === 0x7fffffff ? 1 : epoch + 1;
+      acks = new Map();
+      for (const t of r.responses) {
+        for (const p of t.partitions) {
+          if (p.errorCode !== 0 || p.acknowledgeErrorCode !== 0) throw new Error(`ShareFetch partition ${p.partitionIndex}: error ${p.errorCode}/${p.acknowledgeErrorCode}`);
+          if (p.acquiredRecords.length === 0) continue;
+          const records = recordsIn(codecs, p.records, p.acquiredRecords);
+          for (const rec of records) if (rec.value.length !== VALUE.length) throw new Error('bad record');
+          acked += records.length;
+          acks.set(p.partitionIndex, p.acquiredRecords.map((a) => ({ firstOffset: a.firstOffset, lastOffset: a.lastOffset, acknowledgeTypes: [1] })));
+        }
+      }
+    }
+    // Close the share session (nothing is held any more).
+    await conn.request(79, 1, { groupId: 'share-bench', memberId: m.memberId, shareSessionEpoch: -1, topics: [] }).catch(() => {});
+    conn.close();
+  };
+  const cpu1 = process.cpuUsage();
+  const broker1 = cpuSeconds(broker.pid);
   const t1 = performance.now();
-  await produceAll();
-  await until(async () => (await startOffsetsSum(port)) >= N, 180_000, 'every record acknowledged');
+  const working = members.map((m, w) => shareWorker(m, w));
+  const failed = Promise.all(working).then(() => {
+    if (!stop) throw new Error('a share worker stopped early');
+  });
+  await Promise.race([until(async () => (await startOffsetsSum(admin)) >= N, 180_000, 'every record acknowledged', 2), failed]);
   const shareS = (performance.now() - t1) / 1000;
-  await Promise.race([Promise.allSettled(workers.map((c) => c.stop())), new Promise((r) => setTimeout(r, 3000))]);
+  const shareClientCpu = process.cpuUsage(cpu1);
+  const shareBrokerCpu = cpuSeconds(broker.pid) - broker1;
+  stop = true;
+  await Promise.race([Promise.allSettled(working), new Promise((r) => setTimeout(r, 3000))]);
+  if (process.env.QUEUE_BENCH_STATS) {
+    const rtts = shareRounds.map((x) => x[0]).sort((a, b) => a - b);
+    const q = (f) => rtts[Math.min(rtts.length - 1, Math.floor(f * rtts.length))]?.toFixed(2);
+    const empty = shareRounds.filter((x) => x[1] === 0).length;
+    log(`queue: ${shareRounds.length} ShareFetch rounds, ${(N / Math.max(1, shareRounds.length - empty)).toFixed(0)} records per non-empty round, ${empty} empty; round trip p50 ${q(0.5)} p90 ${q(0.9)} p99 ${q(0.99)} max ${q(1)} ms`);
+  }
 
-  // Classic group, same shape: one consumer joined, then N more records, until all consumed.
-  log('queue: classic consumer group, same run');
-  let classicSeen = 0;
-  const consumer = client.consumer({ groupId: 'classic-bench', autoOffsetReset: 'latest' });
-  consumer.runEach('queue', async () => {
-    classicSeen++;
-  }).catch(() => {});
-  await until(async () => (await describeClassic(port)) === 'Stable', 60_000, 'classic consumer joined');
-  await new Promise((r) => setTimeout(r, 1000)); // its first fetch positions at the end of the log
+  // Classic group, same shape: 2 consumers (one per partition, as many as a classic group can
+  // use) read the same N records with Fetch and commit each batch; the commit rides with the next
+  // Fetch (sent back to back), like a consumer's commitAsync. Timed until the committed offsets
+  // cover all N records.
+  log('queue: classic consumer group, same records, each batch committed');
+  let committed = 0;
+  let classicStop = false;
+  const classicWorker = async (partition) => {
+    const conn = await WireConnection.open(codecs, port, `queue-bench-classic-${partition}`);
+    let position = 0;
+    let commit;
+    while (!classicStop) {
+      const fetch = conn.request(1, 12, {
+        clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1 }, maxWaitMs: 500, minBytes: 1, maxBytes: 52428800, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+        topics: [{ topic: 'queue', topicId, partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset: position, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1048576 }] }],
+        forgottenTopicsData: [], rackId: '',
+      });
+      if (commit) {
+        const c = await commit;
+        const code = c.topics[0].partitions[0].errorCode;
+        if (code !== 0) throw new Error(`OffsetCommit: error ${code}`);
+      }
+      const r = await fetch;
+      const p = r.responses[0].partitions[0];
+      if (p.errorCode !== 0) throw new Error(`Fetch: error ${p.errorCode}`);
+      const records = recordsIn(codecs, p.records, null).filter((rec) => rec.offset >= position);
+      for (const rec of records) if (rec.value.length !== VALUE.length) throw new Error('bad record');
+      commit = undefined;
+      if (records.length > 0) {
+        position = records[records.length - 1].offset + 1;
+        committed += records.length;
+        commit = conn.request(8, 8, { groupId: 'classic-bench', generationIdOrMemberEpoch: -1, memberId: '', groupInstanceId: null, topics: [{ name: 'queue', partitions: [{ partitionIndex: partition, committedOffset: position, committedLeaderEpoch: -1, committedMetadata: null }] }] });
+      }
+    }
+    if (commit) await commit.catch(() => {});
+    conn.close();
+  };
+  const cpu0 = process.cpuUsage();
+  const broker0 = cpuSeconds(broker.pid);
   const t0 = performance.now();
-  await produceAll();
-  await until(() => classicSeen >= N, 180_000, 'classic consumer');
+  const classicWorking = [0, 1].map((p) => classicWorker(p));
+  const classicFailed = Promise.all(classicWorking).then(() => {
+    if (!classicStop) throw new Error('a classic worker stopped early');
+  });
+  await Promise.race([until(async () => (await committedSum(admin)) >= N, 180_000, 'every record committed', 2), classicFailed]);
   const classicS = (performance.now() - t0) / 1000;
-  consumer.stop();
-  await Promise.race([Promise.allSettled([client.disconnect(), ...shareClients.map((c) => c.disconnect())]), new Promise((r) => setTimeout(r, 2000))]);
+  const classicClientCpu = process.cpuUsage(cpu0);
+  const classicBrokerCpu = cpuSeconds(broker.pid) - broker0;
+  classicStop = true;
+  await Promise.race([Promise.allSettled(classicWorking), new Promise((r) => setTimeout(r, 3000))]);
+  admin.close();
   broker.kill('SIGTERM');
-  return { classicRecordsPerS: Math.round(N / classicS), shareAckedRecordsPerS: Math.round(acked / shareS), shareAcked: acked };
+  const share = (cpu, s) => Math.round(((cpu.user + cpu.system) / 1e6 / s) * 100) / 100;
+  return {
+    classicRecordsPerS: Math.round(N / classicS), shareAckedRecordsPerS: Math.round(N / shareS), shareAcked: acked, classicConsumed: committed,
+    // The load generator's own CPU (cores) in each phase: shows whether it was the limit.
+    shareClientCpuShare: share(shareClientCpu, shareS), classicClientCpuShare: share(classicClientCpu, classicS),
+    shareBrokerCpuShare: Math.round((shareBrokerCpu / shareS) * 100) / 100, classicBrokerCpuShare: Math.round((classicBrokerCpu / classicS) * 100) / 100,
+  };
 }
 
-async function memberCount(port) {
-  const body = await request(port, 77, 1, { groupIds: ['share-bench'], includeAuthorizedOperations: false });
-  return body.groups[0].members?.length ?? 0;
-}
-
-async function describeClassic(port) {
-  const body = await request(port, 15, 5, { groups: ['classic-bench'], includeAuthorizedOperations: false });
-  return body.groups[0].groupState;
+/** Sum of the classic group's committed offsets (OffsetFetch). */
+async function committedSum(admin) {
+  const r = await admin.request(9, 8, { groups: [{ groupId: 'classic-bench', topics: [{ name: 'queue', partitionIndexes: [0, 1] }] }], requireStable: false });
+  return r.groups[0].topics[0]?.partitions.reduce((n, p) => n + Math.max(0, p.committedOffset), 0) ?? 0;
 }
 
 /** Sum of the share group's start offsets (DescribeShareGroupOffsets). */
-async function startOffsetsSum(port) {
-  const body = await request(port, 90, 1, { groups: [{ groupId: 'share-bench', topics: [{ topicName: 'queue', partitions: [0, 1] }] }] });
-  return body.groups[0].topics[0]?.partitions.reduce((n, p) => n + Math.max(0, p.startOffset), 0) ?? 0;
+/** CPU seconds (user + system) a process has used so far (Linux /proc; 0 elsewhere). */
+function cpuSeconds(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
 }
 
-async function request(port, apiKey, version, payload) {
-  const gen = await import(join(ROOT, 'dist', 'src', 'protocol', 'gen', 'index.js'));
-  const { Writer, Reader } = await import(join(ROOT, 'dist', 'src', 'protocol', 'primitives.js'));
-  const w = new Writer();
-  const size = w.reserveInt32();
-  gen.encodeRequestHeader(w, gen.requestHeaderVersion(apiKey, version), { requestApiKey: apiKey, requestApiVersion: version, correlationId: 1, clientId: 'bench' });
-  gen.apiSpecs.get(apiKey).encodeRequest(w, version, payload);
-  w.patchInt32(size, w.length - 4);
-  const s = connect({ host: '127.0.0.1', port });
-  await new Promise((res) => s.once('connect', res));
-  s.write(w.toBuffer());
-  let buf = Buffer.alloc(0);
-  await new Promise((res) => s.on('data', (d) => {
-    buf = Buffer.concat([buf, d]);
-    if (buf.length >= 4 && buf.length >= 4 + buf.readInt32BE(0)) res();
-  }));
-  s.destroy();
-  const r = new Reader(buf.subarray(4));
-  gen.decodeResponseHeader(r, gen.responseHeaderVersion(apiKey, version));
-  return gen.apiSpecs.get(apiKey).decodeResponse(r, version);
+async function startOffsetsSum(admin) {
+  const body = await admin.request(90, 1, { groups: [{ groupId: 'share-bench', topics: [{ topicName: 'queue', partitions: [0, 1] }] }] });
+  return body.groups[0].topics[0]?.partitions.reduce((n, p) => n + Math.max(0, p.startOffset), 0) ?? 0;
 }
 
 /** AlterShareGroupOffsets share-bench → earliest on both partitions, through the generated codecs. */
 async function startAtEarliest(port) {
-  const { apiSpecs, encodeRequestHeader, requestHeaderVersion } = await import(join(ROOT, 'dist', 'src', 'protocol', 'gen', 'index.js'));
+  const { encodeRequestHeader, requestHeaderVersion } = await import(join(ROOT, 'dist', 'src', 'protocol', 'gen', 'index.js'));
+  const { apiSpecs } = await import(join(ROOT, 'dist', 'src', 'protocol', 'gen', 'specs.js'));
   const { Writer } = await import(join(ROOT, 'dist', 'src', 'protocol', 'primitives.js'));
   const w = new Writer();
   const size = w.reserveInt32();
@@ -187,16 +266,21 @@ async function startAtEarliest(port) {
 class Resp {
   constructor(socket) {
     this.socket = socket;
-    this.buf = Buffer.alloc(0);
+    this.parts = [];
     this.pending = [];
     socket.on('data', (d) => {
-      this.buf = Buffer.concat([this.buf, d]);
+      this.parts.push(d);
+      // A complete reply ends with CRLF: only then join the parts and parse (joining and parsing
+      // from the start on every 64 KiB chunk of a 500-entry reply made the client quadratic).
+      if (d.length < 2 || d[d.length - 2] !== 0x0d || d[d.length - 1] !== 0x0a) return;
+      let buf = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts);
       for (;;) {
-        const r = parse(this.buf, 0);
+        const r = buf.length > 0 ? parse(buf, 0) : null;
         if (!r) break;
-        this.buf = this.buf.subarray(r.end);
+        buf = buf.subarray(r.end);
         this.pending.shift()(r.value);
       }
+      this.parts = buf.length > 0 ? [buf] : [];
     });
   }
   send(...args) {
@@ -258,26 +342,42 @@ async function redisQueue() {
     await Promise.all(Array.from({ length: Math.min(1000, N - i) }, () => r.send('XADD', 'jobs', '*', 'v', VALUE)));
   }
   await r.send('XGROUP', 'CREATE', 'jobs', 'workers', '0');
-  log(`queue: redis ${WORKERS} consumers XREADGROUP COUNT 500 + XACK`);
+  log(`queue: redis ${WORKERS} consumers XREADGROUP COUNT ${MAX_RECORDS} + XACK`);
   let acked = 0;
+  const cpu0 = process.cpuUsage();
+  const server0 = cpuSeconds(server.pid);
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: WORKERS }, async (_, w) => {
       const c = await open();
+      // The XACK of a batch goes out back to back with the next XREADGROUP (pipelined), as the
+      // Kafka side's acknowledgements ride on its next ShareFetch.
+      let ack;
       for (;;) {
-        const res = await c.send('XREADGROUP', 'GROUP', 'workers', `c${w}`, 'COUNT', '500', 'STREAMS', 'jobs', '>');
+        const read = c.send('XREADGROUP', 'GROUP', 'workers', `c${w}`, 'COUNT', String(MAX_RECORDS), 'STREAMS', 'jobs', '>');
+        if (ack) {
+          const n = await ack.reply;
+          if (n !== ack.count) throw new Error(`XACK acknowledged ${n} of ${ack.count}`);
+          acked += n;
+        }
+        const res = await read;
         const entries = res?.[0]?.[1] ?? [];
         if (entries.length === 0) break;
-        await c.send('XACK', 'jobs', 'workers', ...entries.map((e) => e[0]));
-        acked += entries.length;
+        for (const e of entries) if (e[1][1].length !== VALUE.length) throw new Error('bad entry');
+        ack = { reply: c.send('XACK', 'jobs', 'workers', ...entries.map((e) => e[0])), count: entries.length };
       }
       c.socket.destroy();
     }),
   );
   const s = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const serverCpu = cpuSeconds(server.pid) - server0;
   r.socket.destroy();
   server.kill('SIGTERM');
-  return { redisStreamsAckedRecordsPerS: Math.round(acked / s), redisAcked: acked };
+  return {
+    redisStreamsAckedRecordsPerS: Math.round(acked / s), redisAcked: acked,
+    redisClientCpuShare: Math.round(((cpu.user + cpu.system) / 1e6 / s) * 100) / 100, redisServerCpuShare: Math.round((serverCpu / s) * 100) / 100,
+  };
 }
 
 async function main() {
@@ -286,7 +386,7 @@ async function main() {
   const out = {
     records: N,
     workers: WORKERS,
-    ackBatchSize: ACK_BATCH,
+    maxRecords: MAX_RECORDS,
     ...fjord,
     shareToClassic: Math.round((fjord.shareAckedRecordsPerS / fjord.classicRecordsPerS) * 100) / 100,
     ...redis,

@@ -14,7 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { cpuSeconds, freePort } from './lib.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const { ApiKey, apiSpecs, encodeRequestHeader, requestHeaderVersion } = await import(join(ROOT, 'dist/src/protocol/gen/index.js'));
+const { ApiKey, encodeRequestHeader, requestHeaderVersion } = await import(join(ROOT, 'dist/src/protocol/gen/index.js'));
+const { apiSpecs } = await import(join(ROOT, 'dist/src/protocol/gen/specs.js'));
 const { Writer } = await import(join(ROOT, 'dist/src/protocol/primitives.js'));
 const { buildBatch } = await import(join(ROOT, 'dist/src/protocol/records/batch.js'));
 

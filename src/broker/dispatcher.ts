@@ -5,7 +5,6 @@ import type { Connection, RequestDispatcher, ResponseChunks } from '../net/conne
 import { ErrorCode } from '../protocol/errors.js';
 import {
   ApiKey,
-  apiSpecs,
   decodeRequestHeader,
   encodeResponseHeader,
   requestHeaderVersion,
@@ -17,6 +16,9 @@ import type { BrokerServices, Handler, RequestContext } from './handler.js';
 import { AclOperation, CLUSTER_RESOURCE_NAME, ResourceType } from '../security/acl.js';
 import { authenticateStep } from '../security/authenticate.js';
 import { supportedApiVersions } from './handlers/api-versions.js';
+import { apiCodec, loadApiCodecs } from './handlers/index.js';
+
+const apiNames = new Map<number, string>(Object.entries(ApiKey).map(([name, key]) => [key, name]));
 
 /**
  * APIs whose handlers check ACLs per resource with Kafka's error codes. With an authorizer
@@ -66,22 +68,29 @@ export class Dispatcher implements RequestDispatcher {
       );
     }
     const handler = this.handlers.get(apiKey);
-    const spec = apiSpecs.get(apiKey);
-    if (!handler || !spec) throw new Error(`unsupported API key ${apiKey}`);
+    if (!handler) throw new Error(`unsupported API key ${apiKey}`);
+    const codec = apiCodec(apiKey);
+    if (codec === undefined) {
+      // The first request of a rarely used API: load every codec, then dispatch it again.
+      return loadApiCodecs().then(() => {
+        if (apiCodec(apiKey) === undefined) throw new Error(`unsupported API key ${apiKey}`);
+        return this.dispatch(frame, connection);
+      });
+    }
     if (apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
       if (apiKey === ApiKey.ApiVersions) return this.unsupportedApiVersions(correlationId);
-      throw new Error(`unsupported version ${apiVersion} of API ${spec.name}`);
+      throw new Error(`unsupported version ${apiVersion} of API ${apiNames.get(apiKey)}`);
     }
     if (
       this.broker.security.authorizationEnabled &&
       !SELF_AUTHORIZING_APIS.has(apiKey) &&
       !this.broker.security.authorize(session, AclOperation.ALTER, ResourceType.CLUSTER, CLUSTER_RESOURCE_NAME)
     ) {
-      throw new Error(`${session.principal} may not use API ${spec.name} (it needs ALTER on the cluster)`);
+      throw new Error(`${session.principal} may not use API ${apiNames.get(apiKey)} (it needs ALTER on the cluster)`);
     }
     const reader = new Reader(frame);
     const header = decodeRequestHeader(reader, requestHeaderVersion(apiKey, apiVersion));
-    const request = spec.decodeRequest(reader, apiVersion);
+    const request = codec.decodeRequest(reader, apiVersion);
     const ctx: RequestContext = {
       broker: this.broker,
       apiVersion,
@@ -133,7 +142,7 @@ export class Dispatcher implements RequestDispatcher {
     const w = new Writer();
     const size = w.reserveInt32();
     encodeResponseHeader(w, responseHeaderVersion(apiKey, apiVersion), { correlationId });
-    apiSpecs.get(apiKey)!.encodeResponse(w, apiVersion, response);
+    apiCodec(apiKey)!.encodeResponse(w, apiVersion, response);
     w.patchInt32(size, w.length - 4);
     return w.toChunks();
   }

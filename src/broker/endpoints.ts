@@ -17,3 +17,14 @@ export function brokerEndpoints(metadata: Pick<MetadataStore, 'brokers'>, listen
   }
   return out;
 }
+
+/**
+ * The controller id Metadata and DescribeCluster report: the elected controller, or while there is
+ * none (an election under way) this broker. Every Fjord broker serves admin requests itself through
+ * the metadata store, as Kafka 4 brokers forward them, so a client that sends CreateTopics to "the
+ * controller" (kafkajs) is always answered; -1 would make it fail with "Broker -1 not found".
+ */
+export function reportedControllerId(metadata: Pick<MetadataStore, 'controllerId'>, selfNodeId: number): number {
+  const elected = metadata.controllerId();
+  return elected >= 0 ? elected : selfNodeId;
+}

@@ -29,7 +29,7 @@ export interface BrokerServices {
   readonly dataDir: string;
   readonly config: BrokerConfig;
   readonly metadata: Pick<MetadataStore, 'brokers' | 'controllerId' | 'partitionState' | 'topic' | 'topicById' | 'topics'>;
-  readonly replicas: Pick<ReplicaManager, 'get' | 'all' | 'waitForAppend'>;
+  readonly replicas: Pick<ReplicaManager, 'get' | 'all' | 'waitForAppend' | 'leaderQuota'>;
   readonly logs: Pick<LogManager, 'checkpointRecoveryPoints'>;
   readonly topics: Pick<TopicAdmin, 'create' | 'autoCreate' | 'delete' | 'plan' | 'addPartitions'>;
   readonly groups: GroupCoordinator;

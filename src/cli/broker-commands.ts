@@ -210,27 +210,16 @@ async function startDevHttp(
   restPort: number | undefined,
 ): Promise<{ services: { close(): Promise<void> }[]; registryUrl: string | undefined }> {
   if (registryPort === undefined && restPort === undefined) return { services: [], registryUrl: undefined };
-  const services: { close(): Promise<void> }[] = [];
-  const { startSchemaRegistry, startRestProxy } = await import('../http/index.js');
-  let registryUrl: string | undefined;
-  if (registryPort !== undefined) {
-    try {
-      const reg = await startSchemaRegistry({ bootstrap, host: '127.0.0.1', port: registryPort, log: (m) => process.stderr.write(`fjord: ${m}\n`) });
-      services.push(reg);
-      registryUrl = reg.url;
-      process.stdout.write(`  schema registry    ${reg.url}\n`);
-    } catch (err) {
-      process.stderr.write(`fjord: schema registry not started: ${(err as Error).message} (use --registry-port or --no-registry)\n`);
-    }
+  // On a thread of their own: they are the broker's clients and must not share its event loop.
+  const { startDevHttpThread } = await import('../http/dev-thread.js');
+  try {
+    const http = await startDevHttpThread({ bootstrap, registryPort, restPort }, (m) => process.stderr.write(`fjord: ${m}\n`));
+    if (http.registryUrl) process.stdout.write(`  schema registry    ${http.registryUrl}\n`);
+    if (http.restUrl) process.stdout.write(`  REST proxy         ${http.restUrl}\n`);
+    for (const f of http.failures) process.stderr.write(`fjord: ${f}\n`);
+    return { services: [http], registryUrl: http.registryUrl };
+  } catch (err) {
+    process.stderr.write(`fjord: schema registry and REST proxy not started: ${(err as Error).message}\n`);
+    return { services: [], registryUrl: undefined };
   }
-  if (restPort !== undefined) {
-    try {
-      const rest = await startRestProxy({ bootstrap, host: '127.0.0.1', port: restPort, registryUrl });
-      services.push(rest);
-      process.stdout.write(`  REST proxy         ${rest.url}\n`);
-    } catch (err) {
-      process.stderr.write(`fjord: REST proxy not started: ${(err as Error).message} (use --rest-port or --no-rest)\n`);
-    }
-  }
-  return { services, registryUrl };
 }

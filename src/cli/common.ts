@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { Admin, Consumer, Producer, compressionsAlgorithms, type BaseOptions } from '@platformatic/kafka';
 import { compressSync, decompressSync } from '../protocol/records/compression.js';
+import { ClientSecurityError, clientSecurityFrom } from '../security/client-security.js';
 import { Compression } from '../protocol/records/layout.js';
 import { lastFlag, parseArgs, UsageError, type ParsedArgs } from './args.js';
 import { CliError, GLOBAL_SPEC, leadingGlobals } from './globals.js';
@@ -108,7 +109,7 @@ ensureZstd();
 
 /**
  * Reads a Kafka client properties file (what kafka-*.sh take as --command-config) into the
- * client library's TLS and SASL options. PEM files only.
+ * client library's TLS and SASL options (keys as in security/client-security.ts; PEM only).
  */
 export function clientSecurity(file: string): Pick<BaseOptions, 'tls' | 'sasl'> {
   let text: string;
@@ -122,32 +123,12 @@ export function clientSecurity(file: string): Pick<BaseOptions, 'tls' | 'sasl'> 
     const m = /^\s*([^#!\s][^=:]*?)\s*[=:]\s*(.*?)\s*$/.exec(line);
     if (m) props.set(m[1]!, m[2]!);
   }
-  const protocol = (props.get('security.protocol') ?? 'PLAINTEXT').toUpperCase();
-  if (!['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'].includes(protocol)) throw new UsageError(`unknown security.protocol ${protocol} in ${file}`);
-  const out: Pick<BaseOptions, 'tls' | 'sasl'> = {};
-  if (protocol.endsWith('SSL')) {
-    const ca = props.get('ssl.ca.location') ?? props.get('ssl.truststore.location');
-    const cert = props.get('ssl.certificate.location');
-    const key = props.get('ssl.key.location');
-    out.tls = {
-      ...(ca ? { ca: readFileSync(ca, 'utf8') } : {}),
-      ...(cert ? { cert: readFileSync(cert, 'utf8') } : {}),
-      ...(key ? { key: readFileSync(key, 'utf8') } : {}),
-    };
+  try {
+    return clientSecurityFrom((key) => props.get(key), file);
+  } catch (err) {
+    if (err instanceof ClientSecurityError) throw new UsageError(err.message);
+    throw err;
   }
-  if (protocol.startsWith('SASL')) {
-    const jaas = props.get('sasl.jaas.config') ?? '';
-    const fromJaas = (name: string) => new RegExp(`\\b${name}\\s*=\\s*"([^"]*)"`).exec(jaas)?.[1];
-    const mechanism = (props.get('sasl.mechanism') ?? props.get('sasl.mechanisms') ?? 'PLAIN').toUpperCase();
-    if (!['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER'].includes(mechanism)) throw new UsageError(`unsupported sasl.mechanism ${mechanism}`);
-    out.sasl = {
-      mechanism: mechanism as 'PLAIN',
-      username: props.get('sasl.username') ?? fromJaas('username'),
-      password: props.get('sasl.password') ?? fromJaas('password'),
-      token: props.get('sasl.oauthbearer.token'),
-    };
-  }
-  return out;
 }
 
 export function baseOptions(g: Globals): BaseOptions {

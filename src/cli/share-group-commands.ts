@@ -5,7 +5,8 @@
 // DeleteGroups, sent to the group's coordinator (FindCoordinator).
 import { connect, type Socket } from 'node:net';
 import { errorName } from '../protocol/errors.js';
-import { ApiKey, apiSpecs, decodeResponseHeader, encodeRequestHeader, requestHeaderVersion, responseHeaderVersion } from '../protocol/gen/index.js';
+import { ApiKey, decodeResponseHeader, encodeRequestHeader, requestHeaderVersion, responseHeaderVersion } from '../protocol/gen/index.js';
+import { apiSpecs } from '../protocol/gen/specs.js';
 import { Reader, Writer } from '../protocol/primitives.js';
 import { lastFlag, runSubcommand, UsageError } from './args.js';
 import { bigintArg, CliError, ensureReachable, GLOBAL_USAGE, out, parseCommand, positionals, printJson, printTable, type Globals } from './common.js';

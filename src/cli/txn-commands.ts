@@ -3,7 +3,8 @@
 // codec over a plain connection (plaintext listeners only).
 import { connect, type Socket } from 'node:net';
 import { ErrorCode, errorName } from '../protocol/errors.js';
-import { ApiKey, apiSpecs, decodeResponseHeader, encodeRequestHeader, requestHeaderVersion, responseHeaderVersion } from '../protocol/gen/index.js';
+import { ApiKey, decodeResponseHeader, encodeRequestHeader, requestHeaderVersion, responseHeaderVersion } from '../protocol/gen/index.js';
+import { apiSpecs } from '../protocol/gen/specs.js';
 import { Reader, Writer } from '../protocol/primitives.js';
 import { lastFlag, UsageError } from './args.js';
 import { CliError, GLOBAL_USAGE, intFlag, out, parseCommand, positionals, printJson, printTable, type Globals } from './common.js';

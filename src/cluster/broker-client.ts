@@ -2,7 +2,8 @@
 // the generated codec (src/protocol/gen), several in flight at once, answers matched by
 // correlation id. Replica fetchers use it, so inter-broker traffic is ordinary Kafka wire.
 import type { Socket } from 'node:net';
-import { apiSpecs, decodeResponseHeader, encodeRequestHeader, requestHeaderVersion, responseHeaderVersion } from '../protocol/gen/index.js';
+import { decodeResponseHeader, encodeRequestHeader, requestHeaderVersion, responseHeaderVersion } from '../protocol/gen/index.js';
+import type { ApiSpec } from '../protocol/gen/specs.js';
 import { Reader, Writer } from '../protocol/primitives.js';
 import { authenticateInterBroker, interBrokerEndpoint, openInterBrokerSocket, type InterBrokerSecurity } from './inter-broker-security.js';
 
@@ -23,6 +24,7 @@ export class BrokerConnection {
   private closedWith: Error | undefined;
 
   private constructor(
+    private readonly apiSpecs: ReadonlyMap<number, ApiSpec>,
     private readonly socket: Socket,
     private readonly clientId: string,
     readonly address: string,
@@ -39,7 +41,10 @@ export class BrokerConnection {
    * Connects to host:port (TLS and a SASL login when the inter-broker listener needs them);
    * rejects after timeoutMs without a connection.
    */
-  static open(host: string, port: number, opts: { clientId: string; timeoutMs: number; security?: InterBrokerSecurity }): Promise<BrokerConnection> {
+  static async open(host: string, port: number, opts: { clientId: string; timeoutMs: number; security?: InterBrokerSecurity }): Promise<BrokerConnection> {
+    // Every API's codec, imported with the first inter-broker connection: a single broker never
+    // opens one, and its cold start does not compile them.
+    const { apiSpecs } = await import('../protocol/gen/specs.js');
     return new Promise((resolve, reject) => {
       const { socket, ready } = openInterBrokerSocket(host, port, opts.security);
       const timer = setTimeout(() => {
@@ -49,7 +54,7 @@ export class BrokerConnection {
       socket.once(ready, () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');
-        const conn = new BrokerConnection(socket, opts.clientId, `${host}:${port}`);
+        const conn = new BrokerConnection(apiSpecs, socket, opts.clientId, `${host}:${port}`);
         authenticateInterBroker(conn, opts.security, opts.timeoutMs).then(
           () => resolve(conn),
           (err: Error) => {
@@ -72,7 +77,7 @@ export class BrokerConnection {
   /** Sends one request; resolves with the decoded response body. */
   request<T>(apiKey: number, version: number, body: unknown, timeoutMs?: number): Promise<T> {
     if (this.closedWith) return Promise.reject(this.closedWith);
-    const spec = apiSpecs.get(apiKey);
+    const spec = this.apiSpecs.get(apiKey);
     if (!spec) return Promise.reject(new Error(`unknown api key ${apiKey}`));
     const correlationId = this.nextCorrelationId++;
     const w = new Writer();
@@ -161,7 +166,7 @@ export class BrokerConnection {
     try {
       const r = new Reader(frame);
       decodeResponseHeader(r, responseHeaderVersion(waiting.apiKey, waiting.version));
-      waiting.resolve(apiSpecs.get(waiting.apiKey)!.decodeResponse(r, waiting.version));
+      waiting.resolve(this.apiSpecs.get(waiting.apiKey)!.decodeResponse(r, waiting.version));
     } catch (err) {
       waiting.reject(err as Error);
       this.fail(new BrokerConnectionError(`undecodable answer from ${this.address}: ${(err as Error).message}`));

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type {
+  BrokerConfigsUpdate,
   BrokerRegistration,
   ClientQuotaRecord,
   MetadataChange,
@@ -15,6 +16,7 @@ import type {
   PartitionState,
   TopicRecord,
 } from './metadata-store.js';
+import { sameEntries } from './metadata-store.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { KafkaError } from '../protocol/kafka-error.js';
 
@@ -189,10 +191,13 @@ export class EmbeddedMetadataStore implements MetadataStore {
     return this.state.brokerConfigs;
   }
 
-  updateBrokerConfigs(configs: Record<string, string>): Promise<void> {
+  /** Serialized with every other mutation, so the update always sees the latest map. */
+  updateBrokerConfigs(update: BrokerConfigsUpdate): Promise<void> {
     return this.mutate((draft) => {
-      draft.brokerConfigs = { ...configs };
-      return [];
+      const next = { ...update(draft.brokerConfigs) };
+      if (sameEntries(next, draft.brokerConfigs)) return [];
+      draft.brokerConfigs = next;
+      return [{ kind: 'broker-configs-changed' }];
     });
   }
 

@@ -6,7 +6,9 @@
 //   partitions/<topicId>/<index>    PartitionState JSON (leader, leaderEpoch, isr); its etcd key
 //                                   version - 1 is PartitionState.version, the CAS token
 //   brokers/<nodeId>                BrokerRegistration JSON, attached to the broker's lease
-//   config/brokers, config/client-quotas, producer-ids
+//   config/brokers                  dynamic broker + group configs, one JSON map changed by CAS on
+//                                   its mod revision (updateBrokerConfigs)
+//   config/client-quotas, producer-ids
 //   election/controller/...         etcd3 Election (controller campaign)
 //
 // Every broker loads the prefix once and then follows one watch on it: all changes, its own
@@ -17,6 +19,7 @@ import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, ret
 import { Etcd3, isRecoverableError, type Campaign, type Election, type ElectionObserver, type IKeyValue, type Lease, type Namespace, type Watcher } from 'etcd3';
 import { randomKafkaUuid } from './embedded-store.js';
 import type {
+  BrokerConfigsUpdate,
   BrokerRegistration,
   ClientQuotaRecord,
   MetadataChange,
@@ -25,6 +28,7 @@ import type {
   PartitionState,
   TopicRecord,
 } from './metadata-store.js';
+import { sameEntries } from './metadata-store.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { KafkaError } from '../protocol/kafka-error.js';
 
@@ -73,6 +77,8 @@ export class EtcdMetadataStore implements MetadataStore {
   private readonly registrations = new Map<number, BrokerRegistration>();
   private brokerList: BrokerRegistration[] = [];
   private brokerConfigValues: Record<string, string> = {};
+  /** etcd mod revision of config/brokers as cached (its CAS token); undefined while the key is absent. */
+  private brokerConfigModRevision: string | undefined;
   private clientQuotaValues: ClientQuotaRecord[] = [];
   private readonly listeners: ((change: MetadataChange) => void)[] = [];
 
@@ -227,8 +233,11 @@ export class EtcdMetadataStore implements MetadataStore {
         return;
       }
       case 'config':
-        if (rest === 'brokers') this.brokerConfigValues = type === 'Delete' ? {} : (JSON.parse(kv.value.toString()) as Record<string, string>);
-        else if (rest === 'client-quotas') this.clientQuotaValues = type === 'Delete' ? [] : (JSON.parse(kv.value.toString()) as ClientQuotaRecord[]);
+        if (rest === 'brokers') {
+          this.brokerConfigValues = type === 'Delete' ? {} : (JSON.parse(kv.value.toString()) as Record<string, string>);
+          this.brokerConfigModRevision = type === 'Delete' ? undefined : kv.mod_revision;
+          changes.push({ kind: 'broker-configs-changed' });
+        } else if (rest === 'client-quotas') this.clientQuotaValues = type === 'Delete' ? [] : (JSON.parse(kv.value.toString()) as ClientQuotaRecord[]);
         else if (rest === 'security') {
           this.securityValue = type === 'Delete' ? undefined : JSON.parse(kv.value.toString());
           changes.push({ kind: 'security-updated' });
@@ -653,9 +662,47 @@ export class EtcdMetadataStore implements MetadataStore {
     return this.brokerConfigValues;
   }
 
-  async updateBrokerConfigs(configs: Record<string, string>): Promise<void> {
-    const res = await this.ns.put('config/brokers').value(JSON.stringify(configs)).exec();
-    await this.waitForRevision(res.header.revision);
+  /**
+   * Read-modify-CAS of config/brokers (compare on its mod revision, or on its absence): a lost race
+   * re-reads etcd and runs `update` again on the fresh map, so no broker's change is overwritten.
+   */
+  async updateBrokerConfigs(update: BrokerConfigsUpdate): Promise<void> {
+    const key = 'config/brokers';
+    // The cache is usually current: try it first, re-read etcd only after losing a race.
+    let current: { values: Record<string, string>; modRevision: string | undefined; revision: string | undefined } = {
+      values: this.brokerConfigValues,
+      modRevision: this.brokerConfigModRevision,
+      revision: undefined,
+    };
+    for (let attempt = 0; attempt < 20; attempt++) {
+      if (attempt > 0) {
+        if (attempt > 2) await this.sleep(Math.floor(Math.random() * 10 * attempt));
+        current = await this.readBrokerConfigs();
+      }
+      const next = update(current.values);
+      if (sameEntries(next, current.values)) {
+        // Nothing to write; still let the caller read what it saw in etcd from the cache.
+        if (current.revision !== undefined) await this.waitForRevision(current.revision);
+        return;
+      }
+      const txn = current.modRevision === undefined ? this.ns.if(key, 'Create', '==', 0) : this.ns.if(key, 'Mod', '==', current.modRevision);
+      const res = await txn.then(this.ns.put(key).value(JSON.stringify(next))).commit();
+      if (res.succeeded) {
+        await this.waitForRevision(res.header.revision);
+        return;
+      }
+    }
+    throw new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, 'Dynamic broker configs keep changing concurrently; retry.');
+  }
+
+  private async readBrokerConfigs(): Promise<{ values: Record<string, string>; modRevision: string | undefined; revision: string }> {
+    const res = await this.ns.get('config/brokers').exec();
+    const kv = res.kvs[0];
+    return {
+      values: kv ? (JSON.parse(kv.value.toString()) as Record<string, string>) : {},
+      modRevision: kv?.mod_revision,
+      revision: res.header.revision,
+    };
   }
 
   clientQuotas(): ClientQuotaRecord[] {

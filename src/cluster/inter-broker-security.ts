@@ -6,7 +6,7 @@
 // listener's JAAS config. The broker's principal needs CLUSTER_ACTION (or super.users) to fetch
 // as a replica.
 import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import type { BrokerConfig } from '../config/config.js';
 import { ApiKey } from '../protocol/gen/index.js';
@@ -69,6 +69,8 @@ export function interBrokerEndpoint(
 /** Opens the TCP (or TLS) connection; resolves once it can carry requests. */
 export function openInterBrokerSocket(host: string, port: number, security: InterBrokerSecurity | undefined): { socket: Socket; ready: string } {
   if (security?.tls) {
+    // node:tls is required here, not imported at the top: a broker without TLS never compiles it.
+    const { connect: tlsConnect } = createRequire(import.meta.url)('node:tls') as typeof import('node:tls');
     const socket = tlsConnect({ host, port, servername: /^[\d.:]+$/.test(host) ? undefined : host, ...security.tls });
     return { socket, ready: 'secureConnect' };
   }

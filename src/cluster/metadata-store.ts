@@ -68,7 +68,22 @@ export type MetadataChange =
   /** A broker registered, left, or changed its registration, or the controller changed (cluster store). */
   | { kind: 'brokers-changed' }
   /** The cluster-wide security state (ACLs, SCRAM credentials) changed (cluster store). */
-  | { kind: 'security-updated' };
+  | { kind: 'security-updated' }
+  /** The dynamic broker config map (brokerConfigs()) changed, through any broker. */
+  | { kind: 'broker-configs-changed' };
+
+/**
+ * A read-modify-write of the dynamic broker config map: gets the stored map (do not mutate it),
+ * returns the new one. May run more than once when another writer got in between; throwing
+ * aborts the update.
+ */
+export type BrokerConfigsUpdate = (current: Readonly<Record<string, string>>) => Record<string, string>;
+
+/** True when two config maps hold the same entries (an update that changes nothing is not written). */
+export function sameEntries(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && b[k] === a[k]);
+}
 
 export interface MetadataStore {
   load(): Promise<void>;
@@ -98,9 +113,17 @@ export interface MetadataStore {
   /** Reserves a block of producer ids (like Kafka's AllocateProducerIds); returns the first id. */
   allocateProducerIdBlock(size: number): Promise<number>;
 
-  /** Dynamic broker config overrides (AlterConfigs on the broker resource). */
+  /**
+   * Dynamic broker config overrides (AlterConfigs on the broker resource) and group configs, one
+   * map shared by the cluster; a new object after every change.
+   */
   brokerConfigs(): Record<string, string>;
-  updateBrokerConfigs(configs: Record<string, string>): Promise<void>;
+  /**
+   * Compare-and-set update of that map (retried with the fresh map while others write), so
+   * concurrent changes of different keys through different brokers all survive. Resolves once
+   * this broker's listeners heard the resulting 'broker-configs-changed'.
+   */
+  updateBrokerConfigs(update: BrokerConfigsUpdate): Promise<void>;
 
   /** Client quotas (AlterClientQuotas); stored, listed, not enforced yet. */
   clientQuotas(): ClientQuotaRecord[];

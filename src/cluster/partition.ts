@@ -66,6 +66,11 @@ export class Partition {
   followerWork: Promise<void> | undefined;
   /** Asks the controller side (ReplicaManager) to change the ISR by compare-and-set. */
   onIsrChangeWanted?: (partition: Partition, isr: number[]) => void;
+  /** Consumer fetches (KIP-392) this replica answered with records while a follower. */
+  consumerReadsAsFollower = 0;
+  /** Told once per follower term when a consumer first reads records from this follower. */
+  onFirstConsumerReadAsFollower?: (partition: Partition) => void;
+  private consumerReadGeneration = -1;
 
   constructor(
     readonly topic: string,
@@ -287,6 +292,14 @@ export class Partition {
       if (f.offset < hw) hw = f.offset;
     }
     if (hw > this.log.highWatermark) this.log.setHighWatermark(hw);
+  }
+
+  /** A consumer fetch read records from this replica while it follows (KIP-392). */
+  noteConsumerReadAsFollower(): void {
+    this.consumerReadsAsFollower++;
+    if (this.consumerReadGeneration === this.generation) return;
+    this.consumerReadGeneration = this.generation;
+    this.onFirstConsumerReadAsFollower?.(this);
   }
 
   // ------------------------------------------------------------------ fetch waiting

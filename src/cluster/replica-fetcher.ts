@@ -15,6 +15,7 @@ import type { ListOffsetsResponse } from '../protocol/gen/list-offsets.js';
 import { BrokerConnection } from './broker-client.js';
 import type { BrokerRegistration } from './metadata-store.js';
 import type { Partition } from './partition.js';
+import { isThrottled, type ReplicationQuota } from './replication-quota.js';
 
 const FETCH_VERSION = 15; // ReplicaState instead of ReplicaId, topics by id
 import { interBrokerEndpoint, type InterBrokerSecurity } from './inter-broker-security.js';
@@ -33,6 +34,8 @@ export interface FetcherSettings {
   log: (msg: string) => void;
   /** Listener, TLS and SASL for connections to leaders (inter.broker.listener.name...). */
   interBroker?: () => InterBrokerSecurity;
+  /** follower.replication.throttled.rate, for partitions in follower.replication.throttled.replicas. */
+  quota?: ReplicationQuota;
 }
 
 interface FetchState {
@@ -42,6 +45,12 @@ interface FetchState {
   truncated: boolean;
   /** Skip this partition until then (after a partition-level error). */
   delayedUntil: number;
+  /** Leader's high watermark minus our log end after the last fetch (-1 = not known yet). */
+  lag: number;
+}
+
+function followerThrottled(st: FetchState): boolean {
+  return isThrottled(st.partition.settings.followerThrottled, st.partition.index);
 }
 
 function key(p: Partition): string {
@@ -110,7 +119,7 @@ class ReplicaFetcher {
   }
 
   add(partition: Partition): void {
-    this.partitions.set(key(partition), { partition, generation: partition.generation, truncated: false, delayedUntil: 0 });
+    this.partitions.set(key(partition), { partition, generation: partition.generation, truncated: false, delayedUntil: 0, lag: -1 });
     this.wake?.();
   }
 
@@ -268,7 +277,13 @@ class ReplicaFetcher {
   /** One fetch round. Returns false when nothing could be fetched (all delayed or truncating). */
   private async fetchOnce(conn: BrokerConnection): Promise<boolean> {
     const now = Date.now();
-    const ready = [...this.partitions.values()].filter((st) => st.truncated && st.delayedUntil <= now && this.current(st));
+    const quota = this.s.quota;
+    // Kafka's ReplicaFetcherThread leaves throttled partitions out of the request while the
+    // follower quota is exceeded, unless the replica is caught up (in sync).
+    const quotaExceeded = quota?.limited && quota.exceeded(now);
+    const ready = [...this.partitions.values()].filter(
+      (st) => st.truncated && st.delayedUntil <= now && this.current(st) && !(quotaExceeded && st.lag !== 0 && followerThrottled(st)),
+    );
     if (ready.length === 0) return false;
     const byTopic = new Map<string, FetchState[]>();
     for (const st of ready) {
@@ -328,12 +343,14 @@ class ReplicaFetcher {
         const records = r.records;
         const hw = r.highWatermark;
         const logStart = r.logStartOffset;
+        if (quota?.limited && records && records.length > 0 && followerThrottled(st)) quota.record(records.length);
         const append = records && records.length > 0 ? log.appendAsFollower(records) : Promise.resolve(log.logEndOffset);
         appends.push(
           append.then(
             (end) => {
               // A follower's high watermark: the leader's, bounded by what it holds.
               if (this.current(st) && hw >= 0) log.setHighWatermark(Math.min(hw, end));
+              if (hw >= 0) st.lag = Math.max(0, hw - end);
               // DeleteRecords / retention on the leader moved its log start: follow it.
               if (this.current(st) && logStart > log.logStartOffset && logStart <= log.highWatermark) {
                 void log.deleteRecordsBefore(logStart).catch(() => undefined);

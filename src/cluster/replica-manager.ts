@@ -22,6 +22,7 @@ import type { MetadataChange, MetadataStore, PartitionState, TopicRecord } from 
 import { Partition } from './partition.js';
 import { ReplicaFetcherManager } from './replica-fetcher.js';
 import { interBrokerSecurity, type InterBrokerSecurity } from './inter-broker-security.js';
+import { parseThrottledReplicas, ReplicationQuota, type ThrottledReplicas } from './replication-quota.js';
 
 /** What the request path needs to know about a topic's configs: the log's plus produce-time checks. */
 export interface TopicSettings extends LogConfig {
@@ -31,6 +32,9 @@ export interface TopicSettings extends LogConfig {
   timestampBeforeMaxMs: number;
   timestampAfterMaxMs: number;
   compressionType: string;
+  /** This broker's partitions of the topic in leader./follower.replication.throttled.replicas. */
+  leaderThrottled?: ThrottledReplicas;
+  followerThrottled?: ThrottledReplicas;
 }
 
 function key(topic: string, partition: number): string {
@@ -50,6 +54,9 @@ export class ReplicaManager {
   /** ISR changes in flight, by partition key (one CAS at a time per partition). */
   private readonly isrUpdates = new Map<string, Promise<void>>();
   readonly fetchers: ReplicaFetcherManager;
+  /** Replication throttles (leader.replication.throttled.rate / follower.replication.throttled.rate). */
+  readonly leaderQuota: ReplicationQuota;
+  readonly followerQuota: ReplicationQuota;
   /** High watermarks of replicated partitions from replication-offset-checkpoint (Kafka's file). */
   private savedHighWatermarks = new Map<string, number>();
   private hwTimer: NodeJS.Timeout | undefined;
@@ -62,8 +69,12 @@ export class ReplicaManager {
     private readonly logs: LogManager,
     private readonly log: (msg: string) => void = () => {},
   ) {
+    const quotaWindow = { windows: () => config.getInt('replication.quota.window.num'), windowMs: () => config.getInt('replication.quota.window.size.seconds') * 1000 };
+    this.leaderQuota = new ReplicationQuota({ rate: () => config.getLong('leader.replication.throttled.rate'), ...quotaWindow });
+    this.followerQuota = new ReplicationQuota({ rate: () => config.getLong('follower.replication.throttled.rate'), ...quotaWindow });
     this.fetchers = new ReplicaFetcherManager({
       nodeId,
+      quota: this.followerQuota,
       brokers: () => this.metadata.brokers?.() ?? [],
       maxWaitMs: () => config.getInt('replica.fetch.wait.max.ms'),
       minBytes: () => config.getInt('replica.fetch.min.bytes'),
@@ -334,6 +345,8 @@ export class ReplicaManager {
       timestampBeforeMaxMs: c.messageTimestampBeforeMaxMs,
       timestampAfterMaxMs: c.messageTimestampAfterMaxMs,
       compressionType: c.compressionType,
+      leaderThrottled: parseThrottledReplicas(topic.configs['leader.replication.throttled.replicas'], this.nodeId),
+      followerThrottled: parseThrottledReplicas(topic.configs['follower.replication.throttled.replicas'], this.nodeId),
       schemaValidation:
         c.keySchemaValidation || c.valueSchemaValidation
           ? { key: c.keySchemaValidation, value: c.valueSchemaValidation, keyStrategy: c.keySubjectNameStrategy, valueStrategy: c.valueSubjectNameStrategy }
@@ -380,6 +393,8 @@ export class ReplicaManager {
         log.setHighWatermark(saved !== undefined ? Math.min(saved, log.logEndOffset) : log.logStartOffset);
       }
       partition.onIsrChangeWanted = (p, isr) => this.changeIsr(p, isr);
+      partition.onFirstConsumerReadAsFollower = (p) =>
+        this.log(`${p.topic}-${p.index}: serving consumer fetches as a follower of ${p.leaderId} (KIP-392)`);
       this.partitions.set(key(topic.name, assignment.partition), partition);
       if (partition.replicated) {
         partition.role = 'follower';

@@ -5,10 +5,13 @@
 //    the store's change and swaps partition.settings (produce-time checks) and calls
 //    log.updateConfig (segment rolls, retention, flush, index interval).
 //  - broker resources: "" is the cluster-wide default layer, "<node id>" the per-broker layer.
-//    Values go into BrokerConfig.setDynamic and are persisted in the metadata store's
-//    brokerConfigs() map, keyed `<name>` (cluster default) or `<nodeId>:<name>` (per broker), and
-//    reloaded at start-up (loadDynamicBrokerConfigs). A broker config that is the default of a
-//    topic config (log.retention.ms, compression.type, ...) is re-applied to every topic.
+//    Values are persisted (compare-and-set) in the metadata store's brokerConfigs() map, keyed
+//    `<name>` (cluster default) or `<nodeId>:<name>` (per broker). Every broker of the cluster
+//    hears the store's 'broker-configs-changed' and applies the cluster default and its own
+//    per-broker entries to BrokerConfig.setDynamic (applyStoredBrokerConfigs, also run at
+//    start-up), as Kafka brokers follow /config/brokers or ConfigRecords. A broker config that is
+//    the default of a topic config (log.retention.ms, compression.type, ...) is re-applied to
+//    every topic.
 //  - broker loggers (BROKER_LOGGER): log levels, kept in memory like Kafka's (not persisted).
 import { ErrorCode } from '../protocol/errors.js';
 import {
@@ -21,6 +24,7 @@ import {
 } from './config.js';
 import { KafkaError } from '../protocol/kafka-error.js';
 import { GroupConfigs } from './group-config.js';
+import type { BrokerConfigsUpdate } from '../cluster/metadata-store.js';
 
 export const ConfigResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8, GROUP: 32 } as const;
 
@@ -62,7 +66,9 @@ export interface ConfigStore {
   updateTopicConfigs(name: string, configs: Record<string, string>): Promise<void>;
   brokers(): { nodeId: number }[];
   brokerConfigs(): Record<string, string>;
-  updateBrokerConfigs(configs: Record<string, string>): Promise<void>;
+  updateBrokerConfigs(update: BrokerConfigsUpdate): Promise<void>;
+  /** The store's change feed: 'broker-configs-changed' makes this broker apply the stored map. */
+  onChange?(listener: (change: { kind: string }) => void): void;
 }
 
 /** Who applies topic configs to open logs (the replica manager). */
@@ -76,6 +82,9 @@ export interface TopicConfigTarget {
 export class ConfigAdmin {
   /** GROUP resources (share-group settings per group). */
   readonly groups: GroupConfigs;
+  private log: (msg: string) => void = () => {};
+  /** Stored entries already reported as not applicable here (reported once, not on every change). */
+  private readonly reportedFailures = new Set<string>();
 
   constructor(
     private readonly nodeId: number,
@@ -87,6 +96,10 @@ export class ConfigAdmin {
     private readonly loggerNames: readonly string[],
   ) {
     this.groups = new GroupConfigs(config, metadata);
+    // Alters through any broker of the cluster (this one included) reach every broker this way.
+    metadata.onChange?.((change) => {
+      if (change.kind === 'broker-configs-changed') this.applyStoredBrokerConfigs();
+    });
   }
 
   // ------------------------------------------------------------------------------- persistence
@@ -95,31 +108,72 @@ export class ConfigAdmin {
     return level === 'cluster-default' ? name : `${nodeId}:${name}`;
   }
 
-  /** The persisted dynamic layer for a level (and node), as name → value. */
-  private storedLayer(level: BrokerLevel, nodeId: number): Map<string, string> {
+  /** One dynamic layer (and node) of a stored broker-config map, as name → value. */
+  private static layerOf(stored: Readonly<Record<string, string>>, level: BrokerLevel, nodeId: number): Map<string, string> {
     const out = new Map<string, string>();
     const prefix = `${nodeId}:`;
-    for (const [k, v] of Object.entries(this.metadata.brokerConfigs())) {
-      const colon = k.indexOf(':');
-      if (level === 'cluster-default' && colon < 0) out.set(k, v);
-      else if (level === 'per-broker' && k.startsWith(prefix)) out.set(k.slice(prefix.length), v);
+    for (const [k, v] of Object.entries(stored)) {
+      // Cluster defaults have no colon; per-broker keys are `<nodeId>:<name>`, group keys `group:<id>:<name>`.
+      if (level === 'cluster-default' ? !k.includes(':') : k.startsWith(prefix)) out.set(level === 'cluster-default' ? k : k.slice(prefix.length), v);
     }
     return out;
   }
 
-  /**
-   * Start-up: loads the persisted dynamic broker configs (cluster default, then this broker's)
-   * into BrokerConfig. Entries that no longer validate are skipped and reported.
-   */
+  /** The persisted dynamic layer for a level (and node), as name → value. */
+  private storedLayer(level: BrokerLevel, nodeId: number): Map<string, string> {
+    return ConfigAdmin.layerOf(this.metadata.brokerConfigs(), level, nodeId);
+  }
+
+  /** Start-up: applies the persisted dynamic broker configs (see applyStoredBrokerConfigs). */
   loadDynamicBrokerConfigs(log: (msg: string) => void = () => {}): void {
+    this.log = log;
+    this.applyStoredBrokerConfigs();
+  }
+
+  /**
+   * The one way dynamic broker configs take effect, at start-up, after an alter through this
+   * broker, and when another broker's alter reaches this broker through the metadata store's
+   * 'broker-configs-changed': makes BrokerConfig's two dynamic layers equal the stored cluster
+   * default and this broker's per-broker entries (other nodes' entries are theirs), then
+   * re-resolves topic configs when a topic default changed. An entry that does not validate here
+   * keeps the previous value and is reported once.
+   */
+  applyStoredBrokerConfigs(): void {
+    const pending: { name: string; value: string | null; level: BrokerLevel }[] = [];
     for (const level of ['cluster-default', 'per-broker'] as const) {
-      for (const [name, value] of this.storedLayer(level, this.nodeId)) {
+      const wanted = this.storedLayer(level, this.nodeId);
+      const applied = this.config.dynamicLayer(level);
+      for (const [name, value] of wanted) if (applied.get(name) !== value.trim()) pending.push({ name, value, level });
+      for (const name of applied.keys()) if (!wanted.has(name)) pending.push({ name, value: null, level });
+    }
+    if (pending.length === 0) return;
+    const changed: string[] = [];
+    // Consistency checks (min <= max, ...) may fail in intermediate states: retry in passes
+    // while some entry still gets applied.
+    let failures = new Map<string, string>();
+    for (let progress = true; pending.length > 0 && progress; ) {
+      progress = false;
+      failures = new Map();
+      for (let i = 0; i < pending.length; ) {
+        const p = pending[i]!;
         try {
-          this.config.setDynamic(name, value, level);
+          this.config.setDynamic(p.name, p.value, p.level);
+          changed.push(p.name);
+          pending.splice(i, 1);
+          progress = true;
         } catch (e) {
-          log(`ignoring stored dynamic broker config ${name}=${value}: ${(e as Error).message}`);
+          failures.set(`${p.level}:${p.name}=${p.value ?? '(removed)'}`, (e as Error).message);
+          i++;
         }
       }
+    }
+    for (const [entry, reason] of failures) {
+      if (this.reportedFailures.has(entry)) continue;
+      this.reportedFailures.add(entry);
+      this.log(`ignoring stored dynamic broker config ${entry}: ${reason}`);
+    }
+    if (changed.some((n) => brokerConfigDefs.get(n)?.topicName !== undefined || isTopicSynonym(n))) {
+      this.replicas.reapplyTopicConfigs();
     }
   }
 
@@ -216,35 +270,73 @@ export class ConfigAdmin {
 
   /** AlterConfigs on a broker resource: the new set replaces that layer. */
   async replaceBrokerConfigs(resourceName: string, configs: Record<string, string | null>, validateOnly: boolean): Promise<void> {
-    const { level, nodeId } = this.brokerTarget(resourceName);
+    const target = this.brokerTarget(resourceName);
     const next = new Map<string, string>();
     for (const [k, v] of Object.entries(configs)) if (v !== null) next.set(k, v);
-    await this.commitBroker(level, nodeId, next, validateOnly);
+    await this.commitBroker(target, () => new Map(next), validateOnly);
   }
 
-  /** IncrementalAlterConfigs on a broker resource. */
+  /** IncrementalAlterConfigs on a broker resource: the ops apply to the layer as stored when written. */
   async alterBrokerConfigs(resourceName: string, ops: ConfigOp[], validateOnly: boolean): Promise<void> {
-    const { level, nodeId } = this.brokerTarget(resourceName);
-    const current = this.storedLayer(level, nodeId);
-    const next = new Map(current);
-    for (const o of ops) {
-      const def = brokerConfigDefs.get(o.name);
-      if (!def) throw invalidConfig(`Unknown broker config name: ${o.name}`);
-      const cur = current.get(o.name) ?? this.config.get(o.name);
-      const v = this.applyOp(o, def.type === 'list', cur);
-      if (v === null) next.delete(o.name);
-      else next.set(o.name, v);
-    }
-    await this.commitBroker(level, nodeId, next, validateOnly);
+    const target = this.brokerTarget(resourceName);
+    for (const o of ops) if (!brokerConfigDefs.has(o.name)) throw invalidConfig(`Unknown broker config name: ${o.name}`);
+    await this.commitBroker(
+      target,
+      (current) => {
+        const next = new Map(current);
+        for (const o of ops) {
+          const def = brokerConfigDefs.get(o.name)!;
+          const v = this.applyOp(o, def.type === 'list', current.get(o.name) ?? this.config.get(o.name));
+          if (v === null) next.delete(o.name);
+          else next.set(o.name, v);
+        }
+        return next;
+      },
+      validateOnly,
+    );
   }
 
-  private async commitBroker(level: BrokerLevel, nodeId: number, next: Map<string, string>, validateOnly: boolean): Promise<void> {
-    const current = this.storedLayer(level, nodeId);
+  /**
+   * Validates the layer `nextLayer` makes of the stored one and writes it by compare-and-set
+   * (re-run on the fresh map when another broker wrote in between); every broker, this one
+   * included, applies it from the store (applyStoredBrokerConfigs).
+   */
+  private async commitBroker(
+    target: { level: BrokerLevel; nodeId: number },
+    nextLayer: (current: ReadonlyMap<string, string>) => Map<string, string>,
+    validateOnly: boolean,
+  ): Promise<void> {
+    const { level, nodeId } = target;
+    const plan = (stored: Readonly<Record<string, string>>): Record<string, string> => {
+      const current = ConfigAdmin.layerOf(stored, level, nodeId);
+      const next = nextLayer(current);
+      this.validateBrokerLayer(level, nodeId, current, next, stored);
+      const out: Record<string, string> = { ...stored };
+      for (const name of current.keys()) delete out[ConfigAdmin.storeKey(level, nodeId, name)];
+      for (const [k, v] of next) out[ConfigAdmin.storeKey(level, nodeId, k)] = v;
+      return out;
+    };
+    if (validateOnly) {
+      plan(this.metadata.brokerConfigs());
+      return;
+    }
+    await this.metadata.updateBrokerConfigs(plan);
+    // The store's change event has applied it already; this covers stores without one.
+    this.applyStoredBrokerConfigs();
+  }
+
+  /** Throws INVALID_CONFIG when `next` (replacing `current` in `stored`) is not a valid layer. */
+  private validateBrokerLayer(
+    level: BrokerLevel,
+    nodeId: number,
+    current: ReadonlyMap<string, string>,
+    next: ReadonlyMap<string, string>,
+    stored: Readonly<Record<string, string>>,
+  ): void {
     const changed = new Set<string>();
     for (const [k, v] of next) if (current.get(k) !== v) changed.add(k);
     for (const k of current.keys()) if (!next.has(k)) changed.add(k);
 
-    // 1. validate every name and value on a scratch config holding the resulting layers
     const readOnly: string[] = [];
     for (const name of changed) {
       const def = brokerConfigDefs.get(name);
@@ -254,54 +346,25 @@ export class ConfigAdmin {
     if (readOnly.length) throw invalidConfig(`Cannot update these configs dynamically: [${readOnly.join(', ')}]`);
     for (const [name, value] of next) {
       const def = brokerConfigDefs.get(name)!;
-      if (def.dynamic === 'read-only') {
-        if (changed.has(name)) throw invalidConfig(`Cannot update these configs dynamically: [${name}]`);
-        continue;
-      }
+      if (def.dynamic === 'read-only') continue; // stored earlier, unchanged now
       try {
         parseConfigValue(def, value);
       } catch (e) {
         throw asKafkaError(e);
       }
     }
-    if (nodeId === this.nodeId) {
-      const scratch = new BrokerConfig(this.config.staticOverrides());
-      try {
-        const other = level === 'cluster-default' ? this.storedLayer('per-broker', this.nodeId) : this.storedLayer('cluster-default', this.nodeId);
-        const layers: [BrokerLevel, Map<string, string>][] =
-          level === 'cluster-default' ? [['cluster-default', next], ['per-broker', other]] : [['cluster-default', other], ['per-broker', next]];
-        for (const [lv, layer] of layers) for (const [k, v] of layer) setLenient(scratch, k, v, lv);
-        for (const [lv, layer] of layers) for (const [k, v] of layer) scratch.setDynamic(k, v, lv);
-      } catch (e) {
-        throw asKafkaError(e);
-      }
-    }
-    if (validateOnly || changed.size === 0) return;
-
-    // 2. persist
-    const stored: Record<string, string> = {};
-    for (const [k, v] of Object.entries(this.metadata.brokerConfigs())) stored[k] = v;
-    for (const name of current.keys()) delete stored[ConfigAdmin.storeKey(level, nodeId, name)];
-    for (const [k, v] of next) stored[ConfigAdmin.storeKey(level, nodeId, k)] = v;
-    await this.metadata.updateBrokerConfigs(stored);
-
-    // 3. apply (the per-broker layer of other nodes is theirs to load)
-    if (nodeId !== this.nodeId) return;
-    const pending = [...changed];
-    // Consistency checks (min <= max, ...) may fail in intermediate states; retry in passes.
-    for (let pass = 0; pending.length > 0 && pass <= changed.size; pass++) {
-      for (let i = pending.length - 1; i >= 0; i--) {
-        const name = pending[i]!;
-        try {
-          this.config.setDynamic(name, next.get(name) ?? null, level);
-          pending.splice(i, 1);
-        } catch {
-          // retried in the next pass
-        }
-      }
-    }
-    if ([...changed].some((n) => brokerConfigDefs.get(n)?.topicName !== undefined || isTopicSynonym(n))) {
-      this.replicas.reapplyTopicConfigs();
+    // This broker's resulting layers together on a scratch config (another node's static
+    // configs are unknown here; that broker reports what it cannot apply).
+    if (nodeId !== this.nodeId || changed.size === 0) return;
+    const scratch = new BrokerConfig(this.config.staticOverrides());
+    try {
+      const other = ConfigAdmin.layerOf(stored, level === 'cluster-default' ? 'per-broker' : 'cluster-default', this.nodeId);
+      const layers: [BrokerLevel, ReadonlyMap<string, string>][] =
+        level === 'cluster-default' ? [['cluster-default', next], ['per-broker', other]] : [['cluster-default', other], ['per-broker', next]];
+      for (const [lv, layer] of layers) for (const [k, v] of layer) setLenient(scratch, k, v, lv);
+      for (const [lv, layer] of layers) for (const [k, v] of layer) scratch.setDynamic(k, v, lv);
+    } catch (e) {
+      throw asKafkaError(e);
     }
   }
 

@@ -375,6 +375,11 @@ export class BrokerConfig {
     }
   }
 
+  /** The values set in one dynamic layer (name → value), as setDynamic stored them. */
+  dynamicLayer(level: 'per-broker' | 'cluster-default'): ReadonlyMap<string, string> {
+    return level === 'per-broker' ? this.dynamicBroker : this.dynamicDefault;
+  }
+
   // --- listing -----------------------------------------------------------------------------------
 
   /** Every known broker config with its effective value and source, sorted by name. */

@@ -10,6 +10,7 @@ import { ErrorCode } from '../protocol/errors.js';
 import { KafkaError } from '../protocol/kafka-error.js';
 import type { BrokerConfig } from './config.js';
 import type { ConfigDef } from './config-defs.js';
+import type { BrokerConfigsUpdate } from '../cluster/metadata-store.js';
 
 const STORE_PREFIX = 'group:';
 
@@ -113,7 +114,7 @@ const groupConfigDefs: ReadonlyMap<string, GroupConfigDef> = new Map(
 /** The metadata-store part group configs live in (shared with the dynamic broker configs). */
 export interface GroupConfigStore {
   brokerConfigs(): Record<string, string>;
-  updateBrokerConfigs(configs: Record<string, string>): Promise<void>;
+  updateBrokerConfigs(update: BrokerConfigsUpdate): Promise<void>;
 }
 
 export interface DescribedGroupConfig {
@@ -210,25 +211,46 @@ export class GroupConfigs {
    */
   async alter(groupId: string, ops: { name: string; op: number; value: string | null }[], validateOnly: boolean): Promise<void> {
     checkGroupName(groupId);
-    const next = new Map(this.overrides(groupId));
-    for (const o of ops) {
-      const def = groupConfigDefs.get(o.name);
-      if (!def) throw invalid(`Unknown group config name: ${o.name}`);
-      if (o.op === 0) {
-        if (o.value === null) throw new KafkaError(ErrorCode.INVALID_REQUEST, `Null value not supported for : ${o.name}`);
-        next.set(o.name, o.value.trim());
-      } else if (o.op === 1) {
-        next.delete(o.name);
-      } else if (o.op === 2 || o.op === 3) {
-        throw invalid(`Config value ${o.op === 2 ? 'append' : 'subtract'} is not allowed for config key: ${o.name}`);
-      } else {
-        throw new KafkaError(ErrorCode.INVALID_REQUEST, `Unknown config operation ${o.op} for ${o.name}`);
+    const applyOps = (current: ReadonlyMap<string, string>): Map<string, string> => {
+      const next = new Map(current);
+      for (const o of ops) {
+        const def = groupConfigDefs.get(o.name);
+        if (!def) throw invalid(`Unknown group config name: ${o.name}`);
+        if (o.op === 0) {
+          if (o.value === null) throw new KafkaError(ErrorCode.INVALID_REQUEST, `Null value not supported for : ${o.name}`);
+          next.set(o.name, o.value.trim());
+        } else if (o.op === 1) {
+          next.delete(o.name);
+        } else if (o.op === 2 || o.op === 3) {
+          throw invalid(`Config value ${o.op === 2 ? 'append' : 'subtract'} is not allowed for config key: ${o.name}`);
+        } else {
+          throw new KafkaError(ErrorCode.INVALID_REQUEST, `Unknown config operation ${o.op} for ${o.name}`);
+        }
       }
+      this.check(next);
+      return next;
+    };
+    if (validateOnly) {
+      applyOps(this.overrides(groupId));
+      return;
     }
-    await this.commit(groupId, next, validateOnly);
+    // Compare-and-set on the shared map: the ops re-apply to the group's overrides as stored.
+    const prefix = `${STORE_PREFIX}${groupId}:`;
+    await this.store.updateBrokerConfigs((current) => {
+      const stored: Record<string, string> = {};
+      const mine = new Map<string, string>();
+      for (const [k, v] of Object.entries(current)) {
+        // Only this group's keys: another group's id may extend this one's ("a" vs "a:b").
+        if (k.startsWith(prefix) && !k.slice(prefix.length).includes(':')) mine.set(k.slice(prefix.length), v);
+        else stored[k] = v;
+      }
+      for (const [k, v] of applyOps(mine)) stored[`${prefix}${k}`] = v;
+      return stored;
+    });
   }
 
-  private async commit(groupId: string, next: Map<string, string>, validateOnly: boolean): Promise<void> {
+  /** Throws INVALID_CONFIG unless `next` is a valid set of overrides for one group. */
+  private check(next: ReadonlyMap<string, string>): void {
     for (const [name, value] of next) this.validate(name, value);
     const effective = (name: string) => next.get(name) ?? this.brokerDefault(groupConfigDefs.get(name)!);
     if (Number(effective('share.heartbeat.interval.ms')) >= Number(effective('share.session.timeout.ms'))) {
@@ -237,16 +259,6 @@ export class GroupConfigs {
     if (Number(effective('streams.heartbeat.interval.ms')) >= Number(effective('streams.session.timeout.ms'))) {
       throw invalid('streams.heartbeat.interval.ms must be less than streams.session.timeout.ms');
     }
-    if (validateOnly) return;
-    const stored: Record<string, string> = {};
-    const prefix = `${STORE_PREFIX}${groupId}:`;
-    for (const [k, v] of Object.entries(this.store.brokerConfigs())) {
-      // Only this group's keys: another group's id may extend this one's ("a" vs "a:b").
-      if (k.startsWith(prefix) && !k.slice(prefix.length).includes(':')) continue;
-      stored[k] = v;
-    }
-    for (const [k, v] of next) stored[`${prefix}${k}`] = v;
-    await this.store.updateBrokerConfigs(stored);
   }
 
   private validate(name: string, value: string): void {

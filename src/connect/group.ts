@@ -28,6 +28,9 @@ export class GroupMembership {
   rebalancing = true;
   private onChange: (view: GroupView) => void = () => {};
   private firstJoin!: Promise<void>;
+  /** GROUP_JOIN events seen; a member-list refresh stops once a newer join started its own. */
+  private joins = 0;
+  private stopped = false;
 
   constructor(
     private readonly kafka: Kafka,
@@ -74,7 +77,8 @@ export class GroupMembership {
       this.rebalancing = true;
     });
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
-      void this.refresh(e.payload.memberId, e.payload.leaderId).then(resolveFirst, resolveFirst);
+      const join = ++this.joins;
+      void this.refresh(join, e.payload.memberId, e.payload.leaderId).then(resolveFirst, resolveFirst);
     });
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [this.topic], fromBeginning: false });
@@ -82,10 +86,20 @@ export class GroupMembership {
     await this.firstJoin;
   }
 
-  private async refresh(self: string, leaderId: string): Promise<void> {
-    for (let attempt = 0; attempt < 50; attempt++) {
-      const { groups } = await this.admin.describeGroups([this.groupId]);
-      const g = groups[0];
+  /**
+   * Reads the member list once the group is Stable with this member in it. Keeps trying until a
+   * newer join supersedes it or the worker stops: giving up would leave this worker computing the
+   * assignment from a stale member list until the next rebalance, which may never come.
+   */
+  private async refresh(join: number, self: string, leaderId: string): Promise<void> {
+    while (join === this.joins && !this.stopped) {
+      let g: Awaited<ReturnType<Admin['describeGroups']>>['groups'][number] | undefined;
+      try {
+        g = (await this.admin.describeGroups([this.groupId])).groups[0];
+      } catch {
+        // broker moving or busy: try again
+      }
+      if (join !== this.joins || this.stopped) return;
       if (g && g.state === 'Stable' && g.members.some((m) => m.memberId === self)) {
         const members: Member[] = g.members
           .map((m) => {
@@ -126,6 +140,7 @@ export class GroupMembership {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     await this.consumer?.disconnect().catch(() => {});
     await this.admin?.disconnect().catch(() => {});
   }

@@ -1,7 +1,7 @@
 // A listener: accepts TCP (or TLS) connections and hands each to a Connection, tagged with the
 // listener's name and security protocol so the dispatcher knows what the client must do first.
 import { createServer, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
+import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import { ConnectionSession, PLAINTEXT_LISTENER, type ListenerInfo } from '../security/session.js';
 import { Connection, type ConnectionLimits, type RequestDispatcher } from './connection.js';
 import type { ConnectionQuotas } from './connection-quotas.js';
@@ -38,6 +38,8 @@ export class KafkaServer {
     const tlsOptions = opts.tls;
     if (tlsOptions) {
       let current = tlsOptions();
+      // Imported only for TLS listeners: loading node:tls costs a plaintext broker's cold start ~9 ms.
+      const { createServer: createTlsServer } = await import('node:tls');
       const tlsServer = createTlsServer({ ...current, noDelay: true }, (socket) => {
         const principal = opts.certificatePrincipal?.(socket) ?? null;
         this.accept(socket, principal);

@@ -16,6 +16,10 @@ export class JsonValueSplitter {
   push(chunk: Buffer): string[] {
     const out: string[] = [];
     let start = 0;
+    // Next backslash at or after the scan position (-1: none left in this chunk): strings are
+    // skipped with indexOf instead of byte by byte, so one backslash search per chunk suffices
+    // for the usual escape-free payloads.
+    let backslash = -2;
     for (let i = 0; i < chunk.length; i++) {
       const c = chunk[i]!;
       if (!this.started) {
@@ -33,9 +37,22 @@ export class JsonValueSplitter {
         continue;
       }
       if (this.inString) {
-        if (this.escaped) this.escaped = false;
-        else if (c === 0x5c) this.escaped = true;
-        else if (c === 0x22) {
+        if (this.escaped) {
+          this.escaped = false;
+          continue;
+        }
+        if (c !== 0x22 && c !== 0x5c) {
+          const quote = chunk.indexOf(0x22, i);
+          if (backslash !== -1 && backslash < i) backslash = chunk.indexOf(0x5c, i);
+          const stop = quote === -1 ? (backslash === -1 ? chunk.length : backslash) : backslash === -1 ? quote : Math.min(quote, backslash);
+          if (stop === chunk.length) {
+            i = chunk.length - 1;
+            continue;
+          }
+          i = stop;
+        }
+        if (chunk[i] === 0x5c) this.escaped = true;
+        else {
           this.inString = false;
           if (this.scalar && this.depth === 0) {
             out.push(this.take(chunk, start, i + 1));

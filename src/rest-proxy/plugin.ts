@@ -6,6 +6,7 @@ import { HttpError } from '../http/server.js';
 import type { KafkaAccess } from '../http/kafka.js';
 import { ConsumerInstances, type ConsumerFormat } from './consumers.js';
 import { JsonValueSplitter } from './json-stream.js';
+import { streamProduce } from './stream-produce.js';
 import { errorText, KafkaSide, type OutRecord, type ProxyOptions } from './proxy.js';
 import { SchemaSerde, type EmbeddedFormat } from './schema-serde.js';
 
@@ -445,16 +446,6 @@ export async function restProxyPlugin(app: FastifyInstance, opts: RestProxyPlugi
       timestamp,
     };
   };
-  const v3Result = (topic: string, rec: OutRecord, res: { partition: number; offset: bigint; timestamp: bigint }) => ({
-    error_code: 200,
-    cluster_id: k.clusterId,
-    topic_name: topic,
-    partition_id: res.partition,
-    offset: Number(res.offset),
-    timestamp: new Date(Number(res.timestamp)).toISOString(),
-    key: rec.key ? { type: 'BINARY', size: rec.key.length } : null,
-    value: rec.value ? { type: 'BINARY', size: rec.value.length } : null,
-  });
 
   // The records endpoint reads its body as a stream: one request may carry many records.
   await app.register(async (sub) => {
@@ -470,69 +461,35 @@ export async function restProxyPlugin(app: FastifyInstance, opts: RestProxyPlugi
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, { 'content-type': 'application/json' });
-      const splitter = new JsonValueSplitter(maxRecord);
-      let pending: { rec?: OutRecord; error?: { error_code: number; message: string } }[] = [];
-      // Up to PIPELINE produce requests in flight (one producer connection keeps them in
-      // order); results are written strictly in input order.
-      const PIPELINE = 4;
-      const inflight: Promise<string>[] = [];
-      const produceBatch = async (batch: typeof pending): Promise<string> => {
-        const ok = batch.filter((x) => x.rec).map((x) => x.rec!);
-        let results: Awaited<ReturnType<KafkaSide['produce']>> = [];
-        let failure: { error_code: number; message: string } | undefined;
-        if (ok.length) {
-          try {
-            results = await kafka().produce(p.topic!, ok);
-          } catch (err) {
-            const e = err instanceof HttpError ? err : new HttpError(500, 50002, `Kafka error: ${(err as Error).message}`);
-            failure = { error_code: e.errorCode, message: e.message };
-          }
+      const side = kafka();
+      const topic = p.topic!;
+      // Result lines are assembled from a fixed prefix: no object per record.
+      const prefix = `{"error_code":200,"cluster_id":${JSON.stringify(k.clusterId)},"topic_name":${JSON.stringify(topic)},"partition_id":`;
+      let lastTs = -1n;
+      let lastIso = '';
+      const iso = (ts: bigint) => {
+        if (ts !== lastTs) {
+          lastTs = ts;
+          lastIso = new Date(Number(ts)).toISOString();
         }
-        let i = 0;
-        const lines: string[] = [];
-        for (const x of batch) {
-          if (x.error) lines.push(JSON.stringify(x.error));
-          else if (failure) lines.push(JSON.stringify(failure));
-          else lines.push(JSON.stringify(v3Result(p.topic!, x.rec!, results[i++]!)));
-        }
-        return lines.length ? lines.join('\n') + '\n' : '';
+        return lastIso;
       };
-      const writeOldest = async () => {
-        const text = await inflight.shift()!;
-        if (text && !res.write(text)) await new Promise((r) => res.once('drain', r));
-      };
-      const flush = async () => {
-        if (pending.length) {
-          inflight.push(produceBatch(pending));
-          pending = [];
-        }
-        while (inflight.length >= PIPELINE) await writeOldest();
-      };
-      const drain = async () => {
-        await flush();
-        while (inflight.length) await writeOldest();
-      };
-      const take = (text: string) => {
-        try {
-          pending.push({ rec: v3Record(JSON.parse(text) as Json) });
-        } catch (err) {
-          const e = err instanceof HttpError ? err : new HttpError(400, 400, `Invalid JSON record: ${(err as Error).message}`);
-          pending.push({ error: { error_code: e.errorCode, message: e.message } });
-        }
-      };
-      try {
-        for await (const chunk of body) {
-          for (const text of splitter.push(chunk as Buffer)) take(text);
-          // One produce request per body chunk; HTTP reading waits when Kafka falls behind.
-          await flush();
-        }
-        for (const text of splitter.end()) take(text);
-        await drain();
-      } catch (err) {
-        await drain().catch(() => {});
-        const e = err instanceof HttpError ? err : new HttpError(/larger than/.test((err as Error).message) ? 413 : 400, /larger than/.test((err as Error).message) ? 413 : 400, (err as Error).message);
-        res.write(JSON.stringify({ error_code: e.errorCode, message: e.message }) + '\n');
-      }
+      const size = (b: Buffer | null) => (b ? `{"type":"BINARY","size":${b.length}}` : 'null');
+      await streamProduce(body, res, new JsonValueSplitter(maxRecord), {
+        parse: (text) => v3Record(JSON.parse(text) as Json),
+        produce: (records) => side.produce(topic, records),
+        result: (rec, r) => `${prefix}${r.partition},"offset":${r.offset},"timestamp":"${iso(r.timestamp)}","key":${size(rec.key)},"value":${size(rec.value)}}`,
+        toError: (err) => {
+          if (err instanceof HttpError) return { error_code: err.errorCode, message: err.message };
+          const message = (err as Error).message ?? String(err);
+          if (err instanceof SyntaxError) return { error_code: 400, message: `Invalid JSON record: ${message}` };
+          return { error_code: /larger than/.test(message) ? 413 : 400, message };
+        },
+        produceError: (err) => {
+          const e = err instanceof HttpError ? err : new HttpError(500, 50002, `Kafka error: ${(err as Error).message}`);
+          return { error_code: e.errorCode, message: e.message };
+        },
+      });
       res.end();
     });
   });

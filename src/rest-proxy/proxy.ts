@@ -121,13 +121,17 @@ export class KafkaSide {
    */
   async produce(topic: string, records: OutRecord[]): Promise<ProducedRecord[]> {
     const n = await this.partitionCount(topic);
+    // Records without key and partition stick to one partition per request (one batch), and the
+    // next request takes the next partition: Kafka's sticky partitioning (KIP-480).
+    let sticky = -1;
     const partitions = records.map((r) => {
       if (r.partition !== undefined) {
         if (!Number.isInteger(r.partition) || r.partition < 0 || r.partition >= n) throw new HttpError(404, 40402, `Partition ${r.partition} of topic ${topic} not found.`);
         return r.partition;
       }
       if (r.key) return (murmur2(r.key) & 0x7fffffff) % n;
-      return this.roundRobin++ % n;
+      if (sticky < 0) sticky = this.roundRobin++ % n;
+      return sticky;
     });
     const now = BigInt(Date.now());
     const res = await this.producer.send({

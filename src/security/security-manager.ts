@@ -1,8 +1,9 @@
 // The broker's security services, built from its configs: listeners and their protocols, TLS
 // contexts (PEM files, reloaded when they change), SASL credentials (JAAS users, SCRAM store,
 // OAUTHBEARER validator), and the ACL authorizer with its durable store.
+import { constants as cryptoConstants } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { DEFAULT_CIPHERS as tlsDefaultCiphers, type SecureContextOptions } from 'node:tls';
+import type { SecureContextOptions } from 'node:tls';
 import { AclAuthorizer, type AclBinding } from './acl.js';
 import { OAuthBearerValidator } from './oauthbearer.js';
 import { parseJaasUsers } from './plain.js';
@@ -55,7 +56,7 @@ function parseListeners(listeners: string[], protocolMapEntries: string[]): List
 }
 
 /** Default TLS suite order: AES-128-GCM first (TLS 1.3 and 1.2), then Node's defaults. */
-const PREFERRED_CIPHERS = ['TLS_AES_128_GCM_SHA256', 'ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES128-GCM-SHA256', tlsDefaultCiphers].join(':');
+const PREFERRED_CIPHERS = ['TLS_AES_128_GCM_SHA256', 'ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES128-GCM-SHA256', cryptoConstants.defaultCipherList].join(':');
 
 export class SecurityManager {
   readonly store: SecurityStore;

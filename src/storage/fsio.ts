@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
+import { syncThreads } from './sync-threads.js';
 
-// Thin promise wrappers over the callback fs API on raw fds (less overhead than FileHandle).
+// Thin promise wrappers over the callback fs API on raw fds (less overhead than FileHandle);
+// fdatasync runs on Fjord's own threads (sync-threads.ts), not libuv's shared pool.
 //
 // Fault seam: every segment write, fdatasync and free-space probe of the storage goes through
 // this module, so a test can make the real broker see ENOSPC, EIO or a small disk
@@ -53,6 +55,15 @@ export function pOpen(file: string, flags: string): Promise<number> {
     }),
   );
 }
+/** Closes synchronously; errors are ignored (the data was fsynced, or its failure reported). */
+export function closeQuietlySync(fd: number): void {
+  fdPaths.delete(fd);
+  try {
+    fs.closeSync(fd);
+  } catch {
+    // best effort
+  }
+}
 export function pClose(fd: number): Promise<void> {
   fdPaths.delete(fd);
   return new Promise((res, rej) => fs.close(fd, (e) => (e ? rej(e) : res())));
@@ -60,6 +71,9 @@ export function pClose(fd: number): Promise<void> {
 export function pFdatasync(fd: number): Promise<void> {
   const injected = faults?.sync?.(fdPaths.get(fd) ?? '');
   if (injected) return Promise.reject(injected);
+  return syncThreads.fdatasync(fd, libuvFdatasync);
+}
+function libuvFdatasync(fd: number): Promise<void> {
   return new Promise((res, rej) => fs.fdatasync(fd, (e) => (e ? rej(e) : res())));
 }
 

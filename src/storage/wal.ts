@@ -23,7 +23,8 @@ import { crc32c } from '@node-rs/crc32';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { parseOffsetFileName, offsetFileName, syncDir } from './files.js';
-import { pClose, pFdatasync, pFstatSize, pOpen, pWritevAll } from './fsio.js';
+import { fstatSync, openSync } from 'node:fs';
+import { closeQuietlySync, pFdatasync, trackFd, writevAllSync } from './fsio.js';
 
 const WAL_DIR = 'wal';
 const SUFFIX = '.wal';
@@ -219,9 +220,13 @@ export class WriteAheadLog {
   }
 
   private async openFile(seq: number): Promise<void> {
-    const fd = await pOpen(this.file(seq), 'a+');
-    this.filePos = await pFstatSize(fd);
-    if (this.fd !== undefined) await pClose(this.fd).catch(() => undefined);
+    // Synchronous, like the round's writes: nothing on the acknowledgement path may wait in
+    // libuv's shared thread pool, which an embedding process can keep busy (sync-threads.ts).
+    const file = this.file(seq);
+    const fd = openSync(file, 'a+', 0o644);
+    trackFd(fd, file);
+    this.filePos = fstatSync(fd).size;
+    if (this.fd !== undefined) closeQuietlySync(this.fd);
     this.fd = fd;
     this.files.push({ seq, participants: new Set() });
   }
@@ -316,7 +321,8 @@ export class WriteAheadLog {
       for (const p of acks.keys()) this.current.participants.add(p);
       for (const p of marked) this.current.participants.add(p);
       fd = this.fd!;
-      await pWritevAll(fd, bufs, this.filePos);
+      // into the page cache at memory speed; the fdatasync below runs on a sync thread
+      writevAllSync(fd, bufs, this.filePos, bytes);
       this.filePos += bytes;
     } catch (e) {
       this.failRound(e as Error, acks, markers);
@@ -405,7 +411,7 @@ export class WriteAheadLog {
     await this.flush();
     await this.checkpointing;
     this.closed = true;
-    if (this.fd !== undefined) await pClose(this.fd).catch(() => undefined);
+    if (this.fd !== undefined) closeQuietlySync(this.fd);
     this.fd = undefined;
     if (segmentsDurable) for (const f of this.files) await fsp.rm(this.file(f.seq), { force: true });
     this.files = [];

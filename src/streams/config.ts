@@ -1,4 +1,5 @@
 // KafkaStreams configuration with Kafka's keys (application.id, bootstrap.servers, ...).
+import { ClientSecurityError, clientSecurityFrom, type ClientSecurityOptions } from '../security/client-security.js';
 import { Serdes, type Serde } from './serdes.js';
 import type { StreamsDefaults } from './topology.js';
 
@@ -27,6 +28,29 @@ export interface StreamsConfig {
   'auto.offset.reset'?: 'earliest' | 'latest';
   /** 'logAndFail' (default) stops the instance on an undecodable record; 'logAndContinue' skips it. */
   'default.deserialization.exception.handler'?: 'logAndFail' | 'logAndContinue';
+  /** 'streams' (KIP-1071, the default when the broker offers StreamsGroupHeartbeat) or 'classic' (consumer-group protocol with Fjord's assignor). */
+  'group.protocol'?: 'classic' | 'streams';
+  /** PLAINTEXT (default), SSL, SASL_PLAINTEXT or SASL_SSL — used by every connection the instance opens. */
+  'security.protocol'?: 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL';
+  /** PEM CA bundle to trust (ssl.truststore.location is read the same way; PEM only). */
+  'ssl.ca.location'?: string;
+  'ssl.truststore.location'?: string;
+  /** Client certificate and key (PEM files) for mutual TLS. */
+  'ssl.certificate.location'?: string;
+  'ssl.key.location'?: string;
+  /** librdkafka's inline PEM variants of the three above. */
+  'ssl.ca.pem'?: string;
+  'ssl.certificate.pem'?: string;
+  'ssl.key.pem'?: string;
+  /** 'https' (default) verifies the broker's host name; '' or 'none' does not. */
+  'ssl.endpoint.identification.algorithm'?: string;
+  /** PLAIN (default), SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER. */
+  'sasl.mechanism'?: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512' | 'OAUTHBEARER';
+  /** Java-style login: `... required username="..." password="...";` (sasl.username / sasl.password win). */
+  'sasl.jaas.config'?: string;
+  'sasl.username'?: string;
+  'sasl.password'?: string;
+  'sasl.oauthbearer.token'?: string;
   [key: string]: unknown;
 }
 
@@ -46,6 +70,12 @@ export interface ResolvedConfig {
   clientId: string;
   autoOffsetReset: 'earliest' | 'latest';
   skipUndecodable: boolean;
+  /** Explicit group.protocol, or null: streams when the broker offers it, else classic. */
+  groupProtocol: 'classic' | 'streams' | null;
+  /** num.standby.replicas was given (under KIP-1071 it is then written to the group's config). */
+  standbyReplicasExplicit: boolean;
+  /** TLS and SASL options for every client and socket. */
+  security: ClientSecurityOptions;
 }
 
 export class StreamsConfigError extends Error {}
@@ -66,6 +96,15 @@ export function resolveConfig(c: StreamsConfig, needBootstrap: boolean): Resolve
     return v;
   };
   const store = c['default.dsl.store'] ?? 'persistent';
+  const protocol = c['group.protocol'];
+  if (protocol !== undefined && protocol !== 'classic' && protocol !== 'streams') throw new StreamsConfigError(`group.protocol must be classic or streams, got ${JSON.stringify(protocol)}`);
+  let security: ClientSecurityOptions;
+  try {
+    security = clientSecurityFrom((k) => c[k], 'the KafkaStreams config');
+  } catch (err) {
+    if (err instanceof ClientSecurityError) throw new StreamsConfigError(err.message);
+    throw err;
+  }
   return {
     applicationId: appId,
     bootstrapServers: servers,
@@ -86,5 +125,8 @@ export function resolveConfig(c: StreamsConfig, needBootstrap: boolean): Resolve
     clientId: (c['client.id'] as string | undefined) ?? `${appId}-client`,
     autoOffsetReset: c['auto.offset.reset'] ?? 'earliest',
     skipUndecodable: c['default.deserialization.exception.handler'] === 'logAndContinue',
+    groupProtocol: protocol ?? null,
+    standbyReplicasExplicit: c['num.standby.replicas'] !== undefined,
+    security,
   };
 }

@@ -6,6 +6,7 @@ import type { Serde } from './serdes.js';
 import { Serdes } from './serdes.js';
 import type { KeyValueStore, SessionStore, WindowStore, Windowed } from './stores.js';
 import { Change, ProcessorNode, Topology, type Rec, type StoreDef, type TaskContext } from './topology.js';
+import { processorNode, type ProcessorSupplier, type StoreBuilder } from './processor.js';
 import { JoinWindows, SessionWindows, SlidingWindows, TimeWindows, type GroupWindows } from './windows.js';
 
 export interface KeyValue<K, V> {
@@ -73,6 +74,12 @@ export class StreamsBuilder {
     return new KTable<K, V>(this, n, ks, vs, (ctx, key) => ctx.store<KeyValueStore<K, V>>(storeName).get(key), storeName);
   }
 
+  /** Registers a store for Processor API processors (`stream.process(supplier, name)`). */
+  addStateStore(builder: StoreBuilder): this {
+    this.addStore(builder.def);
+    return this;
+  }
+
   globalTable<K = any, V = any>(topic: string, consumed?: Consumed<K, V>, materialized?: Materialized<K, V>): GlobalKTable<K, V> {
     const storeName = materialized?.storeName ?? `${topic}-STATE-STORE-${String(this.counter++).padStart(10, '0')}`;
     const store: StoreDef = {
@@ -86,6 +93,27 @@ export class StreamsBuilder {
     };
     this.topology.globalStores.set(storeName, { store, topic, keySerde: consumed?.keySerde, valueSerde: consumed?.valueSerde });
     return new GlobalKTable<K, V>(storeName);
+  }
+
+  /**
+   * A global store: every instance reads all of topic and feeds it through the processor, the
+   * only writer of the store (other processors read it, as a GlobalKTable). The topic is the
+   * store's changelog, so the builder must have logging disabled, as in Kafka.
+   */
+  addGlobalStore(storeBuilder: StoreBuilder, topic: string, consumed: Consumed<any, any> | undefined, stateUpdateSupplier: ProcessorSupplier): this {
+    const def = storeBuilder.def;
+    if (def.logged) throw new Error(`global store ${def.name} must not have logging enabled (its source topic ${topic} is its changelog); use withLoggingDisabled()`);
+    if (this.topology.storeDefs.has(def.name) || this.topology.globalStores.has(def.name)) throw new Error(`store name ${def.name} is used twice`);
+    const node = processorNode(consumed?.name ?? this.newName('KSTREAM-GLOBAL-PROCESSOR'), stateUpdateSupplier, [def.name]);
+    this.topology.globalStores.set(def.name, {
+      store: { ...def, cached: false },
+      topic,
+      keySerde: consumed?.keySerde,
+      valueSerde: consumed?.valueSerde,
+      processor: node,
+      ...(consumed?.timestampExtractor ? { timestampExtractor: consumed.timestampExtractor } : {}),
+    });
+    return this;
   }
 
   build(): Topology {
@@ -157,6 +185,30 @@ export class KStream<K, V> {
       action(rec.key, rec.value);
       self.forward(ctx, rec);
     }, false, this.keySerde, this.valueSerde, named);
+  }
+  /**
+   * Runs a Processor API processor (one instance per task) on every record; it may forward any
+   * number of records, schedule punctuators and use the stores named here (added with
+   * `builder.addStateStore`). The result counts as key-changing, as in Kafka.
+   */
+  process<KOut = any, VOut = any>(supplier: ProcessorSupplier<K, V, KOut, VOut>, ...namedOrStores: Array<Named | string>): KStream<KOut, VOut> {
+    const named = namedOrStores.find((x): x is Named => typeof x !== 'string');
+    const storeNames = namedOrStores.filter((x): x is string => typeof x === 'string');
+    for (const st of storeNames) if (!this.builder.topology.storeDefs.has(st)) throw new Error(`process() names store ${st}, which was not added with addStateStore`);
+    const n = processorNode(named?.name ?? this.builder.newName('KSTREAM-PROCESSOR'), supplier, storeNames);
+    this.builder.topology.allNodes.push(n);
+    this.node.addChild(n);
+    return new KStream<KOut, VOut>(this.builder, n, undefined, undefined, true);
+  }
+  /** Like process(), but the processor keeps each record's key (Kafka's FixedKeyProcessor), so no repartitioning follows. */
+  processValues<VOut = any>(supplier: ProcessorSupplier<K, V, K, VOut>, ...namedOrStores: Array<Named | string>): KStream<K, VOut> {
+    const named = namedOrStores.find((x): x is Named => typeof x !== 'string');
+    const storeNames = namedOrStores.filter((x): x is string => typeof x === 'string');
+    for (const st of storeNames) if (!this.builder.topology.storeDefs.has(st)) throw new Error(`processValues() names store ${st}, which was not added with addStateStore`);
+    const n = processorNode(named?.name ?? this.builder.newName('KSTREAM-PROCESSVALUES'), supplier, storeNames, true);
+    this.builder.topology.allNodes.push(n);
+    this.node.addChild(n);
+    return new KStream<K, VOut>(this.builder, n, this.keySerde, undefined, this.repartitionRequired);
   }
   foreach(action: (key: K, value: V) => void, named?: Named): void {
     this.child('KSTREAM-FOREACH', (_ctx, rec) => action(rec.key, rec.value), false, undefined, undefined, named);
@@ -396,34 +448,86 @@ export class KTable<K, V> {
     return new KStream<K2, V>(this.builder, n, (mapper ? undefined : this.keySerde) as Serde<K2> | undefined, this.valueSerde, !!mapper);
   }
 
-  /** Holds back updates: until the window closes (windowed tables) or for a time limit. */
+  /**
+   * Holds back updates: until the window closes (windowed tables) or for a time limit. The buffer
+   * is a changelogged store (`<application.id>-<name>-store-changelog`, as in Kafka), so pending
+   * results survive a task moving to another instance or a crash; the in-memory map is a working
+   * copy rebuilt from the restored store the first time the task uses it.
+   */
   suppress(suppressed: Suppressed): KTable<K, V> {
     const b = this.builder;
     const name = b.newName('KTABLE-SUPPRESS');
+    const bufferStore = `${name}-store`;
     const grace = this.windowGraceMs;
-    if (suppressed.kind === 'untilWindowCloses' && grace === undefined) throw new Error('suppress(untilWindowCloses) needs a windowed KTable');
+    const windowed = grace !== undefined;
+    if (suppressed.kind === 'untilWindowCloses' && !windowed) throw new Error('suppress(untilWindowCloses) needs a windowed KTable');
+    b.addStore({ name: bufferStore, kind: 'kv', keySerde: Serdes.Bytes(), valueSerde: Serdes.Json(), logged: true, cached: false });
+    const upstreamStore = this.storeName;
+    // Windowed tables carry no key serde of their own: the inner key's serde is the window store's.
+    const keySerdeOf = (ctx: TaskContext): Serde<any> =>
+      windowed && upstreamStore ? ctx.store<WindowStore<any, any> | SessionStore<any, any>>(upstreamStore).keySerde : serdeOr(this.keySerde as Serde<any> | undefined, ctx, 'key');
+    const valueSerdeOf = (ctx: TaskContext): Serde<any> =>
+      windowed && upstreamStore ? ctx.store<WindowStore<any, any> | SessionStore<any, any>>(upstreamStore).valueSerde : serdeOr(this.valueSerde as Serde<any> | undefined, ctx, 'value');
+    type Entry = { rec: Rec; time: number };
+    type Logged = { k: string | null; w?: [number, number]; n: string | null; o: string | null; ts: number; t: number };
+    const b64 = (buf: Buffer | null | undefined) => (buf ? buf.toString('base64') : null);
+    const encode = (ctx: TaskContext, e: Entry): Logged => {
+      const ks = keySerdeOf(ctx);
+      const vs = valueSerdeOf(ctx);
+      const ch = e.rec.value as Change<V>;
+      const key = windowed ? (e.rec.key as Windowed<K>).key : e.rec.key;
+      const enc = (v: V | null) => (v === null || v === undefined ? null : b64(vs.serialize('', v)));
+      return {
+        k: key === null || key === undefined ? null : b64(ks.serialize('', key)),
+        ...(windowed ? { w: [(e.rec.key as Windowed<K>).window.start, (e.rec.key as Windowed<K>).window.end] as [number, number] } : {}),
+        n: enc(ch.newValue),
+        o: enc(ch.oldValue),
+        ts: e.rec.timestamp,
+        t: e.time,
+      };
+    };
+    const decode = (ctx: TaskContext, l: Logged): Entry => {
+      const ks = keySerdeOf(ctx);
+      const vs = valueSerdeOf(ctx);
+      const dec = (s: string | null) => (s === null ? null : vs.deserialize('', Buffer.from(s, 'base64')));
+      const inner = l.k === null ? null : ks.deserialize('', Buffer.from(l.k, 'base64'));
+      const key = l.w ? { key: inner, window: { start: l.w[0], end: l.w[1] } } : inner;
+      return { rec: { key, value: new Change(dec(l.n), dec(l.o)), timestamp: l.ts }, time: l.t };
+    };
     const n = b.node(name, (ctx, rec, self) => {
-      let buf = ctx.nodeState.get(name) as Map<string, { rec: Rec; time: number }> | undefined;
-      if (!buf) ctx.nodeState.set(name, (buf = new Map()));
+      const store = ctx.store<KeyValueStore<Buffer, Logged>>(bufferStore);
+      let buf = ctx.nodeState.get(name) as Map<string, Entry> | undefined;
+      if (!buf) {
+        ctx.nodeState.set(name, (buf = new Map()));
+        const restored = store.all().map((e) => [e.key.toString('latin1'), decode(ctx, e.value)] as const);
+        for (const [id, e] of restored.sort((x, y) => x[1].time - y[1].time)) buf.set(id, e);
+      }
       const now = ctx.observe(name, rec.timestamp);
-      const id = JSON.stringify(rec.key);
-      const prev = buf.get(id);
       const ch = rec.value as Change<V>;
-      const bufferTime = suppressed.kind === 'untilWindowCloses' ? (rec.key as Windowed<K>).window.end : rec.timestamp;
+      const bufferTime = windowed && suppressed.kind === 'untilWindowCloses' ? (rec.key as Windowed<K>).window.end : rec.timestamp;
+      const fresh: Entry = { rec, time: bufferTime };
+      const freshLogged = encode(ctx, fresh);
+      const idBytes = Buffer.from(JSON.stringify([freshLogged.k, freshLogged.w ?? null]));
+      const id = idBytes.toString('latin1');
+      const prev = buf.get(id);
       // Keep the oldest old value so downstream sees one change from before the buffered run.
-      buf.set(id, { rec: { ...rec, value: new Change(ch.newValue, prev ? (prev.rec.value as Change<V>).oldValue : ch.oldValue) }, time: prev?.time ?? bufferTime });
+      const entry: Entry = { rec: { ...rec, value: new Change(ch.newValue, prev ? (prev.rec.value as Change<V>).oldValue : ch.oldValue) }, time: prev?.time ?? bufferTime };
+      buf.set(id, entry);
+      store.put(idBytes, encode(ctx, entry), rec.timestamp);
+      const emit = (k: string, e: Entry) => {
+        buf.delete(k);
+        store.put(Buffer.from(k, 'latin1'), null, e.rec.timestamp);
+        self.forward(ctx, e.rec);
+      };
       const limit = suppressed.kind === 'untilWindowCloses' ? grace! : suppressed.timeLimitMs;
       const due = [...buf.entries()].filter(([, e]) => e.time + limit <= now).sort((x, y) => x[1].time - y[1].time);
-      for (const [k, e] of due) {
-        buf.delete(k);
-        self.forward(ctx, e.rec);
-      }
+      for (const [k, e] of due) emit(k, e);
       if (buf.size > suppressed.buffer.maxRecords) {
         const [k, e] = buf.entries().next().value!;
-        buf.delete(k);
-        self.forward(ctx, e.rec);
+        emit(k, e);
       }
     }, this.node);
+    n.stores.push(bufferStore, ...(windowed && upstreamStore ? [upstreamStore] : []));
     return new KTable<K, V>(b, n, this.keySerde, this.valueSerde, this.getter, undefined, this.storeNames(), this.windowGraceMs);
   }
 
@@ -642,7 +746,14 @@ export class TimeWindowedKStream<K, V> {
     const w = this.windows;
     const grace = w.gracePeriodMs();
     const size = w instanceof TimeWindows ? w.sizeMs : w.timeDifferenceMs;
-    b.addStore({ name: storeName, kind: 'window', keySerde: ks, valueSerde: materialized?.valueSerde, logged: materialized?.loggingEnabled ?? true, cached: materialized?.cachingEnabled ?? true, storeType: materialized?.storeType, windowSize: size });
+    // Kafka: retention defaults to size + grace (sliding: 2 × time difference + grace) and may not
+    // be shorter, or a window could expire while records can still update it.
+    const minRetention = w instanceof TimeWindows ? size + grace : 2 * size + grace;
+    const retentionMs = materialized?.retentionMs ?? minRetention;
+    if (retentionMs < minRetention) {
+      throw new Error(`window store ${storeName}: retention ${retentionMs} ms is smaller than the ${w instanceof TimeWindows ? 'window size' : 'twice the time difference'} plus grace period (${minRetention} ms)`);
+    }
+    b.addStore({ name: storeName, kind: 'window', keySerde: ks, valueSerde: materialized?.valueSerde, logged: materialized?.loggingEnabled ?? true, cached: materialized?.cachingEnabled ?? true, storeType: materialized?.storeType, windowSize: size, retentionMs });
     const name = b.newName('KSTREAM-AGGREGATE');
     let n: ProcessorNode;
     if (w instanceof TimeWindows) {
@@ -659,7 +770,9 @@ export class TimeWindowedKStream<K, V> {
       }, input.node);
     } else {
       n = b.node(name, (ctx, rec) => slidingAggregate(ctx, name, storeName, w, rec, initializer, aggregator), input.node);
-      b.addStore({ name: `${storeName}-raw`, kind: 'window', keySerde: ks, valueSerde: this.grouped.valueSerde, logged: true, cached: false, storeType: materialized?.storeType, windowSize: 0, retainDuplicates: true });
+      // Raw records are read back up to 2d + 1 before a record that may itself be d + grace late.
+      const rawRetentionMs = Math.max(retentionMs, 3 * size + grace + 2);
+      b.addStore({ name: `${storeName}-raw`, kind: 'window', keySerde: ks, valueSerde: this.grouped.valueSerde, logged: true, cached: false, storeType: materialized?.storeType, windowSize: 0, retainDuplicates: true, retentionMs: rawRetentionMs });
       n.stores.push(`${storeName}-raw`);
     }
     n.stores.push(storeName);
@@ -733,7 +846,12 @@ export class SessionWindowedKStream<K, V> {
     const ks = materialized?.keySerde ?? this.grouped.keySerde;
     const gap = this.windows.gapMs;
     const grace = this.windows.graceMs;
-    b.addStore({ name: storeName, kind: 'session', keySerde: ks, valueSerde: materialized?.valueSerde, logged: materialized?.loggingEnabled ?? true, cached: materialized?.cachingEnabled ?? true, storeType: materialized?.storeType });
+    // Kafka: retention defaults to gap + grace and may not be shorter (a session could expire while it can still merge).
+    const retentionMs = materialized?.retentionMs ?? gap + grace;
+    if (retentionMs < gap + grace) {
+      throw new Error(`session store ${storeName}: retention ${retentionMs} ms is smaller than the inactivity gap plus grace period (${gap + grace} ms)`);
+    }
+    b.addStore({ name: storeName, kind: 'session', keySerde: ks, valueSerde: materialized?.valueSerde, logged: materialized?.loggingEnabled ?? true, cached: materialized?.cachingEnabled ?? true, storeType: materialized?.storeType, retentionMs });
     const name = b.newName('KSTREAM-SESSION-AGGREGATE');
     const n = b.node(name, (ctx, rec) => {
       if (rec.key === null || rec.key === undefined || rec.value === null || rec.value === undefined) return;
@@ -844,8 +962,11 @@ function streamStreamJoin<K>(type: JoinType, left: KStream<K, any>, right: KStre
   const otherStore = `${base}-other-join-store`;
   const outerStore = `${base}-outer-shared-join-store`;
   const timeKey = `${base}-time`;
-  b.addStore({ name: thisStore, kind: 'window', keySerde: ks, valueSerde: sj?.valueSerde ?? left.valueSerde, logged: true, cached: false, windowSize: 0, retainDuplicates: true });
-  b.addStore({ name: otherStore, kind: 'window', keySerde: ks, valueSerde: sj?.otherValueSerde ?? right.valueSerde, logged: true, cached: false, windowSize: 0, retainDuplicates: true });
+  // A record joins others up to max(before, after) away and may itself arrive max(before, after)
+  // + grace late: the join stores keep what such a record can still match, and no more.
+  const joinRetentionMs = 2 * Math.max(windows.beforeMs, windows.afterMs) + windows.graceMs + 1;
+  b.addStore({ name: thisStore, kind: 'window', keySerde: ks, valueSerde: sj?.valueSerde ?? left.valueSerde, logged: true, cached: false, windowSize: 0, retainDuplicates: true, retentionMs: joinRetentionMs });
+  b.addStore({ name: otherStore, kind: 'window', keySerde: ks, valueSerde: sj?.otherValueSerde ?? right.valueSerde, logged: true, cached: false, windowSize: 0, retainDuplicates: true, retentionMs: joinRetentionMs });
   if (type !== 'inner') b.addStore({ name: outerStore, kind: 'kv', keySerde: Serdes.Bytes(), valueSerde: Serdes.Json(), logged: true, cached: false });
   const { beforeMs, afterMs, graceMs } = windows;
   const merge = b.node(b.newName('KSTREAM-MERGE'));

@@ -9,3 +9,15 @@ export { Topology, Change } from './topology.js';
 export { TopologyTestDriver, TestInputTopic, TestOutputTopic, type TestRecord } from './test-driver.js';
 export { type StreamsConfig, StreamsConfigError } from './config.js';
 export { KafkaStreams, type KafkaStreamsState, type KeyQueryMetadata } from './kafka-streams.js';
+export { KafkaAuthenticationError } from './kafka-io.js';
+export { PunctuationType, Record, Stores, StoreBuilder, type Processor, type ProcessorContext, type ProcessorSupplier, type RecordMetadata, type Cancellable } from './processor.js';
+export {
+  AvroSerde,
+  JsonSchemaSerde,
+  ProtobufSerde,
+  prefetchRegistrySerdes,
+  type AvroSerdeConfig,
+  type JsonSchemaSerdeConfig,
+  type ProtobufSerdeConfig,
+  type RegistrySerdeConfig,
+} from './registry-serdes.js';

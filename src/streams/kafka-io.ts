@@ -3,6 +3,7 @@
 // offsets, which a subscription-only consumer cannot do), Java-compatible murmur2 partitioning,
 // and internal-topic creation.
 import { Admin, Consumer, type BaseOptions, type ClusterMetadata } from '@platformatic/kafka';
+import type { ClientSecurityOptions } from '../security/client-security.js';
 
 /** Kafka's murmur2 (the Java client's default partitioner hash). */
 export function murmur2(data: Buffer): number {
@@ -61,8 +62,44 @@ export interface FetchResult {
 const IS_TRANSACTIONAL = 0x10;
 const IS_CONTROL = 0x20;
 
-export function baseClientOptions(clientId: string, servers: string[]): BaseOptions {
-  return { clientId, bootstrapBrokers: servers, connectTimeout: 5000, requestTimeout: 30_000, timeout: 15_000, retries: 5, retryDelay: 200, autocreateTopics: false } as BaseOptions;
+/** Options every client of the runtime starts from; `security` (TLS, SASL) goes to each connection. */
+export function baseClientOptions(clientId: string, servers: string[], security: ClientSecurityOptions = {}): BaseOptions {
+  return { ...security, clientId, bootstrapBrokers: servers, connectTimeout: 5000, requestTimeout: 30_000, timeout: 15_000, retries: 5, retryDelay: 200, autocreateTopics: false } as BaseOptions;
+}
+
+/** The broker refused the SASL login (wrong credentials, mechanism not enabled). */
+export class KafkaAuthenticationError extends Error {
+  override name = 'KafkaAuthenticationError';
+}
+
+/**
+ * @platformatic/kafka reports a refused login as "metadata failed 6 times" several wrappers above
+ * the AuthenticationError; a KafkaAuthenticationError naming the user says what went wrong.
+ * Other errors come back unchanged.
+ */
+export function explainClientError(err: unknown, servers: string[], security: ClientSecurityOptions): unknown {
+  if (err instanceof KafkaAuthenticationError) return err;
+  const seen = new Set<unknown>();
+  const find = (e: unknown, match: (code: string) => boolean): { message?: string } | null => {
+    if (!e || typeof e !== 'object' || seen.has(e)) return null;
+    seen.add(e);
+    const x = e as { code?: unknown; errors?: unknown[]; cause?: unknown; message?: string };
+    if (typeof x.code === 'string' && match(x.code)) return x;
+    for (const inner of [...(Array.isArray(x.errors) ? x.errors : []), x.cause]) {
+      const hit = find(inner, match);
+      if (hit) return hit;
+    }
+    return null;
+  };
+  if (find(err, (c) => c === 'PLT_KFK_AUTHENTICATION')) {
+    const user = typeof security.sasl?.username === 'string' ? ` as ${security.sasl.username}` : '';
+    return new KafkaAuthenticationError(`authentication${user} with ${security.sasl?.mechanism ?? 'SASL'} at ${servers.join(',')} failed (wrong credentials or mechanism not enabled)`, { cause: err });
+  }
+  seen.clear();
+  // Node's TLS errors: certificate not trusted, host name mismatch, handshake failure.
+  const tls = security.tls ? find(err, (c) => /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|^ERR_TLS|^ERR_SSL/.test(c)) : null;
+  if (tls) return new Error(`TLS connection to ${servers.join(',')} failed: ${tls.message} (check ssl.ca.location)`, { cause: err });
+  return err;
 }
 
 export class PartitionReader {
@@ -204,7 +241,14 @@ function decodeBatches(batches: unknown[], from: bigint, aborted: Array<{ produc
   return { records, next, end };
 }
 
-export async function ensureTopics(opts: BaseOptions, wanted: Array<{ name: string; partitions: number; compact: boolean }>, replicationFactor: number): Promise<void> {
+export interface InternalTopicSpec {
+  name: string;
+  partitions: number;
+  /** Topic configs (cleanup.policy, retention.ms ...). */
+  configs: Array<{ name: string; value: string }>;
+}
+
+export async function ensureTopics(opts: BaseOptions, wanted: InternalTopicSpec[], replicationFactor: number): Promise<void> {
   if (wanted.length === 0) return;
   const admin = new Admin(opts);
   try {
@@ -216,7 +260,7 @@ export async function ensureTopics(opts: BaseOptions, wanted: Array<{ name: stri
           topics: [t.name],
           partitions: t.partitions,
           replicas: replicationFactor,
-          configs: t.compact ? [{ name: 'cleanup.policy', value: 'compact' }] : [{ name: 'cleanup.policy', value: 'delete' }],
+          configs: t.configs,
         });
       } catch (err) {
         // Another instance may have created it first.

@@ -9,10 +9,27 @@ import { join } from 'node:path';
 import { Consumer, Producer, type ClusterMetadata, type GroupPartitionsAssignments, type MessageToProduce } from '@platformatic/kafka';
 import { resolveConfig, type ResolvedConfig, type StreamsConfig } from './config.js';
 import { acquireProcessIdentity, type ProcessIdentity } from './process-identity.js';
-import { baseClientOptions, ensureTopics, partitionForKey, PartitionReader, type FetchedRecord, type FetchPosition } from './kafka-io.js';
+import { baseClientOptions, ensureTopics, explainClientError, type InternalTopicSpec, KafkaAuthenticationError, partitionForKey, PartitionReader, type FetchedRecord, type FetchPosition } from './kafka-io.js';
+import { prefetchRegistrySerdes } from './registry-serdes.js';
+import { setGroupStandbyReplicas, StreamsGroupMember, streamsProtocolOffered, type StreamsAssignment, type TaskIds } from './streams-membership.js';
 import type { Serializer } from './serdes.js';
 import { KeyValueStore, SessionStore, WindowStore, type AnyStore, type Windowed } from './stores.js';
-import { createStore, Task, TaskContext, type SubTopology, type TaskEnvironment, type Topology } from './topology.js';
+import { createStore, globalStoreApplier, Task, TaskContext, type StoreDef, type SubTopology, type TaskEnvironment, type Topology } from './topology.js';
+
+const REPARTITION_TOPIC_CONFIGS = [{ name: 'cleanup.policy', value: 'delete' }];
+/** Kafka's windowstore.changelog.additional.retention.ms default: changelog records outlive the store's retention by a day. */
+const CHANGELOG_ADDITIONAL_RETENTION_MS = 86_400_000;
+
+/** Compacted; a window or session store with a retention also deletes by time, like Kafka's windowed changelogs. */
+function changelogConfigs(def: StoreDef): Array<{ name: string; value: string }> {
+  if (def.kind !== 'kv' && def.retentionMs !== undefined && Number.isFinite(def.retentionMs)) {
+    return [
+      { name: 'cleanup.policy', value: 'compact,delete' },
+      { name: 'retention.ms', value: String(def.retentionMs + CHANGELOG_ADDITIONAL_RETENTION_MS) },
+    ];
+  }
+  return [{ name: 'cleanup.policy', value: 'compact' }];
+}
 
 export type KafkaStreamsState = 'CREATED' | 'REBALANCING' | 'RUNNING' | 'PENDING_SHUTDOWN' | 'NOT_RUNNING' | 'ERROR';
 
@@ -57,10 +74,15 @@ export class KafkaStreams extends EventEmitter {
   private currentState: KafkaStreamsState = 'CREATED';
   private reader: PartitionReader | null = null;
   private member: Consumer | null = null;
+  /** KIP-1071 membership when group.protocol is streams (then `member` never joins: it only reads committed offsets). */
+  private streamsMember: StreamsGroupMember | null = null;
+  /** A fenced streams member lost its tasks: close them without committing. */
+  private assignmentLost = false;
+  private warmupIds = new Set<string>();
   private producer: Producer | null = null;
   private transaction: StreamsTransaction | null = null;
   private readonly tasks = new Map<string, ActiveTask>();
-  private readonly globals = new Map<string, { store: KeyValueStore<any, any>; topic: string; positions: Map<number, bigint> }>();
+  private readonly globals = new Map<string, { store: AnyStore; topic: string; positions: Map<number, bigint>; apply: (partition: number, r: FetchedRecord) => void }>();
   private readonly partitionCounts = new Map<string, number>();
   private pendingAssignment: Array<{ topic: string; partitions: number[] }> | null = null;
   private outbox: MessageToProduce[] = [];
@@ -100,6 +122,9 @@ export class KafkaStreams extends EventEmitter {
         this.emit('warning', new Error(`skipping undecodable record at ${topic} offset ${offset}: ${(err as Error).message}`));
         return this.cfg.skipUndecodable;
       },
+      requestCommit: () => {
+        this.commitRequested = true;
+      },
     };
   }
 
@@ -127,7 +152,7 @@ export class KafkaStreams extends EventEmitter {
     if (this.currentState !== 'CREATED') throw new Error(`start() called in state ${this.currentState}`);
     this.setState('REBALANCING');
     this.identity = acquireProcessIdentity(join(this.cfg.stateDir, this.cfg.applicationId));
-    const opts = baseClientOptions(`${this.cfg.clientId}-${this.instanceId}`, this.cfg.bootstrapServers);
+    const opts = baseClientOptions(`${this.cfg.clientId}-${this.instanceId}`, this.cfg.bootstrapServers, this.cfg.security);
     this.reader = new PartitionReader(opts, this.cfg.exactlyOnce);
     try {
       await this.prepareTopics();
@@ -138,7 +163,18 @@ export class KafkaStreams extends EventEmitter {
         // Kafka Streams' `<application.id>-<processId>-<thread>`: stable across restarts on one state dir.
         ...(this.cfg.exactlyOnce ? { transactionalId: `${this.cfg.applicationId}-${this.identity.processId}-1` } : {}),
       } as ConstructorParameters<typeof Producer>[0]) as Producer;
+      // Schema-registry serdes are synchronous: resolve their schema ids before any record flows.
+      for (const err of await prefetchRegistrySerdes()) this.emit('warning', err);
       await this.loadGlobals();
+      const offered = this.cfg.groupProtocol === 'classic' ? false : await streamsProtocolOffered(this.cfg.bootstrapServers, opts.clientId!, this.cfg.security).catch((e) => {
+              if (e instanceof KafkaAuthenticationError) throw e;
+              return false;
+            });
+      if (this.cfg.groupProtocol === 'streams' && !offered) throw new Error('group.protocol=streams but the cluster does not offer StreamsGroupHeartbeat (KIP-1071)');
+      if (offered) {
+        await this.startStreamsProtocol(opts);
+        return;
+      }
       this.member = new Consumer({
         ...opts,
         groupId: this.cfg.applicationId,
@@ -169,22 +205,136 @@ export class KafkaStreams extends EventEmitter {
       this.member.on('consumer:group:rebalance', () => {
         this.commitRequested = true;
       });
-      const first = new Promise<void>((resolve) => (this.firstAssignment = resolve));
-      await this.member.joinGroup({});
-      this.loop = this.run().catch((err) => {
-        this.setState('ERROR');
-        // Like Kafka's default uncaught-exception handling, the instance stops; the error goes to 'error' listeners if any.
-        if (this.listenerCount('error') > 0) this.emit('error', err);
-        else process.emitWarning(`fjord streams ${this.cfg.applicationId} stopped: ${(err as Error).message}`);
-      });
-      await Promise.race([first, this.loop]);
-      if ((this.currentState as KafkaStreamsState) === 'ERROR') throw new Error('streams failed during start');
+      await this.runUntilFirstAssignment(() => this.member!.joinGroup({}));
     } catch (err) {
       await this.shutdownClients();
       this.identity.release();
       this.setState('ERROR');
-      throw err;
+      throw explainClientError(err, this.cfg.bootstrapServers, this.cfg.security);
     }
+  }
+
+  /** Protocol in use once started: 'streams' (KIP-1071) or 'classic'. */
+  groupProtocol(): 'classic' | 'streams' | null {
+    return this.streamsMember ? 'streams' : this.member ? 'classic' : null;
+  }
+
+  /** KIP-1071: the broker assigns tasks; the member reads its partitions directly (no classic group join). */
+  private async startStreamsProtocol(opts: ReturnType<typeof baseClientOptions>): Promise<void> {
+    // Not joined: reads committed offsets and names the group in transactions.
+    this.member = new Consumer({ ...opts, groupId: this.cfg.applicationId } as unknown as ConstructorParameters<typeof Consumer>[0]) as Consumer;
+    if (this.cfg.standbyReplicasExplicit) {
+      await setGroupStandbyReplicas(this.cfg.bootstrapServers, opts.clientId!, this.cfg.applicationId, this.cfg.numStandbyReplicas, this.cfg.security).catch((e) => this.emit('warning', e));
+    }
+    const grouped = (ids: Iterable<string>): TaskIds[] => {
+      const m = new Map<string, number[]>();
+      for (const id of ids) {
+        const i = id.lastIndexOf('_');
+        const l = m.get(id.slice(0, i)) ?? [];
+        l.push(Number(id.slice(i + 1)));
+        m.set(id.slice(0, i), l);
+      }
+      return [...m].map(([subtopologyId, partitions]) => ({ subtopologyId, partitions: partitions.sort((a, b) => a - b) }));
+    };
+    this.streamsMember = new StreamsGroupMember({
+      servers: this.cfg.bootstrapServers,
+      security: this.cfg.security,
+      groupId: this.cfg.applicationId,
+      clientId: opts.clientId!,
+      processId: this.identity.processId,
+      rebalanceTimeoutMs: Math.max(this.cfg.sessionTimeoutMs, 10_000),
+      userEndpoint: this.cfg.applicationServer,
+      topology: () => this.streamsTopology(),
+      owned: () => ({
+        active: grouped(this.tasks.keys()),
+        standby: grouped([...this.standbys.keys()].filter((id) => !this.warmupIds.has(id))),
+        warmup: grouped([...this.standbys.keys()].filter((id) => this.warmupIds.has(id))),
+      }),
+      taskOffsets: () =>
+        [...this.standbys].map(([id, sb]) => ({
+          subtopologyId: id.slice(0, id.lastIndexOf('_')),
+          partition: sb.task.partition,
+          offset: Number([...sb.positions.values()].reduce((a, b) => a + b, 0n)),
+        })),
+      onAssignment: (a) => this.onStreamsAssignment(a),
+      onEndpoints: (endpoints) => {
+        this.hostByTask.clear();
+        for (const e of endpoints) {
+          for (const tp of e.partitions) {
+            const s = this.subs.find((st) => this.sourceTopicsOf(st).includes(tp.topic));
+            if (s) for (const p of tp.partitions) this.hostByTask.set(`${s.id}_${p}`, `${e.host}:${e.port}`);
+          }
+        }
+      },
+      onWarning: (e) => this.emit('warning', e),
+      onFatal: (e) => {
+        this.fatal = e;
+        this.stopping = true;
+      },
+    });
+    await this.runUntilFirstAssignment(() => this.streamsMember!.start());
+  }
+
+  /** Joins (either protocol), starts the processing loop and resolves once the first assignment runs. */
+  private async runUntilFirstAssignment(join: () => Promise<unknown>): Promise<void> {
+    const first = new Promise<void>((resolve) => (this.firstAssignment = resolve));
+    await join();
+    this.loop = this.run().catch((err) => {
+      this.setState('ERROR');
+      // Like Kafka's default uncaught-exception handling, the instance stops; the error goes to 'error' listeners if any.
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+      else process.emitWarning(`fjord streams ${this.cfg.applicationId} stopped: ${(err as Error).message}`);
+    });
+    await Promise.race([first, this.loop]);
+    if ((this.currentState as KafkaStreamsState) === 'ERROR') throw this.fatal ?? new Error('streams failed during start');
+  }
+  private fatal: Error | null = null;
+
+  /** The topology as StreamsGroupHeartbeat carries it: subtopologies with source, repartition and changelog topics. */
+  private streamsTopology(): { epoch: number; subtopologies: unknown[] } {
+    const info = (name: string, partitions: number, configs: Array<{ name: string; value: string }>) => ({
+      name,
+      partitions,
+      replicationFactor: 0,
+      topicConfigs: configs.map((c) => ({ key: c.name, value: c.value })),
+    });
+    return {
+      epoch: 1,
+      subtopologies: this.subs.map((sub) => ({
+        subtopologyId: String(sub.id),
+        sourceTopics: sub.sourceTopics.filter((t) => !sub.internalSources.has(t)),
+        sourceTopicRegex: [],
+        repartitionSourceTopics: [...sub.internalSources].map((t) => info(this.env.internalTopic(t), this.partitionCounts.get(this.env.internalTopic(t)) ?? 0, REPARTITION_TOPIC_CONFIGS)),
+        repartitionSinkTopics: [...this.topology.internalTopics.values()].filter((it) => it.writers?.some((w) => sub.nodes.includes(w))).map((it) => this.env.internalTopic(it.name)),
+        // Changelogs get as many partitions as the subtopology has tasks (0 = the broker derives it).
+        stateChangelogTopics: sub.stores.filter((st) => this.topology.storeDefs.get(st)?.logged).map((st) => info(this.env.internalTopic(`${st}-changelog`), 0, changelogConfigs(this.topology.storeDefs.get(st)!))),
+        // The runtime itself puts partition p of every source of a subtopology in task p, whatever the counts.
+        copartitionGroups: [],
+      })),
+    };
+  }
+
+  /** Turns broker-assigned tasks into the topic-partition form reconcile works on. */
+  private onStreamsAssignment(a: StreamsAssignment): void {
+    const out = new Map<string, number[]>();
+    const add = (topic: string, p: number) => {
+      if (p >= (this.partitionCounts.get(topic) ?? 0)) return;
+      const l = out.get(topic) ?? [];
+      if (!l.includes(p)) l.push(p);
+      out.set(topic, l);
+    };
+    const sub = (id: string) => this.subs.find((s) => String(s.id) === id);
+    for (const t of a.active) for (const p of t.partitions) for (const topic of this.sourceTopicsOf(sub(t.subtopologyId) ?? ({ sourceTopics: [], internalSources: new Set() } as unknown as SubTopology))) add(topic, p);
+    this.warmupIds = new Set(a.warmup.flatMap((t) => t.partitions.map((p) => `${t.subtopologyId}_${p}`)));
+    for (const t of [...a.standby, ...a.warmup]) {
+      const s = sub(t.subtopologyId);
+      if (s) for (const p of t.partitions) for (const topic of this.changelogTopicsOf(s)) add(topic, p);
+    }
+    if (a.lost) this.assignmentLost = true;
+    this.pendingAssignment = [...out].map(([topic, partitions]) => ({ topic, partitions }));
+    this.setState('REBALANCING');
+    this.rebalances++;
+    this.emit('rebalance', this.pendingAssignment);
   }
 
   private async prepareTopics(): Promise<void> {
@@ -194,6 +344,8 @@ export class KafkaStreams extends EventEmitter {
     try {
       await reader.refresh(external);
     } catch (err) {
+      const explained = explainClientError(err, this.cfg.bootstrapServers, this.cfg.security);
+      if (explained instanceof KafkaAuthenticationError) throw explained;
       for (const t of external) {
         await reader.refresh([t]).catch(() => {
           throw new Error(`source topic ${t} does not exist (MissingSourceTopicException)`, { cause: err });
@@ -208,24 +360,25 @@ export class KafkaStreams extends EventEmitter {
       this.partitionCounts.set(t, n);
       maxPartitions = Math.max(maxPartitions, n);
     }
-    const wanted: Array<{ name: string; partitions: number; compact: boolean }> = [];
+    const wanted: InternalTopicSpec[] = [];
     const internalCounts = this.topology.internalTopicPartitions(this.partitionCounts, maxPartitions);
     for (const it of this.topology.internalTopics.values()) {
       const name = this.env.internalTopic(it.name);
       const partitions = internalCounts.get(it.name) ?? maxPartitions;
       this.partitionCounts.set(name, partitions);
-      wanted.push({ name, partitions, compact: false });
+      wanted.push({ name, partitions, configs: REPARTITION_TOPIC_CONFIGS });
     }
     for (const sub of this.subs) {
       const n = Math.max(...this.sourceTopicsOf(sub).map((t) => this.partitionCounts.get(t) ?? 1));
       for (const store of sub.stores) {
-        if (!this.topology.storeDefs.get(store)?.logged) continue;
+        const def = this.topology.storeDefs.get(store);
+        if (!def?.logged) continue;
         const name = this.env.internalTopic(`${store}-changelog`);
         this.partitionCounts.set(name, n);
-        wanted.push({ name, partitions: n, compact: true });
+        wanted.push({ name, partitions: n, configs: changelogConfigs(def) });
       }
     }
-    await ensureTopics(baseClientOptions(`${this.cfg.clientId}-admin`, this.cfg.bootstrapServers), wanted, this.cfg.replicationFactor);
+    await ensureTopics(baseClientOptions(`${this.cfg.clientId}-admin`, this.cfg.bootstrapServers, this.cfg.security), wanted, this.cfg.replicationFactor);
     // Existing internal topics keep their partition count; read the real numbers back.
     await reader.refresh([...this.partitionCounts.keys()]);
     for (const t of this.partitionCounts.keys()) {
@@ -237,15 +390,16 @@ export class KafkaStreams extends EventEmitter {
   private async loadGlobals(): Promise<void> {
     for (const [name, g] of this.topology.globalStores) {
       const ctx = new TaskContext('global', 0, { ...this.env, stateDir: undefined });
-      const store = createStore({ ...g.store, keySerde: g.store.keySerde ?? g.keySerde, valueSerde: g.store.valueSerde ?? g.valueSerde }, ctx, false, null, 0) as KeyValueStore<any, any>;
+      const store = createStore({ ...g.store, keySerde: g.store.keySerde ?? g.keySerde, valueSerde: g.store.valueSerde ?? g.valueSerde }, ctx, false, null, 0);
       const n = this.partitionCounts.get(g.topic) ?? 1;
       const parts = [...Array(n).keys()];
       const start = await this.reader!.startOffsets(g.topic, parts);
-      const entry = { store, topic: g.topic, positions: new Map(parts.map((p) => [p, start.get(p) ?? 0n])) };
+      const apply = globalStoreApplier(name, g, store, ctx);
+      const entry = { store, topic: g.topic, positions: new Map(parts.map((p) => [p, start.get(p) ?? 0n])), apply };
       this.globals.set(name, entry);
       const end = await this.reader!.endOffsets(g.topic, parts);
-      await this.readUntil(g.topic, parts, entry.positions, end, (_p, recs) => {
-        for (const r of recs) if (r.key) store.restore(r.key, r.value);
+      await this.readUntil(g.topic, parts, entry.positions, end, (p, recs) => {
+        for (const r of recs) apply(p, r);
       });
     }
   }
@@ -335,6 +489,8 @@ export class KafkaStreams extends EventEmitter {
         const a = this.pendingAssignment;
         this.pendingAssignment = null;
         await this.reconcile(a);
+        // Tell the broker at once what we own now (acknowledges revocations, so others get their tasks).
+        if (this.streamsMember) void this.streamsMember.heartbeat().catch(() => {});
         if (this.pendingAssignment) continue;
         this.setState('RUNNING');
         this.firstAssignment?.();
@@ -357,7 +513,7 @@ export class KafkaStreams extends EventEmitter {
         for (const [p] of g.positions) {
           const r = results.get(`${g.topic}:${p}`);
           if (!r) continue;
-          for (const rec of r.records) if (rec.key) g.store.restore(rec.key, rec.value);
+          for (const rec of r.records) g.apply(p, rec);
           g.positions.set(p, r.next);
         }
       }
@@ -391,9 +547,12 @@ export class KafkaStreams extends EventEmitter {
         processed += batch.length;
       }
       if (processed) this.emit('processed', processed);
+      const now = Date.now();
+      for (const at of this.tasks.values()) if (at.task.punctuateWallClock(now)) at.dirty = true;
       await this.flushSends(false);
       if (this.commitRequested || Date.now() - this.lastCommit >= this.cfg.commitIntervalMs) await this.commit([...this.tasks.values()]);
     }
+    if (this.fatal) throw this.fatal;
   }
 
   private enqueue(topic: string, key: Buffer | null, value: Buffer | null, timestamp: number, partition?: number, headers?: Map<string, Buffer>): void {
@@ -458,13 +617,18 @@ export class KafkaStreams extends EventEmitter {
       if (offsets.length) {
         await txn.addConsumer(m);
         for (const o of offsets) {
-          await txn.addOffset({ topic: o.topic, partition: o.partition, offset: o.offset - 1n, metadata: { consumer: { groupId: m.groupId, generationId: m.generationId, memberId: m.memberId, coordinatorId: m.coordinatorId } } } as never);
+          const sm = this.streamsMember;
+          const consumer = sm
+            ? { groupId: m.groupId, generationId: sm.memberEpoch, memberId: sm.memberId, coordinatorId: sm.coordinatorId }
+            : { groupId: m.groupId, generationId: m.generationId, memberId: m.memberId, coordinatorId: m.coordinatorId };
+          await txn.addOffset({ topic: o.topic, partition: o.partition, offset: o.offset - 1n, metadata: { consumer } } as never);
         }
       }
       await txn.commit();
       this.transaction = null;
     } else if (offsets.length) {
-      await this.member!.commit({ offsets });
+      if (this.streamsMember) await this.streamsMember.commitOffsets(offsets);
+      else await this.member!.commit({ offsets });
     }
     for (const t of tasks) t.dirty = false;
     this.emit('commit', offsets.length);
@@ -484,18 +648,25 @@ export class KafkaStreams extends EventEmitter {
   private async reconcile(assignment: Array<{ topic: string; partitions: number[] }>): Promise<void> {
     const wanted = this.tasksFor(assignment);
     const wantedIds = new Set(wanted.map((w) => `${w.sub.id}_${w.partition}`));
-    const revoked = [...this.tasks.values()].filter((t) => !wantedIds.has(t.task.id));
-    // Commit everything before handing tasks over (revoked tasks' offsets must be final).
-    if (this.tasks.size) await this.commit([...this.tasks.values()]).catch((err) => this.emit('warning', err));
+    const lost = this.assignmentLost;
+    this.assignmentLost = false;
+    // Lost tasks may have been processed elsewhere meanwhile: reopen even those assigned again, from committed offsets.
+    const revoked = [...this.tasks.values()].filter((t) => lost || !wantedIds.has(t.task.id));
+    // Commit everything before handing tasks over (revoked tasks' offsets must be final); lost tasks
+    // (a fenced member) belong to someone else already: close them without committing, as Kafka does.
+    if (lost) this.outbox = [];
+    else if (this.tasks.size) await this.commit([...this.tasks.values()]).catch((err) => this.emit('warning', err));
     for (const t of revoked) {
-      await this.closeTask(t, true);
+      await this.closeTask(t, !lost);
       this.tasks.delete(t.task.id);
     }
     this.reconcileStandbys(assignment, wantedIds);
     const added = wanted.filter((w) => !this.tasks.has(`${w.sub.id}_${w.partition}`));
     if (added.length === 0) return;
-    // The previous owner commits right after the same rebalance; give it a moment so we start from its final offsets.
-    if (this.generationSeen++ > 0 || revoked.length > 0) await sleep(300);
+    // Classic protocol: the previous owner commits right after the same rebalance; give it a moment so
+    // we start from its final offsets. KIP-1071 hands a task over only after its owner released it.
+    if (this.streamsMember) this.generationSeen++;
+    else if (this.generationSeen++ > 0 || revoked.length > 0) await sleep(300);
     else await sleep(100);
     for (const w of added) {
       if (this.pendingAssignment || this.stopping) return;
@@ -607,7 +778,8 @@ export class KafkaStreams extends EventEmitter {
       }
       const end = await this.reader!.endOffsets(topic, [partition]);
       await this.readUntil(topic, [partition], new Map([[partition, from]]), end, (_p, recs) => {
-        if (store instanceof WindowStore) for (const r of recs) r.key && store.restore(r.key, r.value);
+        if (store instanceof WindowStore) store.restoreBatch(recs.filter((r) => r.key).map((r) => [r.key!, r.value]));
+        else if (store instanceof SessionStore) store.restoreBatch(recs.filter((r) => r.key).map((r) => [r.key!, r.value]));
         else store.backend.write(recs.filter((r) => r.key).map((r) => [r.key!, r.value]));
         restored += recs.length;
       });
@@ -662,7 +834,8 @@ export class KafkaStreams extends EventEmitter {
     this.tasks.clear();
     for (const sb of this.standbys.values()) sb.task.close();
     this.standbys.clear();
-    if (this.member && !this.killed) await (this.member.leaveGroup() as unknown as Promise<void>).catch(() => {});
+    if (this.streamsMember) await this.streamsMember.stop(!this.killed);
+    else if (this.member && !this.killed) await (this.member.leaveGroup() as unknown as Promise<void>).catch(() => {});
     await this.shutdownClients();
     this.identity.release();
     this.setState('NOT_RUNNING');
@@ -687,6 +860,7 @@ export class KafkaStreams extends EventEmitter {
     if (this.transaction) await this.transaction.abort().catch(() => {});
     this.transaction = null;
     void force;
+    await this.streamsMember?.stop(false);
     await this.member?.close().catch(() => {});
     await this.producer?.close().catch(() => {});
     await this.reader?.close();
@@ -739,9 +913,26 @@ export class KafkaStreams extends EventEmitter {
     };
   }
 
-  sessionStore<K = any, V = any>(name: string): { fetch(key: K): Array<{ key: Windowed<K>; value: V }> } {
+  /** Read-only view over a session store (live sessions only: expired ones are gone once stream time passes retention). */
+  sessionStore<K = any, V = any>(
+    name: string,
+  ): {
+    fetch(key: K): Array<{ key: Windowed<K>; value: V }>;
+    findSessions(key: K, earliestSessionEnd: number, latestSessionStart: number): Array<{ key: Windowed<K>; value: V }>;
+    fetchSession(key: K, sessionStart: number, sessionEnd: number): V | null;
+  } {
     const stores = () => this.localStores(name).filter((s): s is SessionStore<K, V> => s instanceof SessionStore);
-    return { fetch: (key) => stores().flatMap((s) => s.fetch(key)) };
+    return {
+      fetch: (key) => stores().flatMap((s) => s.fetch(key)),
+      findSessions: (key, earliestEnd, latestStart) => stores().flatMap((s) => s.findSessions(key, earliestEnd, latestStart)),
+      fetchSession: (key, start, end) => {
+        for (const s of stores()) {
+          const v = s.fetchSession(key, start, end);
+          if (v !== null) return v;
+        }
+        return null;
+      },
+    };
   }
 
   /** Which partition holds key in storeName, and whether this instance has it. */
@@ -753,7 +944,8 @@ export class KafkaStreams extends EventEmitter {
     const partition = kb ? partitionForKey(kb, n) : 0;
     const taskId = `${sub.id}_${partition}`;
     const isLocal = this.tasks.has(taskId);
-    return { partition, isLocal, activeHost: this.hostByTask.get(taskId) ?? (isLocal ? this.cfg.applicationServer || null : null) };
+    const activeHost = isLocal && this.cfg.applicationServer ? this.cfg.applicationServer : (this.hostByTask.get(taskId) ?? null);
+    return { partition, isLocal, activeHost };
   }
 
   /** Active task ids on this instance, e.g. ["0_0", "1_0"]. */

@@ -292,10 +292,21 @@ function u64(n: number): Buffer {
 /**
  * Window store: entries keyed by (key, window start[, sequence number]). Layout of a stored key,
  * as in Kafka's window-store changelog: key bytes ++ 8-byte start ++ 4-byte seqnum.
+ *
+ * Retention as in Kafka's segmented window stores: the store's observed stream time is the largest
+ * window start put (or restored) so far; a window is expired once its start is at or before
+ * observed - retention. Expired windows are not written, not returned by any read, and are deleted
+ * from the backend in a sweep each time observed time advances by half the retention (Kafka drops
+ * whole segments). The sweep is not logged: the changelog's own retention.ms removes them there,
+ * and a restore applies the same rule to what it replays.
  */
 export class WindowStore<K, V> implements StateStore {
   readonly inner: CachedBytesStore;
   private seq = 0;
+  private observedStreamTime = -1;
+  private nextSweepAt: number;
+  /** Puts refused because the window had already expired (Kafka's expired-window-record-drop). */
+  expiredRecordsDropped = 0;
   constructor(
     readonly name: string,
     readonly backend: BytesBackend,
@@ -305,8 +316,34 @@ export class WindowStore<K, V> implements StateStore {
     readonly valueSerde: Serde<V>,
     readonly windowSize: number,
     readonly retainDuplicates = false,
+    /** Infinity = keep windows for ever. */
+    readonly retentionMs = Number.POSITIVE_INFINITY,
   ) {
     this.inner = new CachedBytesStore(backend, sink, retainDuplicates ? 0 : cacheMaxBytes);
+    this.nextSweepAt = Number.isFinite(retentionMs) ? 0 : Number.POSITIVE_INFINITY;
+    // A persistent store reopened from its checkpoint: observed time continues from what it holds.
+    if (Number.isFinite(retentionMs) && backend.count() > 0) {
+      for (const [k] of backend.range()) if (k.length >= 12) this.observedStreamTime = Math.max(this.observedStreamTime, startOf(k));
+    }
+  }
+  /** Windows starting before this are expired. */
+  private minLiveStart(): number {
+    return Number.isFinite(this.retentionMs) ? this.observedStreamTime - this.retentionMs + 1 : Number.NEGATIVE_INFINITY;
+  }
+  private observe(start: number): void {
+    if (start <= this.observedStreamTime) return;
+    this.observedStreamTime = start;
+    if (start >= this.nextSweepAt) {
+      this.sweep();
+      this.nextSweepAt = start + Math.max(1, Math.floor(this.retentionMs / 2));
+    }
+  }
+  /** Deletes expired windows from the backend (a full scan; runs once per half retention of stream time). */
+  private sweep(): void {
+    const minLive = this.minLiveStart();
+    const dead: Array<[Buffer, null]> = [];
+    for (const [k] of this.backend.range()) if (k.length >= 12 && startOf(k) < minLive) dead.push([k, null]);
+    if (dead.length) this.backend.write(dead);
   }
   private storeKey(kb: Buffer, start: number, seq: number): Buffer {
     const s = Buffer.allocUnsafe(4);
@@ -314,17 +351,25 @@ export class WindowStore<K, V> implements StateStore {
     return Buffer.concat([kb, u64(start), s]);
   }
   put(key: K, value: V | null, windowStart: number, timestamp = windowStart): void {
+    this.observe(windowStart);
+    if (value !== null && windowStart < this.minLiveStart()) {
+      this.expiredRecordsDropped++;
+      return;
+    }
     const kb = this.keySerde.serialize(this.name, key)!;
     const seq = this.retainDuplicates ? ++this.seq : 0;
     this.inner.put(this.storeKey(kb, windowStart, seq), value === null ? null : this.valueSerde.serialize(this.name, value), timestamp);
   }
   fetch(key: K, windowStart: number): V | null {
+    if (windowStart < this.minLiveStart()) return null;
     const kb = this.keySerde.serialize(this.name, key)!;
     const v = this.inner.get(this.storeKey(kb, windowStart, 0));
     return v === null ? null : this.valueSerde.deserialize(this.name, v);
   }
-  /** Values for key with window start in [from, to], ascending by start. */
+  /** Values for key with window start in [from, to] (live windows only), ascending by start. */
   fetchRange(key: K, from: number, to: number): Array<{ start: number; value: V; seq: number }> {
+    from = Math.max(from, this.minLiveStart());
+    if (from > to) return [];
     const kb = this.keySerde.serialize(this.name, key)!;
     const rows = this.inner.range(Buffer.concat([kb, u64(from)]), Buffer.concat([kb, u64(to + 1)]));
     const out: Array<{ start: number; value: V; seq: number }> = [];
@@ -338,16 +383,20 @@ export class WindowStore<K, V> implements StateStore {
     const kb = this.keySerde.serialize(this.name, key)!;
     this.inner.put(this.storeKey(kb, start, seq), null, start);
   }
-  /** Every (windowed key, value) in the store. Keys whose serialized form is shorter than 12 bytes are fine. */
+  /** Every live (windowed key, value) in the store. Keys whose serialized form is shorter than 12 bytes are fine. */
   all(): Array<{ key: Windowed<K>; value: V }> {
-    return this.inner.range().map(([k, v]) => {
+    const minLive = this.minLiveStart();
+    const out: Array<{ key: Windowed<K>; value: V }> = [];
+    for (const [k, v] of this.inner.range()) {
       const kl = k.length - 12;
       const start = Number(k.readBigUInt64BE(kl));
-      return {
+      if (start < minLive) continue;
+      out.push({
         key: { key: this.keySerde.deserialize(this.name, k.subarray(0, kl)) as K, window: { start, end: start + this.windowSize } },
         value: this.valueSerde.deserialize(this.name, v) as V,
-      };
-    });
+      });
+    }
+    return out;
   }
   onFlush(listener: (key: Windowed<K>, newValue: V | null, oldValue: V | null, timestamp: number) => void): void {
     this.inner.flushListener = (k, n, o, ts) => {
@@ -365,17 +414,43 @@ export class WindowStore<K, V> implements StateStore {
     this.inner.flush();
   }
   restore(key: Buffer, value: Buffer | null): void {
-    this.backend.write([[key, value]]);
-    if (this.retainDuplicates && key.length >= 4) this.seq = Math.max(this.seq, key.readUInt32BE(key.length - 4));
+    this.restoreBatch([[key, value]]);
+  }
+  /** Applies changelog records in one backend write; windows already expired at the batch's end are skipped (tombstones still apply). */
+  restoreBatch(entries: Array<[Buffer, Buffer | null]>): void {
+    let maxStart = -1;
+    for (const [k] of entries) if (k.length >= 12) maxStart = Math.max(maxStart, startOf(k));
+    this.observe(maxStart);
+    const minLive = this.minLiveStart();
+    this.backend.write(entries.filter(([k, v]) => v === null || k.length < 12 || startOf(k) >= minLive));
+    if (this.retainDuplicates) for (const [k] of entries) if (k.length >= 4) this.seq = Math.max(this.seq, k.readUInt32BE(k.length - 4));
   }
   close(): void {
     this.backend.close();
   }
 }
 
-/** Session store: key bytes ++ 8-byte end ++ 8-byte start (Kafka's session key schema). */
+/** Window start of a stored window-store key (key ++ start ++ seqnum). */
+function startOf(k: Buffer): number {
+  return Number(k.readBigUInt64BE(k.length - 12));
+}
+
+/**
+ * Session store: key bytes ++ 8-byte end ++ 8-byte start (Kafka's session key schema).
+ *
+ * Retention as in Kafka's session stores: the store's observed stream time is the largest session
+ * end put (or restored) so far; a session is live while end > observed - retention. Expired
+ * sessions are not written, not returned by any read, and are deleted from the backend in a sweep
+ * each time observed time advances by half the retention (Kafka drops whole segments of that
+ * size). The sweep is not logged: the changelog's own retention removes them there, and a restore
+ * applies the same rule to what it replays.
+ */
 export class SessionStore<K, V> implements StateStore {
   readonly inner: CachedBytesStore;
+  private observedStreamTime = -1;
+  private nextSweepAt: number;
+  /** Puts refused because the session had already expired (Kafka's expired-window-record-drop). */
+  expiredRecordsDropped = 0;
   constructor(
     readonly name: string,
     readonly backend: BytesBackend,
@@ -383,8 +458,36 @@ export class SessionStore<K, V> implements StateStore {
     cacheMaxBytes: number,
     readonly keySerde: Serde<K>,
     readonly valueSerde: Serde<V>,
+    /** Infinity = keep sessions for ever. */
+    readonly retentionMs = Number.POSITIVE_INFINITY,
   ) {
     this.inner = new CachedBytesStore(backend, sink, cacheMaxBytes);
+    this.nextSweepAt = Number.isFinite(retentionMs) ? 0 : Number.POSITIVE_INFINITY;
+    // A persistent store reopened from its checkpoint: observed time continues from what it holds.
+    if (Number.isFinite(retentionMs) && backend.count() > 0) {
+      for (const [k] of backend.range()) if (k.length >= 16) this.observedStreamTime = Math.max(this.observedStreamTime, Number(k.readBigUInt64BE(k.length - 16)));
+    }
+  }
+  /** Sessions ending before this are expired. */
+  private minLiveEnd(): number {
+    return Number.isFinite(this.retentionMs) ? this.observedStreamTime - this.retentionMs + 1 : Number.NEGATIVE_INFINITY;
+  }
+  private observe(end: number): void {
+    if (end <= this.observedStreamTime) return;
+    this.observedStreamTime = end;
+    if (end >= this.nextSweepAt) {
+      this.sweep();
+      this.nextSweepAt = end + Math.max(1, Math.floor(this.retentionMs / 2));
+    }
+  }
+  /** Deletes expired sessions from the backend (a full scan; runs once per half retention of stream time). */
+  private sweep(): void {
+    const minLive = this.minLiveEnd();
+    const dead: Array<[Buffer, null]> = [];
+    for (const [k] of this.backend.range()) {
+      if (k.length >= 16 && Number(k.readBigUInt64BE(k.length - 16)) < minLive) dead.push([k, null]);
+    }
+    if (dead.length) this.backend.write(dead);
   }
   private storeKey(kb: Buffer, w: Window): Buffer {
     return Buffer.concat([kb, u64(w.end), u64(w.start)]);
@@ -397,16 +500,22 @@ export class SessionStore<K, V> implements StateStore {
     };
   }
   put(session: Windowed<K>, value: V | null, timestamp = session.window.end): void {
+    this.observe(session.window.end);
+    if (value !== null && session.window.end < this.minLiveEnd()) {
+      this.expiredRecordsDropped++;
+      return;
+    }
     const kb = this.keySerde.serialize(this.name, session.key)!;
     this.inner.put(this.storeKey(kb, session.window), value === null ? null : this.valueSerde.serialize(this.name, value), timestamp);
   }
   remove(session: Windowed<K>): void {
     this.put(session, null);
   }
-  /** Sessions of key that end at or after earliestEnd and start at or before latestStart. */
+  /** Live sessions of key that end at or after earliestEnd and start at or before latestStart. */
   findSessions(key: K, earliestEnd: number, latestStart: number): Array<{ key: Windowed<K>; value: V }> {
     const kb = this.keySerde.serialize(this.name, key)!;
-    const rows = this.inner.range(Buffer.concat([kb, u64(earliestEnd)]), Buffer.concat([kb, Buffer.alloc(16, 0xff)]));
+    const from = Math.max(earliestEnd, this.minLiveEnd());
+    const rows = this.inner.range(Buffer.concat([kb, u64(from)]), Buffer.concat([kb, Buffer.alloc(16, 0xff)]));
     const out: Array<{ key: Windowed<K>; value: V }> = [];
     for (const [k, v] of rows) {
       if (k.length !== kb.length + 16) continue;
@@ -419,8 +528,20 @@ export class SessionStore<K, V> implements StateStore {
   fetch(key: K): Array<{ key: Windowed<K>; value: V }> {
     return this.findSessions(key, 0, Number.MAX_SAFE_INTEGER);
   }
+  /** The value of exactly the live session [start, end] of key, or null. */
+  fetchSession(key: K, sessionStart: number, sessionEnd: number): V | null {
+    if (sessionEnd < this.minLiveEnd()) return null;
+    const kb = this.keySerde.serialize(this.name, key)!;
+    const v = this.inner.get(this.storeKey(kb, { start: sessionStart, end: sessionEnd }));
+    return v === null ? null : (this.valueSerde.deserialize(this.name, v) as V);
+  }
+  /** Every live session. */
   all(): Array<{ key: Windowed<K>; value: V }> {
-    return this.inner.range().map(([k, v]) => ({ key: this.decodeKey(k), value: this.valueSerde.deserialize(this.name, v) as V }));
+    const minLive = this.minLiveEnd();
+    return this.inner
+      .range()
+      .map(([k, v]) => ({ key: this.decodeKey(k), value: this.valueSerde.deserialize(this.name, v) as V }))
+      .filter((s) => s.key.window.end >= minLive);
   }
   onFlush(listener: (key: Windowed<K>, newValue: V | null, oldValue: V | null, timestamp: number) => void): void {
     this.inner.flushListener = (k, n, o, ts) =>
@@ -430,7 +551,19 @@ export class SessionStore<K, V> implements StateStore {
     this.inner.flush();
   }
   restore(key: Buffer, value: Buffer | null): void {
-    this.backend.write([[key, value]]);
+    this.restoreBatch([[key, value]]);
+  }
+  /** Applies changelog records in one backend write; sessions already expired at the batch's end are skipped (tombstones still apply). */
+  restoreBatch(entries: Array<[Buffer, Buffer | null]>): void {
+    const endOf = (k: Buffer) => (k.length >= 16 ? Number(k.readBigUInt64BE(k.length - 16)) : Number.POSITIVE_INFINITY);
+    let maxEnd = -1;
+    for (const [k] of entries) {
+      const end = endOf(k);
+      if (Number.isFinite(end) && end > maxEnd) maxEnd = end;
+    }
+    this.observe(maxEnd);
+    const minLive = this.minLiveEnd();
+    this.backend.write(entries.filter(([k, v]) => v === null || endOf(k) >= minLive));
   }
   close(): void {
     this.backend.close();

@@ -4,7 +4,7 @@
 import { resolveConfig, type StreamsConfig } from './config.js';
 import type { Deserializer, Serializer } from './serdes.js';
 import { KeyValueStore, SessionStore, WindowStore, type AnyStore } from './stores.js';
-import { createStore, Task, TaskContext, type TaskEnvironment, type Topology } from './topology.js';
+import { createStore, globalStoreApplier, Task, TaskContext, type TaskEnvironment, type Topology } from './topology.js';
 
 export interface TestRecord<K, V> {
   key: K | null;
@@ -24,7 +24,7 @@ export class TopologyTestDriver {
   private readonly tasks: Task[] = [];
   private readonly outputs = new Map<string, RawRecord[]>();
   private readonly pending: Array<{ topic: string; rec: RawRecord }> = [];
-  private readonly globals = new Map<string, { store: KeyValueStore<any, any>; topic: string }>();
+  private readonly globals = new Map<string, { store: AnyStore; topic: string; apply: (partition: number, r: RawRecord) => void }>();
   private readonly env: TaskEnvironment;
   private wallClock: number;
   private offsets = 0;
@@ -60,11 +60,12 @@ export class TopologyTestDriver {
         return g.store;
       },
       internalTopic: (name) => `${cfg.applicationId}-${name}`,
+      now: () => self.wallClock,
     };
     for (const [name, g] of topology.globalStores) {
       const ctx = new TaskContext('global', 0, this.env);
-      const store = createStore({ ...g.store, keySerde: g.store.keySerde ?? g.keySerde, valueSerde: g.store.valueSerde ?? g.valueSerde }, ctx, false, null, 0) as KeyValueStore<any, any>;
-      this.globals.set(name, { store, topic: g.topic });
+      const store = createStore({ ...g.store, keySerde: g.store.keySerde ?? g.keySerde, valueSerde: g.store.valueSerde ?? g.valueSerde }, ctx, false, null, 0);
+      this.globals.set(name, { store, topic: g.topic, apply: globalStoreApplier(name, g, store, ctx) });
     }
     for (const sub of topology.subTopologies()) this.tasks.push(new Task(topology, sub, 0, this.env, false));
   }
@@ -76,9 +77,13 @@ export class TopologyTestDriver {
 
   /** @internal */ pipeRaw(topic: string, rec: RawRecord): void {
     for (const g of this.globals.values()) {
-      if (g.topic === topic && rec.key !== null) g.store.restore(rec.key, rec.value);
+      if (g.topic === topic) g.apply(0, rec);
     }
     this.pending.push({ topic, rec });
+    this.drain();
+  }
+
+  private drain(): void {
     if (this.draining) return;
     this.draining = true;
     try {
@@ -107,9 +112,13 @@ export class TopologyTestDriver {
     }, topic, keyDeserializer, valueDeserializer);
   }
 
-  /** Moves wall-clock time forward (no wall-clock punctuators run in this implementation). */
+  /** Moves wall-clock time forward and runs the wall-clock punctuators that became due (each at most once, as Kafka's driver does). */
   advanceWallClockTime(ms: number): void {
     this.wallClock += ms;
+    for (const task of this.tasks) {
+      if (task.punctuateWallClock(this.wallClock)) task.flush();
+    }
+    this.drain();
   }
 
   private findStore(name: string): AnyStore | undefined {

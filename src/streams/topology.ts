@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import type { Serde } from './serdes.js';
 import { KeyValueStore, LmdbBackend, MemoryBackend, SessionStore, WindowStore, type AnyStore, type BytesBackend } from './stores.js';
 import type { TimestampExtractor } from './options.js';
+import { processorNode, PunctuationType, type Punctuation, type ProcessorSupplier, type StoreBuilder } from './processor.js';
+import type { Deserializer, Serializer } from './serdes.js';
 
 export interface Rec {
   key: any;
@@ -59,6 +61,8 @@ export interface StoreDef {
   storeType?: 'in_memory' | 'persistent';
   windowSize?: number;
   retainDuplicates?: boolean;
+  /** Window and session stores: how long (in stream time past a window's start / a session's end) it is kept; unset = for ever. */
+  retentionMs?: number;
 }
 
 export interface GlobalStoreDef {
@@ -66,6 +70,52 @@ export interface GlobalStoreDef {
   topic: string;
   keySerde?: Serde<any>;
   valueSerde?: Serde<any>;
+  /** addGlobalStore: the processor that maintains the store (GlobalKTable: records go in as they are). */
+  processor?: ProcessorNode;
+  /** Topology.addGlobalStore's source node name (described; names are unique in a topology). */
+  sourceName?: string;
+  timestampExtractor?: TimestampExtractor;
+}
+
+/** A raw record of a global store's source topic. */
+export interface GlobalSourceRecord {
+  key: Buffer | null;
+  value: Buffer | null;
+  timestamp: number;
+  offset?: bigint;
+  headers?: Map<string, Buffer>;
+}
+
+/**
+ * How a global store takes in its source topic. A GlobalKTable copies the records' bytes; a store
+ * from addGlobalStore feeds them, deserialized, through its processor (on startup too, as Kafka 4
+ * does), which alone may write the store.
+ */
+export function globalStoreApplier(name: string, g: GlobalStoreDef, store: AnyStore, ctx: TaskContext): (partition: number, r: GlobalSourceRecord) => void {
+  const node = g.processor;
+  if (!node) return (_p, r) => r.key && store.restore(r.key, r.value);
+  ctx.stores.set(name, store);
+  node.init?.(ctx, node);
+  const ks = g.keySerde ?? ctx.env.defaults.keySerde;
+  const vs = g.valueSerde ?? ctx.env.defaults.valueSerde;
+  return (partition, r) => {
+    const offset = Number(r.offset ?? -1n);
+    let key: unknown;
+    let value: unknown;
+    try {
+      key = r.key === null ? null : ks.deserialize(g.topic, r.key);
+      value = r.value === null ? null : vs.deserialize(g.topic, r.value);
+    } catch (err) {
+      if (ctx.env.onDeserializationError?.(err, g.topic, offset)) return;
+      throw new Error(`cannot deserialize record at ${g.topic} offset ${offset}: ${(err as Error).message}`, { cause: err });
+    }
+    (ctx as { partition: number }).partition = partition;
+    ctx.topic = g.topic;
+    ctx.offset = offset;
+    const timestamp = g.timestampExtractor ? g.timestampExtractor({ key, value, timestamp: r.timestamp, topic: g.topic, partition }, ctx.streamTime) : r.timestamp;
+    if (timestamp > ctx.streamTime) ctx.streamTime = timestamp;
+    node.process(ctx, { key, value, timestamp, headers: r.headers }, node);
+  };
 }
 
 export interface InternalTopic {
@@ -107,6 +157,10 @@ export interface TaskEnvironment {
   internalTopic(name: string): string;
   /** A record that cannot be deserialized: true = skip it (logAndContinue), false = fail. */
   onDeserializationError?(err: unknown, topic: string, offset: number): boolean;
+  /** Wall-clock time for punctuators (the test driver's mocked clock; Date.now() otherwise). */
+  now?(): number;
+  /** ProcessorContext.commit(): commit at the next opportunity. */
+  requestCommit?(): void;
 }
 
 export class TaskContext {
@@ -117,6 +171,8 @@ export class TaskContext {
   readonly nodeState = new Map<string, any>();
   topic = '';
   offset = -1;
+  readonly punctuations: Punctuation[] = [];
+  private readonly closeHooks: Array<() => void> = [];
   constructor(
     readonly taskId: string,
     readonly partition: number,
@@ -142,6 +198,50 @@ export class TaskContext {
   nodeTime(node: string): number {
     return this.nodeTimes.get(node) ?? -1;
   }
+  isGlobalStore(name: string): boolean {
+    try {
+      return !!this.env.globalStore(name);
+    } catch {
+      return false;
+    }
+  }
+  wallClockNow(): number {
+    return this.env.now?.() ?? Date.now();
+  }
+  onClose(hook: () => void): void {
+    this.closeHooks.push(hook);
+  }
+  runCloseHooks(): void {
+    for (const h of this.closeHooks.splice(0)) h();
+  }
+  /** Wall-clock punctuators first fire one interval from now; stream-time ones at the first record (or one interval past the current stream time). */
+  schedule(intervalMs: number, type: PunctuationType, callback: (timestamp: number) => void): { cancel(): void } {
+    const next = type === PunctuationType.WALL_CLOCK_TIME ? this.wallClockNow() + intervalMs : this.streamTime < 0 ? -1 : this.streamTime + intervalMs;
+    const p: Punctuation = { intervalMs, type, callback, next, cancelled: false, run: callback };
+    this.punctuations.push(p);
+    return { cancel: () => (p.cancelled = true) };
+  }
+  /** Fires due punctuators of one type once each (missed intervals are skipped, as in Kafka); true if any fired. */
+  punctuate(type: PunctuationType, now: number): boolean {
+    if (now < 0 || this.punctuations.length === 0) return false;
+    let fired = false;
+    for (const p of [...this.punctuations]) {
+      if (p.cancelled || p.type !== type) continue;
+      if (p.next < 0) p.next = now;
+      if (now < p.next) continue;
+      p.next = now - ((now - p.next) % p.intervalMs) + p.intervalMs;
+      const [topic, offset] = [this.topic, this.offset];
+      this.offset = -1; // no record metadata inside a punctuator
+      try {
+        p.run(now);
+      } finally {
+        [this.topic, this.offset] = [topic, offset];
+      }
+      fired = true;
+    }
+    for (let i = this.punctuations.length - 1; i >= 0; i--) if (this.punctuations[i]!.cancelled) this.punctuations.splice(i, 1);
+    return fired;
+  }
 }
 
 export function createStore(def: StoreDef, ctx: TaskContext, log: boolean, changelogTopic: string | null, partition: number): AnyStore {
@@ -156,9 +256,9 @@ export function createStore(def: StoreDef, ctx: TaskContext, log: boolean, chang
     case 'kv':
       return new KeyValueStore(def.name, backend, sink, cache, ks, vs);
     case 'window':
-      return new WindowStore(def.name, backend, sink, cache, ks, vs, def.windowSize ?? 0, def.retainDuplicates);
+      return new WindowStore(def.name, backend, sink, cache, ks, vs, def.windowSize ?? 0, def.retainDuplicates, def.retentionMs);
     case 'session':
-      return new SessionStore(def.name, backend, sink, cache, ks, vs);
+      return new SessionStore(def.name, backend, sink, cache, ks, vs, def.retentionMs);
   }
 }
 
@@ -260,6 +360,122 @@ export class Topology {
     return out;
   }
 
+  // ---- Processor API graph building (Kafka's Topology.addSource / addProcessor / addSink / addStateStore)
+
+  private nodeNamed(name: string): ProcessorNode {
+    const n = this.allNodes.find((x) => x.name === name);
+    if (!n) throw new Error(`no processor named ${name}`);
+    return n;
+  }
+  /** Node names are unique across the graph and the global stores' source / processor names. */
+  private nameTaken(name: string): boolean {
+    return this.allNodes.some((x) => x.name === name) || [...this.globalStores.values()].some((g) => g.sourceName === name || g.processor?.name === name);
+  }
+  private addNode(n: ProcessorNode, parentNames: string[]): this {
+    if (this.nameTaken(n.name)) throw new Error(`processor name ${n.name} is used twice`);
+    const parents = parentNames.map((p) => this.nodeNamed(p));
+    this.allNodes.push(n);
+    for (const p of parents) p.addChild(n);
+    this.subs = null;
+    return this;
+  }
+
+  /** addSource(name, ...topics) or addSource(name, keyDeserializer, valueDeserializer, ...topics). */
+  addSource(name: string, ...args: Array<string | Deserializer<any>>): this {
+    const des = args.filter((a): a is Deserializer<any> => typeof a !== 'string');
+    const topics = args.filter((a): a is string => typeof a === 'string');
+    if (topics.length === 0) throw new Error(`source ${name} needs at least one topic`);
+    const asSerde = (d?: Deserializer<any>) => (d ? ({ deserialize: (t: string, b: Buffer) => d.deserialize(t, b), serialize: () => Buffer.alloc(0) } as unknown as Serde<any>) : undefined);
+    const n = new ProcessorNode(name);
+    this.addNode(n, []);
+    this.sources.push({ node: n, topics, keySerde: asSerde(des[0]), valueSerde: asSerde(des[1]) });
+    return this;
+  }
+
+  addProcessor(name: string, supplier: ProcessorSupplier, ...parentNames: string[]): this {
+    if (parentNames.length === 0) throw new Error(`processor ${name} needs at least one parent`);
+    return this.addNode(processorNode(name, supplier, []), parentNames);
+  }
+
+  /** addSink(name, topic, ...parentNames) or addSink(name, topic, keySerializer, valueSerializer, ...parentNames). */
+  addSink(name: string, topic: string, ...args: Array<string | Serializer<any>>): this {
+    const ser = args.filter((a): a is Serializer<any> => typeof a !== 'string');
+    const parentNames = args.filter((a): a is string => typeof a === 'string');
+    if (parentNames.length === 0) throw new Error(`sink ${name} needs at least one parent`);
+    const n = new ProcessorNode(name, (ctx, rec) => {
+      const ks = ser[0] ?? ctx.env.defaults.keySerde;
+      const vs = ser[1] ?? ctx.env.defaults.valueSerde;
+      const kb = rec.key === null || rec.key === undefined ? null : ks.serialize(topic, rec.key);
+      const vb = rec.value === null || rec.value === undefined ? null : vs.serialize(topic, rec.value);
+      ctx.env.send(topic, kb, vb, rec.timestamp, undefined, rec.headers);
+    });
+    return this.addNode(n, parentNames);
+  }
+
+  /**
+   * Kafka's Topology.addGlobalStore(storeBuilder, sourceName, [timestampExtractor,] keyDeserializer,
+   * valueDeserializer, topic, processorName, stateUpdateSupplier): every instance reads all of
+   * `topic` through the processor, the store's only writer; other processors read it with
+   * getStateStore. Logging must be disabled (the topic is the changelog).
+   */
+  addGlobalStore(storeBuilder: StoreBuilder, sourceName: string, keyDeserializer: Deserializer<any> | null, valueDeserializer: Deserializer<any> | null, topic: string, processorName: string, stateUpdateSupplier: ProcessorSupplier): this;
+  addGlobalStore(
+    storeBuilder: StoreBuilder,
+    sourceName: string,
+    timestampExtractor: TimestampExtractor | null,
+    keyDeserializer: Deserializer<any> | null,
+    valueDeserializer: Deserializer<any> | null,
+    topic: string,
+    processorName: string,
+    stateUpdateSupplier: ProcessorSupplier,
+  ): this;
+  addGlobalStore(storeBuilder: StoreBuilder, sourceName: string, ...rest: unknown[]): this {
+    const withExtractor = rest.length === 6;
+    if (!withExtractor && rest.length !== 5) throw new Error('addGlobalStore(storeBuilder, sourceName, [timestampExtractor,] keyDeserializer, valueDeserializer, topic, processorName, stateUpdateSupplier)');
+    const [timestampExtractor, keyDeserializer, valueDeserializer, topic, processorName, supplier] = (withExtractor ? rest : [null, ...rest]) as [
+      TimestampExtractor | null,
+      Deserializer<any> | null,
+      Deserializer<any> | null,
+      string,
+      string,
+      ProcessorSupplier,
+    ];
+    if (typeof topic !== 'string' || topic === '') throw new Error(`global store ${storeBuilder.name}: topic must be a topic name`);
+    const def = storeBuilder.def;
+    if (def.logged) throw new Error(`global store ${def.name} must not have logging enabled (its source topic ${topic} is its changelog); use withLoggingDisabled()`);
+    if (this.storeDefs.has(def.name) || this.globalStores.has(def.name)) throw new Error(`store name ${def.name} is used twice`);
+    if (sourceName === processorName) throw new Error(`addGlobalStore: source and processor need different names, both are ${sourceName}`);
+    for (const n of [sourceName, processorName]) if (this.nameTaken(n)) throw new Error(`processor name ${n} is used twice`);
+    const asSerde = (d: Deserializer<any> | null) => (d ? ({ deserialize: (t: string, b: Buffer) => d.deserialize(t, b), serialize: () => Buffer.alloc(0) } as unknown as Serde<any>) : undefined);
+    this.globalStores.set(def.name, {
+      store: { ...def, cached: false },
+      topic,
+      keySerde: asSerde(keyDeserializer),
+      valueSerde: asSerde(valueDeserializer),
+      processor: processorNode(processorName, supplier, [def.name]),
+      sourceName,
+      ...(timestampExtractor ? { timestampExtractor } : {}),
+    });
+    return this;
+  }
+
+  /** Registers a store and connects it to the named processors (they reach it with getStateStore). */
+  addStateStore(builder: StoreBuilder, ...processorNames: string[]): this {
+    const def = builder.def;
+    if (this.storeDefs.has(def.name) || this.globalStores.has(def.name)) throw new Error(`store name ${def.name} is used twice`);
+    this.storeDefs.set(def.name, def);
+    return this.connectProcessorAndStateStores(...processorNames.map((p) => [p, def.name] as const));
+  }
+
+  private connectProcessorAndStateStores(...pairs: Array<readonly [string, string]>): this {
+    for (const [p, store] of pairs) {
+      const n = this.nodeNamed(p);
+      if (!n.stores.includes(store)) n.stores.push(store);
+    }
+    this.subs = null;
+    return this;
+  }
+
   /** A readable outline, like Kafka's TopologyDescription. */
   describe(): string {
     const lines: string[] = ['Topologies:'];
@@ -267,7 +483,10 @@ export class Topology {
       lines.push(`   Sub-topology: ${st.id}`);
       for (const n of st.nodes) lines.push(`    ${n.name} --> ${n.children.map((c) => c.name).join(', ') || 'none'}${n.stores.length ? ` (stores: ${n.stores.join(', ')})` : ''}`);
     }
-    for (const [name, g] of this.globalStores) lines.push(`   Global store: ${name} (topic: ${g.topic})`);
+    for (const [name, g] of this.globalStores) {
+      const via = g.processor ? `, ${g.sourceName ? `source: ${g.sourceName}, ` : ''}processor: ${g.processor.name}` : '';
+      lines.push(`   Global store: ${name} (topic: ${g.topic}${via})`);
+    }
     return lines.join('\n');
   }
 }
@@ -333,6 +552,12 @@ export class Task {
       if (ts > ctx.streamTime) ctx.streamTime = ts;
       s.node.process(ctx, { key: k, value: v, timestamp: ts, headers }, s.node);
     }
+    if (ctx.punctuations.length) ctx.punctuate(PunctuationType.STREAM_TIME, ctx.streamTime);
+  }
+
+  /** Runs due wall-clock punctuators; true if any fired. */
+  punctuateWallClock(now: number): boolean {
+    return this.ctx.punctuations.length > 0 && this.ctx.punctuate(PunctuationType.WALL_CLOCK_TIME, now);
   }
 
   /** Commit point: caches flush to the backends, changelogs and downstream. */
@@ -342,7 +567,11 @@ export class Task {
   }
 
   close(): void {
-    for (const s of this.ctx.stores.values()) s.close();
+    try {
+      this.ctx.runCloseHooks();
+    } finally {
+      for (const s of this.ctx.stores.values()) s.close();
+    }
   }
 
   /** Records processed since the task was created. */

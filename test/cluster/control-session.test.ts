@@ -218,6 +218,7 @@ describe('etcd cluster of in-process brokers', () => {
     const listed = await waitFor(async () => ((await list()).length ? await list() : undefined), 5000, 'listed reassignment');
     assert.deepEqual(listed![0]!.partitions[0], { partitionIndex: 0, replicas: [2, 3, 1], addingReplicas: [3], removingReplicas: [1] });
     // Not finished while 3 is outside the ISR.
+    await waitFor(() => store.topic('moving')!.partitions[0]!.replicas.length === 3, 5000, 'reassignment reaches broker 1');
     assert.deepEqual(store.topic('moving')!.partitions[0]!.replicas, [2, 3, 1]);
     const before = store.partitionState('moving', 0)!;
     await putBackInIsr(store, 'moving', 0, 3); // what the leader's ISR expansion does once 3 caught up
@@ -235,8 +236,10 @@ describe('etcd cluster of in-process brokers', () => {
     await waitFor(async () => (await list()).length === 1, 5000, 'second reassignment listed');
     assert.equal((await alter(null)).errorCode, ErrorCode.NONE);
     // The original replicas come back (in their order within the merged list, as Kafka reverts).
+    // Broker 1's view of etcd follows the cancel (written through broker 2) by a watch event.
+    await waitFor(() => store.topic('moving')!.partitions[0]!.replicas.length === 2, 5000, 'cancel reaches broker 1');
     assert.deepEqual([...store.topic('moving')!.partitions[0]!.replicas].sort(), [2, 3]);
-    assert.deepEqual(await list(), []);
+    await waitFor(async () => (await list()).length === 0, 5000, 'cancelled reassignment no longer listed');
 
     // Dropping a replica needs no catch-up: done at once.
     assert.equal((await alter([3])).errorCode, ErrorCode.NONE);

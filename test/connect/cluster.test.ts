@@ -32,7 +32,7 @@ after(async () => {
 
 test('two workers split tasks; kill -9 one: its task moves to the survivor and finishes', async () => {
   const [a, b] = await Promise.all([spawnWorker(), spawnWorker()]);
-  // Both see a group of two before work is created.
+  // Work may be created while the second worker is still joining: the rebalance must spread it.
   const files = ['one', 'two'].map((n) => join(dir, `${n}.txt`));
   for (const f of files) writeFileSync(f, 'first\n');
   for (const [i, f] of files.entries()) {
@@ -46,12 +46,16 @@ test('two workers split tasks; kill -9 one: its task moves to the survivor and f
     });
     assert.equal(res.status, 201, JSON.stringify(res.body));
   }
+  let lastStatus = '';
   const owners = await waitFor('tasks running on both workers', async () => {
     const s = await Promise.all([0, 1].map(async (i) => (await http(a!.url, 'GET', `/connectors/src-${i}/status`)).body));
+    lastStatus = JSON.stringify(s);
     if (!s.every((x) => x.tasks[0]?.state === 'RUNNING')) return null;
     const ids = s.map((x) => x.tasks[0].worker_id as string);
     return new Set(ids).size === 2 ? ids : null;
-  }, 30_000);
+  }, 30_000).catch((err: Error) => {
+    throw new Error(`${err.message}; last status ${lastStatus}; workers ${a!.url} ${b!.url}`);
+  });
   for (const [i] of files.entries()) await readTopic(broker.bootstrap, `duo-${i}`, (r) => r.length >= 1);
 
   // Kill the worker that runs src-1's task; new lines for it must still arrive.

@@ -2,7 +2,8 @@
 // but the client never hears so and must retry (the idempotent producer's reason to exist).
 // Metadata responses are rewritten so that clients keep talking through the proxy.
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { apiSpecs, ApiKey, decodeResponseHeader, encodeResponseHeader, responseHeaderVersion } from '../../src/protocol/gen/index.js';
+import { ApiKey, decodeResponseHeader, encodeResponseHeader, responseHeaderVersion } from '../../src/protocol/gen/index.js';
+import { apiSpecs } from '../../src/protocol/gen/specs.js';
 import { Reader, Writer } from '../../src/protocol/primitives.js';
 
 export interface LossyProxy {

@@ -6,7 +6,8 @@
 // (fuzz.test.ts) and by `npm run fuzz -- --frames N` (run.ts).
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { ApiKey, apiSpecs, encodeRequestHeader, requestHeaderVersion } from '../../src/protocol/gen/index.js';
+import { ApiKey, encodeRequestHeader, requestHeaderVersion } from '../../src/protocol/gen/index.js';
+import { apiSpecs } from '../../src/protocol/gen/specs.js';
 import { Writer } from '../../src/protocol/primitives.js';
 import { buildBatchSync, writeBatchCrc } from '../../src/protocol/records/batch.js';
 import { Compression, RECORDS } from '../../src/protocol/records/layout.js';

@@ -11,6 +11,8 @@ export interface FuzzTarget {
   broker: ChildBroker;
   dataDir: string;
   alive: () => boolean;
+  /** Stops the broker (SIGTERM) and starts a fresh one on the same data dir and port. */
+  restart(): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -33,19 +35,34 @@ export async function startFuzzTarget(config: Record<string, string> = {}): Prom
   } finally {
     c.close();
   }
-  return {
+  const target: FuzzTarget = {
     broker,
     dataDir,
-    alive: () => !dead && broker.child.exitCode === null,
+    alive: () => !dead && target.broker.child.exitCode === null,
+    async restart() {
+      await stopChild(target.broker);
+      target.broker = await spawnBroker(dataDir, target.broker.port, config);
+      dead = false;
+      const b = target.broker;
+      void b.exited.then(() => {
+        if (target.broker === b) dead = true;
+      });
+    },
     async dispose() {
-      if (!dead) {
-        broker.child.kill('SIGTERM');
-        await Promise.race([broker.exited, new Promise((r) => setTimeout(r, 10_000))]);
-        if (broker.child.exitCode === null) broker.child.kill('SIGKILL');
-      }
+      if (!dead) await stopChild(target.broker);
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+  return target;
+}
+
+async function stopChild(broker: ChildBroker): Promise<void> {
+  broker.child.kill('SIGTERM');
+  await Promise.race([broker.exited, new Promise((r) => setTimeout(r, 10_000))]);
+  if (broker.child.exitCode === null && broker.child.signalCode === null) {
+    broker.child.kill('SIGKILL');
+    await broker.exited;
+  }
 }
 
 async function offsets(port: number, topic: string): Promise<{ earliest: number; latest: number }> {

@@ -1,7 +1,8 @@
 // A minimal raw Kafka protocol client for tests: hand-made frames and generated encoders over
 // a plain socket, to reach corners real clients never produce (and to read logs back simply).
 import { connect, type Socket } from 'node:net';
-import { ApiKey, apiSpecs, decodeResponseHeader, encodeRequestHeader, requestHeaderVersion, responseHeaderVersion } from '../../src/protocol/gen/index.js';
+import { ApiKey, decodeResponseHeader, encodeRequestHeader, requestHeaderVersion, responseHeaderVersion } from '../../src/protocol/gen/index.js';
+import { apiSpecs } from '../../src/protocol/gen/specs.js';
 import { Reader, Writer } from '../../src/protocol/primitives.js';
 import { iterateRecords } from '../../src/protocol/records/batch.js';
 

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { ApiKey, apiSpecs } from '../../src/protocol/gen/index.js';
+import { ApiKey } from '../../src/protocol/gen/index.js';
+import { apiSpecs } from '../../src/protocol/gen/specs.js';
 import { buildBatch } from '../../src/protocol/records/batch.js';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';

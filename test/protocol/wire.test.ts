@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { Reader, Writer, ProtocolError, ZERO_UUID } from '../../src/protocol/primitives.js';
 import {
   ApiKey,
-  apiSpecs,
   decodeRequestHeader,
   encodeRequestHeader,
   encodeResponseHeader,
@@ -12,6 +11,7 @@ import {
   requestHeaderVersion,
   responseHeaderVersion,
 } from '../../src/protocol/gen/index.js';
+import { apiSpecs } from '../../src/protocol/gen/specs.js';
 import { decodeApiVersionsRequest, decodeApiVersionsResponse, encodeApiVersionsResponse } from '../../src/protocol/gen/api-versions.js';
 import { decodeMetadataRequest, encodeMetadataRequest } from '../../src/protocol/gen/metadata.js';
 import { decodeProduceRequest, encodeProduceRequest } from '../../src/protocol/gen/produce.js';

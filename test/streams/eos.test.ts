@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { KafkaStreams, Materialized, Produced, Serdes, StreamsBuilder } from '../../src/streams/index.js';
 import { startTestBroker, tempDir, type TestBroker } from '../helpers/broker.js';
-import { createTopics, produceBatch, readTopic, waitFor } from './helpers.js';
+import { createTopics, FAST_STREAMS_GROUPS, produceBatch, readTopic, waitFor } from './helpers.js';
 
 const S = Serdes.String();
 const L = Serdes.Long();
@@ -20,7 +20,7 @@ describe('streams: exactly_once_v2 across a crash', () => {
   let broker: TestBroker;
   const dirs: string[] = [];
   before(async () => {
-    broker = await startTestBroker({ 'group.initial.rebalance.delay.ms': '0', 'group.min.session.timeout.ms': '1000' });
+    broker = await startTestBroker({ 'group.initial.rebalance.delay.ms': '0', 'group.min.session.timeout.ms': '1000', ...FAST_STREAMS_GROUPS });
     await createTopics(broker.bootstrap, { 'eos-in': 2, 'eos-out': 1 });
   });
   after(async () => {

@@ -80,3 +80,11 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs = 20_000,
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/** Broker settings that give KIP-1071 (streams) groups the short session timeout the classic tests ask the client for. */
+export const FAST_STREAMS_GROUPS = {
+  'group.streams.session.timeout.ms': '2000',
+  'group.streams.min.session.timeout.ms': '1000',
+  'group.streams.heartbeat.interval.ms': '300',
+  'group.streams.min.heartbeat.interval.ms': '100',
+};

@@ -60,18 +60,16 @@ function main(): void {
     write(join(outDir, 'internal', `${kebab(m.name)}.ts`), moduleLines([m], '../../primitives.js', `internal-records/${m.name}.json`));
   }
 
-  // Index: API table.
+  // Index: API keys and header versions, without the codecs: everything imports it (a broker's
+  // cold start compiles it), while each API's codec is imported by what uses that API.
   const requests = messages.filter((m) => m.type === 'request').sort((a, b) => a.apiKey! - b.apiKey!);
   const responses = new Map(messages.filter((m) => m.type === 'response').map((m) => [m.apiKey!, m]));
-  const idx: string[] = [HEADER, "import type { Reader, Writer } from '../primitives.js';"];
-  for (const rq of requests) {
-    const rs = responses.get(rq.apiKey!);
-    if (!rs) throw new Error(`no response for ${rq.name}`);
-    idx.push(
-      `import { decode${rq.name}, encode${rq.name}, decode${rs.name}, encode${rs.name} } from './${moduleBase(rq)}.js';`,
-    );
-  }
-  idx.push(
+  const firstFlexible = (rq: MessageSpec): string => {
+    const fl = parseRange(rq.flexibleVersions ?? 'none');
+    return fl.lo > fl.hi ? 'Infinity' : String(fl.lo);
+  };
+  const idx: string[] = [
+    HEADER,
     "export { decodeRequestHeader, encodeRequestHeader, type RequestHeader, type RequestHeaderInput } from './request-header.js';",
     "export { decodeResponseHeader, encodeResponseHeader, type ResponseHeader, type ResponseHeaderInput } from './response-header.js';",
     '',
@@ -79,6 +77,37 @@ function main(): void {
     ...requests.map((rq) => `  ${rq.name.replace(/Request$/, '')}: ${rq.apiKey},`),
     '} as const;',
     'export type ApiKey = (typeof ApiKey)[keyof typeof ApiKey];',
+    '',
+    '/** First flexible version of each API (absent: none flexible). */',
+    'const firstFlexibleVersions: ReadonlyMap<number, number> = new Map<number, number>([',
+    ...requests.filter((rq) => firstFlexible(rq) !== 'Infinity').map((rq) => `  [${rq.apiKey}, ${firstFlexible(rq)}],`),
+    ']);',
+    '',
+    '/** Request header version for an API version: 2 if flexible, else 1 (0 for ControlledShutdown v0). */',
+    'export function requestHeaderVersion(apiKey: number, apiVersion: number): number {',
+    '  if (apiVersion >= (firstFlexibleVersions.get(apiKey) ?? Infinity)) return 2;',
+    '  if (apiKey === 7 && apiVersion === 0) return 0;',
+    '  return 1;',
+    '}',
+    '',
+    '/** Response header version: 1 if flexible, else 0; ApiVersions responses always use 0. */',
+    'export function responseHeaderVersion(apiKey: number, apiVersion: number): number {',
+    '  if (apiKey === 18) return 0;',
+    '  return apiVersion >= (firstFlexibleVersions.get(apiKey) ?? Infinity) ? 1 : 0;',
+    '}',
+  ];
+  write(join(outDir, 'index.ts'), idx);
+
+  // Specs: every API's codec in one table (clients of many APIs, tests, the fuzzer).
+  const specs: string[] = [HEADER, "import type { Reader, Writer } from '../primitives.js';"];
+  for (const rq of requests) {
+    const rs = responses.get(rq.apiKey!);
+    if (!rs) throw new Error(`no response for ${rq.name}`);
+    specs.push(
+      `import { decode${rq.name}, encode${rq.name}, decode${rs.name}, encode${rs.name} } from './${moduleBase(rq)}.js';`,
+    );
+  }
+  specs.push(
     '',
     'export interface ApiSpec {',
     '  apiKey: number;',
@@ -98,32 +127,13 @@ function main(): void {
   for (const rq of requests) {
     const rs = responses.get(rq.apiKey!)!;
     const vr = parseRange(rq.validVersions);
-    const fl = parseRange(rq.flexibleVersions ?? 'none');
-    const ffv = fl.lo > fl.hi ? 'Infinity' : String(fl.lo);
-    idx.push(
-      `  [${rq.apiKey}, { apiKey: ${rq.apiKey}, name: '${rq.name.replace(/Request$/, '')}', minVersion: ${vr.lo}, maxVersion: ${vr.hi}, firstFlexibleVersion: ${ffv},`,
+    specs.push(
+      `  [${rq.apiKey}, { apiKey: ${rq.apiKey}, name: '${rq.name.replace(/Request$/, '')}', minVersion: ${vr.lo}, maxVersion: ${vr.hi}, firstFlexibleVersion: ${firstFlexible(rq)},`,
       `    decodeRequest: decode${rq.name}, encodeRequest: encode${rq.name}, decodeResponse: decode${rs.name}, encodeResponse: encode${rs.name} }],`,
     );
   }
-  idx.push(
-    ']);',
-    '',
-    '/** Request header version for an API version: 2 if flexible, else 1 (0 for ControlledShutdown v0). */',
-    'export function requestHeaderVersion(apiKey: number, apiVersion: number): number {',
-    '  const spec = apiSpecs.get(apiKey);',
-    '  if (spec !== undefined && apiVersion >= spec.firstFlexibleVersion) return 2;',
-    '  if (apiKey === 7 && apiVersion === 0) return 0;',
-    '  return 1;',
-    '}',
-    '',
-    '/** Response header version: 1 if flexible, else 0; ApiVersions responses always use 0. */',
-    'export function responseHeaderVersion(apiKey: number, apiVersion: number): number {',
-    '  if (apiKey === 18) return 0;',
-    '  const spec = apiSpecs.get(apiKey);',
-    '  return spec !== undefined && apiVersion >= spec.firstFlexibleVersion ? 1 : 0;',
-    '}',
-  );
-  write(join(outDir, 'index.ts'), idx);
+  specs.push(']);');
+  write(join(outDir, 'specs.ts'), specs);
 
   // Errors.
   const tsv = readFileSync(join(protoDir, 'errors.tsv'), 'utf8').trim().split('\n').slice(1);

@@ -1,7 +1,7 @@
 import { ErrorCode } from '../../protocol/errors.js';
 import type { DescribeClusterRequest, DescribeClusterResponseInput } from '../../protocol/gen/describe-cluster.js';
 import { ApiKey } from '../../protocol/gen/index.js';
-import { brokerEndpoints } from '../endpoints.js';
+import { brokerEndpoints, reportedControllerId } from '../endpoints.js';
 import { defineHandler } from '../handler.js';
 import { allowedOnCluster, Op } from '../../security/authz.js';
 
@@ -30,7 +30,7 @@ export default defineHandler<DescribeClusterRequest, DescribeClusterResponseInpu
       errorMessage: null,
       endpointType: ENDPOINT_TYPE_BROKER,
       clusterId: broker.clusterId,
-      controllerId: broker.metadata.controllerId(),
+      controllerId: reportedControllerId(broker.metadata, broker.nodeId),
       // v2 (KIP-1073): IncludeFencedBrokers adds fenced brokers; registered brokers here are never fenced.
       brokers: brokerEndpoints(broker.metadata, ctx.connection.session.listener.name).map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack, isFenced: false })),
     };

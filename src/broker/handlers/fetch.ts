@@ -1,4 +1,5 @@
 import type { Partition } from '../../cluster/partition.js';
+import { isThrottled, type ReplicationQuota } from '../../cluster/replication-quota.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import type { FetchRequest, FetchResponseInput, FetchResponsePartitionDataInput } from '../../protocol/gen/fetch.js';
 import { ApiKey } from '../../protocol/gen/index.js';
@@ -7,6 +8,7 @@ import { allowedOnCluster, allowedOnTopic, Op, throttleFor } from '../../securit
 import { defineHandler, type BrokerServices } from '../handler.js';
 import { downconvertBatches } from '../../protocol/records/legacy.js';
 import { brokerEndpoints } from '../endpoints.js';
+import { preferredReadReplica, replicaSelectorOf } from '../../cluster/replica-selector.js';
 
 type PartitionOut = FetchResponsePartitionDataInput;
 /** Empty record set. Never null: librdkafka (<= 2.x) rejects MessageSetSize -1 as a parse failure
@@ -26,6 +28,12 @@ interface Wanted {
   maxBytes: number;
   /** The read bound (high watermark, last stable or written end) at the last read. */
   seenBound?: number;
+  /** Follower fetch of a partition in leader.replication.throttled.replicas (with a rate set). */
+  leaderQuota?: ReplicationQuota;
+  /** The fetching follower is in the ISR: Kafka does not hold back in-sync replicas. */
+  inSync?: boolean;
+  /** Bytes of the last read (recorded against leaderQuota once the response is final). */
+  readBytes?: number;
 }
 
 /** The offset a read of this partition may not pass (what decides whether there is more to read). */
@@ -45,8 +53,25 @@ function changedSinceRead(w: Wanted, readCommitted: boolean, replica: boolean): 
   );
 }
 
+/**
+ * KIP-392: a consumer may read from a follower replica hosted here. Kafka's follower answers
+ * up to the high watermark it learned from the leader; an offset past that is OFFSET_NOT_AVAILABLE
+ * while the follower lags, one outside its log OFFSET_OUT_OF_RANGE (the client asks the leader again).
+ */
+function followerReadError(p: Partition, fetchOffset: number): number {
+  const log = p.log;
+  if (fetchOffset < log.logStartOffset || fetchOffset > log.logEndOffset) return ErrorCode.OFFSET_OUT_OF_RANGE;
+  if (fetchOffset > log.highWatermark) return ErrorCode.OFFSET_NOT_AVAILABLE;
+  return ErrorCode.NONE;
+}
+
 function resolveTopic(broker: BrokerServices, name: string, topicId: string, version: number) {
   return version >= 13 ? broker.metadata.topicById(topicId) : broker.metadata.topic(name);
+}
+
+/** A follower replica of this broker that may answer consumers (KIP-392). */
+function servesAsFollower(p: Partition): boolean {
+  return p.role === 'follower' && p.replicas.includes(p.nodeId);
 }
 
 /** Fills a partition's response with up to budget bytes from fetchOffset; returns the bytes read. */
@@ -57,6 +82,13 @@ async function readOne(w: Wanted, budget: number, minOneBatch: boolean, readComm
   out.lastStableOffset = log.lastStableOffset;
   out.logStartOffset = log.logStartOffset;
   out.abortedTransactions = readCommitted ? [] : null;
+  if (w.leaderQuota && !w.inSync && w.leaderQuota.exceeded()) {
+    // Over leader.replication.throttled.rate: this partition sits out this response (no error).
+    out.errorCode = ErrorCode.NONE;
+    out.records = NO_RECORDS;
+    w.readBytes = 0;
+    return 0;
+  }
   try {
     // read_committed stops at the last stable offset (the first offset of an open transaction)
     // and names the aborted transactions in the range, whose records the client drops.
@@ -67,6 +99,7 @@ async function readOne(w: Wanted, budget: number, minOneBatch: boolean, readComm
     if (readCommitted && result.bytes > 0) out.abortedTransactions = log.abortedTransactions(w.fetchOffset, upTo);
     out.errorCode = ErrorCode.NONE;
     out.records = result.chunks.length ? result.chunks : NO_RECORDS;
+    if (w.leaderQuota) w.readBytes = result.bytes;
     return result.bytes;
   } catch (err) {
     out.errorCode = errorCodeOf(err, ErrorCode.UNKNOWN_SERVER_ERROR);
@@ -144,6 +177,16 @@ export default defineHandler<FetchRequest, FetchResponseInput>({
     const replicaFetch = replicaId >= 0;
     const leaderHints = new Map<number, number>();
     const now = Date.now();
+    let throttledReplicaFetch = false;
+    // KIP-392 needs the client's metadata (Fetch v11+: rack_id); without a selector only leaders
+    // serve consumers, as before.
+    const followerReads = !replicaFetch && apiVersion >= 11 && replicaSelectorOf(broker.config.getString('replica.selector.class')) === 'rack-aware';
+    const clientRack = followerReads ? (req.rackId ?? '') : '';
+    let racks: Map<number, string | null> | undefined;
+    const rackOf = (nodeId: number) => {
+      racks ??= new Map(broker.metadata.brokers().map((b) => [b.nodeId, b.rack]));
+      return racks.get(nodeId);
+    };
     for (const t of req.topics) {
       const topic = resolveTopic(broker, t.topic, t.topicId, apiVersion);
       const topicOut: TopicOut = { topic: t.topic, topicId: t.topicId, partitions: [] };
@@ -155,8 +198,9 @@ export default defineHandler<FetchRequest, FetchResponseInput>({
           errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
         } else if (!topic) errorCode = apiVersion >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         else if (!partition) errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-        else if (partition.leaderId !== broker.nodeId || !partition.isLeader) errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
-        else if (fp.currentLeaderEpoch !== -1 && fp.currentLeaderEpoch > partition.leaderEpoch) {
+        else if ((partition.leaderId !== broker.nodeId || !partition.isLeader) && !(followerReads && servesAsFollower(partition))) {
+          errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+        } else if (fp.currentLeaderEpoch !== -1 && fp.currentLeaderEpoch > partition.leaderEpoch) {
           errorCode = ErrorCode.UNKNOWN_LEADER_EPOCH;
         } else if (fp.currentLeaderEpoch !== -1 && fp.currentLeaderEpoch < partition.leaderEpoch) {
           errorCode = ErrorCode.FENCED_LEADER_EPOCH;
@@ -180,14 +224,39 @@ export default defineHandler<FetchRequest, FetchResponseInput>({
           }
         }
         if (errorCode === ErrorCode.NONE && replicaFetch) partition!.recordFollowerFetch(replicaId, fp.fetchOffset, now);
+        let read = errorCode === ErrorCode.NONE;
+        if (read && followerReads && !partition!.isLeader) {
+          out.errorCode = followerReadError(partition!, fp.fetchOffset);
+          read = out.errorCode === ErrorCode.NONE;
+        } else if (read && clientRack) {
+          const preferred = preferredReadReplica(partition!, clientRack, fp.fetchOffset, rackOf, now);
+          if (preferred >= 0) {
+            // Kafka skips the read: the client fetches this partition from the preferred replica.
+            const log = partition!.log;
+            out.preferredReadReplica = preferred;
+            out.highWatermark = log.highWatermark;
+            out.lastStableOffset = log.lastStableOffset;
+            out.logStartOffset = log.logStartOffset;
+            read = false;
+          }
+        }
         topicOut.partitions.push(out);
-        wanted.push({
+        const w: Wanted = {
           topicOut,
           out,
-          partition: errorCode === ErrorCode.NONE ? partition : undefined,
+          partition: read ? partition : undefined,
           fetchOffset: fp.fetchOffset,
           maxBytes: fp.partitionMaxBytes,
-        });
+        };
+        if (replicaFetch && errorCode === ErrorCode.NONE) {
+          const quota = broker.replicas.leaderQuota;
+          if (quota.limited && isThrottled(partition!.settings.leaderThrottled, partition!.index)) {
+            w.leaderQuota = quota;
+            w.inSync = partition!.isr.includes(replicaId);
+            throttledReplicaFetch = true;
+          }
+        }
+        wanted.push(w);
       }
     }
     const readCommitted = req.isolationLevel === 1;
@@ -209,6 +278,17 @@ export default defineHandler<FetchRequest, FetchResponseInput>({
       // nothing: re-read only those an append (or a truncation) reached, not every partition.
       const reread = bytes === 0 ? wanted.filter((w) => w.partition && changedSinceRead(w, readCommitted, replicaFetch)) : wanted;
       if (reread.length > 0) bytes = await readAll(reread, maxBytes, readCommitted, replicaFetch, alloc);
+    }
+    if (throttledReplicaFetch) {
+      // Like Kafka, every byte sent for a throttled partition counts, in-sync follower or not.
+      let throttledBytes = 0;
+      for (const w of wanted) if (w.leaderQuota) throttledBytes += w.readBytes ?? 0;
+      broker.replicas.leaderQuota.record(throttledBytes);
+    }
+    if (followerReads) {
+      for (const w of wanted) {
+        if (w.partition && !w.partition.isLeader && w.out.records !== NO_RECORDS) w.partition.noteConsumerReadAsFollower();
+      }
     }
     if (apiVersion < 4) await downconvert(wanted, apiVersion >= 2 ? 1 : 0);
     return {

@@ -7,7 +7,7 @@ import { isInternalTopic } from '../../coordinator/runtime/internal-topics.js';
 import { errorCodeOf } from '../errors.js';
 import { defineHandler, type BrokerServices } from '../handler.js';
 import { allowedOnCluster, allowedOnTopic, Op } from '../../security/authz.js';
-import { brokerEndpoints } from '../endpoints.js';
+import { brokerEndpoints, reportedControllerId } from '../endpoints.js';
 
 type TopicOut = NonNullable<MetadataResponseInput['topics']>[number];
 
@@ -92,7 +92,7 @@ export default defineHandler<MetadataRequest, MetadataResponseInput>({
       throttleTimeMs: 0,
       brokers: brokerEndpoints(broker.metadata, ctx.connection.session.listener.name),
       clusterId: broker.clusterId,
-      controllerId: broker.metadata.controllerId(),
+      controllerId: reportedControllerId(broker.metadata, broker.nodeId),
       topics,
     };
   },

@@ -15,8 +15,12 @@ export default defineHandler<ShareFetchRequest, ShareFetchResponseInput>({
       return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, errorMessage: null, responses: [] };
     }
     const { permitted, denied } = topicsByReadPermission(ctx, req.topics);
-    if (denied.length === 0) return ctx.broker.groups.shareGroups.shareFetch(req, ctx.apiVersion);
-    const res = await ctx.broker.groups.shareGroups.shareFetch({ ...req, topics: permitted }, ctx.apiVersion);
+    // Log bytes are read into the connection's pooled buffers, given back once this response is
+    // written (as Fetch does): no fresh read buffers for the GC per ShareFetch.
+    const lease = ctx.connection.readBuffers?.lease();
+    if (lease) ctx.onResponseWritten = lease.release;
+    if (denied.length === 0) return ctx.broker.groups.shareGroups.shareFetch(req, ctx.apiVersion, lease?.alloc);
+    const res = await ctx.broker.groups.shareGroups.shareFetch({ ...req, topics: permitted }, ctx.apiVersion, lease?.alloc);
     const refused = denied.map((t) => ({
       topicId: t.topicId,
       partitions: t.partitions.map((p) => ({

@@ -219,7 +219,7 @@ export class CoordinatorRuntime implements CoordinatorLocator {
   }
 
   private onMetadataChange(change: MetadataChange): void {
-    if (this.closed || change.kind === 'brokers-changed' || change.kind === 'security-updated') return;
+    if (this.closed || change.kind === 'brokers-changed' || change.kind === 'security-updated' || change.kind === 'broker-configs-changed') return;
     const name = change.kind === 'topic-deleted' || change.kind === 'partition-state' ? (change.kind === 'topic-deleted' ? change.name : change.topic) : change.topic.name;
     if (name !== this.spec.name) return;
     void this.syncLeadership();

@@ -365,6 +365,15 @@ export class ShareGroupService {
 
   /** Applies one partition's acknowledgements; resolves once durable. Returns the error code. */
   private async acknowledgePartition(groupId: string, memberId: string, topicId: string, index: number, batches: AckBatchIn[], renewAllowed: boolean): Promise<{ code: number; message: string | null }> {
+    return this.applyAcknowledgements(groupId, memberId, topicId, index, batches, renewAllowed);
+  }
+
+  /**
+   * Applies one partition's acknowledgements to the in-memory state at once (so they can free
+   * records for a fetch in the same request) and returns the result, or a promise of it when a
+   * state write has to become durable first.
+   */
+  private applyAcknowledgements(groupId: string, memberId: string, topicId: string, index: number, batches: AckBatchIn[], renewAllowed: boolean): { code: number; message: string | null } | Promise<{ code: number; message: string | null }> {
     const resolved = this.resolvePartition(topicId, index);
     if ('code' in resolved) return { code: resolved.code, message: null };
     const key: ShareStateKey = { groupId, topicId, partition: index };
@@ -389,11 +398,10 @@ export class ShareGroupService {
     if (batches.some((b) => b.acknowledgeTypes.includes(AckType.RENEW))) this.partitions.scheduleLockTimer(h, resolved.partition);
     if (changed) {
       h.wake();
-      try {
-        await this.partitions.persist(h, resolved.partition.leaderEpoch);
-      } catch (err) {
-        return { code: errorCodeOf(err, ErrorCode.COORDINATOR_NOT_AVAILABLE), message: (err as Error).message };
-      }
+      return this.partitions.persist(h, resolved.partition.leaderEpoch).then(
+        () => result,
+        (err) => ({ code: errorCodeOf(err, ErrorCode.COORDINATOR_NOT_AVAILABLE), message: (err as Error).message }),
+      );
     }
     return result;
   }
@@ -409,7 +417,11 @@ export class ShareGroupService {
 
   // ------------------------------------------------------------------ ShareFetch
 
-  async shareFetch(req: ShareFetchIn, apiVersion: number): Promise<ShareFetchOut> {
+  /**
+   * @param alloc where log reads put their bytes (the connection's pooled read buffers, given
+   * back once the response is written); fresh buffers when absent.
+   */
+  async shareFetch(req: ShareFetchIn, apiVersion: number, alloc?: (size: number) => Buffer): Promise<ShareFetchOut> {
     const lockMs = req.groupId ? this.deps.groupConfigs.getInt(req.groupId, 'share.record.lock.duration.ms') : this.settings.lockDurationMs;
     const top = (code: number, message: string | null): ShareFetchOut => ({
       throttleTimeMs: 0, errorCode: code, errorMessage: message, acquisitionLockTimeoutMs: lockMs, responses: [], nodeEndpoints: [],
@@ -436,25 +448,31 @@ export class ShareGroupService {
       return o;
     };
 
-    // Piggy-backed acknowledgements first: they may free records for this very fetch.
-    await Promise.all(
-      req.topics.flatMap((t) =>
-        t.partitions
-          .filter((p) => p.acknowledgementBatches.length > 0)
-          .map(async (p) => {
-            const r = await this.acknowledgePartition(groupId, memberId, t.topicId, p.partitionIndex, p.acknowledgementBatches, apiVersion >= 2 && req.isRenewAck);
-            const o = outFor(t.topicId, p.partitionIndex);
-            o.acknowledgeErrorCode = r.code;
-            o.acknowledgeErrorMessage = r.message;
-          }),
-      ),
-    );
+    // Piggy-backed acknowledgements first: applied in memory now, they may free records for this
+    // very fetch; their state writes become durable while the fetch runs, and the response waits
+    // for both (one fsync wait overlaps the fetch instead of preceding it).
+    const ackWrites: Promise<void>[] = [];
+    for (const t of req.topics) {
+      for (const p of t.partitions) {
+        if (p.acknowledgementBatches.length === 0) continue;
+        const o = outFor(t.topicId, p.partitionIndex);
+        const set = (r: { code: number; message: string | null }) => {
+          o.acknowledgeErrorCode = r.code;
+          o.acknowledgeErrorMessage = r.message;
+        };
+        const r = this.applyAcknowledgements(groupId, memberId, t.topicId, p.partitionIndex, p.acknowledgementBatches, apiVersion >= 2 && req.isRenewAck);
+        if (r instanceof Promise) ackWrites.push(r.then(set));
+        else set(r);
+      }
+    }
+    const acksDurable = () => (ackWrites.length > 0 ? Promise.all(ackWrites) : undefined);
 
     if (session === 'final' || req.shareSessionEpoch === FINAL_SESSION_EPOCH) {
       // The member closes its session: what it still holds goes back to the pool.
       const held = session === 'final' ? undefined : session.partitions;
       this.sessions.delete(`${groupId}\0${memberId}`);
       this.partitions.releaseMember(groupId, memberId, held);
+      await acksDurable();
       return this.fetchResponse(top(ErrorCode.NONE, null), outs);
     }
 
@@ -463,8 +481,9 @@ export class ShareGroupService {
 
     // A renew-only request (v2 IsRenewAck) fetches nothing.
     if (!(apiVersion >= 2 && req.isRenewAck) && req.maxRecords !== 0) {
-      await this.fetchInto(groupId, memberId, session, req, outFor);
+      await this.fetchInto(groupId, memberId, session, req, outFor, alloc);
     }
+    await acksDurable();
     // Only partitions listed in the request or with data are reported.
     for (const t of req.topics) for (const p of t.partitions) outFor(t.topicId, p.partitionIndex);
     return this.fetchResponse(top(ErrorCode.NONE, null), outs);
@@ -488,6 +507,7 @@ export class ShareGroupService {
     session: ShareSession,
     req: ShareFetchIn,
     outFor: (topicId: string, index: number) => ShareFetchPartitionOut,
+    alloc: ((size: number) => Buffer) | undefined,
   ): Promise<void> {
     const maxRecords = req.maxRecords > 0 ? req.maxRecords : 500;
     const strict = req.shareAcquireMode === 1;
@@ -523,7 +543,7 @@ export class ShareGroupService {
         const o = outFor(t.topicId, t.index);
         o.currentLeader = { leaderId: t.partition.leaderId, leaderEpoch: t.partition.leaderEpoch };
         try {
-          const r = await this.partitions.acquire(t.handle, t.partition, memberId, remaining, bytesLeft, strict);
+          const r = await this.partitions.acquire(t.handle, t.partition, memberId, remaining, bytesLeft, strict, alloc);
           if (r.ranges.length === 0) continue;
           (o.records as Buffer[]).push(...r.records);
           o.acquiredRecords.push(...r.ranges);

@@ -9,6 +9,8 @@ import { type ShareStateStore, shareStateKeyString, type ShareSnapshot, type Sha
 
 const CONTROL_BATCH = 0x20;
 const TRANSACTIONAL_BATCH = 0x10;
+/** Smallest log read of a ShareFetch. */
+const MIN_READ_WINDOW = 64 * 1024;
 
 /**
  * Walks batches in log order and tells which belong to aborted transactions, from the aborted
@@ -46,6 +48,10 @@ export class SharePartitionHandle {
   /** Replaced through the share-state APIs: no longer serves, never writes again. */
   retired = false;
   readonly waiters = new Set<() => void>();
+  /** Log bytes per acquired record last seen: sizes the next log read. */
+  recordBytes = 1024;
+  /** Settles when the acquisition in progress is done: one at a time per share-partition. */
+  acquiring: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly key: ShareStateKey,
@@ -263,7 +269,17 @@ export class SharePartitions {
    * Acquires up to maxRecords for memberId from the log (re-deliverable records first), at most
    * about maxBytes, and returns the batches that hold them (the client keeps only acquired offsets).
    */
-  async acquire(h: SharePartitionHandle, partition: Partition, memberId: string, maxRecords: number, maxBytes: number, strict: boolean): Promise<AcquireResult> {
+  acquire(h: SharePartitionHandle, partition: Partition, memberId: string, maxRecords: number, maxBytes: number, strict: boolean, alloc?: (size: number) => Buffer): Promise<AcquireResult> {
+    // One acquisition at a time per share-partition, as Kafka's share-partition fetch lock does:
+    // concurrent members would read the same window of log from the same next offset, and all but
+    // the first would find its records already acquired and read again (measured: 3 log reads
+    // per ShareFetch with 4 members on a partition, 4.6x the bytes delivered).
+    const run = h.acquiring.then(() => this.acquireNow(h, partition, memberId, maxRecords, maxBytes, strict, alloc));
+    h.acquiring = run.catch(() => {});
+    return run;
+  }
+
+  private async acquireNow(h: SharePartitionHandle, partition: Partition, memberId: string, maxRecords: number, maxBytes: number, strict: boolean, alloc?: (size: number) => Buffer): Promise<AcquireResult> {
     const log = partition.log;
     h.sp.truncateBelow(log.logStartOffset);
     h.sp.settings = this.options.settings(h.key.groupId);
@@ -271,39 +287,66 @@ export class SharePartitions {
     // read_committed: nothing at or past the last stable offset (an open transaction's records).
     const hw = readCommitted ? Math.min(log.lastStableOffset, log.highWatermark) : log.highWatermark;
     if (maxRecords <= 0 || !h.sp.canAcquire(hw)) return { ranges: [], records: [], bytes: 0 };
-    const from = h.sp.nextFetchOffset();
-    if (from >= hw) return { ranges: [], records: [], bytes: 0 };
-    const { chunks } = await log.read(from, Math.max(1, maxBytes), hw, true);
-    const spans: (BatchSpan & { chunk: Buffer; pos: number; size: number })[] = [];
-    const aborted = readCommitted ? new AbortedFilter(log.abortedTransactions(from, hw)) : undefined;
-    for (const chunk of chunks) {
-      for (const [pos, size] of batchPositions(chunk)) {
-        const header = readBatchHeader(chunk, pos);
-        const isControl = (header.attributes & CONTROL_BATCH) !== 0;
-        // Called for control batches too: an ABORT marker ends its producer's aborted run.
-        const inAborted = aborted?.isAborted(header.producerId, header.baseOffset, header.attributes, isControl) ?? false;
-        spans.push({
-          baseOffset: header.baseOffset,
-          lastOffset: header.baseOffset + header.lastOffsetDelta,
-          // Records of aborted transactions are archived like control records: never delivered.
-          isControl: isControl || inAborted,
-          chunk,
-          pos,
-          size,
-        });
-      }
-    }
-    const ranges = h.sp.acquire(memberId, spans, maxRecords, hw, Date.now(), strict);
+    const ranges: AcquiredRange[] = [];
     const records: Buffer[] = [];
     let bytes = 0;
-    let r = 0;
-    for (const s of spans) {
-      if (s.isControl) continue;
-      while (r < ranges.length && ranges[r]!.lastOffset < s.baseOffset) r++;
-      if (r >= ranges.length) break;
-      if (ranges[r]!.firstOffset > s.lastOffset) continue;
-      records.push(s.chunk.subarray(s.pos, s.pos + s.size));
-      bytes += s.size;
+    let acquired = 0;
+    let lastBatch = -1;
+    let from = h.sp.nextFetchOffset();
+    // The log is read in windows sized for the records still wanted (from the bytes per record
+    // seen so far), not up to maxBytes at once: a ShareFetch acquires at most maxRecords and the
+    // in-flight limit, so reading (and allocating) fetch.max.bytes of log each time is waste.
+    for (let round = 0; round < 64 && from < hw && acquired < maxRecords && bytes < maxBytes; round++) {
+      const window = Math.min(maxBytes - bytes, Math.max(MIN_READ_WINDOW, Math.ceil((maxRecords - acquired) * h.recordBytes * 1.25)));
+      const { chunks } = await log.read(from, Math.max(1, window), hw, bytes === 0, alloc);
+      const spans: (BatchSpan & { chunk: Buffer; pos: number; size: number })[] = [];
+      const aborted = readCommitted ? new AbortedFilter(log.abortedTransactions(from, hw)) : undefined;
+      for (const chunk of chunks) {
+        for (const [pos, size] of batchPositions(chunk)) {
+          const header = readBatchHeader(chunk, pos);
+          const isControl = (header.attributes & CONTROL_BATCH) !== 0;
+          // Called for control batches too: an ABORT marker ends its producer's aborted run.
+          const inAborted = aborted?.isAborted(header.producerId, header.baseOffset, header.attributes, isControl) ?? false;
+          spans.push({
+            baseOffset: header.baseOffset,
+            lastOffset: header.baseOffset + header.lastOffsetDelta,
+            // Records of aborted transactions are archived like control records: never delivered.
+            isControl: isControl || inAborted,
+            chunk,
+            pos,
+            size,
+          });
+        }
+      }
+      if (spans.length === 0) break;
+      const got = h.sp.acquire(memberId, spans, maxRecords - acquired, hw, Date.now(), strict);
+      let gotRecords = 0;
+      let gotBytes = 0;
+      let r = 0;
+      for (const s of spans) {
+        if (s.isControl) continue;
+        while (r < got.length && got[r]!.lastOffset < s.baseOffset) r++;
+        if (r >= got.length) break;
+        if (got[r]!.firstOffset > s.lastOffset) continue;
+        if (s.baseOffset <= lastBatch) continue; // already in the response from an earlier window
+        lastBatch = s.baseOffset;
+        records.push(s.chunk.subarray(s.pos, s.pos + s.size));
+        gotBytes += s.size;
+      }
+      for (const g of got) {
+        gotRecords += g.lastOffset - g.firstOffset + 1;
+        const last = ranges[ranges.length - 1];
+        if (last && last.lastOffset === g.firstOffset - 1 && last.deliveryCount === g.deliveryCount) last.lastOffset = g.lastOffset;
+        else ranges.push(g);
+      }
+      if (gotRecords > 0) h.recordBytes = Math.max(1, gotBytes / gotRecords);
+      acquired += gotRecords;
+      bytes += gotBytes;
+      // Nothing more to hand out (window full, limit reached) or no progress: done.
+      if (!h.sp.canAcquire(hw)) break;
+      const next = h.sp.nextFetchOffset();
+      if (next <= from) break;
+      from = next;
     }
     if (ranges.length > 0) this.scheduleLockTimer(h, partition);
     return { ranges, records, bytes };
