@@ -64,11 +64,13 @@ export async function startHelloWorld(root, port) {
  * Streams `count` records of `size` bytes (JSON string values) in one POST …/records request;
  * returns MB/s of payload, counting only records answered with error_code 200.
  */
-export async function restStreamProduce(restUrl, topic, count, size) {
+export async function restStreamProduce(restUrl, topic, count, size, { createTopic = true } = {}) {
   const clusters = await (await fetch(`${restUrl}/v3/clusters`)).json();
   const cid = clusters.data[0].cluster_id;
-  const create = await fetch(`${restUrl}/v3/clusters/${cid}/topics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ topic_name: topic, partitions_count: 6 }) });
-  if (create.status !== 201) throw new Error(`topic create: ${create.status} ${await create.text()}`);
+  if (createTopic) {
+    const create = await fetch(`${restUrl}/v3/clusters/${cid}/topics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ topic_name: topic, partitions_count: 6 }) });
+    if (create.status !== 201) throw new Error(`topic create: ${create.status} ${await create.text()}`);
+  }
   const line = Buffer.from(JSON.stringify({ value: { type: 'JSON', data: 'x'.repeat(size - 2) } }) + '\n');
   const perChunk = 64;
   const chunk = Buffer.concat(Array.from({ length: perChunk }, () => line));
