@@ -96,6 +96,7 @@ export class Worker {
   /** Tasks this worker owns but waits to start until their previous owner let go (task key → since). */
   private readonly handoverSince = new Map<string, number>();
   private stopped = false;
+  private tick: NodeJS.Timeout | undefined;
   clusterId = '';
   ready = false;
   /** Base URL of this worker's REST API (advertised to the group for forwarding). */
@@ -167,6 +168,27 @@ export class Worker {
     await this.membership.start();
     await this.settle();
     this.ready = true;
+    // Every change schedules its reconciliation, but ownership follows from the group view and the
+    // config topic together; should a trigger fall between the two, a task this worker owns would
+    // stay unstarted. A periodic look (as Kafka Connect's herder ticks) starts it: only owned tasks
+    // with no runner here and no FAILED status of this worker (those wait for a restart request).
+    this.tick = setInterval(() => this.reconcileUnstarted(), 2000);
+    this.tick.unref?.();
+  }
+
+  private reconcileUnstarted(): void {
+    if (this.stopped || !this.membership?.view) return;
+    for (const name of this.connectorNames()) {
+      if (this.dirty.has(name) || this.targetState(name) === 'STOPPED') continue;
+      const count = this.taskConfigs(name).length;
+      for (let i = 0; i < count; i++) {
+        if (this.tasks.has(`${name}-${i}`) || !this.owns(name, i)) continue;
+        const s = this.status(`status-task-${name}-${i}`);
+        if (s?.state === 'FAILED' && s.worker_id === this.workerId) continue;
+        this.scheduleReconcile(name);
+        break;
+      }
+    }
   }
 
   /** Connectors with a connector instance or a task on this worker. */
@@ -184,6 +206,7 @@ export class Worker {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.tick);
     await this.membership?.stop();
     await this.reconcileChain.catch(() => {});
     await Promise.all([...this.tasks.values()].map((t) => t.runner.stop()));

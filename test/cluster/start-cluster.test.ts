@@ -2,7 +2,7 @@
 // against etcd + real broker processes on 127.0.0.1.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Admin as PlatformaticAdmin } from '@platformatic/kafka';
@@ -202,10 +202,21 @@ it('fjord dev --brokers 3 runs etcd and three brokers until SIGTERM', { timeout:
   }
 });
 
-/** A port p with p..p+count-1 all free (the dev cluster takes consecutive ports). */
+/**
+ * A port p with p..p+count-1 free (the dev cluster takes consecutive ports), below the kernel's
+ * ephemeral range: a port inside it can be taken by any outgoing connection (etcd's, a broker's)
+ * between this check and the bind (seen in CI: EADDRINUSE on broker 2's port).
+ */
 async function freePortRange(count: number): Promise<number> {
+  let low = 32768;
+  try {
+    low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low;
+  } catch {}
+  // An unusual system whose ephemeral range starts low: fall back to the range below 50000.
+  if (!(low > 21000)) low = 50000;
+  const from = 20000;
   for (let attempt = 0; attempt < 50; attempt++) {
-    const p = 20000 + Math.floor(Math.random() * 30000);
+    const p = from + Math.floor(Math.random() * (low - from - count));
     const open = await Promise.all(Array.from({ length: count }, (_, i) => portOpen(p + i)));
     if (!open.some(Boolean)) return p;
   }
