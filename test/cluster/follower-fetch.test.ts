@@ -9,6 +9,7 @@ import { RACK_AWARE_SELECTOR } from '../../src/cluster/replica-selector.js';
 import { startCluster, type RunningCluster } from '../../src/cluster/start-cluster.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/gen/index.js';
+import { until } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { describeChild, runChild } from '../e2e/run-child.js';
 
@@ -16,22 +17,7 @@ const { Kafka, logLevel } = kafkajs;
 const TOPIC = 'kip392';
 const COUNT = 200;
 const rackOf = (nodeId: number) => `rack-${nodeId}`;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    await sleep(50);
-  }
-}
 
 interface FetchedPartition {
   errorCode: number;

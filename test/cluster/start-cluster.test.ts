@@ -8,25 +8,10 @@ import { after, before, describe, it } from 'node:test';
 import { Admin as PlatformaticAdmin } from '@platformatic/kafka';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { startCluster, type RunningCluster } from '../../src/index.js';
-import { fjordCommand, repoRoot, tempDir } from '../helpers/broker.js';
+import { fjordCommand, repoRoot, tempDir, until } from '../helpers/broker.js';
 import { describeChild, runChild } from '../e2e/run-child.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms ${last ? `(last error: ${(last as Error).message})` : ''}`);
-    await sleep(100);
-  }
-}
 
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -145,3 +145,12 @@ export async function fetchAll(port: number, topic: string, partition: number, f
   }
   return out;
 }
+
+let nextCorrelation = 1;
+/** One request on `raw` and its answer's body; fails the test when the connection gives none. */
+export async function call(raw: RawClient, apiKey: number, version: number, body: unknown): Promise<any> {
+  raw.request(apiKey, version, nextCorrelation++, body);
+  const res = await raw.response(apiKey, version);
+  if (!res) throw new Error(`no response to api ${apiKey}`);
+  return res.body;
+}

@@ -7,14 +7,8 @@ import { Kafka, logLevel } from 'kafkajs';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/gen/index.js';
 import { fjord, ok, suiteBroker } from '../cli/run.js';
-import { RawClient } from '../helpers/raw-client.js';
+import { call, RawClient } from '../helpers/raw-client.js';
 
-let correlation = 1;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-async function call(raw: RawClient, apiKey: number, version: number, body: unknown): Promise<any> {
-  raw.request(apiKey, version, correlation++, body);
-  return (await raw.response(apiKey, version))!.body;
-}
 
 describe('fjord share-group', () => {
   const suite = suiteBroker();

@@ -8,19 +8,11 @@ import { KafkaClient, type ShareConsumer } from '@kafkats/client';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/gen/index.js';
 import { startTestBroker, waitFor, type TestBroker } from '../helpers/broker.js';
-import { RawClient } from '../helpers/raw-client.js';
+import { call, RawClient } from '../helpers/raw-client.js';
 
 const LOCK_MS = 2000;
 const DELIVERY_LIMIT = 3;
 
-let correlation = 1;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-async function call(raw: RawClient, apiKey: number, version: number, body: unknown): Promise<any> {
-  raw.request(apiKey, version, correlation++, body);
-  const res = await raw.response(apiKey, version);
-  assert.ok(res, `no response to api ${apiKey}`);
-  return res.body;
-}
 
 describe('share groups with @kafkats/client ShareConsumer', () => {
   let broker: TestBroker;

@@ -9,20 +9,12 @@ import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/gen/index.js';
 import { batchPositions, decodeRecordsSync } from '../../src/protocol/records/batch.js';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
-import { RawClient } from '../helpers/raw-client.js';
+import { call, RawClient } from '../helpers/raw-client.js';
 
 const RECORDS = 300;
 const PER_BATCH = 3;
 const VALUE = Buffer.alloc(10 * 1024, 'w');
 
-let correlation = 1;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-async function call(raw: RawClient, apiKey: number, version: number, body: unknown): Promise<any> {
-  raw.request(apiKey, version, correlation++, body);
-  const res = await raw.response(apiKey, version);
-  assert.ok(res, `no response to api ${apiKey}`);
-  return res.body;
-}
 
 /** Offsets of the records in a ShareFetch partition's batches; throws on a batch sent twice. */
 function offsetsIn(records: Buffer | Buffer[] | null): number[] {

@@ -11,7 +11,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/gen/index.js';
 import { startTestBroker, tempDir, waitFor, type TestBroker } from '../helpers/broker.js';
-import { RawClient } from '../helpers/raw-client.js';
+import { call, RawClient } from '../helpers/raw-client.js';
 
 const GROUP = 32;
 const BROKER_CONFIG = {
@@ -27,14 +27,6 @@ const BROKER_CONFIG = {
   'transaction.state.log.min.isr': '1',
 };
 
-let correlation = 1;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-async function call(raw: RawClient, apiKey: number, version: number, body: unknown): Promise<any> {
-  raw.request(apiKey, version, correlation++, body);
-  const res = await raw.response(apiKey, version);
-  assert.ok(res, `no response to api ${apiKey}`);
-  return res.body;
-}
 
 describe('share group configs (GROUP config resources)', () => {
   let dataDir = '';

@@ -9,7 +9,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/gen/index.js';
 import { startTestBroker, tempDir, type TestBroker } from '../helpers/broker.js';
-import { RawClient } from '../helpers/raw-client.js';
+import { call, RawClient } from '../helpers/raw-client.js';
 
 const CONFIG = {
   'offsets.topic.num.partitions': '2',
@@ -19,14 +19,6 @@ const ACKNOWLEDGED = 2;
 const ARCHIVED = 4;
 const AVAILABLE = 0;
 
-let correlation = 1;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-async function call(raw: RawClient, apiKey: number, version: number, body: unknown): Promise<any> {
-  raw.request(apiKey, version, correlation++, body);
-  const res = await raw.response(apiKey, version);
-  assert.ok(res, `no response to api ${apiKey}`);
-  return res.body;
-}
 
 describe('share-state APIs (Initialize / Read / Write / Delete ShareGroupState)', () => {
   let dataDir = '';
