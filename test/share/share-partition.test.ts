@@ -112,3 +112,50 @@ test('simple assignor: every partition covered; more members than partitions sha
   const few = simpleShareAssignor.assign(new Map([['a', new Set(['t'])]]), new Map([['t', 3]]));
   assert.deepEqual([...few.get('a')!.get('t')!].sort(), [0, 1, 2]);
 });
+
+test('a long run of out-of-order acks, releases and expiries through the ring: every record accepted exactly once', () => {
+  // The window lives in a ring that wraps and grows; drive it far past its first capacity.
+  const sp = new SharePartition(0, { deliveryCountLimit: 1000, lockDurationMs: 50, maxInFlight: 300 });
+  const total = 20_000;
+  let seed = 12345;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const held = new Map<string, number[]>();
+  const accepted = new Set<number>();
+  let now = 0;
+  for (let round = 0; round < 100_000 && accepted.size < total; round++) {
+    now += 7;
+    const member = `m${rand(5)}`;
+    const from = sp.nextFetchOffset();
+    const spans = [];
+    for (let o = from; o < Math.min(total, from + 400); o += 10) spans.push(batch(o, Math.min(total, o + 10) - 1));
+    for (const r of sp.acquire(member, spans, 1 + rand(60), total, now)) {
+      for (let o = r.firstOffset; o <= r.lastOffset; o++) held.set(member, [...(held.get(member) ?? []), o]);
+    }
+    for (const [m, offsets] of held) {
+      const keep: number[] = [];
+      for (const o of offsets) {
+        const st = sp.stateOf(o);
+        if (st?.state !== RecordState.ACQUIRED || st.memberId !== m) continue; // expired meanwhile
+        const roll = rand(10);
+        if (roll < 6) {
+          sp.acknowledge(m, o, o, [AckType.ACCEPT], now);
+          assert.ok(!accepted.has(o), `offset ${o} accepted twice`);
+          accepted.add(o);
+        } else if (roll < 7) sp.acknowledge(m, o, o, [AckType.RELEASE], now);
+        else keep.push(o); // held on; its lock may expire
+      }
+      held.set(m, keep);
+    }
+    if (round % 13 === 0) sp.expireLocks(now);
+    const c = sp.counts();
+    assert.equal(c.acquired, sp.acquiredCount);
+    assert.equal(c.available + c.acquired + c.acknowledged + c.archived, sp.inFlightCount);
+    assert.ok(sp.inFlightCount <= 300 + 10);
+  }
+  assert.equal(accepted.size, total);
+  assert.equal(sp.startOffset, total);
+  assert.equal(sp.inFlightCount, 0);
+});

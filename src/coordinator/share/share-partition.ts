@@ -78,8 +78,17 @@ export class SharePartition {
   startOffset: number;
   /** First offset never acquired. */
   endOffset: number;
-  /** offset → state, for offsets in [startOffset, endOffset) that are not plain done gaps. */
-  private readonly records = new Map<number, InFlightRecord>();
+  // The window [startOffset, endOffset) in a ring of parallel arrays (slot of startOffset at
+  // `head`): one ShareFetch touches hundreds of records, and a Map of per-record objects cost a
+  // lookup and an allocation per record plus the garbage collector's time.
+  private capacity = 0;
+  private head = 0;
+  private states = new Uint8Array(0);
+  private deliveryCounts = new Uint16Array(0);
+  private lockDeadlines = new Float64Array(0);
+  private members: (string | null)[] = [];
+  /** No AVAILABLE record below this offset (a lower bound kept by every change to AVAILABLE). */
+  private availableFrom: number;
   /** Bumped on every change; persistence compares it to what it wrote. */
   version = 0;
   /** Offsets in flight that are ACQUIRED (for describe and lock bounds). */
@@ -92,6 +101,7 @@ export class SharePartition {
   ) {
     this.startOffset = startOffset;
     this.endOffset = startOffset;
+    this.availableFrom = startOffset;
   }
 
   /** Rebuilds from persisted state: anything that was ACQUIRED is AVAILABLE again. */
@@ -102,13 +112,12 @@ export class SharePartition {
         let state = b.deliveryState as RecordStateValue;
         if (state === RecordState.ACQUIRED) state = RecordState.AVAILABLE;
         if (state !== RecordState.AVAILABLE && state !== RecordState.ACKNOWLEDGED && state !== RecordState.ARCHIVED) continue;
-        sp.records.set(o, { state, deliveryCount: b.deliveryCount, memberId: null, lockDeadline: 0 });
-        if (o + 1 > sp.endOffset) sp.endOffset = o + 1;
+        // Gaps inside the persisted window are offsets that were never acquired: AVAILABLE, count 0.
+        if (o >= sp.endOffset) sp.extendTo(o + 1, RecordState.AVAILABLE);
+        const i = sp.slot(o);
+        sp.states[i] = state;
+        sp.deliveryCounts[i] = b.deliveryCount;
       }
-    }
-    // Gaps inside the persisted window are offsets that were never acquired: AVAILABLE, count 0.
-    for (let o = sp.startOffset; o < sp.endOffset; o++) {
-      if (!sp.records.has(o)) sp.records.set(o, { state: RecordState.AVAILABLE, deliveryCount: 0, memberId: null, lockDeadline: 0 });
     }
     sp.advanceStart();
     return sp;
@@ -119,15 +128,17 @@ export class SharePartition {
   }
 
   stateOf(offset: number): InFlightRecord | undefined {
-    return this.records.get(offset);
+    if (offset < this.startOffset || offset >= this.endOffset) return undefined;
+    const i = this.slot(offset);
+    return { state: this.states[i] as RecordStateValue, deliveryCount: this.deliveryCounts[i]!, memberId: this.members[i] ?? null, lockDeadline: this.lockDeadlines[i]! };
   }
 
   /** The offset to read the log from: the first re-deliverable record, else endOffset. */
   nextFetchOffset(): number {
-    for (let o = this.startOffset; o < this.endOffset; o++) {
-      if (this.records.get(o)?.state === RecordState.AVAILABLE) return o;
-    }
-    return this.endOffset;
+    let o = Math.max(this.availableFrom, this.startOffset);
+    while (o < this.endOffset && this.states[this.slot(o)] !== RecordState.AVAILABLE) o++;
+    this.availableFrom = o;
+    return o;
   }
 
   /** True when a fetch could acquire something given the high watermark. */
@@ -145,12 +156,6 @@ export class SharePartition {
     const ranges: AcquiredRange[] = [];
     let acquired = 0;
     const deadline = now + this.settings.lockDurationMs;
-    const push = (offset: number, count: number) => {
-      const last = ranges[ranges.length - 1];
-      if (last && last.lastOffset === offset - 1 && last.deliveryCount === count) last.lastOffset = offset;
-      else ranges.push({ firstOffset: offset, lastOffset: offset, deliveryCount: count });
-      acquired++;
-    };
     let windowFull = false;
     for (const b of batches) {
       // A full in-flight window ends the acquisition: the next batch must not look like a gap.
@@ -159,45 +164,45 @@ export class SharePartition {
       if (b.baseOffset >= highWatermark) break;
       const last = Math.min(b.lastOffset, highWatermark - 1);
       for (let o = Math.max(b.baseOffset, this.startOffset); o <= last; o++) {
+        let count: number;
         if (o < this.endOffset) {
-          const r = this.records.get(o);
-          if (!r || r.state !== RecordState.AVAILABLE) continue;
+          const i = this.slot(o);
+          if (this.states[i] !== RecordState.AVAILABLE) continue;
           if (b.isControl) {
-            r.state = RecordState.ARCHIVED;
+            this.states[i] = RecordState.ARCHIVED;
             this.version++;
             continue;
           }
           if (strictLimit && acquired >= maxRecords) break;
-          r.state = RecordState.ACQUIRED;
-          r.deliveryCount++;
-          r.memberId = memberId;
-          r.lockDeadline = deadline;
-          this.acquiredCount++;
-          this.version++;
-          push(o, r.deliveryCount);
+          count = ++this.deliveryCounts[i]!;
+          this.states[i] = RecordState.ACQUIRED;
+          this.members[i] = memberId;
+          this.lockDeadlines[i] = deadline;
         } else {
-          if (o !== this.endOffset) {
-            // Offsets the log does not have (compacted away, aborted): nothing to deliver.
-            for (let g = this.endOffset; g < o; g++) this.records.set(g, { state: RecordState.ARCHIVED, deliveryCount: 0, memberId: null, lockDeadline: 0 });
-            this.endOffset = o;
-          }
+          // Offsets the log does not have (compacted away, aborted): nothing to deliver.
+          if (o !== this.endOffset) this.extendTo(o, RecordState.ARCHIVED);
           if (this.inFlightCount >= this.settings.maxInFlight) {
             windowFull = true;
             break;
           }
           if (b.isControl) {
-            this.records.set(o, { state: RecordState.ARCHIVED, deliveryCount: 0, memberId: null, lockDeadline: 0 });
-            this.endOffset = o + 1;
+            this.extendTo(o + 1, RecordState.ARCHIVED);
             this.version++;
             continue;
           }
           if (strictLimit && acquired >= maxRecords) break;
-          this.records.set(o, { state: RecordState.ACQUIRED, deliveryCount: 1, memberId, lockDeadline: deadline });
-          this.endOffset = o + 1;
-          this.acquiredCount++;
-          this.version++;
-          push(o, 1);
+          this.extendTo(o + 1, RecordState.ACQUIRED);
+          const i = this.slot(o);
+          this.deliveryCounts[i] = count = 1;
+          this.members[i] = memberId;
+          this.lockDeadlines[i] = deadline;
         }
+        this.acquiredCount++;
+        this.version++;
+        acquired++;
+        const prev = ranges[ranges.length - 1];
+        if (prev && prev.lastOffset === o - 1 && prev.deliveryCount === count) prev.lastOffset = o;
+        else ranges.push({ firstOffset: o, lastOffset: o, deliveryCount: count });
       }
     }
     this.advanceStart();
@@ -220,32 +225,30 @@ export class SharePartition {
     for (let o = firstOffset; o <= lastOffset; o++) {
       const t = typeAt(o);
       if (t < AckType.GAP || t > AckType.RENEW) throw new AckError('INVALID_REQUEST', `Unknown acknowledge type ${t}.`);
-      const r = this.records.get(o);
+      const inWindow = o >= this.startOffset && o < this.endOffset;
+      const i = inWindow ? this.slot(o) : -1;
+      const state = inWindow ? this.states[i] : -1;
       if (t === AckType.GAP) {
         if (o < this.startOffset) continue;
-        if (r && r.state === RecordState.ACQUIRED && r.memberId === memberId) continue;
-        if (r && (r.state === RecordState.ARCHIVED || r.state === RecordState.ACKNOWLEDGED)) continue;
+        if (state === RecordState.ACQUIRED && this.members[i] === memberId) continue;
+        if (state === RecordState.ARCHIVED || state === RecordState.ACKNOWLEDGED) continue;
         throw new AckError('INVALID_RECORD_STATE', `Offset ${o} is not acquired by member ${memberId}.`);
       }
-      if (!r || r.state !== RecordState.ACQUIRED || r.memberId !== memberId) {
+      if (state !== RecordState.ACQUIRED || this.members[i] !== memberId) {
         throw new AckError('INVALID_RECORD_STATE', `Offset ${o} is not acquired by member ${memberId}.`);
       }
     }
     let changed = false;
-    for (let o = firstOffset; o <= lastOffset; o++) {
-      const r = this.records.get(o);
-      if (!r || r.state !== RecordState.ACQUIRED) continue;
+    for (let o = Math.max(firstOffset, this.startOffset); o <= lastOffset && o < this.endOffset; o++) {
+      const i = this.slot(o);
+      if (this.states[i] !== RecordState.ACQUIRED) continue;
       const t = typeAt(o);
       if (t === AckType.RENEW) {
-        r.lockDeadline = now + this.settings.lockDurationMs;
+        this.lockDeadlines[i] = now + this.settings.lockDurationMs;
         continue;
       }
-      this.acquiredCount--;
-      r.memberId = null;
-      r.lockDeadline = 0;
-      if (t === AckType.ACCEPT) r.state = RecordState.ACKNOWLEDGED;
-      else if (t === AckType.RELEASE) r.state = r.deliveryCount >= this.settings.deliveryCountLimit ? RecordState.ARCHIVED : RecordState.AVAILABLE;
-      else r.state = RecordState.ARCHIVED; // REJECT, GAP
+      if (t === AckType.RELEASE) this.releaseAt(o, i);
+      else this.finishAt(i, t === AckType.ACCEPT ? RecordState.ACKNOWLEDGED : RecordState.ARCHIVED); // REJECT, GAP archive
       changed = true;
     }
     if (changed) {
@@ -259,9 +262,9 @@ export class SharePartition {
   expireLocks(now: number): boolean {
     let changed = false;
     for (let o = this.startOffset; o < this.endOffset; o++) {
-      const r = this.records.get(o);
-      if (r && r.state === RecordState.ACQUIRED && r.lockDeadline <= now) {
-        this.releaseOne(r);
+      const i = this.slot(o);
+      if (this.states[i] === RecordState.ACQUIRED && this.lockDeadlines[i]! <= now) {
+        this.releaseAt(o, i);
         changed = true;
       }
     }
@@ -280,13 +283,11 @@ export class SharePartition {
   releaseMember(memberId: string): boolean {
     let changed = false;
     for (let o = this.startOffset; o < this.endOffset; o++) {
-      const r = this.records.get(o);
-      if (r && r.state === RecordState.ACQUIRED && r.memberId === memberId) {
-        this.acquiredCount--;
-        r.memberId = null;
-        r.lockDeadline = 0;
-        r.state = RecordState.AVAILABLE;
-        r.deliveryCount = Math.max(0, r.deliveryCount - 1);
+      const i = this.slot(o);
+      if (this.states[i] === RecordState.ACQUIRED && this.members[i] === memberId) {
+        this.finishAt(i, RecordState.AVAILABLE);
+        if (this.deliveryCounts[i]! > 0) this.deliveryCounts[i]!--;
+        if (o < this.availableFrom) this.availableFrom = o;
         changed = true;
       }
     }
@@ -302,17 +303,19 @@ export class SharePartition {
     if (this.acquiredCount === 0) return undefined;
     let min: number | undefined;
     for (let o = this.startOffset; o < this.endOffset; o++) {
-      const r = this.records.get(o);
-      if (r && r.state === RecordState.ACQUIRED && (min === undefined || r.lockDeadline < min)) min = r.lockDeadline;
+      const i = this.slot(o);
+      if (this.states[i] === RecordState.ACQUIRED && (min === undefined || this.lockDeadlines[i]! < min)) min = this.lockDeadlines[i]!;
     }
     return min;
   }
 
   /** Moves the start offset (AlterShareGroupOffsets, log start moved past it): forgets everything. */
   reset(startOffset: number): void {
-    this.records.clear();
+    this.members.fill(null);
     this.startOffset = startOffset;
     this.endOffset = startOffset;
+    this.availableFrom = startOffset;
+    this.head = 0;
     this.acquiredCount = 0;
     this.version++;
   }
@@ -320,13 +323,19 @@ export class SharePartition {
   /** Records below the log start offset no longer exist: skip them. */
   truncateBelow(logStartOffset: number): void {
     if (logStartOffset <= this.startOffset) return;
-    for (let o = this.startOffset; o < Math.min(logStartOffset, this.endOffset); o++) {
-      const r = this.records.get(o);
-      if (r?.state === RecordState.ACQUIRED) this.acquiredCount--;
-      this.records.delete(o);
+    const end = Math.min(logStartOffset, this.endOffset);
+    for (let o = this.startOffset; o < end; o++) {
+      const i = this.slot(o);
+      if (this.states[i] === RecordState.ACQUIRED) this.acquiredCount--;
+      this.members[i] = null;
+    }
+    if (this.endOffset <= logStartOffset) {
+      this.head = 0;
+      this.endOffset = logStartOffset;
+    } else {
+      this.head = this.slot(logStartOffset);
     }
     this.startOffset = logStartOffset;
-    if (this.endOffset < logStartOffset) this.endOffset = logStartOffset;
     this.version++;
     this.advanceStart();
   }
@@ -335,13 +344,14 @@ export class SharePartition {
    * (unless `live`, for describing). */
   stateBatches(live = false): StateBatch[] {
     const out: StateBatch[] = [];
+    let last: StateBatch | undefined;
     for (let o = this.startOffset; o < this.endOffset; o++) {
-      const r = this.records.get(o);
-      if (!r) continue;
-      const state = r.state === RecordState.ACQUIRED && !live ? RecordState.AVAILABLE : r.state;
-      const last = out[out.length - 1];
-      if (last && last.lastOffset === o - 1 && last.deliveryState === state && last.deliveryCount === r.deliveryCount) last.lastOffset = o;
-      else out.push({ firstOffset: o, lastOffset: o, deliveryState: state, deliveryCount: r.deliveryCount });
+      const i = this.slot(o);
+      const s = this.states[i]!;
+      const state = s === RecordState.ACQUIRED && !live ? RecordState.AVAILABLE : s;
+      const count = this.deliveryCounts[i]!;
+      if (last && last.deliveryState === state && last.deliveryCount === count) last.lastOffset = o;
+      else out.push((last = { firstOffset: o, lastOffset: o, deliveryState: state, deliveryCount: count }));
     }
     return out;
   }
@@ -350,7 +360,7 @@ export class SharePartition {
   counts(): { available: number; acquired: number; acknowledged: number; archived: number } {
     const c = { available: 0, acquired: 0, acknowledged: 0, archived: 0 };
     for (let o = this.startOffset; o < this.endOffset; o++) {
-      const s = this.records.get(o)?.state;
+      const s = this.states[this.slot(o)];
       if (s === RecordState.AVAILABLE) c.available++;
       else if (s === RecordState.ACQUIRED) c.acquired++;
       else if (s === RecordState.ACKNOWLEDGED) c.acknowledged++;
@@ -359,19 +369,72 @@ export class SharePartition {
     return c;
   }
 
-  private releaseOne(r: InFlightRecord): void {
+  /** Ring slot of an offset inside the window. */
+  private slot(offset: number): number {
+    return (this.head + (offset - this.startOffset)) & (this.capacity - 1);
+  }
+
+  /** Ends an acquisition at slot i in `state` (the lock holder and deadline are cleared). */
+  private finishAt(i: number, state: RecordStateValue): void {
     this.acquiredCount--;
-    r.memberId = null;
-    r.lockDeadline = 0;
-    r.state = r.deliveryCount >= this.settings.deliveryCountLimit ? RecordState.ARCHIVED : RecordState.AVAILABLE;
+    this.members[i] = null;
+    this.lockDeadlines[i] = 0;
+    this.states[i] = state;
+  }
+
+  /** A released or expired acquisition: available again, or archived at the delivery limit. */
+  private releaseAt(o: number, i: number): void {
+    const archive = this.deliveryCounts[i]! >= this.settings.deliveryCountLimit;
+    this.finishAt(i, archive ? RecordState.ARCHIVED : RecordState.AVAILABLE);
+    if (!archive && o < this.availableFrom) this.availableFrom = o;
+  }
+
+  /** Grows the window to end at `end`, new offsets in `state` with delivery count 0. */
+  private extendTo(end: number, state: RecordStateValue): void {
+    const size = end - this.startOffset;
+    if (size > this.capacity) this.grow(size);
+    for (let o = this.endOffset; o < end; o++) {
+      const i = (this.head + (o - this.startOffset)) & (this.capacity - 1);
+      this.states[i] = state;
+      this.deliveryCounts[i] = 0;
+      this.lockDeadlines[i] = 0;
+      this.members[i] = null;
+    }
+    if (state === RecordState.AVAILABLE && this.endOffset < this.availableFrom) this.availableFrom = this.endOffset;
+    this.endOffset = end;
+  }
+
+  /** Reallocates the ring (a power of two holding `size`), the window copied to slot 0 on. */
+  private grow(size: number): void {
+    let capacity = Math.max(64, this.capacity);
+    while (capacity < size) capacity *= 2;
+    const states = new Uint8Array(capacity);
+    const counts = new Uint16Array(capacity);
+    const deadlines = new Float64Array(capacity);
+    const members: (string | null)[] = new Array(capacity).fill(null);
+    const n = this.endOffset - this.startOffset;
+    for (let k = 0; k < n; k++) {
+      const i = (this.head + k) & (this.capacity - 1);
+      states[k] = this.states[i]!;
+      counts[k] = this.deliveryCounts[i]!;
+      deadlines[k] = this.lockDeadlines[i]!;
+      members[k] = this.members[i] ?? null;
+    }
+    this.states = states;
+    this.deliveryCounts = counts;
+    this.lockDeadlines = deadlines;
+    this.members = members;
+    this.capacity = capacity;
+    this.head = 0;
   }
 
   private advanceStart(): void {
     while (this.startOffset < this.endOffset) {
-      const r = this.records.get(this.startOffset);
-      if (r && r.state !== RecordState.ACKNOWLEDGED && r.state !== RecordState.ARCHIVED) break;
-      this.records.delete(this.startOffset);
+      const s = this.states[this.head];
+      if (s !== RecordState.ACKNOWLEDGED && s !== RecordState.ARCHIVED) break;
+      this.head = (this.head + 1) & (this.capacity - 1);
       this.startOffset++;
     }
+    if (this.startOffset === this.endOffset) this.head = 0;
   }
 }
