@@ -89,6 +89,28 @@ export class OffsetIndex extends SparseIndex {
     }
     return found < 0 ? 0 : this.positionAt(found);
   }
+  /**
+   * File position of the first indexed batch whose last offset is > offset, when the batch
+   * lookup(offset) finds ends before offset (else -1): the batch holding offset lies after the
+   * one lookup finds and at or before this one — exactly here when every batch is indexed
+   * (batches of index.interval.bytes or more), so a read can start here instead of hopping.
+   */
+  nextEntryPosition(offset: number): number {
+    const rel = offset - this.baseOffset;
+    let lo = 0;
+    let hi = this.count - 1;
+    let first = this.count;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.relOffsetAt(mid) > rel) {
+        first = mid;
+        hi = mid - 1;
+      } else lo = mid + 1;
+    }
+    if (first >= this.count) return -1;
+    if (first > 0 && this.relOffsetAt(first - 1) === rel) return -1;
+    return this.positionAt(first);
+  }
   /** Drops entries for batches at or after file position pos. */
   truncateToPosition(pos: number): void {
     let i = this.count;

@@ -238,3 +238,28 @@ test('LogAppendTime topics report the append time and index it', async () => {
   await log.close();
   await log2.close();
 });
+
+test('reads from every offset find the batch holding it, with every batch indexed and with a sparse index', async () => {
+  // A read starts at the index entry after the one lookup finds when that entry's batch holds
+  // the offset (one read, no hop); with a sparse index that guess is wrong and the read hops.
+  for (const indexIntervalBytes of [1, 700]) {
+    const dir = sub();
+    const sched = new FlushScheduler({ mode: 'group-commit', groupCommitMs: 1 });
+    const log = await PartitionLog.open(dir, 'reads', 0, 'AAAAAAAAAAAAAAAAAAAAAA', cfg({ segmentBytes: 1 << 20, indexIntervalBytes }), sched);
+    const bases: number[] = [];
+    for (let i = 0; i < 120; i++) {
+      bases.push(log.logEndOffset);
+      await appendOne(log, simpleBatch(`b${i}`, (i % 4) + 1, 60 + (i % 5) * 40));
+    }
+    for (let i = 0; i < bases.length; i++) {
+      const last = (bases[i + 1] ?? log.logEndOffset) - 1;
+      for (const target of new Set([bases[i]!, last])) {
+        const r = parseBatches((await log.read(target, 3000, log.highWatermark, true)).chunks);
+        assert.ok(r.length >= 1, `interval ${indexIntervalBytes}, offset ${target}: nothing read`);
+        assert.equal(r[0]!.baseOffset, bases[i], `interval ${indexIntervalBytes}, offset ${target}`);
+        r.forEach((b, k) => assert.equal(b.baseOffset, bases[i + k], 'consecutive batches'));
+      }
+    }
+    await log.close();
+  }
+});
