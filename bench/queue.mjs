@@ -8,9 +8,10 @@
 // commits go out with the next Fetch, XACK is pipelined with the next XREADGROUP.
 // Prints one JSON object on stdout; progress on stderr.
 //
-//   node bench/queue.mjs [--records N] [--max-records N] [--broker-config k=v]... [--data-root DIR]
-//   (npm run bench -- --only queue). --max-records sets ShareFetch MaxRecords and XREADGROUP COUNT
-//   alike (default 500); --broker-config passes a broker config (sensitivity runs).
+//   node bench/queue.mjs [--records N] [--rounds R] [--max-records N] [--broker-config k=v]... [--data-root DIR]
+//   (npm run bench -- --only queue). --rounds repeats the timed phases, interleaved, and reports
+//   medians (default 5); --max-records sets ShareFetch MaxRecords and XREADGROUP COUNT alike
+//   (default 500); --broker-config passes a broker config (sensitivity runs).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -36,6 +37,7 @@ const DATA_ROOT = arg('--data-root', tmpdir());
 const WORKERS = 8;
 // Records per ShareFetch (KafkaShareConsumer's max.poll.records default) and per XREADGROUP COUNT.
 const MAX_RECORDS = Number(arg('--max-records', '500'));
+const ROUNDS = Math.max(1, Number(arg('--rounds', '5')));
 const BROKER_CONFIG = argv.flatMap((a, i) => (argv[i - 1] === '--broker-config' ? ['--config', a] : []));
 const VALUE = Buffer.alloc(1024, 'q');
 const log = (m) => process.stderr.write(`${m}\n`);
@@ -93,11 +95,14 @@ async function fjordQueue() {
   // Redis's XGROUP CREATE is not), then each works its own connection like KafkaShareConsumer:
   // ShareFetch (up to 500 records), decode, ACCEPT every record — the acknowledgements ride on
   // the member's next ShareFetch. Timed until the broker's start offsets cover all N records.
-  log(`queue: ${WORKERS} share consumers on ${N} queued records, each record acknowledged (ACCEPT)`);
-  await startAtEarliest(port);
-  const members = Array.from({ length: WORKERS }, (_, w) => ({ memberId: `bench-share-member-${w}-${process.pid}`, epoch: 0, partitions: [] }));
+  const cpuShare = (cpu, s) => Math.round(((cpu.user + cpu.system) / 1e6 / s) * 100) / 100;
+  const sharePhase = async (round) => {
+  const group = `share-bench-${round}`;
+  log(`queue: round ${round}: ${WORKERS} share consumers on ${N} queued records, each record acknowledged (ACCEPT)`);
+  await startAtEarliest(port, group);
+  const members = Array.from({ length: WORKERS }, (_, w) => ({ memberId: `bench-share-member-${w}-${round}-${process.pid}`, epoch: 0, partitions: [] }));
   const heartbeat = async (m) => {
-    const r = await admin.request(76, 1, { groupId: 'share-bench', memberId: m.memberId, memberEpoch: m.epoch, rackId: null, subscribedTopicNames: m.epoch === 0 ? ['queue'] : null });
+    const r = await admin.request(76, 1, { groupId: group, memberId: m.memberId, memberEpoch: m.epoch, rackId: null, subscribedTopicNames: m.epoch === 0 ? ['queue'] : null });
     if (r.errorCode !== 0) throw new Error(`ShareGroupHeartbeat: error ${r.errorCode} ${r.errorMessage}`);
     m.epoch = r.memberEpoch;
     if (r.assignment) m.partitions = r.assignment.topicPartitions.flatMap((t) => t.partitions);
@@ -116,7 +121,7 @@ async function fjordQueue() {
     while (!stop) {
       const sent = performance.now();
       const r = await conn.request(78, 1, {
-        groupId: 'share-bench', memberId: m.memberId, shareSessionEpoch: epoch, maxWaitMs: 500, minBytes: 1, maxBytes: 52428800, maxRecords: MAX_RECORDS, batchSize: MAX_RECORDS,
+        groupId: group, memberId: m.memberId, shareSessionEpoch: epoch, maxWaitMs: 500, minBytes: 1, maxBytes: 52428800, maxRecords: MAX_RECORDS, batchSize: MAX_RECORDS,
         topics: [{ topicId, partitions: m.partitions.map((p) => ({ partitionIndex: p, partitionMaxBytes: 0, acknowledgementBatches: acks.get(p) ?? [] })) }],
         forgottenTopicsData: [],
       });
@@ -137,7 +142,7 @@ async function fjordQueue() {
       }
     }
     // Close the share session (nothing is held any more).
-    await conn.request(79, 1, { groupId: 'share-bench', memberId: m.memberId, shareSessionEpoch: -1, topics: [] }).catch(() => {});
+    await conn.request(79, 1, { groupId: group, memberId: m.memberId, shareSessionEpoch: -1, topics: [] }).catch(() => {});
     conn.close();
   };
   const cpu1 = process.cpuUsage();
@@ -147,7 +152,7 @@ async function fjordQueue() {
   const failed = Promise.all(working).then(() => {
     if (!stop) throw new Error('a share worker stopped early');
   });
-  await Promise.race([until(async () => (await startOffsetsSum(admin)) >= N, 180_000, 'every record acknowledged', 2), failed]);
+  await Promise.race([until(async () => (await startOffsetsSum(admin, group)) >= N, 180_000, 'every record acknowledged', 2), failed]);
   const shareS = (performance.now() - t1) / 1000;
   const shareClientCpu = process.cpuUsage(cpu1);
   const shareBrokerCpu = cpuSeconds(broker.pid) - broker1;
@@ -159,12 +164,16 @@ async function fjordQueue() {
     const empty = shareRounds.filter((x) => x[1] === 0).length;
     log(`queue: ${shareRounds.length} ShareFetch rounds, ${(N / Math.max(1, shareRounds.length - empty)).toFixed(0)} records per non-empty round, ${empty} empty; round trip p50 ${q(0.5)} p90 ${q(0.9)} p99 ${q(0.99)} max ${q(1)} ms`);
   }
+  return { shareAckedRecordsPerS: Math.round(N / shareS), shareAcked: acked, shareClientCpuShare: cpuShare(shareClientCpu, shareS), shareBrokerCpuShare: Math.round((shareBrokerCpu / shareS) * 100) / 100 };
+  };
 
   // Classic group, same shape: 2 consumers (one per partition, as many as a classic group can
   // use) read the same N records with Fetch and commit each batch; the commit rides with the next
   // Fetch (sent back to back), like a consumer's commitAsync. Timed until the committed offsets
   // cover all N records.
-  log('queue: classic consumer group, same records, each batch committed');
+  const classicPhase = async (round) => {
+  const group = `classic-bench-${round}`;
+  log(`queue: round ${round}: classic consumer group, same records, each batch committed`);
   let committed = 0;
   let classicStop = false;
   const classicWorker = async (partition) => {
@@ -191,7 +200,7 @@ async function fjordQueue() {
       if (records.length > 0) {
         position = records[records.length - 1].offset + 1;
         committed += records.length;
-        commit = conn.request(8, 8, { groupId: 'classic-bench', generationIdOrMemberEpoch: -1, memberId: '', groupInstanceId: null, topics: [{ name: 'queue', partitions: [{ partitionIndex: partition, committedOffset: position, committedLeaderEpoch: -1, committedMetadata: null }] }] });
+        commit = conn.request(8, 8, { groupId: group, generationIdOrMemberEpoch: -1, memberId: '', groupInstanceId: null, topics: [{ name: 'queue', partitions: [{ partitionIndex: partition, committedOffset: position, committedLeaderEpoch: -1, committedMetadata: null }] }] });
       }
     }
     if (commit) await commit.catch(() => {});
@@ -204,26 +213,27 @@ async function fjordQueue() {
   const classicFailed = Promise.all(classicWorking).then(() => {
     if (!classicStop) throw new Error('a classic worker stopped early');
   });
-  await Promise.race([until(async () => (await committedSum(admin)) >= N, 180_000, 'every record committed', 2), classicFailed]);
+  await Promise.race([until(async () => (await committedSum(admin, group)) >= N, 180_000, 'every record committed', 2), classicFailed]);
   const classicS = (performance.now() - t0) / 1000;
   const classicClientCpu = process.cpuUsage(cpu0);
   const classicBrokerCpu = cpuSeconds(broker.pid) - broker0;
   classicStop = true;
   await Promise.race([Promise.allSettled(classicWorking), new Promise((r) => setTimeout(r, 3000))]);
-  admin.close();
-  broker.kill('SIGTERM');
-  const share = (cpu, s) => Math.round(((cpu.user + cpu.system) / 1e6 / s) * 100) / 100;
+  return { classicRecordsPerS: Math.round(N / classicS), classicConsumed: committed, classicClientCpuShare: cpuShare(classicClientCpu, classicS), classicBrokerCpuShare: Math.round((classicBrokerCpu / classicS) * 100) / 100 };
+  };
   return {
-    classicRecordsPerS: Math.round(N / classicS), shareAckedRecordsPerS: Math.round(N / shareS), shareAcked: acked, classicConsumed: committed,
-    // The load generator's own CPU (cores) in each phase: shows whether it was the limit.
-    shareClientCpuShare: share(shareClientCpu, shareS), classicClientCpuShare: share(classicClientCpu, classicS),
-    shareBrokerCpuShare: Math.round((shareBrokerCpu / shareS) * 100) / 100, classicBrokerCpuShare: Math.round((classicBrokerCpu / classicS) * 100) / 100,
+    sharePhase,
+    classicPhase,
+    close() {
+      admin.close();
+      broker.kill('SIGTERM');
+    },
   };
 }
 
 /** Sum of the classic group's committed offsets (OffsetFetch). */
-async function committedSum(admin) {
-  const r = await admin.request(9, 8, { groups: [{ groupId: 'classic-bench', topics: [{ name: 'queue', partitionIndexes: [0, 1] }] }], requireStable: false });
+async function committedSum(admin, group) {
+  const r = await admin.request(9, 8, { groups: [{ groupId: group, topics: [{ name: 'queue', partitionIndexes: [0, 1] }] }], requireStable: false });
   return r.groups[0].topics[0]?.partitions.reduce((n, p) => n + Math.max(0, p.committedOffset), 0) ?? 0;
 }
 
@@ -238,20 +248,20 @@ function cpuSeconds(pid) {
   }
 }
 
-async function startOffsetsSum(admin) {
-  const body = await admin.request(90, 1, { groups: [{ groupId: 'share-bench', topics: [{ topicName: 'queue', partitions: [0, 1] }] }] });
+async function startOffsetsSum(admin, group) {
+  const body = await admin.request(90, 1, { groups: [{ groupId: group, topics: [{ topicName: 'queue', partitions: [0, 1] }] }] });
   return body.groups[0].topics[0]?.partitions.reduce((n, p) => n + Math.max(0, p.startOffset), 0) ?? 0;
 }
 
-/** AlterShareGroupOffsets share-bench → earliest on both partitions, through the generated codecs. */
-async function startAtEarliest(port) {
+/** AlterShareGroupOffsets of a share group → earliest on both partitions, through the generated codecs. */
+async function startAtEarliest(port, group) {
   const { encodeRequestHeader, requestHeaderVersion } = await import(join(ROOT, 'dist', 'src', 'protocol', 'gen', 'index.js'));
   const { apiSpecs } = await import(join(ROOT, 'dist', 'src', 'protocol', 'gen', 'specs.js'));
   const { Writer } = await import(join(ROOT, 'dist', 'src', 'protocol', 'primitives.js'));
   const w = new Writer();
   const size = w.reserveInt32();
   encodeRequestHeader(w, requestHeaderVersion(91, 0), { requestApiKey: 91, requestApiVersion: 0, correlationId: 1, clientId: 'bench' });
-  apiSpecs.get(91).encodeRequest(w, 0, { groupId: 'share-bench', topics: [{ topicName: 'queue', partitions: [{ partitionIndex: 0, startOffset: -2 }, { partitionIndex: 1, startOffset: -2 }] }] });
+  apiSpecs.get(91).encodeRequest(w, 0, { groupId: group, topics: [{ topicName: 'queue', partitions: [{ partitionIndex: 0, startOffset: -2 }, { partitionIndex: 1, startOffset: -2 }] }] });
   w.patchInt32(size, w.length - 4);
   const s = connect({ host: '127.0.0.1', port });
   await new Promise((res) => s.once('connect', res));
@@ -341,8 +351,10 @@ async function redisQueue() {
   for (let i = 0; i < N; i += 1000) {
     await Promise.all(Array.from({ length: Math.min(1000, N - i) }, () => r.send('XADD', 'jobs', '*', 'v', VALUE)));
   }
-  await r.send('XGROUP', 'CREATE', 'jobs', 'workers', '0');
-  log(`queue: redis ${WORKERS} consumers XREADGROUP COUNT ${MAX_RECORDS} + XACK`);
+  const phase = async (round) => {
+  const group = `workers-${round}`;
+  await r.send('XGROUP', 'CREATE', 'jobs', group, '0');
+  log(`queue: round ${round}: redis ${WORKERS} consumers XREADGROUP COUNT ${MAX_RECORDS} + XACK`);
   let acked = 0;
   const cpu0 = process.cpuUsage();
   const server0 = cpuSeconds(server.pid);
@@ -354,7 +366,7 @@ async function redisQueue() {
       // Kafka side's acknowledgements ride on its next ShareFetch.
       let ack;
       for (;;) {
-        const read = c.send('XREADGROUP', 'GROUP', 'workers', `c${w}`, 'COUNT', String(MAX_RECORDS), 'STREAMS', 'jobs', '>');
+        const read = c.send('XREADGROUP', 'GROUP', group, `c${w}`, 'COUNT', String(MAX_RECORDS), 'STREAMS', 'jobs', '>');
         if (ack) {
           const n = await ack.reply;
           if (n !== ack.count) throw new Error(`XACK acknowledged ${n} of ${ack.count}`);
@@ -364,7 +376,7 @@ async function redisQueue() {
         const entries = res?.[0]?.[1] ?? [];
         if (entries.length === 0) break;
         for (const e of entries) if (e[1][1].length !== VALUE.length) throw new Error('bad entry');
-        ack = { reply: c.send('XACK', 'jobs', 'workers', ...entries.map((e) => e[0])), count: entries.length };
+        ack = { reply: c.send('XACK', 'jobs', group, ...entries.map((e) => e[0])), count: entries.length };
       }
       c.socket.destroy();
     }),
@@ -372,27 +384,48 @@ async function redisQueue() {
   const s = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const serverCpu = cpuSeconds(server.pid) - server0;
-  r.socket.destroy();
-  server.kill('SIGTERM');
   return {
     redisStreamsAckedRecordsPerS: Math.round(acked / s), redisAcked: acked,
     redisClientCpuShare: Math.round(((cpu.user + cpu.system) / 1e6 / s) * 100) / 100, redisServerCpuShare: Math.round((serverCpu / s) * 100) / 100,
+  };
+  };
+  return {
+    phase,
+    close() {
+      r.socket.destroy();
+      server.kill('SIGTERM');
+    },
   };
 }
 
 async function main() {
   const fjord = await fjordQueue();
   const redis = await redisQueue();
-  const out = {
-    records: N,
-    workers: WORKERS,
-    maxRecords: MAX_RECORDS,
-    ...fjord,
-    shareToClassic: Math.round((fjord.shareAckedRecordsPerS / fjord.classicRecordsPerS) * 100) / 100,
-    ...redis,
-  };
-  if (redis.redisStreamsAckedRecordsPerS) out.shareToRedis = Math.round((fjord.shareAckedRecordsPerS / redis.redisStreamsAckedRecordsPerS) * 100) / 100;
+  // Each phase lasts about a second, so a moment of load from elsewhere on the machine can swing
+  // one phase's rate; the phases run ROUNDS times, interleaved (share, classic, Redis), each round
+  // with fresh groups over the same records, and every figure is the median over the rounds.
+  const rounds = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const one = { ...(await fjord.sharePhase(round)), ...(await fjord.classicPhase(round)), ...(redis.phase ? await redis.phase(round) : {}) };
+    one.shareToClassic = ratio(one.shareAckedRecordsPerS, one.classicRecordsPerS);
+    if (one.redisStreamsAckedRecordsPerS) one.shareToRedis = ratio(one.shareAckedRecordsPerS, one.redisStreamsAckedRecordsPerS);
+    rounds.push(one);
+  }
+  fjord.close();
+  redis.close?.();
+  const out = { records: N, workers: WORKERS, maxRecords: MAX_RECORDS, rounds: ROUNDS };
+  for (const key of Object.keys(rounds[0])) out[key] = median(rounds.map((r) => r[key]));
+  if (!redis.phase) out.redisStreams = redis.reason;
+  out.perRound = rounds.map((r) => ({ share: r.shareAckedRecordsPerS, classic: r.classicRecordsPerS, redis: r.redisStreamsAckedRecordsPerS, shareToClassic: r.shareToClassic, shareToRedis: r.shareToRedis }));
   process.stdout.write(JSON.stringify(out) + '\n');
+}
+
+const ratio = (a, b) => Math.round((a / b) * 100) / 100;
+function median(xs) {
+  const v = xs.filter((x) => typeof x === 'number').sort((a, b) => a - b);
+  if (v.length === 0) return undefined;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : Math.round(((v[m - 1] + v[m]) / 2) * 100) / 100;
 }
 
 main()
