@@ -111,7 +111,20 @@ export class TxnIndex {
     const file = this.file(segmentBase);
     const bytes = encodeAbortedTxn(e);
     (this.dirty ??= new Set()).add(segmentBase);
-    this.io = (this.io ?? Promise.resolve()).then(() => fsp.appendFile(file, bytes)).catch(() => undefined);
+    void this.enqueue(() => fsp.appendFile(file, bytes));
+  }
+
+  /**
+   * Queues a file operation after the ones queued before (its failure is ignored, as before: the
+   * files are rebuilt from the log at recovery). The chain is dropped once it has run dry.
+   */
+  private enqueue(fn: () => Promise<void>): Promise<void> {
+    const io = (this.io ?? Promise.resolve()).then(fn).catch(() => undefined);
+    this.io = io;
+    void io.then(() => {
+      if (this.io === io) this.io = undefined;
+    });
+    return io;
   }
 
   /**
@@ -128,39 +141,33 @@ export class TxnIndex {
       if (!list) byBase.set(base, (list = []));
       list.push(e);
     }
-    this.io = (this.io ?? Promise.resolve())
-      .then(async () => {
-        const live = new Set(sorted);
-        for (const name of await fsp.readdir(this.dir)) {
-          const b = parseOffsetFileName(name, TXN_INDEX_SUFFIX);
-          if (b !== undefined && !live.has(b)) await fsp.rm(path.join(this.dir, name), { force: true });
+    return this.enqueue(async () => {
+      const live = new Set(sorted);
+      for (const name of await fsp.readdir(this.dir)) {
+        const b = parseOffsetFileName(name, TXN_INDEX_SUFFIX);
+        if (b !== undefined && !live.has(b)) await fsp.rm(path.join(this.dir, name), { force: true });
+      }
+      for (const base of sorted) {
+        if (!touched(base)) continue;
+        const list = byBase.get(base);
+        if (!list || list.length === 0) await fsp.rm(this.file(base), { force: true });
+        else {
+          await fsp.writeFile(this.file(base), Buffer.concat(list.map(encodeAbortedTxn)));
+          (this.dirty ??= new Set()).add(base);
         }
-        for (const base of sorted) {
-          if (!touched(base)) continue;
-          const list = byBase.get(base);
-          if (!list || list.length === 0) await fsp.rm(this.file(base), { force: true });
-          else {
-            await fsp.writeFile(this.file(base), Buffer.concat(list.map(encodeAbortedTxn)));
-            (this.dirty ??= new Set()).add(base);
-          }
-        }
-      })
-      .catch(() => undefined);
-    return this.io;
+      }
+    });
   }
 
   /** Removes the files of deleted segments; entries before `logStart`'s segment go too. */
   removeSegments(bases: number[], firstRemainingBase: number): Promise<void> {
     this.entries = this.entries.filter((e) => e.lastOffset >= firstRemainingBase);
-    this.io = (this.io ?? Promise.resolve())
-      .then(async () => {
-        for (const b of bases) {
-          this.dirty?.delete(b);
-          await fsp.rm(this.file(b), { force: true });
-        }
-      })
-      .catch(() => undefined);
-    return this.io;
+    return this.enqueue(async () => {
+      for (const b of bases) {
+        this.dirty?.delete(b);
+        await fsp.rm(this.file(b), { force: true });
+      }
+    });
   }
 
   /** Waits for queued writes and fsyncs the files written since the last flush. */
