@@ -125,7 +125,8 @@ export class PartitionLog implements DurabilityHost, WriteQueueHooks, EpochCache
   private _highWatermark = 0;
   private readonly producerState = new ProducerStateManager();
   private readonly snapshots: ProducerSnapshots;
-  private readonly writes: WriteQueue;
+  /** Created by the first write or task (an idle log holds none); see writeQueue. */
+  private writes: WriteQueue | undefined;
   private readonly durability: LogDurability;
   private failed: StorageError | undefined;
   /** Set while a write that hit ENOSPC/EDQUOT is rolled back to what is on disk. */
@@ -159,11 +160,19 @@ export class PartitionLog implements DurabilityHost, WriteQueueHooks, EpochCache
     this.txnIndex = new TxnIndex(this.dir);
     this.snapshots = new ProducerSnapshots(this.dir);
     // The log is its own write-queue and durability host: no per-partition hook objects or closures.
-    this.writes = new WriteQueue(this);
     this.durability = new LogDurability(this, syncer);
   }
 
   /** "<topic>-<partition>" (the same string as walKey: built once, not per read). */
+  private get writeQueue(): WriteQueue {
+    return (this.writes ??= new WriteQueue(this));
+  }
+
+  /** Resolves when every queued write and task has run. */
+  private drainWrites(): Promise<void> {
+    return this.writes === undefined ? Promise.resolve() : this.writes.drain();
+  }
+
   private get name(): string {
     return this.walKey;
   }
@@ -195,7 +204,7 @@ export class PartitionLog implements DurabilityHost, WriteQueueHooks, EpochCache
   private async load(clean: boolean, recoveryPoint: number, logStartCheckpoint: number): Promise<void> {
     this.topicId = await prepareDir(this.dir, this.name, this.topicId);
     const loaded = await loadSegments(this.dir, this.config, clean, recoveryPoint, logStartCheckpoint);
-    this.segments = loaded.segments;
+    this.segments = loaded.segments.slice(); // exact capacity (the loader's array grew by push)
     const active = this.active;
     active.firstAppendMs = active.size > 0 ? await firstAppendTime(active) : -1;
 
@@ -390,7 +399,7 @@ export class PartitionLog implements DurabilityHost, WriteQueueHooks, EpochCache
     }
     if (leaderEpoch > this.leaderEpochCache.latestEpoch()) this.leaderEpochCache.assign(leaderEpoch, baseOffset);
     this._logEndOffset = next;
-    this.writes.write(seg, startPos, bufs, staged.bytes, next, staged.messages);
+    this.writeQueue.write(seg, startPos, bufs, staged.bytes, next, staged.messages);
 
     const result: AppendResult = { baseOffset, lastOffset: next - 1, logAppendTime, logStartOffset: this._logStartOffset };
     return this.durability.wait(next).then(() => result);
@@ -446,13 +455,13 @@ export class PartitionLog implements DurabilityHost, WriteQueueHooks, EpochCache
     }
     seg.size = segPos;
     this._logEndOffset = next;
-    this.writes.write(seg, startPos, [buf.subarray(start, end)], total, next, messages);
+    this.writeQueue.write(seg, startPos, [buf.subarray(start, end)], total, next, messages);
     return this.durability.wait(next).then(() => next);
   }
 
   /** Drops the whole log and restarts it empty at `offset` (a follower far behind the leader's log start). */
   async truncateFullyAndStartAt(offset: number): Promise<void> {
-    await this.writes.drain();
+    await this.drainWrites();
     await this.durability.settled();
     await this.durability.beforeTruncation(WalRecordType.Reset, offset);
     await this.withSegmentsLock(async () => {
@@ -490,7 +499,7 @@ export class PartitionLog implements DurabilityHost, WriteQueueHooks, EpochCache
 
   /** Resolves when every queued write has reached the segment files. */
   drained(): Promise<void> {
-    return this.writes.drain();
+    return this.drainWrites();
   }
 
   // ---------------------------------------------------------------- writes and durability
@@ -605,7 +614,7 @@ export class PartitionLog implements DurabilityHost, WriteQueueHooks, EpochCache
     const seg = this.newSegment(leo);
     this.segments.push(seg);
     const snapshot = this.producerState.serialize();
-    this.writes.task(async () => {
+    this.writeQueue.task(async () => {
       await old.persistIndexes(true);
       await old.sync();
       await this.txnIndex.flush();
@@ -723,7 +732,7 @@ export class PartitionLog implements DurabilityHost, WriteQueueHooks, EpochCache
    */
   private swapCleaned(group: LogSegment[], sizes: number[], cleaned: LogSegment): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
-      this.writes.task(async () => {
+      this.writeQueue.task(async () => {
         try {
           resolve(await this.withSegmentsLock(() => this.swapLocked(group, sizes, cleaned)));
         } catch (e) {
@@ -813,7 +822,7 @@ export class PartitionLog implements DurabilityHost, WriteQueueHooks, EpochCache
   /** Removes everything at or after `offset` (replica truncation). */
   async truncateTo(offset: number): Promise<void> {
     if (offset >= this._logEndOffset) return;
-    await this.writes.drain();
+    await this.drainWrites();
     await this.durability.settled();
     await this.durability.beforeTruncation(WalRecordType.Truncate, offset);
     await this.withSegmentsLock(() => this.truncateLocked(offset));
@@ -875,7 +884,7 @@ export class PartitionLog implements DurabilityHost, WriteQueueHooks, EpochCache
 
   /** Writes all queued data, index tails and fsyncs. */
   async flush(): Promise<void> {
-    await this.writes.drain();
+    await this.drainWrites();
     for (const s of this.segments) await s.persistIndexes(false);
     this.durability.markDirty(this.segments);
     await this.durability.syncNow();
@@ -887,7 +896,7 @@ export class PartitionLog implements DurabilityHost, WriteQueueHooks, EpochCache
     if (this.closed) return;
     await this.stopCleaning();
     if (!this.failed) {
-      await this.writes.drain();
+      await this.drainWrites();
       this.active.finalizeTimeIndex();
       await this.flush().catch(() => undefined);
       for (const s of this.segments) await s.persistIndexes(true).catch(() => undefined);
@@ -907,7 +916,7 @@ export class PartitionLog implements DurabilityHost, WriteQueueHooks, EpochCache
     await this.stopCleaning();
     this.closed = true;
     this.durability.scheduler.cancel(this.durability);
-    await this.writes.drain();
+    await this.drainWrites();
     await this.epochWrite;
     for (const s of this.segments) await s.closeFd();
     this.durability.rejectAll(new StorageError(ErrorCode.KAFKA_STORAGE_ERROR, 'log deleted'), false);
@@ -917,7 +926,7 @@ export class PartitionLog implements DurabilityHost, WriteQueueHooks, EpochCache
   /** Test/diagnostic hook: abandons the log like a crash (no flush, no snapshot, no index writes). */
   async abandonForTest(): Promise<void> {
     await this.stopCleaning();
-    await this.writes.drain();
+    await this.drainWrites();
     this.closed = true;
     this.durability.scheduler.cancel(this.durability);
     await this.epochWrite;
