@@ -13,7 +13,7 @@
 import { decodeRecordsSync } from '../protocol/records/batch.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { KafkaError } from '../protocol/kafka-error.js';
-import type { AppendResult, PartitionLog } from '../storage/index.js';
+import type { AppendResult, PartitionLog, PartitionLogListener } from '../storage/index.js';
 import type { TopicSettings } from './replica-manager.js';
 
 export type BatchInfoForAppend = Parameters<PartitionLog['append']>[1];
@@ -49,15 +49,18 @@ interface PendingAck {
   timer: NodeJS.Timeout | undefined;
 }
 
-export class Partition {
-  private readonly waiters = new Set<() => void>();
+const recordTimestamps = (batch: Buffer): ReturnType<typeof decodeRecordsSync> => decodeRecordsSync(batch);
+
+export class Partition implements PartitionLogListener {
+  // The waiter sets and the followers map are created on first use: an idle partition (most of
+  // them on a broker with thousands) holds none.
+  private waiters: Set<() => void> | undefined;
   /** Parked follower fetches: woken when new data is written (not only when the HW moves). */
-  private readonly dataWaiters = new Set<() => void>();
+  private dataWaiters: Set<() => void> | undefined;
   /** acks=all appends waiting for the high watermark, in offset order. */
   private pendingAcks: PendingAck[] = [];
   role: ReplicaRole;
-  /** Leader side: followers by broker id. */
-  readonly followers = new Map<number, FollowerState>();
+  private _followers: Map<number, FollowerState> | undefined;
   /** Offset at which this broker's leadership epoch began (ISR expansion needs a follower past it). */
   leaderEpochStartOffset = 0;
   /** Bumped on every role change: a replica fetcher drops work begun under an older one. */
@@ -96,16 +99,32 @@ export class Partition {
   }
 
   private attach(log: PartitionLog): void {
-    log.onHighWatermark = () => {
-      this.wakeWaiters();
-      if (this.pendingAcks.length > 0) this.completeAcks();
-    };
-    log.onWritten = () => this.wakeDataWaiters();
-    log.onDurable = () => {
-      if (this.role === 'leader' && this.replicated) this.maybeAdvanceHighWatermark();
-    };
+    // The Partition is the log's listener (onHighWatermark, onWritten, onDurable below): no
+    // closures per partition.
+    log.listener = this;
     // ListOffsets by timestamp must find the exact record inside compressed batches too.
-    log.recordTimestamps = (batch) => decodeRecordsSync(batch);
+    log.recordTimestamps = recordTimestamps;
+  }
+
+  /** @internal PartitionLogListener: the high watermark advanced. */
+  onHighWatermark(): void {
+    this.wakeWaiters();
+    if (this.pendingAcks.length > 0) this.completeAcks();
+  }
+
+  /** @internal PartitionLogListener: data reached the segment file. */
+  onWritten(): void {
+    this.wakeDataWaiters();
+  }
+
+  /** @internal PartitionLogListener: the log's durable end advanced. */
+  onDurable(): void {
+    if (this.role === 'leader' && this.replicated) this.maybeAdvanceHighWatermark();
+  }
+
+  /** Leader side: followers by broker id. */
+  get followers(): Map<number, FollowerState> {
+    return (this._followers ??= new Map());
   }
 
   get highWatermark(): number {
@@ -209,7 +228,7 @@ export class Partition {
     this.leaderEpochStartOffset = this.log.logEndOffset;
     // Kafka assigns the new epoch at the log end at once, so OffsetForLeaderEpoch answers right.
     if (epoch > this.log.leaderEpochCache.latestEpoch()) this.log.leaderEpochCache.assign(epoch, this.log.logEndOffset);
-    this.followers.clear();
+    this._followers?.clear();
     for (const id of this.replicas) {
       if (id === this.nodeId) continue;
       // Unknown offset until the follower fetches; it has replica.lag.time.max.ms to do so.
@@ -227,7 +246,7 @@ export class Partition {
     this.leaderEpoch = epoch;
     this.isr = [...isr];
     this.log.autoAdvanceHighWatermark = false;
-    this.followers.clear();
+    this._followers?.clear();
     this.failPendingAcks(ErrorCode.NOT_LEADER_OR_FOLLOWER, `Leadership of ${this.topic}-${this.index} moved to broker ${leader}.`);
     this.wakeWaiters();
     this.wakeDataWaiters();
@@ -306,32 +325,36 @@ export class Partition {
 
   /** Parked fetches (and other waiters) for the next high watermark advance. */
   get waiterCount(): number {
-    return this.waiters.size;
+    return this.waiters?.size ?? 0;
   }
 
   /** Registers a one-shot callback for the next high watermark advance; returns its canceller. */
   onNextAdvance(callback: () => void): () => void {
-    this.waiters.add(callback);
-    return () => this.waiters.delete(callback);
+    const ws = (this.waiters ??= new Set());
+    ws.add(callback);
+    return () => ws.delete(callback);
   }
 
   /** Registers a one-shot callback for the next write to the log (follower fetches); returns its canceller. */
   onNextWrite(callback: () => void): () => void {
-    this.dataWaiters.add(callback);
-    return () => this.dataWaiters.delete(callback);
+    const ws = (this.dataWaiters ??= new Set());
+    ws.add(callback);
+    return () => ws.delete(callback);
   }
 
   wakeWaiters(): void {
-    if (this.waiters.size === 0) return;
-    const current = [...this.waiters];
-    this.waiters.clear();
+    const ws = this.waiters;
+    if (ws === undefined || ws.size === 0) return;
+    const current = [...ws];
+    ws.clear();
     for (const w of current) w();
   }
 
   private wakeDataWaiters(): void {
-    if (this.dataWaiters.size === 0) return;
-    const current = [...this.dataWaiters];
-    this.dataWaiters.clear();
+    const ws = this.dataWaiters;
+    if (ws === undefined || ws.size === 0) return;
+    const current = [...ws];
+    ws.clear();
     for (const w of current) w();
   }
 }

@@ -354,6 +354,12 @@ export class ReplicaManager {
     };
   }
 
+  // One instance of each per broker, shared by every partition (they take the partition as argument).
+  private readonly cleanerDedupeBufferBytes = (): number => this.config.getLong('log.cleaner.dedupe.buffer.size');
+  private readonly isrChangeWanted = (p: Partition, isr: number[]): void => this.changeIsr(p, isr);
+  private readonly firstConsumerReadAsFollower = (p: Partition): void =>
+    this.log(`${p.topic}-${p.index}: serving consumer fetches as a follower of ${p.leaderId} (KIP-392)`);
+
   /** Opens (creating when missing) the local replicas of a topic. */
   private async ensureTopic(topic: TopicRecord): Promise<void> {
     const settings = this.settingsFor(topic);
@@ -380,7 +386,7 @@ export class ReplicaManager {
         state?.isr ?? [this.nodeId],
         this.nodeId,
       );
-      log.cleanerDedupeBufferBytes = () => this.config.getLong('log.cleaner.dedupe.buffer.size');
+      log.cleanerDedupeBufferBytes = this.cleanerDedupeBufferBytes;
       if (!partition.replicated) {
         // Single node: everything durable in the log is committed.
         if (log.highWatermark < log.logEndOffset) log.setHighWatermark(log.logEndOffset);
@@ -392,9 +398,8 @@ export class ReplicaManager {
         const saved = this.savedHighWatermarks.get(`${topic.name}-${assignment.partition}`);
         log.setHighWatermark(saved !== undefined ? Math.min(saved, log.logEndOffset) : log.logStartOffset);
       }
-      partition.onIsrChangeWanted = (p, isr) => this.changeIsr(p, isr);
-      partition.onFirstConsumerReadAsFollower = (p) =>
-        this.log(`${p.topic}-${p.index}: serving consumer fetches as a follower of ${p.leaderId} (KIP-392)`);
+      partition.onIsrChangeWanted = this.isrChangeWanted;
+      partition.onFirstConsumerReadAsFollower = this.firstConsumerReadAsFollower;
       this.partitions.set(key(topic.name, assignment.partition), partition);
       if (partition.replicated) {
         partition.role = 'follower';

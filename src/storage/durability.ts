@@ -37,7 +37,8 @@ export class LogDurability implements Syncable, WalParticipant {
   /** End of what the WAL holds fsynced for this log. */
   private walDurableEnd = 0;
   private waiters: Waiter[] = [];
-  private dirtySegments = new Set<LogSegment>();
+  /** Created on the first write (an idle partition holds no set). */
+  private dirtySegments: Set<LogSegment> | undefined;
   private syncing: Promise<void> | undefined;
   private resync = false;
   private unflushedMessages = 0;
@@ -85,7 +86,7 @@ export class LogDurability implements Syncable, WalParticipant {
 
   /** A write reached its segment file. */
   written(w: SegmentWrite): void {
-    this.dirtySegments.add(w.seg);
+    (this.dirtySegments ??= new Set()).add(w.seg);
     const wal = this.scheduler.wal;
     if (wal) {
       // durable once the WAL round holding these bytes is fsynced; the segment is fsynced lazily
@@ -142,12 +143,13 @@ export class LogDurability implements Syncable, WalParticipant {
 
   /** A segment was deleted: nothing of it is left to sync. */
   forget(seg: LogSegment): void {
-    this.dirtySegments.delete(seg);
+    this.dirtySegments?.delete(seg);
   }
 
   /** Marks segments as needing an fdatasync (flush() after index writes). */
   markDirty(segs: Iterable<LogSegment>): void {
-    for (const s of segs) this.dirtySegments.add(s);
+    const dirty = (this.dirtySegments ??= new Set());
+    for (const s of segs) dirty.add(s);
   }
 
   /** Rejects the appends waiting for offsets past `keep` (a rolled-back write). */
@@ -204,8 +206,9 @@ export class LogDurability implements Syncable, WalParticipant {
       do {
         this.resync = false;
         const target = this.host.writtenEndOffset;
-        const segs = [...this.dirtySegments];
-        this.dirtySegments.clear();
+        const dirty = this.dirtySegments;
+        const segs = dirty ? [...dirty] : [];
+        dirty?.clear();
         for (const s of segs) {
           await s.sync();
           this.scheduler.fsyncCount++;

@@ -14,6 +14,15 @@ export function parseOffsetFileName(name: string, suffix: string): number | unde
   return Number(stem);
 }
 
+/**
+ * A flat copy of a string built by concatenation. path.join and template literals return a tree
+ * of pieces (cons and sliced strings: several heap objects for one path); a string kept for the
+ * life of a partition or segment is stored flat. For strings built once, never on a hot path.
+ */
+export function flatString(s: string): string {
+  return Buffer.from(s, 'utf8').toString('utf8');
+}
+
 /** The partition directory name Kafka uses: "<topic>-<partition>". */
 export function partitionDirName(topic: string, partition: number): string {
   return `${topic}-${partition}`;

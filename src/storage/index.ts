@@ -17,6 +17,7 @@ export {
   type AppendResult,
   type CompactOptions,
   type OpenOptions,
+  type PartitionLogListener,
   type ReadResult,
 } from './partition-log.js';
 export { type CleanResult, hasRecordWithoutKey } from './cleaner.js';

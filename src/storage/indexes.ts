@@ -7,6 +7,8 @@
  *   .timeindex entries of 12 bytes: int64 timestamp, int32 relative offset
  *              (max timestamp seen so far in the segment, last offset of the batch holding it)
  */
+const EMPTY = Buffer.alloc(0);
+
 abstract class SparseIndex {
   protected buf: Buffer;
   protected count = 0;
@@ -18,7 +20,8 @@ abstract class SparseIndex {
     readonly entrySize: number,
     readonly baseOffset: number,
   ) {
-    this.buf = Buffer.allocUnsafe(entrySize * 64);
+    // Allocated on the first entry: an empty (idle) partition's segment holds no index memory.
+    this.buf = EMPTY;
   }
   get entries(): number {
     return this.count;
@@ -29,7 +32,7 @@ abstract class SparseIndex {
   protected slot(): number {
     const need = (this.count + 1) * this.entrySize;
     if (need > this.buf.length) {
-      const nb = Buffer.allocUnsafe(this.buf.length * 2);
+      const nb = Buffer.allocUnsafe(Math.max(this.entrySize * 64, this.buf.length * 2));
       this.buf.copy(nb, 0, 0, this.count * this.entrySize);
       this.buf = nb;
     }

@@ -7,10 +7,15 @@ export interface EpochEntry {
   startOffset: number;
 }
 
+/** Told after every change of the cache (PartitionLog persists the checkpoint). */
+export interface EpochCacheOwner {
+  leaderEpochsChanged(): void;
+}
+
 export class LeaderEpochCache {
   private entries: EpochEntry[] = [];
-  /** Called after every change (PartitionLog persists the checkpoint). */
-  onChange?: () => void;
+  /** Told after every change (an object rather than a closure: no per-partition function). */
+  owner?: EpochCacheOwner;
 
   get all(): readonly EpochEntry[] {
     return this.entries;
@@ -26,7 +31,7 @@ export class LeaderEpochCache {
     if (last && (epoch <= last.epoch || startOffset < last.startOffset)) return false;
     if (last && startOffset === last.startOffset) this.entries.pop(); // earlier epoch had no records
     this.entries.push({ epoch, startOffset });
-    this.onChange?.();
+    this.owner?.leaderEpochsChanged();
     return true;
   }
 
@@ -64,7 +69,7 @@ export class LeaderEpochCache {
   truncateFromEnd(endOffset: number): void {
     const n = this.entries.length;
     this.entries = this.entries.filter((e) => e.startOffset < endOffset);
-    if (this.entries.length !== n) this.onChange?.();
+    if (this.entries.length !== n) this.owner?.leaderEpochsChanged();
   }
 
   /** Log start moved to startOffset: drop older entries, clamp the one covering startOffset. */
@@ -79,7 +84,7 @@ export class LeaderEpochCache {
       first.startOffset = startOffset;
       changed = true;
     }
-    if (changed) this.onChange?.();
+    if (changed) this.owner?.leaderEpochsChanged();
   }
 
   clear(): void {

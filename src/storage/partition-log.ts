@@ -5,11 +5,11 @@ import { readControlRecord } from '../protocol/records/batch.js';
 import { scanLeaderBatches, stageAppend, type AppendBatch } from './append-validation.js';
 import { cleanLog, commitCleaned, emptyCleanResult, finishSwap, planCleaning, type CleanResult } from './cleaner.js';
 import { isCompacted, isDeleteEnabled, type LogConfig } from './config.js';
-import { LogDurability } from './durability.js';
+import { LogDurability, type DurabilityHost } from './durability.js';
 import { ErrorCode, StorageError } from './errors.js';
-import { exists, partitionDirName, readFileOrUndefined, syncDir, writeFileAtomic } from './files.js';
+import { exists, flatString, partitionDirName, readFileOrUndefined, syncDir, writeFileAtomic } from './files.js';
 import type { FlushScheduler } from './flush-scheduler.js';
-import { LeaderEpochCache } from './leader-epoch-cache.js';
+import { LeaderEpochCache, type EpochCacheOwner } from './leader-epoch-cache.js';
 import type { LogDirHealth } from './log-dir-health.js';
 import { firstAppendTime, loadSegments, prepareDir, readTopicId, rebuildProducerState } from './log-loader.js';
 import {
@@ -27,7 +27,7 @@ import { isPastSegmentMs, mustRoll, segmentsPastRetention, segmentsWhollyBelow }
 import { LogSegment } from './segment.js';
 import { TxnIndex } from './txn-index.js';
 import { WalRecordType } from './wal.js';
-import { WriteQueue, type SegmentWrite } from './write-queue.js';
+import { WriteQueue, type SegmentWrite, type WriteQueueHooks } from './write-queue.js';
 
 export type { AppendBatch } from './append-validation.js';
 export type { ReadResult } from './log-reader.js';
@@ -53,6 +53,16 @@ export interface OpenOptions {
   cleanShutdown?: boolean;
   /** From cleaner-offset-checkpoint: offsets below it were cleaned already (compacted logs). */
   cleanerCheckpoint?: number;
+}
+
+/** What a PartitionLog tells its owner (see PartitionLog.listener). */
+export interface PartitionLogListener {
+  /** The high watermark advanced (wake parked fetches, complete acks=all). */
+  onHighWatermark?(hw: number): void;
+  /** durableEndOffset advanced (a replicated leader recomputes its high watermark). */
+  onDurable?(durableEnd: number): void;
+  /** Written data reached the segment file (wakes parked follower fetches). */
+  onWritten?(writtenEnd: number): void;
 }
 
 export interface CompactOptions {
@@ -83,18 +93,19 @@ export interface CompactOptions {
  *                     power failure). segmentRecoveryPoint (<= it): fsynced in the segment
  *                     files; recovery after a crash scans from there (Kafka's recovery point).
  */
-export class PartitionLog {
+export class PartitionLog implements DurabilityHost, WriteQueueHooks, EpochCacheOwner {
   readonly dir: string;
+  /** "<topic>-<partition>": how WAL records name the partition. */
+  readonly walKey: string;
   topicId: string;
   config: LogConfig;
   /** Single-node mode: HW = durableEndOffset. Set false when replication manages the HW. */
   autoAdvanceHighWatermark = true;
-  /** Fired when the high watermark advances (wake parked fetches, complete acks=all). */
-  onHighWatermark?: (hw: number) => void;
-  /** Fired when durableEndOffset advances (a replicated leader recomputes its high watermark). */
-  onDurable?: (durableEnd: number) => void;
-  /** Fired when written data reaches the segment file (wakes parked follower fetches). */
-  onWritten?: (writtenEnd: number) => void;
+  /**
+   * Told when the high watermark, durableEndOffset or writtenEndOffset advance (the Partition
+   * holding this log: one object reference rather than a closure per event and partition).
+   */
+  listener?: PartitionLogListener;
   /** Optional exact-record resolver for compressed batches in offsetForTimestamp (e.g. using the codec). */
   recordTimestamps?: RecordTimestamps;
   /** log.cleaner.dedupe.buffer.size (read at each pass, so dynamic changes apply); unset = unbounded. */
@@ -114,17 +125,19 @@ export class PartitionLog {
   private _highWatermark = 0;
   private readonly producerState = new ProducerStateManager();
   private readonly snapshots: ProducerSnapshots;
-  private readonly writes: WriteQueue;
+  /** Created by the first write or task (an idle log holds none); see writeQueue. */
+  private writes: WriteQueue | undefined;
   private readonly durability: LogDurability;
   private failed: StorageError | undefined;
   /** Set while a write that hit ENOSPC/EDQUOT is rolled back to what is on disk. */
   private rollingBack = false;
   private closed = false;
   private closingEpoch = false;
-  private epochWrite: Promise<void> = Promise.resolve();
+  /** The checkpoint write in flight (undefined when none: an idle log holds no promise). */
+  private epochWrite: Promise<void> | undefined;
   private epochDirty = false;
   /** Serializes changes of the segment list that delete files (retention, truncation, cleaner swaps). */
-  private segmentsLock: Promise<unknown> = Promise.resolve();
+  private segmentsLock: Promise<unknown> | undefined;
   private _cleanerCheckpoint = -1;
   private cleaning: Promise<CleanResult> | undefined;
   private stopCleaner = false;
@@ -139,43 +152,29 @@ export class PartitionLog {
     config: LogConfig,
     syncer: FlushScheduler,
   ) {
-    this.dir = path.join(dataDir, partitionDirName(topic, partition));
+    this.walKey = flatString(partitionDirName(topic, partition));
+    this.dir = flatString(path.join(dataDir, this.walKey));
     this.topicId = topicId;
     this.config = config;
-    this.leaderEpochCache.onChange = () => this.scheduleEpochCheckpoint();
+    this.leaderEpochCache.owner = this;
     this.txnIndex = new TxnIndex(this.dir);
     this.snapshots = new ProducerSnapshots(this.dir);
-    this.writes = new WriteQueue({
-      written: (w) => this.segmentWritten(w),
-      noSpace: (e) => this.rollBackToWritten(e),
-      failed: (e) => this.fail(e),
-    });
-    const log = this;
-    this.durability = new LogDurability(
-      {
-        get config() {
-          return log.config;
-        },
-        get writtenEndOffset() {
-          return log._writtenEndOffset;
-        },
-        get topicId() {
-          return log.topicId;
-        },
-        walKey: partitionDirName(topic, partition),
-        dir: this.dir,
-        durableAdvanced: (end, advanced) => {
-          if (this.autoAdvanceHighWatermark) this.setHighWatermark(end);
-          if (advanced) this.onDurable?.(end);
-        },
-        fail: (e) => this.fail(e),
-      },
-      syncer,
-    );
+    // The log is its own write-queue and durability host: no per-partition hook objects or closures.
+    this.durability = new LogDurability(this, syncer);
+  }
+
+  /** "<topic>-<partition>" (the same string as walKey: built once, not per read). */
+  private get writeQueue(): WriteQueue {
+    return (this.writes ??= new WriteQueue(this));
+  }
+
+  /** Resolves when every queued write and task has run. */
+  private drainWrites(): Promise<void> {
+    return this.writes === undefined ? Promise.resolve() : this.writes.drain();
   }
 
   private get name(): string {
-    return `${this.topic}-${this.partition}`;
+    return this.walKey;
   }
 
   // ---------------------------------------------------------------- open / recovery
@@ -205,7 +204,7 @@ export class PartitionLog {
   private async load(clean: boolean, recoveryPoint: number, logStartCheckpoint: number): Promise<void> {
     this.topicId = await prepareDir(this.dir, this.name, this.topicId);
     const loaded = await loadSegments(this.dir, this.config, clean, recoveryPoint, logStartCheckpoint);
-    this.segments = loaded.segments;
+    this.segments = loaded.segments.slice(); // exact capacity (the loader's array grew by push)
     const active = this.active;
     active.firstAppendMs = active.size > 0 ? await firstAppendTime(active) : -1;
 
@@ -217,13 +216,13 @@ export class PartitionLog {
     if (!clean) await active.sync();
 
     // leader epochs: the checkpoint, then the epochs seen by recovery
-    this.leaderEpochCache.onChange = undefined;
+    this.leaderEpochCache.owner = undefined;
     const epochText = await readFileOrUndefined(path.join(this.dir, 'leader-epoch-checkpoint'));
     if (epochText) this.leaderEpochCache.parse(epochText.toString('utf8'));
     this.leaderEpochCache.truncateFromEnd(leo);
     for (const e of loaded.scannedEpochs) if (e.offset < leo) this.leaderEpochCache.assign(e.epoch, e.offset);
     this.leaderEpochCache.truncateFromStart(this._logStartOffset);
-    this.leaderEpochCache.onChange = () => this.scheduleEpochCheckpoint();
+    this.leaderEpochCache.owner = this;
     this.scheduleEpochCheckpoint();
 
     // producer state: latest snapshot at or below LEO, then replay batch headers after it
@@ -296,7 +295,7 @@ export class PartitionLog {
     if (hw === this._highWatermark) return;
     const advanced = hw > this._highWatermark;
     this._highWatermark = hw;
-    if (advanced) this.onHighWatermark?.(hw);
+    if (advanced) this.listener?.onHighWatermark?.(hw);
   }
 
   producerStates(): Iterable<ProducerStateView> {
@@ -400,7 +399,7 @@ export class PartitionLog {
     }
     if (leaderEpoch > this.leaderEpochCache.latestEpoch()) this.leaderEpochCache.assign(leaderEpoch, baseOffset);
     this._logEndOffset = next;
-    this.writes.write(seg, startPos, bufs, staged.bytes, next, staged.messages);
+    this.writeQueue.write(seg, startPos, bufs, staged.bytes, next, staged.messages);
 
     const result: AppendResult = { baseOffset, lastOffset: next - 1, logAppendTime, logStartOffset: this._logStartOffset };
     return this.durability.wait(next).then(() => result);
@@ -456,13 +455,13 @@ export class PartitionLog {
     }
     seg.size = segPos;
     this._logEndOffset = next;
-    this.writes.write(seg, startPos, [buf.subarray(start, end)], total, next, messages);
+    this.writeQueue.write(seg, startPos, [buf.subarray(start, end)], total, next, messages);
     return this.durability.wait(next).then(() => next);
   }
 
   /** Drops the whole log and restarts it empty at `offset` (a follower far behind the leader's log start). */
   async truncateFullyAndStartAt(offset: number): Promise<void> {
-    await this.writes.drain();
+    await this.drainWrites();
     await this.durability.settled();
     await this.durability.beforeTruncation(WalRecordType.Reset, offset);
     await this.withSegmentsLock(async () => {
@@ -500,23 +499,25 @@ export class PartitionLog {
 
   /** Resolves when every queued write has reached the segment files. */
   drained(): Promise<void> {
-    return this.writes.drain();
+    return this.drainWrites();
   }
 
   // ---------------------------------------------------------------- writes and durability
 
-  private segmentWritten(w: SegmentWrite): void {
+  /** @internal WriteQueueHooks: a write reached the segment file. */
+  segmentWritten(w: SegmentWrite): void {
     this._writtenEndOffset = Math.max(this._writtenEndOffset, w.endOffset);
     this.durability.written(w);
-    this.onWritten?.(this._writtenEndOffset);
+    this.listener?.onWritten?.(this._writtenEndOffset);
   }
 
   /**
    * After a write failed for lack of space: rejects the appends that were not written (the
    * producer retries), cuts the partial write off the file, and rebuilds the in-memory end,
    * indexes and producer state from the segment as it is on disk. Appends are refused meanwhile.
+   * @internal WriteQueueHooks
    */
-  private async rollBackToWritten(err: Error): Promise<void> {
+  async rollBackToWritten(err: Error): Promise<void> {
     this.rollingBack = true;
     const keep = this._writtenEndOffset;
     this.durability.rejectAbove(keep, new StorageError(ErrorCode.KAFKA_STORAGE_ERROR, `${this.name}: ${err.message}; the append was not written (retriable)`));
@@ -544,7 +545,8 @@ export class PartitionLog {
     }
   }
 
-  private fail(e: Error): StorageError {
+  /** @internal DurabilityHost / WriteQueueHooks: an I/O error takes the log offline. */
+  fail(e: Error): StorageError {
     if (!this.failed) {
       this.onStorageEvent?.(
         `${this.name} is offline after an I/O error (${e.message}): nothing past offset ${this.durability.durableEndOffset} was acknowledged; ` +
@@ -554,6 +556,12 @@ export class PartitionLog {
     this.failed = new StorageError(ErrorCode.KAFKA_STORAGE_ERROR, `${this.name}: ${e.message}`);
     this.durability.rejectAll(this.failed, true);
     return this.failed;
+  }
+
+  /** @internal DurabilityHost: durableEndOffset moved to `end` (advanced: it grew). */
+  durableAdvanced(end: number, advanced: boolean): void {
+    if (this.autoAdvanceHighWatermark) this.setHighWatermark(end);
+    if (advanced) this.listener?.onDurable?.(end);
   }
 
   /** fdatasyncs every segment with written data; called by the FlushScheduler (or flush()). */
@@ -606,7 +614,7 @@ export class PartitionLog {
     const seg = this.newSegment(leo);
     this.segments.push(seg);
     const snapshot = this.producerState.serialize();
-    this.writes.task(async () => {
+    this.writeQueue.task(async () => {
       await old.persistIndexes(true);
       await old.sync();
       await this.txnIndex.flush();
@@ -724,7 +732,7 @@ export class PartitionLog {
    */
   private swapCleaned(group: LogSegment[], sizes: number[], cleaned: LogSegment): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
-      this.writes.task(async () => {
+      this.writeQueue.task(async () => {
         try {
           resolve(await this.withSegmentsLock(() => this.swapLocked(group, sizes, cleaned)));
         } catch (e) {
@@ -786,8 +794,13 @@ export class PartitionLog {
 
   /** Runs fn while no other segment-list change that deletes files runs. */
   private withSegmentsLock<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.segmentsLock.then(fn, fn);
-    this.segmentsLock = run.catch(() => undefined);
+    const run = (this.segmentsLock ?? Promise.resolve()).then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.segmentsLock = tail;
+    // an idle log holds no settled promise
+    void tail.then(() => {
+      if (this.segmentsLock === tail) this.segmentsLock = undefined;
+    });
     return run;
   }
 
@@ -809,7 +822,7 @@ export class PartitionLog {
   /** Removes everything at or after `offset` (replica truncation). */
   async truncateTo(offset: number): Promise<void> {
     if (offset >= this._logEndOffset) return;
-    await this.writes.drain();
+    await this.drainWrites();
     await this.durability.settled();
     await this.durability.beforeTruncation(WalRecordType.Truncate, offset);
     await this.withSegmentsLock(() => this.truncateLocked(offset));
@@ -849,19 +862,29 @@ export class PartitionLog {
 
   // ---------------------------------------------------------------- checkpoints, flush, close
 
+  /** @internal EpochCacheOwner: the leader epoch cache changed. */
+  leaderEpochsChanged(): void {
+    this.scheduleEpochCheckpoint();
+  }
+
   private scheduleEpochCheckpoint(): void {
     if (this.epochDirty) return;
     this.epochDirty = true;
-    this.epochWrite = this.epochWrite.then(async () => {
+    const write = (this.epochWrite ?? Promise.resolve()).then(async () => {
       this.epochDirty = false;
       if (this.closed && !this.closingEpoch) return;
       await writeFileAtomic(path.join(this.dir, 'leader-epoch-checkpoint'), this.leaderEpochCache.format()).catch(() => undefined);
     });
+    this.epochWrite = write;
+    const done = (): void => {
+      if (this.epochWrite === write) this.epochWrite = undefined;
+    };
+    void write.then(done, done);
   }
 
   /** Writes all queued data, index tails and fsyncs. */
   async flush(): Promise<void> {
-    await this.writes.drain();
+    await this.drainWrites();
     for (const s of this.segments) await s.persistIndexes(false);
     this.durability.markDirty(this.segments);
     await this.durability.syncNow();
@@ -873,7 +896,7 @@ export class PartitionLog {
     if (this.closed) return;
     await this.stopCleaning();
     if (!this.failed) {
-      await this.writes.drain();
+      await this.drainWrites();
       this.active.finalizeTimeIndex();
       await this.flush().catch(() => undefined);
       for (const s of this.segments) await s.persistIndexes(true).catch(() => undefined);
@@ -893,7 +916,7 @@ export class PartitionLog {
     await this.stopCleaning();
     this.closed = true;
     this.durability.scheduler.cancel(this.durability);
-    await this.writes.drain();
+    await this.drainWrites();
     await this.epochWrite;
     for (const s of this.segments) await s.closeFd();
     this.durability.rejectAll(new StorageError(ErrorCode.KAFKA_STORAGE_ERROR, 'log deleted'), false);
@@ -903,7 +926,7 @@ export class PartitionLog {
   /** Test/diagnostic hook: abandons the log like a crash (no flush, no snapshot, no index writes). */
   async abandonForTest(): Promise<void> {
     await this.stopCleaning();
-    await this.writes.drain();
+    await this.drainWrites();
     this.closed = true;
     this.durability.scheduler.cancel(this.durability);
     await this.epochWrite;

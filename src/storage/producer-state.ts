@@ -64,11 +64,19 @@ export type ValidationResult =
  * transactional producer, used to reject gaps/fenced producers and to answer retries with the
  * original offsets.
  */
+/** What an empty manager reports (never written to). */
+const NO_PRODUCERS: ReadonlyMap<number, ProducerStateEntry> = new Map();
+
 export class ProducerStateManager {
-  readonly producers = new Map<number, ProducerStateEntry>();
+  /** Created with the first producer: most partitions of a large topic never see an idempotent one. */
+  private map: Map<number, ProducerStateEntry> | undefined;
+
+  get producers(): ReadonlyMap<number, ProducerStateEntry> {
+    return this.map ?? NO_PRODUCERS;
+  }
 
   get(producerId: number): ProducerStateEntry | undefined {
-    return this.producers.get(producerId);
+    return this.map?.get(producerId);
   }
 
   /**
@@ -150,11 +158,11 @@ export class ProducerStateManager {
   }
 
   set(e: ProducerStateEntry): void {
-    this.producers.set(e.producerId, e);
+    (this.map ??= new Map()).set(e.producerId, e);
   }
 
   clear(): void {
-    this.producers.clear();
+    this.map?.clear();
   }
 
   /**
@@ -163,9 +171,11 @@ export class ProducerStateManager {
    */
   removeExpired(now: number, expirationMs: number): number {
     let removed = 0;
-    for (const [id, e] of this.producers) {
+    const map = this.map;
+    if (map === undefined) return 0;
+    for (const [id, e] of map) {
       if (e.txnStartOffset < 0 && now - e.lastTimestamp >= expirationMs) {
-        this.producers.delete(id);
+        map.delete(id);
         removed++;
       }
     }
@@ -261,7 +271,7 @@ export class ProducerStateManager {
           });
           o += 32;
         }
-        this.producers.set(e.producerId, e);
+        this.set(e);
       }
       return true;
     } catch {
@@ -272,10 +282,12 @@ export class ProducerStateManager {
 
   /** Drops state of batches at or beyond offset (used before rebuilding after truncation). */
   removeBeyond(offset: number): void {
-    for (const [pid, e] of this.producers) {
+    const map = this.map;
+    if (map === undefined) return;
+    for (const [pid, e] of map) {
       e.batches = e.batches.filter((m) => m.lastOffset < offset);
       if (e.txnStartOffset >= offset) e.txnStartOffset = -1;
-      if (e.batches.length === 0 && e.txnStartOffset < 0) this.producers.delete(pid);
+      if (e.batches.length === 0 && e.txnStartOffset < 0) map.delete(pid);
     }
   }
 }

@@ -3,7 +3,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { BATCH_HEADER_SIZE, BASE_OFFSET, LAST_OFFSET_DELTA, MAX_TIMESTAMP } from '../protocol/records/layout.js';
 import { batchSizeAt, checkBatchAt, readBatchInfo, readInt64, type StoredBatchInfo } from '../protocol/records/batch.js';
-import { offsetFileName } from './files.js';
+import { flatString, offsetFileName } from './files.js';
 import { pClose, pFdatasync, pFstatSize, pFtruncate, pOpen, pReadFull, pWritevAll, trackFd, writevAllSync } from './fsio.js';
 import { OffsetIndex, TimeIndex } from './indexes.js';
 
@@ -83,8 +83,6 @@ export interface SegmentReadResult {
 /** One segment: <base>.log + .index + .timeindex. */
 export class LogSegment {
   readonly logPath: string;
-  readonly indexPath: string;
-  readonly timeIndexPath: string;
   fd: number | undefined;
   /** Bytes assigned (including writes still queued). */
   size = 0;
@@ -107,9 +105,7 @@ export class LogSegment {
     readonly dir: string,
     readonly baseOffset: number,
   ) {
-    this.logPath = path.join(dir, offsetFileName(baseOffset, '.log'));
-    this.indexPath = path.join(dir, offsetFileName(baseOffset, '.index'));
-    this.timeIndexPath = path.join(dir, offsetFileName(baseOffset, '.timeindex'));
+    this.logPath = flatString(path.join(dir, offsetFileName(baseOffset, '.log')));
     this.nextOffset = baseOffset;
     this.index = new OffsetIndex(baseOffset);
     this.timeIndex = new TimeIndex(baseOffset);
@@ -138,6 +134,14 @@ export class LogSegment {
     if (this.deleted) throw new SegmentGoneError(this.logPath);
     this.fdOpening ??= pOpen(this.logPath, 'r+').then((fd) => (this.fd = fd));
     return this.fdOpening;
+  }
+
+  // The index paths are built when used (index writes and loads, deletion, the cleaner), not kept.
+  get indexPath(): string {
+    return path.join(this.dir, offsetFileName(this.baseOffset, '.index'));
+  }
+  get timeIndexPath(): string {
+    return path.join(this.dir, offsetFileName(this.baseOffset, '.timeindex'));
   }
 
   get lastOffset(): number {

@@ -48,9 +48,12 @@ function decodeAbortedTxns(buf: Buffer): AbortedTxn[] {
 
 export class TxnIndex {
   private entries: AbortedTxn[] = [];
-  /** File writes run one after another so appends and rewrites never interleave. */
-  private io: Promise<void> = Promise.resolve();
-  private dirty = new Set<number>();
+  /**
+   * File writes run one after another so appends and rewrites never interleave. The chain and
+   * the dirty set are created on first use (most partitions never see an aborted transaction).
+   */
+  private io: Promise<void> | undefined;
+  private dirty: Set<number> | undefined;
 
   constructor(private readonly dir: string) {}
 
@@ -107,8 +110,21 @@ export class TxnIndex {
     this.insert(e);
     const file = this.file(segmentBase);
     const bytes = encodeAbortedTxn(e);
-    this.dirty.add(segmentBase);
-    this.io = this.io.then(() => fsp.appendFile(file, bytes)).catch(() => undefined);
+    (this.dirty ??= new Set()).add(segmentBase);
+    void this.enqueue(() => fsp.appendFile(file, bytes));
+  }
+
+  /**
+   * Queues a file operation after the ones queued before (its failure is ignored, as before: the
+   * files are rebuilt from the log at recovery). The chain is dropped once it has run dry.
+   */
+  private enqueue(fn: () => Promise<void>): Promise<void> {
+    const io = (this.io ?? Promise.resolve()).then(fn).catch(() => undefined);
+    this.io = io;
+    void io.then(() => {
+      if (this.io === io) this.io = undefined;
+    });
+    return io;
   }
 
   /**
@@ -125,46 +141,42 @@ export class TxnIndex {
       if (!list) byBase.set(base, (list = []));
       list.push(e);
     }
-    this.io = this.io
-      .then(async () => {
-        const live = new Set(sorted);
-        for (const name of await fsp.readdir(this.dir)) {
-          const b = parseOffsetFileName(name, TXN_INDEX_SUFFIX);
-          if (b !== undefined && !live.has(b)) await fsp.rm(path.join(this.dir, name), { force: true });
+    return this.enqueue(async () => {
+      const live = new Set(sorted);
+      for (const name of await fsp.readdir(this.dir)) {
+        const b = parseOffsetFileName(name, TXN_INDEX_SUFFIX);
+        if (b !== undefined && !live.has(b)) await fsp.rm(path.join(this.dir, name), { force: true });
+      }
+      for (const base of sorted) {
+        if (!touched(base)) continue;
+        const list = byBase.get(base);
+        if (!list || list.length === 0) await fsp.rm(this.file(base), { force: true });
+        else {
+          await fsp.writeFile(this.file(base), Buffer.concat(list.map(encodeAbortedTxn)));
+          (this.dirty ??= new Set()).add(base);
         }
-        for (const base of sorted) {
-          if (!touched(base)) continue;
-          const list = byBase.get(base);
-          if (!list || list.length === 0) await fsp.rm(this.file(base), { force: true });
-          else {
-            await fsp.writeFile(this.file(base), Buffer.concat(list.map(encodeAbortedTxn)));
-            this.dirty.add(base);
-          }
-        }
-      })
-      .catch(() => undefined);
-    return this.io;
+      }
+    });
   }
 
   /** Removes the files of deleted segments; entries before `logStart`'s segment go too. */
   removeSegments(bases: number[], firstRemainingBase: number): Promise<void> {
     this.entries = this.entries.filter((e) => e.lastOffset >= firstRemainingBase);
-    this.io = this.io
-      .then(async () => {
-        for (const b of bases) {
-          this.dirty.delete(b);
-          await fsp.rm(this.file(b), { force: true });
-        }
-      })
-      .catch(() => undefined);
-    return this.io;
+    return this.enqueue(async () => {
+      for (const b of bases) {
+        this.dirty?.delete(b);
+        await fsp.rm(this.file(b), { force: true });
+      }
+    });
   }
 
   /** Waits for queued writes and fsyncs the files written since the last flush. */
   async flush(): Promise<void> {
     await this.io;
-    const bases = [...this.dirty];
-    this.dirty.clear();
+    const dirty = this.dirty;
+    if (dirty === undefined || dirty.size === 0) return;
+    const bases = [...dirty];
+    dirty.clear();
     for (const b of bases) {
       const fh = await fsp.open(this.file(b), 'r').catch(() => undefined);
       if (!fh) continue;

@@ -19,14 +19,14 @@ type TaskOp = { kind: 'task'; fn: () => Promise<void> };
 /** What the queue reports to its log. */
 export interface WriteQueueHooks {
   /** A write reached the segment file. */
-  written(w: SegmentWrite): void;
+  segmentWritten(w: SegmentWrite): void;
   /**
    * A write found no space (ENOSPC/EDQUOT): it and every later queued op were dropped; the log
    * rolls back to what is on disk before the queue runs again.
    */
-  noSpace(e: Error): Promise<void>;
+  rollBackToWritten(e: Error): Promise<void>;
   /** Any other I/O error: the log goes offline. */
-  failed(e: Error): void;
+  fail(e: Error): void;
 }
 
 /** Most buffers coalesced into one writev (IOV_MAX is 1024 on Linux). */
@@ -79,10 +79,10 @@ export class WriteQueue {
           } catch (e) {
             if (!isNoSpaceError(e)) throw e;
             this.ops = [];
-            await this.hooks.noSpace(e as Error);
+            await this.hooks.rollBackToWritten(e as Error);
             break;
           }
-          this.hooks.written(op);
+          this.hooks.segmentWritten(op);
         } else {
           try {
             await op.fn();
@@ -94,7 +94,7 @@ export class WriteQueue {
         }
       }
     } catch (e) {
-      this.hooks.failed(e as Error);
+      this.hooks.fail(e as Error);
     } finally {
       this.writing = false;
       const d = this.drainWaiters;

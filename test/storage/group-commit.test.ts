@@ -16,7 +16,7 @@ test('group commit: many concurrent appends, few fsyncs, ordered offsets, HW aft
   const sched = new FlushScheduler({ mode: 'group-commit', groupCommitMs: 2 });
   const log = await PartitionLog.open(sub(), 'gc', 0, '', cfg(), sched);
   const hws: number[] = [];
-  log.onHighWatermark = (hw) => hws.push(hw);
+  log.listener = { onHighWatermark: (hw) => hws.push(hw) };
   const ps: Promise<{ baseOffset: number }>[] = [];
   for (let i = 0; i < 2000; i++) {
     const b = simpleBatch(`g${i}`, 2, 100);
