@@ -7,6 +7,7 @@
  *   .timeindex entries of 12 bytes: int64 timestamp, int32 relative offset
  *              (max timestamp seen so far in the segment, last offset of the batch holding it)
  */
+import { writeInt64Saturating } from '../protocol/records/batch.js';
 const EMPTY = Buffer.alloc(0);
 
 abstract class SparseIndex {
@@ -77,8 +78,8 @@ export class OffsetIndex extends SparseIndex {
     this.buf.writeInt32BE(offset - this.baseOffset, o);
     this.buf.writeInt32BE(position, o + 4);
   }
-  /** File position of the last batch whose last offset is <= offset (0 if none). */
-  lookup(offset: number): number {
+  /** Entry of the last batch whose last offset is <= offset, or -1 if none. */
+  slotFor(offset: number): number {
     const rel = offset - this.baseOffset;
     let lo = 0;
     let hi = this.count - 1;
@@ -90,6 +91,11 @@ export class OffsetIndex extends SparseIndex {
         lo = mid + 1;
       } else hi = mid - 1;
     }
+    return found;
+  }
+  /** File position of the last batch whose last offset is <= offset (0 if none). */
+  lookup(offset: number): number {
+    const found = this.slotFor(offset);
     return found < 0 ? 0 : this.positionAt(found);
   }
   /**
@@ -97,21 +103,12 @@ export class OffsetIndex extends SparseIndex {
    * lookup(offset) finds ends before offset (else -1): the batch holding offset lies after the
    * one lookup finds and at or before this one — exactly here when every batch is indexed
    * (batches of index.interval.bytes or more), so a read can start here instead of hopping.
+   * `slot` is slotFor(offset), when the caller has it already.
    */
-  nextEntryPosition(offset: number): number {
-    const rel = offset - this.baseOffset;
-    let lo = 0;
-    let hi = this.count - 1;
-    let first = this.count;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.relOffsetAt(mid) > rel) {
-        first = mid;
-        hi = mid - 1;
-      } else lo = mid + 1;
-    }
+  nextEntryPosition(offset: number, slot = this.slotFor(offset)): number {
+    const first = slot + 1;
     if (first >= this.count) return -1;
-    if (first > 0 && this.relOffsetAt(first - 1) === rel) return -1;
+    if (slot >= 0 && this.relOffsetAt(slot) === offset - this.baseOffset) return -1;
     return this.positionAt(first);
   }
   /** Drops entries for batches at or after file position pos. */
@@ -163,7 +160,7 @@ export class TimeIndex extends SparseIndex {
   maybeAppend(timestamp: number, offset: number): void {
     if (this.count && timestamp <= this.lastTimestamp()) return;
     const o = this.slot();
-    this.buf.writeBigInt64BE(BigInt(timestamp), o);
+    writeInt64Saturating(this.buf, timestamp, o);
     this.buf.writeInt32BE(offset - this.baseOffset, o + 8);
   }
   /** Offset of the last entry whose timestamp is strictly below ts (every record up to it is older), or -1. */

@@ -1,5 +1,6 @@
 import { crc32c } from '@node-rs/crc32';
 import { ErrorCode, StorageError } from './errors.js';
+import { writeInt64Saturating } from '../protocol/records/batch.js';
 
 /** How many recent batches per producer are remembered for duplicate detection (Kafka: 5). */
 const NUM_BATCHES_TO_RETAIN = 5;
@@ -222,11 +223,11 @@ export class ProducerStateManager {
     buf.writeInt32BE(this.producers.size, o);
     o += 4;
     for (const e of this.producers.values()) {
-      buf.writeBigInt64BE(BigInt(e.producerId), o);
+      writeInt64Saturating(buf, e.producerId, o);
       buf.writeInt16BE(e.producerEpoch, o + 8);
       buf.writeInt32BE(e.coordinatorEpoch, o + 10);
       buf.writeBigInt64BE(BigInt(e.txnStartOffset), o + 14);
-      buf.writeBigInt64BE(BigInt(e.lastTimestamp), o + 22);
+      writeInt64Saturating(buf, e.lastTimestamp, o + 22);
       buf.writeInt8(e.batches.length, o + 30);
       o += 31;
       for (const m of e.batches) {
@@ -234,7 +235,7 @@ export class ProducerStateManager {
         buf.writeInt32BE(m.lastSeq, o + 4);
         buf.writeBigInt64BE(BigInt(m.firstOffset), o + 8);
         buf.writeBigInt64BE(BigInt(m.lastOffset), o + 16);
-        buf.writeBigInt64BE(BigInt(m.timestamp), o + 24);
+        writeInt64Saturating(buf, m.timestamp, o + 24);
         o += 32;
       }
     }

@@ -369,14 +369,15 @@ export class LogSegment {
     try {
       const fd = await this.ensureFd();
       const end = this.writtenSize;
-      let pos = this.index.lookup(fetchOffset);
+      const slot = this.index.slotFor(fetchOffset);
+      let pos = slot < 0 ? 0 : this.index.positionAt(slot);
       const want0 = Math.min(maxBytes, MAX_READ) + BATCH_HEADER_SIZE;
       let locate: WindowReader | undefined;
       // A consumer's next fetch usually starts at a batch's base offset, which the index (keyed
       // by batches' last offsets) places one batch back. When the next index entry is that batch,
       // read the response's window from it at once: one read (a thread-pool round trip) instead
       // of a header hop over the previous batch and then the data window.
-      const next = this.index.nextEntryPosition(fetchOffset);
+      const next = this.index.nextEntryPosition(fetchOffset, slot);
       if (next > pos && next < end) {
         const guess = new WindowReader(fd, end, Math.max(64 * 1024, want0), alloc);
         const h = await guess.at(next, BATCH_HEADER_SIZE);

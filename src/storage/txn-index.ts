@@ -7,6 +7,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { offsetFileName, parseOffsetFileName, readFileOrUndefined } from './files.js';
+import { writeInt64Saturating } from '../protocol/records/batch.js';
 
 const TXN_INDEX_SUFFIX = '.txnindex';
 const TXN_INDEX_ENTRY_SIZE = 34;
@@ -24,7 +25,7 @@ export interface AbortedTxn {
 export function encodeAbortedTxn(e: AbortedTxn): Buffer {
   const b = Buffer.alloc(TXN_INDEX_ENTRY_SIZE);
   b.writeInt16BE(0, 0);
-  b.writeBigInt64BE(BigInt(e.producerId), 2);
+  writeInt64Saturating(b, e.producerId, 2);
   b.writeBigInt64BE(BigInt(e.firstOffset), 10);
   b.writeBigInt64BE(BigInt(e.lastOffset), 18);
   b.writeBigInt64BE(BigInt(e.lastStableOffset), 26);

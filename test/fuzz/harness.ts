@@ -13,7 +13,8 @@ export interface FuzzTarget {
   alive: () => boolean;
   /** Stops the broker (SIGTERM) and starts a fresh one on the same data dir and port. */
   restart(): Promise<void>;
-  dispose(): Promise<void>;
+  /** Stops the broker and removes the data dir (kept when `keepData`, for inspection). */
+  dispose(keepData?: boolean): Promise<void>;
 }
 
 export async function startFuzzTarget(config: Record<string, string> = {}): Promise<FuzzTarget> {
@@ -48,9 +49,9 @@ export async function startFuzzTarget(config: Record<string, string> = {}): Prom
         if (target.broker === b) dead = true;
       });
     },
-    async dispose() {
+    async dispose(keepData = false) {
       if (!dead) await stopChild(target.broker);
-      await rm(dataDir, { recursive: true, force: true });
+      if (!keepData) await rm(dataDir, { recursive: true, force: true });
     },
   };
   return target;

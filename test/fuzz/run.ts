@@ -1,4 +1,4 @@
-// `npm run fuzz -- --frames N [--connections C] [--seed S] [--round R]`: a long fuzz pass
+// `npm run fuzz -- --frames N [--connections C] [--seed S] [--round R] [--keep-data-dir]`: a long fuzz pass
 // against a broker child process; prints the figures the README's Reliability section quotes.
 import { parseArgs } from 'node:util';
 import { fuzz, rssOf } from './fuzzer.js';
@@ -10,6 +10,7 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '16' },
     seed: { type: 'string', default: String(Date.now() % 100000) },
     round: { type: 'string', default: '1000' },
+    'keep-data-dir': { type: 'boolean', default: false },
   },
 });
 const mb = (n: number) => `${(n / 1048576).toFixed(0)} MB`;
@@ -57,6 +58,7 @@ try {
   // state's RSS, even right after the run: that would be memory the run keeps, not state).
   failed = report.crashes > 0 || report.hangs > 0 || reads.some((r) => !r.ok) || after > 2 * Math.max(sameState, baseline, 1) || settled > 2 * baseline;
 } finally {
-  await target.dispose();
+  await target.dispose(values['keep-data-dir']);
+  if (values['keep-data-dir']) log(`data dir kept: ${target.dataDir}`);
 }
 process.exit(failed ? 1 : 0);

@@ -9,7 +9,7 @@ import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/gen/index.js';
 import { buildBatch, writeBatchCrc } from '../../src/protocol/records/batch.js';
 import { compressSync } from '../../src/protocol/records/compression.js';
-import { Compression, LAST_OFFSET_DELTA, RECORD_COUNT, RECORDS } from '../../src/protocol/records/layout.js';
+import { BASE_TIMESTAMP, Compression, LAST_OFFSET_DELTA, MAX_TIMESTAMP, PRODUCER_ID, RECORD_COUNT, RECORDS } from '../../src/protocol/records/layout.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { runChild } from '../e2e/run-child.js';
@@ -127,6 +127,47 @@ describe('poisoned record batches', () => {
       const offsets = r.stdout.trim().split('\n').map(Number);
       assert.equal(offsets.length, end, `${topic}: kcat read ${offsets.length} of ${end} records (${r.stderr})`);
       assert.equal(offsets.at(-1), end - 1);
+    }
+  });
+});
+
+// readInt64 turns Long.MAX into 2^63 (the nearest double); every place that writes such a value
+// back (producer-state snapshot at a roll and at shutdown, time index, aborted-txn index) must
+// not throw, or one client's batch makes the partition's rolls and the broker's shutdown fail.
+describe('int64 extremes in batch headers', () => {
+  it('a producer id and timestamps of Long.MAX survive a roll, a clean shutdown and a restart', async () => {
+    let broker = await startTestBroker();
+    const dataDir = broker.dataDir;
+    const topic = 'extremes';
+    await broker.broker.topics.create({ name: topic, numPartitions: 1, replicationFactor: -1, configs: { 'message.timestamp.after.max.ms': '9223372036854775807' } });
+    const produce = async (port: number, seq: number, id: number): Promise<number> => {
+      const b = await buildBatch({ records: [{ key: 'k', value: `v${seq}` }], producerId: 1, producerEpoch: 0, baseSequence: seq });
+      b.writeBigInt64BE(0x7fffffffffffffffn, PRODUCER_ID);
+      b.writeBigInt64BE(0x7fffffffffffffffn, BASE_TIMESTAMP);
+      b.writeBigInt64BE(0x7fffffffffffffffn, MAX_TIMESTAMP);
+      writeBatchCrc(b, 0);
+      const c = await RawClient.open(port);
+      try {
+        c.request(ApiKey.Produce, 9, id, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: 0, records: b }] }] });
+        const res = await c.response(ApiKey.Produce, 9);
+        return res!.body.responses[0].partitionResponses[0].errorCode;
+      } finally {
+        c.close();
+      }
+    };
+    try {
+      assert.equal(await produce(broker.port, 0, 1), ErrorCode.NONE);
+      broker.broker.replicas.get(topic, 0)!.log.roll(); // serializes the producer state
+      assert.equal(await produce(broker.port, 1, 2), ErrorCode.NONE);
+      await broker.close(); // the shutdown snapshot and index writes
+      broker = await startTestBroker({}, dataDir);
+      // The restarted broker knows the producer: sequence 2 is next, a replay of 1 is a duplicate.
+      assert.equal(await produce(broker.port, 2, 3), ErrorCode.NONE);
+      const r = await runChild('kcat', ['-b', broker.bootstrap, '-C', '-t', topic, '-p', '0', '-o', 'beginning', '-e', '-q', '-f', '%o %s\n'], { timeoutMs: 20_000 });
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(r.stdout.trim().split('\n'), ['0 v0', '1 v1', '2 v2']);
+    } finally {
+      await broker.dispose();
     }
   });
 });

@@ -58,6 +58,19 @@ export function readInt64(buf: Buffer, pos: number): number {
   return buf.readInt32BE(pos) * 4294967296 + buf.readUInt32BE(pos + 4);
 }
 
+const INT64_MAX = 0x7fffffffffffffffn;
+const INT64_MIN = -0x8000000000000000n;
+
+/**
+ * Writes a number taken from a record batch (producer id, timestamp) as a big-endian int64.
+ * readInt64 rounds int64s beyond 2^53 to the nearest double, and Long.MAX rounds up to 2^63,
+ * which writeBigInt64BE refuses: saturate instead, so a client's extreme value can never make a
+ * checkpoint, a snapshot or an index write throw.
+ */
+export function writeInt64Saturating(buf: Buffer, value: number, pos: number): void {
+  buf.writeBigInt64BE(value >= 9223372036854775807 ? INT64_MAX : value <= -9223372036854775808 ? INT64_MIN : BigInt(Number.isFinite(value) ? Math.trunc(value) : 0), pos);
+}
+
 /** Writes a safe-integer number as a big-endian int64. */
 function writeInt64(buf: Buffer, pos: number, value: number): void {
   const hi = Math.floor(value / 4294967296);
