@@ -297,20 +297,23 @@ export class ClusterController {
         if (leader === undefined) continue; // no target replica can lead yet
         next = { leader, leaderEpoch: state.leaderEpoch + 1, isr, version: state.version };
       }
-      if (!sameOrder(next.isr, state.isr) || next.leader !== state.leader) {
-        if (!(await this.store.updatePartitionState(topicName, a.partition, next, state.version))) {
-          setTimeout(() => this.schedule(topicName), 50).unref?.();
-          continue;
-        }
-      }
-      await this.store.updateTopic(topicName, (record) => {
+      // One write for the state and the replica list (Kafka's single PartitionChangeRecord): a
+      // leader never sees the removed replicas gone from the ISR but still assigned. The state is
+      // written even when unchanged: its version bump fences an ISR expansion a leader computed
+      // against the old replica list and has in flight.
+      const done = await this.store.updatePartitionStateAndTopic(topicName, a.partition, next, state.version, (record) => {
         const r = record.partitions.find((p) => p.partition === a.partition);
-        if (!r || r.addingReplicas === undefined || !sameOrder(r.replicas, a.replicas)) return record; // changed meanwhile
+        if (!r || r.addingReplicas === undefined || !sameOrder(r.replicas, a.replicas)) return undefined; // changed meanwhile
         r.replicas = target;
         delete r.addingReplicas;
         delete r.removingReplicas;
         return record;
       });
+      if (!done) {
+        // The state or this partition's assignment moved: decide again once the watch delivered it.
+        setTimeout(() => this.schedule(topicName), 50).unref?.();
+        continue;
+      }
       this.log(`partition ${topicName}-${a.partition}: reassignment done, replicas [${target.join(',')}], leader ${next.leader}`);
     }
   }
