@@ -88,9 +88,14 @@ export class ClusterController {
     this.store.onChange((change) => {
       if (change.kind === 'brokers-changed') this.schedule();
       // A new topic may have replicas on a broker that is already gone; a reassignment advances
-      // when its topic changes or an ISR grows.
+      // when its topic changes or an ISR grows; an ISR naming a broker that is no replica (written
+      // by an older version against a stale replica list) is cleaned up at once, not at the next
+      // safety pass.
       else if (change.kind === 'topic-created' || change.kind === 'topic-updated') this.schedule(change.topic.name);
-      else if (change.kind === 'partition-state' && this.store.topic(change.topic)?.partitions.some((p) => p.addingReplicas?.length)) this.schedule(change.topic);
+      else if (change.kind === 'partition-state') {
+        const a = this.store.topic(change.topic)?.partitions.find((p) => p.partition === change.partition);
+        if (a && (a.addingReplicas?.length || change.state.isr.some((b) => !a.replicas.includes(b)))) this.schedule(change.topic);
+      }
     });
     this.timer = setInterval(() => this.schedule(), SAFETY_RECONCILE_MS);
     this.timer.unref?.();

@@ -1,13 +1,15 @@
 // A partition reassignment (KIP-455) ends in ONE store write, as Kafka's single
 // PartitionChangeRecord: the new leader / ISR and the new replica list change at the same etcd
-// revision, and no broker ever hears the new state next to the old replica list. Real etcd, real
-// brokers, real replication.
+// revision, and no broker ever hears the new state next to the old replica list. An ISR member
+// that is not a replica (an older version could leave one behind) is dropped, by the leader
+// (no controller involved) and by the controller. Real etcd, real brokers, real replication.
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { Etcd3 } from 'etcd3';
 import kafkajs from 'kafkajs';
 import { Broker } from '../../src/broker/broker.js';
+import { decidePartition } from '../../src/cluster/controller.js';
 import { startEtcd, type EtcdProcess } from '../../src/cluster/etcd-process.js';
 import type { EtcdMetadataStore } from '../../src/cluster/etcd-store.js';
 import type { PartitionAssignment, PartitionState, TopicRecord } from '../../src/cluster/metadata-store.js';
@@ -16,6 +18,7 @@ import { ErrorCode } from '../../src/protocol/errors.js';
 import { tempDir, waitFor } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { FAST_SESSION } from './control-helpers.js';
+import { InProcessCluster, kafkaFor } from './replication-helpers.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -165,5 +168,63 @@ describe('reassignment finish: state and replica list in one etcd transaction', 
     const revs1 = await modRevisions(store, 'both', 0);
     assert.equal(revs1.topic, revs1.state);
   });
+
+  it('an ISR member that is no replica is dropped by the controller at once, leader and epoch kept', async () => {
+    for (const id of [1, 2, 3]) brokers.push(await startMember(etcd.endpoint, id));
+    await waitFor(() => brokers.every((b) => b.metadata.brokers().length === 3 && b.metadata.controllerId() > 0), 10_000, 'three registrations and a controller');
+    const store = brokers[0]!.metadata as EtcdMetadataStore;
+    await brokers[0]!.topics.create({ name: 'stray', numPartitions: -1, replicationFactor: -1, assignments: [{ partitionIndex: 0, brokerIds: [1, 2] }] });
+    await waitFor(() => store.partitionState('stray', 0)?.isr.length === 2, 10_000, 'ISR [1,2]');
+    const s = store.partitionState('stray', 0)!;
+    // What a leader of the two-write era could leave behind: broker 3 in the ISR, not a replica.
+    assert.equal(await store.updatePartitionState('stray', 0, { ...s, isr: [...s.isr, 3] }, s.version), true);
+    // Well under the controller's 5 s safety pass and the leader's lag check (30 s default).
+    await waitFor(() => !store.partitionState('stray', 0)!.isr.includes(3), 3000, 'broker 3 dropped from the ISR');
+    const now = store.partitionState('stray', 0)!;
+    assert.deepEqual([...now.isr].sort(), [1, 2]);
+    assert.equal(now.leader, s.leader);
+    assert.equal(now.leaderEpoch, s.leaderEpoch);
+    await produceAll(brokers.map((b) => `127.0.0.1:${b.port}`), 'stray', 3);
+  });
 });
 
+describe('an ISR member that is no replica, without a controller (shared embedded store)', () => {
+  const cluster = new InProcessCluster();
+  before(async () => cluster.start([1, 2, 3]));
+  after(async () => cluster.close());
+
+  it('the leader drops it at its next lag check, and acks=all writes complete again', async () => {
+    const topic = 'stray-embedded';
+    const admin = kafkaFor(cluster, 'stray').admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({ topics: [{ topic, replicaAssignment: [{ partition: 0, replicas: [1, 2] }] }] });
+    } finally {
+      await admin.disconnect();
+    }
+    await waitFor(() => cluster.store.partitionState(topic, 0)?.isr.length === 2, 10_000, 'ISR [1,2]');
+    const s = cluster.store.partitionState(topic, 0)!;
+    assert.equal(await cluster.store.updatePartitionState(topic, 0, { ...s, isr: [...s.isr, 3] }, s.version), true);
+    // Nobody else writes this store: only the leader can take it out (replica.lag.time.max.ms 1.5 s).
+    await waitFor(() => !cluster.store.partitionState(topic, 0)!.isr.includes(3), 10_000, 'the leader dropped broker 3');
+    const now = cluster.store.partitionState(topic, 0)!;
+    assert.deepEqual([...now.isr].sort(), [1, 2]);
+    assert.equal(now.leaderEpoch, s.leaderEpoch);
+    const producer = kafkaFor(cluster, 'stray-p').producer();
+    await producer.connect();
+    try {
+      await producer.send({ topic, acks: -1, timeout: 5000, messages: [{ value: 'after' }] });
+    } finally {
+      await producer.disconnect();
+    }
+  });
+});
+
+describe('controller decision on an ISR member that is no replica', () => {
+  it('drops it, keeping leader and epoch; a leader that is no replica is replaced', () => {
+    const a = { partition: 0, replicas: [1, 2] };
+    const live = new Set([1, 2, 3]);
+    assert.deepEqual(decidePartition(a, { leader: 1, leaderEpoch: 4, isr: [1, 2, 3], version: 7 }, live, live, false), { leader: 1, leaderEpoch: 4, isr: [1, 2], version: 7 });
+    assert.deepEqual(decidePartition(a, { leader: 3, leaderEpoch: 4, isr: [3, 2], version: 7 }, live, live, false), { leader: 2, leaderEpoch: 5, isr: [2], version: 7 });
+  });
+});
