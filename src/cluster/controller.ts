@@ -88,9 +88,14 @@ export class ClusterController {
     this.store.onChange((change) => {
       if (change.kind === 'brokers-changed') this.schedule();
       // A new topic may have replicas on a broker that is already gone; a reassignment advances
-      // when its topic changes or an ISR grows.
+      // when its topic changes or an ISR grows; an ISR naming a broker that is no replica (written
+      // by an older version against a stale replica list) is cleaned up at once, not at the next
+      // safety pass.
       else if (change.kind === 'topic-created' || change.kind === 'topic-updated') this.schedule(change.topic.name);
-      else if (change.kind === 'partition-state' && this.store.topic(change.topic)?.partitions.some((p) => p.addingReplicas?.length)) this.schedule(change.topic);
+      else if (change.kind === 'partition-state') {
+        const a = this.store.topic(change.topic)?.partitions.find((p) => p.partition === change.partition);
+        if (a && (a.addingReplicas?.length || change.state.isr.some((b) => !a.replicas.includes(b)))) this.schedule(change.topic);
+      }
     });
     this.timer = setInterval(() => this.schedule(), SAFETY_RECONCILE_MS);
     this.timer.unref?.();
@@ -297,20 +302,23 @@ export class ClusterController {
         if (leader === undefined) continue; // no target replica can lead yet
         next = { leader, leaderEpoch: state.leaderEpoch + 1, isr, version: state.version };
       }
-      if (!sameOrder(next.isr, state.isr) || next.leader !== state.leader) {
-        if (!(await this.store.updatePartitionState(topicName, a.partition, next, state.version))) {
-          setTimeout(() => this.schedule(topicName), 50).unref?.();
-          continue;
-        }
-      }
-      await this.store.updateTopic(topicName, (record) => {
+      // One write for the state and the replica list (Kafka's single PartitionChangeRecord): a
+      // leader never sees the removed replicas gone from the ISR but still assigned. The state is
+      // written even when unchanged: its version bump fences an ISR expansion a leader computed
+      // against the old replica list and has in flight.
+      const done = await this.store.updatePartitionStateAndTopic(topicName, a.partition, next, state.version, (record) => {
         const r = record.partitions.find((p) => p.partition === a.partition);
-        if (!r || r.addingReplicas === undefined || !sameOrder(r.replicas, a.replicas)) return record; // changed meanwhile
+        if (!r || r.addingReplicas === undefined || !sameOrder(r.replicas, a.replicas)) return undefined; // changed meanwhile
         r.replicas = target;
         delete r.addingReplicas;
         delete r.removingReplicas;
         return record;
       });
+      if (!done) {
+        // The state or this partition's assignment moved: decide again once the watch delivered it.
+        setTimeout(() => this.schedule(topicName), 50).unref?.();
+        continue;
+      }
       this.log(`partition ${topicName}-${a.partition}: reassignment done, replicas [${target.join(',')}], leader ${next.leader}`);
     }
   }

@@ -177,6 +177,35 @@ export class EmbeddedMetadataStore implements MetadataStore {
     return applied;
   }
 
+  /** One mutation: the state's CAS, the topic change, one file write, then both notifications. */
+  async updatePartitionStateAndTopic(
+    topic: string,
+    partition: number,
+    state: PartitionState,
+    expectedVersion: number,
+    change: (record: TopicRecord) => TopicRecord | undefined,
+  ): Promise<boolean> {
+    let applied = false;
+    await this.mutate((draft) => {
+      const states = draft.partitionStates[topic];
+      const current = states?.[partition];
+      const index = draft.topics.findIndex((t) => t.name === topic);
+      if (!states || !current || index < 0 || current.version !== expectedVersion) return [];
+      // A copy: a change that edits it and then aborts must leave the draft (written anyway) alone.
+      const record = change(structuredClone(draft.topics[index]!));
+      if (!record) return [];
+      draft.topics[index] = record;
+      states[partition] = { ...state, version: expectedVersion + 1 };
+      applied = true;
+      // Listeners run after both are in memory (mutate swaps the state first), the topic first.
+      return [
+        { kind: 'topic-updated', topic: record },
+        { kind: 'partition-state', topic, partition, state: states[partition]! },
+      ];
+    });
+    return applied;
+  }
+
   async allocateProducerIdBlock(size: number): Promise<number> {
     let first = 0;
     await this.mutate((draft) => {

@@ -12,7 +12,7 @@
 //   election/controller/...         etcd3 Election (controller campaign)
 //
 // Every broker loads the prefix once and then follows one watch on it: all changes, its own
-// included, reach onChange in etcd revision order. A write resolves only after the watch has
+// included, reach onChange in etcd revision order, each watch response applied as one batch. A write resolves only after the watch has
 // delivered it, so a caller reads its own writes from the cache, as with the embedded store.
 // Partition keys carry the topic id, so a deleted-and-recreated topic never sees stale state.
 import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry } from 'cockatiel';
@@ -163,6 +163,9 @@ export class EtcdMetadataStore implements MetadataStore {
 
     this.watcher = await this.ns.watch().prefix('').startRevision((this.appliedRevision + 1n).toString()).create();
     this.watcher.on('data', (res) => {
+      // One response holds whole revisions (etcd never splits one across responses unless the
+      // watch asks for fragments): every key of a transaction is in the cache before any listener
+      // hears of one of them (updatePartitionStateAndTopic relies on it).
       const changes: MetadataChange[] = [];
       for (const ev of res.events) this.apply(ev.type === 'Delete' ? 'Delete' : 'Put', ev.kv, changes);
       const revision = BigInt(res.header.revision);
@@ -643,6 +646,45 @@ export class EtcdMetadataStore implements MetadataStore {
     if (!res.succeeded) return false;
     await this.waitForRevision(res.header.revision);
     return true;
+  }
+
+  /**
+   * One etcd transaction over both keys: it applies only while the state key's version is still
+   * expectedVersion + 1 and the topic record is the one `change` edited (its mod revision). Both
+   * keys then change at one revision, which etcd's watch never splits across responses, and the
+   * watch handler applies a whole response to the cache before telling any listener: no broker
+   * sees the new state with the old topic record or the other way round. A lost race on the topic
+   * record alone (a config change, another partition's reassignment) re-reads it and runs
+   * `change` again; a moved state returns false for the caller to re-decide.
+   */
+  async updatePartitionStateAndTopic(
+    topic: string,
+    partition: number,
+    state: PartitionState,
+    expectedVersion: number,
+    change: (record: TopicRecord) => TopicRecord | undefined,
+  ): Promise<boolean> {
+    const topicKey = `topics/${topic}`;
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const current = attempt === 0 ? this.byName.get(topic) : await this.readTopic(topic);
+      if (!current) return false;
+      const next = change(structuredClone(current.record));
+      if (!next) return false;
+      const key = this.stateKey(current.record.topicId, partition);
+      const res = await this.ns
+        .if(key, 'Version', '==', expectedVersion + 1)
+        .and(topicKey, 'Mod', '==', current.modRevision)
+        .then(this.ns.put(topicKey).value(JSON.stringify(next)), this.ns.put(key).value(this.stateValue(state)))
+        .else(this.ns.get(key))
+        .commit();
+      if (res.succeeded) {
+        await this.waitForRevision(res.header.revision);
+        return true;
+      }
+      const stored = res.responses[0]?.response_range?.kvs[0];
+      if (!stored || Number(stored.version) !== expectedVersion + 1) return false;
+    }
+    throw new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `Topic '${topic}' keeps changing concurrently; retry.`);
   }
 
   // ------------------------------------------------------------------ producer ids, configs, quotas

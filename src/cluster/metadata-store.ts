@@ -109,6 +109,21 @@ export interface MetadataStore {
   partitionState(topic: string, partition: number): PartitionState | undefined;
   /** Compare-and-set: applies only when the stored version equals expectedVersion. */
   updatePartitionState(topic: string, partition: number, state: PartitionState, expectedVersion: number): Promise<boolean>;
+  /**
+   * One atomic write of a partition's state and its topic record (Kafka writes a reassignment's
+   * end as one PartitionChangeRecord): compare-and-set on the state's version as
+   * updatePartitionState, and `change` edits a copy of the topic record (returning undefined
+   * aborts). Every broker sees both changes together: the cache never holds one without the
+   * other, and listeners hear of them only once both are in it. True when written; false when
+   * the state moved on, the topic is gone, or `change` aborted.
+   */
+  updatePartitionStateAndTopic(
+    topic: string,
+    partition: number,
+    state: PartitionState,
+    expectedVersion: number,
+    change: (record: TopicRecord) => TopicRecord | undefined,
+  ): Promise<boolean>;
 
   /** Reserves a block of producer ids (like Kafka's AllocateProducerIds); returns the first id. */
   allocateProducerIdBlock(size: number): Promise<number>;

@@ -218,15 +218,13 @@ export class ReplicaManager {
         // controller's hand-over would be undone while the leaving broker still fetches.
         const members = this.metadata.brokers?.call(this.metadata);
         const eligible = members && new Set(members.filter((b) => !b.shuttingDown).map((b) => b.nodeId));
-        // Only assigned replicas: a replica a reassignment removed may still be fetching. Nor is a
-        // replica the reassignment in flight is removing added: the controller finishes it by
-        // writing the ISR without it and then the replica list, and a leader that saw the first
-        // write but not yet the second would put it back into an ISR it no longer belongs to.
-        const assignment = this.metadata.topic(p.topic)?.partitions.find((a) => a.partition === p.index);
-        const assigned = assignment?.replicas ?? p.replicas;
-        const removing = assignment?.removingReplicas ?? [];
+        // Only assigned replicas (from the store, read together with `current`: the controller
+        // ends a reassignment by writing the state and the replica list in one transaction, so
+        // the two agree): a replica a reassignment removed may still be fetching. A replica an
+        // ongoing reassignment is removing is still assigned and may rejoin, as in Kafka.
+        const assigned = this.metadata.topic(p.topic)?.partitions.find((a) => a.partition === p.index)?.replicas ?? p.replicas;
         const isr = (attempt === 0 ? wanted : this.recomputeIsr(p, current.isr)).filter(
-          (id) => assigned.includes(id) && (current.isr.includes(id) || !removing.includes(id)) && (!eligible || current.isr.includes(id) || eligible.has(id)),
+          (id) => assigned.includes(id) && (!eligible || current.isr.includes(id) || eligible.has(id)),
         );
         if (sameMembers(isr, current.isr) || !isr.includes(this.nodeId)) return;
         const next: PartitionState = { leader: current.leader, leaderEpoch: current.leaderEpoch, isr, version: current.version };

@@ -1,6 +1,7 @@
 // The embedded metadata store: a mutation's check and its write are atomic (two racing creations
 // of one topic: exactly one wins), the write is durable before memory changes (a failed write
-// leaves nothing behind), and listeners hear of a change only once it is stored.
+// leaves nothing behind), and listeners hear of a change only once it is stored; a partition state
+// and its topic record change in one mutation (a reassignment's end).
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { describe, it } from 'node:test';
@@ -53,6 +54,43 @@ describe('embedded metadata store', () => {
       assert.equal(await store.updatePartitionState('cas', 0, { ...state, leaderEpoch: 2 }, 0), false, 'stale version');
       assert.equal(store.partitionState('cas', 0)?.leaderEpoch, 1);
       assert.equal(store.partitionState('cas', 0)?.version, 1);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('writes a partition state and its topic record as one change: CAS on the state version, listeners see both', async () => {
+    const dir = await tempDir();
+    try {
+      const store = new EmbeddedMetadataStore(dir, 0);
+      await store.load();
+      await store.createTopic({ ...topic('both'), partitions: [{ partition: 0, replicas: [0, 1], addingReplicas: [1], removingReplicas: [0] }] }, [{ ...state, isr: [0, 1] }]);
+      const finish = (record: TopicRecord) => {
+        record.partitions[0] = { partition: 0, replicas: [1] };
+        return record;
+      };
+      const next = { leader: 1, leaderEpoch: 1, isr: [1], version: 0 };
+      assert.equal(await store.updatePartitionStateAndTopic('both', 0, next, 1, finish), false, 'stale version');
+      const aborted = (record: TopicRecord) => {
+        record.partitions[0]!.replicas = [7]; // edits its copy, then aborts: nothing may stick
+        return undefined;
+      };
+      assert.equal(await store.updatePartitionStateAndTopic('both', 0, next, 0, aborted), false, 'aborted');
+      assert.deepEqual(store.topic('both')!.partitions[0]!.replicas, [0, 1]);
+
+      const heard: { kind: string; replicas: number[]; leader: number | undefined }[] = [];
+      store.onChange((c) => heard.push({ kind: c.kind, replicas: store.topic('both')!.partitions[0]!.replicas, leader: store.partitionState('both', 0)?.leader }));
+      assert.equal(await store.updatePartitionStateAndTopic('both', 0, next, 0, finish), true);
+      assert.deepEqual(heard, [
+        { kind: 'topic-updated', replicas: [1], leader: 1 },
+        { kind: 'partition-state', replicas: [1], leader: 1 },
+      ]);
+      assert.deepEqual(store.partitionState('both', 0), { ...next, version: 1 });
+      // Durable as one: a reload shows both.
+      const again = new EmbeddedMetadataStore(dir, 0);
+      await again.load();
+      assert.deepEqual(again.topic('both')!.partitions[0], { partition: 0, replicas: [1] });
+      assert.equal(again.partitionState('both', 0)?.leader, 1);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
