@@ -472,7 +472,7 @@ export async function decodeRecords(buf: Buffer, pos = 0): Promise<DecodedRecord
   return parseBatchRecords(buf, pos, data);
 }
 
-/** Synchronous decodeRecords; throws CompressionError for zstd batches. */
+/** Synchronous decodeRecords (every codec, on the calling thread). */
 export function decodeRecordsSync(buf: Buffer, pos = 0): DecodedRecord[] {
   const { size, attributes } = checkDecodable(buf, pos);
   const section = buf.subarray(pos + RECORDS, pos + size);
@@ -662,7 +662,7 @@ export async function buildBatch(opts: BuildBatchOptions): Promise<Buffer> {
   return assemble(opts, prep, body);
 }
 
-/** Synchronous buildBatch; throws CompressionError for zstd. */
+/** Synchronous buildBatch (every codec, on the calling thread). */
 export function buildBatchSync(opts: BuildBatchOptions): Buffer {
   const prep = encodeRecordsSection(opts);
   const codec = (opts.compression ?? Compression.None) as Compression;

@@ -213,8 +213,18 @@ function unknownCodec(codec: number): never {
   throw new CompressionError(`unsupported compression codec ${codec}`);
 }
 
+/**
+ * Sections up to this size are (de)compressed on the calling thread by the async API too: for
+ * them a thread-pool round trip costs more than the codec work, and the buffers a native codec
+ * allocates on a pool thread come from that thread's malloc arena, which keeps the memory once it
+ * is freed (RSS stayed high after bursts of small compressed produces). Bigger sections stay off
+ * the event loop.
+ */
+const SYNC_CODEC_MAX_BYTES = 64 * 1024;
+
 /** Compresses a records section with the given codec (None returns `data` itself). */
 export async function compress(codec: Compression, data: Buffer, level?: number): Promise<Buffer> {
+  if (data.length <= SYNC_CODEC_MAX_BYTES) return compressSync(codec, data, level);
   switch (codec) {
     case Compression.None:
       return data;
@@ -233,6 +243,7 @@ export async function compress(codec: Compression, data: Buffer, level?: number)
 
 /** Decompresses a records section. Errors are thrown as CompressionError. */
 export async function decompress(codec: Compression, data: Buffer): Promise<Buffer> {
+  if (data.length <= SYNC_CODEC_MAX_BYTES) return decompressSync(codec, data);
   try {
     switch (codec) {
       case Compression.None:
