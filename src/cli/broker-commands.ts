@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { Broker } from '../broker/broker.js';
 import { UsageError, allFlags, lastFlag, parseArgs, parseConfigPairs, parseHostPort } from './args.js';
+import { releaseMemoryWhenIdle } from './idle-memory.js';
 
 const PARENT_POLL_MS = 250;
 
@@ -11,6 +12,7 @@ const PARENT_POLL_MS = 250;
  * on, and the orphaned broker would keep the port. An orphan is re-parented, so its ppid changes.
  */
 async function runUntilSignalled(broker: { close(): Promise<void> }, opts: { watchParent?: boolean } = {}): Promise<void> {
+  const stopIdleWatch = releaseMemoryWhenIdle();
   await new Promise<void>((done) => {
     let stopping = false;
     let parentWatch: NodeJS.Timeout | undefined;
@@ -19,6 +21,7 @@ async function runUntilSignalled(broker: { close(): Promise<void> }, opts: { wat
       stopping = true;
       clearInterval(parentWatch);
       process.stderr.write(`fjord: ${reason}, flushing and shutting down\n`);
+      stopIdleWatch();
       broker.close().then(done, (err) => {
         process.stderr.write(`fjord: error during shutdown: ${(err as Error).message}\n`);
         process.exitCode = 1;
