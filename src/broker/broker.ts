@@ -168,6 +168,7 @@ export class Broker implements BrokerServices {
       log: this.loggers.warn('fjord.storage'),
       wal: this.config.getBool('fjord.wal.enable'),
       walFileBytes: this.config.getLong('fjord.wal.segment.bytes'),
+      maxOpenSegmentFiles: this.config.getInt('fjord.log.max.open.segment.files'),
     });
     let interBrokerSettings: InterBrokerSecurity | undefined;
     this.interBroker = new InterBrokerClients(this.nodeId, () => this.metadata.brokers(), undefined, () => (interBrokerSettings ??= interBrokerSecurity(this.config)));

@@ -527,6 +527,9 @@ const brokerOnly: ConfigDef[] = [
   b('fjord.storage.min.free.bytes', 'long', '67108864',
     'Appends fail with KAFKA_STORAGE_ERROR (retriable) while a log dir has less free space than this, keeping room for checkpoints and internal topics; writes resume by themselves once space returns.',
     { min: 0, dynamic: 'cluster-wide' }),
+  b('fjord.log.max.open.segment.files', 'int', '2048',
+    'Most segment log files the broker holds open at once. Segments open their file on first use; when more are open, the least recently used ones are closed if no read, write or fsync is in flight on them and nothing written to them is still unfsynced (those stay open until their fsync succeeded, so the bound can be exceeded briefly). Clean files unused for a minute are closed too. 0: no bound.',
+    { min: 0 }),
 ];
 
 // Broker-side synonyms of topic configs (Kafka's "server default property").

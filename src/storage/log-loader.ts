@@ -10,6 +10,7 @@ import { ErrorCode, StorageError } from './errors.js';
 import { parseOffsetFileName, readFileOrUndefined, writeFileAtomic } from './files.js';
 import type { ProducerSnapshots } from './producer-snapshots.js';
 import { ProducerStateManager } from './producer-state.js';
+import type { SegmentFdCache } from './segment-fds.js';
 import { LogSegment } from './segment.js';
 import type { TxnIndex } from './txn-index.js';
 
@@ -45,11 +46,18 @@ export interface LoadedSegments {
 }
 
 /**
- * Opens the segments of `dir`. After an unclean shutdown every segment that may hold data past
+ * Loads the segments of `dir` (log files are opened on first use, bounded by `fdCache`). After an unclean shutdown every segment that may hold data past
  * the recovery point is scanned (CRC and length): the first torn or corrupt batch and
  * everything after it is cut off; indexes missing or inconsistent are rebuilt.
  */
-export async function loadSegments(dir: string, config: LogConfig, clean: boolean, recoveryPoint: number, logStartCheckpoint: number): Promise<LoadedSegments> {
+export async function loadSegments(
+  dir: string,
+  config: LogConfig,
+  clean: boolean,
+  recoveryPoint: number,
+  logStartCheckpoint: number,
+  fdCache?: SegmentFdCache,
+): Promise<LoadedSegments> {
   // finish (or discard) a cleaner swap interrupted by a crash
   await recoverSwaps(dir);
   const names = await fsp.readdir(dir);
@@ -74,7 +82,7 @@ export async function loadSegments(dir: string, config: LogConfig, clean: boolea
     }
   }
   const segments: LogSegment[] = [];
-  for (const b of bases) segments.push(await LogSegment.load(dir, b));
+  for (const b of bases) segments.push(await LogSegment.load(dir, b, fdCache));
   for (const s of segments) s.indexIntervalBytes = config.indexIntervalBytes;
 
   const scannedEpochs: { epoch: number; offset: number }[] = [];
@@ -118,7 +126,7 @@ export async function loadSegments(dir: string, config: LogConfig, clean: boolea
     }
   }
   if (segments.length === 0) {
-    const seg = LogSegment.createSync(dir, logStartCheckpoint, -1);
+    const seg = LogSegment.createSync(dir, logStartCheckpoint, -1, fdCache);
     seg.indexIntervalBytes = config.indexIntervalBytes;
     segments.push(seg);
   }

@@ -13,6 +13,7 @@ import { pClose, pFdatasync, pOpen, pWritevAll } from './fsio.js';
 import { FlushScheduler, type FlushSchedulerOptions } from './flush-scheduler.js';
 import { CLEAN_SHUTDOWN_FILE, PartitionLog, type CompactOptions } from './partition-log.js';
 import { LogDirHealth } from './log-dir-health.js';
+import { SegmentFdCache } from './segment-fds.js';
 import { WriteAheadLog, WalRecordType, type WalRecord } from './wal.js';
 
 const RECOVERY_POINT_CHECKPOINT = 'recovery-point-offset-checkpoint';
@@ -54,6 +55,13 @@ export interface LogManagerOptions {
   wal?: boolean;
   /** fjord.wal.segment.bytes: WAL file size that triggers a roll and a checkpoint (default 128 MiB). */
   walFileBytes?: number;
+  /**
+   * fjord.log.max.open.segment.files: most segment log files held open at once by this manager's
+   * logs (least recently used clean ones are closed; default 2048). 0 = no bound.
+   */
+  maxOpenSegmentFiles?: number;
+  /** A clean segment file unused this long is closed (checked every tickMs; default 60000; 0 = never). */
+  segmentFileIdleMs?: number;
 }
 
 /** All partition logs under one data directory. */
@@ -75,6 +83,8 @@ export class LogManager {
 
   /** Disk state of the data dir: appends are refused while it is low on space. */
   readonly health: LogDirHealth;
+  /** The bound on open segment files of this manager's logs (undefined: unbounded). */
+  readonly segmentFds: SegmentFdCache | undefined;
 
   constructor(
     readonly dataDir: string,
@@ -82,6 +92,8 @@ export class LogManager {
   ) {
     this.scheduler = opts.flush instanceof FlushScheduler ? opts.flush : new FlushScheduler(opts.flush ?? { mode: 'group-commit' });
     this.health = new LogDirHealth(dataDir, opts.minFreeBytes ?? 64 * 1024 * 1024, opts.log);
+    const maxOpen = opts.maxOpenSegmentFiles ?? 2048;
+    this.segmentFds = maxOpen > 0 ? new SegmentFdCache(maxOpen, opts.segmentFileIdleMs ?? 60_000) : undefined;
   }
 
   /** Hooks a log to this dir's disk state and storage event log. */
@@ -133,6 +145,7 @@ export class LogManager {
           recoveryPoint: recoveryPoints.get(t.dir) ?? 0,
           logStartOffset: logStarts.get(t.dir) ?? 0,
           cleanerCheckpoint: cleanerPoints.get(t.dir),
+          fdCache: this.segmentFds,
         });
         this.logs.set(t.dir, this.adopt(log));
       }
@@ -195,6 +208,7 @@ export class LogManager {
     if (existing) return existing;
     const log = await PartitionLog.open(this.dataDir, topic, partition, topicId, config, this.scheduler, {
       cleanShutdown: false,
+      fdCache: this.segmentFds,
     });
     // Without a topic id, WAL replay cannot tell this log from an earlier one of the same name:
     // a reset marker starts its history in the WAL.
@@ -242,6 +256,7 @@ export class LogManager {
         l.maybeRoll(now);
         void l.maybeFlush(now)?.catch(() => undefined);
       }
+      this.segmentFds?.sweepIdle(now);
     }, this.opts.tickMs ?? 1000);
     const checkpoint = setInterval(() => void this.checkpointRecoveryPoints().catch(() => undefined), this.opts.checkpointIntervalMs ?? 60000);
     const freeSpace = setInterval(() => void this.health.probe(), this.opts.freeSpaceProbeMs ?? 1000);
@@ -277,6 +292,7 @@ export class LogManager {
           cleanShutdown: false,
           recoveryPoint: Math.min(durable, old.segmentRecoveryPoint),
           logStartOffset: old.logStartOffset,
+          fdCache: this.segmentFds,
         });
         if (fresh.logEndOffset > durable) await fresh.truncateTo(durable);
         this.logs.set(k, this.adopt(fresh));

@@ -24,6 +24,7 @@ import {
 import { ProducerSnapshots } from './producer-snapshots.js';
 import { ProducerStateManager, type ProducerStateView } from './producer-state.js';
 import { isPastSegmentMs, mustRoll, segmentsPastRetention, segmentsWhollyBelow } from './retention.js';
+import type { SegmentFdCache } from './segment-fds.js';
 import { LogSegment } from './segment.js';
 import { TxnIndex } from './txn-index.js';
 import { WalRecordType } from './wal.js';
@@ -53,6 +54,8 @@ export interface OpenOptions {
   cleanShutdown?: boolean;
   /** From cleaner-offset-checkpoint: offsets below it were cleaned already (compacted logs). */
   cleanerCheckpoint?: number;
+  /** The broker's bound on open segment files (the LogManager's); none: segments keep their fds until closed. */
+  fdCache?: SegmentFdCache;
 }
 
 /** What a PartitionLog tells its owner (see PartitionLog.listener). */
@@ -151,6 +154,7 @@ export class PartitionLog implements DurabilityHost, WriteQueueHooks, EpochCache
     topicId: string,
     config: LogConfig,
     syncer: FlushScheduler,
+    private readonly fdCache: SegmentFdCache | undefined,
   ) {
     this.walKey = flatString(partitionDirName(topic, partition));
     this.dir = flatString(path.join(dataDir, this.walKey));
@@ -189,7 +193,7 @@ export class PartitionLog implements DurabilityHost, WriteQueueHooks, EpochCache
     syncer: FlushScheduler,
     opts: OpenOptions = {},
   ): Promise<PartitionLog> {
-    const log = new PartitionLog(dataDir, topic, partition, topicId, config, syncer);
+    const log = new PartitionLog(dataDir, topic, partition, topicId, config, syncer, opts.fdCache);
     const clean = opts.cleanShutdown ?? (await exists(path.join(dataDir, CLEAN_SHUTDOWN_FILE)));
     await log.load(clean, opts.recoveryPoint ?? 0, opts.logStartOffset ?? 0);
     if (opts.cleanerCheckpoint !== undefined) log._cleanerCheckpoint = opts.cleanerCheckpoint;
@@ -203,7 +207,7 @@ export class PartitionLog implements DurabilityHost, WriteQueueHooks, EpochCache
 
   private async load(clean: boolean, recoveryPoint: number, logStartCheckpoint: number): Promise<void> {
     this.topicId = await prepareDir(this.dir, this.name, this.topicId);
-    const loaded = await loadSegments(this.dir, this.config, clean, recoveryPoint, logStartCheckpoint);
+    const loaded = await loadSegments(this.dir, this.config, clean, recoveryPoint, logStartCheckpoint, this.fdCache);
     this.segments = loaded.segments.slice(); // exact capacity (the loader's array grew by push)
     const active = this.active;
     active.firstAppendMs = active.size > 0 ? await firstAppendTime(active) : -1;
@@ -213,7 +217,7 @@ export class PartitionLog implements DurabilityHost, WriteQueueHooks, EpochCache
     this.durability.resetTo(leo);
     this._logStartOffset = Math.min(Math.max(logStartCheckpoint, this.segments[0]!.baseOffset), leo);
     this._highWatermark = leo;
-    if (!clean) await active.sync();
+    if (!clean) await active.sync(true); // the previous process's writes may still be in the page cache
 
     // leader epochs: the checkpoint, then the epochs seen by recovery
     this.leaderEpochCache.owner = undefined;
@@ -369,7 +373,7 @@ export class PartitionLog implements DurabilityHost, WriteQueueHooks, EpochCache
     const baseOffset = this._logEndOffset;
     const next = staged.next;
 
-    // 2. roll if needed
+    // 2. roll if needed (the segment's fd is open from here on)
     const seg = this.segmentForWrite(staged.bytes, next - 1, Date.now());
 
     // 3. assign: rewrite baseOffset + partitionLeaderEpoch in place, update indexes
@@ -585,7 +589,7 @@ export class PartitionLog implements DurabilityHost, WriteQueueHooks, EpochCache
 
   private newSegment(baseOffset: number): LogSegment {
     this.durability.dirChanged();
-    const seg = LogSegment.createSync(this.dir, baseOffset, -1);
+    const seg = LogSegment.createSync(this.dir, baseOffset, -1, this.fdCache);
     seg.indexIntervalBytes = this.config.indexIntervalBytes;
     return seg;
   }
@@ -594,6 +598,14 @@ export class PartitionLog implements DurabilityHost, WriteQueueHooks, EpochCache
   private segmentForWrite(total: number, lastOffset: number, now: number): LogSegment {
     let seg = this.active;
     if (mustRoll(seg, total, lastOffset, now, this.config)) seg = this.roll(now);
+    // An idle, clean active segment may have lost its fd to the open-file bound: reopened here,
+    // synchronously, before offsets are assigned (a failure refuses the append, retriable).
+    // Usually an O(1) touch of the LRU.
+    try {
+      seg.openForAppend();
+    } catch (e) {
+      throw new StorageError(ErrorCode.KAFKA_STORAGE_ERROR, `${this.name}: cannot open ${seg.logPath}: ${(e as Error).message}`);
+    }
     if (seg.firstAppendMs < 0) seg.firstAppendMs = now;
     return seg;
   }
@@ -750,6 +762,11 @@ export class PartitionLog implements DurabilityHost, WriteQueueHooks, EpochCache
       if (this.segments[i + k] !== group[k] || group[k]!.size !== sizes[k]) return false;
     }
     await commitCleaned(cleaned); // commit point: recovery completes the swap from here on
+    // From here on the cleaned segment counts against the open-file bound; pinned until its file
+    // has its final name (closed before, it could not be reopened by path).
+    cleaned.fdCache = this.fdCache;
+    cleaned.acquire();
+    this.fdCache?.touch(cleaned);
     try {
       const next = this.segments.slice();
       next.splice(i, group.length, cleaned);
@@ -761,6 +778,8 @@ export class PartitionLog implements DurabilityHost, WriteQueueHooks, EpochCache
     } catch (e) {
       this.fail(e as Error);
       throw e;
+    } finally {
+      cleaned.release();
     }
     return true;
   }
@@ -918,7 +937,7 @@ export class PartitionLog implements DurabilityHost, WriteQueueHooks, EpochCache
     this.durability.scheduler.cancel(this.durability);
     await this.drainWrites();
     await this.epochWrite;
-    for (const s of this.segments) await s.closeFd();
+    for (const s of this.segments) await s.retire(); // never reopened by path (a new topic may take the name)
     this.durability.rejectAll(new StorageError(ErrorCode.KAFKA_STORAGE_ERROR, 'log deleted'), false);
     await fsp.rm(this.dir, { recursive: true, force: true });
   }

@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { BATCH_HEADER_SIZE, BASE_OFFSET, LAST_OFFSET_DELTA, MAX_TIMESTAMP } from '../protocol/records/layout.js';
 import { batchSizeAt, checkBatchAt, readBatchInfo, readInt64, type StoredBatchInfo } from '../protocol/records/batch.js';
 import { flatString, offsetFileName } from './files.js';
-import { pClose, pFdatasync, pFstatSize, pFtruncate, pOpen, pReadFull, pWritevAll, trackFd, writevAllSync } from './fsio.js';
+import { closeQuietlySync, pClose, pFdatasync, pFstatSize, pFtruncate, pOpen, pReadFull, pWritevAll, trackFd, writevAllSync } from './fsio.js';
+import type { SegmentFdCache } from './segment-fds.js';
 import { OffsetIndex, TimeIndex } from './indexes.js';
 
 /** Appends up to this size are written synchronously (see LogSegment.write). */
@@ -97,14 +98,27 @@ export class LogSegment {
   offsetOfMaxTimestamp = -1;
   /** Wall-clock ms of the first append (for segment.ms), -1 when empty. */
   firstAppendMs = -1;
+  /** Operations using the fd (reads, scans, syncs, truncation): the fd stays open meanwhile. */
   private readers = 0;
   private deleted = false;
   private fdOpening: Promise<number> | undefined;
+  /** Writes started on the file / writes covered by a successful fdatasync (equal: nothing unsynced). */
+  private writeSeq = 0;
+  private syncedSeq = 0;
+  /** The broker's bound on open segment files (undefined: fds stay open until closeFd). */
+  fdCache: SegmentFdCache | undefined;
+  // Intrusive LRU links and state of fdCache (segment-fds.ts): no allocation per touch.
+  /** @internal */ lruPrev: LogSegment | undefined = undefined;
+  /** @internal */ lruNext: LogSegment | undefined = undefined;
+  /** @internal */ lruIn = false;
+  /** @internal */ lruUsed = 0;
 
   constructor(
     readonly dir: string,
     readonly baseOffset: number,
+    fdCache?: SegmentFdCache,
   ) {
+    this.fdCache = fdCache;
     this.logPath = flatString(path.join(dir, offsetFileName(baseOffset, '.log')));
     this.nextOffset = baseOffset;
     this.index = new OffsetIndex(baseOffset);
@@ -112,28 +126,127 @@ export class LogSegment {
   }
 
   /** Creates a new empty segment synchronously (so that offset assignment stays synchronous). */
-  static createSync(dir: string, baseOffset: number, now: number): LogSegment {
-    const s = new LogSegment(dir, baseOffset);
-    s.fd = fs.openSync(s.logPath, 'w+');
+  static createSync(dir: string, baseOffset: number, now: number, fdCache?: SegmentFdCache): LogSegment {
+    const s = new LogSegment(dir, baseOffset, fdCache);
+    fdCache?.reserve();
+    try {
+      s.fd = fs.openSync(s.logPath, 'w+');
+    } catch (e) {
+      fdCache?.openFailed();
+      throw e;
+    }
     trackFd(s.fd, s.logPath);
     s.firstAppendMs = now;
+    fdCache?.opened(s);
     return s;
   }
 
-  /** Opens an existing segment's log file (indexes are loaded separately). */
-  static async load(dir: string, baseOffset: number): Promise<LogSegment> {
-    const s = new LogSegment(dir, baseOffset);
-    s.fd = await pOpen(s.logPath, 'r+');
-    s.size = s.writtenSize = await pFstatSize(s.fd);
+  /**
+   * An existing segment (indexes are loaded separately). The log file is not opened here: its
+   * size comes from a path stat, the fd is opened on first use (ensureFd).
+   */
+  static async load(dir: string, baseOffset: number, fdCache?: SegmentFdCache): Promise<LogSegment> {
+    const s = new LogSegment(dir, baseOffset, fdCache);
+    s.size = s.writtenSize = (await fsp.stat(s.logPath)).size;
     return s;
   }
 
-  async ensureFd(): Promise<number> {
-    if (this.fd !== undefined) return this.fd;
+  /** The fd, opened (by path) when the segment has none; callers count as readers meanwhile. */
+  ensureFd(): Promise<number> {
+    const fd = this.fd;
+    if (fd !== undefined) {
+      this.fdCache?.touch(this);
+      return Promise.resolve(fd);
+    }
     // never reopen a deleted segment by path: a cleaner swap may have put another file there
+    if (this.deleted) return Promise.reject(new SegmentGoneError(this.logPath));
+    return (this.fdOpening ??= this.openAsync());
+  }
+
+  private async openAsync(): Promise<number> {
+    const cache = this.fdCache;
+    cache?.reserve(this);
+    let fd: number;
+    try {
+      fd = await pOpen(this.logPath, 'r+');
+    } catch (e) {
+      cache?.openFailed();
+      this.fdOpening = undefined;
+      if (this.deleted) throw new SegmentGoneError(this.logPath);
+      throw e;
+    }
+    this.fdOpening = undefined;
+    // deleted meanwhile: the path may name a replacement (cleaner swap, truncation) by now;
+    // or an append opened it synchronously meanwhile
+    if (this.deleted || this.fd !== undefined) {
+      cache?.openFailed();
+      closeQuietlySync(fd);
+      if (this.deleted) throw new SegmentGoneError(this.logPath);
+      cache?.touch(this);
+      return this.fd!;
+    }
+    this.fd = fd;
+    cache?.opened(this);
+    return fd;
+  }
+
+  /**
+   * Makes sure the fd is open before an append is assigned to this segment (synchronously:
+   * offsets are assigned synchronously). Usually the segment being written is open and this is
+   * an O(1) touch of the LRU; a segment whose fd was closed while idle and clean is reopened.
+   */
+  openForAppend(): void {
+    const cache = this.fdCache;
+    if (this.fd !== undefined) {
+      cache?.touch(this);
+      return;
+    }
     if (this.deleted) throw new SegmentGoneError(this.logPath);
-    this.fdOpening ??= pOpen(this.logPath, 'r+').then((fd) => (this.fd = fd));
-    return this.fdOpening;
+    cache?.reserve(this);
+    let fd: number;
+    try {
+      fd = fs.openSync(this.logPath, 'r+');
+    } catch (e) {
+      cache?.openFailed();
+      throw e;
+    }
+    trackFd(fd, this.logPath);
+    this.fd = fd;
+    cache?.opened(this);
+  }
+
+  /**
+   * Whether the fd may be closed now (the LRU asks): no operation uses it, no queued write is
+   * still to reach the file, no open in flight, and nothing written through it is unsynced (a
+   * writeback error is reported to the fds open at the time; a later fd would not see it —
+   * "fsyncgate"). A deleted segment's fd may go once no read uses it (reads then retry on the
+   * new segment list).
+   */
+  fdClosable(): boolean {
+    if (this.fd === undefined || this.readers !== 0 || this.fdOpening !== undefined) return false;
+    if (this.deleted) return true;
+    return this.size === this.writtenSize && this.writeSeq === this.syncedSeq;
+  }
+
+  /** Whether data written through this segment's fd is not yet fsynced. */
+  get hasUnsyncedWrites(): boolean {
+    return this.writeSeq !== this.syncedSeq;
+  }
+
+  /**
+   * Closes the fd for the LRU (fdClosable was true; the segment already left the list).
+   * Synchronously: a close of a clean file is quick, and the count stays exact.
+   */
+  dropFd(): void {
+    const fd = this.fd;
+    this.fd = undefined;
+    if (fd !== undefined) closeQuietlySync(fd);
+  }
+
+  /** Called when an fd user finishes: closes LRU candidates when the cache is over its bound. */
+  private maybeEvict(): void {
+    const c = this.fdCache;
+    if (c !== undefined && c.size > c.maxOpen) c.evict();
   }
 
   // The index paths are built when used (index writes and loads, deletion, the cleaner), not kept.
@@ -216,10 +329,14 @@ export class LogSegment {
    * parse (the caller then runs a full recover()).
    */
   async scanTailAfterCleanShutdown(): Promise<boolean> {
-    const fd = await this.ensureFd();
-    let pos = this.index.entries ? this.index.positionAt(this.index.entries - 1) : 0;
-    const r = new WindowReader(fd, this.writtenSize);
+    const pos = this.index.entries ? this.index.positionAt(this.index.entries - 1) : 0;
     this.bytesSinceLastIndexEntry = 0;
+    if (pos >= this.writtenSize) return true; // nothing to scan: the file is not opened
+    return this.withReader((fd) => this.scanTail(fd, pos));
+  }
+
+  private async scanTail(fd: number, pos: number): Promise<boolean> {
+    const r = new WindowReader(fd, this.writtenSize);
     while (pos < this.writtenSize) {
       const h = await r.at(pos, BATCH_HEADER_SIZE);
       if (!h) return false;
@@ -242,8 +359,11 @@ export class LogSegment {
    * Full scan: validates every batch (length, magic, CRC, monotonic offsets), rebuilds both
    * indexes, and truncates the file at the first invalid byte. Returns the number of bytes cut.
    */
-  async recover(verifyCrc: boolean, onBatch?: (info: StoredBatchInfo, batch: Buffer) => void): Promise<number> {
-    const fd = await this.ensureFd();
+  recover(verifyCrc: boolean, onBatch?: (info: StoredBatchInfo, batch: Buffer) => void): Promise<number> {
+    return this.withReader((fd) => this.recoverWith(fd, verifyCrc, onBatch));
+  }
+
+  private async recoverWith(fd: number, verifyCrc: boolean, onBatch?: (info: StoredBatchInfo, batch: Buffer) => void): Promise<number> {
     const fileSize = await pFstatSize(fd);
     this.index.clear();
     this.timeIndex.clear();
@@ -270,8 +390,10 @@ export class LogSegment {
     }
     const cut = fileSize - pos;
     if (cut > 0) {
+      const seq = ++this.writeSeq;
       await pFtruncate(fd, pos);
       await pFdatasync(fd);
+      this.syncedTo(seq);
     }
     this.size = this.writtenSize = pos;
     return cut;
@@ -286,6 +408,7 @@ export class LogSegment {
     endOffset: number,
     cb: (info: StoredBatchInfo, pos: number, batch: Buffer | undefined) => void,
   ): Promise<void> {
+    if (this.writtenSize === 0) return; // empty: the file is not opened
     return this.withReader(async (fd) => {
       const r = new WindowReader(fd, this.writtenSize);
       let pos = this.index.lookup(fromOffset);
@@ -345,8 +468,11 @@ export class LogSegment {
   }
 
   /** First file position of a batch whose lastOffset >= offset (writtenSize when none). */
-  async positionOf(offset: number): Promise<number> {
-    const fd = await this.ensureFd();
+  positionOf(offset: number): Promise<number> {
+    return this.withReader((fd) => this.positionWith(fd, offset));
+  }
+
+  private async positionWith(fd: number, offset: number): Promise<number> {
     const r = new WindowReader(fd, this.writtenSize, 64 * 1024);
     let pos = this.index.lookup(offset);
     while (pos < this.writtenSize) {
@@ -442,7 +568,9 @@ export class LogSegment {
   }
   release(): void {
     this.readers--;
-    if (this.deleted && this.readers === 0) void this.closeFd();
+    if (this.readers !== 0) return;
+    if (this.deleted) void this.closeFd();
+    else this.maybeEvict();
   }
 
   /**
@@ -451,30 +579,64 @@ export class LogSegment {
    * and the produce-to-consume latency has one hop fewer. Larger writes use the thread pool.
    */
   async write(bufs: Buffer[], pos: number): Promise<void> {
-    const fd = this.fd ?? (await this.ensureFd());
     let total = 0;
     for (const b of bufs) total += b.length;
-    if (total <= SYNC_WRITE_MAX) writevAllSync(fd, bufs, pos, total);
-    else await pWritevAll(fd, bufs, pos);
-    if (pos + total > this.writtenSize) this.writtenSize = pos + total;
+    this.readers++;
+    try {
+      let fd = this.fd;
+      if (fd === undefined) fd = await this.ensureFd();
+      else this.fdCache?.touch(this);
+      this.writeSeq++; // counted before the syscall: a failed or partial write leaves the fd unsynced
+      if (total <= SYNC_WRITE_MAX) writevAllSync(fd, bufs, pos, total);
+      else await pWritevAll(fd, bufs, pos);
+      if (pos + total > this.writtenSize) this.writtenSize = pos + total;
+    } finally {
+      this.release();
+    }
   }
 
-  async sync(): Promise<void> {
-    if (this.fd !== undefined && !this.deleted) await pFdatasync(this.fd);
+  /**
+   * fdatasyncs the log file. A segment without an fd has nothing unsynced (the LRU closes only
+   * clean fds), so it is not reopened; `force` opens it anyway (after an unclean shutdown the
+   * previous process's writes may still be in the page cache).
+   */
+  async sync(force = false): Promise<void> {
+    if (this.deleted || (this.fd === undefined && !force)) return;
+    const seq = this.writeSeq;
+    this.readers++;
+    try {
+      await pFdatasync(await this.ensureFd());
+      this.syncedTo(seq);
+    } finally {
+      this.release();
+    }
+  }
+
+  private syncedTo(seq: number): void {
+    if (seq > this.syncedSeq) this.syncedSeq = seq;
   }
 
   /** Cuts the log at pos (a batch boundary), dropping index entries beyond it. */
-  async truncateAt(pos: number): Promise<void> {
-    const fd = await this.ensureFd();
-    await pFtruncate(fd, pos);
-    this.size = this.writtenSize = pos;
+  truncateAt(pos: number): Promise<void> {
+    return this.withReader(async (fd) => {
+      this.writeSeq++; // kept open until an fdatasync covers the truncation
+      await pFtruncate(fd, pos);
+      this.size = this.writtenSize = pos;
+    });
   }
 
   async closeFd(): Promise<void> {
     const fd = this.fd;
     this.fd = undefined;
     this.fdOpening = undefined;
+    this.fdCache?.remove(this);
     if (fd !== undefined) await pClose(fd).catch(() => undefined);
+  }
+
+  /** The log goes away (partition deleted): the fd closes once no read uses it, and is never reopened by path. */
+  retire(): Promise<void> {
+    this.deleted = true;
+    return this.readers === 0 ? this.closeFd() : Promise.resolve();
   }
 
   /** Unlinks the files now; the fd is closed once no read uses it (after delayMs). */
@@ -491,10 +653,11 @@ export class LogSegment {
   /** Reads the first batch's max timestamp (for segment.ms of a loaded active segment). */
   async firstBatchTimestamp(): Promise<number> {
     if (this.writtenSize < BATCH_HEADER_SIZE) return -1;
-    const fd = await this.ensureFd();
-    const b = Buffer.allocUnsafe(BATCH_HEADER_SIZE);
-    await pReadFull(fd, b, 0, BATCH_HEADER_SIZE, 0);
-    return readInt64(b, MAX_TIMESTAMP);
+    return this.withReader(async (fd) => {
+      const b = Buffer.allocUnsafe(BATCH_HEADER_SIZE);
+      await pReadFull(fd, b, 0, BATCH_HEADER_SIZE, 0);
+      return readInt64(b, MAX_TIMESTAMP);
+    });
   }
 }
 
