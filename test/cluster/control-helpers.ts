@@ -108,3 +108,19 @@ export async function partitionsOf(port: number, topic: string): Promise<Partiti
   if (t?.errorCode !== 0) return [];
   return [...t.partitions].sort((a, b) => a.partitionIndex - b.partitionIndex);
 }
+
+/** AlterPartitionReassignments v1 for partition 0 of `topic` (null replicas cancels); the partition's result. */
+export async function alterReassignment(
+  port: number,
+  topic: string,
+  replicas: number[] | null,
+  allowReplicationFactorChange = true,
+): Promise<{ errorCode: number; errorMessage: string | null }> {
+  const c = await RawClient.open(port);
+  try {
+    c.request(ApiKey.AlterPartitionReassignments, 1, 3, { timeoutMs: 10_000, allowReplicationFactorChange, topics: [{ name: topic, partitions: [{ partitionIndex: 0, replicas }] }] });
+    return (await c.response(ApiKey.AlterPartitionReassignments, 1))!.body.responses[0].partitions[0];
+  } finally {
+    c.socket.destroy();
+  }
+}

@@ -15,7 +15,7 @@ import { ApiKey } from '../../src/protocol/gen/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { fjordCommand, freePort, repoRoot, tempDir, waitFor } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { FAST_SESSION, partitionsOf } from './control-helpers.js';
+import { FAST_SESSION, alterReassignment, partitionsOf } from './control-helpers.js';
 
 const run = promisify(execFile);
 
@@ -191,15 +191,7 @@ describe('etcd cluster of in-process brokers', () => {
     const store = brokers[0]!.metadata as EtcdMetadataStore;
     await brokers[0]!.topics.create({ name: 'moving', numPartitions: -1, replicationFactor: -1, assignments: [{ partitionIndex: 0, brokerIds: [1, 2] }] });
     const port = brokers[1]!.port;
-    const alter = async (replicas: number[] | null, allowReplicationFactorChange = true) => {
-      const c = await RawClient.open(port);
-      try {
-        c.request(ApiKey.AlterPartitionReassignments, 1, 3, { timeoutMs: 10_000, allowReplicationFactorChange, topics: [{ name: 'moving', partitions: [{ partitionIndex: 0, replicas }] }] });
-        return (await c.response(ApiKey.AlterPartitionReassignments, 1))!.body.responses[0].partitions[0] as { errorCode: number; errorMessage: string | null };
-      } finally {
-        c.socket.destroy();
-      }
-    };
+    const alter = (replicas: number[] | null, allowReplicationFactorChange = true) => alterReassignment(port, 'moving', replicas, allowReplicationFactorChange);
     const list = async () => {
       const c = await RawClient.open(port);
       try {

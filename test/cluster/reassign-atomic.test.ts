@@ -13,11 +13,9 @@ import { decidePartition } from '../../src/cluster/controller.js';
 import { startEtcd, type EtcdProcess } from '../../src/cluster/etcd-process.js';
 import type { EtcdMetadataStore } from '../../src/cluster/etcd-store.js';
 import type { PartitionAssignment, PartitionState, TopicRecord } from '../../src/cluster/metadata-store.js';
-import { ApiKey } from '../../src/protocol/gen/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { tempDir, waitFor } from '../helpers/broker.js';
-import { RawClient } from '../helpers/raw-client.js';
-import { FAST_SESSION } from './control-helpers.js';
+import { FAST_SESSION, alterReassignment } from './control-helpers.js';
 import { InProcessCluster, kafkaFor } from './replication-helpers.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -35,16 +33,6 @@ const CONFIG = {
 async function startMember(etcd: string, nodeId: number): Promise<Broker> {
   const dataDir = await tempDir(`fjord-reassign-${nodeId}-`);
   return Broker.start({ dataDir, port: 0, config: { 'node.id': String(nodeId), 'fjord.etcd.endpoints': etcd, ...CONFIG } });
-}
-
-async function alter(port: number, topic: string, replicas: number[] | null): Promise<{ errorCode: number; errorMessage: string | null }> {
-  const c = await RawClient.open(port);
-  try {
-    c.request(ApiKey.AlterPartitionReassignments, 1, 3, { timeoutMs: 10_000, allowReplicationFactorChange: true, topics: [{ name: topic, partitions: [{ partitionIndex: 0, replicas }] }] });
-    return (await c.response(ApiKey.AlterPartitionReassignments, 1))!.body.responses[0].partitions[0];
-  } finally {
-    c.socket.destroy();
-  }
 }
 
 /** Produces `count` records with acks=all through kafkajs (bounded retries). */
@@ -108,7 +96,7 @@ describe('reassignment finish: state and replica list in one etcd transaction', 
 
     // [1,2] -> [2,3]: broker 3 replicates the 20 records, the leader adds it to the ISR, the
     // controller finishes: leader 1 (removed) hands over to 2, ISR [2,3], replicas [2,3].
-    assert.equal((await alter(brokers[1]!.port, 'moving', [2, 3])).errorCode, ErrorCode.NONE);
+    assert.equal((await alterReassignment(brokers[1]!.port, 'moving', [2, 3])).errorCode, ErrorCode.NONE);
     const finished = (b: Broker) => {
       const a = b.metadata.topic('moving')!.partitions[0]!;
       return a.addingReplicas === undefined && a.replicas.join() === '2,3';

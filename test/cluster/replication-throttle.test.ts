@@ -10,12 +10,10 @@ import { after, before, describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
 import { Broker } from '../../src/broker/broker.js';
 import { startEtcd, type EtcdProcess } from '../../src/cluster/etcd-process.js';
-import { ApiKey } from '../../src/protocol/gen/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { tempDir, waitFor } from '../helpers/broker.js';
-import { RawClient } from '../helpers/raw-client.js';
 import { describeConfigsRaw, incrementalAlter, Resource } from '../admin/helpers.js';
-import { FAST_SESSION } from './control-helpers.js';
+import { FAST_SESSION, alterReassignment } from './control-helpers.js';
 
 const { Kafka, logLevel } = kafkajs;
 const MB = 1024 * 1024;
@@ -82,14 +80,8 @@ describe('replication throttle during reassignment', () => {
   /** Reassigns partition 0 from [1] to [1, 2]; resolves with the ms until the reassignment finished. */
   async function addReplica(topic: string, count: number): Promise<number> {
     const started = Date.now();
-    const c = await RawClient.open(port);
-    try {
-      c.request(ApiKey.AlterPartitionReassignments, 1, 3, { timeoutMs: 10_000, allowReplicationFactorChange: true, topics: [{ name: topic, partitions: [{ partitionIndex: 0, replicas: [1, 2] }] }] });
-      const r = (await c.response(ApiKey.AlterPartitionReassignments, 1))!.body.responses[0].partitions[0];
-      assert.equal(r.errorCode, ErrorCode.NONE, r.errorMessage);
-    } finally {
-      c.socket.destroy();
-    }
+    const r = await alterReassignment(port, topic, [1, 2]);
+    assert.equal(r.errorCode, ErrorCode.NONE, r.errorMessage ?? undefined);
     const store = brokers[0]!.metadata;
     await waitFor(() => store.topic(topic)!.partitions[0]!.addingReplicas === undefined && store.partitionState(topic, 0)!.isr.includes(2), 25_000, `${topic} reassignment finished`);
     const elapsed = Date.now() - started;

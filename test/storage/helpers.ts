@@ -1,6 +1,6 @@
 // Test helpers: build magic-2 record batches (uncompressed) and temp dirs.
 import { crc32c } from '@node-rs/crc32';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { defaultLogConfig, type LogConfig } from '../../src/storage/config.js';
@@ -156,4 +156,21 @@ export function tmpDir(): { dir: string; cleanup: () => void } {
 
 export function cfg(over: Partial<LogConfig> = {}): LogConfig {
   return { ...defaultLogConfig, fileDeleteDelayMs: 0, ...over };
+}
+
+/** This process's open fds: how many in all, and the segment log files under `dir` among them. */
+export function openFds(dir: string): { total: number; segmentFiles: string[] } {
+  let total = 0;
+  const segmentFiles: string[] = [];
+  for (const fd of readdirSync('/proc/self/fd')) {
+    total++;
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue; // closed meanwhile (the readdir's own fd)
+    }
+    if (target.startsWith(dir) && target.endsWith('.log')) segmentFiles.push(target);
+  }
+  return { total, segmentFiles };
 }

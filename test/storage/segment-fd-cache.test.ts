@@ -1,33 +1,18 @@
 // The open-segment-file bound (segment-fds.ts) at the storage level: which fds it may close.
 // Real files, real fsyncs; the fd table of this process tells which segment files are open.
 import assert from 'node:assert/strict';
-import { readdirSync, readlinkSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
 import { FlushScheduler } from '../../src/storage/flush-scheduler.js';
 import { fsError, injectFsFaults } from '../../src/storage/fsio.js';
 import { PartitionLog } from '../../src/storage/partition-log.js';
 import { SegmentFdCache } from '../../src/storage/segment-fds.js';
-import { buildBatch, cfg, describe, firstValue, parseBatches, simpleBatch, tmpDir } from './helpers.js';
+import { buildBatch, cfg, describe, firstValue, openFds, parseBatches, simpleBatch, tmpDir } from './helpers.js';
 
 const tmp = tmpDir();
 after(() => tmp.cleanup());
 let n = 0;
 const sub = (): string => path.join(tmp.dir, `d${n++}`);
-
-/** Open fds of this process on segment log files under dir. */
-function openLogFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      const t = readlinkSync(`/proc/self/fd/${fd}`);
-      if (t.startsWith(dir) && t.endsWith('.log')) out.push(t);
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return out;
-}
 
 async function readValues(log: PartitionLog): Promise<string[]> {
   const r = await log.read(log.logStartOffset, 1 << 30, log.highWatermark, true);
@@ -47,19 +32,19 @@ test('fds with unsynced data stay open over the bound until fsynced; a closed ac
   for (let p = 0; p < 6; p++) logs.push(await PartitionLog.open(dir, 't', p, '', cfg(), sched, { fdCache: cache }));
   for (const [p, log] of logs.entries()) await appendOne(log, `p${p}-0`);
   // written, not fsynced: none of the six may be closed, whatever the bound says
-  assert.equal(openLogFiles(dir).length, 6);
+  assert.equal(openFds(dir).segmentFiles.length, 6);
   assert.equal(cache.size, 6);
   for (const log of logs) await log.flush();
-  assert.ok(openLogFiles(dir).length <= 2, `after fsync: ${openLogFiles(dir).length} open`);
-  assert.equal(cache.size, openLogFiles(dir).length);
+  assert.ok(openFds(dir).segmentFiles.length <= 2, `after fsync: ${openFds(dir).segmentFiles.length} open`);
+  assert.equal(cache.size, openFds(dir).segmentFiles.length);
   // appends to closed active segments reopen them (synchronously) and land in order
   for (const [p, log] of logs.entries()) await appendOne(log, `p${p}-1`);
   for (const log of logs) await log.flush();
   for (const [p, log] of logs.entries()) assert.deepEqual(await readValues(log), [`p${p}-0-0`, `p${p}-1-0`]);
-  assert.ok(openLogFiles(dir).length <= 2);
+  assert.ok(openFds(dir).segmentFiles.length <= 2);
   for (const log of logs) await log.close();
   assert.equal(cache.size, 0);
-  assert.equal(openLogFiles(dir).length, 0);
+  assert.equal(openFds(dir).segmentFiles.length, 0);
 });
 
 test('an fd whose fsync failed is never closed by the bound (a later fd would not see the error)', async () => {
@@ -83,7 +68,7 @@ test('an fd whose fsync failed is never closed by the bound (a later fd would no
     await log.flush();
     others.push(log);
   }
-  const open = openLogFiles(dir);
+  const open = openFds(dir).segmentFiles;
   assert.ok(
     open.some((f) => f.includes(`${path.sep}bad-0${path.sep}`)),
     `the failed segment is still open: ${open.join(', ')}`,
@@ -105,7 +90,7 @@ test('reads of old segments reopen them; the cleaner swap works with one open fi
   assert.ok(log.segmentCount > 5, `segments: ${log.segmentCount}`);
   const before = await readValues(log);
   assert.equal(before.length, 40);
-  assert.ok(openLogFiles(dir).length <= 1, `open: ${openLogFiles(dir).length}`);
+  assert.ok(openFds(dir).segmentFiles.length <= 1, `open: ${openFds(dir).segmentFiles.length}`);
   log.roll();
   const res = await log.compact(T + 10, { force: true });
   assert.equal(res.cleaned, true, res.reason);
@@ -114,11 +99,11 @@ test('reads of old segments reopen them; the cleaner swap works with one open fi
     after.map((v) => v.replace(/\.+$/, '')),
     ['v35', 'v36', 'v37', 'v38', 'v39'],
   );
-  assert.ok(openLogFiles(dir).length <= 1, `open after compaction: ${openLogFiles(dir).length}`);
+  assert.ok(openFds(dir).segmentFiles.length <= 1, `open after compaction: ${openFds(dir).segmentFiles.length}`);
   await log.close();
   // and after a restart with the same bound
   const again = await PartitionLog.open(dir, 'cmp', 0, '', config, sched, { fdCache: cache });
   assert.deepEqual((await readValues(again)).map((v) => v.replace(/\.+$/, '')), ['v35', 'v36', 'v37', 'v38', 'v39']);
-  assert.ok(openLogFiles(dir).length <= 1);
+  assert.ok(openFds(dir).segmentFiles.length <= 1);
   await again.close();
 });

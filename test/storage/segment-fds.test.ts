@@ -3,10 +3,11 @@
 // broker's), kafkajs producing and kcat consuming over TCP; the fd table is sampled throughout.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
+import { openFds } from './helpers.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -22,19 +23,8 @@ const OTHER_SLACK = 48;
 
 /** Open fds of this process: all of them, and the segment log files under dataDir. */
 function countFds(dataDir: string): { total: number; logs: number } {
-  let total = 0;
-  let logs = 0;
-  for (const fd of readdirSync('/proc/self/fd')) {
-    total++;
-    let target = '';
-    try {
-      target = readlinkSync(`/proc/self/fd/${fd}`);
-    } catch {
-      continue; // closed meanwhile (the readdir's own fd)
-    }
-    if (target.startsWith(dataDir) && target.endsWith('.log')) logs++;
-  }
-  return { total, logs };
+  const { total, segmentFiles } = openFds(dataDir);
+  return { total, logs: segmentFiles.length };
 }
 
 /** Samples the fd table every few ms until stop(); returns the maxima. */
